@@ -1,0 +1,37 @@
+/*
+ * accesslog: one tab-separated line per SOCKS request and per captured
+ * credential, to stderr or a file reopened on SIGHUP (logrotate).
+ *
+ *   request:    ISO-8601Z  user  A  src_ip  src_port  dest  dest_port  status
+ *   credential: ISO-8601Z  user  P  PROTOCOL  dest  dest_port  cuser  cpass  result
+ *
+ * user is '-' without authentication; dest is as the client named it;
+ * status is the REP code in decimal. Fields that come from the network are
+ * escaped (\t, \n, \\ and \xHH for other non-printable octets) so a line
+ * always stays one line with the same columns.
+ */
+#ifndef MASS_ACCESSLOG_H
+#define MASS_ACCESSLOG_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Opens the log: "-" or NULL is stderr. Returns 0, or -1 with err set. */
+int accesslog_open(const char *path, char *err, size_t errlen);
+
+/* Reopens the same path (after logrotate moved it). Returns 0 or -1 (err set). */
+int accesslog_reopen(char *err, size_t errlen);
+
+void accesslog_close(void);
+
+void accesslog_request(const char *user, const struct sockaddr *src,
+		       const char *dest, uint16_t dest_port, int status);
+
+void accesslog_credential(const char *user, const char *protocol,
+			  const char *dest, uint16_t dest_port,
+			  const char *cuser, const char *cpass, const char *result);
+
+/* Escapes src (len octets) for a log field into dst (always NUL-terminated). */
+void accesslog_escape(char *dst, size_t dstlen, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * dissect: password dissectors. A dissector is a pure, incremental parser fed
+ * the bytes of both directions of one tunnel as they are relayed, split
+ * anywhere. It does no I/O, buffers at most DISSECT_LINE_MAX bytes per
+ * direction, and reports each credential it sees through a callback once the
+ * server has answered the login (so the report says whether it worked).
+ *
+ * The relay asks dissect_start() at connect time; a NULL answer means the
+ * flow is not watched and takes the fast path. A watched flow is fed until
+ * dissect_feed() says DISSECT_STOP (login over, or DISSECT_BUDGET bytes seen),
+ * then returns to the fast path too.
+ */
+#ifndef MASS_DISSECT_H
+#define MASS_DISSECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define DISSECT_LINE_MAX 1024      /* longest line (or header) kept per direction */
+#define DISSECT_BUDGET (64 * 1024) /* bytes per direction after which we stop looking */
+
+enum dissect_dir { DISSECT_TO_SERVER = 0, DISSECT_TO_CLIENT = 1 };
+enum dissect_verdict { DISSECT_CONTINUE = 0, DISSECT_STOP = 1 };
+
+struct dissect_credential {
+	const char *protocol;    /* "POP3", "HTTP", "FTP", "IMAP" */
+	const char *user;
+	size_t user_len;
+	const char *pass;
+	size_t pass_len;
+	const char *result;      /* "ok", "fail" or "?" (no answer seen) */
+};
+
+typedef void dissect_report_fn(void *ctx, const struct dissect_credential *cred);
+
+struct dissect;
+
+/*
+ * A dissector for a flow to dest_port per the configured ports, or NULL when
+ * none watches that port. When first_bytes (the client's first data, may be
+ * NULL) look like an HTTP request, the HTTP dissector is chosen whatever the
+ * port. report(ctx, ...) is called for every credential.
+ */
+struct dissect *dissect_start(const struct config_dissector_ports ports[DISSECT_COUNT],
+			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
+			      dissect_report_fn *report, void *ctx);
+
+/* True when these first client bytes start like an HTTP/1.x request line. */
+bool dissect_looks_like_http(const uint8_t *buf, size_t len);
+
+/* Feeds bytes of one direction. Once DISSECT_STOP is returned, stop feeding. */
+enum dissect_verdict dissect_feed(struct dissect *d, enum dissect_dir dir,
+				  const uint8_t *buf, size_t len);
+
+/* Reports anything still pending with result "?" (the tunnel closed) and frees. */
+void dissect_free(struct dissect *d);
+
+#endif

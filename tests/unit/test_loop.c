@@ -1,0 +1,105 @@
+/* Unit tests for the event loop: timers in order, cancellation, fd readiness. */
+#include <check.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+static int fired[8];
+static int nfired;
+
+struct tagged_timer {
+	struct loop_timer timer;
+	int tag;
+};
+
+static void record(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	fired[nfired++] = ((struct tagged_timer *)t)->tag;
+}
+
+START_TEST(timers_fire_in_deadline_order)
+{
+	char err[128];
+	struct loop *loop = loop_create(64, err, sizeof(err));
+	struct tagged_timer t[4] = { { .tag = 0 }, { .tag = 1 }, { .tag = 2 }, { .tag = 3 } };
+
+	ck_assert_ptr_nonnull(loop);
+	nfired = 0;
+	loop_timer_start(loop, &t[0].timer, 30, record);
+	loop_timer_start(loop, &t[1].timer, 10, record);
+	loop_timer_start(loop, &t[2].timer, 20, record);
+	loop_timer_start(loop, &t[3].timer, 15, record);
+	loop_timer_stop(loop, &t[3].timer);
+	ck_assert(!loop_timer_armed(&t[3].timer));
+	while (nfired < 3)
+		loop_run_once(loop, 100);
+	ck_assert_int_eq(fired[0], 1);
+	ck_assert_int_eq(fired[1], 2);
+	ck_assert_int_eq(fired[2], 0);
+	loop_destroy(loop);
+}
+END_TEST
+
+static int reads_seen;
+
+static void on_read(struct loop *loop, int fd, void *data, int events)
+{
+	char buf[16];
+
+	(void)data;
+	if (events & LOOP_READ) {
+		reads_seen++;
+		ck_assert_int_gt(read(fd, buf, sizeof(buf)), 0);
+		loop_remove(loop, fd);
+	}
+}
+
+START_TEST(pipe_readiness_is_reported_once_removed)
+{
+	char err[128];
+	int p[2];
+	struct loop *loop = loop_create(1024, err, sizeof(err));
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(loop_add(loop, p[0], LOOP_READ, on_read, NULL), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	reads_seen = 0;
+	loop_run_once(loop, 100);
+	ck_assert_int_eq(write(p[1], "y", 1), 1);
+	loop_run_once(loop, 10);
+	ck_assert_int_eq(reads_seen, 1);
+	close(p[0]);
+	close(p[1]);
+	loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(fd_outside_table_is_refused)
+{
+	char err[128];
+	struct loop *loop = loop_create(4, err, sizeof(err));
+
+	ck_assert_int_eq(loop_add(loop, 10, LOOP_READ, on_read, NULL), -1);
+	loop_destroy(loop);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("loop");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, timers_fire_in_deadline_order);
+	tcase_add_test(tc, pipe_readiness_is_reported_once_removed);
+	tcase_add_test(tc, fd_outside_table_is_refused);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
