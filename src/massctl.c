@@ -246,24 +246,13 @@ static long massctl_exchange(const struct massctl_opts *o, const uint8_t *req, s
 	return n;
 }
 
+/* Prints a name as a JSON string: at most 255 octets, so 6 * 255 + 3 always fits. */
 static void massctl_json_print(const char *s, size_t len)
 {
-	char small[4096];
-	size_t need = massctl_json_string(s, len, small, sizeof(small));
+	char buf[6 * 255 + 3];
 
-	if (need < sizeof(small)) {
-		fputs(small, stdout);
-		return;
-	}
-	char *big = malloc(need + 1);
-
-	if (!big) {
-		fputs("\"\"", stdout);
-		return;
-	}
-	massctl_json_string(s, len, big, need + 1);
-	fputs(big, stdout);
-	free(big);
+	massctl_json_string(s, len, buf, sizeof(buf));
+	fputs(buf, stdout);
 }
 
 static void massctl_print_indexes(const struct massctl_opts *o, const uint8_t *ix, size_t n)
