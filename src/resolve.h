@@ -34,11 +34,12 @@ enum resolve_status {
 };
 
 /*
- * Called once per resolve_start() that was not cancelled, on the loop
- * thread, never from inside resolve_start(). addrs (count entries, ports
- * already set) is valid only during the call; count is 0 unless RESOLVE_OK.
- * The query handle is freed once the callback returns. The callback may
- * start or cancel queries and may destroy the resolver.
+ * Called once per resolve_start() that was not cancelled (nor its resolver
+ * destroyed), on the loop thread, never from inside resolve_start(). addrs
+ * (count entries, ports already set) is valid only during the call; count
+ * is 0 unless RESOLVE_OK. The query handle is freed once the callback
+ * returns. The callback may start or cancel queries and may destroy the
+ * resolver.
  */
 typedef void resolve_fn(void *data, enum resolve_status status,
 			const struct sockaddr_storage *addrs, size_t count);

@@ -431,6 +431,25 @@ START_TEST(bad_server_list_is_refused)
 }
 END_TEST
 
+START_TEST(system_configuration_resolves_localhost)
+{
+	char err[256] = "";
+	struct loop *loop = loop_create(64, err, sizeof(err));
+	struct resolver *r;
+	struct result res = { 0 };
+
+	ck_assert_ptr_nonnull(loop);
+	r = resolver_create(loop, NULL, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_ptr_nonnull(resolve_start(r, "localhost", 7, on_result, &res));
+	run_until(loop, &res.calls);
+	ck_assert_int_eq(res.status, RESOLVE_OK);
+	ck_assert_uint_ge(res.count, 1);
+	resolver_destroy(r);
+	loop_destroy(loop);
+}
+END_TEST
+
 /* --- the loop keeps turning while a lookup waits on a dead server --- */
 
 struct ticker {
@@ -489,6 +508,7 @@ int main(void)
 	tcase_add_test(tc, localhost_comes_from_the_hosts_file);
 	tcase_add_test(tc, cancel_before_a_synchronous_result_is_delivered);
 	tcase_add_test(tc, bad_server_list_is_refused);
+	tcase_add_test(tc, system_configuration_resolves_localhost);
 	tcase_add_test(tc, loop_timers_run_while_a_lookup_waits);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
