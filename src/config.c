@@ -802,7 +802,7 @@ static int config_on_key(void *user, const char *section, const char *key, const
 	if (!handle)
 		return config_fail(p, section, NULL, "unknown section");
 	if (*key == '\0')
-		return config_fail(p, section, key, "empty key");
+		return config_fail(p, section, NULL, "empty key");
 	return handle(p, section, key, value);
 }
 
@@ -849,10 +849,16 @@ static void config_check_line(struct config_parser *p, const char *line)
 	}
 	memcpy(p->section, s + 1, len);
 	p->section[len] = '\0';
-	if (!config_section_handler(p->section))
-		config_fail(p, p->section, NULL, config_plugin_section(p->section) ||
-			    strncmp(p->section, "plugin", 6) != 0 ? "unknown section" :
-			    "invalid plugin name (letters, digits, '_' and '-')");
+	/* An empty [plugin NAME] still exists: that plugin gets no keys. */
+	if (config_plugin_section(p->section) &&
+	    !config_plugin_get(p->c, config_plugin_section(p->section)))
+		config_fail(p, p->section, NULL, "%s", strerror(ENOMEM));
+	else if (!config_section_handler(p->section))
+		config_fail(p, p->section, NULL, "%s",
+			    strncmp(p->section, "plugin ", 7) == 0 ||
+			    strncmp(p->section, "plugin\t", 7) == 0 ?
+			    "invalid plugin name (letters, digits, '_' and '-')" :
+			    "unknown section");
 }
 
 /* inih's fgets-like reader over the file image; whole lines or nothing. */
