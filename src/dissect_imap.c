@@ -25,6 +25,7 @@ struct imap_cmd {
 
 struct imap_state {
 	struct imap_cmd cmd;
+	bool more;             /* the command goes on after a literal */
 	bool in_literal;       /* the command waits for a literal's bytes */
 	bool sasl_plain;       /* the next client line is an AUTHENTICATE PLAIN response */
 	size_t pending_len;    /* the tag whose tagged reply is the result */
@@ -160,7 +161,7 @@ static enum dissect_verdict imap_client(struct dissect *d, struct imap_state *st
 			dissect_sasl_plain(d, u->s, u->len); /* "*" (cancel) is not base64 */
 		return DISSECT_CONTINUE;
 	}
-	if (!st->in_literal) {
+	if (!st->more) {
 		st->cmd.argc = 0;
 		st->cmd.bad = false;
 		st->cmd.len[0] = 0;
@@ -180,9 +181,10 @@ static enum dissect_verdict imap_client(struct dissect *d, struct imap_state *st
 		/* keep only what may be LOGIN's arguments */
 		dissect_raw(d, DISSECT_TO_SERVER, (uint64_t)lit, st->cmd.argc >= 2 && st->cmd.argc < 4);
 		st->in_literal = true;
+		st->more = true;
 		return DISSECT_CONTINUE;
 	}
-	st->in_literal = false;
+	st->more = false;
 	return imap_command(d, st);
 }
 
@@ -212,6 +214,7 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 		/* refused before the literal was sent: the client moves on */
 		dissect_raw(d, DISSECT_TO_SERVER, 0, false);
 		st->in_literal = false;
+		st->more = false;
 	}
 	if (kind >= 0 && imap_tagged(u, st->pending, st->pending_len, &rest, &len)) {
 		bool ok = dissect_word(rest, len, "OK");
