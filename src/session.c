@@ -130,10 +130,13 @@ static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 
 static void session_log_request(struct session *s, uint8_t rep)
 {
+	uint8_t cmd = s->hs->req.cmd;
+	char kind = cmd == SOCKS5_CMD_BIND ? ACCESSLOG_BIND
+		  : cmd == SOCKS5_CMD_UDP ? ACCESSLOG_UDP : ACCESSLOG_CONNECT;
 	char dest[256];
 
 	request_dest_str(&s->hs->req, dest, sizeof(dest));
-	accesslog_request(s->user, (const struct sockaddr *)&s->hs->peer, dest,
+	accesslog_request(s->user, kind, (const struct sockaddr *)&s->hs->peer, dest,
 			  s->hs->req.port, rep);
 }
 
