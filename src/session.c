@@ -85,6 +85,9 @@ static void session_free(struct session *s)
 
 	loop_timer_stop(server.loop, &s->timer);
 	loop_timer_stop(server.loop, &s->kick);
+	/* before the client sees its connection close, its ports are gone */
+	bind_free(s->bind);
+	udp_assoc_free(s->udp);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
 			loop_remove(server.loop, s->relay.fd[i]);
@@ -92,8 +95,6 @@ static void session_free(struct session *s)
 		}
 	}
 	relay_release(&s->relay);
-	bind_free(s->bind);
-	udp_assoc_free(s->udp);
 	if (hs != NULL) {
 		if (hs->query != NULL)
 			resolve_cancel(hs->query);
