@@ -207,16 +207,13 @@ static void udp_assoc_defer(struct udp_assoc *a, const char *name, uint16_t port
 	a->pending_bytes += len;
 }
 
-/* True when from is the client (learning its port on the first datagram). */
-static bool udp_assoc_is_client(struct udp_assoc *a, const struct sockaddr_storage *from)
+/* True when from may be the client: its IP, and its port once known. */
+static bool udp_assoc_is_client(const struct udp_assoc *a, const struct sockaddr_storage *from)
 {
-	if (a->client_port_known)
-		return addr_same((const struct sockaddr *)from, (struct sockaddr *)&a->client);
-	if (!addr_same_ip((const struct sockaddr *)from, (struct sockaddr *)&a->client))
-		return false;
-	udp_assoc_set_port(&a->client, net_port((const struct sockaddr *)from));
-	a->client_port_known = true;
-	return true;
+	const struct sockaddr *c = (const struct sockaddr *)&a->client;
+
+	return a->client_port_known ? addr_same((const struct sockaddr *)from, c)
+				    : addr_same_ip((const struct sockaddr *)from, c);
 }
 
 static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int events)
@@ -239,6 +236,11 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 		    socks5_udp_parse(&h, udp_assoc_buf, (size_t)n) != SOCKS5_UDP_OK ||
 		    h.frag != 0)
 			continue;
+		/* only a well-formed datagram may fix the client's port */
+		if (!a->client_port_known) {
+			udp_assoc_set_port(&a->client, net_port((const struct sockaddr *)&from));
+			a->client_port_known = true;
+		}
 		len = (size_t)n - h.data_offset;
 		if (len > 0)
 			metrics_relay_read(len);
