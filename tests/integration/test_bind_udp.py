@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, recv_exact, recv_all, read_reply, request_bytes,
-                     socks_connect, run, TOP_SRCDIR, TIMEOUT)
+                     socks_connect, run, MASSCTL, TOP_SRCDIR, TIMEOUT)
 
 # PySocks is a Debian package (python3-socks) for the system interpreter,
 # which need not be the one running this file.
@@ -229,6 +229,32 @@ def test_udp_foreign_sources_and_fragments_are_dropped():
     echo.close()
 
 
+def stats(p):
+    r = subprocess.run([MASSCTL, "-H", "127.0.0.1", "-P", str(p.mgmt_port), "-u", "root:pw",
+                        "stats"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return dict((k, int(v)) for k, v in (l.split() for l in r.stdout.splitlines()))
+
+
+def test_udp_counts_tunnel_and_payload_bytes():
+    echo = UdpEcho()
+    with Proxy(admins={"root": "pw"}) as p:
+        if p.mgmt_port is None:
+            print("     (skipped: this socks5d serves no management port)")
+            return
+        before = stats(p)
+        s, relay = associate(p.port, 0)
+        u = udp_socket("127.0.0.1")
+        u.sendto(udp_header("127.0.0.1", echo.port) + b"x" * 100, relay)
+        assert parse_udp(u.recvfrom(65535)[0])[4] == b"x" * 100
+        after = stats(p)
+        assert after["historic_connections"] == before["historic_connections"] + 1, after
+        # 100 octets each way, headers excluded
+        assert after["bytes_transferred"] == before["bytes_transferred"] + 200, (before, after)
+        s.close()
+    echo.close()
+
+
 def test_udp_request_port_restricts_the_source():
     echo = UdpEcho()
     with Proxy() as p:
@@ -424,6 +450,7 @@ if __name__ == "__main__":
         test_udp_raw_over_ipv6_port_learnt_from_first_datagram,
         test_udp_foreign_sources_and_fragments_are_dropped,
         test_udp_request_port_restricts_the_source,
+        test_udp_counts_tunnel_and_payload_bytes,
         test_udp_association_ends_with_its_tcp_connection,
         test_udp_idle_timeout_ends_the_association,
         test_bind_peer_connects_back_with_auth,
