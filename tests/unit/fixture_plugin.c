@@ -66,8 +66,15 @@ static const struct mass_index fixture_indexes[] = {
 #endif
 };
 
-#ifndef FIXTURE_NOSYM
-const struct mass_plugin mass_plugin = {
+#ifdef FIXTURE_NOSYM
+/* the descriptor under another name: the host must not find it */
+#define FIXTURE_SYMBOL mass_plugin_elsewhere
+const struct mass_plugin FIXTURE_SYMBOL;
+#else
+#define FIXTURE_SYMBOL mass_plugin
+#endif
+
+const struct mass_plugin FIXTURE_SYMBOL = {
 	MASS_PLUGIN_IDENTITY,
 #ifdef FIXTURE_BADMAGIC
 	.magic = 0x12345678,
@@ -84,6 +91,3 @@ const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_INDEXES(fixture_indexes),
 	.init = fixture_init,
 };
-#else
-const int mass_plugin_missing = 1;
-#endif
