@@ -280,8 +280,12 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 	}
 	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
 	if (mgmt_feed(c, buf, (size_t)n) < 0) {
-		mgmt_conn_close(c);
-		return;
+		/* replies already earned (a greeting's) still go out first */
+		c->state = MGMT_CLOSING;
+		if (c->out_len == 0) {
+			mgmt_conn_close(c);
+			return;
+		}
 	}
 	if (c->out_len > 0)
 		mgmt_flush(c);
