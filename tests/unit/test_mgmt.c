@@ -200,7 +200,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(server.plugins);
 	ck_assert_msg(plugins_error_count(server.plugins) == 0, "%s",
 		      plugins_error(server.plugins, 0));
-	ck_assert_int_eq(mgmt_start(loop, err, sizeof(err)), 0);
+	ck_assert_msg(mgmt_start(loop, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(mgmt_listener_count(), 1);
 	port = mgmt_port(0);
 	ck_assert_uint_ne(port, 0);
