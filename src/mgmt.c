@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "mass_proto.h"
@@ -18,8 +19,6 @@
 #include "socks5_proto.h"
 #include "users.h"
 
-#define MGMT_BACKLOG 64
-#define MGMT_ACCEPT_BATCH 16
 #define MGMT_READ_CHUNK 4096
 
 enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_REQUEST, MGMT_CLOSING };
@@ -39,14 +38,9 @@ struct mgmt_conn {
 	} p;
 };
 
-struct mgmt_listener {
-	int fd;
-	uint16_t port;
-};
-
 static struct {
 	struct loop *loop;
-	struct mgmt_listener listeners[MGMT_LISTEN_MAX];
+	struct listener *listeners[MGMT_LISTEN_MAX];
 	size_t nlisteners;
 	struct mgmt_conn *conns;
 	size_t nconns;
@@ -291,10 +285,13 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		mgmt_flush(c);
 }
 
-static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer)
+static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+			  void *unused)
 {
 	struct mgmt_conn *c;
 
+	(void)peerlen;
+	(void)unused;
 	if (mgmt.nconns >= (size_t)server.cfg.mgmt_max_connections) {
 		log_warn("management: %zu connections open, refusing another", mgmt.nconns);
 		close(fd);
@@ -319,57 +316,21 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer)
 	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
 }
 
-static void mgmt_accept(struct loop *loop, int lfd, void *data, int events)
-{
-	struct sockaddr_storage peer;
-	socklen_t len;
-	int i, fd;
-
-	(void)loop;
-	(void)data;
-	(void)events;
-	for (i = 0; i < MGMT_ACCEPT_BATCH; i++) {
-		len = sizeof(peer);
-		fd = net_accept(lfd, &peer, &len);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-			    && errno != ECONNABORTED)
-				log_error("management: accept: %s", strerror(errno));
-			return;
-		}
-		mgmt_conn_new(fd, &peer);
-	}
-}
-
 /* Opens one listener on host:port. Returns 0 or -1 (err set). */
 static int mgmt_listen_one(const char *host, uint16_t port, char *err, size_t errlen)
 {
-	struct mgmt_listener *l = &mgmt.listeners[mgmt.nlisteners];
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char ip[NET_ADDRSTRLEN];
+	struct listener *l;
 
 	if (mgmt.nlisteners == MGMT_LISTEN_MAX) {
 		snprintf(err, errlen, "management: more than %d listen addresses", MGMT_LISTEN_MAX);
 		return -1;
 	}
-	if (net_parse_addr(host, port, &ss, &len, err, errlen) < 0)
+	l = listener_open(mgmt.loop, host, port, mgmt_conn_new, NULL, err, errlen);
+	if (l == NULL)
 		return -1;
-	l->fd = net_listen((struct sockaddr *)&ss, len, MGMT_BACKLOG, err, errlen);
-	if (l->fd < 0)
-		return -1;
-	len = sizeof(ss);
-	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0
-	    || loop_add(mgmt.loop, l->fd, LOOP_READ, mgmt_accept, NULL) < 0) {
-		snprintf(err, errlen, "management listener %s: %s", host, strerror(errno));
-		close(l->fd);
-		return -1;
-	}
-	l->port = net_port((struct sockaddr *)&ss);
-	mgmt.nlisteners++;
-	net_ip_str((struct sockaddr *)&ss, ip, sizeof(ip));
-	log_info(ss.ss_family == AF_INET6 ? "management listening on [%s]:%u"
-					  : "management listening on %s:%u", ip, l->port);
+	mgmt.listeners[mgmt.nlisteners++] = l;
+	log_info("management listening on %s port %u", listener_addr(l),
+		 (unsigned)listener_port(l));
 	return 0;
 }
 
@@ -394,10 +355,8 @@ void mgmt_stop(void)
 {
 	size_t i;
 
-	for (i = 0; i < mgmt.nlisteners; i++) {
-		loop_remove(mgmt.loop, mgmt.listeners[i].fd);
-		close(mgmt.listeners[i].fd);
-	}
+	for (i = 0; i < mgmt.nlisteners; i++)
+		listener_close(mgmt.listeners[i]);
 	mgmt.nlisteners = 0;
 	while (mgmt.conns != NULL)
 		mgmt_conn_close(mgmt.conns);
@@ -410,7 +369,7 @@ size_t mgmt_listener_count(void)
 
 uint16_t mgmt_port(size_t i)
 {
-	return i < mgmt.nlisteners ? mgmt.listeners[i].port : 0;
+	return i < mgmt.nlisteners ? listener_port(mgmt.listeners[i]) : 0;
 }
 
 size_t mgmt_connection_count(void)
