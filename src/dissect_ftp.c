@@ -15,6 +15,7 @@ enum ftp_kind {
 };
 
 struct ftp_state {
+	bool greeted;     /* the server's greeting (a 2xx or 4xx after any 120) went by */
 	int multi;        /* the code of the multi-line reply in progress, or 0 */
 	size_t user_len;
 	char user[DISSECT_LINE_MAX];
@@ -81,8 +82,13 @@ static enum dissect_verdict ftp_server(struct dissect *d, struct ftp_state *st,
 		st->multi = code;
 		return DISSECT_CONTINUE;
 	}
+	/* a client may pipeline commands before the greeting: it answers none */
+	if (!st->greeted) {
+		st->greeted = code >= 200;
+		return DISSECT_CONTINUE;
+	}
 	if (code < 200 || kind < 0)
-		return DISSECT_CONTINUE; /* preliminary, the greeting, or noise */
+		return DISSECT_CONTINUE; /* preliminary, or noise */
 	logged_in = dissect_queue_answer(d, ftp_result(code)) && code < 300;
 	if (logged_in || (kind == FTP_TLS && code < 300))
 		return DISSECT_STOP;

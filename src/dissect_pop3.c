@@ -24,6 +24,7 @@ enum pop3_sasl {
 
 struct pop3_state {
 	enum pop3_sasl sasl;
+	bool greeted;     /* the server's first line (its greeting) went by */
 	bool in_body;
 	size_t user_len;
 	char user[DISSECT_LINE_MAX];
@@ -142,6 +143,11 @@ static enum dissect_verdict pop3_server(struct dissect *d, struct pop3_state *st
 {
 	int kind = dissect_queue_head(d);
 
+	/* a client may pipeline commands before the greeting: it answers none */
+	if (!st->greeted) {
+		st->greeted = true;
+		return DISSECT_CONTINUE;
+	}
 	if (st->in_body) {
 		st->in_body = !(u->len == 1 && u->s[0] == '.' && !u->cut);
 		return DISSECT_CONTINUE;

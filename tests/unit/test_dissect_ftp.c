@@ -31,6 +31,18 @@ START_TEST(test_fail_then_ok_multiline_greeting)
 }
 END_TEST
 
+/* commands sent behind the SOCKS request, before a delayed greeting */
+START_TEST(test_pipelined_before_greeting)
+{
+	static const struct harness_step t[] = {
+		C("USER bob\r\nPASS bad\r\n"),
+		S("120 wait\r\n220-hi\r\n220 ready\r\n331 ok\r\n530 no\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 21, "FTP bob bad fail\n", false);
+}
+END_TEST
+
 START_TEST(test_preliminary_and_close)
 {
 	static const struct harness_step t[] = {
@@ -75,6 +87,7 @@ static Suite *ftp_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_curl_login);
 	tcase_add_test(tc, test_fail_then_ok_multiline_greeting);
+	tcase_add_test(tc, test_pipelined_before_greeting);
 	tcase_add_test(tc, test_preliminary_and_close);
 	tcase_add_test(tc, test_auth_tls_stops);
 	tcase_add_test(tc, test_oversized_and_garbage);

@@ -76,6 +76,17 @@ START_TEST(test_unanswered_reported_on_close)
 }
 END_TEST
 
+/* commands sent behind the SOCKS request, before the greeting */
+START_TEST(test_pipelined_before_greeting)
+{
+	static const struct harness_step t[] = {
+		C("USER alice\r\nPASS bad\r\n"), S("+OK ready\r\n+OK\r\n-ERR no\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 110, "POP3 alice bad fail\n", false);
+}
+END_TEST
+
 START_TEST(test_oversized_line_skipped)
 {
 	static struct harness_step t[4];
@@ -126,6 +137,7 @@ static Suite *pop3_suite(void)
 	tcase_add_test(tc, test_auth_login);
 	tcase_add_test(tc, test_pipelined_fail_then_ok);
 	tcase_add_test(tc, test_unanswered_reported_on_close);
+	tcase_add_test(tc, test_pipelined_before_greeting);
 	tcase_add_test(tc, test_oversized_line_skipped);
 	tcase_add_test(tc, test_stls_stops);
 	tcase_add_test(tc, test_garbage);
