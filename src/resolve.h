@@ -3,7 +3,16 @@
  *
  * c-ares' sockets are watched by the loop and its timeouts driven by a loop
  * timer, so a lookup never blocks. Names are looked up in the hosts file
- * first (c-ares' "fb" order), then DNS, for both A and AAAA records.
+ * first (c-ares' "fb" order), then DNS, for both A and AAAA records, and
+ * handed back in the order c-ares sorts them (RFC 6724).
+ *
+ * Timeouts: each DNS server gets 2 tries per question; the first waits
+ * 1500 ms, the second 3000 ms (c-ares doubles the wait on each pass over the
+ * server list). A and AAAA are asked in parallel and a timeout ends the
+ * search-list walk, so a dead server fails a lookup in about 4.5 s per
+ * server configured. 1.5 s is far above a healthy answer's time yet lets one
+ * lost datagram be retried; 4.5 s stays below the patience of SOCKS clients
+ * (c-ares' own defaults, 2 s and 3 tries, would take 14 s).
  */
 #ifndef MASS_RESOLVE_H
 #define MASS_RESOLVE_H
@@ -25,9 +34,12 @@ enum resolve_status {
 };
 
 /*
- * Called once per resolve_start() that was not cancelled, on the loop
- * thread. addrs (count entries, ports already set) is valid only during
- * the call.
+ * Called once per resolve_start() that was not cancelled (nor its resolver
+ * destroyed), on the loop thread, never from inside resolve_start(). addrs
+ * (count entries, ports already set) is valid only during the call; count
+ * is 0 unless RESOLVE_OK. The query handle is freed once the callback
+ * returns. The callback may start or cancel queries and may destroy the
+ * resolver.
  */
 typedef void resolve_fn(void *data, enum resolve_status status,
 			const struct sockaddr_storage *addrs, size_t count);
@@ -51,7 +63,10 @@ void resolver_destroy(struct resolver *r);
 struct resolve_query *resolve_start(struct resolver *r, const char *name,
 				    uint16_t port, resolve_fn *fn, void *data);
 
-/* Forgets a pending query: its callback will not be called. */
+/*
+ * Forgets a pending query: its callback will not be called. Only for a query
+ * whose callback has not run yet.
+ */
 void resolve_cancel(struct resolve_query *q);
 
 #endif

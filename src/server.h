@@ -29,4 +29,16 @@ struct server {
 
 extern struct server server;
 
+/*
+ * Builds the SOCKS users store for cfg: from users_file when it exists (then
+ * [users] is ignored, with a log line), else from [users], creating
+ * users_file when it is set; users given with -u (cli_users) are added last
+ * and persisted. Returns 0, or -1 with err set and u freed.
+ */
+int server_build_users(struct users *u, const struct config *cfg,
+		       const struct config_list *cli_users, char *err, size_t errlen);
+
+/* Builds the management credentials from [admins]. Returns 0, or -1 with err set. */
+int server_build_admins(struct users *u, const struct config *cfg, char *err, size_t errlen);
+
 #endif

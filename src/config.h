@@ -1,0 +1,124 @@
+/*
+ * config: mass.ini, parsed with inih into one plain structure.
+ *
+ * The file's keys and their defaults are documented in etc/mass.ini and
+ * mass.ini(5). Loading is all-or-nothing: on any error the structure is left
+ * freed and err names the file, line and key, so a reload can keep the
+ * running configuration.
+ */
+#ifndef MASS_CONFIG_H
+#define MASS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN 8      /* addresses per listen key */
+#define CONFIG_MAX_PORTS 16      /* ports per [dissectors] key */
+#define CONFIG_MAX_USERS_LIMIT 255
+
+/* One "key = value" line, in file order, with its line number for messages. */
+struct config_kv {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct config_list {
+	struct config_kv *items;
+	size_t len, cap;
+};
+
+/* A [plugin NAME] section: its keys go to that plugin's init, verbatim. */
+struct config_plugin {
+	char *name;
+	char *module;            /* `module = PATH`, or NULL: NAME.so in plugins_dir */
+	struct config_list keys; /* every key of the section, module included */
+};
+
+enum config_command { CMD_CONNECT = 1, CMD_BIND = 2, CMD_UDP = 4 };
+
+struct config_dissector_ports {
+	uint16_t ports[CONFIG_MAX_PORTS];
+	size_t len;
+};
+
+/* Protocols the [dissectors] section knows, in this order. */
+enum config_dissector { DISSECT_POP3, DISSECT_HTTP, DISSECT_FTP, DISSECT_IMAP, DISSECT_COUNT };
+
+struct config {
+	char *path;                       /* the file this came from (NULL: defaults) */
+
+	/* [socks] */
+	char *listen[CONFIG_MAX_LISTEN];  /* numeric addresses */
+	size_t listen_len;
+	uint16_t port;
+	bool auth;
+	bool dissectors;
+	char *users_file;                 /* NULL: users live in memory only */
+	unsigned max_users;               /* 0..255 */
+	char *access_log;                 /* "-" is stderr */
+	unsigned connect_timeout;         /* seconds, each */
+	unsigned idle_timeout;
+	unsigned shutdown_timeout;
+	unsigned handshake_timeout;
+	unsigned fin_timeout;
+	unsigned max_clients;             /* 0: limited by the fd limit only */
+	char *resolver;                   /* "ip[:port],..." for c-ares, NULL: system */
+	unsigned commands;                /* enum config_command bits */
+	char *user;                       /* drop to this user after binding, or NULL */
+
+	/* [dissectors] */
+	struct config_dissector_ports dissector_ports[DISSECT_COUNT];
+
+	/* [acl], rules in order (parsed by the acl module) */
+	struct config_list acl;
+
+	/* [users] and [admins]: name = password */
+	struct config_list users;
+	struct config_list admins;
+
+	/* [management] */
+	char *mgmt_listen[CONFIG_MAX_LISTEN];
+	size_t mgmt_listen_len;
+	uint16_t mgmt_port;
+	bool mgmt_auth;
+	unsigned mgmt_timeout;
+	unsigned mgmt_max_connections;
+
+	/* [plugins] and [indexes] */
+	char *plugins_dir;                /* default PKGLIBDIR */
+	char *indexes[256];               /* plugin name serving each index, or NULL */
+	int index_lines[256];             /* line of each [indexes] entry, for messages */
+
+	/* [plugin NAME] sections */
+	struct config_plugin *plugins;
+	size_t plugins_len;
+};
+
+/* Fills c with the documented defaults (and no users, admins or indexes). */
+void config_defaults(struct config *c);
+
+/*
+ * Loads path over the defaults. Returns 0 on success. On failure returns -1,
+ * writes "PATH:LINE: [section] key: reason" (or "PATH: reason" when the file
+ * cannot be read) into err, and leaves c freed.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Releases everything c owns; c is left with the defaults. */
+void config_free(struct config *c);
+
+/* The [plugin NAME] section, or NULL. */
+const struct config_plugin *config_plugin_find(const struct config *c, const char *name);
+
+/* Appends "key = value" to a list (copies both). Returns 0, -1 on ENOMEM. */
+int config_list_add(struct config_list *list, const char *key, const char *value, int line);
+
+/* Replaces *dst by a copy of src. Returns 0, -1 on ENOMEM. */
+int config_set_string(char **dst, const char *src);
+
+/* Parses a "ip, ip" list into addrs (strings owned by c). Returns 0 or -1. */
+int config_parse_listen(char **addrs, size_t *len, const char *value, char *err, size_t errlen);
+
+#endif

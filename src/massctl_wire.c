@@ -1,0 +1,355 @@
+/* massctl_wire: MASS v1 client encoding and reply decoding. See massctl_wire.h. */
+#include "massctl_wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "users.h"
+
+static const char *const massctl_counter_names[MASSCTL_NCOUNTERS] = {
+	"historic_connections",
+	"concurrent_connections",
+	"max_concurrent_connections",
+	"bytes_transferred",
+	"auth_attempts",
+	"connection_attempts",
+	"avg_bytes_per_read",
+	"avg_bytes_per_write",
+};
+
+const char *massctl_counter_name(unsigned ix)
+{
+	if (ix < MASSCTL_IX_FIRST_COUNTER || ix > MASSCTL_IX_LAST_COUNTER)
+		return NULL;
+	return massctl_counter_names[ix - MASSCTL_IX_FIRST_COUNTER];
+}
+
+static int massctl_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int massctl_parse_index(const char *s, uint8_t *ix, char *err, size_t errlen)
+{
+	const char *p = s;
+	unsigned v = 0;
+	size_t n;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	n = strlen(p);
+	if (n < 1 || n > 2)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		int d = massctl_hex_digit(p[i]);
+
+		if (d < 0)
+			goto bad;
+		v = v * 16 + (unsigned)d;
+	}
+	*ix = (uint8_t)v;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not an index (one or two hex digits, e.g. 0e or 0x0E)", s);
+	return -1;
+}
+
+long massctl_hex_decode(const char *s, uint8_t *out, size_t cap, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n % 2) {
+		snprintf(err, errlen, "'%s': odd number of hex digits", s);
+		return -1;
+	}
+	if (n / 2 > cap) {
+		snprintf(err, errlen, "'%.16s...': longer than %zu octets", s, cap);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = massctl_hex_digit(s[i]), lo = massctl_hex_digit(s[i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			snprintf(err, errlen, "'%s': not a hex digit at position %zu",
+				 s, i + 1 + (hi >= 0));
+			return -1;
+		}
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
+}
+
+int massctl_hex_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	if (cap == 0)
+		return -1;
+	if (len > (cap - 1) / 2) {
+		out[0] = '\0';
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return 0;
+}
+
+int massctl_put_string(uint8_t *buf, size_t cap, size_t *used,
+		       const void *data, size_t len, char *err, size_t errlen)
+{
+	if (len > 255) {
+		snprintf(err, errlen, "a parameter is %zu octets long (at most 255)", len);
+		return -1;
+	}
+	if (*used > cap || cap - *used < 1 + len) {
+		snprintf(err, errlen, "request longer than %zu octets", cap);
+		return -1;
+	}
+	buf[(*used)++] = (uint8_t)len;
+	if (len)
+		memcpy(buf + *used, data, len);
+	*used += len;
+	return 0;
+}
+
+int massctl_put_param(uint8_t *buf, size_t cap, size_t *used, const char *arg,
+		      char *err, size_t errlen)
+{
+	long n;
+
+	if (strncmp(arg, "x:", 2) != 0)
+		return massctl_put_string(buf, cap, used, arg, strlen(arg), err, errlen);
+	if (*used > cap) {
+		snprintf(err, errlen, "request longer than %zu octets", cap);
+		return -1;
+	}
+	n = massctl_hex_decode(arg + 2, buf + *used, cap - *used, err, errlen);
+	if (n < 0)
+		return -1;
+	*used += (size_t)n;
+	return 0;
+}
+
+int massctl_greeting(bool login, uint8_t *buf, size_t cap)
+{
+	if (cap < 3)
+		return -1;
+	buf[0] = MASSCTL_VER;
+	buf[1] = 1;
+	buf[2] = login ? MASSCTL_METHOD_LOGIN : MASSCTL_METHOD_NONE;
+	return 3;
+}
+
+int massctl_greeting_reply(bool login, const uint8_t rep[2], char *err, size_t errlen)
+{
+	uint8_t offered = login ? MASSCTL_METHOD_LOGIN : MASSCTL_METHOD_NONE;
+
+	if (rep[0] != MASSCTL_VER) {
+		snprintf(err, errlen, "greeting reply has version %02x, not 01", rep[0]);
+		return -1;
+	}
+	if (rep[1] == MASSCTL_METHOD_REFUSED) {
+		snprintf(err, errlen, login ? "server refused the login method"
+			 : "server requires an admin login (use -u or MASS_ADMIN)");
+		return -2;
+	}
+	if (rep[1] != offered) {
+		snprintf(err, errlen, "server chose method %02x, which was not offered", rep[1]);
+		return -1;
+	}
+	return rep[1];
+}
+
+int massctl_login(const char *name, size_t name_len, const char *pass, size_t pass_len,
+		  uint8_t *buf, size_t cap, size_t *used, char *err, size_t errlen)
+{
+	if (name_len < 1 || pass_len < 1) {
+		snprintf(err, errlen, "admin name and password must not be empty");
+		return -1;
+	}
+	if (cap < 1) {
+		snprintf(err, errlen, "login longer than %zu octets", cap);
+		return -1;
+	}
+	buf[0] = MASSCTL_VER;
+	*used = 1;
+	if (massctl_put_string(buf, cap, used, name, name_len, err, errlen) < 0 ||
+	    massctl_put_string(buf, cap, used, pass, pass_len, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int massctl_login_reply(const uint8_t rep[2], char *err, size_t errlen)
+{
+	if (rep[0] != MASSCTL_VER) {
+		snprintf(err, errlen, "login reply has version %02x, not 01", rep[0]);
+		return -1;
+	}
+	if (rep[1] != 0x00) {
+		snprintf(err, errlen, "admin login refused (status %02x)", rep[1]);
+		return -2;
+	}
+	return 0;
+}
+
+int massctl_reply_split(const uint8_t *buf, size_t len, struct massctl_reply *r,
+			char *err, size_t errlen)
+{
+	if (len == 0) {
+		snprintf(err, errlen, "connection closed without a reply");
+		return -1;
+	}
+	r->status = buf[0];
+	r->data = buf + 1;
+	r->len = len - 1;
+	return 0;
+}
+
+/*
+ * Common to the typed decoders: a failure status stands alone. Returns 1
+ * when the caller should decode fields (status 00), 0 for a well-formed
+ * failure, -1 when malformed.
+ */
+static int massctl_decode_status(const struct massctl_reply *r, char *err, size_t errlen)
+{
+	if (r->status == MASSCTL_ST_OK)
+		return 1;
+	if (r->len == 0)
+		return 0;
+	snprintf(err, errlen, "status %02x followed by %zu unexpected octets", r->status, r->len);
+	return -1;
+}
+
+static int massctl_decode_end(const struct massctl_reply *r, size_t used,
+			      char *err, size_t errlen)
+{
+	if (used == r->len)
+		return 0;
+	snprintf(err, errlen, "reply has %zu octets after its last field", r->len - used);
+	return -1;
+}
+
+static int massctl_short(const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "reply truncated in %s", what);
+	return -1;
+}
+
+int massctl_decode_indexes(const struct massctl_reply *r, uint8_t *out, size_t *n,
+			   char *err, size_t errlen)
+{
+	int st = massctl_decode_status(r, err, errlen);
+	size_t count;
+
+	if (st <= 0)
+		return st;
+	if (r->len < 1)
+		return massctl_short("the index count", err, errlen);
+	count = r->data[0];
+	if (r->len - 1 < count)
+		return massctl_short("the index list", err, errlen);
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0 && r->data[1 + i] <= r->data[i]) {
+			snprintf(err, errlen, "index list not ascending at %02x", r->data[1 + i]);
+			return -1;
+		}
+		out[i] = r->data[1 + i];
+	}
+	*n = count;
+	return massctl_decode_end(r, 1 + count, err, errlen);
+}
+
+int massctl_decode_users(const struct massctl_reply *r, struct massctl_name *out,
+			 size_t *n, char *err, size_t errlen)
+{
+	int st = massctl_decode_status(r, err, errlen);
+	size_t count, pos = 1;
+
+	if (st <= 0)
+		return st;
+	if (r->len < 1)
+		return massctl_short("the user count", err, errlen);
+	count = r->data[0];
+	for (size_t i = 0; i < count; i++) {
+		size_t len;
+
+		if (pos >= r->len)
+			return massctl_short("a name length", err, errlen);
+		len = r->data[pos++];
+		if (r->len - pos < len)
+			return massctl_short("a name", err, errlen);
+		if (!users_valid_name((const char *)r->data + pos, len)) {
+			snprintf(err, errlen, "user %zu in the reply is not a valid name", i + 1);
+			return -1;
+		}
+		out[i].name = (const char *)r->data + pos;
+		out[i].len = len;
+		pos += len;
+	}
+	*n = count;
+	return massctl_decode_end(r, pos, err, errlen);
+}
+
+int massctl_decode_u32(const struct massctl_reply *r, uint32_t *v, char *err, size_t errlen)
+{
+	int st = massctl_decode_status(r, err, errlen);
+	const uint8_t *d = r->data;
+
+	if (st <= 0)
+		return st;
+	if (r->len < 4)
+		return massctl_short("the counter", err, errlen);
+	*v = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	return massctl_decode_end(r, 4, err, errlen);
+}
+
+int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen)
+{
+	int st = massctl_decode_status(r, err, errlen);
+
+	if (st <= 0)
+		return st;
+	return massctl_decode_end(r, 0, err, errlen);
+}
+
+size_t massctl_json_string(const char *s, size_t len, char *out, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t n = 0;
+	char tmp[7];
+
+#define MASSCTL_EMIT(c) do { if (n + 1 < cap) out[n] = (c); n++; } while (0)
+	MASSCTL_EMIT('"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = 0;
+
+		if (c == '"' || c == '\\') {
+			tmp[k++] = '\\';
+			tmp[k++] = (char)c;
+		} else if (c < 0x20 || c > 0x7E) {
+			memcpy(tmp, "\\u00", 4);
+			k = 4;
+			tmp[k++] = digits[c >> 4];
+			tmp[k++] = digits[c & 15];
+		} else {
+			tmp[k++] = (char)c;
+		}
+		for (size_t j = 0; j < k; j++)
+			MASSCTL_EMIT(tmp[j]);
+	}
+	MASSCTL_EMIT('"');
+#undef MASSCTL_EMIT
+	if (cap > 0)
+		out[n < cap ? n : cap - 1] = '\0';
+	return n;
+}

@@ -1,0 +1,160 @@
+/*
+ * massctl_wire: the client side of the MASS v1 wire format (see
+ * mass-protocol.md), as pure functions over buffers: building the greeting,
+ * the RFC 1929 login and requests, and decoding replies. No sockets here.
+ *
+ * Every function that can fail returns -1 and writes a one-line reason into
+ * err (errlen bytes); nothing is ever read beyond the length it is given.
+ */
+#ifndef MASS_MASSCTL_WIRE_H
+#define MASS_MASSCTL_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MASSCTL_VER 0x01            /* greeting and login version octet */
+#define MASSCTL_METHOD_NONE 0x00
+#define MASSCTL_METHOD_LOGIN 0x02
+#define MASSCTL_METHOD_REFUSED 0xFF
+
+/* Largest request massctl sends, and largest reply it accepts. */
+#define MASSCTL_REQ_MAX 65536
+#define MASSCTL_REPLY_MAX (1u << 20)
+
+/* Reply status octets. */
+enum massctl_status {
+	MASSCTL_ST_OK = 0x00,
+	MASSCTL_ST_SERVER_ERROR = 0x01,
+	MASSCTL_ST_UNSUPPORTED = 0x02,
+	MASSCTL_ST_USER_LIMIT = 0x03
+};
+
+/* Fixed indexes. */
+enum massctl_index {
+	MASSCTL_IX_INDEXES = 0x00,
+	MASSCTL_IX_USERS = 0x01,
+	MASSCTL_IX_FIRST_COUNTER = 0x02,
+	MASSCTL_IX_LAST_COUNTER = 0x09,
+	MASSCTL_IX_ADD_USER = 0x0A,
+	MASSCTL_IX_DEL_USER = 0x0B,
+	MASSCTL_IX_AUTH = 0x0C,
+	MASSCTL_IX_DISSECTORS = 0x0D
+};
+
+#define MASSCTL_NCOUNTERS (MASSCTL_IX_LAST_COUNTER - MASSCTL_IX_FIRST_COUNTER + 1)
+
+/* The stats name of counter index ix (0x02..0x09), or NULL for any other. */
+const char *massctl_counter_name(unsigned ix);
+
+/*
+ * Parses an index written in hex: one or two hex digits, optionally after
+ * "0x" or "0X" ("e", "0e", "0x0E"). Returns 0 with *ix set, or -1.
+ */
+int massctl_parse_index(const char *s, uint8_t *ix, char *err, size_t errlen);
+
+/*
+ * Decodes an even number of hex digits (either case) into out (cap octets).
+ * Returns the number of octets, or -1 on a bad digit, odd length or overflow.
+ */
+long massctl_hex_decode(const char *s, uint8_t *out, size_t cap, char *err, size_t errlen);
+
+/*
+ * Writes len octets as lowercase hex plus a NUL into out (cap >= 2*len+1).
+ * Returns 0, or -1 when out is too small (out is then an empty string if cap > 0).
+ */
+int massctl_hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+
+/*
+ * Appends LENGTH+DATA (len 0..255) to buf, which holds *used of cap octets.
+ * Returns 0 with *used advanced, or -1 (too long, or no room).
+ */
+int massctl_put_string(uint8_t *buf, size_t cap, size_t *used,
+		       const void *data, size_t len, char *err, size_t errlen);
+
+/*
+ * Appends one `raw` PARAM: "x:HEX" as the raw octets HEX spells, anything
+ * else as LENGTH+DATA of the argument's text. Returns 0 or -1.
+ */
+int massctl_put_param(uint8_t *buf, size_t cap, size_t *used, const char *arg,
+		      char *err, size_t errlen);
+
+/*
+ * The greeting: VER NMETHODS METHODS. With a login massctl offers only '02'
+ * (so the server always checks the credentials it was given, even with
+ * management auth off); without one only '00' (it could not complete '02').
+ * Writes 3 octets into buf (cap >= 3) and returns 3, or -1 if cap is short.
+ */
+int massctl_greeting(bool login, uint8_t *buf, size_t cap);
+
+/*
+ * Checks the 2-octet greeting reply against what was offered.
+ * Returns the chosen method; -1 for a malformed reply or a method that was
+ * not offered; -2 when the server refused every offered method ('FF').
+ */
+int massctl_greeting_reply(bool login, const uint8_t rep[2], char *err, size_t errlen);
+
+/*
+ * The RFC 1929 login '01' ULEN UNAME PLEN PASSWD into buf (cap octets).
+ * Returns 0 with *used set, or -1 (a field empty or over 255 octets).
+ */
+int massctl_login(const char *name, size_t name_len, const char *pass, size_t pass_len,
+		  uint8_t *buf, size_t cap, size_t *used, char *err, size_t errlen);
+
+/*
+ * Checks the 2-octet login reply. Returns 0 when accepted, -1 when malformed,
+ * -2 when the credentials were refused.
+ */
+int massctl_login_reply(const uint8_t rep[2], char *err, size_t errlen);
+
+/* A reply split into its status octet and the fields after it. */
+struct massctl_reply {
+	uint8_t status;
+	const uint8_t *data;  /* points into the caller's buffer */
+	size_t len;
+};
+
+/* Splits a whole reply. Returns 0, or -1 when it is empty. */
+int massctl_reply_split(const uint8_t *buf, size_t len, struct massctl_reply *r,
+			char *err, size_t errlen);
+
+/*
+ * Typed decoders for a split reply. Each checks the framing exactly: a
+ * failure status must stand alone; on success the fields must fill the
+ * reply, no octet short and none left over. They return 0 when the reply is
+ * well formed (the caller then looks at r->status; outputs are set only for
+ * status '00'), or -1 with err set.
+ */
+
+/* 00: LENGTH + LENGTH index octets, strictly ascending. out holds 256. */
+int massctl_decode_indexes(const struct massctl_reply *r, uint8_t *out, size_t *n,
+			   char *err, size_t errlen);
+
+/* A name inside a reply buffer (not NUL-terminated). */
+struct massctl_name {
+	const char *name;
+	size_t len;
+};
+
+/*
+ * 01: COUNT, then COUNT x (LENGTH + NAME); every name must follow the
+ * protocol's rules (so it is safe to print). out holds 255.
+ */
+int massctl_decode_users(const struct massctl_reply *r, struct massctl_name *out,
+			 size_t *n, char *err, size_t errlen);
+
+/* 02..09: one big-endian u32. */
+int massctl_decode_u32(const struct massctl_reply *r, uint32_t *v, char *err, size_t errlen);
+
+/* 0A..0D: no fields. */
+int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen);
+
+/*
+ * Writes s (len octets) as a JSON string, quotes included, plus a NUL into
+ * out. Escapes '"', '\\' and every octet outside 0x20..0x7E (as \u00XX), so
+ * the output is plain ASCII. Returns the length the full string needs
+ * (without the NUL), like snprintf: a result >= cap means it was truncated.
+ */
+size_t massctl_json_string(const char *s, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,222 @@
+/* relay: splice or buffer each direction of a tunnel. See relay.h. */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dissect.h"
+#include "metrics.h"
+
+void relay_init(struct relay *r, int client_fd, int upstream_fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd[RELAY_CLIENT] = client_fd;
+	r->fd[RELAY_UPSTREAM] = upstream_fd;
+}
+
+int relay_preload(struct relay *r, const uint8_t *data, size_t len)
+{
+	struct relay_dir *d = &r->dir[RELAY_TO_UPSTREAM];
+
+	if (len == 0)
+		return 0;
+	if (len > POOL_BUF_SIZE || d->len != 0)
+		return -1;
+	d->buf = pool_buf_get();
+	if (d->buf == NULL)
+		return -1;
+	memcpy(d->buf->data, data, len);
+	d->off = 0;
+	d->len = (uint32_t)len;
+	return 0;
+}
+
+/* Gives back what an empty direction holds, so idle tunnels hold nothing. */
+static void relay_dir_idle(struct relay_dir *d)
+{
+	if (d->buf != NULL) {
+		pool_buf_put(d->buf);
+		d->buf = NULL;
+	}
+	if (d->pipe != NULL) {
+		pool_pipe_put(d->pipe);
+		d->pipe = NULL;
+	}
+}
+
+/* Writes in-flight bytes. Returns 1 when drained, 0 on EAGAIN, -1 on error. */
+static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
+{
+	while (d->len > 0) {
+		ssize_t n;
+
+		if (d->pipe != NULL)
+			n = splice(d->pipe->rfd, NULL, r->fd[dst], NULL, d->len,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else
+			n = send(r->fd[dst], d->buf->data + d->off, d->len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				r->ready[dst] &= ~RELAY_WRITABLE;
+				return 0;
+			}
+			return -1;
+		}
+		metrics_relay_write((uint64_t)n);
+		d->off += (uint32_t)n;
+		d->len -= (uint32_t)n;
+	}
+	return 1;
+}
+
+/*
+ * Reads one chunk into the direction's pipe (fast path) or buffer (when a
+ * dissector must see the bytes, or no pipe can be had).
+ * Returns the bytes read, 0 on EOF, -1 with errno set.
+ */
+static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
+{
+	if (!inspect && d->buf == NULL) {
+		if (d->pipe == NULL)
+			d->pipe = pool_pipe_get();
+		if (d->pipe != NULL)
+			return splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
+				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	}
+	if (d->pipe != NULL) {
+		/* switching to user space: the pipe is empty here, keep order simple */
+		pool_pipe_put(d->pipe);
+		d->pipe = NULL;
+	}
+	if (d->buf == NULL && (d->buf = pool_buf_get()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	d->off = 0;
+	return recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
+}
+
+static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len,
+			  relay_sniff_fn *sniff, void *owner)
+{
+	if (which == RELAY_TO_UPSTREAM && r->sniff) {
+		r->sniff = false;
+		r->dissect = sniff(owner, data, len);
+		if (r->dissect == NULL)
+			return;
+	}
+	if (r->dissect != NULL &&
+	    dissect_feed(r->dissect, which == RELAY_TO_UPSTREAM ? DISSECT_TO_SERVER
+								: DISSECT_TO_CLIENT,
+			 data, len) == DISSECT_STOP) {
+		dissect_free(r->dissect);
+		r->dissect = NULL;
+	}
+}
+
+/* Pumps one direction. Returns a relay_status for this direction alone. */
+static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved,
+					relay_sniff_fn *sniff, void *owner)
+{
+	struct relay_dir *d = &r->dir[which];
+	int src = which == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
+	int dst = 1 - src;
+	size_t budget = RELAY_YIELD_BYTES;
+
+	for (;;) {
+		bool inspect;
+		ssize_t n;
+		int flushed = relay_flush(r, d, dst);
+
+		if (flushed < 0)
+			return RELAY_ERROR;
+		if (flushed == 0)
+			return RELAY_OPEN;
+		if (d->eof) {
+			if (!d->shut) {
+				d->shut = true;
+				relay_dir_idle(d);
+				if (shutdown(r->fd[dst], SHUT_WR) < 0 && errno != ENOTCONN)
+					return RELAY_ERROR;
+			}
+			return RELAY_OPEN;
+		}
+		if (!(r->ready[src] & RELAY_READABLE))
+			break;
+		if (budget == 0)
+			return RELAY_YIELD;
+		inspect = r->dissect != NULL || (which == RELAY_TO_UPSTREAM && r->sniff);
+		n = relay_fill(r, d, src, inspect);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				r->ready[src] &= ~RELAY_READABLE;
+				break;
+			}
+			return RELAY_ERROR;
+		}
+		if (n == 0) {
+			d->eof = true;
+			continue;
+		}
+		*moved = true;
+		metrics_relay_read((uint64_t)n);
+		d->len = (uint32_t)n;
+		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+		if (d->buf != NULL && inspect)
+			relay_inspect(r, which, d->buf->data, (size_t)n, sniff, owner);
+	}
+	relay_dir_idle(d);
+	return RELAY_OPEN;
+}
+
+enum relay_status relay_pump(struct relay *r, bool *moved,
+			     relay_sniff_fn *sniff, void *owner)
+{
+	enum relay_status up, down;
+
+	*moved = false;
+	up = relay_pump_dir(r, RELAY_TO_UPSTREAM, moved, sniff, owner);
+	if (up == RELAY_ERROR)
+		return RELAY_ERROR;
+	down = relay_pump_dir(r, RELAY_TO_CLIENT, moved, sniff, owner);
+	if (down == RELAY_ERROR)
+		return RELAY_ERROR;
+	if (r->dir[0].shut && r->dir[1].shut)
+		return RELAY_DONE;
+	if (up == RELAY_YIELD || down == RELAY_YIELD)
+		return RELAY_YIELD;
+	return RELAY_OPEN;
+}
+
+bool relay_half_closed(const struct relay *r)
+{
+	return r->dir[0].shut != r->dir[1].shut;
+}
+
+void relay_release(struct relay *r)
+{
+	for (int i = 0; i < 2; i++) {
+		struct relay_dir *d = &r->dir[i];
+
+		pool_buf_put(d->buf);
+		d->buf = NULL;
+		/* a pipe still holding bytes cannot be reused by another tunnel */
+		if (d->len > 0 && d->pipe != NULL)
+			pool_pipe_discard(d->pipe);
+		else
+			pool_pipe_put(d->pipe);
+		d->pipe = NULL;
+		d->len = 0;
+	}
+	if (r->dissect != NULL) {
+		dissect_free(r->dissect);
+		r->dissect = NULL;
+	}
+}

@@ -1,0 +1,82 @@
+/*
+ * relay: moves the bytes of one established tunnel in both directions.
+ *
+ * Each direction (client→upstream, upstream→client) carries at most one
+ * chunk in flight: it reads only once the previous chunk is fully written,
+ * which is the backpressure (a side is not read while the other cannot take
+ * more). Flows that nothing inspects move through a pooled pipe with
+ * splice(2), never entering user space; flows a dissector watches move
+ * through a pooled buffer. An EOF on one side is carried across with
+ * shutdown(SHUT_WR) once its direction has drained.
+ *
+ * Descriptors are registered edge-triggered by the owner, who records each
+ * readiness report in `ready` before calling relay_pump().
+ */
+#ifndef MASS_RELAY_H
+#define MASS_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+enum { RELAY_CLIENT = 0, RELAY_UPSTREAM = 1 };       /* index of fd[] and ready[] */
+enum { RELAY_TO_UPSTREAM = 0, RELAY_TO_CLIENT = 1 }; /* index of dir[] */
+enum { RELAY_READABLE = 1, RELAY_WRITABLE = 2 };     /* bits of ready[] */
+
+/* Bytes one direction may move per relay_pump() before yielding (fairness). */
+#define RELAY_YIELD_BYTES (1024 * 1024)
+
+struct dissect;
+
+struct relay_dir {
+	struct pool_buf *buf;    /* in-flight bytes in user space, or NULL */
+	struct pool_pipe *pipe;  /* in-flight bytes in a pipe, or NULL */
+	uint32_t off, len;       /* in flight: buf->data[off .. off+len) or len in pipe */
+	bool eof;                /* the source sent EOF */
+	bool shut;               /* EOF carried to the destination */
+};
+
+struct relay {
+	int fd[2];
+	uint8_t ready[2];
+	bool sniff;              /* the client's first chunk may pick a dissector */
+	struct relay_dir dir[2];
+	struct dissect *dissect; /* watching both directions, or NULL */
+};
+
+enum relay_status {
+	RELAY_OPEN = 0,   /* waiting for readiness */
+	RELAY_YIELD,      /* moved RELAY_YIELD_BYTES; call relay_pump() again soon */
+	RELAY_DONE,       /* both directions carried EOF: close the tunnel */
+	RELAY_ERROR       /* an I/O error (reset, broken pipe): close the tunnel */
+};
+
+/* What relay_pump() needs from its owner to start a dissector on a sniffed flow. */
+typedef struct dissect *relay_sniff_fn(void *owner, const uint8_t *first, size_t len);
+
+/* Sets up an idle relay between two connected sockets. */
+void relay_init(struct relay *r, int client_fd, int upstream_fd);
+
+/*
+ * Queues bytes to go upstream before anything else (what the client sent
+ * right behind its request). Returns 0, -1 when out of memory.
+ */
+int relay_preload(struct relay *r, const uint8_t *data, size_t len);
+
+/*
+ * Moves whatever the recorded readiness allows. *moved is set when bytes
+ * moved (so the owner can note activity). sniff is called once with the
+ * client's first chunk when r->sniff is set.
+ */
+enum relay_status relay_pump(struct relay *r, bool *moved,
+			     relay_sniff_fn *sniff, void *owner);
+
+/* True when one direction has carried EOF and the other has not. */
+bool relay_half_closed(const struct relay *r);
+
+/* Returns buffers and pipes to the pool and frees the dissector. Does not close fds. */
+void relay_release(struct relay *r);
+
+#endif

@@ -1,0 +1,655 @@
+/* session: the SOCKS5 connection state machine. See session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "dissect.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "net.h"
+#include "relay.h"
+#include "resolve.h"
+#include "server.h"
+#include "socks5_proto.h"
+#include "users.h"
+
+enum session_state {
+	ST_GREETING,
+	ST_AUTH,
+	ST_REQUEST,
+	ST_RESOLVING,
+	ST_CONNECTING,
+	ST_RELAY
+};
+
+/* What only the handshake needs; freed when the tunnel is established. */
+struct handshake {
+	union {
+		struct greeting_parser greeting;
+		struct userpass_parser userpass;
+	} p;
+	struct request_parser req;
+	struct sockaddr_storage peer;
+	struct resolve_query *query;
+	struct sockaddr_storage *addrs;  /* candidates for the destination */
+	size_t naddrs, next_addr;
+	int last_error;                  /* errno of the last failed attempt */
+	size_t pending_len;              /* client bytes behind the request */
+	uint8_t pending[];               /* ... kept here until the relay starts */
+};
+
+struct session {
+	struct relay relay;              /* owns both fds (upstream -1 until connecting) */
+	struct loop_timer timer;         /* the current stage's deadline */
+	struct loop_timer kick;          /* resumes a relay that yielded */
+	uint64_t last_active_ms;
+	struct handshake *hs;
+	struct session *prev, *next;
+	char *user;                      /* authenticated name, NULL without auth */
+	char *dest;                      /* destination as named, for credential lines */
+	uint16_t dest_port;
+	uint8_t state;
+};
+
+static struct session *session_list;
+static size_t session_total;
+
+/* One read buffer for every handshake: the loop is single-threaded. */
+static uint8_t session_rx[POOL_BUF_SIZE];
+
+#define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
+
+static struct session *session_of_timer(struct loop_timer *t, size_t offset)
+{
+	return (struct session *)((char *)t - offset);
+}
+
+static void session_free(struct session *s)
+{
+	struct handshake *hs = s->hs;
+
+	loop_timer_stop(server.loop, &s->timer);
+	loop_timer_stop(server.loop, &s->kick);
+	for (int i = 0; i < 2; i++) {
+		if (s->relay.fd[i] >= 0) {
+			loop_remove(server.loop, s->relay.fd[i]);
+			close(s->relay.fd[i]);
+		}
+	}
+	relay_release(&s->relay);
+	if (hs != NULL) {
+		if (hs->query != NULL)
+			resolve_cancel(hs->query);
+		free(hs->addrs);
+		free(hs);
+	}
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		session_list = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	free(s->user);
+	free(s->dest);
+	free(s);
+	session_total--;
+	metrics_closed();
+}
+
+/* Ends the tunnel with an RST instead of a FIN, to pass a reset on. */
+static void session_abort(struct session *s)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	for (int i = 0; i < 2; i++)
+		if (s->relay.fd[i] >= 0)
+			setsockopt(s->relay.fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	session_free(s);
+}
+
+/*
+ * Handshake replies are a few bytes written to a socket whose send queue is
+ * still empty, so they are written at once; a short write can only come
+ * from a client that is already gone.
+ */
+static bool session_send(struct session *s, const uint8_t *buf, size_t len)
+{
+	ssize_t n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
+
+	return n == (ssize_t)len;
+}
+
+static void session_log_request(struct session *s, uint8_t rep)
+{
+	char dest[256];
+
+	request_dest_str(&s->hs->req, dest, sizeof(dest));
+	accesslog_request(s->user, (const struct sockaddr *)&s->hs->peer, dest,
+			  s->hs->req.port, rep);
+}
+
+/* Answers the request with a failure and closes. */
+static void session_fail(struct session *s, uint8_t rep)
+{
+	uint8_t reply[SOCKS5_REPLY_MAX];
+	size_t len = socks5_reply_build(reply, rep, NULL);
+
+	session_log_request(s, rep);
+	(void)session_send(s, reply, len);
+	session_free(s);
+}
+
+/* --- relay stage --- */
+
+static void session_credential(void *ctx, const struct dissect_credential *c)
+{
+	struct session *s = ctx;
+	char user[2 * 256], pass[2 * 256];
+
+	if (!server.dissectors)
+		return;
+	memcpy(user, c->user, c->user_len < 255 ? c->user_len : 255);
+	user[c->user_len < 255 ? c->user_len : 255] = '\0';
+	memcpy(pass, c->pass, c->pass_len < 255 ? c->pass_len : 255);
+	pass[c->pass_len < 255 ? c->pass_len : 255] = '\0';
+	accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+			     user, pass, c->result);
+}
+
+static struct dissect *session_sniff(void *owner, const uint8_t *first, size_t len)
+{
+	struct session *s = owner;
+
+	if (!server.dissectors)
+		return NULL;
+	return dissect_start(server.cfg.dissector_ports, s->dest_port, first, len,
+			     session_credential, s);
+}
+
+static void session_relay_deadline(struct session *s);
+static void session_kick(struct loop *loop, struct loop_timer *t);
+
+static void session_relay_run(struct session *s)
+{
+	bool moved;
+	enum relay_status st = relay_pump(&s->relay, &moved, session_sniff, s);
+
+	if (moved)
+		s->last_active_ms = loop_now_ms(server.loop);
+	switch (st) {
+	case RELAY_DONE:
+		session_free(s);
+		return;
+	case RELAY_ERROR:
+		session_abort(s);
+		return;
+	case RELAY_YIELD:
+		if (!loop_timer_armed(&s->kick))
+			loop_timer_start(server.loop, &s->kick, 0, session_kick);
+		break;
+	case RELAY_OPEN:
+		break;
+	}
+	if (!loop_timer_armed(&s->timer))
+		session_relay_deadline(s);
+}
+
+static void session_kick(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	session_relay_run(session_of_timer(t, offsetof(struct session, kick)));
+}
+
+/*
+ * Idle and half-close deadlines are checked lazily: activity only updates
+ * last_active_ms, and the timer re-arms itself for what is left.
+ */
+static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = session_of_timer(t, offsetof(struct session, timer));
+	uint64_t limit = SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
+								 : server.cfg.idle_timeout);
+
+	if (loop_now_ms(loop) - s->last_active_ms >= limit) {
+		session_free(s);
+		return;
+	}
+	session_relay_deadline(s);
+}
+
+static void session_relay_deadline(struct session *s)
+{
+	uint64_t limit = SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
+								 : server.cfg.idle_timeout);
+	uint64_t idle = loop_now_ms(server.loop) - s->last_active_ms;
+
+	loop_timer_start(server.loop, &s->timer, idle >= limit ? 0 : limit - idle,
+			 session_relay_timeout);
+}
+
+static void session_start_relay(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	char dest[256];
+
+	request_dest_str(&hs->req, dest, sizeof(dest));
+	s->dest = strdup(dest);
+	s->dest_port = hs->req.port;
+	if (s->dest == NULL || relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
+		session_free(s);
+		return;
+	}
+	if (server.dissectors) {
+		s->relay.dissect = dissect_start(server.cfg.dissector_ports, s->dest_port,
+						 hs->pending, hs->pending_len,
+						 session_credential, s);
+		if (s->relay.dissect != NULL && hs->pending_len > 0 &&
+		    dissect_feed(s->relay.dissect, DISSECT_TO_SERVER, hs->pending,
+				 hs->pending_len) == DISSECT_STOP) {
+			dissect_free(s->relay.dissect);
+			s->relay.dissect = NULL;
+		}
+		/* nothing seen yet: the first chunk may still reveal HTTP */
+		s->relay.sniff = s->relay.dissect == NULL && hs->pending_len == 0;
+	}
+	free(hs->addrs);
+	free(hs);
+	s->hs = NULL;
+	s->state = ST_RELAY;
+	/* the handshake replies just went out: there is room in the send queue */
+	s->relay.ready[RELAY_CLIENT] |= RELAY_WRITABLE;
+	s->last_active_ms = loop_now_ms(server.loop);
+	loop_timer_stop(server.loop, &s->timer);
+	session_relay_run(s);
+}
+
+/* --- connect stage --- */
+
+static void session_try_next(struct session *s);
+
+static void session_connected(struct session *s)
+{
+	struct sockaddr_storage bnd;
+	socklen_t len = sizeof(bnd);
+	uint8_t reply[SOCKS5_REPLY_MAX];
+	size_t rlen;
+
+	if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&bnd, &len) < 0)
+		memset(&bnd, 0, sizeof(bnd));
+	rlen = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd);
+	session_log_request(s, SOCKS5_REP_SUCCEEDED);
+	if (!session_send(s, reply, rlen)) {
+		session_free(s);
+		return;
+	}
+	metrics_tunnel_established();
+	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
+	session_start_relay(s);
+}
+
+static void session_drop_upstream(struct session *s)
+{
+	int fd = s->relay.fd[RELAY_UPSTREAM];
+
+	if (fd >= 0) {
+		loop_remove(server.loop, fd);
+		close(fd);
+		s->relay.fd[RELAY_UPSTREAM] = -1;
+		s->relay.ready[RELAY_UPSTREAM] = 0;
+	}
+}
+
+static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = session_of_timer(t, offsetof(struct session, timer));
+
+	(void)loop;
+	s->hs->last_error = ETIMEDOUT;
+	session_drop_upstream(s);
+	session_try_next(s);
+}
+
+static void session_io(struct loop *loop, int fd, void *data, int events);
+
+static void session_try_next(struct session *s)
+{
+	struct handshake *hs = s->hs;
+
+	while (hs->next_addr < hs->naddrs) {
+		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
+		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6);
+		int fd = net_connect_start((const struct sockaddr *)a, alen);
+
+		if (fd < 0) {
+			hs->last_error = errno;
+			continue;
+		}
+		if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+			hs->last_error = errno;
+			close(fd);
+			continue;
+		}
+		s->relay.fd[RELAY_UPSTREAM] = fd;
+		s->state = ST_CONNECTING;
+		loop_timer_start(server.loop, &s->timer, SESSION_MS(server.cfg.connect_timeout),
+				 session_connect_timeout);
+		return;
+	}
+	session_fail(s, socks5_rep_for_errno(hs->last_error));
+}
+
+static void session_upstream_ready(struct session *s, int events)
+{
+	int err;
+
+	if (!(events & (LOOP_WRITE | LOOP_ERROR)))
+		return;
+	err = net_socket_error(s->relay.fd[RELAY_UPSTREAM]);
+	if (err == 0) {
+		loop_timer_stop(server.loop, &s->timer);
+		s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE |
+			((events & LOOP_READ) ? RELAY_READABLE : 0);
+		session_connected(s);
+		return;
+	}
+	s->hs->last_error = err;
+	session_drop_upstream(s);
+	session_try_next(s);
+}
+
+static void session_resolved(void *data, enum resolve_status status,
+			     const struct sockaddr_storage *addrs, size_t count)
+{
+	struct session *s = data;
+	struct handshake *hs = s->hs;
+
+	hs->query = NULL;
+	if (status != RESOLVE_OK || count == 0) {
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+		return;
+	}
+	hs->addrs = malloc(count * sizeof(*addrs));
+	if (hs->addrs == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	memcpy(hs->addrs, addrs, count * sizeof(*addrs));
+	hs->naddrs = count;
+	hs->last_error = EHOSTUNREACH;
+	session_try_next(s);
+}
+
+/* --- handshake stage --- */
+
+static bool session_command_enabled(uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_CONNECT: return server.cfg.commands & CMD_CONNECT;
+	default: return false;
+	}
+}
+
+static void session_request_done(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	struct request_parser *req = &hs->req;
+	socklen_t len;
+
+	if (!session_command_enabled(req->cmd)) {
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+		return;
+	}
+	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
+		s->state = ST_RESOLVING;
+		loop_timer_stop(server.loop, &s->timer);
+		hs->query = resolve_start(server.resolver, (const char *)req->addr, req->port,
+					  session_resolved, s);
+		if (hs->query == NULL)
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	hs->addrs = malloc(sizeof(*hs->addrs));
+	if (hs->addrs == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	request_sockaddr(req, hs->addrs, &len);
+	hs->naddrs = 1;
+	session_try_next(s);
+}
+
+static uint8_t session_pick_method(const struct greeting_parser *g)
+{
+	if (server.auth)
+		return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
+								   : SOCKS5_METHOD_REJECT;
+	if (greeting_offers(g, SOCKS5_METHOD_NONE))
+		return SOCKS5_METHOD_NONE;
+	return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
+							  : SOCKS5_METHOD_REJECT;
+}
+
+/*
+ * Feeds handshake bytes to the parser of the current state. Returns how many
+ * were consumed, or -1 when the session was closed.
+ */
+static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct handshake *hs = s->hs;
+	size_t used = 0;
+	enum proto_result r;
+
+	switch (s->state) {
+	case ST_GREETING: {
+		uint8_t reply[2] = { SOCKS5_VERSION, 0 };
+
+		r = greeting_parse(&hs->p.greeting, buf, len, &used);
+		if (r == PROTO_ERROR) {
+			if (hs->p.greeting.error == GREETING_NO_METHODS) {
+				reply[1] = SOCKS5_METHOD_REJECT;
+				(void)session_send(s, reply, 2);
+			}
+			session_free(s);
+			return -1;
+		}
+		if (r == PROTO_MORE)
+			return (ssize_t)used;
+		reply[1] = session_pick_method(&hs->p.greeting);
+		if (!session_send(s, reply, 2) || reply[1] == SOCKS5_METHOD_REJECT) {
+			session_free(s);
+			return -1;
+		}
+		if (reply[1] == SOCKS5_METHOD_USERPASS) {
+			userpass_init(&hs->p.userpass);
+			s->state = ST_AUTH;
+		} else {
+			s->state = ST_REQUEST;
+		}
+		return (ssize_t)used;
+	}
+	case ST_AUTH: {
+		struct userpass_parser *up = &hs->p.userpass;
+		uint8_t reply[2] = { 0x01, 0x00 };
+		bool ok;
+
+		r = userpass_parse(up, buf, len, &used);
+		if (r == PROTO_ERROR) {
+			session_free(s);
+			return -1;
+		}
+		if (r == PROTO_MORE)
+			return (ssize_t)used;
+		metrics_auth_attempt();
+		ok = users_check(&server.users, up->user, up->ulen, up->pass, up->plen);
+		if (ok)
+			s->user = strdup(up->user);
+		reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
+		/* the password must not linger in freed memory */
+		explicit_bzero(up->pass, sizeof(up->pass));
+		if (!session_send(s, reply, 2) || reply[1] != 0x00) {
+			session_free(s);
+			return -1;
+		}
+		s->state = ST_REQUEST;
+		return (ssize_t)used;
+	}
+	case ST_REQUEST:
+		r = request_parse(&hs->req, buf, len, &used);
+		if (r == PROTO_ERROR) {
+			if (hs->req.error == REQUEST_BAD_ATYP)
+				session_fail(s, SOCKS5_REP_ATYP_NOT_SUPPORTED);
+			else if (hs->req.error == REQUEST_EMPTY_DOMAIN)
+				session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+			else
+				session_free(s);
+			return -1;
+		}
+		if (r == PROTO_MORE)
+			return (ssize_t)used;
+		/* anything behind the request is payload: keep it for the relay */
+		if (len - used > 0) {
+			struct handshake *grown = realloc(hs, sizeof(*hs) + len - used);
+
+			if (grown == NULL) {
+				session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+				return -1;
+			}
+			s->hs = hs = grown;
+			memcpy(hs->pending, buf + used, len - used);
+			hs->pending_len = len - used;
+		}
+		session_request_done(s);
+		return -1; /* the session has moved on (or is gone): stop feeding */
+	default:
+		return (ssize_t)len;
+	}
+}
+
+static void session_client_readable(struct session *s)
+{
+	for (;;) {
+		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], session_rx, sizeof(session_rx), 0);
+		size_t off = 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				s->relay.ready[RELAY_CLIENT] &= ~RELAY_READABLE;
+				return;
+			}
+			session_free(s);
+			return;
+		}
+		if (n == 0) {
+			session_free(s);
+			return;
+		}
+		while (off < (size_t)n) {
+			ssize_t used = session_handshake(s, session_rx + off, (size_t)n - off);
+
+			if (used < 0)
+				return;
+			off += (size_t)used;
+		}
+	}
+}
+
+static void session_io(struct loop *loop, int fd, void *data, int events)
+{
+	struct session *s = data;
+	int side = fd == s->relay.fd[RELAY_CLIENT] ? RELAY_CLIENT : RELAY_UPSTREAM;
+
+	(void)loop;
+	if (events & LOOP_READ)
+		s->relay.ready[side] |= RELAY_READABLE;
+	if (events & LOOP_WRITE)
+		s->relay.ready[side] |= RELAY_WRITABLE;
+	switch (s->state) {
+	case ST_GREETING:
+	case ST_AUTH:
+	case ST_REQUEST:
+		if (side == RELAY_CLIENT && (events & (LOOP_READ | LOOP_ERROR)))
+			session_client_readable(s);
+		return;
+	case ST_RESOLVING:
+	case ST_CONNECTING:
+		/* a client leaving while we work for it: stop at once */
+		if (side == RELAY_CLIENT) {
+			if (events & LOOP_ERROR)
+				session_free(s);
+			return;
+		}
+		session_upstream_ready(s, events);
+		return;
+	case ST_RELAY:
+		session_relay_run(s);
+		return;
+	}
+}
+
+static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	session_free(session_of_timer(t, offsetof(struct session, timer)));
+}
+
+void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+		    void *unused)
+{
+	struct session *s;
+
+	(void)unused;
+	(void)peerlen;
+	if (server.stopping ||
+	    (server.cfg.max_clients != 0 && session_total >= server.cfg.max_clients)) {
+		close(fd);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
+		free(s);
+		close(fd);
+		return;
+	}
+	relay_init(&s->relay, fd, -1);
+	s->hs->peer = *peer;
+	greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
+	s->state = ST_GREETING;
+	if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		free(s->hs);
+		free(s);
+		close(fd);
+		return;
+	}
+	net_nodelay(fd);
+	s->next = session_list;
+	if (session_list != NULL)
+		session_list->prev = s;
+	session_list = s;
+	session_total++;
+	metrics_accepted();
+	loop_timer_start(server.loop, &s->timer, SESSION_MS(server.cfg.handshake_timeout),
+			 session_handshake_timeout);
+}
+
+size_t session_count(void)
+{
+	return session_total;
+}
+
+void session_close_all(void)
+{
+	while (session_list != NULL)
+		session_free(session_list);
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs what building and testing mass needs on Debian (run as root).
+set -e
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: run as root (apt-get needs it)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential autoconf automake libtool pkg-config \
+	libinih-dev libc-ares-dev check \
+	curl ncat python3 python3-socks iproute2 procps \
+	clang libclang-rt-14-dev >/dev/null
+echo "install-deps: build and test dependencies are installed"

@@ -1,0 +1,329 @@
+"""Shared pieces of the integration tests: a real socks5d on loopback with an
+ephemeral port, local targets, a raw SOCKS5 client, and a tiny runner that
+ends with an 'N passed, N failed' line.
+
+Every process started here is stopped by PID; every wait is bounded."""
+
+import hashlib
+import os
+import re
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+TOP_BUILDDIR = os.environ.get("top_builddir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+TOP_SRCDIR = os.environ.get("top_srcdir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+SOCKS5D = os.path.join(TOP_BUILDDIR, "src", "socks5d")
+MASSCTL = os.path.join(TOP_BUILDDIR, "src", "massctl")
+TIMEOUT = 10.0
+
+_started = []
+
+
+def _kill_all():
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=5)
+
+
+class Proxy:
+    """A socks5d process on 127.0.0.1, SOCKS and management on ephemeral ports."""
+
+    def __init__(self, ini="", args=(), auth=False, users=None, admins=None,
+                 dissectors=False, indexes=True, env=None):
+        self.dir = tempfile.mkdtemp(prefix="mass-it-")
+        self.ini_path = os.path.join(self.dir, "mass.ini")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.write_ini(ini, auth, users, admins, dissectors, indexes)
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.port = None
+        self.mgmt_port = None
+
+    def write_ini(self, ini="", auth=False, users=None, admins=None,
+                  dissectors=False, indexes=True):
+        sections = {}
+        # user text may override or add sections: "[socks]\nkey = v"
+        current = None
+        for line in ini.strip().splitlines():
+            line = line.strip()
+            m = re.match(r"^\[(.+)\]$", line)
+            if m:
+                current = m.group(1)
+                sections.setdefault(current, [])
+            elif line:
+                sections.setdefault(current, []).append(line)
+        socks = ["listen = 127.0.0.1", "port = 0", "auth = %s" % ("on" if auth else "off"),
+                 "dissectors = %s" % ("on" if dissectors else "off"),
+                 "access_log = %s" % self.access_log, "connect_timeout = 3",
+                 "handshake_timeout = 5"]
+        mgmt = ["listen = 127.0.0.1", "port = 0"]
+        plugin_dir = os.path.join(TOP_BUILDDIR, "plugins", ".libs")
+        out = []
+
+        def emit(name, defaults):
+            keys = {}
+            for l in defaults + sections.pop(name, []):
+                k = l.split("=", 1)[0].strip()
+                keys[k] = l
+            out.append("[%s]" % name)
+            out.extend(keys.values())
+            out.append("")
+
+        emit("socks", socks)
+        emit("management", mgmt)
+        emit("plugins", ["dir = %s" % plugin_dir])
+        if indexes is True:
+            idx = ["01 = users"] + ["%02X = metrics" % i for i in range(2, 10)] + \
+                  ["0A = users", "0B = users", "0C = auth", "0D = dissectors"]
+        else:
+            idx = list(indexes or [])
+        emit("indexes", idx)
+        emit("users", ["%s = %s" % kv for kv in (users or {}).items()])
+        emit("admins", ["%s = %s" % kv for kv in (admins or {}).items()])
+        for name in list(sections):
+            emit(name, [])
+        with open(self.ini_path, "w") as f:
+            f.write("\n".join(out))
+
+    def start(self, expect_fail=False):
+        self._err = open(self.stderr_path, "w+")
+        self.proc = subprocess.Popen([SOCKS5D, "-c", self.ini_path] + self.args,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self._err, env=self.env)
+        _started.append(self.proc)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            text = self.stderr()
+            m = re.search(r"SOCKS listening on \S+ port (\d+)", text)
+            mg = re.search(r"management listening on \S+ port (\d+)", text)
+            if m and (mg or "ready" in text):
+                self.port = int(m.group(1))
+                self.mgmt_port = int(mg.group(1)) if mg else None
+                if "ready" in text:
+                    return self
+            if self.proc.poll() is not None:
+                if expect_fail:
+                    return self
+                raise AssertionError("socks5d exited with %d:\n%s" % (self.proc.returncode, text))
+            time.sleep(0.02)
+        raise AssertionError("socks5d did not start:\n" + self.stderr())
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def log_lines(self):
+        try:
+            with open(self.access_log) as f:
+                return [l.rstrip("\n") for l in f]
+        except FileNotFoundError:
+            return []
+
+    def wait_log(self, pred, timeout=TIMEOUT):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for l in self.log_lines():
+                if pred(l):
+                    return l
+            time.sleep(0.02)
+        raise AssertionError("no matching access-log line in:\n" + "\n".join(self.log_lines()))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise AssertionError("socks5d ignored SIGTERM")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class EchoServer:
+    """Echoes every byte back; on the client's EOF it shuts down its side."""
+
+    def __init__(self, host="127.0.0.1", family=socket.AF_INET):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = False
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    c.shutdown(socket.SHUT_WR)
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def blackhole():
+    """A loopback port whose accept queue is full: SYNs to it are dropped, so
+    a connect() hangs until the caller's timeout. Returns (port, keep-alive list)."""
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(0)
+    port = l.getsockname()[1]
+    keep = [l]
+    for _ in range(2):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        keep.append(s)
+    time.sleep(0.1)
+    return port, keep
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def recv_exact(s, n, timeout=TIMEOUT):
+    s.settimeout(timeout)
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_all(s, timeout=TIMEOUT):
+    s.settimeout(timeout)
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+
+
+def addr_bytes(host):
+    """ATYP and DST.ADDR for an IPv4, IPv6 or domain destination."""
+    try:
+        return b"\x01" + socket.inet_pton(socket.AF_INET, host)
+    except OSError:
+        pass
+    try:
+        return b"\x04" + socket.inet_pton(socket.AF_INET6, host)
+    except OSError:
+        pass
+    name = host.encode()
+    return b"\x03" + bytes([len(name)]) + name
+
+
+def request_bytes(host, port, cmd=1):
+    return bytes([5, cmd, 0]) + addr_bytes(host) + struct.pack(">H", port)
+
+
+def read_reply(s):
+    """Reads a SOCKS5 reply; returns (rep, atyp, addr_bytes, port)."""
+    head = recv_exact(s, 4)
+    assert head[0] == 5, head
+    atyp = head[3]
+    if atyp == 1:
+        addr = recv_exact(s, 4)
+    elif atyp == 4:
+        addr = recv_exact(s, 16)
+    elif atyp == 3:
+        addr = recv_exact(s, recv_exact(s, 1)[0])
+    else:
+        raise AssertionError("bad ATYP in reply %r" % head)
+    port = struct.unpack(">H", recv_exact(s, 2))[0]
+    return head[1], atyp, addr, port
+
+
+def socks_connect(proxy_port, host, port, user=None, password=None, cmd=1,
+                  proxy_host="127.0.0.1"):
+    """Full handshake; returns (socket, rep, bnd_atyp, bnd_addr, bnd_port)."""
+    s = socket.create_connection((proxy_host, proxy_port), timeout=TIMEOUT)
+    if user is None:
+        s.sendall(b"\x05\x01\x00")
+        assert recv_exact(s, 2) == b"\x05\x00"
+    else:
+        s.sendall(b"\x05\x01\x02")
+        assert recv_exact(s, 2) == b"\x05\x02"
+        u, p = user.encode(), password.encode()
+        s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        st = recv_exact(s, 2)
+        if st != b"\x01\x00":
+            return s, None, None, None, None
+    s.sendall(request_bytes(host, port, cmd))
+    rep, atyp, addr, bport = read_reply(s)
+    return s, rep, atyp, addr, bport
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def run(tests):
+    """Runs test functions in order; prints one line each and the summary."""
+    passed = failed = 0
+    only = os.environ.get("ONLY")
+    for t in tests:
+        if only and only not in t.__name__:
+            continue
+        start = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok   %-50s %.2fs" % (t.__name__, time.time() - start), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc(file=sys.stdout)
+    _kill_all()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and passed > 0 else 1

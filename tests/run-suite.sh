@@ -1,0 +1,37 @@
+#!/bin/sh
+# The whole test suite from a clean checkout: dependencies, an autotools build
+# with -Werror, `make check` (unit and integration tests), the same suite under
+# AddressSanitizer and UndefinedBehaviorSanitizer, and a short fuzzing smoke.
+# Run from the top of the source tree, as root (for apt-get and network
+# namespaces).
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+sh tests/install-deps.sh
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== build with -Werror and run make check"
+rm -rf build-ci && mkdir build-ci && cd build-ci
+../configure --enable-werror >/dev/null
+make -j"$jobs" >/dev/null
+make -j"$jobs" check || { cat tests/*/*.log 2>/dev/null | tail -200; exit 1; }
+cd "$top"
+
+echo "== the same suite under ASan and UBSan"
+rm -rf build-asan && mkdir build-asan && cd build-asan
+../configure --enable-werror --enable-sanitizers >/dev/null
+make -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check || { cat tests/*/*.log 2>/dev/null | tail -200; exit 1; }
+cd "$top"
+
+if [ -f tests/fuzz/README.md ]; then
+	echo "== fuzzing smoke"
+	rm -rf build-fuzz && mkdir build-fuzz && cd build-fuzz
+	CC=clang ../configure --enable-fuzzing >/dev/null
+	make -j"$jobs" >/dev/null
+	make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+	cd "$top"
+fi
+echo "run-suite: all stages passed"

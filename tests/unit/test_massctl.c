@@ -1,0 +1,500 @@
+/*
+ * Unit tests for massctl's pure parts: command-line parsing, hex and x:HEX
+ * parameters, the bytes of every request, reply decoding (every truncation
+ * and oversize of each reply shape) and JSON escaping.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "massctl_cli.h"
+#include "massctl_wire.h"
+
+static char err[256];
+
+/* Parses a NULL-terminated argument list (argv[0] is supplied). */
+static int parse(struct massctl_opts *o, const char *env, const char *const *args)
+{
+	static char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"massctl";
+	while (*args)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return massctl_cli_parse(o, argc, argv, env, err, sizeof(err));
+}
+
+#define PARSE(o, env, ...) parse((o), (env), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Builds the request of the parsed command and compares it with want. */
+static void expect_request(const struct massctl_opts *o, const char *want_hex)
+{
+	uint8_t buf[MASSCTL_REQ_MAX], want[512];
+	size_t used = 0;
+	long n = massctl_hex_decode(want_hex, want, sizeof(want), err, sizeof(err));
+
+	ck_assert_int_ge(n, 0);
+	ck_assert_int_eq(massctl_cli_request(o, buf, sizeof(buf), &used, err, sizeof(err)), 0);
+	ck_assert_uint_eq(used, (size_t)n);
+	ck_assert_mem_eq(buf, want, used);
+}
+
+START_TEST(index_parsing)
+{
+	uint8_t ix = 0;
+
+	ck_assert_int_eq(massctl_parse_index("0e", &ix, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ix, 0x0e);
+	ck_assert_int_eq(massctl_parse_index("0x0E", &ix, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ix, 0x0e);
+	ck_assert_int_eq(massctl_parse_index("0XfF", &ix, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ix, 0xff);
+	ck_assert_int_eq(massctl_parse_index("7", &ix, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ix, 7);
+	ck_assert_int_eq(massctl_parse_index("0", &ix, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ix, 0);
+	ck_assert_int_eq(massctl_parse_index("", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index("0x", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index("100", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index("0x100", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index("g", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index("-1", &ix, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_parse_index(" 1", &ix, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not an index"));
+}
+END_TEST
+
+START_TEST(hex_decoding_and_encoding)
+{
+	uint8_t out[4];
+	char text[9];
+
+	ck_assert_int_eq(massctl_hex_decode("00fFa1", out, sizeof(out), err, sizeof(err)), 3);
+	ck_assert_mem_eq(out, "\x00\xff\xa1", 3);
+	ck_assert_int_eq(massctl_hex_decode("", out, sizeof(out), err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_hex_decode("abc", out, sizeof(out), err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "odd"));
+	ck_assert_int_eq(massctl_hex_decode("0g", out, sizeof(out), err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "position 2"));
+	ck_assert_int_eq(massctl_hex_decode("0102030405", out, sizeof(out), err, sizeof(err)), -1);
+
+	ck_assert_int_eq(massctl_hex_encode((const uint8_t *)"\x00\xab\x7f\xff", 4, text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "00ab7fff");
+	ck_assert_int_eq(massctl_hex_encode((const uint8_t *)"\x00\xab\x7f\xff", 4, text, 8), -1);
+	ck_assert_str_eq(text, "");
+	ck_assert_int_eq(massctl_hex_encode(NULL, 0, text, 1), 0);
+	ck_assert_str_eq(text, "");
+}
+END_TEST
+
+START_TEST(params_as_string_or_raw)
+{
+	uint8_t buf[600];
+	char big[300];
+	size_t used = 0;
+
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "bob", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "x:0A0b", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "x:", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "X:1", err, sizeof(err)), 0);
+	ck_assert_uint_eq(used, 4 + 2 + 0 + 1 + 4);
+	ck_assert_mem_eq(buf, "\x03" "bob" "\x0a\x0b" "\x00" "\x03X:1", used);
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, "x:zz", err, sizeof(err)), -1);
+
+	memset(big, 'a', 255);
+	big[255] = '\0';
+	used = 0;
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, big, err, sizeof(err)), 0);
+	ck_assert_uint_eq(used, 256);
+	ck_assert_uint_eq(buf[0], 255);
+	big[255] = 'a';
+	big[256] = '\0';
+	ck_assert_int_eq(massctl_put_param(buf, sizeof(buf), &used, big, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "at most 255"));
+
+	/* No room: the buffer is never overrun. */
+	used = 0;
+	ck_assert_int_eq(massctl_put_param(buf, 3, &used, "bob", err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_put_param(buf, 1, &used, "x:0102", err, sizeof(err)), -1);
+	used = 5;
+	ck_assert_int_eq(massctl_put_param(buf, 4, &used, "x:", err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(options_and_defaults)
+{
+	struct massctl_opts o;
+
+	ck_assert_int_eq(PARSE(&o, NULL, "users"), 0);
+	ck_assert_str_eq(o.host, "127.0.0.1");
+	ck_assert_str_eq(o.port, "8080");
+	ck_assert_uint_eq(o.timeout, 10);
+	ck_assert(!o.json && !o.login);
+	ck_assert_int_eq(o.cmd, MASSCTL_CMD_USERS);
+	ck_assert_int_eq(o.nargs, 0);
+
+	ck_assert_int_eq(PARSE(&o, NULL, "-H", "::1", "-P", "9090", "-j", "-t", "3",
+			       "-u", "root:pa:ss", "stats"), 0);
+	ck_assert_str_eq(o.host, "::1");
+	ck_assert_str_eq(o.port, "9090");
+	ck_assert_uint_eq(o.timeout, 3);
+	ck_assert(o.json && o.login);
+	ck_assert_uint_eq(o.admin_len, 4);
+	ck_assert_mem_eq(o.admin, "root", 4);
+	ck_assert_str_eq(o.pass, "pa:ss");
+	ck_assert_uint_eq(o.pass_len, 5);
+	ck_assert_int_eq(o.cmd, MASSCTL_CMD_STATS);
+
+	/* MASS_ADMIN applies unless -u is given. */
+	ck_assert_int_eq(PARSE(&o, "env:pw", "users"), 0);
+	ck_assert(o.login);
+	ck_assert_mem_eq(o.admin, "env", 3);
+	ck_assert_int_eq(PARSE(&o, "env:pw", "-u", "cli:x", "users"), 0);
+	ck_assert_mem_eq(o.admin, "cli", 3);
+	ck_assert_int_eq(PARSE(&o, "", "users"), 0);
+	ck_assert(!o.login);
+
+	ck_assert_int_eq(PARSE(&o, NULL, "-h"), 0);
+	ck_assert(o.help);
+	ck_assert_int_eq(PARSE(&o, NULL, "-v"), 0);
+	ck_assert(o.version);
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+	struct massctl_opts o;
+	static const struct {
+		const char *const args[6];
+		const char *env;
+		const char *why;
+	} bad[] = {
+		{ { NULL }, NULL, "no command" },
+		{ { "frobnicate" }, NULL, "unknown command" },
+		{ { "-x", "users" }, NULL, "unknown option -x" },
+		{ { "users", "-P" }, NULL, "usage: massctl [OPTION...] users" },
+		{ { "-P" }, NULL, "-P needs an argument" },
+		{ { "-P", "0", "users" }, NULL, "not a port" },
+		{ { "-P", "65536", "users" }, NULL, "not a port" },
+		{ { "-P", "80x", "users" }, NULL, "not a port" },
+		{ { "-P", "-1", "users" }, NULL, "not a port" },
+		{ { "-t", "0", "users" }, NULL, "seconds" },
+		{ { "-t", "ten", "users" }, NULL, "seconds" },
+		{ { "-H", "", "users" }, NULL, "empty host" },
+		{ { "-u", "nocolon", "users" }, NULL, "ADMIN:PASS" },
+		{ { "-u", ":pw", "users" }, NULL, "admin name" },
+		{ { "-u", "admin:", "users" }, NULL, "admin name" },
+		{ { "users" }, "bad", "MASS_ADMIN" },
+		{ { "users" }, "a\tb:pw", "MASS_ADMIN" },
+		{ { "add-user", "bob" }, NULL, "add-user NAME PASS" },
+		{ { "add-user", "b:ob", "pw" }, NULL, "user name" },
+		{ { "add-user", "", "pw" }, NULL, "user name" },
+		{ { "add-user", "bob", "" }, NULL, "password" },
+		{ { "add-user", "bob", "p\x01w" }, NULL, "password" },
+		{ { "del-user" }, NULL, "del-user NAME" },
+		{ { "del-user", "a\x7f" }, NULL, "user name" },
+		{ { "auth", "yes" }, NULL, "on or off" },
+		{ { "dissectors", "ON" }, NULL, "on or off" },
+		{ { "auth", "on", "off" }, NULL, "auth on|off" },
+		{ { "raw" }, NULL, "raw INDEX" },
+		{ { "raw", "0x123" }, NULL, "not an index" },
+		{ { "raw", "0e", "x:abc" }, NULL, "PARAM 1" },
+		{ { "stats", "now" }, NULL, "stats" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(parse(&o, bad[i].env, bad[i].args) == -1, "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].why) != NULL, "case %zu: '%s' lacks '%s'",
+			      i, err, bad[i].why);
+	}
+}
+END_TEST
+
+START_TEST(request_bytes)
+{
+	struct massctl_opts o;
+
+	ck_assert_int_eq(PARSE(&o, NULL, "indexes"), 0);
+	expect_request(&o, "00");
+	ck_assert_int_eq(PARSE(&o, NULL, "users"), 0);
+	expect_request(&o, "01");
+	ck_assert_int_eq(PARSE(&o, NULL, "add-user", "bob", "secret"), 0);
+	expect_request(&o, "0a03626f6206736563726574");
+	ck_assert_int_eq(PARSE(&o, NULL, "del-user", "bob"), 0);
+	expect_request(&o, "0b03626f62");
+	ck_assert_int_eq(PARSE(&o, NULL, "auth", "off"), 0);
+	expect_request(&o, "0c01");
+	ck_assert_int_eq(PARSE(&o, NULL, "auth", "on"), 0);
+	expect_request(&o, "0c00");
+	ck_assert_int_eq(PARSE(&o, NULL, "dissectors", "off"), 0);
+	expect_request(&o, "0d01");
+	ck_assert_int_eq(PARSE(&o, NULL, "dissectors", "on"), 0);
+	expect_request(&o, "0d00");
+	ck_assert_int_eq(PARSE(&o, NULL, "raw", "0x7F"), 0);
+	expect_request(&o, "7f");
+	ck_assert_int_eq(PARSE(&o, NULL, "raw", "0e", "hi", "x:ff00", ""), 0);
+	expect_request(&o, "0e026869ff0000");
+
+	ck_assert_int_eq(PARSE(&o, NULL, "stats"), 0);
+	{
+		uint8_t buf[8];
+		size_t used;
+
+		ck_assert_int_eq(massctl_cli_request(&o, buf, sizeof(buf), &used, err,
+						     sizeof(err)), -1);
+	}
+}
+END_TEST
+
+START_TEST(greeting_and_login)
+{
+	uint8_t buf[600];
+	size_t used = 0;
+	char big[257];
+
+	ck_assert_int_eq(massctl_greeting(true, buf, sizeof(buf)), 3);
+	ck_assert_mem_eq(buf, "\x01\x01\x02", 3);
+	ck_assert_int_eq(massctl_greeting(false, buf, sizeof(buf)), 3);
+	ck_assert_mem_eq(buf, "\x01\x01\x00", 3);
+	ck_assert_int_eq(massctl_greeting(false, buf, 2), -1);
+
+	ck_assert_int_eq(massctl_greeting_reply(true, (const uint8_t *)"\x01\x02", err, sizeof(err)), 2);
+	ck_assert_int_eq(massctl_greeting_reply(false, (const uint8_t *)"\x01\x00", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_greeting_reply(false, (const uint8_t *)"\x01\xff", err, sizeof(err)), -2);
+	ck_assert_ptr_nonnull(strstr(err, "MASS_ADMIN"));
+	ck_assert_int_eq(massctl_greeting_reply(true, (const uint8_t *)"\x01\xff", err, sizeof(err)), -2);
+	ck_assert_int_eq(massctl_greeting_reply(true, (const uint8_t *)"\x01\x00", err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_greeting_reply(false, (const uint8_t *)"\x01\x02", err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_greeting_reply(true, (const uint8_t *)"\x05\x02", err, sizeof(err)), -1);
+
+	ck_assert_int_eq(massctl_login("admin", 5, "pw", 2, buf, sizeof(buf), &used, err, sizeof(err)), 0);
+	ck_assert_uint_eq(used, 10);
+	ck_assert_mem_eq(buf, "\x01\x05" "admin" "\x02" "pw", 10);
+	ck_assert_int_eq(massctl_login("", 0, "pw", 2, buf, sizeof(buf), &used, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_login("a", 1, "", 0, buf, sizeof(buf), &used, err, sizeof(err)), -1);
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(massctl_login(big, 256, "pw", 2, buf, sizeof(buf), &used, err, sizeof(err)), -1);
+	ck_assert_int_eq(massctl_login("admin", 5, "pw", 2, buf, 8, &used, err, sizeof(err)), -1);
+
+	ck_assert_int_eq(massctl_login_reply((const uint8_t *)"\x01\x00", err, sizeof(err)), 0);
+	ck_assert_int_eq(massctl_login_reply((const uint8_t *)"\x01\x01", err, sizeof(err)), -2);
+	ck_assert_int_eq(massctl_login_reply((const uint8_t *)"\x05\x00", err, sizeof(err)), -1);
+}
+END_TEST
+
+typedef int (*decode_fn)(const struct massctl_reply *r, char *e, size_t elen);
+
+static uint8_t dec_ix[256];
+static struct massctl_name dec_names[256];
+static size_t dec_n;
+static uint32_t dec_value;
+
+static int dec_indexes(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_indexes(r, dec_ix, &dec_n, e, elen);
+}
+
+static int dec_users(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_users(r, dec_names, &dec_n, e, elen);
+}
+
+static int dec_u32(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_u32(r, &dec_value, e, elen);
+}
+
+/*
+ * Decodes exactly len octets copied to the heap, so ASan sees any over-read.
+ * The copy lives until the next call: decoded names point into it.
+ */
+static int decode_hex(decode_fn fn, const char *hex, size_t cut)
+{
+	static uint8_t *buf;
+	uint8_t tmp[1024];
+	long n = massctl_hex_decode(hex, tmp, sizeof(tmp), err, sizeof(err));
+	size_t len = cut < (size_t)n ? cut : (size_t)n;
+	struct massctl_reply r;
+
+	ck_assert_int_ge(n, 0);
+	free(buf);
+	buf = malloc(len ? len : 1);
+	memcpy(buf, tmp, len);
+	if (massctl_reply_split(buf, len, &r, err, sizeof(err)) < 0)
+		return -1;
+	return fn(&r, err, sizeof(err));
+}
+
+/* A well-formed reply decodes; every proper prefix and an extra octet do not. */
+static void check_framing(decode_fn fn, const char *hex)
+{
+	size_t len = strlen(hex) / 2;
+	char *longer = malloc(strlen(hex) + 3);
+
+	ck_assert_int_eq(decode_hex(fn, hex, len), 0);
+	for (size_t cut = 0; cut < len; cut++)
+		ck_assert_msg(decode_hex(fn, hex, cut) == -1, "%s cut at %zu accepted", hex, cut);
+	strcpy(longer, hex);
+	strcat(longer, "00");
+	ck_assert_int_eq(decode_hex(fn, longer, len + 1), -1);
+	ck_assert_ptr_nonnull(strstr(err, "after its last field"));
+	free(longer);
+}
+
+START_TEST(decode_indexes_reply)
+{
+	check_framing(dec_indexes, "000e000102030405060708090a0b0c0d");
+	ck_assert_int_eq(decode_hex(dec_indexes, "000e000102030405060708090a0b0c0d", 99), 0);
+	ck_assert_uint_eq(dec_n, 14);
+	ck_assert_uint_eq(dec_ix[13], 0x0d);
+	check_framing(dec_indexes, "0000");
+	ck_assert_int_eq(decode_hex(dec_indexes, "00020100", 99), -1);
+	ck_assert_ptr_nonnull(strstr(err, "ascending"));
+	ck_assert_int_eq(decode_hex(dec_indexes, "00020101", 99), -1);
+	/* A failure status stands alone. */
+	ck_assert_int_eq(decode_hex(dec_indexes, "02", 99), 0);
+	ck_assert_int_eq(decode_hex(dec_indexes, "0200", 99), -1);
+	ck_assert_ptr_nonnull(strstr(err, "status 02"));
+	ck_assert_int_eq(decode_hex(dec_indexes, "", 99), -1);
+	ck_assert_ptr_nonnull(strstr(err, "without a reply"));
+}
+END_TEST
+
+START_TEST(decode_users_reply)
+{
+	char hex[2 + 2 + 255 * 2 * 256 + 1];
+	size_t pos;
+
+	check_framing(dec_users, "000205616c69636503626f62");
+	ck_assert_int_eq(decode_hex(dec_users, "000205616c69636503626f62", 99), 0);
+	ck_assert_uint_eq(dec_n, 2);
+	ck_assert_uint_eq(dec_names[0].len, 5);
+	ck_assert_mem_eq(dec_names[0].name, "alice", 5);
+	ck_assert_mem_eq(dec_names[1].name, "bob", 3);
+	check_framing(dec_users, "0000");
+	ck_assert_uint_eq(dec_n, 0);
+	/* Names that break the rules are refused rather than printed. */
+	ck_assert_int_eq(decode_hex(dec_users, "000100", 99), -1);
+	ck_assert_int_eq(decode_hex(dec_users, "0001021b5b", 99), -1);
+	ck_assert_int_eq(decode_hex(dec_users, "000103613a62", 99), -1);
+	ck_assert_int_eq(decode_hex(dec_users, "01", 99), 0);
+	ck_assert_int_eq(decode_hex(dec_users, "0300", 99), -1);
+
+	/* The largest reply: 255 users of 255 octets. */
+	strcpy(hex, "00ff");
+	pos = 4;
+	for (int i = 0; i < 255; i++) {
+		memcpy(hex + pos, "ff", 2);
+		pos += 2;
+		for (int j = 0; j < 255; j++, pos += 2)
+			memcpy(hex + pos, "7a", 2);
+	}
+	hex[pos] = '\0';
+	{
+		size_t len = pos / 2;
+		uint8_t *buf = malloc(len);
+		struct massctl_reply r;
+
+		ck_assert_int_eq(massctl_hex_decode(hex, buf, len, err, sizeof(err)), (long)len);
+		ck_assert_int_eq(massctl_reply_split(buf, len, &r, err, sizeof(err)), 0);
+		ck_assert_int_eq(dec_users(&r, err, sizeof(err)), 0);
+		ck_assert_uint_eq(dec_n, 255);
+		r.len--;
+		ck_assert_int_eq(dec_users(&r, err, sizeof(err)), -1);
+		free(buf);
+	}
+}
+END_TEST
+
+START_TEST(decode_counter_reply)
+{
+	check_framing(dec_u32, "0000000102");
+	ck_assert_int_eq(decode_hex(dec_u32, "0000000102", 99), 0);
+	ck_assert_uint_eq(dec_value, 258);
+	ck_assert_int_eq(decode_hex(dec_u32, "00ffffffff", 99), 0);
+	ck_assert_uint_eq(dec_value, 4294967295u);
+	ck_assert_int_eq(decode_hex(dec_u32, "02", 99), 0);
+	ck_assert_int_eq(decode_hex(dec_u32, "0100000000", 99), -1);
+}
+END_TEST
+
+START_TEST(decode_empty_reply)
+{
+	check_framing(massctl_decode_empty, "00");
+	ck_assert_int_eq(decode_hex(massctl_decode_empty, "01", 99), 0);
+	ck_assert_int_eq(decode_hex(massctl_decode_empty, "03", 99), 0);
+	ck_assert_int_eq(decode_hex(massctl_decode_empty, "0301", 99), -1);
+}
+END_TEST
+
+START_TEST(json_escaping)
+{
+	char out[64];
+
+	ck_assert_uint_eq(massctl_json_string("bob", 3, out, sizeof(out)), 5);
+	ck_assert_str_eq(out, "\"bob\"");
+	massctl_json_string("a\"b\\c", 5, out, sizeof(out));
+	ck_assert_str_eq(out, "\"a\\\"b\\\\c\"");
+	massctl_json_string("\n\x01\x7f\xff/", 5, out, sizeof(out));
+	ck_assert_str_eq(out, "\"\\u000a\\u0001\\u007f\\u00ff/\"");
+	ck_assert_uint_eq(massctl_json_string("a\0b", 3, out, sizeof(out)), 10);
+	ck_assert_str_eq(out, "\"a\\u0000b\"");
+	ck_assert_uint_eq(massctl_json_string("", 0, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "\"\"");
+	/* Truncation reports the full length and still terminates. */
+	ck_assert_uint_eq(massctl_json_string("abcdef", 6, out, 4), 8);
+	ck_assert_str_eq(out, "\"ab");
+	ck_assert_uint_eq(massctl_json_string("abc", 3, NULL, 0), 5);
+}
+END_TEST
+
+START_TEST(status_exit_codes_and_names)
+{
+	ck_assert_int_eq(massctl_exit_for_status(0x00), 0);
+	ck_assert_int_eq(massctl_exit_for_status(0x01), 1);
+	ck_assert_int_eq(massctl_exit_for_status(0x02), 2);
+	ck_assert_int_eq(massctl_exit_for_status(0x03), 3);
+	ck_assert_int_eq(massctl_exit_for_status(0x04), 4);
+	ck_assert_int_eq(massctl_exit_for_status(0xff), 4);
+	ck_assert_str_eq(massctl_counter_name(0x02), "historic_connections");
+	ck_assert_str_eq(massctl_counter_name(0x09), "avg_bytes_per_write");
+	ck_assert_ptr_null(massctl_counter_name(0x01));
+	ck_assert_ptr_null(massctl_counter_name(0x0a));
+}
+END_TEST
+
+static Suite *massctl_suite(void)
+{
+	Suite *s = suite_create("massctl");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, index_parsing);
+	tcase_add_test(tc, hex_decoding_and_encoding);
+	tcase_add_test(tc, params_as_string_or_raw);
+	tcase_add_test(tc, options_and_defaults);
+	tcase_add_test(tc, usage_errors);
+	tcase_add_test(tc, request_bytes);
+	tcase_add_test(tc, greeting_and_login);
+	tcase_add_test(tc, decode_indexes_reply);
+	tcase_add_test(tc, decode_users_reply);
+	tcase_add_test(tc, decode_counter_reply);
+	tcase_add_test(tc, decode_empty_reply);
+	tcase_add_test(tc, json_escaping);
+	tcase_add_test(tc, status_exit_codes_and_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(massctl_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
