@@ -10,7 +10,12 @@
  * Results are one line "MODE key=value ..." on stdout so scripts can parse
  * them; failures are counted per kind and summarised on stderr.
  *
- * Targets (serve): the echo port returns every byte; the sink port discards
+ * Targets (serve): the echo port returns every byte; the rr port (tps) reads
+ * a request whose first two bytes are its big-endian length, echoes it and
+ * closes first, so TIME_WAIT stays on the target's side and repeated
+ * transactions do not use up the ephemeral ports of the client or of the
+ * proxy (a proxy that binds its outgoing sockets before connecting would
+ * otherwise run out within seconds); the sink port discards
  * and answers 8-byte big-endian running counts (every BENCH_ACK_EVERY bytes
  * and whenever its socket runs dry) so the sender learns what the receiver
  * got without a half-close (some proxies close both directions on the first
@@ -55,6 +60,7 @@ enum bench_state {
 	ST_AUTH,      /* RFC 1929 request sent */
 	ST_REPLY,     /* CONNECT sent */
 	ST_ECHO,      /* payload sent, waiting for it to come back */
+	ST_CLOSING,   /* tps: echoed, waiting for the target's close */
 	ST_HELD,      /* idle tunnel */
 	ST_BULK,
 	ST_DONE,      /* idle: round trip verified */
@@ -577,9 +583,8 @@ static int bench_echo_in(struct bench *b, struct bench_conn *c, const unsigned c
 	b->ok++;
 	c->done++;
 	bench_sample_add(&b->lat, b->now - c->t_start);
-	bench_close(b, c);
-	bench_start(b, c);
-	return 1;
+	c->state = ST_CLOSING;
+	return 0;
 }
 
 /* Sink acknowledgements: 8-byte big-endian running counts. */
@@ -614,6 +619,9 @@ static int bench_data_in(struct bench *b, struct bench_conn *c, const unsigned c
 	switch (c->state) {
 	case ST_ECHO:
 		return bench_echo_in(b, c, p, n) != 0 ? -1 : 1;
+	case ST_CLOSING:
+		bench_fail(b, c, F_DATA, "bytes after the echoed payload");
+		return -1;
 	case ST_BULK:
 		if (b->down)
 			c->bytes += n;
@@ -628,6 +636,12 @@ static int bench_data_in(struct bench *b, struct bench_conn *c, const unsigned c
 
 static void bench_eof(struct bench *b, struct bench_conn *c)
 {
+	if (c->state == ST_CLOSING) {
+		/* the target closed first, as it should: next transaction */
+		bench_close(b, c);
+		bench_start(b, c);
+		return;
+	}
 	if (c->state == ST_HELD) {
 		b->dropped++;
 		bench_count_fail(b, F_DROPPED, "proxy closed an idle tunnel");
@@ -840,6 +854,9 @@ static int bench_run_tps(struct bench *b)
 
 	if (bench_setup(b, b->clients) < 0)
 		return 1;
+	/* the rr target reads the request length from its first two bytes */
+	b->blob[0] = (unsigned char)(b->size >> 8);
+	b->blob[1] = (unsigned char)b->size;
 	t0 = b->now;
 	end = t0 + bench_secs_us(b->duration);
 	for (int i = 0; i < b->nconns; i++)
@@ -999,7 +1016,7 @@ static int bench_run_idle(struct bench *b)
 /* ------------------------------------------------------------------ */
 /* serve: the targets                                                  */
 
-enum bench_skind { SK_LISTEN, SK_ECHO, SK_SINK, SK_SOURCE };
+enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE };
 
 /* Level-triggered; each wakeup does at most BENCH_BUDGET reads or writes. */
 struct bench_sconn {
@@ -1042,6 +1059,15 @@ static int bench_would_block(void)
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
+/* rr: the request length is its first two bytes (big-endian); kept in
+ * `acked`, with the bytes seen so far in `count`. */
+static void bench_rr_in(struct bench_sconn *s, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && s->count + i < 2; i++)
+		s->acked = s->acked << 8 | p[i];
+	s->count += n;
+}
+
 /* Echo: while bytes wait to be written back, stop reading and wait for
  * room, so a client that does not read cannot make us buffer without end. */
 static int bench_serve_echo(struct bench_server *sv, struct bench_sconn *s)
@@ -1056,6 +1082,8 @@ static int bench_serve_echo(struct bench_server *sv, struct bench_sconn *s)
 			s->pendoff += (size_t)w;
 		}
 		s->pendlen = s->pendoff = 0;
+		if (s->kind == SK_RR && s->count >= 2 && s->count >= s->acked)
+			return -1;  /* the whole request is echoed: close first */
 		if (bench_swant(sv, s, EPOLLIN) < 0)
 			return -1;
 		n = recv(s->fd, sv->buf, sizeof(sv->buf), 0);
@@ -1063,6 +1091,8 @@ static int bench_serve_echo(struct bench_server *sv, struct bench_sconn *s)
 			return -1;
 		if (n < 0)
 			return bench_would_block() ? 0 : -1;
+		if (s->kind == SK_RR)
+			bench_rr_in(s, sv->buf, (size_t)n);
 		w = send(s->fd, sv->buf, (size_t)n, MSG_NOSIGNAL);
 		if (w < 0 && !bench_would_block())
 			return -1;
@@ -1206,6 +1236,7 @@ static int bench_serve(double duration)
 	sv.ep = ep;
 	memset(sv.blob, 'x', BENCH_BLOB);
 	if (bench_serve_listen(ep, SK_ECHO, "echo") < 0 ||
+	    bench_serve_listen(ep, SK_RR, "rr") < 0 ||
 	    bench_serve_listen(ep, SK_SINK, "sink") < 0 ||
 	    bench_serve_listen(ep, SK_SOURCE, "source") < 0)
 		return 1;
@@ -1220,7 +1251,8 @@ static int bench_serve(double duration)
 
 			switch (s->kind) {
 			case SK_LISTEN: bench_serve_accept(&sv, s); continue;
-			case SK_ECHO: r = bench_serve_echo(&sv, s); break;
+			case SK_ECHO:
+			case SK_RR: r = bench_serve_echo(&sv, s); break;
 			case SK_SINK: r = bench_serve_sink(&sv, s); break;
 			case SK_SOURCE: r = bench_serve_source(&sv, s); break;
 			}
@@ -1268,7 +1300,8 @@ static void bench_usage(FILE *f)
 	      "                    [--size BYTES] [--timeout SECONDS] [--down]\n"
 	      "                    [--hold SECONDS] [--hold-stdin] [--burst N]\n"
 	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT,\n"
-	      "        --size bytes (default 64) echoed, close\n"
+	      "        --size bytes (default 64, 2..65535) echoed by an rr target,\n"
+	      "        which then closes; close\n"
 	      "  bulk  -c streams (default 1) push to a sink target (--down: read from\n"
 	      "        a source target); MiB/s at the receiver\n"
 	      "  idle  open -c tunnels (default 1000, --burst at a time), hold them\n"
@@ -1319,7 +1352,7 @@ static int bench_parse_opt(struct bench *b, int opt, char *arg)
 		return 0;
 	case 'd': return bench_num(arg, 0.01, 86400, &b->duration);
 	case 's':
-		if (bench_num(arg, 1, BENCH_BLOB, &v) < 0)
+		if (bench_num(arg, 2, 65535, &v) < 0)
 			return -1;
 		b->size = (size_t)v;
 		return 0;
