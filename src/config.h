@@ -100,7 +100,9 @@ struct config {
 void config_defaults(struct config *c);
 
 /*
- * Loads path over the defaults. Returns 0 on success. On failure returns -1,
+ * Loads path over the defaults (c's previous contents are neither read nor
+ * freed: load into a fresh structure, then swap). Returns 0 on success. On
+ * failure returns -1,
  * writes "PATH:LINE: [section] key: reason" (or "PATH: reason" when the file
  * cannot be read) into err, and leaves c freed.
  */

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "mgmt.h"
+#include "plugins.h"
 #include "pool.h"
 #include "resolve.h"
 #include "server.h"
@@ -271,6 +273,15 @@ static void main_reload(void)
 		   strcmp(cfg.users_file, server.cfg.users_file) != 0) {
 		log_warn("reload: a change of users_file needs a restart");
 	}
+	/* plugins last: their swap is the one step that cannot be undone */
+	if (plugins_reload(&cfg, err, sizeof(err)) < 0) {
+		log_error("reload: %s; keeping the running configuration", err);
+		if (new_users)
+			users_free(&users);
+		users_free(&admins);
+		config_free(&cfg);
+		return;
+	}
 	if (!main_same_listen(&cfg, &server.cfg))
 		log_warn("reload: listen addresses and ports need a restart; keeping the old ones");
 	if (new_users) {
@@ -334,6 +345,7 @@ static void main_begin_shutdown(int signo)
 	log_info("%s: no new connections; %zu tunnels get up to %u s to finish",
 		 strsignal(signo), session_count(), server.cfg.shutdown_timeout);
 	main_close_listeners();
+	mgmt_stop();
 	loop_timer_start(server.loop, &main_grace,
 			 (uint64_t)server.cfg.shutdown_timeout * 1000u, main_grace_over);
 	main_check_drained(server.loop, NULL);
@@ -392,6 +404,9 @@ static int main_start(char *err, size_t errlen)
 		return -1;
 	if (main_open_listeners(err, errlen) < 0)
 		return -1;
+	server.plugins = plugins_load(&server.cfg, err, errlen);
+	if (server.plugins == NULL || mgmt_start(server.loop, err, errlen) < 0)
+		return -1;
 	log_info("socks5d %s ready: auth %s, dissectors %s, %zu users, up to %d descriptors",
 		 PACKAGE_VERSION, server.auth ? "on" : "off",
 		 server.dissectors ? "on" : "off", server.users.len, max_fds);
@@ -402,6 +417,9 @@ static void main_cleanup(void)
 {
 	session_close_all();
 	main_close_listeners();
+	mgmt_stop();
+	plugins_free(server.plugins);
+	server.plugins = NULL;
 	if (server.resolver != NULL)
 		resolver_destroy(server.resolver);
 	if (main_signal_fd >= 0)

@@ -240,6 +240,7 @@ def test_method_negotiation():
         s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
         s.sendall(b"\x05\x01\x02")  # auth off, only user/pass offered: 02 is chosen
         assert recv_exact(s, 2) == b"\x05\x02"
+        s.close()
 
 
 def test_pipelined_greeting_request_and_payload():

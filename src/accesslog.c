@@ -1,0 +1,262 @@
+/* accesslog: the access log. See accesslog.h. */
+#include "accesslog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+/*
+ * A line is built in one stack buffer and handed to a single write(2), so
+ * lines from one process never interleave with other writers of the file
+ * (O_APPEND) and stay whole on a pipe, which PIPE_BUF guarantees for writes
+ * up to its size: hence the line limit. Each escaped field is capped so that
+ * the longest possible line (five capped fields) fits with its newline; a
+ * field longer than its cap is cut at an octet boundary, never inside an
+ * escape.
+ *
+ * The log is used from the event-loop thread only: the state below is not
+ * locked.
+ */
+#define ACCESSLOG_LINE_MAX PIPE_BUF
+#define ACCESSLOG_FIELD_MAX 512
+
+static int accesslog_fd = STDERR_FILENO;
+static char accesslog_path[PATH_MAX];  /* empty: stderr */
+
+/* The formatted second, redone only when the second changes. */
+static time_t accesslog_cached_sec = (time_t)-1;
+static char accesslog_cached_stamp[32];
+
+static int accesslog_open_path(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		snprintf(err, errlen, "access log %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int accesslog_open(const char *path, char *err, size_t errlen)
+{
+	int fd = STDERR_FILENO;
+
+	if (path != NULL && strcmp(path, "-") != 0) {
+		if (strlen(path) >= sizeof(accesslog_path)) {
+			snprintf(err, errlen, "access log path too long");
+			return -1;
+		}
+		fd = accesslog_open_path(path, err, errlen);
+		if (fd < 0)
+			return -1;
+	}
+	accesslog_close();
+	accesslog_fd = fd;
+	snprintf(accesslog_path, sizeof(accesslog_path), "%s",
+		 fd == STDERR_FILENO ? "" : path);
+	return 0;
+}
+
+int accesslog_reopen(char *err, size_t errlen)
+{
+	int fd;
+
+	if (accesslog_path[0] == '\0')
+		return 0;
+	/* Open the new file before closing the old: on failure the log
+	 * keeps going to the file it had. */
+	fd = accesslog_open_path(accesslog_path, err, errlen);
+	if (fd < 0)
+		return -1;
+	if (accesslog_fd != STDERR_FILENO)
+		close(accesslog_fd);
+	accesslog_fd = fd;
+	return 0;
+}
+
+void accesslog_close(void)
+{
+	if (accesslog_fd != STDERR_FILENO)
+		close(accesslog_fd);
+	accesslog_fd = STDERR_FILENO;
+	accesslog_path[0] = '\0';
+}
+
+/* Writes c, escaped, at d if all of it fits before end; NULL if not. */
+static char *accesslog_put_octet(char *d, const char *end, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[4];
+	size_t n = 0;
+
+	if (c == '\t' || c == '\n' || c == '\\') {
+		tmp[n++] = '\\';
+		tmp[n++] = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+	} else if (c < 0x20 || c >= 0x7f) {
+		tmp[n++] = '\\';
+		tmp[n++] = 'x';
+		tmp[n++] = hex[c >> 4];
+		tmp[n++] = hex[c & 15];
+	} else {
+		tmp[n++] = (char)c;
+	}
+	if ((size_t)(end - d) < n)
+		return NULL;
+	memcpy(d, tmp, n);
+	return d + n;
+}
+
+void accesslog_escape(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	char *d = dst;
+	const char *end = dst + dstlen - 1;  /* room for the NUL */
+	size_t i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < len; i++) {
+		char *next = accesslog_put_octet(d, end, (unsigned char)src[i]);
+
+		if (next == NULL)
+			break;
+		d = next;
+	}
+	*d = '\0';
+}
+
+/* A line under construction: pos never passes end. */
+struct accesslog_line {
+	char buf[ACCESSLOG_LINE_MAX];
+	size_t pos;
+};
+
+static void accesslog_raw(struct accesslog_line *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(l->buf) - l->pos)
+		n = sizeof(l->buf) - l->pos;
+	memcpy(l->buf + l->pos, s, n);
+	l->pos += n;
+}
+
+/* A tab, then s escaped (or '-' for NULL), capped at ACCESSLOG_FIELD_MAX. */
+static void accesslog_field(struct accesslog_line *l, const char *s)
+{
+	size_t room;
+
+	accesslog_raw(l, "\t");
+	if (s == NULL) {
+		accesslog_raw(l, "-");
+		return;
+	}
+	room = sizeof(l->buf) - l->pos;
+	if (room > ACCESSLOG_FIELD_MAX + 1)
+		room = ACCESSLOG_FIELD_MAX + 1;
+	if (room == 0)
+		return;
+	accesslog_escape(l->buf + l->pos, room, s, strlen(s));
+	l->pos += strlen(l->buf + l->pos);
+}
+
+static void accesslog_int_field(struct accesslog_line *l, int v)
+{
+	char num[16];
+
+	snprintf(num, sizeof(num), "\t%d", v);
+	accesslog_raw(l, num);
+}
+
+/* 2026-11-28T00:15:00.123Z */
+static void accesslog_stamp(struct accesslog_line *l)
+{
+	struct timespec ts;
+	struct tm tm;
+	unsigned ms;
+	char frac[6];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != accesslog_cached_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(accesslog_cached_stamp, sizeof(accesslog_cached_stamp),
+			 "%Y-%m-%dT%H:%M:%S", &tm);
+		accesslog_cached_sec = ts.tv_sec;
+	}
+	ms = (unsigned)(ts.tv_nsec / 1000000) % 1000;
+	frac[0] = '.';
+	frac[1] = (char)('0' + ms / 100);
+	frac[2] = (char)('0' + ms / 10 % 10);
+	frac[3] = (char)('0' + ms % 10);
+	frac[4] = 'Z';
+	frac[5] = '\0';
+	l->pos = 0;
+	accesslog_raw(l, accesslog_cached_stamp);
+	accesslog_raw(l, frac);
+}
+
+/* The newline always fits: every field leaves room for it by its cap. */
+static void accesslog_emit(struct accesslog_line *l)
+{
+	const char *p = l->buf;
+	size_t left;
+
+	if (l->pos == sizeof(l->buf))
+		l->pos--;
+	l->buf[l->pos++] = '\n';
+	left = l->pos;
+	while (left > 0) {
+		ssize_t n = write(accesslog_fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;  /* a full disk or a closed stderr loses the line */
+		p += n;
+		left -= (size_t)n;
+	}
+}
+
+void accesslog_request(const char *user, const struct sockaddr *src,
+		       const char *dest, uint16_t dest_port, int status)
+{
+	struct accesslog_line l;
+	char ip[NET_ADDRSTRLEN] = "-";
+
+	if (src != NULL)
+		net_ip_str(src, ip, sizeof(ip));
+	accesslog_stamp(&l);
+	accesslog_field(&l, user);
+	accesslog_raw(&l, "\tA\t");
+	accesslog_raw(&l, ip);
+	if (src != NULL)
+		accesslog_int_field(&l, net_port(src));
+	else
+		accesslog_raw(&l, "\t-");
+	accesslog_field(&l, dest);
+	accesslog_int_field(&l, dest_port);
+	accesslog_int_field(&l, status);
+	accesslog_emit(&l);
+}
+
+void accesslog_credential(const char *user, const char *protocol,
+			  const char *dest, uint16_t dest_port,
+			  const char *cuser, const char *cpass, const char *result)
+{
+	struct accesslog_line l;
+
+	accesslog_stamp(&l);
+	accesslog_field(&l, user);
+	accesslog_raw(&l, "\tP");
+	accesslog_field(&l, protocol);
+	accesslog_field(&l, dest);
+	accesslog_int_field(&l, dest_port);
+	accesslog_field(&l, cuser);
+	accesslog_field(&l, cpass);
+	accesslog_field(&l, result);
+	accesslog_emit(&l);
+}

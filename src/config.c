@@ -1,0 +1,973 @@
+/*
+ * config: mass.ini. See config.h.
+ *
+ * inih splits the file into sections and "key = value" pairs; this file
+ * decides what they mean. Fixed keys are described by one static table (type,
+ * bounds, field offset); the free-form sections ([acl], [users], [admins],
+ * [indexes], [plugin NAME]) have a handler each. inih is fed through a reader
+ * that counts lines, because the library does not hand line numbers to
+ * handlers, and that checks what inih passes over silently (section names,
+ * lines inih would join as continuations).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "users.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_NAME_MAX 32         /* plugin names: NAME.so, [plugin NAME] */
+#define CONFIG_SERVERS_MAX 8       /* [socks] resolver entries */
+#define CONFIG_USER_MAX 32         /* [socks] user */
+
+/*
+ * Default strings are static: config_defaults() allocates nothing, so a
+ * freed configuration is the defaults. Only strings that are not one of
+ * these are freed.
+ */
+static char config_any4[] = "0.0.0.0";
+static char config_any6[] = "::";
+static char config_local4[] = "127.0.0.1";
+static char config_stderr[] = "-";
+static char config_pkglibdir[] = PKGLIBDIR;
+
+static bool config_owned(const char *s)
+{
+	return s && s != config_any4 && s != config_any6 && s != config_local4 &&
+	       s != config_stderr && s != config_pkglibdir;
+}
+
+static void config_release(char **s)
+{
+	if (config_owned(*s))
+		free(*s);
+	*s = NULL;
+}
+
+void config_defaults(struct config *c)
+{
+	static const uint16_t http[] = { 80, 8080 };
+
+	memset(c, 0, sizeof(*c));
+	c->listen[0] = config_any4;
+	c->listen[1] = config_any6;
+	c->listen_len = 2;
+	c->port = 1080;
+	c->auth = true;
+	c->dissectors = true;
+	c->max_users = 64;
+	c->access_log = config_stderr;
+	c->connect_timeout = 10;
+	c->idle_timeout = 300;
+	c->shutdown_timeout = 5;
+	c->handshake_timeout = 10;
+	c->fin_timeout = 60;
+	c->commands = CMD_CONNECT | CMD_BIND | CMD_UDP;
+	c->dissector_ports[DISSECT_POP3] = (struct config_dissector_ports){ { 110 }, 1 };
+	memcpy(c->dissector_ports[DISSECT_HTTP].ports, http, sizeof(http));
+	c->dissector_ports[DISSECT_HTTP].len = 2;
+	c->dissector_ports[DISSECT_FTP] = (struct config_dissector_ports){ { 21 }, 1 };
+	c->dissector_ports[DISSECT_IMAP] = (struct config_dissector_ports){ { 143 }, 1 };
+	c->mgmt_listen[0] = config_local4;
+	c->mgmt_listen_len = 1;
+	c->mgmt_port = 8080;
+	c->mgmt_auth = true;
+	c->mgmt_timeout = 10;
+	c->mgmt_max_connections = 64;
+	c->plugins_dir = config_pkglibdir;
+}
+
+static void config_list_free(struct config_list *list)
+{
+	for (size_t i = 0; i < list->len; i++) {
+		free(list->items[i].key);
+		free(list->items[i].value);
+	}
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+void config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->listen_len; i++)
+		config_release(&c->listen[i]);
+	for (size_t i = 0; i < c->mgmt_listen_len; i++)
+		config_release(&c->mgmt_listen[i]);
+	config_release(&c->path);
+	config_release(&c->users_file);
+	config_release(&c->access_log);
+	config_release(&c->resolver);
+	config_release(&c->user);
+	config_release(&c->plugins_dir);
+	config_list_free(&c->acl);
+	config_list_free(&c->users);
+	config_list_free(&c->admins);
+	for (size_t i = 0; i < 256; i++)
+		free(c->indexes[i]);
+	for (size_t i = 0; i < c->plugins_len; i++) {
+		free(c->plugins[i].name);
+		free(c->plugins[i].module);
+		config_list_free(&c->plugins[i].keys);
+	}
+	free(c->plugins);
+	config_defaults(c);
+}
+
+int config_set_string(char **dst, const char *src)
+{
+	char *copy = NULL;
+
+	if (src && !(copy = strdup(src)))
+		return -1;
+	config_release(dst);
+	*dst = copy;
+	return 0;
+}
+
+int config_list_add(struct config_list *list, const char *key, const char *value, int line)
+{
+	struct config_kv kv = { strdup(key), strdup(value), line };
+
+	if (!kv.key || !kv.value)
+		goto fail;
+	if (list->len == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 8;
+		struct config_kv *items = realloc(list->items, cap * sizeof(*items));
+
+		if (!items)
+			goto fail;
+		list->items = items;
+		list->cap = cap;
+	}
+	list->items[list->len++] = kv;
+	return 0;
+fail:
+	free(kv.key);
+	free(kv.value);
+	return -1;
+}
+
+static const struct config_kv *config_list_find(const struct config_list *list,
+						const char *key)
+{
+	for (size_t i = 0; i < list->len; i++)
+		if (strcmp(list->items[i].key, key) == 0)
+			return &list->items[i];
+	return NULL;
+}
+
+const struct config_plugin *config_plugin_find(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->plugins_len; i++)
+		if (strcmp(c->plugins[i].name, name) == 0)
+			return &c->plugins[i];
+	return NULL;
+}
+
+/*
+ * Splits a comma list: calls item() on each trimmed element (in a bounded
+ * buffer). An empty value is an empty list; an empty element is an error.
+ */
+static int config_split(const char *value, int (*item)(const char *s, void *arg,
+						      char *err, size_t errlen),
+			void *arg, char *err, size_t errlen)
+{
+	char buf[256];
+	const char *p = value;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		if (len == 0) {
+			snprintf(err, errlen, "empty list element");
+			return -1;
+		}
+		if (len >= sizeof(buf)) {
+			snprintf(err, errlen, "list element longer than %zu characters",
+				 sizeof(buf) - 1);
+			return -1;
+		}
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if (item(buf, arg, err, errlen) != 0)
+			return -1;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+static bool config_is_ip(const char *s)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+struct config_listen_acc {
+	char *addrs[CONFIG_MAX_LISTEN];
+	size_t len;
+};
+
+static int config_listen_item(const char *s, void *arg, char *err, size_t errlen)
+{
+	struct config_listen_acc *acc = arg;
+
+	if (!config_is_ip(s)) {
+		snprintf(err, errlen, "\"%s\" is not a numeric IPv4 or IPv6 address", s);
+		return -1;
+	}
+	for (size_t i = 0; i < acc->len; i++) {
+		if (strcmp(acc->addrs[i], s) == 0) {
+			snprintf(err, errlen, "address %s listed twice", s);
+			return -1;
+		}
+	}
+	if (acc->len == CONFIG_MAX_LISTEN) {
+		snprintf(err, errlen, "more than %d addresses", CONFIG_MAX_LISTEN);
+		return -1;
+	}
+	acc->addrs[acc->len] = strdup(s);
+	if (!acc->addrs[acc->len]) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -1;
+	}
+	acc->len++;
+	return 0;
+}
+
+int config_parse_listen(char **addrs, size_t *len, const char *value, char *err, size_t errlen)
+{
+	struct config_listen_acc acc = { .len = 0 };
+
+	int rc = config_split(value, config_listen_item, &acc, err, errlen);
+
+	if (rc == 0 && acc.len == 0) {
+		snprintf(err, errlen, "no address given");
+		rc = -1;
+	}
+	if (rc != 0) {
+		for (size_t i = 0; i < acc.len; i++)
+			free(acc.addrs[i]);
+		return -1;
+	}
+	for (size_t i = 0; i < *len; i++)
+		config_release(&addrs[i]);
+	memcpy(addrs, acc.addrs, acc.len * sizeof(*addrs));
+	*len = acc.len;
+	return 0;
+}
+
+/* ---- values: one parser per type of the key table */
+
+static int config_number(const char *s, unsigned long min, unsigned long max,
+			 unsigned long *out)
+{
+	unsigned long v = 0, d;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned long)(*s - '0');
+		if (d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int config_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int config_port_item(const char *s, void *arg, char *err, size_t errlen)
+{
+	struct config_dissector_ports *acc = arg;
+	unsigned long v;
+
+	if (config_number(s, 1, 65535, &v) != 0) {
+		snprintf(err, errlen, "\"%s\" is not a port from 1 to 65535", s);
+		return -1;
+	}
+	for (size_t i = 0; i < acc->len; i++) {
+		if (acc->ports[i] == v) {
+			snprintf(err, errlen, "port %lu listed twice", v);
+			return -1;
+		}
+	}
+	if (acc->len == CONFIG_MAX_PORTS) {
+		snprintf(err, errlen, "more than %d ports", CONFIG_MAX_PORTS);
+		return -1;
+	}
+	acc->ports[acc->len++] = (uint16_t)v;
+	return 0;
+}
+
+static int config_command_item(const char *s, void *arg, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} commands[] = { { "connect", CMD_CONNECT }, { "bind", CMD_BIND }, { "udp", CMD_UDP } };
+	unsigned *acc = arg;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (strcmp(s, commands[i].name) != 0)
+			continue;
+		if (*acc & commands[i].bit) {
+			snprintf(err, errlen, "command %s listed twice", s);
+			return -1;
+		}
+		*acc |= commands[i].bit;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown command \"%s\" (expected connect, bind or udp)", s);
+	return -1;
+}
+
+/* "ip", "ip:port" (IPv4), "[ip]" or "[ip]:port" (IPv6): what c-ares takes. */
+static int config_server_item(const char *s, void *arg, char *err, size_t errlen)
+{
+	unsigned *count = arg;
+	char host[64];
+	const char *port = NULL, *colon = strchr(s, ':');
+	unsigned long v;
+	size_t len;
+
+	if (config_is_ip(s)) {
+		len = 0;
+	} else if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		len = close ? (size_t)(close - s - 1) : sizeof(host);
+		if (len < sizeof(host) && close[1] == ':')
+			port = close + 2;
+		else if (len < sizeof(host) && close[1] != '\0')
+			len = sizeof(host);
+		if (len < sizeof(host)) {
+			memcpy(host, s + 1, len);
+			host[len] = '\0';
+		}
+		if (len >= sizeof(host) || !strchr(host, ':') || !config_is_ip(host))
+			goto bad;
+	} else if (colon && !strchr(colon + 1, ':') && (size_t)(colon - s) < sizeof(host)) {
+		len = (size_t)(colon - s);
+		memcpy(host, s, len);
+		host[len] = '\0';
+		port = colon + 1;
+		if (strchr(host, ':') || !config_is_ip(host))
+			goto bad;
+	} else {
+		goto bad;
+	}
+	if (port && config_number(port, 1, 65535, &v) != 0)
+		goto bad;
+	if (++*count > CONFIG_SERVERS_MAX) {
+		snprintf(err, errlen, "more than %d servers", CONFIG_SERVERS_MAX);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "\"%s\" is not a numeric address with an optional port "
+		 "(1.2.3.4, 1.2.3.4:53, ::1 or [::1]:53)", s);
+	return -1;
+}
+
+static int config_check_resolver(const char *value, char *err, size_t errlen)
+{
+	unsigned count = 0;
+
+	return config_split(value, config_server_item, &count, err, errlen);
+}
+
+static int config_check_user(const char *value, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+
+	if (len > CONFIG_USER_MAX || value[0] == '-' ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") != len) {
+		snprintf(err, errlen, "not a user name (letters, digits, '.', '_' and '-', "
+			 "at most %d, not starting with '-')", CONFIG_USER_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static bool config_valid_plugin_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= CONFIG_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-") == len;
+}
+
+/* ---- the key table */
+
+enum config_type {
+	CT_BOOL,      /* bool */
+	CT_UINT,      /* unsigned, min..max */
+	CT_PORT,      /* uint16_t, 0..65535 (0: an ephemeral port) */
+	CT_STRING,    /* char *; see empty and check */
+	CT_LISTEN,    /* char *[CONFIG_MAX_LISTEN] with its count at len_off */
+	CT_PORTS,     /* struct config_dissector_ports, may be empty */
+	CT_COMMANDS,  /* unsigned, enum config_command bits, not empty */
+};
+
+enum config_empty {
+	EMPTY_ERROR,    /* an empty value is refused */
+	EMPTY_NULL,     /* an empty value stores NULL ("none") */
+	EMPTY_DEFAULT,  /* an empty value restores the static default dflt */
+};
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	size_t off;
+	unsigned long min, max;              /* CT_UINT */
+	size_t len_off;                      /* CT_LISTEN */
+	enum config_empty empty;             /* CT_STRING */
+	char *dflt;                          /* CT_STRING with EMPTY_DEFAULT */
+	int (*check)(const char *value, char *err, size_t errlen); /* CT_STRING */
+};
+
+#define CK_BOOL(s, k, f) { s, k, CT_BOOL, offsetof(struct config, f), 0, 0, 0, 0, 0, 0 }
+#define CK_UINT(s, k, f, lo, hi) \
+	{ s, k, CT_UINT, offsetof(struct config, f), lo, hi, 0, 0, 0, 0 }
+#define CK_PORT(s, k, f) { s, k, CT_PORT, offsetof(struct config, f), 0, 65535, 0, 0, 0, 0 }
+#define CK_STR(s, k, f, empty, dflt, check) \
+	{ s, k, CT_STRING, offsetof(struct config, f), 0, 0, 0, empty, dflt, check }
+#define CK_LISTEN(s, k, f, n) \
+	{ s, k, CT_LISTEN, offsetof(struct config, f), 0, 0, offsetof(struct config, n), 0, 0, 0 }
+#define CK_PORTS(k, d) \
+	{ "dissectors", k, CT_PORTS, offsetof(struct config, dissector_ports[d]), 0, 0, 0, 0, 0, 0 }
+
+static const struct config_key config_keys[] = {
+	CK_LISTEN("socks", "listen", listen, listen_len),
+	CK_PORT("socks", "port", port),
+	CK_BOOL("socks", "auth", auth),
+	CK_BOOL("socks", "dissectors", dissectors),
+	CK_STR("socks", "users_file", users_file, EMPTY_NULL, NULL, NULL),
+	CK_UINT("socks", "max_users", max_users, 0, CONFIG_MAX_USERS_LIMIT),
+	CK_STR("socks", "access_log", access_log, EMPTY_ERROR, NULL, NULL),
+	CK_UINT("socks", "connect_timeout", connect_timeout, 1, 86400),
+	CK_UINT("socks", "idle_timeout", idle_timeout, 1, 86400),
+	CK_UINT("socks", "shutdown_timeout", shutdown_timeout, 1, 86400),
+	CK_UINT("socks", "handshake_timeout", handshake_timeout, 1, 86400),
+	CK_UINT("socks", "fin_timeout", fin_timeout, 1, 86400),
+	CK_UINT("socks", "max_clients", max_clients, 0, 1000000),
+	CK_STR("socks", "resolver", resolver, EMPTY_NULL, NULL, config_check_resolver),
+	{ "socks", "commands", CT_COMMANDS, offsetof(struct config, commands), 0, 0, 0, 0, 0, 0 },
+	CK_STR("socks", "user", user, EMPTY_NULL, NULL, config_check_user),
+	CK_PORTS("pop3", DISSECT_POP3),
+	CK_PORTS("http", DISSECT_HTTP),
+	CK_PORTS("ftp", DISSECT_FTP),
+	CK_PORTS("imap", DISSECT_IMAP),
+	CK_LISTEN("management", "listen", mgmt_listen, mgmt_listen_len),
+	CK_PORT("management", "port", mgmt_port),
+	CK_BOOL("management", "auth", mgmt_auth),
+	CK_UINT("management", "timeout", mgmt_timeout, 1, 86400),
+	CK_UINT("management", "max_connections", mgmt_max_connections, 1, 10000),
+	CK_STR("plugins", "dir", plugins_dir, EMPTY_DEFAULT, config_pkglibdir, NULL),
+};
+
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(*config_keys))
+
+/* ---- parsing */
+
+struct config_parser {
+	struct config *c;
+	const char *path;
+	char *err;
+	size_t errlen;
+	bool failed;
+	/* the reader */
+	const char *buf;
+	size_t len, pos;
+	int line;                    /* the line inih is working on */
+	int pending;                 /* a key line inih has not handed over yet */
+	char section[50];            /* the current section (inih's limit, MAX_SECTION) */
+	int seen[CONFIG_NKEYS];      /* line each table key was set on, or 0 */
+};
+
+/* Records the first error: "PATH:LINE: [section] key: reason". Returns 0 for inih. */
+__attribute__((format(printf, 4, 5)))
+static int config_fail(struct config_parser *p, const char *section, const char *key,
+		       const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	if (p->failed)
+		return 0;
+	p->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d: [%s]%s%s: %s", p->path, p->line, section,
+		 key ? " " : "", key ? key : "", reason);
+	return 0;
+}
+
+static void *config_field(struct config *c, const struct config_key *k)
+{
+	return (char *)c + k->off;
+}
+
+static int config_set_value(struct config_parser *p, const struct config_key *k,
+			    const char *section, const char *key, const char *value)
+{
+	void *field = config_field(p->c, k);
+	char why[256];
+	unsigned long v;
+
+	switch (k->type) {
+	case CT_BOOL:
+		if (config_bool(value, field) != 0)
+			return config_fail(p, section, key,
+					   "expected on/off, yes/no, true/false or 1/0");
+		return 1;
+	case CT_UINT:
+	case CT_PORT:
+		if (config_number(value, k->min, k->max, &v) != 0)
+			return config_fail(p, section, key, "expected an integer from %lu to %lu",
+					   k->min, k->max);
+		if (k->type == CT_PORT)
+			*(uint16_t *)field = (uint16_t)v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 1;
+	case CT_LISTEN:
+		if (config_parse_listen(field, (size_t *)((char *)p->c + k->len_off), value,
+					why, sizeof(why)) != 0)
+			return config_fail(p, section, key, "%s", why);
+		return 1;
+	case CT_PORTS: {
+		struct config_dissector_ports ports = { .len = 0 };
+
+		if (config_split(value, config_port_item, &ports, why, sizeof(why)) != 0)
+			return config_fail(p, section, key, "%s", why);
+		*(struct config_dissector_ports *)field = ports;
+		return 1;
+	}
+	case CT_COMMANDS: {
+		unsigned bits = 0;
+
+		if (config_split(value, config_command_item, &bits, why, sizeof(why)) != 0)
+			return config_fail(p, section, key, "%s", why);
+		if (bits == 0)
+			return config_fail(p, section, key, "no command given");
+		*(unsigned *)field = bits;
+		return 1;
+	}
+	case CT_STRING:
+		break;
+	}
+	if (*value == '\0' && k->empty == EMPTY_ERROR)
+		return config_fail(p, section, key, "empty value");
+	if (*value == '\0') {
+		config_release(field);
+		*(char **)field = k->empty == EMPTY_DEFAULT ? k->dflt : NULL;
+		return 1;
+	}
+	if (k->check && k->check(value, why, sizeof(why)) != 0)
+		return config_fail(p, section, key, "%s", why);
+	if (config_set_string(field, value) != 0)
+		return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	return 1;
+}
+
+static int config_on_table(struct config_parser *p, const char *section, const char *key,
+			   const char *value)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->section, section) != 0 || strcmp(k->name, key) != 0)
+			continue;
+		if (p->seen[i])
+			return config_fail(p, section, key, "duplicate key (first set on line %d)",
+					   p->seen[i]);
+		p->seen[i] = p->line;
+		return config_set_value(p, k, section, key, value);
+	}
+	return config_fail(p, section, key, "unknown key");
+}
+
+static int config_add(struct config_parser *p, struct config_list *list, const char *section,
+		      const char *key, const char *value)
+{
+	if (config_list_add(list, key, value, p->line) != 0)
+		return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	return 1;
+}
+
+static int config_on_acl(struct config_parser *p, const char *section, const char *key,
+			 const char *value)
+{
+	/* Rules repeat keys (allow, deny) on purpose: order is the meaning. */
+	return config_add(p, &p->c->acl, section, key, value);
+}
+
+static int config_on_credentials(struct config_parser *p, const char *section,
+				 const char *key, const char *value)
+{
+	struct config_list *list = strcmp(section, "users") == 0 ? &p->c->users : &p->c->admins;
+	const struct config_kv *old = config_list_find(list, key);
+
+	if (old)
+		return config_fail(p, section, key, "duplicate key (first set on line %d)",
+				   old->line);
+	if (!users_valid_name(key, strlen(key)))
+		return config_fail(p, section, key,
+				   "invalid name (1..255 printable ASCII characters, no ':')");
+	if (!users_valid_pass(value, strlen(value)))
+		return config_fail(p, section, key,
+				   "invalid password (1..255 printable ASCII characters)");
+	return config_add(p, list, section, key, value);
+}
+
+static int config_hex(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* "0A", "0a" or "0x0A": exactly two hex digits. Returns the octet or -1. */
+static int config_index(const char *s)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	if (strlen(s) != 2 || config_hex(s[0]) < 0 || config_hex(s[1]) < 0)
+		return -1;
+	return config_hex(s[0]) * 16 + config_hex(s[1]);
+}
+
+static int config_on_index(struct config_parser *p, const char *section, const char *key,
+			   const char *value)
+{
+	int i = config_index(key);
+
+	if (i < 0)
+		return config_fail(p, section, key,
+				   "not an index (two hex digits, 01 to FE, as 0A or 0x0A)");
+	if (i == 0)
+		return config_fail(p, section, key, "index 00 is the core's, always on");
+	if (i == 0xFF)
+		return config_fail(p, section, key, "index FF is reserved");
+	if (p->c->index_lines[i])
+		return config_fail(p, section, key, "duplicate key (first set on line %d)",
+				   p->c->index_lines[i]);
+	if (!config_valid_plugin_name(value))
+		return config_fail(p, section, key, "invalid plugin name (letters, digits, "
+				   "'_' and '-', at most %d)", CONFIG_NAME_MAX);
+	p->c->indexes[i] = strdup(value);
+	if (!p->c->indexes[i])
+		return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	p->c->index_lines[i] = p->line;
+	return 1;
+}
+
+/* The NAME of "plugin NAME", or NULL when section is not a valid one. */
+static const char *config_plugin_section(const char *section)
+{
+	const char *name;
+
+	if (strncmp(section, "plugin", 6) != 0 || (section[6] != ' ' && section[6] != '\t'))
+		return NULL;
+	name = section + 6 + strspn(section + 6, " \t");
+	return config_valid_plugin_name(name) ? name : NULL;
+}
+
+static struct config_plugin *config_plugin_get(struct config *c, const char *name)
+{
+	struct config_plugin *plugins;
+
+	for (size_t i = 0; i < c->plugins_len; i++)
+		if (strcmp(c->plugins[i].name, name) == 0)
+			return &c->plugins[i];
+	plugins = realloc(c->plugins, (c->plugins_len + 1) * sizeof(*plugins));
+	if (!plugins)
+		return NULL;
+	c->plugins = plugins;
+	memset(&plugins[c->plugins_len], 0, sizeof(*plugins));
+	plugins[c->plugins_len].name = strdup(name);
+	if (!plugins[c->plugins_len].name)
+		return NULL;
+	return &plugins[c->plugins_len++];
+}
+
+static int config_on_plugin(struct config_parser *p, const char *section, const char *key,
+			    const char *value)
+{
+	struct config_plugin *plugin = config_plugin_get(p->c, config_plugin_section(section));
+	const struct config_kv *old;
+
+	if (!plugin)
+		return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	old = config_list_find(&plugin->keys, key);
+	if (old)
+		return config_fail(p, section, key, "duplicate key (first set on line %d)",
+				   old->line);
+	if (strcmp(key, "module") == 0) {
+		if (value[0] != '/')
+			return config_fail(p, section, key, "not an absolute path");
+		if (config_set_string(&plugin->module, value) != 0)
+			return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	}
+	return config_add(p, &plugin->keys, section, key, value);
+}
+
+typedef int (*config_section_fn)(struct config_parser *p, const char *section,
+				 const char *key, const char *value);
+
+static const struct {
+	const char *name;
+	config_section_fn handle;
+} config_sections[] = {
+	{ "socks", config_on_table },
+	{ "dissectors", config_on_table },
+	{ "acl", config_on_acl },
+	{ "users", config_on_credentials },
+	{ "management", config_on_table },
+	{ "admins", config_on_credentials },
+	{ "plugins", config_on_table },
+	{ "indexes", config_on_index },
+};
+
+static config_section_fn config_section_handler(const char *section)
+{
+	for (size_t i = 0; i < sizeof(config_sections) / sizeof(*config_sections); i++)
+		if (strcmp(config_sections[i].name, section) == 0)
+			return config_sections[i].handle;
+	return config_plugin_section(section) ? config_on_plugin : NULL;
+}
+
+static int config_on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct config_parser *p = user;
+	config_section_fn handle;
+
+	p->pending = 0;
+	if (p->failed)
+		return 0;
+	if (*section == '\0')
+		return config_fail(p, section, key, "key outside any section");
+	handle = config_section_handler(section);
+	if (!handle)
+		return config_fail(p, section, NULL, "unknown section");
+	if (*key == '\0')
+		return config_fail(p, section, NULL, "empty key");
+	return handle(p, section, key, value);
+}
+
+static void config_syntax_error(struct config_parser *p, int line)
+{
+	p->line = line;
+	config_fail(p, p->section, NULL, "syntax error (expected [section] or key = value)");
+}
+
+/*
+ * Looks at the line inih is about to get: section headers are checked here
+ * (inih would accept any), and a line that inih would join to the key above
+ * as a continuation is refused rather than misread.
+ */
+static void config_check_line(struct config_parser *p, const char *line)
+{
+	const char *s, *close;
+	size_t len;
+
+	if (p->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+		line += 3;
+	s = line + strspn(line, " \t");
+	if (*s == '\0' || *s == '\r' || *s == '\n' || *s == ';' || *s == '#')
+		return;
+	if (s != line) {
+		config_fail(p, p->section, NULL,
+			    "indented line (only comments may be indented)");
+		return;
+	}
+	if (*s != '[') {
+		p->pending = p->line;
+		return;
+	}
+	close = strchr(s, ']');
+	len = close ? (size_t)(close - s - 1) : 0;
+	if (!close) {
+		config_syntax_error(p, p->line);
+		return;
+	}
+	if (len >= sizeof(p->section)) {
+		config_fail(p, p->section, NULL, "section name longer than %zu characters",
+			    sizeof(p->section) - 1);
+		return;
+	}
+	memcpy(p->section, s + 1, len);
+	p->section[len] = '\0';
+	/* An empty [plugin NAME] still exists: that plugin gets no keys. */
+	if (config_plugin_section(p->section) &&
+	    !config_plugin_get(p->c, config_plugin_section(p->section)))
+		config_fail(p, p->section, NULL, "%s", strerror(ENOMEM));
+	else if (!config_section_handler(p->section))
+		config_fail(p, p->section, NULL, "%s",
+			    strncmp(p->section, "plugin ", 7) == 0 ||
+			    strncmp(p->section, "plugin\t", 7) == 0 ?
+			    "invalid plugin name (letters, digits, '_' and '-')" :
+			    "unknown section");
+}
+
+/* inih's fgets-like reader over the file image; whole lines or nothing. */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_parser *p = stream;
+	const char *start = p->buf + p->pos, *nl;
+	size_t n;
+
+	if (p->pending)
+		config_syntax_error(p, p->pending);
+	if (p->failed || p->pos >= p->len)
+		return NULL;
+	nl = memchr(start, '\n', p->len - p->pos);
+	n = nl ? (size_t)(nl - start) + 1 : p->len - p->pos;
+	p->line++;
+	if (num < 3 || n > (size_t)num - 1) {
+		config_fail(p, p->section, NULL, "line longer than %d characters", num - 3);
+		return NULL;
+	}
+	memcpy(str, start, n);
+	str[n] = '\0';
+	p->pos += n;
+	config_check_line(p, str);
+	return p->failed ? NULL : str;
+}
+
+/* Checks that need the whole file. */
+static void config_finish(struct config_parser *p)
+{
+	const struct config *c = p->c;
+
+	if (c->users.len > c->max_users) {
+		const struct config_kv *kv = &c->users.items[c->max_users];
+
+		p->line = kv->line;
+		config_fail(p, "users", kv->key, "more users than max_users (%u)", c->max_users);
+	}
+}
+
+static char *config_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(CONFIG_FILE_MAX + 1);
+	if (!buf) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || *len > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path,
+			 ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[*len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static void config_parse(struct config_parser *p)
+{
+	const char *nul = memchr(p->buf, '\0', p->len);
+	int rc;
+
+	if (nul) {
+		for (const char *s = p->buf; s <= nul; s++)
+			p->line += s == p->buf || s[-1] == '\n';
+		config_fail(p, "", NULL, "NUL character in the file");
+		return;
+	}
+	rc = ini_parse_stream(config_reader, p, config_on_key, p);
+	if (p->pending)
+		config_syntax_error(p, p->pending);
+	if (rc > 0 && !p->failed)
+		config_syntax_error(p, rc);
+	if (rc < 0 && !p->failed) {
+		p->line = 0;
+		config_fail(p, "", NULL, "%s", strerror(ENOMEM));
+	}
+	if (!p->failed)
+		config_finish(p);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	struct config_parser p = { .c = c, .path = path, .err = err, .errlen = errlen };
+
+	config_defaults(c);
+	p.buf = config_read(path, &p.len, err, errlen);
+	if (!p.buf)
+		return -1;
+	config_parse(&p);
+	free((char *)p.buf);
+	if (!p.failed && config_set_string(&c->path, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		p.failed = true;
+	}
+	if (p.failed) {
+		config_free(c);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * dissect_ftp: USER/PASS (RFC 959). Each client command is queued so that
+ * pipelined commands meet their final reply in order; preliminary (1xx)
+ * replies and the lines inside a multi-line reply ("230-" ... "230 ") are
+ * not answers.
+ */
+#include <string.h>
+
+#include "dissect_int.h"
+
+enum ftp_kind {
+	FTP_OTHER,
+	FTP_PASS,         /* its reply is the result */
+	FTP_TLS,          /* AUTH: a 2xx means TLS follows */
+};
+
+struct ftp_state {
+	int multi;        /* the code of the multi-line reply in progress, or 0 */
+	size_t user_len;
+	char user[DISSECT_LINE_MAX];
+};
+
+/* The reply code at the start of a line ("ddd" then ' ', '-' or the end), or 0. */
+static int ftp_code(const struct dissect_unit *u, char *sep)
+{
+	int code = 0;
+
+	if (u->len < 3)
+		return 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (u->s[i] < '0' || u->s[i] > '9')
+			return 0;
+		code = code * 10 + (u->s[i] - '0');
+	}
+	*sep = u->len > 3 ? u->s[3] : ' ';
+	return (*sep == ' ' || *sep == '-') && code >= 100 ? code : 0;
+}
+
+static enum dissect_verdict ftp_client(struct dissect *d, struct ftp_state *st,
+				       const struct dissect_unit *u)
+{
+	int kind = FTP_OTHER;
+
+	if (!u->cut && dissect_word(u->s, u->len, "USER")) {
+		st->user_len = u->len > 5 ? u->len - 5 : 0;
+		memcpy(st->user, u->s + 5, st->user_len);
+	} else if (!u->cut && dissect_word(u->s, u->len, "PASS")) {
+		kind = FTP_PASS;
+	} else if (!u->cut && dissect_word(u->s, u->len, "AUTH")) {
+		kind = FTP_TLS;
+	}
+	if (dissect_queue_push(d, kind) < 0)
+		return DISSECT_STOP;
+	if (kind == FTP_PASS)
+		dissect_queue_credential(d, st->user, st->user_len, u->s + 5, u->len > 5 ? u->len - 5 : 0);
+	return DISSECT_CONTINUE;
+}
+
+static const char *ftp_result(int code)
+{
+	if (code >= 200 && code < 300)
+		return "ok";
+	if (code >= 400)
+		return "fail";
+	return "?";
+}
+
+static enum dissect_verdict ftp_server(struct dissect *d, struct ftp_state *st,
+				       const struct dissect_unit *u)
+{
+	char sep = 0;
+	int code = ftp_code(u, &sep), kind = dissect_queue_head(d);
+	bool logged_in;
+
+	if (st->multi != 0) {
+		if (code == st->multi && sep == ' ')
+			st->multi = 0; /* its last line: the reply is complete */
+		else
+			return DISSECT_CONTINUE;
+	} else if (code != 0 && sep == '-') {
+		st->multi = code;
+		return DISSECT_CONTINUE;
+	}
+	if (code < 200 || kind < 0)
+		return DISSECT_CONTINUE; /* preliminary, the greeting, or noise */
+	logged_in = dissect_queue_answer(d, ftp_result(code)) && code < 300;
+	if (logged_in || (kind == FTP_TLS && code < 300))
+		return DISSECT_STOP;
+	return DISSECT_CONTINUE;
+}
+
+static enum dissect_verdict ftp_unit(struct dissect *d, void *state, enum dissect_dir dir,
+				     const struct dissect_unit *u)
+{
+	if (dir == DISSECT_TO_SERVER)
+		return ftp_client(d, state, u);
+	return ftp_server(d, state, u);
+}
+
+const struct dissect_proto dissect_ftp = {
+	.name = "FTP",
+	.index = DISSECT_FTP,
+	.state_size = sizeof(struct ftp_state),
+	.unit = ftp_unit,
+};

@@ -1,0 +1,177 @@
+/*
+ * dissect_pop3: USER/PASS and AUTH PLAIN / AUTH LOGIN (RFC 1939, RFC 5034).
+ * Each client command is queued so that pipelined commands meet their
+ * +OK / -ERR in order; a multi-line answer's body is skipped.
+ */
+#include <string.h>
+
+#include "base64.h"
+#include "dissect_int.h"
+
+enum pop3_kind {
+	POP3_OTHER,
+	POP3_MULTI,       /* +OK starts a dot-terminated body */
+	POP3_LOGIN,       /* PASS, or an AUTH exchange: its answer is the result */
+	POP3_STLS,        /* +OK: TLS follows, nothing more to read */
+};
+
+enum pop3_sasl {
+	POP3_SASL_NONE,   /* the next client line is a command */
+	POP3_SASL_PLAIN,  /* AUTH PLAIN sent, its response expected */
+	POP3_SASL_USER,   /* AUTH LOGIN sent, the user name expected */
+	POP3_SASL_PASS,   /* AUTH LOGIN user given, the password expected */
+};
+
+struct pop3_state {
+	enum pop3_sasl sasl;
+	bool in_body;
+	size_t user_len;
+	char user[DISSECT_LINE_MAX];
+};
+
+/* The argument after "WORD ", or NULL when there is none. */
+static const char *pop3_arg(const struct dissect_unit *u, const char *word, size_t *len)
+{
+	size_t n = strlen(word) + 1;
+
+	if (u->len <= n)
+		return NULL;
+	*len = u->len - n;
+	return u->s + n;
+}
+
+/* A command whose +OK answer has a body (RFC 1939, RFC 2449, RFC 5034). */
+static bool pop3_multi(const struct dissect_unit *u)
+{
+	size_t n;
+
+	if (dissect_word(u->s, u->len, "CAPA") || dissect_word(u->s, u->len, "RETR") ||
+	    dissect_word(u->s, u->len, "TOP"))
+		return true;
+	if (dissect_word(u->s, u->len, "LIST") || dissect_word(u->s, u->len, "UIDL") ||
+	    dissect_word(u->s, u->len, "AUTH"))
+		return pop3_arg(u, "LIST", &n) == NULL;
+	return false;
+}
+
+static void pop3_save_user(struct pop3_state *st, const char *s, size_t len)
+{
+	st->user_len = len < sizeof(st->user) ? len : sizeof(st->user);
+	memcpy(st->user, s, st->user_len);
+}
+
+/* A SASL LOGIN step: base64 of the user or the password. */
+static void pop3_sasl_login(struct dissect *d, struct pop3_state *st, const char *s, size_t len)
+{
+	uint8_t raw[BASE64_DECODED_MAX(DISSECT_LINE_MAX)];
+	size_t n;
+
+	if (base64_decode(s, len, raw, sizeof(raw), &n) < 0)
+		return;
+	if (st->sasl == POP3_SASL_USER)
+		pop3_save_user(st, (const char *)raw, n);
+	else
+		dissect_queue_credential(d, st->user, st->user_len, (const char *)raw, n);
+}
+
+/* AUTH mech [initial-response] */
+static void pop3_auth(struct dissect *d, struct pop3_state *st, const struct dissect_unit *u)
+{
+	const char *arg = u->s + 5, *ir;
+	size_t len = u->len - 5, irlen = 0;
+
+	ir = memchr(arg, ' ', len);
+	if (ir != NULL) {
+		irlen = len - (size_t)(ir + 1 - arg);
+		len = (size_t)(ir - arg);
+		ir++;
+	}
+	if (dissect_word(arg, len, "PLAIN")) {
+		if (ir == NULL)
+			st->sasl = POP3_SASL_PLAIN;
+		else
+			dissect_sasl_plain(d, ir, irlen);
+	} else if (dissect_word(arg, len, "LOGIN")) {
+		st->sasl = POP3_SASL_USER;
+		if (ir != NULL) {
+			pop3_sasl_login(d, st, ir, irlen);
+			st->sasl = POP3_SASL_PASS;
+		}
+	}
+}
+
+static enum dissect_verdict pop3_client(struct dissect *d, struct pop3_state *st,
+					const struct dissect_unit *u)
+{
+	const char *arg;
+	size_t len;
+	int kind = POP3_OTHER;
+
+	if (st->sasl != POP3_SASL_NONE) {
+		/* "*" cancels; the server's -ERR ends the exchange */
+		if (st->sasl == POP3_SASL_PLAIN && !u->cut)
+			dissect_sasl_plain(d, u->s, u->len);
+		else if (!u->cut && !(u->len == 1 && u->s[0] == '*'))
+			pop3_sasl_login(d, st, u->s, u->len);
+		st->sasl = st->sasl == POP3_SASL_USER ? POP3_SASL_PASS : POP3_SASL_NONE;
+		return DISSECT_CONTINUE;
+	}
+	if (!u->cut && (arg = pop3_arg(u, "USER", &len)) != NULL && dissect_word(u->s, u->len, "USER"))
+		pop3_save_user(st, arg, len);
+	else if (!u->cut && dissect_word(u->s, u->len, "PASS"))
+		kind = POP3_LOGIN;
+	else if (!u->cut && dissect_word(u->s, u->len, "AUTH") && u->len > 5)
+		kind = POP3_LOGIN;
+	else if (!u->cut && dissect_word(u->s, u->len, "STLS"))
+		kind = POP3_STLS;
+	else if (!u->cut && pop3_multi(u))
+		kind = POP3_MULTI;
+	if (dissect_queue_push(d, kind) < 0)
+		return DISSECT_STOP;
+	if (kind == POP3_LOGIN && dissect_word(u->s, u->len, "PASS")) {
+		arg = pop3_arg(u, "PASS", &len);
+		dissect_queue_credential(d, st->user, st->user_len, arg ? arg : "", arg ? len : 0);
+	} else if (kind == POP3_LOGIN) {
+		pop3_auth(d, st, u);
+	}
+	return DISSECT_CONTINUE;
+}
+
+static enum dissect_verdict pop3_server(struct dissect *d, struct pop3_state *st,
+					const struct dissect_unit *u)
+{
+	int kind = dissect_queue_head(d);
+
+	if (st->in_body) {
+		st->in_body = !(u->len == 1 && u->s[0] == '.' && !u->cut);
+		return DISSECT_CONTINUE;
+	}
+	if (u->len > 0 && u->s[0] == '+' && (u->len == 1 || u->s[1] == ' '))
+		return DISSECT_CONTINUE; /* a SASL challenge: the exchange goes on */
+	if (dissect_word(u->s, u->len, "-ERR")) {
+		st->sasl = POP3_SASL_NONE;
+		dissect_queue_answer(d, "fail");
+		return DISSECT_CONTINUE;
+	}
+	if (!dissect_word(u->s, u->len, "+OK") || kind < 0)
+		return DISSECT_CONTINUE; /* the greeting, or noise */
+	st->in_body = kind == POP3_MULTI;
+	if (dissect_queue_answer(d, "ok") || kind == POP3_STLS)
+		return DISSECT_STOP;
+	return DISSECT_CONTINUE;
+}
+
+static enum dissect_verdict pop3_unit(struct dissect *d, void *state, enum dissect_dir dir,
+				      const struct dissect_unit *u)
+{
+	if (dir == DISSECT_TO_SERVER)
+		return pop3_client(d, state, u);
+	return pop3_server(d, state, u);
+}
+
+const struct dissect_proto dissect_pop3 = {
+	.name = "POP3",
+	.index = DISSECT_POP3,
+	.state_size = sizeof(struct pop3_state),
+	.unit = pop3_unit,
+};

@@ -1,0 +1,378 @@
+/* mgmt: the MASS management server. See mgmt.h. */
+#include "mgmt.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "mass_proto.h"
+#include "net.h"
+#include "plugins.h"
+#include "server.h"
+#include "socks5_proto.h"
+#include "users.h"
+
+#define MGMT_READ_CHUNK 4096
+
+enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_REQUEST, MGMT_CLOSING };
+
+struct mgmt_conn {
+	int fd;
+	enum mgmt_state state;
+	struct loop_timer timer;     /* idle deadline */
+	struct mgmt_conn *prev, *next;
+	char peer[NET_ADDRSTRLEN];
+	uint8_t *out;                /* replies not yet written */
+	size_t out_len, out_off;
+	union {
+		struct greeting_parser greeting;
+		struct userpass_parser userpass;
+		struct mass_request_parser request;
+	} p;
+};
+
+static struct {
+	struct loop *loop;
+	struct listener *listeners[MGMT_LISTEN_MAX];
+	size_t nlisteners;
+	struct mgmt_conn *conns;
+	size_t nconns;
+	bool told_no_admins;
+} mgmt;
+
+/* Reply encoding room: status octet plus the largest field set. */
+static uint8_t mgmt_reply_buf[1 + MASS_REPLY_MAX];
+
+static void mgmt_conn_close(struct mgmt_conn *c)
+{
+	loop_timer_stop(mgmt.loop, &c->timer);
+	loop_remove(mgmt.loop, c->fd);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		mgmt.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	mgmt.nconns--;
+	free(c->out);
+	free(c);
+}
+
+static uint64_t mgmt_timeout_ms(void)
+{
+	return (uint64_t)server.cfg.mgmt_timeout * 1000u;
+}
+
+static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
+{
+	struct mgmt_conn *c = (struct mgmt_conn *)((char *)timer - offsetof(struct mgmt_conn, timer));
+
+	(void)loop;
+	log_debug("management: %s stalled, dropped", c->peer);
+	mgmt_conn_close(c);
+}
+
+/* Writes what is queued. Returns 0, or -1 when the connection was closed. */
+static int mgmt_flush(struct mgmt_conn *c)
+{
+	ssize_t n;
+
+	while (c->out_off < c->out_len) {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			mgmt_conn_close(c);
+			return -1;
+		}
+		c->out_off += (size_t)n;
+		loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		if (c->state == MGMT_CLOSING) {
+			mgmt_conn_close(c);
+			return -1;
+		}
+		loop_set(mgmt.loop, c->fd, LOOP_READ);
+		return 0;
+	}
+	/* the rest waits for writability; stop reading once the reply is final */
+	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING ? LOOP_WRITE : LOOP_READ | LOOP_WRITE);
+	return 0;
+}
+
+/* Queues octets for the peer. Returns 0, or -1 when out of memory (the caller closes). */
+static int mgmt_queue(struct mgmt_conn *c, const uint8_t *buf, size_t len)
+{
+	uint8_t *grown = realloc(c->out, c->out_len + len);
+
+	if (grown == NULL)
+		return -1;
+	c->out = grown;
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	return 0;
+}
+
+static int mgmt_reply2(struct mgmt_conn *c, uint8_t a, uint8_t b)
+{
+	uint8_t reply[2] = { a, b };
+
+	return mgmt_queue(c, reply, sizeof(reply));
+}
+
+static void mgmt_admins_hint(void)
+{
+	if (server.admins.len > 0 || mgmt.told_no_admins)
+		return;
+	mgmt.told_no_admins = true;
+	log_warn("management: no admin configured, every login fails; add one as "
+		 "\"NAME = PASSWORD\" under [admins] in mass.ini and reload (SIGHUP)");
+}
+
+/* The greeting is complete: choose the method. Returns -1 to drop at once. */
+static int mgmt_greeted(struct mgmt_conn *c)
+{
+	struct greeting_parser *g = &c->p.greeting;
+	uint8_t method = SOCKS5_METHOD_REJECT;
+
+	if (server.cfg.mgmt_auth) {
+		if (greeting_offers(g, SOCKS5_METHOD_USERPASS))
+			method = SOCKS5_METHOD_USERPASS;
+	} else {
+		method = greeting_offers(g, SOCKS5_METHOD_NONE) ? SOCKS5_METHOD_NONE
+								: SOCKS5_METHOD_USERPASS;
+	}
+	if (mgmt_reply2(c, MASS_VERSION, method) < 0)
+		return -1;
+	if (method == SOCKS5_METHOD_REJECT) {
+		c->state = MGMT_CLOSING;
+	} else if (method == SOCKS5_METHOD_USERPASS) {
+		mgmt_admins_hint();
+		c->state = MGMT_AUTH;
+		userpass_init(&c->p.userpass);
+	} else {
+		c->state = MGMT_REQUEST;
+		mass_request_init(&c->p.request, plugins_signature, server.plugins);
+	}
+	return 0;
+}
+
+static int mgmt_authenticated(struct mgmt_conn *c)
+{
+	struct userpass_parser *u = &c->p.userpass;
+	bool ok = users_check(&server.admins, u->user, u->ulen, u->pass, u->plen);
+
+	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0)
+		return -1;
+	if (!ok) {
+		log_warn("management: failed login from %s", c->peer);
+		c->state = MGMT_CLOSING;
+		return 0;
+	}
+	c->state = MGMT_REQUEST;
+	mass_request_init(&c->p.request, plugins_signature, server.plugins);
+	return 0;
+}
+
+static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
+{
+	size_t n;
+
+	if (r == PROTO_ERROR) {
+		mgmt_reply_buf[0] = MASS_STATUS_ERROR;
+		n = 1;
+	} else {
+		n = plugins_serve(server.plugins, &c->p.request, mgmt_reply_buf,
+				  sizeof(mgmt_reply_buf));
+	}
+	log_debug("management: %s index %02X status %02X", c->peer,
+		  c->p.request.req.index, mgmt_reply_buf[0]);
+	c->state = MGMT_CLOSING;
+	return mgmt_queue(c, mgmt_reply_buf, n);
+}
+
+/*
+ * Feeds received octets to the parser of the current state, moving on as
+ * each message completes. Returns -1 when the connection is to be dropped
+ * without (further) reply.
+ */
+static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
+{
+	enum proto_result r;
+	size_t used;
+
+	while (len > 0 && c->state != MGMT_CLOSING) {
+		used = 0;
+		switch (c->state) {
+		case MGMT_GREETING:
+			r = greeting_parse(&c->p.greeting, buf, len, &used);
+			if (r == PROTO_ERROR && c->p.greeting.error == GREETING_NO_METHODS) {
+				c->state = MGMT_CLOSING;
+				return mgmt_reply2(c, MASS_VERSION, SOCKS5_METHOD_REJECT);
+			}
+			if (r == PROTO_ERROR)
+				return -1;
+			if (r == PROTO_DONE && mgmt_greeted(c) < 0)
+				return -1;
+			break;
+		case MGMT_AUTH:
+			r = userpass_parse(&c->p.userpass, buf, len, &used);
+			if (r == PROTO_ERROR)
+				return -1;
+			if (r == PROTO_DONE && mgmt_authenticated(c) < 0)
+				return -1;
+			break;
+		case MGMT_REQUEST:
+			r = mass_request_parse(&c->p.request, buf, len, &used);
+			if (r != PROTO_MORE && mgmt_requested(c, r) < 0)
+				return -1;
+			break;
+		default:
+			return 0;
+		}
+		if (used > len)
+			return -1;
+		buf += used;
+		len -= used;
+	}
+	return 0;
+}
+
+static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
+{
+	struct mgmt_conn *c = data;
+	uint8_t buf[MGMT_READ_CHUNK];
+	ssize_t n;
+
+	(void)loop;
+	(void)fd;
+	if (events & LOOP_WRITE) {
+		if (mgmt_flush(c) < 0)
+			return;
+	}
+	if (!(events & (LOOP_READ | LOOP_ERROR)) || c->state == MGMT_CLOSING)
+		return;
+	n = recv(c->fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* EOF or error before the reply: nobody to answer */
+		mgmt_conn_close(c);
+		return;
+	}
+	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	if (mgmt_feed(c, buf, (size_t)n) < 0) {
+		/* replies already earned (a greeting's) still go out first */
+		c->state = MGMT_CLOSING;
+		if (c->out_len == 0) {
+			mgmt_conn_close(c);
+			return;
+		}
+	}
+	if (c->out_len > 0)
+		mgmt_flush(c);
+}
+
+static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+			  void *unused)
+{
+	struct mgmt_conn *c;
+
+	(void)peerlen;
+	(void)unused;
+	if (mgmt.nconns >= (size_t)server.cfg.mgmt_max_connections) {
+		log_warn("management: %zu connections open, refusing another", mgmt.nconns);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || loop_add(mgmt.loop, fd, LOOP_READ, mgmt_conn_event, c) < 0) {
+		log_error("management: cannot take a connection: %s", strerror(errno));
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->state = MGMT_GREETING;
+	net_ip_str((const struct sockaddr *)peer, c->peer, sizeof(c->peer));
+	greeting_init(&c->p.greeting, MASS_VERSION);
+	c->next = mgmt.conns;
+	if (mgmt.conns != NULL)
+		mgmt.conns->prev = c;
+	mgmt.conns = c;
+	mgmt.nconns++;
+	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+}
+
+/* Opens one listener on host:port. Returns 0 or -1 (err set). */
+static int mgmt_listen_one(const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct listener *l;
+
+	if (mgmt.nlisteners == MGMT_LISTEN_MAX) {
+		snprintf(err, errlen, "management: more than %d listen addresses", MGMT_LISTEN_MAX);
+		return -1;
+	}
+	l = listener_open(mgmt.loop, host, port, mgmt_conn_new, NULL, err, errlen);
+	if (l == NULL)
+		return -1;
+	mgmt.listeners[mgmt.nlisteners++] = l;
+	log_info("management listening on %s port %u", listener_addr(l),
+		 (unsigned)listener_port(l));
+	return 0;
+}
+
+int mgmt_start(struct loop *loop, char *err, size_t errlen)
+{
+	size_t i;
+
+	mgmt.loop = loop;
+	for (i = 0; i < server.cfg.mgmt_listen_len; i++) {
+		if (mgmt_listen_one(server.cfg.mgmt_listen[i], server.cfg.mgmt_port,
+				    err, errlen) < 0) {
+			mgmt_stop();
+			return -1;
+		}
+	}
+	if (server.cfg.mgmt_auth)
+		mgmt_admins_hint();
+	return 0;
+}
+
+void mgmt_stop(void)
+{
+	size_t i;
+
+	for (i = 0; i < mgmt.nlisteners; i++)
+		listener_close(mgmt.listeners[i]);
+	mgmt.nlisteners = 0;
+	while (mgmt.conns != NULL)
+		mgmt_conn_close(mgmt.conns);
+}
+
+size_t mgmt_listener_count(void)
+{
+	return mgmt.nlisteners;
+}
+
+uint16_t mgmt_port(size_t i)
+{
+	return i < mgmt.nlisteners ? listener_port(mgmt.listeners[i]) : 0;
+}
+
+size_t mgmt_connection_count(void)
+{
+	return mgmt.nconns;
+}

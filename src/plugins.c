@@ -1,0 +1,622 @@
+/* plugins: the MASS index table and plugin loader. See plugins.h. */
+#include "plugins.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "log.h"
+#include "mass_proto.h"
+#include "server.h"
+
+#ifndef PKGLIBDIR
+#define PKGLIBDIR "/usr/local/lib/mass"
+#endif
+
+#define PLUGINS_NAME_MAX 64
+
+/* Descriptor octets an ABI 1.0 plugin has: up to and including fini. */
+#define PLUGINS_DESC_MIN (offsetof(struct mass_plugin, fini) + sizeof(void (*)(void *)))
+#define PLUGINS_IDENTITY_SIZE (offsetof(struct mass_plugin, size) + sizeof(uint32_t))
+
+struct plugins_module {
+	char *name;
+	char *path;
+	void *handle;                      /* NULL: failed a check */
+	const struct mass_plugin *desc;
+	const struct plugins_section *section;
+	void *state;
+	bool inited;
+	unsigned served;                   /* indexes of the table given to it */
+};
+
+struct plugins_slot {
+	const struct mass_index *entry;    /* NULL: unserved */
+	struct plugins_module *module;     /* NULL: the core */
+	unsigned line;                     /* [indexes] line that enabled it */
+};
+
+struct plugins {
+	struct plugins_slot slots[256];
+	struct plugins_module *modules;
+	size_t nmodules;
+	char **errors;
+	size_t nerrors;
+	bool oom;
+	const char *file;                  /* for messages while loading only */
+};
+
+static int plugins_core_indexes(void *state, const struct mass_request *req,
+				struct mass_reply *reply);
+
+/* The core's own indexes: always served, whatever mass.ini says. */
+static const struct mass_index plugins_core[] = {
+	{ 0x00, "", "supported indexes", plugins_core_indexes },
+};
+
+static const char *plugins_name_or(const struct plugins_module *m)
+{
+	return m != NULL ? m->name : "core";
+}
+
+static void plugins_report(struct plugins *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Logs one problem and keeps it in the set. */
+static void plugins_report(struct plugins *p, const char *fmt, ...)
+{
+	char msg[512];
+	char **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	grown = realloc(p->errors, (p->nerrors + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		p->oom = true;
+		return;
+	}
+	p->errors = grown;
+	p->errors[p->nerrors] = strdup(msg);
+	if (p->errors[p->nerrors] == NULL)
+		p->oom = true;
+	else
+		p->nerrors++;
+}
+
+static void plugins_module_fail(struct plugins *p, struct plugins_module *m,
+				const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reports "plugin NAME (PATH): reason" and unloads the module. */
+static void plugins_module_fail(struct plugins *p, struct plugins_module *m,
+				const char *fmt, ...)
+{
+	char reason[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	plugins_report(p, "plugin %s (%s): %s", m->name, m->path, reason);
+	if (m->handle != NULL)
+		dlclose(m->handle);
+	m->handle = NULL;
+	m->desc = NULL;
+}
+
+static const struct plugins_section *plugins_section(const struct plugins_spec *spec,
+						     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < spec->nsections; i++)
+		if (strcmp(spec->sections[i].name, name) == 0)
+			return &spec->sections[i];
+	return NULL;
+}
+
+static const char *plugins_section_get(const struct plugins_section *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->count; i++)
+		if (strcmp(s->items[i].key, key) == 0)
+			return s->items[i].value;
+	return NULL;
+}
+
+/* A plugin name becomes a file name: keep it to a safe alphabet. */
+static bool plugins_valid_name(const char *name)
+{
+	size_t i;
+
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > PLUGINS_NAME_MAX)
+		return false;
+	for (i = 0; name[i] != '\0'; i++)
+		if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z')
+		    && !(name[i] >= '0' && name[i] <= '9') && name[i] != '_'
+		    && name[i] != '-' && name[i] != '.')
+			return false;
+	return true;
+}
+
+static struct plugins_module *plugins_module_find(struct plugins *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmodules; i++)
+		if (strcmp(p->modules[i].name, name) == 0)
+			return &p->modules[i];
+	return NULL;
+}
+
+/* Adds module `name` (not yet opened) with its path; NULL on OOM. */
+static struct plugins_module *plugins_module_add(struct plugins *p,
+						 const struct plugins_spec *spec,
+						 const char *name)
+{
+	const char *dir = spec->dir != NULL && spec->dir[0] != '\0' ? spec->dir : PKGLIBDIR;
+	const struct plugins_section *section = plugins_section(spec, name);
+	const char *module = plugins_section_get(section, "module");
+	struct plugins_module *m;
+	size_t len;
+
+	m = &p->modules[p->nmodules];
+	memset(m, 0, sizeof(*m));
+	m->section = section;
+	m->name = strdup(name);
+	if (module != NULL) {
+		m->path = strdup(module);
+	} else {
+		len = strlen(dir) + strlen(name) + 5;
+		m->path = malloc(len);
+		if (m->path != NULL)
+			snprintf(m->path, len, "%s/%s.so", dir, name);
+	}
+	if (m->name == NULL || m->path == NULL) {
+		free(m->name);
+		free(m->path);
+		p->oom = true;
+		return NULL;
+	}
+	p->nmodules++;
+	return m;
+}
+
+/* A file that exists and starts like an ELF object; else why not. */
+static const char *plugins_check_file(const char *path)
+{
+	unsigned char magic[SELFMAG];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? "no such file" : strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return strerror(errno);
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	if (n != (ssize_t)sizeof(magic) || memcmp(magic, ELFMAG, SELFMAG) != 0)
+		return "not an ELF shared object";
+	return NULL;
+}
+
+static const char *plugins_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+/* Checks the descriptor's identity, then its index table. Returns 0 or -1 (reported). */
+static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_t symsize)
+{
+	const struct mass_plugin *d = m->desc;
+	bool seen[256] = { false };
+	const struct mass_index *e;
+	size_t i;
+
+	if (symsize < PLUGINS_IDENTITY_SIZE || d->magic != MASS_PLUGIN_MAGIC) {
+		plugins_module_fail(p, m, "bad magic: %s is not a mass plugin descriptor",
+				    MASS_PLUGIN_SYMBOL);
+		return -1;
+	}
+	if (d->abi_major != MASS_ABI_MAJOR || d->abi_minor > MASS_ABI_MINOR) {
+		plugins_module_fail(p, m, "%s built for ABI %u.%u, host has %u.%u",
+				    plugins_basename(m->path), d->abi_major, d->abi_minor,
+				    MASS_ABI_MAJOR, MASS_ABI_MINOR);
+		return -1;
+	}
+	if (d->size < PLUGINS_DESC_MIN || symsize < d->size) {
+		plugins_module_fail(p, m, "descriptor of %u octets, ABI %u.%u needs %zu",
+				    d->size, d->abi_major, d->abi_minor, PLUGINS_DESC_MIN);
+		return -1;
+	}
+	if (d->nindexes > 0 && (d->indexes == NULL || d->index_size < sizeof(struct mass_index)
+				|| d->nindexes > 256)) {
+		plugins_module_fail(p, m, "malformed index table");
+		return -1;
+	}
+	for (i = 0; i < d->nindexes; i++) {
+		/* stride by the plugin's entry size: entries only grow at the end */
+		e = (const struct mass_index *)((const char *)d->indexes + i * d->index_size);
+		if (e->index == 0x00 || e->index == 0xFF) {
+			plugins_module_fail(p, m, "claims index %02X, which is %s", e->index,
+					    e->index == 0 ? "the core's" : "reserved");
+			return -1;
+		}
+		if (seen[e->index]) {
+			plugins_module_fail(p, m, "declares index %02X twice", e->index);
+			return -1;
+		}
+		seen[e->index] = true;
+		if (e->handler == NULL || !mass_signature_valid(e->signature)) {
+			plugins_module_fail(p, m, "index %02X: %s", e->index,
+					    e->handler == NULL ? "no handler" : "invalid signature");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Opens and checks one module; on failure it stays with handle NULL. */
+static void plugins_module_open(struct plugins *p, struct plugins_module *m)
+{
+	const ElfW(Sym) *sym = NULL;
+	const char *why;
+	Dl_info info;
+	void *addr;
+
+	if (!plugins_valid_name(m->name)) {
+		plugins_module_fail(p, m, "invalid plugin name");
+		return;
+	}
+	if (m->path[0] != '/') {
+		plugins_module_fail(p, m, "module must be an absolute path");
+		return;
+	}
+	why = plugins_check_file(m->path);
+	if (why != NULL) {
+		plugins_module_fail(p, m, "%s", why);
+		return;
+	}
+	m->handle = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+	if (m->handle == NULL) {
+		plugins_module_fail(p, m, "cannot load: %s", dlerror());
+		return;
+	}
+	dlerror();
+	addr = dlsym(m->handle, MASS_PLUGIN_SYMBOL);
+	if (addr == NULL) {
+		plugins_module_fail(p, m, "no symbol %s: not a mass plugin", MASS_PLUGIN_SYMBOL);
+		return;
+	}
+	/* the symbol's size bounds what we may read of it */
+	if (dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 || sym == NULL
+	    || info.dli_saddr != addr) {
+		plugins_module_fail(p, m, "symbol %s has no size", MASS_PLUGIN_SYMBOL);
+		return;
+	}
+	m->desc = addr;
+	plugins_check_desc(p, m, (size_t)sym->st_size);
+}
+
+static const struct mass_index *plugins_desc_entry(const struct mass_plugin *d, uint8_t index)
+{
+	const struct mass_index *e;
+	size_t i;
+
+	for (i = 0; i < d->nindexes; i++) {
+		e = (const struct mass_index *)((const char *)d->indexes + i * d->index_size);
+		if (e->index == index)
+			return e;
+	}
+	return NULL;
+}
+
+/* Gives one [indexes] line its slot, or reports why not. */
+static void plugins_assign(struct plugins *p, const struct plugins_index_line *l)
+{
+	struct plugins_module *m = plugins_module_find(p, l->plugin);
+	struct plugins_slot *s;
+	const struct mass_index *e;
+
+	if (l->index == 0x00 || l->index >= 0xFF) {
+		plugins_report(p, "%s:%u: [indexes] %02X: %s", p->file, l->line, l->index,
+			       l->index == 0 ? "index 00 is the core's" :
+			       l->index == 0xFF ? "index FF is reserved" : "not an index");
+		return;
+	}
+	if (m == NULL || m->handle == NULL)
+		return;  /* already reported */
+	s = &p->slots[l->index];
+	if (s->entry != NULL) {
+		plugins_report(p, "%s:%u: [indexes] %02X: already given to plugin %s (line %u)",
+			       p->file, l->line, l->index, plugins_name_or(s->module), s->line);
+		return;
+	}
+	e = plugins_desc_entry(m->desc, (uint8_t)l->index);
+	if (e == NULL) {
+		plugins_report(p, "plugin %s (%s): does not serve index %02X (%s:%u)",
+			       m->name, m->path, l->index, p->file, l->line);
+		return;
+	}
+	s->entry = e;
+	s->module = m;
+	s->line = l->line;
+	m->served++;
+}
+
+static void plugins_unassign(struct plugins *p, const struct plugins_module *m)
+{
+	unsigned i;
+
+	for (i = 0; i < 256; i++)
+		if (p->slots[i].module == m)
+			memset(&p->slots[i], 0, sizeof(p->slots[i]));
+}
+
+/* Calls init on a module that passed every check and serves something. */
+static void plugins_module_init(struct plugins *p, struct plugins_module *m,
+				const struct plugins_spec *spec)
+{
+	struct mass_config config = {
+		.file = p->file,
+		.count = m->section != NULL ? m->section->count : 0,
+		.items = m->section != NULL ? m->section->items : NULL,
+	};
+	char why[256] = "";
+
+	(void)spec;
+	if (m->handle == NULL)
+		return;
+	if (m->served == 0) {
+		/* nothing enabled from it (already reported): do not keep it */
+		dlclose(m->handle);
+		m->handle = NULL;
+		return;
+	}
+	if (m->desc->init != NULL) {
+		host_set_caller(m->name);
+		if (m->desc->init(host_services(), &config, &m->state, why, sizeof(why)) < 0) {
+			host_set_caller(NULL);
+			plugins_unassign(p, m);
+			plugins_module_fail(p, m, "%s", why[0] ? why : "init failed");
+			return;
+		}
+		host_set_caller(NULL);
+	}
+	m->inited = true;
+}
+
+struct plugins *plugins_load_spec(const struct plugins_spec *spec, char *err, size_t errlen)
+{
+	struct plugins *p = calloc(1, sizeof(*p));
+	size_t i;
+
+	if (p == NULL)
+		goto oom;
+	p->file = spec->file != NULL ? spec->file : "mass.ini";
+	for (i = 0; i < sizeof(plugins_core) / sizeof(plugins_core[0]); i++)
+		p->slots[plugins_core[i].index].entry = &plugins_core[i];
+	p->modules = calloc(spec->nindexes + 1, sizeof(*p->modules));
+	if (p->modules == NULL)
+		goto oom;
+	/* pass 1: open and check every plugin named, before any init */
+	for (i = 0; i < spec->nindexes && !p->oom; i++) {
+		if (plugins_module_find(p, spec->indexes[i].plugin) != NULL)
+			continue;
+		if (plugins_module_add(p, spec, spec->indexes[i].plugin) != NULL)
+			plugins_module_open(p, &p->modules[p->nmodules - 1]);
+	}
+	for (i = 0; i < spec->nindexes && !p->oom; i++)
+		plugins_assign(p, &spec->indexes[i]);
+	/* pass 2: init what passed */
+	for (i = 0; i < p->nmodules && !p->oom; i++)
+		plugins_module_init(p, &p->modules[i], spec);
+	if (p->oom)
+		goto oom;
+	p->file = NULL;
+	return p;
+oom:
+	plugins_free(p);
+	snprintf(err, errlen, "plugins: out of memory");
+	return NULL;
+}
+
+void plugins_free(struct plugins *p)
+{
+	struct plugins_module *m;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nmodules; i++) {
+		m = &p->modules[i];
+		if (m->inited && m->desc->fini != NULL) {
+			host_set_caller(m->name);
+			m->desc->fini(m->state);
+			host_set_caller(NULL);
+		}
+		if (m->handle != NULL)
+			dlclose(m->handle);
+		free(m->name);
+		free(m->path);
+	}
+	free(p->modules);
+	for (i = 0; i < p->nerrors; i++)
+		free(p->errors[i]);
+	free(p->errors);
+	free(p);
+}
+
+int plugins_reload(const struct config *cfg, char *err, size_t errlen)
+{
+	struct plugins *fresh = plugins_load(cfg, err, errlen), *old;
+
+	if (fresh == NULL)
+		return -1;
+	if (fresh->nerrors > 0) {
+		snprintf(err, errlen, "%s", fresh->errors[0]);
+		plugins_free(fresh);
+		return -1;
+	}
+	old = server.plugins;
+	server.plugins = fresh;
+	plugins_free(old);
+	return 0;
+}
+
+size_t plugins_error_count(const struct plugins *p)
+{
+	return p != NULL ? p->nerrors : 0;
+}
+
+const char *plugins_error(const struct plugins *p, size_t i)
+{
+	return p != NULL && i < p->nerrors ? p->errors[i] : NULL;
+}
+
+static const struct mass_index *plugins_entry(const struct plugins *p, uint8_t index)
+{
+	if (p == NULL)
+		return index == plugins_core[0].index ? &plugins_core[0] : NULL;
+	return p->slots[index].entry;
+}
+
+int plugins_served(const struct plugins *p, uint8_t index)
+{
+	return plugins_entry(p, index) != NULL;
+}
+
+const char *plugins_usage(const struct plugins *p, uint8_t index)
+{
+	const struct mass_index *e = plugins_entry(p, index);
+
+	return e != NULL ? e->usage : NULL;
+}
+
+const char *plugins_signature(void *ctx, uint8_t index)
+{
+	const struct mass_index *e = plugins_entry(ctx, index);
+
+	return e != NULL ? e->signature : NULL;
+}
+
+static int plugins_core_indexes(void *state, const struct mass_request *req,
+				struct mass_reply *reply)
+{
+	const struct plugins *p = state;
+	long mark = mass_reply_count_begin(reply);
+	size_t n = 0;
+	unsigned i;
+
+	(void)req;
+	for (i = 0; i < 256; i++)
+		if (plugins_served(p, (uint8_t)i)) {
+			mass_reply_u8(reply, (uint8_t)i);
+			n++;
+		}
+	mass_reply_count_end(reply, mark, n);
+	return MASS_STATUS_OK;
+}
+
+size_t plugins_serve(struct plugins *p, const struct mass_request_parser *rq,
+		     uint8_t *out, size_t cap)
+{
+	const struct mass_index *e = plugins_entry(p, rq->req.index);
+	const struct plugins_module *m = p != NULL ? p->slots[rq->req.index].module : NULL;
+	struct mass_reply reply;
+	int status;
+
+	mass_reply_init(&reply, out, cap);
+	if (rq->unsupported || e == NULL || strcmp(e->signature, rq->signature) != 0)
+		return mass_reply_finish(&reply, MASS_STATUS_UNSUPPORTED);
+	host_set_caller(m != NULL ? m->name : NULL);
+	status = e->handler(m != NULL ? m->state : p, &rq->req, &reply);
+	host_set_caller(NULL);
+	return mass_reply_finish(&reply, status);
+}
+
+/* Builds the spec from cfg: [indexes] ascending, [plugin NAME] sections copied
+ * into the ABI's item layout. Frees with plugins_spec_free(). */
+static int plugins_spec_from(const struct config *cfg, struct plugins_spec *spec,
+			     struct plugins_index_line *lines, struct plugins_section **sections)
+{
+	struct mass_config_item *items;
+	struct plugins_section *s;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < 256; i++)
+		if (cfg->indexes[i] != NULL) {
+			lines[n].index = (unsigned)i;
+			lines[n].plugin = cfg->indexes[i];
+			lines[n].line = cfg->index_lines[i] > 0 ? (unsigned)cfg->index_lines[i] : 0;
+			n++;
+		}
+	*sections = s = calloc(cfg->plugins_len + 1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < cfg->plugins_len; i++) {
+		const struct config_list *keys = &cfg->plugins[i].keys;
+
+		s[i].name = cfg->plugins[i].name;
+		s[i].count = keys->len;
+		s[i].items = items = calloc(keys->len + 1, sizeof(*items));
+		if (items == NULL)
+			return -1;
+		for (j = 0; j < keys->len; j++) {
+			items[j].key = keys->items[j].key;
+			items[j].value = keys->items[j].value;
+			items[j].line = keys->items[j].line > 0 ? (unsigned)keys->items[j].line : 0;
+		}
+	}
+	spec->file = cfg->path != NULL ? cfg->path : "mass.ini";
+	spec->dir = cfg->plugins_dir;
+	spec->indexes = lines;
+	spec->nindexes = n;
+	spec->sections = s;
+	spec->nsections = cfg->plugins_len;
+	return 0;
+}
+
+static void plugins_spec_free(struct plugins_section *sections, size_t n)
+{
+	size_t i;
+
+	for (i = 0; sections != NULL && i < n; i++)
+		free((void *)sections[i].items);
+	free(sections);
+}
+
+struct plugins *plugins_load(const struct config *cfg, char *err, size_t errlen)
+{
+	struct plugins_index_line lines[256];
+	struct plugins_section *sections = NULL;
+	struct plugins_spec spec;
+	struct plugins *p = NULL;
+
+	memset(&spec, 0, sizeof(spec));
+	if (plugins_spec_from(cfg, &spec, lines, &sections) < 0)
+		snprintf(err, errlen, "plugins: out of memory");
+	else
+		p = plugins_load_spec(&spec, err, errlen);
+	plugins_spec_free(sections, cfg->plugins_len);
+	return p;
+}

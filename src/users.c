@@ -1,0 +1,465 @@
+/* users: the credential set and its backing file. See users.h. */
+#include "users.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A users file holds at most 255 lines of 511 octets plus comments. */
+#define USERS_FILE_MAX (1024 * 1024)
+
+static const char users_header[] =
+	"# mass users store: one name:password line per user (rewritten by socks5d)\n";
+
+int users_init(struct users *u, unsigned max, const char *file)
+{
+	memset(u, 0, sizeof(*u));
+	u->max = max > 255 ? 255 : max;
+	if (file) {
+		u->file = strdup(file);
+		if (!u->file)
+			return -1;
+	}
+	return 0;
+}
+
+static void users_free_one(struct user *user)
+{
+	if (user->pass)
+		explicit_bzero(user->pass, user->pass_len);
+	free(user->name);
+	free(user->pass);
+	memset(user, 0, sizeof(*user));
+}
+
+void users_free(struct users *u)
+{
+	for (size_t i = 0; i < u->len; i++)
+		users_free_one(&u->list[i]);
+	free(u->list);
+	free(u->file);
+	memset(u, 0, sizeof(*u));
+}
+
+static bool users_printable(const char *s, size_t len)
+{
+	if (!s || len < 1 || len > USERS_FIELD_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
+			return false;
+	return true;
+}
+
+bool users_valid_name(const char *name, size_t len)
+{
+	return users_printable(name, len) && !memchr(name, ':', len);
+}
+
+bool users_valid_pass(const char *pass, size_t len)
+{
+	return users_printable(pass, len);
+}
+
+/* 1 when a < b, without a branch (both are at most a few hundred). */
+static size_t users_ct_lt(size_t a, size_t b)
+{
+	return (a - b) >> (sizeof(size_t) * CHAR_BIT - 1);
+}
+
+/*
+ * Compares two 1..255 octet strings in time that depends on neither length
+ * nor content: all 255 positions are visited, and positions past a string's
+ * end read its first octet and are masked out.
+ */
+static bool users_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	volatile unsigned diff = (unsigned)(alen ^ blen);
+
+	for (size_t i = 0; i < USERS_FIELD_MAX; i++) {
+		size_t ina = users_ct_lt(i, alen), inb = users_ct_lt(i, blen);
+		unsigned ca = (unsigned char)a[i * ina] & (unsigned)(0u - (unsigned)ina);
+		unsigned cb = (unsigned char)b[i * inb] & (unsigned)(0u - (unsigned)inb);
+
+		diff |= ca ^ cb;
+	}
+	return diff == 0;
+}
+
+long users_find(const struct users *u, const char *name, size_t name_len)
+{
+	long found = -1;
+
+	/* Every entry is visited so the position of a match does not show. */
+	for (size_t i = 0; i < u->len; i++) {
+		const struct user *user = &u->list[i];
+
+		if (user->name_len == name_len && memcmp(user->name, name, name_len) == 0)
+			found = (long)i;
+	}
+	return found;
+}
+
+bool users_check(const struct users *u, const char *name, size_t name_len,
+		 const char *pass, size_t pass_len)
+{
+	static const char dummy[] = "-";
+	long i;
+	bool same;
+
+	if (!users_valid_pass(pass, pass_len) || name_len > USERS_FIELD_MAX)
+		return false;
+	i = users_find(u, name, name_len);
+	/* An unknown name costs the same comparison as a known one. */
+	if (i < 0)
+		same = users_ct_equal(dummy, 1, pass, pass_len);
+	else
+		same = users_ct_equal(u->list[i].pass, u->list[i].pass_len, pass, pass_len);
+	return i >= 0 && same;
+}
+
+static char *users_dup(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void users_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int users_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The file image: the header line, then "name:password\n" per user. */
+static char *users_image(const struct users *u, size_t *len)
+{
+	size_t cap = sizeof(users_header), off = sizeof(users_header) - 1;
+	char *buf;
+
+	for (size_t i = 0; i < u->len; i++)
+		cap += (size_t)u->list[i].name_len + u->list[i].pass_len + 2;
+	buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	memcpy(buf, users_header, off);
+	for (size_t i = 0; i < u->len; i++) {
+		const struct user *user = &u->list[i];
+
+		memcpy(buf + off, user->name, user->name_len);
+		off += user->name_len;
+		buf[off++] = ':';
+		memcpy(buf + off, user->pass, user->pass_len);
+		off += user->pass_len;
+		buf[off++] = '\n';
+	}
+	*len = off;
+	return buf;
+}
+
+/* Makes the rename durable: fsync of the directory holding the file. */
+static int users_sync_dir(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *dir = slash ? users_dup(file, slash == file ? 1 : (size_t)(slash - file)) :
+			    users_dup(".", 1);
+	int fd, rc = -1;
+
+	if (!dir)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return rc;
+}
+
+/* Writes, syncs and closes the temporary file fd. Returns 0 or -1 (errno). */
+static int users_write_tmp(int fd, const struct users *u)
+{
+	size_t len;
+	char *buf = users_image(u, &len);
+	int rc = -1;
+
+	if (buf && fchmod(fd, 0600) == 0 && users_write_all(fd, buf, len) == 0 &&
+	    fsync(fd) == 0)
+		rc = 0;
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+int users_save(const struct users *u, char *err, size_t errlen)
+{
+	static const char suffix[] = ".tmp.XXXXXX";
+	size_t flen;
+	char *tmp;
+	int fd, saved;
+
+	if (!u->file) {
+		users_set_err(err, errlen, "no users file");
+		return -1;
+	}
+	flen = strlen(u->file);
+	tmp = malloc(flen + sizeof(suffix));
+	if (!tmp) {
+		users_set_err(err, errlen, "%s: %s", u->file, strerror(ENOMEM));
+		return -1;
+	}
+	memcpy(tmp, u->file, flen);
+	memcpy(tmp + flen, suffix, sizeof(suffix));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (users_write_tmp(fd, u) != 0 || rename(tmp, u->file) != 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		goto fail;
+	}
+	free(tmp);
+	if (users_sync_dir(u->file) != 0) {
+		users_set_err(err, errlen, "%s: sync of its directory: %s", u->file,
+			      strerror(errno));
+		return -1;
+	}
+	return 0;
+fail:
+	users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
+	free(tmp);
+	return -1;
+}
+
+static enum users_result users_append(struct users *u, const char *name, size_t name_len,
+				      const char *pass, size_t pass_len)
+{
+	struct user user;
+
+	if (!users_valid_name(name, name_len) || !users_valid_pass(pass, pass_len))
+		return USERS_INVALID;
+	/* The file would read such a line back as a comment. */
+	if (u->file && name[0] == '#')
+		return USERS_INVALID;
+	if (users_find(u, name, name_len) >= 0)
+		return USERS_EXISTS;
+	if (u->len >= u->max)
+		return USERS_FULL;
+	if (u->len == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 8;
+		struct user *list = realloc(u->list, cap * sizeof(*list));
+
+		if (!list)
+			return USERS_NOMEM;
+		u->list = list;
+		u->cap = cap;
+	}
+	user.name = users_dup(name, name_len);
+	user.pass = users_dup(pass, pass_len);
+	user.name_len = (unsigned char)name_len;
+	user.pass_len = (unsigned char)pass_len;
+	if (!user.name || !user.pass) {
+		users_free_one(&user);
+		return USERS_NOMEM;
+	}
+	u->list[u->len++] = user;
+	return USERS_OK;
+}
+
+enum users_result users_add(struct users *u, const char *name, size_t name_len,
+			    const char *pass, size_t pass_len, bool persist,
+			    char *err, size_t errlen)
+{
+	enum users_result r = users_append(u, name, name_len, pass, pass_len);
+
+	if (r != USERS_OK || !persist || !u->file)
+		return r;
+	if (users_save(u, err, errlen) != 0) {
+		users_free_one(&u->list[--u->len]);
+		return USERS_IO;
+	}
+	return USERS_OK;
+}
+
+enum users_result users_del(struct users *u, const char *name, size_t name_len,
+			    bool persist, char *err, size_t errlen)
+{
+	long i = users_find(u, name, name_len);
+	struct user gone;
+	size_t at, tail;
+
+	if (i < 0)
+		return USERS_NOT_FOUND;
+	at = (size_t)i;
+	tail = u->len - at - 1;
+	gone = u->list[at];
+	memmove(&u->list[at], &u->list[at + 1], tail * sizeof(*u->list));
+	u->len--;
+	if (persist && u->file && users_save(u, err, errlen) != 0) {
+		/* Put the user back where it was: the set is unchanged. */
+		memmove(&u->list[at + 1], &u->list[at], tail * sizeof(*u->list));
+		u->list[at] = gone;
+		u->len++;
+		return USERS_IO;
+	}
+	users_free_one(&gone);
+	return USERS_OK;
+}
+
+static void users_truncate(struct users *u, size_t len)
+{
+	while (u->len > len)
+		users_free_one(&u->list[--u->len]);
+}
+
+static const char *users_reason(enum users_result r, const char *name, size_t name_len)
+{
+	switch (r) {
+	case USERS_EXISTS:
+		return "duplicate name";
+	case USERS_FULL:
+		return "more users than max_users";
+	case USERS_NOMEM:
+		return strerror(ENOMEM);
+	default:
+		if (!users_valid_name(name, name_len))
+			return "invalid name (1..255 printable ASCII characters, no ':')";
+		return "invalid password (1..255 printable ASCII characters)";
+	}
+}
+
+/* Parses one line (without its '\n'). Returns USERS_OK or the reason's result. */
+static int users_parse_line(struct users *u, const char *line, size_t len, size_t lineno,
+			    char *err, size_t errlen)
+{
+	const char *colon;
+	size_t blank = 0;
+	enum users_result r;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	while (blank < len && (line[blank] == ' ' || line[blank] == '\t'))
+		blank++;
+	if (blank == len || line[0] == '#')
+		return 0;
+	colon = memchr(line, ':', len);
+	if (!colon) {
+		snprintf(err, errlen, "%zu: expected name:password", lineno);
+		return -1;
+	}
+	r = users_append(u, line, (size_t)(colon - line), colon + 1,
+			 len - (size_t)(colon - line) - 1);
+	if (r == USERS_OK)
+		return 0;
+	snprintf(err, errlen, "%zu: %s", lineno,
+		 users_reason(r, line, (size_t)(colon - line)));
+	return -1;
+}
+
+int users_parse(struct users *u, const char *buf, size_t len, char *err, size_t errlen)
+{
+	size_t before = u->len, lineno = 0, off = 0;
+	char dummy[1];
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	while (off < len) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (buf + off)) : len - off;
+
+		lineno++;
+		if (users_parse_line(u, buf + off, n, lineno, err, errlen) != 0) {
+			users_truncate(u, before);
+			return -1;
+		}
+		off += n + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+int users_load(struct users *u, char *err, size_t errlen)
+{
+	char *buf, reason[128];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (!u->file) {
+		users_set_err(err, errlen, "no users file");
+		return -1;
+	}
+	fd = open(u->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
+		return -1;
+	}
+	buf = malloc(USERS_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		users_set_err(err, errlen, "%s: %s", u->file, strerror(ENOMEM));
+		return -1;
+	}
+	while ((n = read(fd, buf + len, USERS_FILE_MAX + 1 - len)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0)
+			len += (size_t)n;
+	if (n < 0 || len > USERS_FILE_MAX) {
+		users_set_err(err, errlen, "%s: %s", u->file,
+			      n < 0 ? strerror(errno) : "larger than 1 MiB");
+		goto fail;
+	}
+	if (users_parse(u, buf, len, reason, sizeof(reason)) != 0) {
+		users_set_err(err, errlen, "%s:%s", u->file, reason);
+		goto fail;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	close(fd);
+	return 1;
+fail:
+	explicit_bzero(buf, len);
+	free(buf);
+	close(fd);
+	return -1;
+}

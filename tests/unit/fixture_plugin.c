@@ -1,0 +1,93 @@
+/*
+ * A test plugin for the loader, built in several variants (-DFIXTURE_*):
+ * good (0x40 "", 0x41 "s"), a bad magic, an ABI major mismatch, a newer
+ * minor, no descriptor symbol, an index declared twice, index 00 claimed,
+ * an init that fails, and "other" (0x42 "b", 0x40 "" like good).
+ */
+/* the variants override identity fields on purpose */
+#pragma GCC diagnostic ignored "-Woverride-init"
+
+#include <mass/plugin.h>
+#include <stdio.h>
+
+static const struct mass_host *fixture_host;
+
+static int fixture_ping(void *state, const struct mass_request *req, struct mass_reply *reply)
+{
+	(void)state;
+	(void)req;
+	fixture_host->reply_str(reply, "pong", 4);
+	return MASS_STATUS_OK;
+}
+
+static int fixture_echo(void *state, const struct mass_request *req, struct mass_reply *reply)
+{
+	(void)state;
+	fixture_host->reply_bytes(reply, req->params[0].data, req->params[0].len);
+	return MASS_STATUS_OK;
+}
+
+static int fixture_init(const struct mass_host *host, const struct mass_config *config,
+			void **state, char *err, size_t errlen)
+{
+	size_t i;
+
+	fixture_host = host;
+	*state = NULL;
+	for (i = 0; i < config->count; i++)
+		if (config->items[i].key[0] == 'f') {  /* "fail = reason" */
+			host->log(MASS_LOG_INFO, "failing on request");
+			snprintf(err, errlen, "%s", config->items[i].value);
+			return -1;
+		}
+#ifdef FIXTURE_INITFAIL
+	snprintf(err, errlen, "cannot start: fixture says no");
+	return -1;
+#else
+	(void)err;
+	(void)errlen;
+	return 0;
+#endif
+}
+
+static const struct mass_index fixture_indexes[] = {
+#if defined(FIXTURE_OTHER)
+	{ 0x42, "b", "echo one octet", fixture_echo },
+	{ 0x40, "", "ping", fixture_ping },
+#else
+	{ 0x40, "", "ping", fixture_ping },
+	{ 0x41, "s", "echo a string", fixture_echo },
+#endif
+#ifdef FIXTURE_DUPINDEX
+	{ 0x41, "b", "again", fixture_echo },
+#endif
+#ifdef FIXTURE_CLAIMS00
+	{ 0x00, "", "not mine", fixture_ping },
+#endif
+};
+
+#ifdef FIXTURE_NOSYM
+/* the descriptor under another name: the host must not find it */
+#define FIXTURE_SYMBOL mass_plugin_elsewhere
+const struct mass_plugin FIXTURE_SYMBOL;
+#else
+#define FIXTURE_SYMBOL mass_plugin
+#endif
+
+const struct mass_plugin FIXTURE_SYMBOL = {
+	MASS_PLUGIN_IDENTITY,
+#ifdef FIXTURE_BADMAGIC
+	.magic = 0x12345678,
+#endif
+#ifdef FIXTURE_ABIMAJOR
+	.abi_major = MASS_ABI_MAJOR + 1,
+#endif
+#ifdef FIXTURE_NEWMINOR
+	.abi_minor = MASS_ABI_MINOR + 3,
+#endif
+	.name = "fixture",
+	.version = "0.0.1",
+	.description = "loader test fixture",
+	MASS_PLUGIN_INDEXES(fixture_indexes),
+	.init = fixture_init,
+};

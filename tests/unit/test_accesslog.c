@@ -1,0 +1,263 @@
+/*
+ * Unit tests for the access log: field escaping, the exact columns of both
+ * line formats written to a temporary file, and reopening after a rename.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+
+static char dir[64];
+static char path[128];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/mass-accesslog-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+}
+
+static void teardown(void)
+{
+	char rotated[160];
+
+	accesslog_close();
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	unlink(rotated);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Reads a whole small file into buf (NUL-terminated); returns its length. */
+static size_t slurp(const char *file, char *buf, size_t len)
+{
+	FILE *f = fopen(file, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+/* Splits one line (without its newline) on tabs into cols; returns the count. */
+static int columns(char *line, char **cols, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *tab = strchr(p, '\t');
+
+		ck_assert_int_lt(n, max);
+		cols[n++] = p;
+		if (tab == NULL)
+			return n;
+		*tab = '\0';
+		p = tab + 1;
+	}
+}
+
+static void assert_stamp(const char *s)
+{
+	/* 2026-11-28T00:15:00.123Z */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	ck_assert_uint_eq(strlen(s), strlen(shape));
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd')
+			ck_assert_msg(s[i] >= '0' && s[i] <= '9', "stamp %s", s);
+		else
+			ck_assert_int_eq(s[i], shape[i]);
+	}
+}
+
+static void sockaddr_v4(struct sockaddr_in *sin, const char *ip, uint16_t port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+}
+
+START_TEST(escape_hostile_octets)
+{
+	static const char src[] = "a\tb\nc\\d\re\x7f" "f\x80\xff g";
+	char out[128];
+
+	accesslog_escape(out, sizeof(out), src, sizeof(src) - 1);
+	ck_assert_str_eq(out, "a\\tb\\nc\\\\d\\x0de\\x7ff\\x80\\xff g");
+}
+END_TEST
+
+START_TEST(escape_keeps_embedded_nul_visible)
+{
+	char out[32];
+
+	accesslog_escape(out, sizeof(out), "ab\0cd", 5);
+	ck_assert_str_eq(out, "ab\\x00cd");
+}
+END_TEST
+
+START_TEST(escape_truncates_between_escapes)
+{
+	char out[8];
+
+	/* "ab" then \x01 needs 4 more: 2 + 4 = 6 fits in 7, the next does not. */
+	accesslog_escape(out, sizeof(out), "ab\x01\x02", 4);
+	ck_assert_str_eq(out, "ab\\x01");
+	accesslog_escape(out, 4, "\t\t", 2);
+	ck_assert_str_eq(out, "\\t");
+	accesslog_escape(out, 1, "abc", 3);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(request_line_columns)
+{
+	struct sockaddr_in src;
+	char err[256], buf[1024], *cols[16], *second, *end;
+
+	sockaddr_v4(&src, "192.0.2.9", 40000);
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_request("alice", (struct sockaddr *)&src, "example.com", 443, 0);
+	accesslog_request(NULL, (struct sockaddr *)&src, "ev\til\n.com", 80, 5);
+	slurp(path, buf, sizeof(buf));
+	second = strchr(buf, '\n');
+	ck_assert_ptr_nonnull(second);
+	*second++ = '\0';
+	ck_assert_int_eq(columns(buf, cols, 16), 8);
+	assert_stamp(cols[0]);
+	ck_assert_str_eq(cols[1], "alice");
+	ck_assert_str_eq(cols[2], "A");
+	ck_assert_str_eq(cols[3], "192.0.2.9");
+	ck_assert_str_eq(cols[4], "40000");
+	ck_assert_str_eq(cols[5], "example.com");
+	ck_assert_str_eq(cols[6], "443");
+	ck_assert_str_eq(cols[7], "0");
+	end = strchr(second, '\n');
+	ck_assert_ptr_nonnull(end);
+	ck_assert_str_eq(end, "\n");
+	*end = '\0';
+	ck_assert_int_eq(columns(second, cols, 16), 8);
+	ck_assert_str_eq(cols[1], "-");
+	ck_assert_str_eq(cols[5], "ev\\til\\n.com");
+	ck_assert_str_eq(cols[7], "5");
+}
+END_TEST
+
+START_TEST(credential_line_columns)
+{
+	char err[256], buf[1024], *cols[16];
+	size_t n;
+
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_credential("bob", "POP3", "mail.example", 110, "jo\\e", "s3\tcr\xe9t", "ok");
+	n = slurp(path, buf, sizeof(buf));
+	ck_assert_int_eq(buf[n - 1], '\n');
+	buf[n - 1] = '\0';
+	ck_assert_ptr_null(strchr(buf, '\n'));
+	ck_assert_int_eq(columns(buf, cols, 16), 9);
+	assert_stamp(cols[0]);
+	ck_assert_str_eq(cols[1], "bob");
+	ck_assert_str_eq(cols[2], "P");
+	ck_assert_str_eq(cols[3], "POP3");
+	ck_assert_str_eq(cols[4], "mail.example");
+	ck_assert_str_eq(cols[5], "110");
+	ck_assert_str_eq(cols[6], "jo\\\\e");
+	ck_assert_str_eq(cols[7], "s3\\tcr\\xe9t");
+	ck_assert_str_eq(cols[8], "ok");
+}
+END_TEST
+
+START_TEST(longest_line_stays_one_line)
+{
+	char hostile[256], err[256], *buf, *cols[16];
+	size_t n;
+
+	memset(hostile, '\n', sizeof(hostile) - 1);
+	hostile[sizeof(hostile) - 1] = '\0';
+	buf = malloc(65536);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_credential(hostile, hostile, hostile, 65535, hostile, hostile, hostile);
+	n = slurp(path, buf, 65536);
+	ck_assert_uint_le(n, PIPE_BUF);
+	ck_assert_int_eq(buf[n - 1], '\n');
+	buf[n - 1] = '\0';
+	ck_assert_ptr_null(strchr(buf, '\n'));
+	ck_assert_int_eq(columns(buf, cols, 16), 9);
+	ck_assert_str_eq(cols[5], "65535");
+	free(buf);
+}
+END_TEST
+
+START_TEST(reopen_after_rename)
+{
+	char err[256], buf[1024], rotated[160];
+
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_request("before", NULL, "a.example", 1, 0);
+	ck_assert_int_eq(rename(path, rotated), 0);
+	accesslog_request("moved", NULL, "a.example", 1, 0);
+	ck_assert_int_eq(accesslog_reopen(err, sizeof(err)), 0);
+	accesslog_request("after", NULL, "a.example", 1, 0);
+
+	slurp(rotated, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\tbefore\t"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tmoved\t"));
+	ck_assert_ptr_null(strstr(buf, "\tafter\t"));
+	slurp(path, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\tafter\tA\t-\t-\ta.example\t1\t0\n"));
+	ck_assert_ptr_null(strstr(buf, "before"));
+}
+END_TEST
+
+START_TEST(open_failure_reports)
+{
+	char err[256] = "";
+	char bad[200];
+
+	snprintf(bad, sizeof(bad), "%s/no/such/dir/log", dir);
+	ck_assert_int_eq(accesslog_open(bad, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, bad));
+	/* stderr needs no file; reopen is then a no-op. */
+	ck_assert_int_eq(accesslog_open("-", err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_reopen(err, sizeof(err)), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("accesslog");
+	TCase *e = tcase_create("escape");
+	TCase *f = tcase_create("file");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(e, escape_hostile_octets);
+	tcase_add_test(e, escape_keeps_embedded_nul_visible);
+	tcase_add_test(e, escape_truncates_between_escapes);
+	tcase_add_checked_fixture(f, setup, teardown);
+	tcase_add_test(f, request_line_columns);
+	tcase_add_test(f, credential_line_columns);
+	tcase_add_test(f, longest_line_stays_one_line);
+	tcase_add_test(f, reopen_after_rename);
+	tcase_add_test(f, open_failure_reports);
+	suite_add_tcase(s, e);
+	suite_add_tcase(s, f);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

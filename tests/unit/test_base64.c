@@ -1,0 +1,91 @@
+/* Unit tests for base64 decoding. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+
+static int decode(const char *in, char *out, size_t cap, size_t *n)
+{
+	return base64_decode(in, strlen(in), (uint8_t *)out, cap, n);
+}
+
+START_TEST(test_rfc4648_vectors)
+{
+	static const char *const vec[][2] = {
+		{ "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
+		{ "Zm9vYg==", "foob" }, { "Zm9vYmE=", "fooba" }, { "Zm9vYmFy", "foobar" },
+	};
+	char out[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		ck_assert_int_eq(decode(vec[i][0], out, sizeof(out), &n), 0);
+		ck_assert_uint_eq(n, strlen(vec[i][1]));
+		ck_assert(memcmp(out, vec[i][1], n) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_binary)
+{
+	char out[8];
+	size_t n;
+
+	ck_assert_int_eq(decode("AP/+Lw==", out, sizeof(out), &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(memcmp(out, "\x00\xff\xfe\x2f", 4) == 0);
+	ck_assert_int_eq(decode("YWxpY2U6czNjcmV0", out, sizeof(out), &n), -1); /* 12 > 8 */
+}
+END_TEST
+
+START_TEST(test_garbage_rejected)
+{
+	static const char *const bad[] = {
+		"Zg", "Zg=", "Z===", "====", "Zg==Zg==", "Z=g=", "Zm9*", "Zm9v\n",
+		" Zm9v", "Zm9v ", "Zm\x80v", "Zm-v", "Zm_v", "=Zm9",
+	};
+	char out[16];
+	size_t n = 99;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(decode(bad[i], out, sizeof(out), &n) == -1, "accepted %s", bad[i]);
+	ck_assert_uint_eq(n, 99);
+}
+END_TEST
+
+START_TEST(test_bounded_output)
+{
+	char out[3];
+	size_t n;
+
+	ck_assert_int_eq(decode("Zm9v", out, 3, &n), 0);
+	ck_assert_int_eq(decode("Zm9vYg==", out, 3, &n), -1);
+	ck_assert_int_eq(decode("Zm8=", out, 2, &n), 0);
+	ck_assert_int_eq(decode("Zm9v", out, 2, &n), -1);
+}
+END_TEST
+
+static Suite *base64_suite(void)
+{
+	Suite *s = suite_create("base64");
+	TCase *tc = tcase_create("decode");
+
+	tcase_add_test(tc, test_rfc4648_vectors);
+	tcase_add_test(tc, test_binary);
+	tcase_add_test(tc, test_garbage_rejected);
+	tcase_add_test(tc, test_bounded_output);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(base64_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,357 @@
+/*
+ * Unit tests for the plugin registry (src/plugins.c): the fixture modules of
+ * tests/unit/fixture_plugin.c, each bad one next to a good one, checking the
+ * exact message and that the good indexes still serve.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mass_proto.h"
+#include "plugins.h"
+#include "server.h"
+
+#define INI "test.ini"
+
+static struct plugins_index_line lines[8];
+static size_t nlines;
+static struct plugins_section sections[4];
+static size_t nsections;
+
+static void spec_reset(void)
+{
+	nlines = 0;
+	nsections = 0;
+}
+
+static void spec_index(unsigned index, const char *plugin)
+{
+	lines[nlines].index = index;
+	lines[nlines].plugin = plugin;
+	lines[nlines].line = (unsigned)nlines + 1;
+	nlines++;
+}
+
+static void spec_section(const char *name, const struct mass_config_item *items, size_t n)
+{
+	sections[nsections].name = name;
+	sections[nsections].items = items;
+	sections[nsections].count = n;
+	nsections++;
+}
+
+static struct plugins *spec_load(void)
+{
+	struct plugins_spec spec = {
+		.file = INI, .dir = FIXTURE_DIR,
+		.indexes = lines, .nindexes = nlines,
+		.sections = sections, .nsections = nsections,
+	};
+	char err[128];
+	struct plugins *p = plugins_load_spec(&spec, err, sizeof(err));
+
+	ck_assert_msg(p != NULL, "%s", err);
+	return p;
+}
+
+/* Sends a whole request through the framer and the registry. */
+static size_t serve(struct plugins *p, const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
+{
+	static struct mass_request_parser rq;
+	size_t used;
+
+	mass_request_init(&rq, plugins_signature, p);
+	ck_assert_int_eq(mass_request_parse(&rq, msg, len, &used), PROTO_DONE);
+	ck_assert_uint_eq(used, len);
+	return plugins_serve(p, &rq, out, cap);
+}
+
+/* The good plugin's 40 answers pong; 00 lists exactly `served`. */
+static void assert_serves(struct plugins *p, const char *served, size_t nserved)
+{
+	uint8_t out[300], req = 0x40;
+	size_t n;
+
+	n = serve(p, &req, 1, out, sizeof(out));
+	ck_assert_uint_eq(n, 6);
+	ck_assert(memcmp(out, "\x00\x04pong", 6) == 0);
+	req = 0x00;
+	n = serve(p, &req, 1, out, sizeof(out));
+	ck_assert_uint_eq(n, 2 + nserved);
+	ck_assert_uint_eq(out[0], 0x00);
+	ck_assert_uint_eq(out[1], nserved);
+	ck_assert(memcmp(out + 2, served, nserved) == 0);
+}
+
+/* Loads 40 = fixture_good and 41 = bad; expects exactly one problem, msg. */
+static void assert_rejected(const char *bad, const char *msg)
+{
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x41, bad);
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), msg);
+	ck_assert(!plugins_served(p, 0x41));
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+}
+
+START_TEST(test_good)
+{
+	struct plugins *p;
+	uint8_t out[300];
+	const uint8_t echo[] = { 0x41, 0x02, 'h', 'i' }, unknown = 0x7F;
+
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x41, "fixture_good");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 0);
+	assert_serves(p, "\x00\x40\x41", 3);
+	ck_assert_uint_eq(serve(p, echo, sizeof(echo), out, sizeof(out)), 3);
+	ck_assert(memcmp(out, "\x00hi", 3) == 0);
+	ck_assert_uint_eq(serve(p, &unknown, 1, out, sizeof(out)), 1);
+	ck_assert_uint_eq(out[0], 0x02);
+	ck_assert_str_eq(plugins_usage(p, 0x41), "echo a string");
+	ck_assert_str_eq(plugins_usage(p, 0x00), "supported indexes");
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	assert_rejected("missing",
+			"plugin missing (" FIXTURE_DIR "/missing.so): no such file");
+}
+END_TEST
+
+START_TEST(test_not_elf)
+{
+	static const struct mass_config_item item[] = { { "module", "/tmp/x", 1 } };
+	char path[] = "/tmp/mass-test-plugin-XXXXXX", msg[256];
+	struct mass_config_item items[1];
+	struct plugins *p;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "#!/bin/sh\necho not a plugin\n", 28), 28);
+	close(fd);
+	items[0] = item[0];
+	items[0].value = path;
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x41, "text");
+	spec_section("text", items, 1);
+	p = spec_load();
+	snprintf(msg, sizeof(msg), "plugin text (%s): not an ELF shared object", path);
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), msg);
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_missing_symbol)
+{
+	assert_rejected("fixture_nosym", "plugin fixture_nosym (" FIXTURE_DIR
+			"/fixture_nosym.so): no symbol mass_plugin: not a mass plugin");
+}
+END_TEST
+
+START_TEST(test_bad_magic)
+{
+	assert_rejected("fixture_badmagic", "plugin fixture_badmagic (" FIXTURE_DIR
+			"/fixture_badmagic.so): bad magic: mass_plugin is not a mass plugin descriptor");
+}
+END_TEST
+
+START_TEST(test_abi_major)
+{
+	assert_rejected("fixture_abimajor", "plugin fixture_abimajor (" FIXTURE_DIR
+			"/fixture_abimajor.so): fixture_abimajor.so built for ABI 2.0, host has 1.0");
+}
+END_TEST
+
+START_TEST(test_newer_minor)
+{
+	assert_rejected("fixture_newminor", "plugin fixture_newminor (" FIXTURE_DIR
+			"/fixture_newminor.so): fixture_newminor.so built for ABI 1.3, host has 1.0");
+}
+END_TEST
+
+START_TEST(test_declared_twice)
+{
+	assert_rejected("fixture_dupindex", "plugin fixture_dupindex (" FIXTURE_DIR
+			"/fixture_dupindex.so): declares index 41 twice");
+}
+END_TEST
+
+START_TEST(test_claims_core)
+{
+	assert_rejected("fixture_claims00", "plugin fixture_claims00 (" FIXTURE_DIR
+			"/fixture_claims00.so): claims index 00, which is the core's");
+}
+END_TEST
+
+START_TEST(test_init_fails)
+{
+	assert_rejected("fixture_initfail", "plugin fixture_initfail (" FIXTURE_DIR
+			"/fixture_initfail.so): cannot start: fixture says no");
+}
+END_TEST
+
+START_TEST(test_init_reads_section)
+{
+	static const struct mass_config_item items[] = { { "fail", "no such setting", 7 } };
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x40, "fixture_other");
+	spec_index(0x41, "fixture_good");
+	spec_section("fixture_good", items, 1);
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), "plugin fixture_good (" FIXTURE_DIR
+			 "/fixture_good.so): no such setting");
+	ck_assert(!plugins_served(p, 0x41));
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_index_not_served)
+{
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x50, "fixture_good");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), "plugin fixture_good (" FIXTURE_DIR
+			 "/fixture_good.so): does not serve index 50 (" INI ":2)");
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_index_given_twice)
+{
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x40, "fixture_other");
+	spec_index(0x42, "fixture_other");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0),
+			 INI ":2: [indexes] 40: already given to plugin fixture_good (line 1)");
+	assert_serves(p, "\x00\x40\x42", 3);
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_core_indexes_in_config)
+{
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x00, "fixture_good");
+	spec_index(0x40, "fixture_good");
+	spec_index(0xFF, "fixture_good");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 2);
+	ck_assert_str_eq(plugins_error(p, 0), INI ":1: [indexes] 00: index 00 is the core's");
+	ck_assert_str_eq(plugins_error(p, 1), INI ":3: [indexes] FF: index FF is reserved");
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_nothing_loaded)
+{
+	uint8_t out[8], req = 0x00;
+
+	/* no set at all (before start, or out of memory): 00 still answers */
+	ck_assert_uint_eq(serve(NULL, &req, 1, out, sizeof(out)), 3);
+	ck_assert(memcmp(out, "\x00\x01\x00", 3) == 0);
+}
+END_TEST
+
+START_TEST(test_reload)
+{
+	struct config cfg;
+	struct plugins *first;
+	char err[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.path = (char *)INI;
+	cfg.plugins_dir = (char *)FIXTURE_DIR;
+	cfg.indexes[0x40] = (char *)"fixture_good";
+	cfg.index_lines[0x40] = 4;
+	first = plugins_load(&cfg, err, sizeof(err));
+	ck_assert_ptr_nonnull(first);
+	ck_assert_uint_eq(plugins_error_count(first), 0);
+	server.plugins = first;
+
+	/* a broken new set is refused and the old one stays */
+	cfg.indexes[0x42] = (char *)"fixture_badmagic";
+	ck_assert_int_eq(plugins_reload(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "plugin fixture_badmagic (" FIXTURE_DIR "/fixture_badmagic.so): "
+			 "bad magic: mass_plugin is not a mass plugin descriptor");
+	ck_assert_ptr_eq(server.plugins, first);
+
+	/* a good one replaces it */
+	cfg.indexes[0x42] = (char *)"fixture_other";
+	ck_assert_int_eq(plugins_reload(&cfg, err, sizeof(err)), 0);
+	ck_assert_ptr_ne(server.plugins, first);
+	assert_serves(server.plugins, "\x00\x40\x42", 3);
+	plugins_free(server.plugins);
+	server.plugins = NULL;
+}
+END_TEST
+
+static Suite *plugins_suite(void)
+{
+	Suite *s = suite_create("plugins");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_not_elf);
+	tcase_add_test(tc, test_missing_symbol);
+	tcase_add_test(tc, test_bad_magic);
+	tcase_add_test(tc, test_abi_major);
+	tcase_add_test(tc, test_newer_minor);
+	tcase_add_test(tc, test_declared_twice);
+	tcase_add_test(tc, test_claims_core);
+	tcase_add_test(tc, test_init_fails);
+	tcase_add_test(tc, test_init_reads_section);
+	tcase_add_test(tc, test_index_not_served);
+	tcase_add_test(tc, test_index_given_twice);
+	tcase_add_test(tc, test_core_indexes_in_config);
+	tcase_add_test(tc, test_nothing_loaded);
+	tcase_add_test(tc, test_reload);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(plugins_suite());
+	int failed;
+
+	log_threshold = LOG_ERROR;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,376 @@
+/* Unit tests for the users store: rules at the edges, the set, the file format, persistence. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "users.h"
+
+static char dir[] = "/tmp/mass-test-users-XXXXXX";
+static char file[sizeof(dir) + 16];
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/users", dir);
+}
+
+static void teardown(void)
+{
+	chmod(dir, 0700);
+	unlink(file);
+	rmdir(dir);
+	strcpy(dir, "/tmp/mass-test-users-XXXXXX");
+}
+
+/* Entries in the test directory, to see that no temporary file stays. */
+static int dir_entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static size_t read_file(char *buf, size_t cap)
+{
+	FILE *f = fopen(file, "rb");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(file, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define ADD(u, n, p, persist) \
+	users_add(u, n, strlen(n), p, strlen(p), persist, err, sizeof(err))
+
+START_TEST(validation_edges)
+{
+	char s[257];
+
+	memset(s, 'a', sizeof(s));
+	ck_assert(!users_valid_name(s, 0));
+	ck_assert(!users_valid_pass(s, 0));
+	ck_assert(!users_valid_name(NULL, 0));
+	ck_assert(users_valid_name(s, 1));
+	ck_assert(users_valid_pass(s, 1));
+	ck_assert(users_valid_name(s, 255));
+	ck_assert(users_valid_pass(s, 255));
+	ck_assert(!users_valid_name(s, 256));
+	ck_assert(!users_valid_pass(s, 256));
+	ck_assert(users_valid_name(" ~", 2));
+	ck_assert(users_valid_pass(" ~", 2));
+	ck_assert(!users_valid_name("a\x1f", 2));
+	ck_assert(!users_valid_pass("a\x1f", 2));
+	ck_assert(!users_valid_name("a\x7f", 2));
+	ck_assert(!users_valid_pass("a\x7f", 2));
+	ck_assert(!users_valid_name("a\x80", 2));
+	ck_assert(!users_valid_pass("a\0b", 3));
+	ck_assert(!users_valid_name("a:b", 3));
+	ck_assert(users_valid_pass("a:b", 3));
+	ck_assert(!users_valid_name(":", 1));
+}
+END_TEST
+
+START_TEST(set_operations)
+{
+	struct users u;
+	char err[256], big[256];
+
+	ck_assert_int_eq(users_init(&u, 2, NULL), 0);
+	ck_assert_int_eq(ADD(&u, "alice", "wonderland", true), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "alice", "other", false), USERS_EXISTS);
+	ck_assert_int_eq(ADD(&u, "a:b", "x", false), USERS_INVALID);
+	ck_assert_int_eq(ADD(&u, "bob", "", false), USERS_INVALID);
+	ck_assert_int_eq(ADD(&u, "", "x", false), USERS_INVALID);
+	/* Without a backing file a name may start with '#'. */
+	ck_assert_int_eq(ADD(&u, "#bob", "x", false), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "carol", "x", false), USERS_FULL);
+	ck_assert_uint_eq(u.len, 2);
+	ck_assert_int_eq(users_find(&u, "alice", 5), 0);
+	ck_assert_int_eq(users_find(&u, "#bob", 4), 1);
+	ck_assert_int_eq(users_find(&u, "alic", 4), -1);
+	ck_assert_int_eq(users_find(&u, "alicea", 6), -1);
+	ck_assert_int_eq(users_del(&u, "nobody", 6, false, err, sizeof(err)), USERS_NOT_FOUND);
+	ck_assert_int_eq(users_del(&u, "alice", 5, true, err, sizeof(err)), USERS_OK);
+	ck_assert_int_eq(users_find(&u, "alice", 5), -1);
+	ck_assert_int_eq(users_find(&u, "#bob", 4), 0);
+	ck_assert_int_eq(users_del(&u, "alice", 5, false, err, sizeof(err)), USERS_NOT_FOUND);
+	ck_assert_int_eq(ADD(&u, "carol", "x", false), USERS_OK);
+	users_free(&u);
+
+	/* max is clamped to 255; 255-octet fields are kept whole. */
+	ck_assert_int_eq(users_init(&u, 1000, NULL), 0);
+	ck_assert_uint_eq(u.max, 255);
+	memset(big, 'z', 255);
+	big[255] = '\0';
+	ck_assert_int_eq(ADD(&u, big, big, false), USERS_OK);
+	ck_assert_uint_eq(u.list[0].name_len, 255);
+	ck_assert_uint_eq(u.list[0].pass_len, 255);
+	ck_assert(users_check(&u, big, 255, big, 255));
+	ck_assert(!users_check(&u, big, 255, big, 254));
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 0, NULL), 0);
+	ck_assert_int_eq(ADD(&u, "a", "b", false), USERS_FULL);
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(check)
+{
+	struct users u;
+	char err[64];
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(ADD(&u, "alice", "wonderland", false), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "bob", "b", false), USERS_OK);
+	ck_assert(users_check(&u, "alice", 5, "wonderland", 10));
+	ck_assert(!users_check(&u, "alice", 5, "wonderlan", 9));
+	ck_assert(!users_check(&u, "alice", 5, "wonderlandx", 11));
+	ck_assert(!users_check(&u, "alice", 5, "Wonderland", 10));
+	ck_assert(!users_check(&u, "alice", 5, "b", 1));
+	ck_assert(!users_check(&u, "alice", 5, "", 0));
+	ck_assert(!users_check(&u, "bob", 3, "wonderland", 10));
+	ck_assert(users_check(&u, "bob", 3, "b", 1));
+	ck_assert(!users_check(&u, "Bob", 3, "b", 1));
+	ck_assert(!users_check(&u, "carol", 5, "-", 1));
+	ck_assert(!users_check(&u, "", 0, "b", 1));
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(parse)
+{
+	static const char good[] =
+		"# comment\n"
+		"\n"
+		"   \t\n"
+		"alice:wonder:land\r\n"
+		" bob : x \n"
+		"#carol:ignored\n"
+		"dave:last";
+	struct users u;
+	char err[256];
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(users_parse(&u, good, strlen(good), err, sizeof(err)), 0);
+	ck_assert_uint_eq(u.len, 3);
+	ck_assert(users_check(&u, "alice", 5, "wonder:land", 11));
+	ck_assert(users_check(&u, " bob ", 5, " x ", 3));
+	ck_assert(users_check(&u, "dave", 4, "last", 4));
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(users_parse(&u, "", 0, err, sizeof(err)), 0);
+	ck_assert_uint_eq(u.len, 0);
+	ck_assert_int_eq(users_parse(&u, "a:1\nnocolon\n", 12, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "2: expected name:password");
+	ck_assert_uint_eq(u.len, 0);
+	ck_assert_int_eq(users_parse(&u, "a:1\n\n:x\n", 8, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "3: invalid name (1..255 printable ASCII characters, no ':')");
+	ck_assert_int_eq(users_parse(&u, "a:\n", 3, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "1: invalid password (1..255 printable ASCII characters)");
+	ck_assert_int_eq(users_parse(&u, "a:b\tc\n", 6, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "1: invalid password (1..255 printable ASCII characters)");
+	ck_assert_int_eq(users_parse(&u, "a:1\0b:2\n", 8, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "1: invalid password (1..255 printable ASCII characters)");
+	ck_assert_int_eq(users_parse(&u, "a:1\na:2\n", 8, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "2: duplicate name");
+	ck_assert_uint_eq(u.len, 0);
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 1, NULL), 0);
+	ck_assert_int_eq(users_parse(&u, "a:1\nb:2\n", 8, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "2: more users than max_users");
+	ck_assert_uint_eq(u.len, 0);
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(persistence_round_trip)
+{
+	struct users u, v;
+	struct stat st;
+	char err[256], buf[1024];
+
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 0);  /* no file yet */
+	ck_assert_int_eq(ADD(&u, "alice", "wonder:land", true), USERS_OK);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(ADD(&u, "bob", "pw", true), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "#x", "pw", true), USERS_INVALID);
+	ck_assert_int_eq(ADD(&u, "mem", "only", false), USERS_OK);  /* not persisted */
+	read_file(buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\nalice:wonder:land\nbob:pw\n"));
+	ck_assert_ptr_null(strstr(buf, "mem"));
+	ck_assert_int_eq(users_del(&u, "alice", 5, true, err, sizeof(err)), USERS_OK);
+	ck_assert_int_eq(dir_entries(), 1);
+
+	ck_assert_int_eq(users_init(&v, 8, file), 0);
+	ck_assert_int_eq(users_load(&v, err, sizeof(err)), 1);
+	ck_assert_uint_eq(v.len, 2);
+	ck_assert(users_check(&v, "bob", 3, "pw", 2));
+	ck_assert(users_check(&v, "mem", 3, "only", 4));  /* the last save held the whole set */
+	ck_assert_int_eq(users_find(&v, "alice", 5), -1);
+	users_free(&v);
+
+	ck_assert_int_eq(users_save(&u, err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(dir_entries(), 1);
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(load_errors)
+{
+	struct users u;
+	char err[256], want[512];
+
+	write_file("a:1\nbroken\n");
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: expected name:password", file);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(u.len, 0);
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 8, dir), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: Is a directory", dir);
+	ck_assert_str_eq(err, want);
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_int_eq(users_save(&u, err, sizeof(err)), -1);
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(unwritable_directory)
+{
+	struct users u;
+	char err[256], before[1024], after[1024];
+
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(ADD(&u, "alice", "a", true), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "bob", "b", true), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "carol", "c", true), USERS_OK);
+	read_file(before, sizeof(before));
+	ck_assert_int_eq(chmod(dir, 0500), 0);
+	if (access(dir, W_OK) == 0) {
+		/* root writes anyway; failed_write_changes_nothing covers it. */
+		users_free(&u);
+		return;
+	}
+	err[0] = '\0';
+	ck_assert_int_eq(ADD(&u, "dave", "d", true), USERS_IO);
+	ck_assert_msg(strncmp(err, file, strlen(file)) == 0, "%s", err);
+	ck_assert_uint_eq(u.len, 3);
+	ck_assert_int_eq(users_find(&u, "dave", 4), -1);
+	ck_assert_int_eq(users_del(&u, "bob", 3, true, err, sizeof(err)), USERS_IO);
+	ck_assert_uint_eq(u.len, 3);
+	ck_assert_int_eq(users_find(&u, "alice", 5), 0);
+	ck_assert_int_eq(users_find(&u, "bob", 3), 1);
+	ck_assert_int_eq(users_find(&u, "carol", 5), 2);
+	ck_assert(users_check(&u, "bob", 3, "b", 1));
+	ck_assert_int_eq(users_save(&u, err, sizeof(err)), -1);
+	read_file(after, sizeof(after));
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(dir_entries(), 1);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(users_del(&u, "bob", 3, true, err, sizeof(err)), USERS_OK);
+	ck_assert_int_eq(dir_entries(), 1);
+	users_free(&u);
+}
+END_TEST
+
+/*
+ * Failures that root meets too: the rename fails (the store path is a
+ * non-empty directory) after the temporary file was written, and the
+ * temporary file cannot be created (no such directory).
+ */
+START_TEST(failed_write_changes_nothing)
+{
+	struct users u;
+	char err[256], sub[sizeof(file) + 8], inner[sizeof(sub) + 8];
+
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(inner, sizeof(inner), "%s/f", sub);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	write_file("");
+	ck_assert_int_eq(rename(file, inner), 0);
+	ck_assert_int_eq(users_init(&u, 8, sub), 0);
+	ck_assert_int_eq(ADD(&u, "alice", "a", false), USERS_OK);
+	err[0] = '\0';
+	ck_assert_int_eq(ADD(&u, "bob", "b", true), USERS_IO);
+	ck_assert_msg(strncmp(err, sub, strlen(sub)) == 0, "%s", err);
+	ck_assert_uint_eq(u.len, 1);
+	ck_assert_int_eq(users_find(&u, "bob", 3), -1);
+	ck_assert_int_eq(users_del(&u, "alice", 5, true, err, sizeof(err)), USERS_IO);
+	ck_assert_uint_eq(u.len, 1);
+	ck_assert(users_check(&u, "alice", 5, "a", 1));
+	ck_assert_int_eq(dir_entries(), 1);  /* sub only: no temporary file */
+	users_free(&u);
+	ck_assert_int_eq(unlink(inner), 0);
+	ck_assert_int_eq(rmdir(sub), 0);
+
+	ck_assert_int_eq(users_init(&u, 8, inner), 0);
+	ck_assert_int_eq(ADD(&u, "bob", "b", true), USERS_IO);
+	ck_assert_uint_eq(u.len, 0);
+	ck_assert_int_eq(dir_entries(), 0);
+	users_free(&u);
+}
+END_TEST
+
+static Suite *users_suite(void)
+{
+	Suite *s = suite_create("users");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, validation_edges);
+	tcase_add_test(tc, set_operations);
+	tcase_add_test(tc, check);
+	tcase_add_test(tc, parse);
+	tcase_add_test(tc, persistence_round_trip);
+	tcase_add_test(tc, load_errors);
+	tcase_add_test(tc, unwritable_directory);
+	tcase_add_test(tc, failed_write_changes_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(users_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
