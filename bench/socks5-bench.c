@@ -1,0 +1,1467 @@
+/* socks5-bench: SOCKS5 load generator and its loopback target.
+ *
+ *   socks5-bench serve                     echo, sink and source targets
+ *   socks5-bench ports N                   N free loopback TCP ports
+ *   socks5-bench tps  (--proxy H:P | --direct) --target H:P [options]
+ *   socks5-bench bulk (--proxy H:P | --direct) --target H:P [options]
+ *   socks5-bench idle (--proxy H:P | --direct) --target H:P [options]
+ *
+ * One thread, one epoll loop, every socket non-blocking, every wait bounded.
+ * Results are one line "MODE key=value ..." on stdout so scripts can parse
+ * them; failures are counted per kind and summarised on stderr.
+ *
+ * Targets (serve): the echo port returns every byte; the rr port (tps) reads
+ * a request whose first two bytes are its big-endian length, echoes it and
+ * closes first, so TIME_WAIT stays on the target's side and repeated
+ * transactions do not use up the ephemeral ports of the client or of the
+ * proxy (a proxy that binds its outgoing sockets before connecting would
+ * otherwise run out within seconds); the sink port discards
+ * and answers 8-byte big-endian running counts (every BENCH_ACK_EVERY bytes
+ * and whenever its socket runs dry) so the sender learns what the receiver
+ * got without a half-close (some proxies close both directions on the first
+ * EOF, and some starve the reverse direction while data flows, which is why
+ * the sender stops at the end and waits for the final count); the source
+ * port sends without end.
+ *
+ * Small exchanges use edge-triggered epoll; bulk streams use level-triggered
+ * epoll with a budget per wakeup so one fast stream cannot starve others. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_BLOB (64 * 1024)
+#define BENCH_ACK_EVERY (1024 * 1024)
+#define BENCH_MAX_CONNS 100000
+#define BENCH_MAX_SAMPLES (20u * 1000u * 1000u)
+#define BENCH_SCAN_US 10000u
+#define BENCH_CHECK_BYTES 16
+#define BENCH_BUDGET 16         /* reads or writes per wakeup on bulk streams */
+
+enum bench_mode { MODE_TPS, MODE_BULK, MODE_IDLE };
+
+enum bench_state {
+	ST_FREE,      /* slot unused */
+	ST_WAIT,      /* backing off before the next attempt */
+	ST_CONNECTING,
+	ST_METHOD,    /* greeting sent, waiting for the method reply */
+	ST_AUTH,      /* RFC 1929 request sent */
+	ST_REPLY,     /* CONNECT sent */
+	ST_ECHO,      /* payload sent, waiting for it to come back */
+	ST_CLOSING,   /* tps: echoed, waiting for the target's close */
+	ST_HELD,      /* idle tunnel */
+	ST_BULK,
+	ST_DONE,      /* idle: round trip verified */
+};
+
+enum bench_fail {
+	F_CONNECT, F_METHOD, F_AUTH, F_REPLY, F_EOF, F_IO, F_DATA, F_TIMEOUT,
+	F_DROPPED, F_NFAIL
+};
+
+static const char *const bench_fail_names[F_NFAIL] = {
+	"connect", "method", "auth", "reply", "eof", "io", "data", "timeout",
+	"dropped",
+};
+
+struct bench_conn {
+	int fd;
+	enum bench_state state;
+	uint64_t t_start;      /* transaction start (connect) */
+	uint64_t deadline;     /* 0: none */
+	const unsigned char *out;
+	size_t outlen, outoff;
+	unsigned char wbuf[600];
+	unsigned char rbuf[512];
+	size_t rlen;
+	size_t want, got;      /* echo bytes expected / received */
+	uint64_t bytes;        /* bulk: bytes counted */
+	uint64_t acked;        /* bulk up: last count reported by the sink */
+	uint64_t t_ack;
+	int done;              /* tps: completed transactions by this slot */
+};
+
+struct bench_samples {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct bench {
+	enum bench_mode mode;
+	int direct;
+	struct sockaddr_storage proxy, target;
+	socklen_t proxylen, targetlen;
+	const char *user, *pass;
+	int pipeline;
+	int clients;
+	double duration;
+	double timeout;
+	size_t size;
+	int down;
+	double hold;
+	int hold_stdin;
+	int burst;
+	int draining;          /* bulk up: stopped writing, waiting for counts */
+
+	int ep;
+	uint64_t now;
+	struct bench_conn *conns;
+	int nconns;
+	unsigned char *blob;
+	unsigned char scratch[BENCH_BLOB];
+
+	uint64_t fails[F_NFAIL];
+	char first_err[F_NFAIL][160];
+	uint64_t ok;
+	struct bench_samples lat, hs;
+
+	/* idle bookkeeping */
+	int started, established, failed, worked, dropped, inflight;
+};
+
+static volatile sig_atomic_t bench_stop;
+
+static void bench_on_signal(int sig)
+{
+	(void)sig;
+	bench_stop = 1;
+}
+
+static uint64_t bench_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t bench_secs_us(double s)
+{
+	return s <= 0 ? 0 : (uint64_t)(s * 1e6);
+}
+
+/* Descriptors are the limit for idle tunnels; take all the kernel allows. */
+static void bench_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			fprintf(stderr, "socks5-bench: raising fd limit: %s\n", strerror(errno));
+	}
+}
+
+static void bench_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* "1.2.3.4:80" or "[::1]:80" */
+static int bench_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t hl;
+	char *end;
+	long port;
+
+	if (colon == NULL)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics                                                          */
+
+static void bench_sample_add(struct bench_samples *s, uint64_t us)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 65536;
+		uint32_t *v;
+
+		if (cap > BENCH_MAX_SAMPLES)
+			return;
+		v = realloc(s->v, cap * sizeof(*v));
+		if (v == NULL)
+			return;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int bench_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile, in microseconds; 0 when there is no sample. */
+static uint32_t bench_pct(const struct bench_samples *s, double p)
+{
+	size_t i;
+
+	if (s->n == 0)
+		return 0;
+	i = (size_t)(p * (double)s->n + 0.999999);
+	if (i == 0)
+		i = 1;
+	if (i > s->n)
+		i = s->n;
+	return s->v[i - 1];
+}
+
+static void bench_sort(struct bench_samples *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), bench_cmp_u32);
+}
+
+static void bench_report_fails(const struct bench *b)
+{
+	for (int i = 0; i < F_NFAIL; i++)
+		if (b->fails[i])
+			fprintf(stderr, "socks5-bench: %" PRIu64 " %s failure(s), first: %s\n",
+				b->fails[i], bench_fail_names[i], b->first_err[i]);
+}
+
+static uint64_t bench_fail_total(const struct bench *b)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < F_NFAIL; i++)
+		if (i != F_DROPPED)
+			t += b->fails[i];
+	return t;
+}
+
+/* ------------------------------------------------------------------ */
+/* client connections                                                  */
+
+static void bench_close(struct bench *b, struct bench_conn *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->state = ST_FREE;
+	c->deadline = 0;
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	c->rlen = 0;
+}
+
+static void bench_count_fail(struct bench *b, enum bench_fail kind, const char *msg)
+{
+	if (b->fails[kind]++ == 0)
+		snprintf(b->first_err[kind], sizeof(b->first_err[kind]), "%s", msg);
+}
+
+/* A failed attempt is counted, its socket closed, and the slot backs off
+ * briefly so a refusing server does not turn the loop into a spin. */
+static void bench_fail(struct bench *b, struct bench_conn *c, enum bench_fail kind,
+		       const char *msg)
+{
+	int was_handshake = c->state >= ST_CONNECTING && c->state <= ST_REPLY;
+
+	bench_count_fail(b, kind, msg);
+	bench_close(b, c);
+	if (b->mode == MODE_IDLE) {
+		if (was_handshake) {
+			b->failed++;
+			b->inflight--;
+		}
+		c->state = ST_DONE;
+		c->fd = -1;
+		return;
+	}
+	c->state = ST_WAIT;
+	c->deadline = b->now + 10000;
+}
+
+static void bench_set_deadline(struct bench *b, struct bench_conn *c)
+{
+	c->deadline = b->now + bench_secs_us(b->timeout);
+}
+
+static void bench_start(struct bench *b, struct bench_conn *c)
+{
+	const struct sockaddr *to = (const struct sockaddr *)(b->direct ? &b->target : &b->proxy);
+	socklen_t tolen = b->direct ? b->targetlen : b->proxylen;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	char msg[160];
+
+	c->fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->state = ST_CONNECTING;
+	c->t_start = b->now;
+	c->rlen = 0;
+	c->got = 0;
+	bench_set_deadline(b, c);
+	if (b->mode == MODE_IDLE)
+		b->inflight++;
+	if (c->fd < 0) {
+		snprintf(msg, sizeof(msg), "socket: %s", strerror(errno));
+		bench_fail(b, c, F_CONNECT, msg);
+		return;
+	}
+	bench_nodelay(c->fd);
+	if (connect(c->fd, to, tolen) < 0 && errno != EINPROGRESS) {
+		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
+		bench_fail(b, c, F_CONNECT, msg);
+		return;
+	}
+	ev.data.ptr = c;
+	if (epoll_ctl(b->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		snprintf(msg, sizeof(msg), "epoll_ctl: %s", strerror(errno));
+		bench_fail(b, c, F_IO, msg);
+	}
+}
+
+static void bench_queue(struct bench_conn *c, const unsigned char *p, size_t len)
+{
+	c->out = p;
+	c->outlen = len;
+	c->outoff = 0;
+}
+
+/* Returns 0 when everything queued is written, 1 when the socket is full,
+ * -1 after a failure (already counted). */
+static int bench_flush(struct bench *b, struct bench_conn *c)
+{
+	char msg[160];
+
+	while (c->out != NULL && c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			if (errno == EINTR)
+				continue;
+			snprintf(msg, sizeof(msg), "send: %s", strerror(errno));
+			bench_fail(b, c, F_IO, msg);
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->out = NULL;
+	return 0;
+}
+
+static size_t bench_put_greeting(const struct bench *b, unsigned char *p)
+{
+	p[0] = 5;
+	p[1] = 1;
+	p[2] = b->user ? 2 : 0;
+	return 3;
+}
+
+static size_t bench_put_auth(const struct bench *b, unsigned char *p)
+{
+	size_t ul = strlen(b->user), pl = strlen(b->pass);
+
+	p[0] = 1;
+	p[1] = (unsigned char)ul;
+	memcpy(p + 2, b->user, ul);
+	p[2 + ul] = (unsigned char)pl;
+	memcpy(p + 3 + ul, b->pass, pl);
+	return 3 + ul + pl;
+}
+
+static size_t bench_put_request(const struct bench *b, unsigned char *p)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&b->target;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&b->target;
+
+	p[0] = 5;
+	p[1] = 1;
+	p[2] = 0;
+	if (b->target.ss_family == AF_INET) {
+		p[3] = 1;
+		memcpy(p + 4, &sin->sin_addr, 4);
+		memcpy(p + 8, &sin->sin_port, 2);
+		return 10;
+	}
+	p[3] = 4;
+	memcpy(p + 4, &sin6->sin6_addr, 16);
+	memcpy(p + 20, &sin6->sin6_port, 2);
+	return 22;
+}
+
+static void bench_ready(struct bench *b, struct bench_conn *c);
+
+static void bench_connected(struct bench *b, struct bench_conn *c)
+{
+	size_t n;
+
+	if (b->direct) {
+		bench_ready(b, c);
+		return;
+	}
+	n = bench_put_greeting(b, c->wbuf);
+	if (b->pipeline) {
+		if (b->user)
+			n += bench_put_auth(b, c->wbuf + n);
+		n += bench_put_request(b, c->wbuf + n);
+	}
+	bench_queue(c, c->wbuf, n);
+	c->state = ST_METHOD;
+}
+
+/* Consumes the first len bytes of the read buffer. */
+static void bench_consume(struct bench_conn *c, size_t len)
+{
+	memmove(c->rbuf, c->rbuf + len, c->rlen - len);
+	c->rlen -= len;
+}
+
+/* One handshake message from rbuf. Returns 1 when a message was consumed,
+ * 0 when more bytes are needed, -1 on failure (counted). */
+static int bench_hs_step(struct bench *b, struct bench_conn *c)
+{
+	char msg[160];
+	size_t need;
+
+	switch (c->state) {
+	case ST_METHOD:
+		if (c->rlen < 2)
+			return 0;
+		if (c->rbuf[0] != 5 || c->rbuf[1] != (b->user ? 2 : 0)) {
+			snprintf(msg, sizeof(msg), "method reply %02x %02x", c->rbuf[0], c->rbuf[1]);
+			bench_fail(b, c, F_METHOD, msg);
+			return -1;
+		}
+		bench_consume(c, 2);
+		if (b->user) {
+			c->state = ST_AUTH;
+			if (!b->pipeline)
+				bench_queue(c, c->wbuf, bench_put_auth(b, c->wbuf));
+		} else {
+			c->state = ST_REPLY;
+			if (!b->pipeline)
+				bench_queue(c, c->wbuf, bench_put_request(b, c->wbuf));
+		}
+		return 1;
+	case ST_AUTH:
+		if (c->rlen < 2)
+			return 0;
+		if (c->rbuf[0] != 1 || c->rbuf[1] != 0) {
+			snprintf(msg, sizeof(msg), "auth reply %02x %02x", c->rbuf[0], c->rbuf[1]);
+			bench_fail(b, c, F_AUTH, msg);
+			return -1;
+		}
+		bench_consume(c, 2);
+		c->state = ST_REPLY;
+		if (!b->pipeline)
+			bench_queue(c, c->wbuf, bench_put_request(b, c->wbuf));
+		return 1;
+	case ST_REPLY:
+		if (c->rlen < 5)
+			return 0;
+		if (c->rbuf[0] != 5 || c->rbuf[1] != 0) {
+			snprintf(msg, sizeof(msg), "CONNECT reply VER %02x REP %02x",
+				 c->rbuf[0], c->rbuf[1]);
+			bench_fail(b, c, F_REPLY, msg);
+			return -1;
+		}
+		switch (c->rbuf[3]) {
+		case 1: need = 4 + 4 + 2; break;
+		case 4: need = 4 + 16 + 2; break;
+		case 3: need = 4 + 1 + (size_t)c->rbuf[4] + 2; break;
+		default:
+			snprintf(msg, sizeof(msg), "CONNECT reply ATYP %02x", c->rbuf[3]);
+			bench_fail(b, c, F_REPLY, msg);
+			return -1;
+		}
+		if (c->rlen < need)
+			return 0;
+		bench_consume(c, need);
+		bench_ready(b, c);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void bench_level(struct bench *b, struct bench_conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (epoll_ctl(b->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		bench_count_fail(b, F_IO, "epoll_ctl MOD failed");
+}
+
+/* The tunnel is open (or, direct, the TCP connection is). */
+static void bench_ready(struct bench *b, struct bench_conn *c)
+{
+	if (b->mode == MODE_TPS)
+		bench_sample_add(&b->hs, b->now - c->t_start);
+	switch (b->mode) {
+	case MODE_TPS:
+		c->state = ST_ECHO;
+		c->want = b->size;
+		c->got = 0;
+		bench_queue(c, b->blob, b->size);
+		break;
+	case MODE_IDLE:
+		c->state = ST_HELD;
+		c->deadline = 0;
+		b->established++;
+		b->inflight--;
+		bench_sample_add(&b->hs, b->now - c->t_start);
+		break;
+	case MODE_BULK:
+		c->state = ST_BULK;
+		c->bytes = 0;
+		c->acked = 0;
+		c->t_ack = 0;
+		bench_level(b, c, b->down ? EPOLLIN : EPOLLIN | EPOLLOUT);
+		break;
+	}
+}
+
+/* Echoed bytes must be the payload we sent, in order. */
+static int bench_echo_in(struct bench *b, struct bench_conn *c, const unsigned char *p, size_t n)
+{
+	if (n > c->want - c->got || memcmp(p, b->blob + c->got, n) != 0) {
+		bench_fail(b, c, F_DATA, "echoed bytes differ from the payload");
+		return -1;
+	}
+	c->got += n;
+	if (c->got < c->want)
+		return 0;
+	if (b->mode == MODE_IDLE) {
+		b->worked++;
+		c->state = ST_DONE;
+		c->deadline = 0;
+		return 0;
+	}
+	b->ok++;
+	c->done++;
+	bench_sample_add(&b->lat, b->now - c->t_start);
+	c->state = ST_CLOSING;
+	return 0;
+}
+
+/* Sink acknowledgements: 8-byte big-endian running counts. */
+static void bench_acks_in(struct bench *b, struct bench_conn *c, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		size_t take = 8 - c->rlen;
+
+		if (take > n)
+			take = n;
+		memcpy(c->rbuf + c->rlen, p, take);
+		c->rlen += take;
+		p += take;
+		n -= take;
+		if (c->rlen == 8) {
+			uint64_t v = 0;
+
+			for (int i = 0; i < 8; i++)
+				v = v << 8 | c->rbuf[i];
+			c->acked = v;
+			c->t_ack = b->now;
+			bench_set_deadline(b, c);
+			c->rlen = 0;
+		}
+	}
+}
+
+/* Data after the handshake. Returns -1 when the connection is gone or
+ * was replaced, 1 to keep reading, 0 when reading should stop. */
+static int bench_data_in(struct bench *b, struct bench_conn *c, const unsigned char *p, size_t n)
+{
+	switch (c->state) {
+	case ST_ECHO:
+		return bench_echo_in(b, c, p, n) != 0 ? -1 : 1;
+	case ST_CLOSING:
+		bench_fail(b, c, F_DATA, "bytes after the echoed payload");
+		return -1;
+	case ST_BULK:
+		if (b->down)
+			c->bytes += n;
+		else
+			bench_acks_in(b, c, p, n);
+		return 1;
+	default:
+		/* nothing is expected on a held tunnel: count it and move on */
+		return 1;
+	}
+}
+
+static void bench_eof(struct bench *b, struct bench_conn *c)
+{
+	if (c->state == ST_CLOSING) {
+		/* the target closed first, as it should: next transaction */
+		bench_close(b, c);
+		bench_start(b, c);
+		return;
+	}
+	if (c->state == ST_HELD) {
+		b->dropped++;
+		bench_count_fail(b, F_DROPPED, "proxy closed an idle tunnel");
+		bench_close(b, c);
+		c->state = ST_DONE;
+		return;
+	}
+	bench_fail(b, c, F_EOF, "connection closed before the transaction finished");
+}
+
+static void bench_read(struct bench *b, struct bench_conn *c)
+{
+	char msg[160];
+	int budget = BENCH_BUDGET;
+
+	for (;;) {
+		int handshaking = c->state >= ST_METHOD && c->state <= ST_REPLY;
+		ssize_t n;
+
+		/* bulk streams are level-triggered: stop and come back later */
+		if (c->state == ST_BULK && budget-- == 0)
+			return;
+
+		if (handshaking)
+			n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
+		else
+			n = recv(c->fd, b->scratch, sizeof(b->scratch), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR)
+				continue;
+			if (c->state == ST_HELD) {
+				bench_eof(b, c);
+				return;
+			}
+			snprintf(msg, sizeof(msg), "recv: %s", strerror(errno));
+			bench_fail(b, c, F_IO, msg);
+			return;
+		}
+		if (n == 0) {
+			bench_eof(b, c);
+			return;
+		}
+		if (handshaking) {
+			int r;
+
+			c->rlen += (size_t)n;
+			while ((r = bench_hs_step(b, c)) > 0 &&
+			       c->state >= ST_METHOD && c->state <= ST_REPLY)
+				;
+			if (r < 0)
+				return;
+			if (c->state >= ST_METHOD && c->state <= ST_REPLY) {
+				if (c->rlen == sizeof(c->rbuf)) {
+					bench_fail(b, c, F_REPLY, "handshake reply too long");
+					return;
+				}
+				if (bench_flush(b, c) < 0)
+					return;
+				continue;
+			}
+			/* handshake done: bytes past the reply belong to the tunnel */
+			if (bench_flush(b, c) < 0)
+				return;
+			if (c->rlen > 0) {
+				size_t left = c->rlen;
+
+				c->rlen = 0;
+				memcpy(b->scratch, c->rbuf, left);
+				if (bench_data_in(b, c, b->scratch, left) < 0)
+					return;
+			}
+			continue;
+		}
+		if (bench_data_in(b, c, b->scratch, (size_t)n) < 0)
+			return;
+	}
+}
+
+/* Bulk upload: a budget of blobs per wakeup; nothing once draining. */
+static int bench_push(struct bench *b, struct bench_conn *c)
+{
+	char msg[160];
+
+	for (int i = 0; i < BENCH_BUDGET && !b->draining; i++) {
+		ssize_t n = send(c->fd, b->blob, BENCH_BLOB, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return 0;
+			snprintf(msg, sizeof(msg), "send: %s", strerror(errno));
+			bench_fail(b, c, F_IO, msg);
+			return -1;
+		}
+		c->bytes += (uint64_t)n;
+		bench_set_deadline(b, c);
+	}
+	return 0;
+}
+
+static void bench_io(struct bench *b, struct bench_conn *c, uint32_t events)
+{
+	if (c->state == ST_CONNECTING) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+		char msg[160];
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			err = errno;
+		if (err != 0) {
+			snprintf(msg, sizeof(msg), "connect: %s", strerror(err));
+			bench_fail(b, c, F_CONNECT, msg);
+			return;
+		}
+		bench_connected(b, c);
+	}
+	if (c->state == ST_FREE || c->state == ST_WAIT || c->state == ST_DONE)
+		return;
+	if (c->state == ST_BULK && !b->down) {
+		if (bench_push(b, c) < 0)
+			return;
+	} else if (bench_flush(b, c) < 0) {
+		return;
+	}
+	if (c->state == ST_HELD && !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		return;
+	bench_read(b, c);
+	if (c->state == ST_BULK && b->down)
+		bench_set_deadline(b, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* the run                                                             */
+
+static int bench_setup(struct bench *b, int nconns)
+{
+	b->ep = epoll_create1(EPOLL_CLOEXEC);
+	b->conns = calloc((size_t)nconns, sizeof(*b->conns));
+	b->blob = malloc(BENCH_BLOB);
+	if (b->ep < 0 || b->conns == NULL || b->blob == NULL) {
+		fprintf(stderr, "socks5-bench: setup: %s\n", strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	b->nconns = nconns;
+	for (int i = 0; i < nconns; i++)
+		b->conns[i].fd = -1;
+	for (size_t i = 0; i < BENCH_BLOB; i++)
+		b->blob[i] = (unsigned char)('a' + i % 26);
+	b->now = bench_now_us();
+	return 0;
+}
+
+static void bench_teardown(struct bench *b)
+{
+	for (int i = 0; i < b->nconns; i++)
+		if (b->conns[i].fd >= 0)
+			bench_close(b, &b->conns[i]);
+	close(b->ep);
+	free(b->conns);
+	free(b->blob);
+	free(b->lat.v);
+	free(b->hs.v);
+}
+
+/* Waits for events until `until` (absolute, µs); runs deadlines. */
+static void bench_poll(struct bench *b, uint64_t until, uint64_t *next_scan)
+{
+	struct epoll_event evs[256];
+	int timeout_ms = 10;
+	int n;
+
+	if (until > b->now && until - b->now < 10000)
+		timeout_ms = (int)((until - b->now) / 1000);
+	n = epoll_wait(b->ep, evs, 256, timeout_ms);
+	b->now = bench_now_us();
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == NULL) {
+			/* stdin of an idle hold: end the hold */
+			epoll_ctl(b->ep, EPOLL_CTL_DEL, 0, NULL);
+			b->hold_stdin = 2;
+			continue;
+		}
+		bench_io(b, evs[i].data.ptr, evs[i].events);
+	}
+	if (b->now < *next_scan)
+		return;
+	*next_scan = b->now + BENCH_SCAN_US;
+	for (int i = 0; i < b->nconns; i++) {
+		struct bench_conn *c = &b->conns[i];
+
+		if (c->deadline == 0 || b->now < c->deadline)
+			continue;
+		if (c->state == ST_WAIT) {
+			c->deadline = 0;
+			if (b->mode != MODE_IDLE && !b->draining)
+				bench_start(b, c);
+			continue;
+		}
+		bench_fail(b, c, F_TIMEOUT, c->state == ST_CLOSING ?
+			   "the target's close was not passed on within --timeout" :
+			   "no progress within --timeout");
+	}
+}
+
+static int bench_run_tps(struct bench *b)
+{
+	uint64_t t0, end, next_scan = 0;
+	double secs;
+	int stalled = 0;
+
+	if (bench_setup(b, b->clients) < 0)
+		return 1;
+	/* the rr target reads the request length from its first two bytes */
+	b->blob[0] = (unsigned char)(b->size >> 8);
+	b->blob[1] = (unsigned char)b->size;
+	t0 = b->now;
+	end = t0 + bench_secs_us(b->duration);
+	for (int i = 0; i < b->nconns; i++)
+		bench_start(b, &b->conns[i]);
+	while (!bench_stop && b->now < end)
+		bench_poll(b, end, &next_scan);
+	secs = (double)(b->now - t0) / 1e6;
+	/* transactions older than a second at the end: a server that stalls
+	 * (say, drops a pipelined request) shows here, not as failures */
+	for (int i = 0; i < b->nconns; i++)
+		if (b->conns[i].state >= ST_CONNECTING && b->conns[i].state <= ST_CLOSING &&
+		    b->now - b->conns[i].t_start > 1000000u)
+			stalled++;
+	bench_sort(&b->lat);
+	bench_sort(&b->hs);
+	printf("tps clients=%d seconds=%.3f ok=%" PRIu64 " failed=%" PRIu64 " stalled=%d"
+	       " tps=%.1f p50_us=%u p99_us=%u hs_p50_us=%u hs_p99_us=%u\n",
+	       b->clients, secs, b->ok, bench_fail_total(b), stalled, (double)b->ok / secs,
+	       bench_pct(&b->lat, 0.50), bench_pct(&b->lat, 0.99),
+	       bench_pct(&b->hs, 0.50), bench_pct(&b->hs, 0.99));
+	bench_report_fails(b);
+	bench_teardown(b);
+	return 0;
+}
+
+/* Upload end: stop writing, wait (bounded) until the sink has counted
+ * every byte each stream wrote. */
+static void bench_drain(struct bench *b, uint64_t *next_scan)
+{
+	uint64_t end = b->now + bench_secs_us(b->timeout);
+	int pending = 1;
+
+	b->draining = 1;
+	for (int i = 0; i < b->nconns; i++)
+		if (b->conns[i].state == ST_BULK)
+			bench_level(b, &b->conns[i], EPOLLIN);
+	while (!bench_stop && b->now < end && pending) {
+		bench_poll(b, end, next_scan);
+		pending = 0;
+		for (int i = 0; i < b->nconns; i++) {
+			struct bench_conn *c = &b->conns[i];
+
+			if (c->state == ST_BULK && c->acked < c->bytes)
+				pending = 1;
+		}
+	}
+	if (pending)
+		bench_count_fail(b, F_TIMEOUT, "sink did not count every byte within --timeout");
+}
+
+static int bench_run_bulk(struct bench *b)
+{
+	uint64_t t0, end, next_scan = 0, total = 0, last = 0;
+	double secs;
+
+	if (bench_setup(b, b->clients) < 0)
+		return 1;
+	t0 = b->now;
+	end = t0 + bench_secs_us(b->duration);
+	for (int i = 0; i < b->nconns; i++)
+		bench_start(b, &b->conns[i]);
+	while (!bench_stop && b->now < end)
+		bench_poll(b, end, &next_scan);
+	if (!b->down)
+		bench_drain(b, &next_scan);
+	for (int i = 0; i < b->nconns; i++) {
+		struct bench_conn *c = &b->conns[i];
+
+		if (b->down) {
+			total += c->bytes;
+		} else {
+			total += c->acked;
+			if (c->t_ack > last)
+				last = c->t_ack;
+		}
+	}
+	/* upload: what the sink acknowledged, over the time until its last
+	 * acknowledgement; download: what this side read during the run */
+	secs = (double)((b->down || last == 0 ? b->now : last) - t0) / 1e6;
+	printf("bulk streams=%d dir=%s seconds=%.3f bytes=%" PRIu64 " mib_s=%.1f failed=%" PRIu64 "\n",
+	       b->clients, b->down ? "down" : "up", secs, total,
+	       secs > 0 ? (double)total / (1024.0 * 1024.0) / secs : 0.0, bench_fail_total(b));
+	bench_report_fails(b);
+	bench_teardown(b);
+	return 0;
+}
+
+static void bench_idle_open(struct bench *b, uint64_t *next_scan)
+{
+	uint64_t end = b->now + bench_secs_us(b->timeout * 2 + b->clients / 200.0);
+
+	while (!bench_stop && b->now < end &&
+	       b->established + b->failed < b->clients) {
+		while (b->started < b->clients && b->inflight < b->burst)
+			bench_start(b, &b->conns[b->started++]);
+		bench_poll(b, end, next_scan);
+	}
+}
+
+static void bench_idle_hold(struct bench *b, uint64_t *next_scan)
+{
+	uint64_t end = b->now + bench_secs_us(b->hold);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	printf("held tunnels=%d established=%d failed=%d\n", b->clients, b->established, b->failed);
+	fflush(stdout);
+	if (b->hold_stdin) {
+		/* the caller measures while we hold, then writes a line */
+		ev.data.ptr = NULL;
+		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, 0, &ev) < 0)
+			b->hold_stdin = 2;
+	}
+	while (!bench_stop && b->now < end && b->hold_stdin != 2)
+		bench_poll(b, end, next_scan);
+}
+
+static void bench_idle_check(struct bench *b, uint64_t *next_scan)
+{
+	uint64_t end = b->now + bench_secs_us(b->timeout * 2 + b->clients / 1000.0);
+	int pending = 0;
+
+	for (int i = 0; i < b->nconns; i++) {
+		struct bench_conn *c = &b->conns[i];
+
+		if (c->state != ST_HELD)
+			continue;
+		c->state = ST_ECHO;
+		c->want = BENCH_CHECK_BYTES;
+		c->got = 0;
+		bench_set_deadline(b, c);
+		bench_queue(c, b->blob, BENCH_CHECK_BYTES);
+		bench_io(b, c, EPOLLOUT);
+		pending++;
+	}
+	while (!bench_stop && b->now < end && pending > 0) {
+		bench_poll(b, end, next_scan);
+		pending = 0;
+		for (int i = 0; i < b->nconns; i++)
+			if (b->conns[i].state == ST_ECHO)
+				pending++;
+	}
+}
+
+static int bench_run_idle(struct bench *b)
+{
+	uint64_t next_scan = 0;
+
+	if (bench_setup(b, b->clients) < 0)
+		return 1;
+	bench_idle_open(b, &next_scan);
+	bench_idle_hold(b, &next_scan);
+	bench_idle_check(b, &next_scan);
+	bench_sort(&b->hs);
+	printf("idle tunnels=%d established=%d failed=%d dropped=%d worked=%d"
+	       " hs_p50_us=%u hs_p99_us=%u\n",
+	       b->clients, b->established, b->failed, b->dropped, b->worked,
+	       bench_pct(&b->hs, 0.50), bench_pct(&b->hs, 0.99));
+	bench_report_fails(b);
+	bench_teardown(b);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* serve: the targets                                                  */
+
+enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE };
+
+/* Level-triggered; each wakeup does at most BENCH_BUDGET reads or writes. */
+struct bench_sconn {
+	int fd;
+	enum bench_skind kind, child;  /* child: kind accepted from a listener */
+	uint32_t events;               /* registered epoll mask */
+	unsigned char *pend;           /* echo: bytes not yet written back */
+	size_t pendlen, pendoff;
+	uint64_t count, acked;
+	unsigned char ack[8];
+	size_t ackoff;                 /* 8: no acknowledgement in flight */
+};
+
+struct bench_server {
+	int ep;
+	unsigned char buf[256 * 1024];
+	unsigned char blob[BENCH_BLOB];
+};
+
+static void bench_sclose(struct bench_server *sv, struct bench_sconn *s)
+{
+	epoll_ctl(sv->ep, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	free(s->pend);
+	free(s);
+}
+
+static int bench_swant(struct bench_server *sv, struct bench_sconn *s, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = s };
+
+	if (s->events == events)
+		return 0;
+	s->events = events;
+	return epoll_ctl(sv->ep, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
+static int bench_would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+/* rr: the request length is its first two bytes (big-endian); kept in
+ * `acked`, with the bytes seen so far in `count`. */
+static void bench_rr_in(struct bench_sconn *s, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && s->count + i < 2; i++)
+		s->acked = s->acked << 8 | p[i];
+	s->count += n;
+}
+
+/* Echo: while bytes wait to be written back, stop reading and wait for
+ * room, so a client that does not read cannot make us buffer without end. */
+static int bench_serve_echo(struct bench_server *sv, struct bench_sconn *s)
+{
+	for (int i = 0; i < BENCH_BUDGET; i++) {
+		ssize_t n, w;
+
+		while (s->pendoff < s->pendlen) {
+			w = send(s->fd, s->pend + s->pendoff, s->pendlen - s->pendoff, MSG_NOSIGNAL);
+			if (w < 0)
+				return bench_would_block() ? bench_swant(sv, s, EPOLLOUT) : -1;
+			s->pendoff += (size_t)w;
+		}
+		s->pendlen = s->pendoff = 0;
+		if (s->kind == SK_RR && s->count >= 2 && s->count >= s->acked)
+			return -1;  /* the whole request is echoed: close first */
+		if (bench_swant(sv, s, EPOLLIN) < 0)
+			return -1;
+		n = recv(s->fd, sv->buf, sizeof(sv->buf), 0);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return bench_would_block() ? 0 : -1;
+		if (s->kind == SK_RR)
+			bench_rr_in(s, sv->buf, (size_t)n);
+		w = send(s->fd, sv->buf, (size_t)n, MSG_NOSIGNAL);
+		if (w < 0 && !bench_would_block())
+			return -1;
+		if (w < n) {
+			size_t left = (size_t)(n - (w < 0 ? 0 : w));
+			unsigned char *p = realloc(s->pend, left);
+
+			if (p == NULL)
+				return -1;
+			memcpy(p, sv->buf + (n - (ssize_t)left), left);
+			s->pend = p;
+			s->pendlen = left;
+			s->pendoff = 0;
+		}
+	}
+	return 0;
+}
+
+/* Sends (or continues) an acknowledgement of the running count: when
+ * `force` (the socket ran dry) or after BENCH_ACK_EVERY more bytes. */
+static int bench_sink_ack(struct bench_server *sv, struct bench_sconn *s, int force)
+{
+	if (s->ackoff == 8) {
+		if (s->count == s->acked || (!force && s->count - s->acked < BENCH_ACK_EVERY))
+			return 0;
+		for (int i = 0; i < 8; i++)
+			s->ack[i] = (unsigned char)(s->count >> (56 - 8 * i));
+		s->acked = s->count;
+		s->ackoff = 0;
+	}
+	while (s->ackoff < 8) {
+		ssize_t n = send(s->fd, s->ack + s->ackoff, 8 - s->ackoff, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return bench_would_block() ? bench_swant(sv, s, EPOLLIN | EPOLLOUT) : -1;
+		s->ackoff += (size_t)n;
+	}
+	return bench_swant(sv, s, EPOLLIN);
+}
+
+static int bench_serve_sink(struct bench_server *sv, struct bench_sconn *s)
+{
+	for (int i = 0; i < BENCH_BUDGET; i++) {
+		ssize_t n = recv(s->fd, sv->buf, sizeof(sv->buf), 0);
+
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return bench_would_block() ? bench_sink_ack(sv, s, 1) : -1;
+		s->count += (uint64_t)n;
+		if (bench_sink_ack(sv, s, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int bench_serve_source(struct bench_server *sv, struct bench_sconn *s)
+{
+	ssize_t n = recv(s->fd, sv->buf, sizeof(sv->buf), 0);
+
+	if (n == 0 || (n < 0 && !bench_would_block()))
+		return -1;
+	for (int i = 0; i < BENCH_BUDGET; i++) {
+		n = send(s->fd, sv->blob, BENCH_BLOB, MSG_NOSIGNAL);
+		if (n < 0)
+			return bench_would_block() ? 0 : -1;
+	}
+	return 0;
+}
+
+static void bench_serve_accept(struct bench_server *sv, struct bench_sconn *l)
+{
+	static int warned;
+
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev;
+		struct bench_sconn *s;
+
+		if (fd < 0) {
+			if (!bench_would_block() && !warned++)
+				fprintf(stderr, "socks5-bench serve: accept: %s\n", strerror(errno));
+			return;
+		}
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			close(fd);
+			continue;
+		}
+		bench_nodelay(fd);
+		s->fd = fd;
+		s->kind = l->child;
+		s->ackoff = 8;
+		s->events = s->kind == SK_SOURCE ? EPOLLIN | EPOLLOUT : EPOLLIN;
+		ev.events = s->events;
+		ev.data.ptr = s;
+		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(s);
+		}
+	}
+}
+
+static int bench_serve_listen(int ep, enum bench_skind child, const char *name)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct bench_sconn *l = calloc(1, sizeof(*l));
+	int one = 1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l == NULL)
+		return -1;
+	l->kind = SK_LISTEN;
+	l->child = child;
+	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 ||
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(l->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(l->fd, 4096) < 0 ||
+	    getsockname(l->fd, (struct sockaddr *)&sin, &len) < 0) {
+		fprintf(stderr, "socks5-bench serve: %s listener: %s\n", name, strerror(errno));
+		return -1;
+	}
+	ev.data.ptr = l;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, l->fd, &ev) < 0)
+		return -1;
+	printf("%s %u\n", name, (unsigned)ntohs(sin.sin_port));
+	return 0;
+}
+
+static int bench_serve(double duration)
+{
+	static struct bench_server sv;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	uint64_t end = bench_now_us() + bench_secs_us(duration);
+
+	if (ep < 0)
+		return 1;
+	sv.ep = ep;
+	memset(sv.blob, 'x', BENCH_BLOB);
+	if (bench_serve_listen(ep, SK_ECHO, "echo") < 0 ||
+	    bench_serve_listen(ep, SK_RR, "rr") < 0 ||
+	    bench_serve_listen(ep, SK_SINK, "sink") < 0 ||
+	    bench_serve_listen(ep, SK_SOURCE, "source") < 0)
+		return 1;
+	fflush(stdout);
+	while (!bench_stop && bench_now_us() < end) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(ep, evs, 256, 200);
+
+		for (int i = 0; i < n; i++) {
+			struct bench_sconn *s = evs[i].data.ptr;
+			int r = 0;
+
+			switch (s->kind) {
+			case SK_LISTEN: bench_serve_accept(&sv, s); continue;
+			case SK_ECHO:
+			case SK_RR: r = bench_serve_echo(&sv, s); break;
+			case SK_SINK: r = bench_serve_sink(&sv, s); break;
+			case SK_SOURCE: r = bench_serve_source(&sv, s); break;
+			}
+			if (r < 0)
+				bench_sclose(&sv, s);
+		}
+	}
+	/* the process exits: the kernel closes what is left */
+	return 0;
+}
+
+static int bench_ports(int n)
+{
+	int fds[64];
+
+	if (n < 1 || n > 64)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		socklen_t len = sizeof(sin);
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		    getsockname(fds[i], (struct sockaddr *)&sin, &len) < 0) {
+			fprintf(stderr, "socks5-bench ports: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("%u\n", (unsigned)ntohs(sin.sin_port));
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* command line                                                        */
+
+static void bench_usage(FILE *f)
+{
+	fputs("usage: socks5-bench serve [-d SECONDS]\n"
+	      "       socks5-bench ports N\n"
+	      "       socks5-bench tps|bulk|idle (--proxy HOST:PORT | --direct) --target HOST:PORT\n"
+	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline]\n"
+	      "                    [--size BYTES] [--timeout SECONDS] [--down]\n"
+	      "                    [--hold SECONDS] [--hold-stdin] [--burst N]\n"
+	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT,\n"
+	      "        --size bytes (default 64, 2..65535) echoed by an rr target,\n"
+	      "        which then closes; close\n"
+	      "  bulk  -c streams (default 1) push to a sink target (--down: read from\n"
+	      "        a source target); MiB/s at the receiver\n"
+	      "  idle  open -c tunnels (default 1000, --burst at a time), hold them\n"
+	      "        (--hold seconds, or until a line on stdin with --hold-stdin),\n"
+	      "        then check each with a 16-byte round trip\n", f);
+}
+
+static int bench_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int bench_parse_auth(struct bench *b, char *arg)
+{
+	char *colon = strchr(arg, ':');
+
+	if (colon == NULL || colon == arg || colon[1] == '\0' ||
+	    colon - arg > 255 || strlen(colon + 1) > 255)
+		return -1;
+	*colon = '\0';
+	b->user = arg;
+	b->pass = colon + 1;
+	return 0;
+}
+
+static int bench_parse_opt(struct bench *b, int opt, char *arg)
+{
+	double v;
+
+	switch (opt) {
+	case 'x':
+		return bench_parse_hostport(arg, &b->proxy, &b->proxylen);
+	case 't':
+		return bench_parse_hostport(arg, &b->target, &b->targetlen);
+	case 'D': b->direct = 1; return 0;
+	case 'a': return bench_parse_auth(b, arg);
+	case 'p': b->pipeline = 1; return 0;
+	case 'c':
+		if (bench_num(arg, 1, BENCH_MAX_CONNS, &v) < 0)
+			return -1;
+		b->clients = (int)v;
+		return 0;
+	case 'd': return bench_num(arg, 0.01, 86400, &b->duration);
+	case 's':
+		if (bench_num(arg, 2, 65535, &v) < 0)
+			return -1;
+		b->size = (size_t)v;
+		return 0;
+	case 'T': return bench_num(arg, 0.01, 3600, &b->timeout);
+	case 'w': b->down = 1; return 0;
+	case 'H': return bench_num(arg, 0, 3600, &b->hold);
+	case 'I': b->hold_stdin = 1; return 0;
+	case 'b':
+		if (bench_num(arg, 1, BENCH_MAX_CONNS, &v) < 0)
+			return -1;
+		b->burst = (int)v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "proxy", required_argument, NULL, 'x' },
+		{ "target", required_argument, NULL, 't' },
+		{ "direct", no_argument, NULL, 'D' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ "pipeline", no_argument, NULL, 'p' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "streams", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "down", no_argument, NULL, 'w' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "hold-stdin", no_argument, NULL, 'I' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct bench b;
+	const char *mode;
+	struct sigaction sa = { .sa_handler = bench_on_signal };
+	int opt, clients_set = 0;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		bench_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	mode = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	bench_raise_nofile();
+	if (strcmp(mode, "ports") == 0)
+		return argc == 3 ? bench_ports(atoi(argv[2])) : 2;
+
+	b.duration = strcmp(mode, "serve") == 0 ? 3600 : 5;
+	b.timeout = 5;
+	b.size = 64;
+	b.hold = 1;
+	b.burst = 256;
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			bench_usage(stdout);
+			return 0;
+		}
+		if (opt == 'c')
+			clients_set = 1;
+		if (opt == '?' || bench_parse_opt(&b, opt, optarg) < 0) {
+			fprintf(stderr, "socks5-bench: bad option %s%s%s\n",
+				argv[optind - 1], optarg ? " " : "", optarg ? optarg : "");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		bench_usage(stderr);
+		return 2;
+	}
+	if (strcmp(mode, "serve") == 0)
+		return bench_serve(b.duration);
+	if (strcmp(mode, "tps") == 0)
+		b.mode = MODE_TPS;
+	else if (strcmp(mode, "bulk") == 0)
+		b.mode = MODE_BULK;
+	else if (strcmp(mode, "idle") == 0)
+		b.mode = MODE_IDLE;
+	else {
+		fprintf(stderr, "socks5-bench: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	if (!clients_set)
+		b.clients = b.mode == MODE_TPS ? 64 : b.mode == MODE_BULK ? 1 : 1000;
+	if (b.targetlen == 0 || (!b.direct && b.proxylen == 0)) {
+		fprintf(stderr, "socks5-bench: need --target and one of --proxy or --direct\n");
+		return 2;
+	}
+	if (b.direct && b.pipeline)
+		b.pipeline = 0;
+	if (b.mode == MODE_TPS)
+		return bench_run_tps(&b);
+	if (b.mode == MODE_BULK)
+		return bench_run_bulk(&b);
+	return bench_run_idle(&b);
+}
