@@ -512,6 +512,32 @@ def test_unwritable_users_file_answers_01():
     shutil.rmtree(tmp)
 
 
+def test_reload_restores_switches_and_users_from_the_file():
+    with admin_proxy(auth=True, users={"alice": "wonderland"}) as p:
+        assert mass(p, b"\x0c\x01") == b"\x00"
+        assert mass(p, b"\x0a" + lv("bob") + lv("b")) == b"\x00"
+        assert socks_greeting(p, [0]) == b"\x05\x00"
+        before = p.stderr().count("reloaded")
+        p.write_ini(auth=True, users={"alice": "wonderland", "carol": "c"},
+                    admins={"admin": "pw"})
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: p.stderr().count("reloaded") > before, "the reload")
+        # without a users_file, [users] is the set again; 0C returns to the file's
+        assert socks_greeting(p, [0]) == b"\x05\xff"
+        assert mass(p, b"\x01") == b"\x00\x02" + lv("alice") + lv("carol")
+        assert socks_login(p, "carol", "c") and not socks_login(p, "bob", "b")
+
+
+def test_massctl_unreachable_server_exits_69():
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    r = subprocess.run([MASSCTL, "-P", str(port), "-u", "admin:pw", "indexes"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 69 and r.stdout == b"" and r.stderr, r
+
+
 # ---- reload and plugins -----------------------------------------------------
 
 def indexes_without(*drop):
@@ -587,5 +613,7 @@ if __name__ == "__main__":
         test_users_file_persists_across_restart,
         test_unwritable_users_file_answers_01,
         test_sighup_enables_and_disables_indexes,
+        test_reload_restores_switches_and_users_from_the_file,
+        test_massctl_unreachable_server_exits_69,
         test_missing_module_at_start_is_reported_and_skipped,
     ]))
