@@ -221,17 +221,20 @@ static void accesslog_emit(struct accesslog_line *l)
 	}
 }
 
-void accesslog_request(const char *user, const struct sockaddr *src,
+void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status)
 {
 	struct accesslog_line l;
 	char ip[NET_ADDRSTRLEN] = "-";
+	char type[4] = { '\t', '?', '\t', '\0' };
 
 	if (src != NULL)
 		net_ip_str(src, ip, sizeof(ip));
 	accesslog_stamp(&l);
 	accesslog_field(&l, user);
-	accesslog_raw(&l, "\tA\t");
+	if (kind == ACCESSLOG_CONNECT || kind == ACCESSLOG_BIND || kind == ACCESSLOG_UDP)
+		type[1] = kind;
+	accesslog_raw(&l, type);
 	accesslog_raw(&l, ip);
 	if (src != NULL)
 		accesslog_int_field(&l, net_port(src));

@@ -2,9 +2,10 @@
  * accesslog: one tab-separated line per SOCKS request and per captured
  * credential, to stderr or a file reopened on SIGHUP (logrotate).
  *
- *   request:    ISO-8601Z  user  A  src_ip  src_port  dest  dest_port  status
+ *   request:    ISO-8601Z  user  KIND  src_ip  src_port  dest  dest_port  status
  *   credential: ISO-8601Z  user  P  PROTOCOL  dest  dest_port  cuser  cpass  result
  *
+ * KIND is the command: A for CONNECT, B for BIND, U for UDP ASSOCIATE.
  * user is '-' without authentication; dest is as the client named it;
  * status is the REP code in decimal. Fields that come from the network are
  * escaped (\t, \n, \\ and \xHH for other non-printable octets) so a line
@@ -24,7 +25,15 @@ int accesslog_reopen(char *err, size_t errlen);
 
 void accesslog_close(void);
 
-void accesslog_request(const char *user, const struct sockaddr *src,
+/* The record types of request lines (the third column). */
+enum accesslog_kind {
+	ACCESSLOG_CONNECT = 'A',
+	ACCESSLOG_BIND = 'B',
+	ACCESSLOG_UDP = 'U'
+};
+
+/* One request line; a kind outside enum accesslog_kind is written as '?'. */
+void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status);
 
 void accesslog_credential(const char *user, const char *protocol,

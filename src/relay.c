@@ -81,7 +81,12 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
  */
 static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
 {
-	if (!inspect && d->buf == NULL) {
+	if (!inspect) {
+		/* back on the fast path: a buffer left from preloaded or inspected bytes goes */
+		if (d->buf != NULL) {
+			pool_buf_put(d->buf);
+			d->buf = NULL;
+		}
 		if (d->pipe == NULL)
 			d->pipe = pool_pipe_get();
 		if (d->pipe != NULL)

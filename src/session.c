@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "bind.h"
 #include "dissect.h"
 #include "log.h"
 #include "loop.h"
@@ -20,6 +21,7 @@
 #include "resolve.h"
 #include "server.h"
 #include "socks5_proto.h"
+#include "udp_assoc.h"
 #include "users.h"
 
 enum session_state {
@@ -28,6 +30,8 @@ enum session_state {
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
+	ST_BIND,         /* BIND: waiting for the peer (bind.h) */
+	ST_UDP,          /* UDP ASSOCIATE: the control connection (udp_assoc.h) */
 	ST_RELAY
 };
 
@@ -53,6 +57,8 @@ struct session {
 	struct loop_timer kick;          /* resumes a relay that yielded */
 	uint64_t last_active_ms;
 	struct handshake *hs;
+	struct bind *bind;               /* ST_BIND only */
+	struct udp_assoc *udp;           /* ST_UDP only */
 	struct session *prev, *next;
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, for credential lines */
@@ -79,6 +85,9 @@ static void session_free(struct session *s)
 
 	loop_timer_stop(server.loop, &s->timer);
 	loop_timer_stop(server.loop, &s->kick);
+	/* before the client sees its connection close, its ports are gone */
+	bind_free(s->bind);
+	udp_assoc_free(s->udp);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
 			loop_remove(server.loop, s->relay.fd[i]);
@@ -130,10 +139,13 @@ static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 
 static void session_log_request(struct session *s, uint8_t rep)
 {
+	uint8_t cmd = s->hs->req.cmd;
+	char kind = cmd == SOCKS5_CMD_BIND ? ACCESSLOG_BIND
+		  : cmd == SOCKS5_CMD_UDP ? ACCESSLOG_UDP : ACCESSLOG_CONNECT;
 	char dest[256];
 
 	request_dest_str(&s->hs->req, dest, sizeof(dest));
-	accesslog_request(s->user, (const struct sockaddr *)&s->hs->peer, dest,
+	accesslog_request(s->user, kind, (const struct sockaddr *)&s->hs->peer, dest,
 			  s->hs->req.port, rep);
 }
 
@@ -276,16 +288,13 @@ static void session_start_relay(struct session *s)
 
 static void session_try_next(struct session *s);
 
-static void session_connected(struct session *s)
+/* The upstream socket is connected: reply with bnd and relay. */
+static void session_established(struct session *s, const struct sockaddr *bnd)
 {
-	struct sockaddr_storage bnd;
-	socklen_t len = sizeof(bnd);
 	uint8_t reply[SOCKS5_REPLY_MAX];
 	size_t rlen;
 
-	if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&bnd, &len) < 0)
-		memset(&bnd, 0, sizeof(bnd));
-	rlen = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd);
+	rlen = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
 	session_log_request(s, SOCKS5_REP_SUCCEEDED);
 	if (!session_send(s, reply, rlen)) {
 		session_free(s);
@@ -294,6 +303,16 @@ static void session_connected(struct session *s)
 	metrics_tunnel_established();
 	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
 	session_start_relay(s);
+}
+
+static void session_connected(struct session *s)
+{
+	struct sockaddr_storage bnd;
+	socklen_t len = sizeof(bnd);
+
+	if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&bnd, &len) < 0)
+		memset(&bnd, 0, sizeof(bnd));
+	session_established(s, (struct sockaddr *)&bnd);
 }
 
 static void session_drop_upstream(struct session *s)
@@ -389,12 +408,83 @@ static void session_resolved(void *data, enum resolve_status status,
 	session_try_next(s);
 }
 
+/* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
+
+static void session_bind_listening(void *owner, const struct sockaddr *bnd)
+{
+	struct session *s = owner;
+	uint8_t reply[SOCKS5_REPLY_MAX];
+	size_t len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
+
+	if (!session_send(s, reply, len))
+		session_free(s);
+}
+
+/* The second reply names the peer, then the relay runs as for CONNECT. */
+static void session_bind_connected(void *owner, int fd, const struct sockaddr *peer)
+{
+	struct session *s = owner;
+
+	bind_free(s->bind);
+	s->bind = NULL;
+	if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		close(fd);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	s->relay.fd[RELAY_UPSTREAM] = fd;
+	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE;
+	session_established(s, peer);
+}
+
+static void session_bind_failed(void *owner, uint8_t rep)
+{
+	session_fail(owner, rep);
+}
+
+static const struct bind_ops session_bind_ops = {
+	session_bind_listening, session_bind_connected, session_bind_failed
+};
+
+static void session_udp_ended(void *owner)
+{
+	session_free(owner);
+}
+
+/* The association runs until the control connection ends (ST_UDP reads it to EOF). */
+static void session_udp_start(struct session *s)
+{
+	struct sockaddr_storage bnd;
+	uint8_t reply[SOCKS5_REPLY_MAX], rep;
+	size_t len;
+
+	s->udp = udp_assoc_start(s->relay.fd[RELAY_CLIENT], &s->hs->peer, s->hs->req.port,
+				 session_udp_ended, s, &bnd, &rep);
+	if (s->udp == NULL) {
+		session_fail(s, rep);
+		return;
+	}
+	len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd);
+	session_log_request(s, SOCKS5_REP_SUCCEEDED);
+	if (!session_send(s, reply, len)) {
+		session_free(s);
+		return;
+	}
+	metrics_tunnel_established();
+	free(s->hs);
+	s->hs = NULL;
+	s->state = ST_UDP;
+	loop_timer_stop(server.loop, &s->timer);
+}
+
 /* --- handshake stage --- */
 
 static bool session_command_enabled(uint8_t cmd)
 {
 	switch (cmd) {
 	case SOCKS5_CMD_CONNECT: return server.cfg.commands & CMD_CONNECT;
+	case SOCKS5_CMD_BIND: return server.cfg.commands & CMD_BIND;
+	case SOCKS5_CMD_UDP: return server.cfg.commands & CMD_UDP;
 	default: return false;
 	}
 }
@@ -407,6 +497,18 @@ static void session_request_done(struct session *s)
 
 	if (!session_command_enabled(req->cmd)) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+		return;
+	}
+	if (req->cmd == SOCKS5_CMD_UDP) {
+		session_udp_start(s);
+		return;
+	}
+	if (req->cmd == SOCKS5_CMD_BIND) {
+		loop_timer_stop(server.loop, &s->timer);
+		s->state = ST_BIND;
+		s->bind = bind_start(req, s->relay.fd[RELAY_CLIENT], &session_bind_ops, s);
+		if (s->bind == NULL)
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
@@ -579,11 +681,13 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	case ST_GREETING:
 	case ST_AUTH:
 	case ST_REQUEST:
+	case ST_UDP:     /* bytes on the control connection are ignored, EOF ends it */
 		if (side == RELAY_CLIENT && (events & (LOOP_READ | LOOP_ERROR)))
 			session_client_readable(s);
 		return;
 	case ST_RESOLVING:
 	case ST_CONNECTING:
+	case ST_BIND:
 		/* a client leaving while we work for it: stop at once */
 		if (side == RELAY_CLIENT) {
 			if (events & LOOP_ERROR)

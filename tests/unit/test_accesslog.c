@@ -128,8 +128,8 @@ START_TEST(request_line_columns)
 
 	sockaddr_v4(&src, "192.0.2.9", 40000);
 	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_request("alice", (struct sockaddr *)&src, "example.com", 443, 0);
-	accesslog_request(NULL, (struct sockaddr *)&src, "ev\til\n.com", 80, 5);
+	accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
+	accesslog_request(NULL, ACCESSLOG_UDP, (struct sockaddr *)&src, "ev\til\n.com", 80, 5);
 	slurp(path, buf, sizeof(buf));
 	second = strchr(buf, '\n');
 	ck_assert_ptr_nonnull(second);
@@ -149,6 +149,7 @@ START_TEST(request_line_columns)
 	*end = '\0';
 	ck_assert_int_eq(columns(second, cols, 16), 8);
 	ck_assert_str_eq(cols[1], "-");
+	ck_assert_str_eq(cols[2], "U");
 	ck_assert_str_eq(cols[5], "ev\\til\\n.com");
 	ck_assert_str_eq(cols[7], "5");
 }
@@ -206,18 +207,21 @@ START_TEST(reopen_after_rename)
 
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
 	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_request("before", NULL, "a.example", 1, 0);
+	accesslog_request("before", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
 	ck_assert_int_eq(rename(path, rotated), 0);
-	accesslog_request("moved", NULL, "a.example", 1, 0);
+	accesslog_request("moved", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
 	ck_assert_int_eq(accesslog_reopen(err, sizeof(err)), 0);
-	accesslog_request("after", NULL, "a.example", 1, 0);
+	accesslog_request("after", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
+	accesslog_request("odd", 'Z', NULL, "a.example", 1, 0);
 
 	slurp(rotated, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "\tbefore\t"));
 	ck_assert_ptr_nonnull(strstr(buf, "\tmoved\t"));
 	ck_assert_ptr_null(strstr(buf, "\tafter\t"));
 	slurp(path, buf, sizeof(buf));
-	ck_assert_ptr_nonnull(strstr(buf, "\tafter\tA\t-\t-\ta.example\t1\t0\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tafter\tB\t-\t-\ta.example\t1\t0\n"));
+	/* an unknown kind cannot forge a column */
+	ck_assert_ptr_nonnull(strstr(buf, "\todd\t?\t-\t-\ta.example\t1\t0\n"));
 	ck_assert_ptr_null(strstr(buf, "before"));
 }
 END_TEST

@@ -79,6 +79,36 @@ START_TEST(every_truncation_is_reported)
 }
 END_TEST
 
+/* Every ATYP: each cut inside the header is truncated, each cut inside DATA is not. */
+START_TEST(every_atyp_cut_everywhere)
+{
+	static const uint8_t v4[] = { 0, 0, 0, 1, 1, 2, 3, 4, 0, 80, 'd', 'a', 't', 'a' };
+	static const uint8_t dom[] = { 0, 0, 0, 3, 1, 'x', 0, 80, 'd', 'a', 't', 'a' };
+	uint8_t v6[4 + 16 + 2 + 4] = { 0, 0, 0, 4 };
+	const struct { const uint8_t *dg; size_t len, hdr; } cases[] = {
+		{ v4, sizeof(v4), 10 }, { v6, sizeof(v6), 22 }, { dom, sizeof(dom), 8 }
+	};
+	struct socks5_udp_header h;
+
+	v6[19] = 1;
+	v6[21] = 53;
+	memcpy(v6 + 22, "data", 4);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
+		for (size_t n = 0; n < cases[c].len; n++) {
+			enum socks5_udp_error e = socks5_udp_parse(&h, cases[c].dg, n);
+
+			if (n < cases[c].hdr) {
+				ck_assert_int_eq(e, SOCKS5_UDP_TRUNCATED);
+				continue;
+			}
+			ck_assert_int_eq(e, SOCKS5_UDP_OK);
+			ck_assert_uint_eq(h.data_offset, cases[c].hdr);
+			ck_assert_uint_eq(h.dst.atyp, cases[c].dg[3]);
+		}
+	}
+}
+END_TEST
+
 START_TEST(garbage_is_rejected)
 {
 	static const uint8_t atyp2[] = { 0, 0, 0, 2, 1, 2, 3, 4, 0, 80 };
@@ -148,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, parse_ipv6_empty_data_and_frag);
 	tcase_add_test(tc, parse_domain_255);
 	tcase_add_test(tc, every_truncation_is_reported);
+	tcase_add_test(tc, every_atyp_cut_everywhere);
 	tcase_add_test(tc, garbage_is_rejected);
 	tcase_add_test(tc, build_ipv4_and_parse_back);
 	tcase_add_test(tc, build_ipv6_and_refusals);

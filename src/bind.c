@@ -1,0 +1,224 @@
+/* bind: the BIND command. See bind.h. */
+#include "bind.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "resolve.h"
+#include "server.h"
+
+struct bind {
+	const struct bind_ops *ops;
+	void *owner;
+	int control_fd;
+	int lfd;                           /* the listener, -1 until open */
+	struct loop_timer timer;           /* the start, then connect_timeout */
+	struct resolve_query *query;
+	struct sockaddr_storage *allowed;  /* DST's addresses; none: any peer */
+	size_t nallowed;
+};
+
+#define BIND_MS(seconds) ((uint64_t)(seconds) * 1000u)
+
+static struct bind *bind_of_timer(struct loop_timer *t)
+{
+	return (struct bind *)((char *)t - offsetof(struct bind, timer));
+}
+
+bool bind_peer_allowed(const struct sockaddr *peer, const struct sockaddr_storage *allowed,
+		       size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (addr_same_ip(peer, (const struct sockaddr *)&allowed[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The local address the routing table picks toward dst: connect() on a UDP
+ * socket only selects a route and a source address. Returns 0 or -1 (errno).
+ */
+static int bind_route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *out)
+{
+	struct sockaddr_storage to = *dst;
+	socklen_t len = sizeof(*out);
+	int fd, rc;
+
+	/* the route does not depend on the port, but port 0 cannot be connected */
+	if (net_port((const struct sockaddr *)&to) == 0) {
+		if (to.ss_family == AF_INET)
+			((struct sockaddr_in *)&to)->sin_port = htons(9);
+		else
+			((struct sockaddr_in6 *)&to)->sin6_port = htons(9);
+	}
+	fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)&to, addr_len((const struct sockaddr *)&to));
+	if (rc == 0)
+		rc = getsockname(fd, (struct sockaddr *)out, &len);
+	if (rc < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void bind_timeout(struct loop *loop, struct loop_timer *t)
+{
+	struct bind *b = bind_of_timer(t);
+
+	(void)loop;
+	b->ops->failed(b->owner, SOCKS5_REP_TTL_EXPIRED);
+}
+
+static void bind_accept(struct loop *loop, int fd, void *data, int events)
+{
+	struct bind *b = data;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int cfd;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	cfd = net_accept(b->lfd, &peer, &len);
+	if (cfd < 0) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	loop_timer_stop(server.loop, &b->timer);
+	/*
+	 * ACL: the one place where a BIND peer is judged. When src/acl.h
+	 * lands, a peer the ACL denies is refused here like a wrong peer
+	 * (close it, REP 02).
+	 */
+	if (!bind_peer_allowed((const struct sockaddr *)&peer, b->allowed, b->nallowed)) {
+		close(cfd);
+		b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
+		return;
+	}
+	b->ops->connected(b->owner, cfd, (const struct sockaddr *)&peer);
+}
+
+/* Opens the listener and announces it. */
+static void bind_open(struct bind *b)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	char err[128];
+	int rc;
+
+	if (b->nallowed == 0)
+		rc = getsockname(b->control_fd, (struct sockaddr *)&local, &len);
+	else
+		rc = bind_route_source(&b->allowed[0], &local);
+	if (rc < 0) {
+		b->ops->failed(b->owner, socks5_rep_for_errno(errno));
+		return;
+	}
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&local)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&local)->sin6_port = 0;
+	b->lfd = net_listen((const struct sockaddr *)&local, addr_len((struct sockaddr *)&local),
+			    1, err, sizeof(err));
+	len = sizeof(local);
+	if (b->lfd < 0 || getsockname(b->lfd, (struct sockaddr *)&local, &len) < 0 ||
+	    loop_add(server.loop, b->lfd, LOOP_READ, bind_accept, b) < 0) {
+		log_warn("BIND: cannot listen: %s", b->lfd < 0 ? err : strerror(errno));
+		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	loop_timer_start(server.loop, &b->timer, BIND_MS(server.cfg.connect_timeout), bind_timeout);
+	b->ops->listening(b->owner, (const struct sockaddr *)&local);
+}
+
+static void bind_begin(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	bind_open(bind_of_timer(t));
+}
+
+static void bind_resolved(void *data, enum resolve_status status,
+			  const struct sockaddr_storage *addrs, size_t count)
+{
+	struct bind *b = data;
+
+	b->query = NULL;
+	if (status != RESOLVE_OK || count == 0) {
+		b->ops->failed(b->owner, SOCKS5_REP_HOST_UNREACHABLE);
+		return;
+	}
+	b->allowed = malloc(count * sizeof(*addrs));
+	if (b->allowed == NULL) {
+		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	memcpy(b->allowed, addrs, count * sizeof(*addrs));
+	b->nallowed = count;
+	bind_open(b);
+}
+
+struct bind *bind_start(const struct request_parser *req, int control_fd,
+			const struct bind_ops *ops, void *owner)
+{
+	struct bind *b = calloc(1, sizeof(*b));
+	socklen_t len;
+
+	if (b == NULL)
+		return NULL;
+	b->ops = ops;
+	b->owner = owner;
+	b->control_fd = control_fd;
+	b->lfd = -1;
+	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
+		b->query = resolve_start(server.resolver, (const char *)req->addr, req->port,
+					 bind_resolved, b);
+		if (b->query == NULL) {
+			free(b);
+			return NULL;
+		}
+		return b;
+	}
+	b->allowed = malloc(sizeof(*b->allowed));
+	if (b->allowed == NULL) {
+		free(b);
+		return NULL;
+	}
+	request_sockaddr(req, b->allowed, &len);
+	b->nallowed = addr_is_unspecified((struct sockaddr *)b->allowed) ? 0 : 1;
+	/* callbacks never run inside bind_start(): the caller has no handle yet */
+	loop_timer_start(server.loop, &b->timer, 0, bind_begin);
+	return b;
+}
+
+void bind_free(struct bind *b)
+{
+	if (b == NULL)
+		return;
+	loop_timer_stop(server.loop, &b->timer);
+	if (b->query != NULL)
+		resolve_cancel(b->query);
+	if (b->lfd >= 0) {
+		loop_remove(server.loop, b->lfd);
+		close(b->lfd);
+	}
+	free(b->allowed);
+	free(b);
+}

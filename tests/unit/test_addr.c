@@ -1,0 +1,114 @@
+/* Unit tests for the address comparisons and the BIND peer check. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "bind.h"
+
+static struct sockaddr_storage v4(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage v6(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+	return ss;
+}
+
+#define SA(ss) ((struct sockaddr *)&(ss))
+
+START_TEST(lengths)
+{
+	struct sockaddr_storage a = v4("192.0.2.1", 1), b = v6("2001:db8::1", 1);
+	struct sockaddr un = { .sa_family = AF_UNIX };
+
+	ck_assert_uint_eq(addr_len(SA(a)), sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(addr_len(SA(b)), sizeof(struct sockaddr_in6));
+	ck_assert_uint_eq(addr_len(&un), 0);
+}
+END_TEST
+
+START_TEST(unspecified)
+{
+	struct sockaddr_storage z4 = v4("0.0.0.0", 80), z6 = v6("::", 0);
+	struct sockaddr_storage a4 = v4("0.0.0.1", 0), a6 = v6("::1", 0);
+	struct sockaddr un = { .sa_family = AF_UNIX };
+
+	ck_assert(addr_is_unspecified(SA(z4)));
+	ck_assert(addr_is_unspecified(SA(z6)));
+	ck_assert(!addr_is_unspecified(SA(a4)));
+	ck_assert(!addr_is_unspecified(SA(a6)));
+	ck_assert(!addr_is_unspecified(&un));
+}
+END_TEST
+
+START_TEST(same_ip_and_port)
+{
+	struct sockaddr_storage a = v4("192.0.2.1", 1000), b = v4("192.0.2.1", 2000);
+	struct sockaddr_storage c = v4("192.0.2.2", 1000);
+	struct sockaddr_storage m = v6("::ffff:192.0.2.1", 1000);
+	struct sockaddr_storage x = v6("2001:db8::1", 1000), y = v6("2001:db8::1", 1000);
+	struct sockaddr un = { .sa_family = AF_UNIX };
+
+	ck_assert(addr_same_ip(SA(a), SA(b)));
+	ck_assert(!addr_same(SA(a), SA(b)));
+	ck_assert(!addr_same_ip(SA(a), SA(c)));
+	/* an IPv4-mapped address is the same host */
+	ck_assert(addr_same_ip(SA(a), SA(m)));
+	ck_assert(addr_same(SA(m), SA(a)));
+	ck_assert(addr_same(SA(x), SA(y)));
+	ck_assert(!addr_same_ip(SA(x), SA(a)));
+	ck_assert(!addr_same_ip(&un, &un));
+}
+END_TEST
+
+START_TEST(bind_peer_check)
+{
+	struct sockaddr_storage allowed[2] = { v6("2001:db8::7", 21), v4("198.51.100.7", 21) };
+	struct sockaddr_storage good6 = v6("2001:db8::7", 40000), good4 = v4("198.51.100.7", 20);
+	struct sockaddr_storage bad = v4("198.51.100.8", 21);
+
+	/* no address: any peer (DST.ADDR all zeros) */
+	ck_assert(bind_peer_allowed(SA(bad), NULL, 0));
+	ck_assert(bind_peer_allowed(SA(good6), allowed, 2));
+	ck_assert(bind_peer_allowed(SA(good4), allowed, 2));
+	ck_assert(!bind_peer_allowed(SA(good4), allowed, 1));
+	ck_assert(!bind_peer_allowed(SA(bad), allowed, 2));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("addr");
+	TCase *tc = tcase_create("compare");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, lengths);
+	tcase_add_test(tc, unspecified);
+	tcase_add_test(tc, same_ip_and_port);
+	tcase_add_test(tc, bind_peer_check);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
