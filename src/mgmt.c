@@ -20,8 +20,13 @@
 #include "users.h"
 
 #define MGMT_READ_CHUNK 4096
+/* After the reply: octets of the client's we read and discard, and for how
+ * long, waiting for its FIN. Closing with unread input would send an RST,
+ * which can destroy the reply still in flight. */
+#define MGMT_DRAIN_MAX (64 * 1024)
+#define MGMT_DRAIN_MS 1000u
 
-enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_REQUEST, MGMT_CLOSING };
+enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_REQUEST, MGMT_CLOSING, MGMT_DRAINING };
 
 struct mgmt_conn {
 	int fd;
@@ -31,6 +36,7 @@ struct mgmt_conn {
 	char peer[NET_ADDRSTRLEN];
 	uint8_t *out;                /* replies not yet written */
 	size_t out_len, out_off;
+	size_t drained;              /* octets discarded after the reply */
 	union {
 		struct greeting_parser greeting;
 		struct userpass_parser userpass;
@@ -76,11 +82,43 @@ static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 	struct mgmt_conn *c = (struct mgmt_conn *)((char *)timer - offsetof(struct mgmt_conn, timer));
 
 	(void)loop;
-	log_debug("management: %s stalled, dropped", c->peer);
+	if (c->state != MGMT_DRAINING)
+		log_debug("management: %s stalled, dropped", c->peer);
 	mgmt_conn_close(c);
 }
 
-/* Writes what is queued. Returns 0, or -1 when the connection was closed. */
+/* The reply is out: send our FIN, then read until the peer's (see MGMT_DRAIN_MAX). */
+static void mgmt_drain_start(struct mgmt_conn *c)
+{
+	uint64_t ms = mgmt_timeout_ms();
+
+	if (shutdown(c->fd, SHUT_WR) < 0) {
+		mgmt_conn_close(c);
+		return;
+	}
+	c->state = MGMT_DRAINING;
+	loop_set(mgmt.loop, c->fd, LOOP_READ);
+	loop_timer_start(mgmt.loop, &c->timer, ms < MGMT_DRAIN_MS ? ms : MGMT_DRAIN_MS,
+			 mgmt_timer_fired);
+}
+
+/* Discards what the peer sends after the reply; closes on its EOF or beyond the bound. */
+static void mgmt_drain(struct mgmt_conn *c)
+{
+	uint8_t buf[MGMT_READ_CHUNK];
+	ssize_t n;
+
+	n = recv(c->fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n > 0)
+		c->drained += (size_t)n;
+	if (n <= 0 || c->drained > MGMT_DRAIN_MAX)
+		mgmt_conn_close(c);
+}
+
+/* Writes what is queued. Returns 0, or -1 when the connection is done with
+ * (closed, or draining after its last reply). */
 static int mgmt_flush(struct mgmt_conn *c)
 {
 	ssize_t n;
@@ -101,7 +139,7 @@ static int mgmt_flush(struct mgmt_conn *c)
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
 		if (c->state == MGMT_CLOSING) {
-			mgmt_conn_close(c);
+			mgmt_drain_start(c);
 			return -1;
 		}
 		loop_set(mgmt.loop, c->fd, LOOP_READ);
@@ -258,6 +296,10 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 
 	(void)loop;
 	(void)fd;
+	if (c->state == MGMT_DRAINING) {
+		mgmt_drain(c);
+		return;
+	}
 	if (events & LOOP_WRITE) {
 		if (mgmt_flush(c) < 0)
 			return;

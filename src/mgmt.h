@@ -6,7 +6,10 @@
  *   1929, checked against server.admins in constant time) → request (framed
  *   by mass_proto from the serving plugin's signature) → the handler runs
  *   synchronously (plugins_serve) → the reply is written (partial writes
- *   resumed on writability) → close.
+ *   resumed on writability) → our FIN, then whatever the client still sends
+ *   is read and discarded until its FIN (at most 64 KiB, at most 1 s), so
+ *   unread input does not turn the close into a reset that could destroy the
+ *   reply in flight → close.
  * Decisions of mass-protocol.md implemented here: a greeting or
  * sub-negotiation VER other than 01 closes without a reply; NMETHODS 0 is
  * answered 01 FF; with [management] auth = on the server picks 02 if offered,

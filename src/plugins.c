@@ -330,6 +330,15 @@ static const struct mass_index *plugins_desc_entry(const struct mass_plugin *d, 
 	return NULL;
 }
 
+/* Logs which [indexes] line goes unserved because its plugin failed (`what`).
+ * Only logged: the module's own failure is the one error kept in the set. */
+static void plugins_unserved(const struct plugins *p, unsigned line, unsigned index,
+			     const char *name, const char *what)
+{
+	log_error("%s:%u: [indexes] %02X = %s: not served, the plugin did not %s",
+		  p->file, line, index, name, what);
+}
+
 /* Gives one [indexes] line its slot, or reports why not. */
 static void plugins_assign(struct plugins *p, const struct plugins_index_line *l)
 {
@@ -343,8 +352,12 @@ static void plugins_assign(struct plugins *p, const struct plugins_index_line *l
 			       l->index == 0xFF ? "index FF is reserved" : "not an index");
 		return;
 	}
-	if (m == NULL || m->handle == NULL)
-		return;  /* already reported */
+	if (m == NULL)
+		return;  /* out of memory, already noted */
+	if (m->handle == NULL) {
+		plugins_unserved(p, l->line, l->index, m->name, "load");
+		return;
+	}
 	s = &p->slots[l->index];
 	if (s->entry != NULL) {
 		plugins_report(p, "%s:%u: [indexes] %02X: already given to plugin %s (line %u)",
@@ -363,13 +376,16 @@ static void plugins_assign(struct plugins *p, const struct plugins_index_line *l
 	m->served++;
 }
 
+/* Takes back the indexes of a module whose init failed, naming each. */
 static void plugins_unassign(struct plugins *p, const struct plugins_module *m)
 {
 	unsigned i;
 
 	for (i = 0; i < 256; i++)
-		if (p->slots[i].module == m)
+		if (p->slots[i].module == m) {
+			plugins_unserved(p, p->slots[i].line, i, m->name, "initialize");
 			memset(&p->slots[i], 0, sizeof(p->slots[i]));
+		}
 }
 
 /* Calls init on a module that passed every check and serves something. */
@@ -396,8 +412,8 @@ static void plugins_module_init(struct plugins *p, struct plugins_module *m,
 		host_set_caller(m->name);
 		if (m->desc->init(host_services(), &config, &m->state, why, sizeof(why)) < 0) {
 			host_set_caller(NULL);
-			plugins_unassign(p, m);
 			plugins_module_fail(p, m, "%s", why[0] ? why : "init failed");
+			plugins_unassign(p, m);
 			return;
 		}
 		host_set_caller(NULL);
