@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "acl.h"
 #include "dissect.h"
 #include "log.h"
 #include "loop.h"
@@ -146,6 +147,35 @@ static void session_fail(struct session *s, uint8_t rep)
 	session_log_request(s, rep);
 	(void)session_send(s, reply, len);
 	session_free(s);
+}
+
+/*
+ * The ACL verdict for the request (by name before resolution when addr is
+ * NULL, else for that address); a denial is logged and answered with REP 02.
+ * Returns true when the session was closed.
+ */
+static bool session_denied(struct session *s, const struct sockaddr *addr)
+{
+	struct request_parser *req = &s->hs->req;
+	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
+	const struct sockaddr *peer = (const struct sockaddr *)&s->hs->peer;
+	char dest[256], ip[NET_ADDRSTRLEN] = "";
+	int line;
+
+	if ((addr ? acl_check_addr(server.acl, peer, addr, name, &line)
+		  : acl_check_name(server.acl, peer, name, req->port, &line)) == ACL_ALLOW)
+		return false;
+	request_dest_str(req, dest, sizeof(dest));
+	if (addr != NULL)
+		net_ip_str(addr, ip, sizeof(ip));
+	if (line == ACL_LINE_BUILTIN)
+		log_info("acl: %s%s%s port %u denied (built-in management rule)", dest,
+			 addr ? " at " : "", ip, (unsigned)req->port);
+	else
+		log_info("acl: %s%s%s port %u denied by [acl] line %d", dest,
+			 addr ? " at " : "", ip, (unsigned)req->port, line);
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
+	return true;
 }
 
 /* --- relay stage --- */
@@ -328,8 +358,11 @@ static void session_try_next(struct session *s)
 		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
 		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 							 : sizeof(struct sockaddr_in6);
-		int fd = net_connect_start((const struct sockaddr *)a, alen);
+		int fd;
 
+		if (session_denied(s, (const struct sockaddr *)a))
+			return;
+		fd = net_connect_start((const struct sockaddr *)a, alen);
 		if (fd < 0) {
 			hs->last_error = errno;
 			continue;
@@ -410,6 +443,8 @@ static void session_request_done(struct session *s)
 		return;
 	}
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
+		if (session_denied(s, NULL))
+			return;
 		s->state = ST_RESOLVING;
 		loop_timer_stop(server.loop, &s->timer);
 		hs->query = resolve_start(server.resolver, (const char *)req->addr, req->port,
