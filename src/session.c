@@ -210,7 +210,7 @@ static void session_kick(struct loop *loop, struct loop_timer *t);
 
 static void session_relay_run(struct session *s)
 {
-	bool moved;
+	bool moved, was_half_closed = relay_half_closed(&s->relay);
 	enum relay_status st = relay_pump(&s->relay, &moved, session_sniff, s);
 
 	if (moved)
@@ -229,7 +229,8 @@ static void session_relay_run(struct session *s)
 	case RELAY_OPEN:
 		break;
 	}
-	if (!loop_timer_armed(&s->timer))
+	/* a half-close switches from idle_timeout to the shorter fin_timeout now */
+	if (!loop_timer_armed(&s->timer) || relay_half_closed(&s->relay) != was_half_closed)
 		session_relay_deadline(s);
 }
 
