@@ -371,6 +371,29 @@ def test_fin_timeout_ends_half_closed_tunnels():
     echo.close()
 
 
+def test_drop_privileges_after_binding():
+    """[socks] user: root binds, then runs as that user with no extra groups;
+    an unknown user stops the start."""
+    p = Proxy("[socks]\nuser = no-such-user-here")
+    p.start(expect_fail=True)
+    assert p.proc.wait(timeout=TIMEOUT) != 0
+    assert "no-such-user-here" in p.stderr(), p.stderr()
+    if os.geteuid() != 0:
+        print("     (skipped the drop itself: needs root)")
+        return
+    echo = EchoServer()
+    with Proxy("[socks]\nuser = nobody") as p:
+        with open("/proc/%d/status" % p.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        nobody = __import__("pwd").getpwnam("nobody")
+        assert status["Uid"].split() == [str(nobody.pw_uid)] * 4, status["Uid"]
+        assert status["Gid"].split() == [str(nobody.pw_gid)] * 4, status["Gid"]
+        assert status["Groups"].split() == [], status["Groups"]
+        assert "dropped privileges to nobody" in p.stderr(), p.stderr()
+        still_serves(p, echo)
+    echo.close()
+
+
 def _mgmt_ready():
     """MASS 0A needs the management server and its plugins."""
     if not os.path.isdir(os.path.join(TOP_SRCDIR, "plugins")) or \
@@ -459,6 +482,7 @@ if __name__ == "__main__":
         test_dns_failure_is_rep_04,
         test_clients_vanishing_in_every_state,
         test_fin_timeout_ends_half_closed_tunnels,
+        test_drop_privileges_after_binding,
         test_unwritable_users_file_refuses_additions,
         test_kill_9_during_user_additions_never_tears_the_file,
     ]))
