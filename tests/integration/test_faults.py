@@ -371,6 +371,38 @@ def test_fin_timeout_ends_half_closed_tunnels():
     echo.close()
 
 
+def test_shutdown_with_sessions_in_every_state():
+    """SIGTERM while sessions greet, resolve, connect and relay: the grace
+    period ends them all, the exit status is 0 and (in a sanitizer build)
+    nothing leaks."""
+    echo = EchoServer()
+    port, keep = blackhole()
+    stub = DnsStub("--silent", "silent.test")
+    try:
+        p = Proxy("[socks]\nshutdown_timeout = 1\nconnect_timeout = 30\n"
+                  "resolver = 127.0.0.1:%d" % stub.port).start()
+        socks = []
+        for req in (None, b"\x05", request_bytes("silent.test", 80),
+                    request_bytes("127.0.0.1", port)):
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+            if req is not None:
+                s.sendall(req if req == b"\x05" else b"\x05\x01\x00" + req)
+            socks.append(s)
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port)
+        assert rep == 0
+        s.sendall(b"y" * 100000)
+        socks.append(s)
+        time.sleep(0.3)
+        assert p.stop() == 0
+        for s in socks:
+            s.close()
+    finally:
+        stub.close()
+        for k in keep:
+            k.close()
+    echo.close()
+
+
 def test_drop_privileges_after_binding():
     """[socks] user: root binds, then runs as that user with no extra groups;
     an unknown user stops the start."""
@@ -482,6 +514,7 @@ if __name__ == "__main__":
         test_dns_failure_is_rep_04,
         test_clients_vanishing_in_every_state,
         test_fin_timeout_ends_half_closed_tunnels,
+        test_shutdown_with_sessions_in_every_state,
         test_drop_privileges_after_binding,
         test_unwritable_users_file_refuses_additions,
         test_kill_9_during_user_additions_never_tears_the_file,
