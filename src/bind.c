@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "log.h"
 #include "loop.h"
@@ -103,12 +104,9 @@ static void bind_accept(struct loop *loop, int fd, void *data, int events)
 		return;
 	}
 	loop_timer_stop(server.loop, &b->timer);
-	/*
-	 * ACL: the one place where a BIND peer is judged. When src/acl.h
-	 * lands, a peer the ACL denies is refused here like a wrong peer
-	 * (close it, REP 02).
-	 */
-	if (!bind_peer_allowed((const struct sockaddr *)&peer, b->allowed, b->nallowed)) {
+	/* the one place a BIND peer is judged: the wrong peer, or one the ACL denies */
+	if (!bind_peer_allowed((const struct sockaddr *)&peer, b->allowed, b->nallowed) ||
+	    acl_check_addr(server.acl, NULL, (const struct sockaddr *)&peer, NULL, NULL) != ACL_ALLOW) {
 		close(cfd);
 		b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
 		return;

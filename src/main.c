@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "config.h"
 #include "accesslog.h"
+#include "acl.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -242,12 +245,27 @@ static void main_keep_listen(char **dst, size_t *dst_len, char **src, size_t *sr
 	*src_len = 0;
 }
 
+/*
+ * The ACL of cfg, whose built-in rule protects the management listeners as
+ * they are bound (listen changes need a restart, so a reload keeps them).
+ */
+static struct acl *main_compile_acl(const struct config *cfg, char *err, size_t errlen)
+{
+	struct config view = *cfg;
+
+	memcpy(view.mgmt_listen, server.cfg.mgmt_listen, sizeof(view.mgmt_listen));
+	view.mgmt_listen_len = server.cfg.mgmt_listen_len;
+	view.mgmt_port = server.cfg.mgmt_port;
+	return acl_compile(&view, err, errlen);
+}
+
 /* SIGHUP: everything or nothing; a broken file keeps the running configuration. */
 static void main_reload(void)
 {
 	char err[MAIN_ERRLEN];
 	struct config cfg;
 	struct users users, admins;
+	struct acl *acl;
 	bool new_users = false;
 
 	log_info("reloading %s", opts.config_path);
@@ -255,8 +273,14 @@ static void main_reload(void)
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
+	if ((acl = main_compile_acl(&cfg, err, sizeof(err))) == NULL) {
+		log_error("reload: %s; keeping the running configuration", err);
+		config_free(&cfg);
+		return;
+	}
 	if (server_build_admins(&admins, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
+		acl_free(acl);
 		config_free(&cfg);
 		return;
 	}
@@ -265,6 +289,7 @@ static void main_reload(void)
 		if (server_build_users(&users, &cfg, &opts.cli_users, err, sizeof(err)) < 0) {
 			log_error("reload: %s; keeping the running configuration", err);
 			users_free(&admins);
+			acl_free(acl);
 			config_free(&cfg);
 			return;
 		}
@@ -292,6 +317,8 @@ static void main_reload(void)
 	}
 	users_free(&server.admins);
 	server.admins = admins;
+	acl_free(server.acl);
+	server.acl = acl;
 	/* listeners keep what they were bound to */
 	main_keep_listen(cfg.listen, &cfg.listen_len, server.cfg.listen, &server.cfg.listen_len);
 	main_keep_listen(cfg.mgmt_listen, &cfg.mgmt_listen_len, server.cfg.mgmt_listen,
@@ -384,11 +411,49 @@ static int main_setup_signals(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * [socks] user: once every socket is bound, become that user for good
+ * (supplementary groups, group, then user; a root that cannot drop does
+ * not run).
+ */
+static int main_drop_privileges(char *err, size_t errlen)
+{
+	const char *name = server.cfg.user;
+	struct passwd *pw;
+
+	if (name == NULL)
+		return 0;
+	errno = 0;
+	pw = getpwnam(name);
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s: %s", name, errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (geteuid() == pw->pw_uid && getegid() == pw->pw_gid) {
+		log_info("already running as %s", name);
+		return 0;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "dropping privileges to %s: %s", name, strerror(errno));
+		return -1;
+	}
+	/* a setuid that can be undone did not drop anything */
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		snprintf(err, errlen, "dropping privileges to %s: root could be regained", name);
+		return -1;
+	}
+	log_info("dropped privileges to %s (uid %u, gid %u)", name, (unsigned)pw->pw_uid,
+		 (unsigned)pw->pw_gid);
+	return 0;
+}
+
 static int main_start(char *err, size_t errlen)
 {
 	int max_fds = main_raise_nofile();
 
 	if (main_load_config(&server.cfg, err, errlen) < 0)
+		return -1;
+	if ((server.acl = acl_compile(&server.cfg, err, errlen)) == NULL)
 		return -1;
 	main_apply_switches();
 	server.loop = loop_create(max_fds, err, errlen);
@@ -402,7 +467,7 @@ static int main_start(char *err, size_t errlen)
 		return -1;
 	if (accesslog_open(server.cfg.access_log, err, errlen) < 0)
 		return -1;
-	if (main_open_listeners(err, errlen) < 0)
+	if (main_open_listeners(err, errlen) < 0 || main_drop_privileges(err, errlen) < 0)
 		return -1;
 	server.plugins = plugins_load(&server.cfg, err, errlen);
 	if (server.plugins == NULL || mgmt_start(server.loop, err, errlen) < 0)
@@ -427,6 +492,8 @@ static void main_cleanup(void)
 	loop_destroy(server.loop);
 	users_free(&server.users);
 	users_free(&server.admins);
+	acl_free(server.acl);
+	server.acl = NULL;
 	config_free(&server.cfg);
 	for (size_t i = 0; i < opts.cli_users.len; i++) {
 		free(opts.cli_users.items[i].key);

@@ -13,6 +13,7 @@
 struct loop;
 struct resolver;
 struct plugins;
+struct acl;
 
 struct server {
 	struct loop *loop;
@@ -21,6 +22,7 @@ struct server {
 	struct users users;       /* SOCKS users (RFC 1929) */
 	struct users admins;      /* management credentials ([admins]) */
 	struct plugins *plugins;  /* the loaded index table (mgmt) */
+	struct acl *acl;          /* compiled [acl] of cfg, built-in rule first */
 	bool auth;                /* SOCKS auth required now (cfg, then MASS 0C) */
 	bool dissectors;          /* dissectors on now (cfg, -N, then MASS 0D) */
 	bool no_dissectors_flag;  /* -N given: dissectors stay off across reloads */

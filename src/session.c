@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "acl.h"
 #include "bind.h"
 #include "dissect.h"
 #include "log.h"
@@ -160,6 +161,35 @@ static void session_fail(struct session *s, uint8_t rep)
 	session_free(s);
 }
 
+/*
+ * The ACL verdict for the request (by name before resolution when addr is
+ * NULL, else for that address); a denial is logged and answered with REP 02.
+ * Returns true when the session was closed.
+ */
+static bool session_denied(struct session *s, const struct sockaddr *addr)
+{
+	struct request_parser *req = &s->hs->req;
+	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
+	const struct sockaddr *peer = (const struct sockaddr *)&s->hs->peer;
+	char dest[256], ip[NET_ADDRSTRLEN] = "";
+	int line;
+
+	if ((addr ? acl_check_addr(server.acl, peer, addr, name, &line)
+		  : acl_check_name(server.acl, peer, name, req->port, &line)) == ACL_ALLOW)
+		return false;
+	request_dest_str(req, dest, sizeof(dest));
+	if (addr != NULL)
+		net_ip_str(addr, ip, sizeof(ip));
+	if (line == ACL_LINE_BUILTIN)
+		log_info("acl: %s%s%s port %u denied (built-in management rule)", dest,
+			 addr ? " at " : "", ip, (unsigned)req->port);
+	else
+		log_info("acl: %s%s%s port %u denied by [acl] line %d", dest,
+			 addr ? " at " : "", ip, (unsigned)req->port, line);
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
+	return true;
+}
+
 /* --- relay stage --- */
 
 static void session_credential(void *ctx, const struct dissect_credential *c)
@@ -192,7 +222,7 @@ static void session_kick(struct loop *loop, struct loop_timer *t);
 
 static void session_relay_run(struct session *s)
 {
-	bool moved;
+	bool moved, was_half_closed = relay_half_closed(&s->relay);
 	enum relay_status st = relay_pump(&s->relay, &moved, session_sniff, s);
 
 	if (moved)
@@ -211,7 +241,8 @@ static void session_relay_run(struct session *s)
 	case RELAY_OPEN:
 		break;
 	}
-	if (!loop_timer_armed(&s->timer))
+	/* a half-close switches from idle_timeout to the shorter fin_timeout now */
+	if (!loop_timer_armed(&s->timer) || relay_half_closed(&s->relay) != was_half_closed)
 		session_relay_deadline(s);
 }
 
@@ -347,8 +378,11 @@ static void session_try_next(struct session *s)
 		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
 		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 							 : sizeof(struct sockaddr_in6);
-		int fd = net_connect_start((const struct sockaddr *)a, alen);
+		int fd;
 
+		if (session_denied(s, (const struct sockaddr *)a))
+			return;
+		fd = net_connect_start((const struct sockaddr *)a, alen);
 		if (fd < 0) {
 			hs->last_error = errno;
 			continue;
@@ -512,6 +546,8 @@ static void session_request_done(struct session *s)
 		return;
 	}
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
+		if (session_denied(s, NULL))
+			return;
 		s->state = ST_RESOLVING;
 		loop_timer_stop(server.loop, &s->timer);
 		hs->query = resolve_start(server.resolver, (const char *)req->addr, req->port,

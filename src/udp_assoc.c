@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "loop.h"
 #include "metrics.h"
@@ -152,12 +153,11 @@ static void udp_assoc_send(struct udp_assoc *a, const struct sockaddr_storage *d
 {
 	int fd;
 
-	/*
-	 * ACL: the one place where a UDP destination is judged. When
-	 * src/acl.h lands, a datagram to a destination the ACL denies is
-	 * dropped here.
-	 */
+	/* the one place a UDP destination is judged: a denied datagram is dropped */
 	if (dst->ss_family != AF_INET && dst->ss_family != AF_INET6)
+		return;
+	if (acl_check_addr(server.acl, (const struct sockaddr *)&a->client,
+			   (const struct sockaddr *)dst, NULL, NULL) != ACL_ALLOW)
 		return;
 	fd = udp_assoc_upstream(a, dst->ss_family);
 	if (fd < 0)

@@ -1,0 +1,535 @@
+/* acl: destination access rules. See acl.h. */
+#include "acl.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ACL_HOST_MAX 255          /* a DNS name, as SOCKS5 carries it */
+#define ACL_TOKEN_MAX 300
+
+enum acl_cond {
+	ACL_HAS_DEST = 1,
+	ACL_HAS_SRC = 2,
+	ACL_HAS_PORT = 4,
+	ACL_HAS_HOST = 8,
+	ACL_HAS_ALL = 16
+};
+
+/* An address block; IPv4 is kept as such (mapped addresses are unmapped first). */
+struct acl_net {
+	uint8_t family;               /* AF_INET or AF_INET6 */
+	uint8_t prefix;
+	uint8_t addr[16];
+};
+
+struct acl_rule {
+	uint8_t action;               /* enum acl_verdict */
+	uint8_t has;                  /* enum acl_cond bits */
+	bool host_under_only;         /* ".example.com": not the name itself */
+	uint16_t port_lo, port_hi;
+	struct acl_net dest, src;
+	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
+	int line;
+};
+
+struct acl {
+	struct acl_rule *rules;
+	size_t len, cap;
+};
+
+/* A condition's value against what is known: no, yes, or not known yet. */
+enum acl_tri { ACL_NO, ACL_YES, ACL_UNKNOWN };
+
+/* --- compiling --- */
+
+static int acl_push(struct acl *a, const struct acl_rule *r)
+{
+	if (a->len == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct acl_rule *grown = realloc(a->rules, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		a->rules = grown;
+		a->cap = cap;
+	}
+	a->rules[a->len++] = *r;
+	return 0;
+}
+
+static bool acl_host_bits_clear(const struct acl_net *n)
+{
+	size_t bytes = n->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned keep = n->prefix >= (i + 1) * 8 ? 8 : n->prefix > i * 8 ? n->prefix - i * 8 : 0;
+		uint8_t mask = (uint8_t)(0xffu << (8 - keep));
+
+		if (keep == 0)
+			mask = 0;
+		if (n->addr[i] & (uint8_t)~mask)
+			return false;
+	}
+	return true;
+}
+
+/* "a.b.c.d[/n]" or "v6[/n]". Returns 0, or -1 with why set. */
+static int acl_parse_net(const char *text, struct acl_net *n, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash;
+	unsigned max;
+
+	if (strlen(text) >= sizeof(buf)) {
+		*why = "not an address or CIDR block";
+		return -1;
+	}
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, buf, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else {
+		*why = "not an address or CIDR block";
+		return -1;
+	}
+	n->prefix = (uint8_t)max;
+	if (slash != NULL) {
+		const char *p = slash + 1;
+		unsigned v = 0;
+
+		if (*p == '\0' || strlen(p) > 3) {
+			*why = "bad prefix length";
+			return -1;
+		}
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9') {
+				*why = "bad prefix length";
+				return -1;
+			}
+			v = v * 10 + (unsigned)(*p - '0');
+		}
+		if (v > max) {
+			*why = "prefix length too long for the address family";
+			return -1;
+		}
+		n->prefix = (uint8_t)v;
+	}
+	if (!acl_host_bits_clear(n)) {
+		*why = "host bits set after the prefix length";
+		return -1;
+	}
+	return 0;
+}
+
+static int acl_parse_uint16(const char *s, size_t len, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int acl_parse_ports(const char *text, struct acl_rule *r, const char **why)
+{
+	const char *dash = strchr(text, '-');
+	size_t len = strlen(text);
+
+	*why = "expected a port or a range N-M of ports 1-65535";
+	if (dash == NULL) {
+		if (acl_parse_uint16(text, len, &r->port_lo) < 0)
+			return -1;
+		r->port_hi = r->port_lo;
+		return 0;
+	}
+	if (acl_parse_uint16(text, (size_t)(dash - text), &r->port_lo) < 0 ||
+	    acl_parse_uint16(dash + 1, len - (size_t)(dash - text) - 1, &r->port_hi) < 0)
+		return -1;
+	if (r->port_lo > r->port_hi) {
+		*why = "empty port range (first port above the last)";
+		return -1;
+	}
+	return 0;
+}
+
+static bool acl_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_';
+}
+
+static int acl_parse_host(const char *text, struct acl_rule *r, const char **why)
+{
+	size_t len = strlen(text);
+
+	*why = "expected a host name or .suffix (letters, digits, '-', '_', '.')";
+	if (*text == '.') {
+		r->host_under_only = true;
+		text++;
+		len--;
+	}
+	if (len > 0 && text[len - 1] == '.')
+		len--;
+	if (len == 0 || len > ACL_HOST_MAX || text[0] == '.')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (!acl_host_char(text[i]) || (text[i] == '.' && text[i + 1] == '.'))
+			return -1;
+		r->host[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
+	}
+	r->host[len] = '\0';
+	return 0;
+}
+
+/* Copies the next blank-separated token of *s into tok. Returns its length, 0 at the end. */
+static size_t acl_token(const char **s, char *tok, size_t toklen, bool *too_long)
+{
+	const char *p = *s;
+	size_t n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p != '\0' && *p != ' ' && *p != '\t') {
+		if (n + 1 < toklen)
+			tok[n] = *p;
+		else
+			*too_long = true;
+		n++;
+		p++;
+	}
+	tok[n < toklen ? n : toklen - 1] = '\0';
+	*s = p;
+	return n;
+}
+
+/* One condition keyword and its argument. Returns 0, or -1 with why set. */
+static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, const char **why)
+{
+	static const struct { const char *kw; uint8_t bit; } kws[] = {
+		{ "dest", ACL_HAS_DEST }, { "src", ACL_HAS_SRC }, { "port", ACL_HAS_PORT },
+		{ "dest-host", ACL_HAS_HOST },
+	};
+	uint8_t bit = 0;
+
+	for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+		if (strcmp(kw, kws[i].kw) == 0)
+			bit = kws[i].bit;
+	if (bit == 0) {
+		*why = "unknown condition (dest, dest-host, port, src or all)";
+		return -1;
+	}
+	if (r->has & bit) {
+		*why = "a condition given twice in one rule";
+		return -1;
+	}
+	if (arg == NULL) {
+		*why = "a condition without its value";
+		return -1;
+	}
+	r->has |= bit;
+	switch (bit) {
+	case ACL_HAS_DEST: return acl_parse_net(arg, &r->dest, why);
+	case ACL_HAS_SRC: return acl_parse_net(arg, &r->src, why);
+	case ACL_HAS_PORT: return acl_parse_ports(arg, r, why);
+	default: return acl_parse_host(arg, r, why);
+	}
+}
+
+/* Parses "CONDITIONS" into r. Returns 0, or -1 with why set. */
+static int acl_parse_conds(struct acl_rule *r, const char *value, const char **why)
+{
+	char kw[ACL_TOKEN_MAX], arg[ACL_TOKEN_MAX];
+	bool too_long = false;
+
+	while (acl_token(&value, kw, sizeof(kw), &too_long) > 0) {
+		if (strcmp(kw, "all") == 0) {
+			r->has |= ACL_HAS_ALL;
+			continue;
+		}
+		if (acl_token(&value, arg, sizeof(arg), &too_long) == 0) {
+			if (too_long)
+				break;
+			return acl_parse_cond(r, kw, NULL, why);
+		}
+		if (too_long)
+			break;
+		if (acl_parse_cond(r, kw, arg, why) < 0)
+			return -1;
+	}
+	if (too_long) {
+		*why = "a word longer than a host name";
+		return -1;
+	}
+	if (r->has == 0) {
+		*why = "a rule needs a condition (dest, dest-host, port, src or all)";
+		return -1;
+	}
+	if ((r->has & ACL_HAS_ALL) && r->has != ACL_HAS_ALL) {
+		*why = "'all' stands alone";
+		return -1;
+	}
+	return 0;
+}
+
+static int acl_add_rule(struct acl *a, const struct config_kv *kv, const char *path,
+			char *err, size_t errlen)
+{
+	struct acl_rule r;
+	const char *why = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.line = kv->line;
+	if (strcmp(kv->key, "allow") == 0)
+		r.action = ACL_ALLOW;
+	else if (strcmp(kv->key, "deny") == 0)
+		r.action = ACL_DENY;
+	else
+		why = "unknown key (allow or deny)";
+	if (why != NULL || acl_parse_conds(&r, kv->value, &why) < 0) {
+		snprintf(err, errlen, "%s:%d: [acl] %s: %s", path ? path : "(defaults)",
+			 kv->line, kv->key, why);
+		return -1;
+	}
+	if (acl_push(a, &r) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int acl_add_builtin(struct acl *a, const char *net, uint16_t port)
+{
+	struct acl_rule r;
+	const char *why;
+
+	memset(&r, 0, sizeof(r));
+	r.action = ACL_DENY;
+	r.has = ACL_HAS_DEST | ACL_HAS_PORT;
+	r.port_lo = r.port_hi = port;
+	r.line = ACL_LINE_BUILTIN;
+	if (acl_parse_net(net, &r.dest, &why) < 0)
+		return 0; /* config checked the listen addresses; be lenient anyway */
+	return acl_push(a, &r);
+}
+
+/* Management listeners: their addresses, loopback and the unspecified addresses. */
+static int acl_add_mgmt(struct acl *a, const struct config *cfg)
+{
+	static const char *const local[] = { "127.0.0.0/8", "::1", "0.0.0.0", "::" };
+
+	if (cfg->mgmt_port == 0)
+		return 0;
+	for (size_t i = 0; i < cfg->mgmt_listen_len; i++)
+		if (cfg->mgmt_listen[i] != NULL &&
+		    acl_add_builtin(a, cfg->mgmt_listen[i], cfg->mgmt_port) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if (acl_add_builtin(a, local[i], cfg->mgmt_port) < 0)
+			return -1;
+	return 0;
+}
+
+struct acl *acl_compile(const struct config *cfg, char *err, size_t errlen)
+{
+	struct acl *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || acl_add_mgmt(a, cfg) < 0) {
+		snprintf(err, errlen, "out of memory");
+		acl_free(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->acl.len; i++) {
+		if (acl_add_rule(a, &cfg->acl.items[i], cfg->path, err, errlen) < 0) {
+			acl_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void acl_free(struct acl *acl)
+{
+	if (acl == NULL)
+		return;
+	free(acl->rules);
+	free(acl);
+}
+
+size_t acl_rule_count(const struct acl *acl)
+{
+	return acl ? acl->len : 0;
+}
+
+/* --- matching --- */
+
+/* The address of sa as an acl_net host (mapped IPv4 unmapped). Returns false for other families. */
+static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *port)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		n->family = AF_INET;
+		memcpy(n->addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		*port = ntohs(in6->sin6_port);
+		if (memcmp(in6->sin6_addr.s6_addr, mapped, 12) == 0) {
+			n->family = AF_INET;
+			memcpy(n->addr, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			n->family = AF_INET6;
+			memcpy(n->addr, in6->sin6_addr.s6_addr, 16);
+		}
+		return true;
+	}
+	return false;
+}
+
+static bool acl_net_has(const struct acl_net *net, const struct acl_net *host)
+{
+	unsigned full = net->prefix / 8, rest = net->prefix % 8;
+
+	if (net->family != host->family)
+		return false;
+	if (memcmp(net->addr, host->addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((net->addr[full] ^ host->addr[full]) & (uint8_t)(0xffu << (8 - rest))) == 0;
+}
+
+/* Whether name (length len, final dot removed) is r->host or lies under it. */
+static bool acl_host_matches(const struct acl_rule *r, const char *name, size_t len)
+{
+	size_t hlen = strlen(r->host);
+
+	if (len == hlen)
+		return !r->host_under_only && strncasecmp(name, r->host, len) == 0;
+	if (len < hlen + 1)
+		return false;
+	return name[len - hlen - 1] == '.' && strncasecmp(name + len - hlen, r->host, hlen) == 0;
+}
+
+/* What is known about one request; has_dest false before resolution. */
+struct acl_query {
+	const char *name;
+	size_t name_len;
+	struct acl_net src, dest;
+	bool has_src, has_dest;
+	uint16_t port;
+};
+
+static enum acl_tri acl_rule_matches(const struct acl_rule *r, const struct acl_query *q)
+{
+	enum acl_tri t = ACL_YES;
+
+	if (r->has & ACL_HAS_ALL)
+		return ACL_YES;
+	if ((r->has & ACL_HAS_PORT) && (q->port < r->port_lo || q->port > r->port_hi))
+		return ACL_NO;
+	if ((r->has & ACL_HAS_SRC) && (!q->has_src || !acl_net_has(&r->src, &q->src)))
+		return ACL_NO;
+	if ((r->has & ACL_HAS_HOST) &&
+	    (q->name == NULL || !acl_host_matches(r, q->name, q->name_len)))
+		return ACL_NO;
+	if (r->has & ACL_HAS_DEST) {
+		if (!q->has_dest)
+			t = ACL_UNKNOWN;
+		else if (!acl_net_has(&r->dest, &q->dest))
+			return ACL_NO;
+	}
+	return t;
+}
+
+static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query *q, int *line)
+{
+	int dummy;
+
+	if (line == NULL)
+		line = &dummy;
+	*line = ACL_LINE_DEFAULT;
+	if (acl == NULL)
+		return ACL_ALLOW;
+	for (size_t i = 0; i < acl->len; i++) {
+		const struct acl_rule *r = &acl->rules[i];
+
+		switch (acl_rule_matches(r, q)) {
+		case ACL_NO:
+			continue;
+		case ACL_YES:
+			*line = r->line;
+			return (enum acl_verdict)r->action;
+		case ACL_UNKNOWN:
+			/* this rule's fate rests on the address: decide after resolution */
+			return ACL_ALLOW;
+		}
+	}
+	return ACL_ALLOW;
+}
+
+static void acl_query_name(struct acl_query *q, const char *name)
+{
+	q->name = name;
+	q->name_len = name ? strlen(name) : 0;
+	if (q->name_len > 0 && name[q->name_len - 1] == '.')
+		q->name_len--;
+}
+
+enum acl_verdict acl_check_name(const struct acl *acl, const struct sockaddr *src,
+				const char *name, uint16_t port, int *line)
+{
+	struct acl_query q;
+	uint16_t unused;
+
+	memset(&q, 0, sizeof(q));
+	acl_query_name(&q, name);
+	q.has_src = acl_host_of(src, &q.src, &unused);
+	q.port = port;
+	return acl_decide(acl, &q, line);
+}
+
+enum acl_verdict acl_check_addr(const struct acl *acl, const struct sockaddr *src,
+				const struct sockaddr *dst, const char *name, int *line)
+{
+	struct acl_query q;
+	uint16_t unused;
+
+	memset(&q, 0, sizeof(q));
+	acl_query_name(&q, name);
+	q.has_src = acl_host_of(src, &q.src, &unused);
+	if (!acl_host_of(dst, &q.dest, &q.port)) {
+		if (line != NULL)
+			*line = ACL_LINE_DEFAULT;
+		return ACL_DENY; /* not an IP destination: nothing to connect to */
+	}
+	q.has_dest = true;
+	return acl_decide(acl, &q, line);
+}

@@ -1,0 +1,284 @@
+/* Unit tests for the ACL: rule syntax and its errors, matching, the built-in rule. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "config.h"
+
+static struct config cfg;
+static char err[256];
+
+/* A config with no management port (no built-in rule) and the given rules. */
+static void setup_rules(const char *const *rules)
+{
+	config_defaults(&cfg);
+	cfg.mgmt_port = 0;
+	for (int i = 0; rules[i] != NULL; i += 2)
+		ck_assert_int_eq(config_list_add(&cfg.acl, rules[i], rules[i + 1], 10 + i / 2), 0);
+}
+
+static struct acl *compile(const char *const *rules)
+{
+	struct acl *a;
+
+	setup_rules(rules);
+	a = acl_compile(&cfg, err, sizeof(err));
+	config_free(&cfg);
+	return a;
+}
+
+static struct sockaddr_storage addr(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':') != NULL) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &in6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &in->sin_addr), 1);
+	}
+	return ss;
+}
+
+static enum acl_verdict check(const struct acl *a, const char *src, const char *dst,
+			      uint16_t port, const char *name)
+{
+	struct sockaddr_storage s = addr(src, 40000), d = addr(dst, port);
+
+	return acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d, name, NULL);
+}
+
+static enum acl_verdict check_name(const struct acl *a, const char *name, uint16_t port)
+{
+	struct sockaddr_storage s = addr("192.0.2.1", 40000);
+
+	return acl_check_name(a, (struct sockaddr *)&s, name, port, NULL);
+}
+
+START_TEST(empty_acl_allows)
+{
+	static const char *const none[] = { NULL };
+	struct acl *a = compile(none);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_uint_eq(acl_rule_count(a), 0);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.1.2.3", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "example.com", 80), ACL_ALLOW);
+	ck_assert_int_eq(check(NULL, "127.0.0.1", "10.1.2.3", 80, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(first_match_wins_with_final_deny)
+{
+	static const char *const rules[] = {
+		"allow", "dest 10.0.0.0/8 port 1-1024",
+		"deny", "dest 10.0.0.0/8",
+		"allow", "dest fd00::/8",
+		"deny", "all",
+		NULL
+	};
+	struct acl *a = compile(rules);
+	int line;
+	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("10.9.9.9", 2000);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.9.9.9", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.9.9.9", 1024, NULL), ACL_ALLOW);
+	ck_assert_int_eq(acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d,
+					 NULL, &line), ACL_DENY);
+	ck_assert_int_eq(line, 11);
+	ck_assert_int_eq(check(a, "127.0.0.1", "fd12::1", 443, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "fe80::1", 443, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "11.0.0.1", 80, NULL), ACL_DENY);
+	/* the name cannot be decided: a dest rule comes first */
+	ck_assert_int_eq(check_name(a, "anything.test", 80), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(host_suffixes)
+{
+	static const char *const rules[] = {
+		"deny", "dest-host .internal",
+		"deny", "dest-host Example.COM.",
+		NULL
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check_name(a, "db.internal", 5432), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "a.b.INTERNAL.", 5432), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "internal", 5432), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "notinternal", 5432), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "example.com", 80), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "www.example.com", 80), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "badexample.com", 80), ACL_ALLOW);
+	/* a request by address never matches a host rule */
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.0.0.1", 80, NULL), ACL_ALLOW);
+	/* the address stage repeats what the name stage decided */
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.0.0.1", 80, "x.internal"), ACL_DENY);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(source_rules)
+{
+	static const char *const rules[] = {
+		"deny", "src 192.0.2.0/24",
+		"allow", "src 2001:db8::/32 port 22",
+		"deny", "port 22",
+		NULL
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "192.0.2.7", "8.8.8.8", 53, NULL), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "example.com", 80), ACL_DENY);
+	ck_assert_int_eq(check(a, "198.51.100.1", "8.8.8.8", 53, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "2001:db8::5", "8.8.8.8", 22, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "2001:db9::5", "8.8.8.8", 22, NULL), ACL_DENY);
+	/* without a source, src rules do not match */
+	{
+		struct sockaddr_storage d = addr("8.8.8.8", 53);
+
+		ck_assert_int_eq(acl_check_addr(a, NULL, (struct sockaddr *)&d, NULL, NULL),
+				 ACL_ALLOW);
+	}
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(mapped_ipv4_is_matched_as_ipv4)
+{
+	static const char *const rules[] = { "deny", "dest 127.0.0.0/8", NULL };
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::ffff:127.0.0.1", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "::ffff:10.0.0.1", "127.0.0.2", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::1", 80, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(prefix_edges)
+{
+	static const char *const rules[] = {
+		"deny", "dest 10.128.0.0/9",
+		"deny", "dest 0.0.0.0/0 port 25",
+		"deny", "dest 2001:db8:8000::/33",
+		NULL
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.128.0.0", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.255.255.255", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "10.127.255.255", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "1.2.3.4", 25, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::1", 25, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "2001:db8:8000::1", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "2001:db8:7fff::1", 80, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(builtin_protects_management)
+{
+	struct acl *a;
+	int line;
+	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("127.0.0.1", 8080);
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_list_add(&cfg.acl, "allow", "all", 40), 0);
+	a = acl_compile(&cfg, err, sizeof(err));
+	config_free(&cfg);
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d,
+					 NULL, &line), ACL_DENY);
+	ck_assert_int_eq(line, ACL_LINE_BUILTIN);
+	ck_assert_int_eq(check(a, "127.0.0.1", "127.0.0.1", 8081, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::1", 8080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "0.0.0.0", 8080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::ffff:127.0.0.1", 8080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "127.1.2.3", 8080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "192.0.2.1", 8080, NULL), ACL_ALLOW);
+	/* a name cannot be denied before it resolves */
+	ck_assert_int_eq(check_name(a, "localhost", 8080), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(bad_rules_name_file_and_line)
+{
+	static const char *const bad[][2] = {
+		{ "permit", "all" },
+		{ "allow", "" },
+		{ "allow", "dest" },
+		{ "allow", "dest 10.0.0.1/8" },
+		{ "allow", "dest 10.0.0.0/33" },
+		{ "allow", "dest ::/129" },
+		{ "allow", "dest 10.0.0.0/" },
+		{ "allow", "dest 10.0.0.0/x" },
+		{ "allow", "dest example.com" },
+		{ "allow", "port 0" },
+		{ "allow", "port 65536" },
+		{ "allow", "port 20-10" },
+		{ "allow", "port 1-" },
+		{ "allow", "port -5" },
+		{ "allow", "dest-host a..b" },
+		{ "allow", "dest-host ." },
+		{ "allow", "dest-host a/b" },
+		{ "allow", "all port 80" },
+		{ "allow", "port 80 port 81" },
+		{ "allow", "when 80" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *rules[] = { bad[i][0], bad[i][1], NULL };
+		struct acl *a;
+
+		setup_rules(rules);
+		cfg.path = strdup("/etc/mass.ini");
+		a = acl_compile(&cfg, err, sizeof(err));
+		config_free(&cfg);
+		ck_assert_msg(a == NULL, "accepted %s = %s", bad[i][0], bad[i][1]);
+		ck_assert_msg(strncmp(err, "/etc/mass.ini:10: [acl] ", 24) == 0, "%s", err);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("acl");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, empty_acl_allows);
+	tcase_add_test(tc, first_match_wins_with_final_deny);
+	tcase_add_test(tc, host_suffixes);
+	tcase_add_test(tc, source_rules);
+	tcase_add_test(tc, mapped_ipv4_is_matched_as_ipv4);
+	tcase_add_test(tc, prefix_edges);
+	tcase_add_test(tc, builtin_protects_management);
+	tcase_add_test(tc, bad_rules_name_file_and_line);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
