@@ -467,10 +467,12 @@ static int main_start(char *err, size_t errlen)
 		return -1;
 	if (accesslog_open(server.cfg.access_log, err, errlen) < 0)
 		return -1;
-	if (main_open_listeners(err, errlen) < 0 || main_drop_privileges(err, errlen) < 0)
+	/* bind everything while still privileged; plugins run their init without */
+	if (main_open_listeners(err, errlen) < 0 || mgmt_start(server.loop, err, errlen) < 0 ||
+	    main_drop_privileges(err, errlen) < 0)
 		return -1;
 	server.plugins = plugins_load(&server.cfg, err, errlen);
-	if (server.plugins == NULL || mgmt_start(server.loop, err, errlen) < 0)
+	if (server.plugins == NULL)
 		return -1;
 	log_info("socks5d %s ready: auth %s, dissectors %s, %zu users, up to %d descriptors",
 		 PACKAGE_VERSION, server.auth ? "on" : "off",
