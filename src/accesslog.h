@@ -23,7 +23,14 @@ int accesslog_open(const char *path, char *err, size_t errlen);
 /* Reopens the same path (after logrotate moved it). Returns 0 or -1 (err set). */
 int accesslog_reopen(char *err, size_t errlen);
 
+/* Flushes and closes (back to stderr). */
 void accesslog_close(void);
+
+/*
+ * Writes the lines gathered since the last flush. Lines are batched: the
+ * daemon calls this once per loop round, before waiting for events.
+ */
+void accesslog_flush(void);
 
 /* The record types of request lines (the third column). */
 enum accesslog_kind {

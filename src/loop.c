@@ -23,6 +23,7 @@ struct loop {
 	int stopping;
 	uint64_t now_ms;
 	struct loop_fd *fds;
+	void (*before_wait)(void);
 	struct loop_timer **heap;
 	uint32_t heap_len, heap_cap;
 	struct epoll_event fired[LOOP_BATCH];
@@ -134,6 +135,20 @@ void loop_remove(struct loop *loop, int fd)
 	loop->fds[fd].fn = NULL;
 	loop->fds[fd].data = NULL;
 	loop->fds[fd].events = 0;
+}
+
+void loop_forget(struct loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->max_fds)
+		return;
+	loop->fds[fd].fn = NULL;
+	loop->fds[fd].data = NULL;
+	loop->fds[fd].events = 0;
+}
+
+void loop_set_before_wait(struct loop *loop, void (*fn)(void))
+{
+	loop->before_wait = fn;
 }
 
 /* --- timers: binary min-heap keyed on when_ms, heap_index is 1-based --- */
@@ -263,6 +278,8 @@ static int loop_events_of(uint32_t mask)
 
 	if (mask & (EPOLLIN | EPOLLRDHUP))
 		events |= LOOP_READ;
+	if (mask & EPOLLRDHUP)
+		events |= LOOP_RDHUP;
 	if (mask & EPOLLOUT)
 		events |= LOOP_WRITE;
 	if (mask & (EPOLLERR | EPOLLHUP))
@@ -272,7 +289,11 @@ static int loop_events_of(uint32_t mask)
 
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
-	int n = epoll_wait(loop->epfd, loop->fired, LOOP_BATCH,
+	int n;
+
+	if (loop->before_wait != NULL)
+		loop->before_wait();
+	n = epoll_wait(loop->epfd, loop->fired, LOOP_BATCH,
 			   loop_next_timeout(loop, timeout_ms));
 
 	loop->now_ms = loop_clock_ms();

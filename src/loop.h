@@ -25,7 +25,8 @@ enum {
 	LOOP_READ = 1,   /* readable, or the peer closed (EOF/RDHUP) */
 	LOOP_WRITE = 2,  /* writable */
 	LOOP_ERROR = 4,  /* EPOLLERR or EPOLLHUP: the next I/O call tells why */
-	LOOP_EDGE = 8    /* only for loop_add(): edge-triggered registration */
+	LOOP_EDGE = 8,   /* only for loop_add(): edge-triggered registration */
+	LOOP_RDHUP = 16  /* reported with LOOP_READ: the peer has shut its side */
 };
 
 /* Called with the mask of what happened (LOOP_READ | LOOP_WRITE | LOOP_ERROR). */
@@ -70,6 +71,16 @@ int loop_set(struct loop *loop, int fd, int events);
  * before close(fd).
  */
 void loop_remove(struct loop *loop, int fd);
+
+/*
+ * Forgets fd without telling epoll, for an fd about to be closed: close()
+ * removes it from epoll anyway, so this saves a system call per descriptor.
+ * Only for descriptors never duplicated (dup, fork).
+ */
+void loop_forget(struct loop *loop, int fd);
+
+/* Sets a function run once per round just before the loop waits (batched flushes). */
+void loop_set_before_wait(struct loop *loop, void (*fn)(void));
 
 /* Arms (or re-arms) timer to fire `ms` milliseconds from now. */
 void loop_timer_start(struct loop *loop, struct loop_timer *timer,

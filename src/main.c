@@ -459,6 +459,7 @@ static int main_start(char *err, size_t errlen)
 	server.loop = loop_create(max_fds, err, errlen);
 	if (server.loop == NULL || main_setup_signals(err, errlen) < 0)
 		return -1;
+	loop_set_before_wait(server.loop, accesslog_flush);
 	server.resolver = resolver_create(server.loop, server.cfg.resolver, err, errlen);
 	if (server.resolver == NULL)
 		return -1;

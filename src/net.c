@@ -48,6 +48,14 @@ int net_listen(const struct sockaddr *addr, socklen_t len, int backlog,
 	if (addr->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
+	/* accepted sockets inherit it, which saves a setsockopt per connection */
+	net_nodelay(fd);
+	/*
+	 * Both protocols served here speak first from the client: have the
+	 * kernel hand over a connection once its first bytes arrived, so they
+	 * are read at accept time instead of one loop round later.
+	 */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	if (bind(fd, addr, len) < 0 || listen(fd, backlog) < 0)
 		goto fail;
 	return fd;

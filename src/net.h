@@ -22,7 +22,8 @@ int net_parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
 
 /*
  * Opens a non-blocking, close-on-exec TCP listener on addr with SO_REUSEADDR
- * (and IPV6_V6ONLY for IPv6, so "0.0.0.0" and "::" can both be bound).
+ * (and IPV6_V6ONLY for IPv6, so "0.0.0.0" and "::" can both be bound) and
+ * TCP_NODELAY, which accepted sockets inherit.
  * Returns the fd, or -1 with err set.
  */
 int net_listen(const struct sockaddr *addr, socklen_t len, int backlog,

@@ -75,14 +75,16 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 }
 
 /*
- * Reads one chunk into the direction's pipe (fast path) or buffer (when a
- * dissector must see the bytes, or no pipe can be had).
+ * Reads one chunk: by splice into the direction's pipe once the flow is
+ * bulk and nothing inspects it, else by recv into a pooled buffer.
  * Returns the bytes read, 0 on EOF, -1 with errno set.
  */
 static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
 {
-	if (!inspect) {
-		/* back on the fast path: a buffer left from preloaded or inspected bytes goes */
+	ssize_t n;
+
+	if (!inspect && d->bulk) {
+		/* a buffer left from preloaded or inspected bytes goes back */
 		if (d->buf != NULL) {
 			pool_buf_put(d->buf);
 			d->buf = NULL;
@@ -103,7 +105,12 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 		return -1;
 	}
 	d->off = 0;
-	return recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
+	n = recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
+	if (n == POOL_BUF_SIZE)
+		d->bulk = true;
+	else if (n > 0 && !(r->ready[src] & RELAY_EOF_PENDING))
+		r->ready[src] &= ~RELAY_READABLE;  /* short read: drained */
+	return n;
 }
 
 static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len,
@@ -146,7 +153,9 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved,
 			if (!d->shut) {
 				d->shut = true;
 				relay_dir_idle(d);
-				if (shutdown(r->fd[dst], SHUT_WR) < 0 && errno != ENOTCONN)
+				/* the last direction to finish needs no FIN: close() sends it */
+				if (!r->dir[1 - which].shut &&
+				    shutdown(r->fd[dst], SHUT_WR) < 0 && errno != ENOTCONN)
 					return RELAY_ERROR;
 			}
 			return RELAY_OPEN;

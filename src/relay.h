@@ -4,10 +4,14 @@
  * Each direction (client→upstream, upstream→client) carries at most one
  * chunk in flight: it reads only once the previous chunk is fully written,
  * which is the backpressure (a side is not read while the other cannot take
- * more). Flows that nothing inspects move through a pooled pipe with
- * splice(2), never entering user space; flows a dissector watches move
- * through a pooled buffer. An EOF on one side is carried across with
- * shutdown(SHUT_WR) once its direction has drained.
+ * more). A direction starts with recv/send through a pooled buffer, where a
+ * short read proves the socket drained and saves the read that would only
+ * say EAGAIN; once a read fills the buffer the flow is bulk and moves
+ * through a pooled pipe with splice(2), never entering user space. Small
+ * request/response flows thus cost the fewest system calls and large ones
+ * no copies. Flows a dissector watches stay on the buffer path. An EOF on
+ * one side is carried across with shutdown(SHUT_WR) once its direction has
+ * drained (or simply by close() when it is the last direction open).
  *
  * Descriptors are registered edge-triggered by the owner, who records each
  * readiness report in `ready` before calling relay_pump().
@@ -23,7 +27,11 @@
 
 enum { RELAY_CLIENT = 0, RELAY_UPSTREAM = 1 };       /* index of fd[] and ready[] */
 enum { RELAY_TO_UPSTREAM = 0, RELAY_TO_CLIENT = 1 }; /* index of dir[] */
-enum { RELAY_READABLE = 1, RELAY_WRITABLE = 2 };     /* bits of ready[] */
+/*
+ * Bits of ready[]. RELAY_EOF_PENDING: the peer shut its side, so a short
+ * read does not prove the socket drained (the EOF is still to be read).
+ */
+enum { RELAY_READABLE = 1, RELAY_WRITABLE = 2, RELAY_EOF_PENDING = 4 };
 
 /* Bytes one direction may move per relay_pump() before yielding (fairness). */
 #define RELAY_YIELD_BYTES (1024 * 1024)
@@ -34,6 +42,7 @@ struct relay_dir {
 	struct pool_buf *buf;    /* in-flight bytes in user space, or NULL */
 	struct pool_pipe *pipe;  /* in-flight bytes in a pipe, or NULL */
 	uint32_t off, len;       /* in flight: buf->data[off .. off+len) or len in pipe */
+	bool bulk;               /* a read filled a buffer: move by splice from now on */
 	bool eof;                /* the source sent EOF */
 	bool shut;               /* EOF carried to the destination */
 };

@@ -91,7 +91,7 @@ static void session_free(struct session *s)
 	udp_assoc_free(s->udp);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
-			loop_remove(server.loop, s->relay.fd[i]);
+			loop_forget(server.loop, s->relay.fd[i]);
 			close(s->relay.fd[i]);
 		}
 	}
@@ -351,7 +351,7 @@ static void session_drop_upstream(struct session *s)
 	int fd = s->relay.fd[RELAY_UPSTREAM];
 
 	if (fd >= 0) {
-		loop_remove(server.loop, fd);
+		loop_forget(server.loop, fd);
 		close(fd);
 		s->relay.fd[RELAY_UPSTREAM] = -1;
 		s->relay.ready[RELAY_UPSTREAM] = 0;
@@ -407,7 +407,8 @@ static void session_upstream_ready(struct session *s, int events)
 
 	if (!(events & (LOOP_WRITE | LOOP_ERROR)))
 		return;
-	err = net_socket_error(s->relay.fd[RELAY_UPSTREAM]);
+	/* a failed connect always reports EPOLLERR: without it, no need to ask */
+	err = (events & LOOP_ERROR) ? net_socket_error(s->relay.fd[RELAY_UPSTREAM]) : 0;
 	if (err == 0) {
 		loop_timer_stop(server.loop, &s->timer);
 		s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE |
@@ -693,6 +694,10 @@ static void session_client_readable(struct session *s)
 			session_free(s);
 			return;
 		}
+		/* a short read drained the socket (unless an EOF is still to be read) */
+		if ((size_t)n < sizeof(session_rx) &&
+		    !(s->relay.ready[RELAY_CLIENT] & RELAY_EOF_PENDING))
+			s->relay.ready[RELAY_CLIENT] &= ~RELAY_READABLE;
 		while (off < (size_t)n) {
 			ssize_t used = session_handshake(s, session_rx + off, (size_t)n - off);
 
@@ -700,6 +705,8 @@ static void session_client_readable(struct session *s)
 				return;
 			off += (size_t)used;
 		}
+		if (!(s->relay.ready[RELAY_CLIENT] & RELAY_READABLE))
+			return;
 	}
 }
 
@@ -713,6 +720,8 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		s->relay.ready[side] |= RELAY_READABLE;
 	if (events & LOOP_WRITE)
 		s->relay.ready[side] |= RELAY_WRITABLE;
+	if (events & LOOP_RDHUP)
+		s->relay.ready[side] |= RELAY_EOF_PENDING;
 	switch (s->state) {
 	case ST_GREETING:
 	case ST_AUTH:
@@ -772,7 +781,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		close(fd);
 		return;
 	}
-	net_nodelay(fd);
+	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
 	s->next = session_list;
 	if (session_list != NULL)
 		session_list->prev = s;
@@ -781,6 +790,9 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	metrics_accepted();
 	loop_timer_start(server.loop, &s->timer, SESSION_MS(server.cfg.handshake_timeout),
 			 session_handshake_timeout);
+	/* deferred accept: the greeting is usually here already */
+	s->relay.ready[RELAY_CLIENT] = RELAY_READABLE | RELAY_WRITABLE;
+	session_client_readable(s);
 }
 
 size_t session_count(void)

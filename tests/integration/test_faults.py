@@ -106,12 +106,9 @@ def test_fd_exhaustion_pauses_accepts_without_spinning():
     try:
         held = []
         for _ in range(120):
-            s = socket.socket()
-            s.setblocking(False)
-            try:
-                s.connect(("127.0.0.1", p.port))
-            except BlockingIOError:
-                pass
+            # a first byte: listeners defer accept until a client has spoken
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+            s.sendall(b"\x05")
             held.append(s)
         time.sleep(0.5)
         assert fd_count(p.proc.pid) >= limit - 2, fd_count(p.proc.pid)

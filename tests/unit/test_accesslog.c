@@ -4,6 +4,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -37,9 +39,12 @@ static void teardown(void)
 /* Reads a whole small file into buf (NUL-terminated); returns its length. */
 static size_t slurp(const char *file, char *buf, size_t len)
 {
-	FILE *f = fopen(file, "r");
+	FILE *f;
 	size_t n;
 
+	/* lines are batched until the loop's flush; the tests flush by hand */
+	accesslog_flush();
+	f = fopen(file, "r");
 	ck_assert_ptr_nonnull(f);
 	n = fread(buf, 1, len - 1, f);
 	buf[n] = '\0';
@@ -118,6 +123,60 @@ START_TEST(escape_truncates_between_escapes)
 	ck_assert_str_eq(out, "\\t");
 	accesslog_escape(out, 1, "abc", 3);
 	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* One write per loop round: nothing reaches the file before the flush. */
+START_TEST(lines_wait_for_the_flush)
+{
+	struct sockaddr_in src;
+	char err[256];
+	struct stat st;
+
+	sockaddr_v4(&src, "192.0.2.9", 40000);
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	accesslog_flush();
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_gt(st.st_size, 0);
+}
+END_TEST
+
+/* Through a pipe, a batch larger than PIPE_BUF arrives as whole, intact lines. */
+START_TEST(pipe_batch_arrives_in_whole_lines)
+{
+	struct sockaddr_in src;
+	static char buf[1 << 20];
+	char err[256], *line, *save;
+	int p[2], saved = dup(STDERR_FILENO), lines = 0;
+	size_t got = 0;
+	ssize_t n;
+
+	sockaddr_v4(&src, "192.0.2.9", 40000);
+	ck_assert_int_eq(pipe(p), 0);
+	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+	dup2(p[1], STDERR_FILENO);
+	ck_assert_int_eq(accesslog_open("-", err, sizeof(err)), 0);
+	for (int i = 0; i < 200; i++)
+		accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src,
+				  "example.com", 443, 0);
+	accesslog_flush();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(p[0]);
+	buf[got] = '\0';
+	ck_assert_int_gt(got, PIPE_BUF);
+	ck_assert_int_eq(buf[got - 1], '\n');
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_ptr_nonnull(strstr(line, "\talice\tA\t192.0.2.9\t40000\texample.com\t443\t0"));
+		lines++;
+	}
+	ck_assert_int_eq(lines, 200);
 }
 END_TEST
 
@@ -252,6 +311,8 @@ int main(void)
 	tcase_add_test(e, escape_keeps_embedded_nul_visible);
 	tcase_add_test(e, escape_truncates_between_escapes);
 	tcase_add_checked_fixture(f, setup, teardown);
+	tcase_add_test(f, lines_wait_for_the_flush);
+	tcase_add_test(f, pipe_batch_arrives_in_whole_lines);
 	tcase_add_test(f, request_line_columns);
 	tcase_add_test(f, credential_line_columns);
 	tcase_add_test(f, longest_line_stays_one_line);
