@@ -264,8 +264,8 @@ static void main_reload(void)
 {
 	char err[MAIN_ERRLEN];
 	struct config cfg;
-	struct users users, admins;
-	struct acl *acl;
+	struct users users = { 0 }, admins = { 0 };
+	struct acl *acl = NULL;
 	bool new_users = false;
 
 	log_info("reloading %s", opts.config_path);
@@ -273,40 +273,21 @@ static void main_reload(void)
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if ((acl = main_compile_acl(&cfg, err, sizeof(err))) == NULL) {
-		log_error("reload: %s; keeping the running configuration", err);
-		config_free(&cfg);
-		return;
-	}
-	if (server_build_admins(&admins, &cfg, err, sizeof(err)) < 0) {
-		log_error("reload: %s; keeping the running configuration", err);
-		acl_free(acl);
-		config_free(&cfg);
-		return;
-	}
+	if ((acl = main_compile_acl(&cfg, err, sizeof(err))) == NULL ||
+	    server_build_admins(&admins, &cfg, err, sizeof(err)) < 0)
+		goto fail;
 	/* with a users_file the file is the store and stays loaded as it is */
 	if (cfg.users_file == NULL && server.cfg.users_file == NULL) {
-		if (server_build_users(&users, &cfg, &opts.cli_users, err, sizeof(err)) < 0) {
-			log_error("reload: %s; keeping the running configuration", err);
-			users_free(&admins);
-			acl_free(acl);
-			config_free(&cfg);
-			return;
-		}
+		if (server_build_users(&users, &cfg, &opts.cli_users, err, sizeof(err)) < 0)
+			goto fail;
 		new_users = true;
 	} else if ((cfg.users_file == NULL) != (server.cfg.users_file == NULL) ||
 		   strcmp(cfg.users_file, server.cfg.users_file) != 0) {
 		log_warn("reload: a change of users_file needs a restart");
 	}
 	/* plugins last: their swap is the one step that cannot be undone */
-	if (plugins_reload(&cfg, err, sizeof(err)) < 0) {
-		log_error("reload: %s; keeping the running configuration", err);
-		if (new_users)
-			users_free(&users);
-		users_free(&admins);
-		config_free(&cfg);
-		return;
-	}
+	if (plugins_reload(&cfg, err, sizeof(err)) < 0)
+		goto fail;
 	if (!main_same_listen(&cfg, &server.cfg))
 		log_warn("reload: listen addresses and ports need a restart; keeping the old ones");
 	if (new_users) {
@@ -331,6 +312,13 @@ static void main_reload(void)
 	if (accesslog_reopen(err, sizeof(err)) < 0)
 		log_error("reload: %s", err);
 	log_info("reloaded %s", opts.config_path);
+	return;
+fail:
+	log_error("reload: %s; keeping the running configuration", err);
+	users_free(&users);
+	users_free(&admins);
+	acl_free(acl);
+	config_free(&cfg);
 }
 
 static void main_exit_now(void)
