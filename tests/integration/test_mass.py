@@ -477,6 +477,8 @@ def test_users_file_persists_across_restart():
         assert mass(p, b"\x0a" + lv("carol") + lv("c pass")) == b"\x00"
         assert mass(p, b"\x0a" + lv("dave") + lv("d")) == b"\x00"
         assert mass(p, b"\x0b" + lv("dave")) == b"\x00"
+        # the users file has no comment syntax: any printable first octet
+        assert mass(p, b"\x0a" + lv("#x") + lv("hash")) == b"\x00"
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     # the same ini, now with another [users] entry that must be ignored
     p.write_ini(ini, auth=True, users={"alice": "wonderland", "erin": "e"},
@@ -485,8 +487,9 @@ def test_users_file_persists_across_restart():
     q.ini_path = p.ini_path
     with q:
         assert "is ignored" in q.stderr(), q.stderr()
-        assert mass(q, b"\x01") == b"\x00\x02" + lv("alice") + lv("carol")
+        assert mass(q, b"\x01") == b"\x00\x03" + lv("alice") + lv("carol") + lv("#x")
         assert socks_login(q, "carol", "c pass")
+        assert socks_login(q, "#x", "hash")
         assert not socks_login(q, "erin", "e")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     shutil.rmtree(tmp)
