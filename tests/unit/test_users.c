@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "users.h"
 
 static char dir[] = "/tmp/mass-test-users-XXXXXX";
@@ -369,11 +370,5 @@ static Suite *users_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(users_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_main_run(users_suite());
 }
