@@ -304,6 +304,7 @@ static void main_reload(void)
 		if (new_users)
 			users_free(&users);
 		users_free(&admins);
+		acl_free(acl);
 		config_free(&cfg);
 		return;
 	}
