@@ -12,11 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A users file holds at most 255 lines of 511 octets plus comments. */
+/* A users file holds at most 255 lines of 511 octets plus blank lines. */
 #define USERS_FILE_MAX (1024 * 1024)
-
-static const char users_header[] =
-	"# mass users store: one name:password line per user (rewritten by socks5d)\n";
 
 int users_init(struct users *u, unsigned max, const char *file)
 {
@@ -163,10 +160,13 @@ static int users_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The file image: the header line, then "name:password\n" per user. */
+/*
+ * The file image: "name:password\n" per user and nothing else. There is no
+ * header or comment syntax, since a name may start with any printable octet.
+ */
 static char *users_image(const struct users *u, size_t *len)
 {
-	size_t cap = sizeof(users_header), off = sizeof(users_header) - 1;
+	size_t cap = 1, off = 0;
 	char *buf;
 
 	for (size_t i = 0; i < u->len; i++)
@@ -174,7 +174,6 @@ static char *users_image(const struct users *u, size_t *len)
 	buf = malloc(cap);
 	if (!buf)
 		return NULL;
-	memcpy(buf, users_header, off);
 	for (size_t i = 0; i < u->len; i++) {
 		const struct user *user = &u->list[i];
 
@@ -275,9 +274,6 @@ static enum users_result users_append(struct users *u, const char *name, size_t 
 
 	if (!users_valid_name(name, name_len) || !users_valid_pass(pass, pass_len))
 		return USERS_INVALID;
-	/* The file would read such a line back as a comment. */
-	if (u->file && name[0] == '#')
-		return USERS_INVALID;
 	if (users_find(u, name, name_len) >= 0)
 		return USERS_EXISTS;
 	if (u->len >= u->max)
@@ -377,7 +373,7 @@ static int users_parse_line(struct users *u, const char *line, size_t len, size_
 		len--;
 	while (blank < len && (line[blank] == ' ' || line[blank] == '\t'))
 		blank++;
-	if (blank == len || line[0] == '#')
+	if (blank == len)
 		return 0;
 	colon = memchr(line, ':', len);
 	if (!colon) {

@@ -10,9 +10,9 @@
  * users_add()/users_del() rewrites it atomically (temporary file, fsync,
  * rename, fsync of the directory) before returning USERS_OK, and undoes the
  * in-memory change when that fails. File format: one "name:password" line
- * per user, '#' comments and blank lines ignored, mode 0600. Since a line
- * that starts with '#' is a comment, a set with a backing file refuses names
- * that start with '#' (USERS_INVALID).
+ * per user (the name ends at the first ':'), blank lines ignored, mode 0600.
+ * There are no comments: the file is machine-written, and a name may start
+ * with any printable octet, '#' and ';' included.
  */
 #ifndef MASS_USERS_H
 #define MASS_USERS_H

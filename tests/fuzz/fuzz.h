@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto.h"
 
@@ -63,6 +64,26 @@ static inline enum proto_result fuzz_feed(fuzz_parse_fn parse, void *parser,
 		FUZZ_CHECK(fuzz_call(parse, parser, buf, len, &again) == r);
 		FUZZ_CHECK(again == 0);
 	}
+	return r;
+}
+
+/*
+ * The check every incremental parser target makes: buf[0..len) fed to whole
+ * in one piece and to split cut at cut (both freshly initialised parsers of
+ * size octets) must give the same verdict, the same consumption (*used) and
+ * the same parser state. Returns the verdict.
+ */
+static inline enum proto_result fuzz_whole_split(fuzz_parse_fn parse, void *whole,
+						 void *split, size_t size,
+						 const uint8_t *buf, size_t len,
+						 size_t cut, size_t *used)
+{
+	size_t used_split;
+	enum proto_result r = fuzz_feed(parse, whole, buf, len, len, used);
+
+	FUZZ_CHECK(fuzz_feed(parse, split, buf, len, cut, &used_split) == r);
+	FUZZ_CHECK(*used == used_split);
+	FUZZ_CHECK(memcmp(whole, split, size) == 0);
 	return r;
 }
 

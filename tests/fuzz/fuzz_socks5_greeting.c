@@ -13,15 +13,13 @@ static enum proto_result fuzz_greeting_parse(void *p, const uint8_t *buf, size_t
 static void fuzz_greeting_version(uint8_t version, const uint8_t *buf, size_t n, size_t cut)
 {
 	struct greeting_parser whole, split;
-	size_t used_whole, used_split, i;
+	size_t used_whole, i;
 	enum proto_result r;
 
 	greeting_init(&whole, version);
 	greeting_init(&split, version);
-	r = fuzz_feed(fuzz_greeting_parse, &whole, buf, n, n, &used_whole);
-	FUZZ_CHECK(fuzz_feed(fuzz_greeting_parse, &split, buf, n, cut, &used_split) == r);
-	FUZZ_CHECK(used_whole == used_split);
-	FUZZ_CHECK(memcmp(&whole, &split, sizeof(whole)) == 0);
+	r = fuzz_whole_split(fuzz_greeting_parse, &whole, &split, sizeof(whole), buf, n, cut,
+			     &used_whole);
 	if (r == PROTO_ERROR)
 		FUZZ_CHECK(whole.error != GREETING_OK);
 	if (r != PROTO_DONE)

@@ -62,7 +62,7 @@ static void fuzz_request_done(const struct request_parser *p, const uint8_t *buf
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct request_parser whole, split;
-	size_t used_whole, used_split, n;
+	size_t used_whole, n;
 	const uint8_t *buf = data + 1;
 	enum proto_result r;
 
@@ -71,11 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 1;
 	request_init(&whole);
 	request_init(&split);
-	r = fuzz_feed(fuzz_request_parse, &whole, buf, n, n, &used_whole);
-	FUZZ_CHECK(fuzz_feed(fuzz_request_parse, &split, buf, n, fuzz_cut(data, n),
-			     &used_split) == r);
-	FUZZ_CHECK(used_whole == used_split);
-	FUZZ_CHECK(memcmp(&whole, &split, sizeof(whole)) == 0);
+	r = fuzz_whole_split(fuzz_request_parse, &whole, &split, sizeof(whole), buf, n,
+			     fuzz_cut(data, n), &used_whole);
 	if (r == PROTO_ERROR)
 		FUZZ_CHECK(whole.error != REQUEST_OK);
 	if (r == PROTO_DONE)

@@ -13,7 +13,7 @@ static enum proto_result fuzz_userpass_parse(void *p, const uint8_t *buf, size_t
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct userpass_parser whole, split;
-	size_t used_whole, used_split, n;
+	size_t used_whole, n;
 	const uint8_t *buf = data + 1;
 	enum proto_result r;
 
@@ -22,11 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 1;
 	userpass_init(&whole);
 	userpass_init(&split);
-	r = fuzz_feed(fuzz_userpass_parse, &whole, buf, n, n, &used_whole);
-	FUZZ_CHECK(fuzz_feed(fuzz_userpass_parse, &split, buf, n, fuzz_cut(data, n),
-			     &used_split) == r);
-	FUZZ_CHECK(used_whole == used_split);
-	FUZZ_CHECK(memcmp(&whole, &split, sizeof(whole)) == 0);
+	r = fuzz_whole_split(fuzz_userpass_parse, &whole, &split, sizeof(whole), buf, n,
+			     fuzz_cut(data, n), &used_whole);
 	if (r == PROTO_ERROR)
 		FUZZ_CHECK(whole.error == USERPASS_BAD_VERSION && buf[0] != 0x01);
 	if (r != PROTO_DONE)

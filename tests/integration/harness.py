@@ -1,10 +1,12 @@
 """Shared pieces of the integration tests: a real socks5d on loopback with an
-ephemeral port, local targets, a raw SOCKS5 client, and a tiny runner that
-ends with an 'N passed, N failed' line.
+ephemeral port, local targets (echo, HTTP), a raw SOCKS5 client, a raw MASS
+client, massctl and curl wrappers, and a tiny runner that ends with an
+'N passed, N failed' line.
 
 Every process started here is stopped by PID; every wait is bounded."""
 
 import hashlib
+import http.server
 import os
 import re
 import select
@@ -227,6 +229,56 @@ def blackhole():
     return port, keep
 
 
+class Web:
+    """A local HTTP server answering every GET with 200 and body."""
+
+    BODY = b"hello through the proxy\n"
+
+    def __init__(self, host="127.0.0.1", body=BODY):
+        self.body = body
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        cls = http.server.ThreadingHTTPServer
+        if ":" in host:
+            class V6(http.server.ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+            cls = V6
+        self.httpd = cls((host, 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def curl(args):
+    """Runs curl with a 10 s limit; returns (returncode, stdout, stderr) as bytes."""
+    r = subprocess.run(["curl", "-sS", "--max-time", "10"] + args,
+                       capture_output=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def wait_for(pred, what="the condition", timeout=TIMEOUT):
+    """Polls pred until it is true (returns True) or raises AssertionError
+    naming what after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -291,6 +343,12 @@ def read_reply(s):
     return head[1], atyp, addr, port
 
 
+def login_bytes(user, password):
+    """An RFC 1929 sub-negotiation (SOCKS and MASS share it)."""
+    u, w = user.encode(), password.encode()
+    return b"\x01" + bytes([len(u)]) + u + bytes([len(w)]) + w
+
+
 def socks_connect(proxy_port, host, port, user=None, password=None, cmd=1,
                   proxy_host="127.0.0.1"):
     """Full handshake; returns (socket, rep, bnd_atyp, bnd_addr, bnd_port)."""
@@ -301,14 +359,55 @@ def socks_connect(proxy_port, host, port, user=None, password=None, cmd=1,
     else:
         s.sendall(b"\x05\x01\x02")
         assert recv_exact(s, 2) == b"\x05\x02"
-        u, p = user.encode(), password.encode()
-        s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        s.sendall(login_bytes(user, password))
         st = recv_exact(s, 2)
         if st != b"\x01\x00":
             return s, None, None, None, None
     s.sendall(request_bytes(host, port, cmd))
     rep, atyp, addr, bport = read_reply(s)
     return s, rep, atyp, addr, bport
+
+
+# --- a raw MASS client and massctl ---------------------------------------
+
+MASS_ADMIN = ("admin", "pw")
+
+
+def lv(s):
+    """A MASS variable parameter: LENGTH DATA."""
+    if isinstance(s, str):
+        s = s.encode()
+    return bytes([len(s)]) + s
+
+
+def mass_exchange(p, data, timeout=TIMEOUT):
+    """Sends data on a fresh management connection; returns everything up
+    to the server's FIN (an RST instead is a failure)."""
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    try:
+        s.sendall(data)
+        return recv_all(s, timeout)
+    finally:
+        s.close()
+
+
+def mass(p, request, admin=MASS_ADMIN):
+    """One request after the greeting and admin login (each checked);
+    returns the reply (status and fields)."""
+    got = mass_exchange(p, b"\x01\x01\x02" + login_bytes(*admin) + request)
+    assert got[:4] == b"\x01\x02\x01\x00", got.hex()
+    return got[4:]
+
+
+def massctl(p, *args, login="%s:%s" % MASS_ADMIN, timeout=10):
+    """Runs massctl against p's management port (MASS_ADMIN from the
+    environment ignored); returns (returncode, stdout, stderr) as text."""
+    cmd = [MASSCTL, "-H", "127.0.0.1", "-P", str(p.mgmt_port), "-t", str(timeout)]
+    if login is not None:
+        cmd += ["-u", login]
+    r = subprocess.run(cmd + list(args), capture_output=True, timeout=timeout + 20,
+                       env=dict(os.environ, MASS_ADMIN=""))
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
 def sha(data):

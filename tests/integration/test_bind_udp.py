@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, recv_exact, recv_all, read_reply, request_bytes,
-                     socks_connect, run, MASSCTL, TOP_SRCDIR, TIMEOUT)
+                     socks_connect, run, massctl, wait_for, TOP_SRCDIR, TIMEOUT)
 
 # PySocks is a Debian package (python3-socks) for the system interpreter,
 # which need not be the one running this file.
@@ -123,15 +123,6 @@ def udp_socket(host):
     return u
 
 
-def wait_for(pred, timeout=TIMEOUT):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 # --- UDP ASSOCIATE ---
 
 def test_udp_pysocks_ipv4_with_auth():
@@ -230,10 +221,9 @@ def test_udp_foreign_sources_and_fragments_are_dropped():
 
 
 def stats(p):
-    r = subprocess.run([MASSCTL, "-H", "127.0.0.1", "-P", str(p.mgmt_port), "-u", "root:pw",
-                        "stats"], capture_output=True, text=True, timeout=TIMEOUT)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return dict((k, int(v)) for k, v in (l.split() for l in r.stdout.splitlines()))
+    rc, out, err = massctl(p, "stats", login="root:pw")
+    assert rc == 0, out + err
+    return dict((k, int(v)) for k, v in (l.split() for l in out.splitlines()))
 
 
 def test_udp_counts_tunnel_and_payload_bytes():
@@ -291,7 +281,7 @@ def test_udp_association_ends_with_its_tcp_connection():
             except socket.timeout:
                 pass
             return False
-        assert wait_for(closed), "the relay port still answers"
+        wait_for(closed, "the relay port to stop answering")
         n = len(echo.got)
         time.sleep(0.2)
         assert len(echo.got) == n

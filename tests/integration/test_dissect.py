@@ -13,13 +13,12 @@ import base64
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, free_port, recv_exact, socks_connect, run,
+from harness import (Proxy, curl, mass, free_port, recv_exact, socks_connect, run,
                      TOP_SRCDIR, TIMEOUT)
 
 USER, PASS = "alice", "s3cret"
@@ -266,12 +265,6 @@ def ports_ini(pop3=None, http=None, ftp=None, imap=None):
         spare if p is None else p for p in (pop3, http, ftp, imap))
 
 
-def curl(args):
-    r = subprocess.run(["curl", "-sS", "--max-time", "10"] + args,
-                       capture_output=True, timeout=30)
-    return r.returncode, r.stdout, r.stderr
-
-
 def p_lines(p):
     return [l.split("\t") for l in p.log_lines() if l.split("\t")[2:3] == ["P"]]
 
@@ -504,20 +497,6 @@ def test_dissectors_off_reports_nothing():
     web.close()
 
 
-def mass_request(p, request, admin=("admin", "pw")):
-    """One MASS exchange: greeting, admin auth, request; returns the reply."""
-    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
-    s.sendall(b"\x01\x01\x02")
-    assert recv_exact(s, 2) == b"\x01\x02"
-    u, pw = admin[0].encode(), admin[1].encode()
-    s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(pw)]) + pw)
-    assert recv_exact(s, 2) == b"\x01\x00"
-    s.sendall(request)
-    reply = recv_exact(s, 1)
-    s.close()
-    return reply
-
-
 def test_mass_0D_switches_dissectors():
     plugins = os.path.join(TOP_SRCDIR, "plugins")
     if not (os.path.isdir(plugins) and any(n.endswith(".c") for n in os.listdir(plugins))):
@@ -527,13 +506,13 @@ def test_mass_0D_switches_dissectors():
     srv = Pop3()
     with Proxy(dissectors=True, ini=ports_ini(pop3=srv.port), admins={"admin": "pw"}) as p:
         assert p.mgmt_port, p.stderr()
-        assert mass_request(p, b"\x0D\x01") == b"\x00"
+        assert mass(p, b"\x0D\x01") == b"\x00"
         rc, out, err = curl(socks5h(p) + ["-u", "%s:%s" % (USER, PASS),
                                           "pop3://127.0.0.1:%d/" % srv.port])
         assert rc == 0, (rc, out, err)
         time.sleep(0.2)
         assert p_lines(p) == [], p.log_lines()
-        assert mass_request(p, b"\x0D\x00") == b"\x00"
+        assert mass(p, b"\x0D\x00") == b"\x00"
         rc, out, err = curl(socks5h(p) + ["-u", "%s:%s" % (USER, PASS),
                                           "pop3://127.0.0.1:%d/" % srv.port])
         assert rc == 0, (rc, out, err)

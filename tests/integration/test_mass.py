@@ -12,15 +12,12 @@ import stat
 import struct
 import subprocess
 import sys
-import threading
-import time
-import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, recv_exact, recv_all, socks_connect, run,
-                     MASSCTL, TIMEOUT)
+from harness import (Proxy, EchoServer, Web, curl, recv_exact, recv_all, socks_connect, run,
+                     MASSCTL, login_bytes, lv, mass, mass_exchange as exchange, massctl as ctl,
+                     wait_for, MASS_ADMIN as ADMIN, TIMEOUT)
 
-ADMIN = ("admin", "pw")
 ALL = bytes(range(0x0E))
 
 
@@ -30,38 +27,9 @@ def mgmt_conn(p):
     return socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
 
 
-def login_bytes(user, password):
-    u, w = user.encode(), password.encode()
-    return b"\x01" + bytes([len(u)]) + u + bytes([len(w)]) + w
-
-
-def lv(s):
-    """A variable parameter: LENGTH DATA."""
-    if isinstance(s, str):
-        s = s.encode()
-    return bytes([len(s)]) + s
-
-
 def read_to_eof(s, timeout=TIMEOUT):
     """Everything until the server's FIN; an RST instead is a failure."""
     return recv_all(s, timeout)
-
-
-def exchange(p, data, timeout=TIMEOUT):
-    """Sends data on a fresh management connection; returns all it gets back."""
-    s = mgmt_conn(p)
-    try:
-        s.sendall(data)
-        return read_to_eof(s, timeout)
-    finally:
-        s.close()
-
-
-def mass(p, request, admin=ADMIN):
-    """One logged-in request; returns the reply (status and fields)."""
-    got = exchange(p, b"\x01\x01\x02" + login_bytes(*admin) + request)
-    assert got[:4] == b"\x01\x02\x01\x00", got.hex()
-    return got[4:]
 
 
 def counter(p, index):
@@ -74,30 +42,12 @@ def counters(p):
     return {i: counter(p, i) for i in range(2, 10)}
 
 
-def wait_for(pred, what, timeout=TIMEOUT):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def admin_proxy(**kw):
     kw.setdefault("admins", {"admin": "pw"})
     return Proxy(**kw)
 
 
 # ---- massctl ----------------------------------------------------------------
-
-def ctl(p, *args, login="admin:pw"):
-    cmd = [MASSCTL, "-P", str(p.mgmt_port), "-t", "10"]
-    if login is not None:
-        cmd += ["-u", login]
-    r = subprocess.run(cmd + list(args), capture_output=True, timeout=30,
-                       env=dict(os.environ, MASS_ADMIN=""))
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
-
 
 def ctl_json(p, *args):
     rc, out, err = ctl(p, "-j", *args)
@@ -385,35 +335,10 @@ def test_0c_sets_socks_auth():
         assert socks_greeting(p, [0]) == b"\x05\xff"
 
 
-class Web:
-    """A local HTTP server answering every GET with 200."""
-
-    def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", "3")
-                self.end_headers()
-                self.wfile.write(b"ok\n")
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def curl_basic(p, web, cred):
-    r = subprocess.run(["curl", "-sS", "--max-time", "10", "--socks5",
-                        "127.0.0.1:%d" % p.port, "-u", cred,
-                        "http://127.0.0.1:%d/" % web.port],
-                       capture_output=True, timeout=30)
-    assert r.returncode == 0 and r.stdout == b"ok\n", (r.returncode, r.stdout, r.stderr)
+    rc, out, err = curl(["--socks5", "127.0.0.1:%d" % p.port, "-u", cred,
+                         "http://127.0.0.1:%d/" % web.port])
+    assert rc == 0 and out == b"ok\n", (rc, out, err)
 
 
 def p_lines(p, user):
@@ -421,7 +346,7 @@ def p_lines(p, user):
 
 
 def test_0d_sets_password_dissectors():
-    web = Web()
+    web = Web(body=b"ok\n")
     with admin_proxy(dissectors=True, ini="[dissectors]\nhttp = %d" % web.port) as p:
         curl_basic(p, web, "first:one")
         p.wait_log(lambda l: "\tP\t" in l and "\tfirst\t" in l)
@@ -477,6 +402,8 @@ def test_users_file_persists_across_restart():
         assert mass(p, b"\x0a" + lv("carol") + lv("c pass")) == b"\x00"
         assert mass(p, b"\x0a" + lv("dave") + lv("d")) == b"\x00"
         assert mass(p, b"\x0b" + lv("dave")) == b"\x00"
+        # the users file has no comment syntax: any printable first octet
+        assert mass(p, b"\x0a" + lv("#x") + lv("hash")) == b"\x00"
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     # the same ini, now with another [users] entry that must be ignored
     p.write_ini(ini, auth=True, users={"alice": "wonderland", "erin": "e"},
@@ -485,8 +412,9 @@ def test_users_file_persists_across_restart():
     q.ini_path = p.ini_path
     with q:
         assert "is ignored" in q.stderr(), q.stderr()
-        assert mass(q, b"\x01") == b"\x00\x02" + lv("alice") + lv("carol")
+        assert mass(q, b"\x01") == b"\x00\x03" + lv("alice") + lv("carol") + lv("#x")
         assert socks_login(q, "carol", "c pass")
+        assert socks_login(q, "#x", "hash")
         assert not socks_login(q, "erin", "e")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     shutil.rmtree(tmp)

@@ -10,50 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, blackhole, recv_exact, recv_all, read_reply,
+from harness import (Proxy, EchoServer, Web, curl, blackhole, recv_exact, recv_all, read_reply,
                      request_bytes, socks_connect, sha, run, TOP_SRCDIR, TIMEOUT)
 
 CURL = "curl"
-
-
-class Web:
-    """A local HTTP server answering every GET with a fixed body."""
-
-    BODY = b"hello through the proxy\n"
-
-    def __init__(self, host="127.0.0.1"):
-        body = self.BODY
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        cls = http.server.ThreadingHTTPServer
-        if ":" in host:
-            class V6(http.server.ThreadingHTTPServer):
-                address_family = socket.AF_INET6
-            cls = V6
-        self.httpd = cls((host, 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def curl(args):
-    r = subprocess.run([CURL, "-sS", "--max-time", "10"] + args, capture_output=True, timeout=20)
-    return r.returncode, r.stdout, r.stderr
 
 
 def test_curl_socks5_no_auth():

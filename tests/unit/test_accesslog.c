@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "accesslog.h"
 
 static char dir[64];
@@ -304,8 +305,6 @@ int main(void)
 	Suite *s = suite_create("accesslog");
 	TCase *e = tcase_create("escape");
 	TCase *f = tcase_create("file");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(e, escape_hostile_octets);
 	tcase_add_test(e, escape_keeps_embedded_nul_visible);
@@ -320,9 +319,5 @@ int main(void)
 	tcase_add_test(f, open_failure_reports);
 	suite_add_tcase(s, e);
 	suite_add_tcase(s, f);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

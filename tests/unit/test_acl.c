@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "acl.h"
 #include "config.h"
 
@@ -264,8 +265,6 @@ int main(void)
 {
 	Suite *s = suite_create("acl");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, empty_acl_allows);
 	tcase_add_test(tc, first_match_wins_with_final_deny);
@@ -276,9 +275,5 @@ int main(void)
 	tcase_add_test(tc, builtin_protects_management);
 	tcase_add_test(tc, bad_rules_name_file_and_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "addr.h"
 #include "bind.h"
 
@@ -98,17 +99,11 @@ int main(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("compare");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, lengths);
 	tcase_add_test(tc, unspecified);
 	tcase_add_test(tc, same_ip_and_port);
 	tcase_add_test(tc, bind_peer_check);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "base64.h"
 
 static int decode(const char *in, char *out, size_t cap, size_t *n)
@@ -81,11 +82,5 @@ static Suite *base64_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(base64_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(base64_suite());
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 /* By path: the build directory's config.h is autoconf's. */
+#include "check_main.h"
 #include "../../src/config.h"
 
 static char dir[] = "/tmp/mass-test-config-XXXXXX";
@@ -522,11 +523,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_main_run(config_suite());
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "dissect_harness.h"
 
 static void count_report(void *ctx, const struct dissect_credential *c)
@@ -157,11 +158,5 @@ static Suite *dissect_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dissect_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(dissect_suite());
 }

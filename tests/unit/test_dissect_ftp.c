@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "dissect_harness.h"
 
 /* curl -u 'bob:pa ss' ftp://HOST/x, with a multi-line 230 */
@@ -97,11 +98,5 @@ static Suite *ftp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ftp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(ftp_suite());
 }

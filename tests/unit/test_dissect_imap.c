@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "dissect_harness.h"
 
 /* curl -u 'carol:pw"q\x' imap://HOST/INBOX: a quoted string with escapes */
@@ -100,11 +101,5 @@ static Suite *imap_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(imap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(imap_suite());
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "dissect_harness.h"
 
 /* curl -u 'alice:s3 cr:et' pop3://HOST/ against a server offering USER only */
@@ -147,11 +148,5 @@ static Suite *pop3_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pop3_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(pop3_suite());
 }

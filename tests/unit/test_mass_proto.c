@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "mass_proto.h"
 
 /* A table: 10 "", 11 "b", 12 "s", 13 "ss", 14 "sb", 15 invalid; others unserved. */
@@ -305,11 +306,5 @@ static Suite *mass_proto_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mass_proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(mass_proto_suite());
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "massctl_cli.h"
 #include "massctl_wire.h"
 
@@ -490,11 +491,5 @@ static Suite *massctl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(massctl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_main_run(massctl_suite());
 }

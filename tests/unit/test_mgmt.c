@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -443,11 +444,5 @@ static Suite *mgmt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mgmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(mgmt_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "log.h"
 #include "mass_proto.h"
 #include "plugins.h"
@@ -346,12 +347,6 @@ static Suite *plugins_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(plugins_suite());
-	int failed;
-
 	log_threshold = LOG_ERROR;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(plugins_suite());
 }

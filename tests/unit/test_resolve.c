@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "loop.h"
 #include "resolve.h"
 
@@ -493,8 +494,6 @@ int main(void)
 {
 	Suite *s = suite_create("resolve");
 	TCase *tc = tcase_create("stub");
-	SRunner *sr;
-	int failed;
 
 	/* lookups of the silent name take a few seconds by design */
 	tcase_set_timeout(tc, 30);
@@ -511,9 +510,5 @@ int main(void)
 	tcase_add_test(tc, system_configuration_resolves_localhost);
 	tcase_add_test(tc, loop_timers_run_while_a_lookup_waits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "socks5_proto.h"
 
 /* Trailing bytes that belong to the next message and must stay unconsumed. */
@@ -449,8 +450,6 @@ int main(void)
 	TCase *u = tcase_create("userpass");
 	TCase *r = tcase_create("request");
 	TCase *b = tcase_create("builders");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(g, greeting_two_methods);
 	tcase_add_test(g, greeting_all_255_methods);
@@ -475,9 +474,5 @@ int main(void)
 	suite_add_tcase(s, u);
 	suite_add_tcase(s, r);
 	suite_add_tcase(s, b);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

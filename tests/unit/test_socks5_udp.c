@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "socks5_udp.h"
 
 START_TEST(parse_ipv4_with_data)
@@ -171,8 +172,6 @@ int main(void)
 {
 	Suite *s = suite_create("socks5_udp");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_ipv4_with_data);
 	tcase_add_test(tc, parse_ipv6_empty_data_and_frag);
@@ -183,9 +182,5 @@ int main(void)
 	tcase_add_test(tc, build_ipv4_and_parse_back);
 	tcase_add_test(tc, build_ipv6_and_refusals);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main_run(s);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "users.h"
 
 static char dir[] = "/tmp/mass-test-users-XXXXXX";
@@ -103,7 +104,7 @@ START_TEST(set_operations)
 	ck_assert_int_eq(ADD(&u, "a:b", "x", false), USERS_INVALID);
 	ck_assert_int_eq(ADD(&u, "bob", "", false), USERS_INVALID);
 	ck_assert_int_eq(ADD(&u, "", "x", false), USERS_INVALID);
-	/* Without a backing file a name may start with '#'. */
+	/* A name may start with '#'; the users file has no comments. */
 	ck_assert_int_eq(ADD(&u, "#bob", "x", false), USERS_OK);
 	ck_assert_int_eq(ADD(&u, "carol", "x", false), USERS_FULL);
 	ck_assert_uint_eq(u.len, 2);
@@ -163,21 +164,21 @@ END_TEST
 START_TEST(parse)
 {
 	static const char good[] =
-		"# comment\n"
 		"\n"
 		"   \t\n"
 		"alice:wonder:land\r\n"
 		" bob : x \n"
-		"#carol:ignored\n"
+		"#carol:not a comment\n"
 		"dave:last";
 	struct users u;
 	char err[256];
 
 	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
 	ck_assert_int_eq(users_parse(&u, good, strlen(good), err, sizeof(err)), 0);
-	ck_assert_uint_eq(u.len, 3);
+	ck_assert_uint_eq(u.len, 4);
 	ck_assert(users_check(&u, "alice", 5, "wonder:land", 11));
 	ck_assert(users_check(&u, " bob ", 5, " x ", 3));
+	ck_assert(users_check(&u, "#carol", 6, "not a comment", 13));
 	ck_assert(users_check(&u, "dave", 4, "last", 4));
 	users_free(&u);
 
@@ -186,6 +187,8 @@ START_TEST(parse)
 	ck_assert_uint_eq(u.len, 0);
 	ck_assert_int_eq(users_parse(&u, "a:1\nnocolon\n", 12, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "2: expected name:password");
+	ck_assert_int_eq(users_parse(&u, "# no comments\n", 14, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "1: expected name:password");
 	ck_assert_uint_eq(u.len, 0);
 	ck_assert_int_eq(users_parse(&u, "a:1\n\n:x\n", 8, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "3: invalid name (1..255 printable ASCII characters, no ':')");
@@ -220,18 +223,19 @@ START_TEST(persistence_round_trip)
 	ck_assert_int_eq(stat(file, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_eq(ADD(&u, "bob", "pw", true), USERS_OK);
-	ck_assert_int_eq(ADD(&u, "#x", "pw", true), USERS_INVALID);
+	ck_assert_int_eq(ADD(&u, "#x", "pw", true), USERS_OK);
 	ck_assert_int_eq(ADD(&u, "mem", "only", false), USERS_OK);  /* not persisted */
 	read_file(buf, sizeof(buf));
-	ck_assert_ptr_nonnull(strstr(buf, "\nalice:wonder:land\nbob:pw\n"));
+	ck_assert_str_eq(buf, "alice:wonder:land\nbob:pw\n#x:pw\n");
 	ck_assert_ptr_null(strstr(buf, "mem"));
 	ck_assert_int_eq(users_del(&u, "alice", 5, true, err, sizeof(err)), USERS_OK);
 	ck_assert_int_eq(dir_entries(), 1);
 
 	ck_assert_int_eq(users_init(&v, 8, file), 0);
 	ck_assert_int_eq(users_load(&v, err, sizeof(err)), 1);
-	ck_assert_uint_eq(v.len, 2);
+	ck_assert_uint_eq(v.len, 3);
 	ck_assert(users_check(&v, "bob", 3, "pw", 2));
+	ck_assert(users_check(&v, "#x", 2, "pw", 2));
 	ck_assert(users_check(&v, "mem", 3, "only", 4));  /* the last save held the whole set */
 	ck_assert_int_eq(users_find(&v, "alice", 5), -1);
 	users_free(&v);
@@ -366,11 +370,5 @@ static Suite *users_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(users_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_main_run(users_suite());
 }

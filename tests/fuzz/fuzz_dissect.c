@@ -1,16 +1,18 @@
 /*
- * libFuzzer target for the FTP dissector: the input is a script of chunks,
- * each a header byte (low bit: direction, the rest: length up to 127) then
- * that many bytes, fed as the relay would, both directions interleaved and
- * split anywhere.
+ * libFuzzer target for one password dissector, compiled once per protocol
+ * with -DFUZZ_DISSECT=DISSECT_xxx -DFUZZ_PORT=n (see Makefile.am). The input
+ * is a script of chunks, each a header byte (low bit: direction, the rest:
+ * length up to 127) then that many bytes, fed as the relay would, both
+ * directions interleaved and split anywhere.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#if !defined(FUZZ_DISSECT) || !defined(FUZZ_PORT)
+#error "compile with -DFUZZ_DISSECT=DISSECT_xxx -DFUZZ_PORT=n"
+#endif
 
 static void fuzz_report(void *ctx, const struct dissect_credential *c)
 {
@@ -31,9 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dissect *d;
 
 	memset(ports, 0, sizeof(ports));
-	ports[DISSECT_FTP].ports[0] = 21;
-	ports[DISSECT_FTP].len = 1;
-	d = dissect_start(ports, 21, NULL, 0, fuzz_report, (void *)&sum);
+	ports[FUZZ_DISSECT].ports[0] = FUZZ_PORT;
+	ports[FUZZ_DISSECT].len = 1;
+	d = dissect_start(ports, FUZZ_PORT, NULL, 0, fuzz_report, (void *)&sum);
 	if (d == NULL)
 		return 0;
 	while (size > 0) {
