@@ -1155,7 +1155,12 @@ static int bench_serve_sink(struct bench_server *sv, struct bench_sconn *s)
 		if (bench_sink_ack(sv, s, 0) < 0)
 			return -1;
 	}
-	return 0;
+	/*
+	 * The budget ran out without seeing the socket dry: it may have been
+	 * the last chunk, and no readiness would come again to force the
+	 * final count out, so send it now.
+	 */
+	return bench_sink_ack(sv, s, 1);
 }
 
 static int bench_serve_source(struct bench_server *sv, struct bench_sconn *s)
