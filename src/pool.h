@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define POOL_BUF_SIZE (16 * 1024)   /* user-space relay buffer (dissected flows) */
-#define POOL_PIPE_SIZE (256 * 1024) /* requested pipe capacity (F_SETPIPE_SZ) */
+#define POOL_PIPE_SIZE (1024 * 1024) /* requested pipe capacity (F_SETPIPE_SZ) */
 
 struct pool_buf {
 	struct pool_buf *next;     /* free-list link while pooled */
