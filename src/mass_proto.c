@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-enum { S_INDEX, S_PARAM, S_LENGTH, S_DATA, S_DONE };
+/* S_ERROR: a finished parser consumes nothing more and repeats its verdict */
+enum { S_INDEX, S_PARAM, S_LENGTH, S_DATA, S_DONE, S_ERROR };
 
 bool mass_signature_valid(const char *sig)
 {
@@ -62,6 +63,7 @@ static enum proto_result mass_request_index(struct mass_request_parser *p, uint8
 	}
 	if (!mass_signature_valid(sig)) {
 		p->error = MASS_REQUEST_BAD_SIGNATURE;
+		p->state = S_ERROR;
 		return PROTO_ERROR;
 	}
 	strcpy(p->signature, sig);
@@ -76,6 +78,10 @@ enum proto_result mass_request_parse(struct mass_request_parser *p, const uint8_
 	size_t i = 0, n;
 	enum proto_result r;
 
+	if (p->state == S_ERROR) {
+		*used = 0;
+		return PROTO_ERROR;
+	}
 	while (p->state != S_DONE) {
 		if (p->state == S_PARAM) {
 			/* no input needed to open a parameter */

@@ -208,6 +208,9 @@ START_TEST(test_bad_signature)
 	ck_assert_int_eq(p.error, MASS_REQUEST_BAD_SIGNATURE);
 	msg[0] = 0x16;
 	ck_assert_int_eq(test_feed(&p, msg, 1, &used), PROTO_ERROR);
+	/* a failed parser consumes nothing more and repeats its verdict */
+	ck_assert_int_eq(mass_request_parse(&p, msg, 1, &used), PROTO_ERROR);
+	ck_assert_uint_eq(used, 0);
 }
 END_TEST
 
