@@ -223,7 +223,15 @@ static void session_kick(struct loop *loop, struct loop_timer *t);
 static void session_relay_run(struct session *s)
 {
 	bool moved, was_half_closed = relay_half_closed(&s->relay);
-	enum relay_status st = relay_pump(&s->relay, &moved, session_sniff, s);
+	enum relay_status st;
+
+	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
+	if (!server.dissectors && (s->relay.dissect != NULL || s->relay.sniff)) {
+		dissect_free(s->relay.dissect);
+		s->relay.dissect = NULL;
+		s->relay.sniff = false;
+	}
+	st = relay_pump(&s->relay, &moved, session_sniff, s);
 
 	if (moved)
 		s->last_active_ms = loop_now_ms(server.loop);

@@ -498,11 +498,6 @@ def test_dissectors_off_reports_nothing():
 
 
 def test_mass_0D_switches_dissectors():
-    plugins = os.path.join(TOP_SRCDIR, "plugins")
-    if not (os.path.isdir(plugins) and any(n.endswith(".c") for n in os.listdir(plugins))):
-        print("skip test_mass_0D_switches_dissectors: no plugins/ sources in this "
-              "tree (the MASS management server is not built); MASS 0D not tested")
-        return
     srv = Pop3()
     with Proxy(dissectors=True, ini=ports_ini(pop3=srv.port), admins={"admin": "pw"}) as p:
         assert p.mgmt_port, p.stderr()
@@ -520,6 +515,33 @@ def test_mass_0D_switches_dissectors():
     srv.close()
 
 
+def test_mass_0D_off_stops_inspecting_open_flows():
+    """A flow watched when 0D turns dissectors off is not inspected any more,
+    even once they are back on: its later login is never reported."""
+    srv = Pop3()
+    with Proxy(dissectors=True, ini=ports_ini(pop3=srv.port), admins={"admin": "pw"}) as p:
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+        s.sendall(b"\x05\x01\x00")
+        assert recv_exact(s, 2) == b"\x05\x00"
+        s.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + srv.port.to_bytes(2, "big"))
+        assert recv_exact(s, 10)[1] == 0
+        c = Conn(s, [])
+        assert c.line().startswith("+OK")
+        c.send("USER %s\r\n" % USER)
+        assert c.line().startswith("+OK")
+        assert mass(p, b"\x0D\x01") == b"\x00"
+        c.send("NOOP\r\n")  # the relay sees traffic while dissectors are off
+        c.line()
+        assert mass(p, b"\x0D\x00") == b"\x00"
+        c.send("PASS %s\r\n" % PASS)
+        assert c.line().startswith("+OK")
+        c.send("QUIT\r\n")
+        c.line()
+        s.close()
+        expect_no_p(p)
+    srv.close()
+
+
 TESTS = [
     test_pop3_curl_ok_and_fail,
     test_pop3_pipelined_behind_request,
@@ -533,6 +555,7 @@ TESTS = [
     test_minus_N_reports_nothing,
     test_dissectors_off_reports_nothing,
     test_mass_0D_switches_dissectors,
+    test_mass_0D_off_stops_inspecting_open_flows,
 ]
 
 if __name__ == "__main__":
