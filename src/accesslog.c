@@ -160,7 +160,8 @@ static void accesslog_raw(struct accesslog_line *l, const char *s)
 }
 
 /* A tab, then s escaped (or '-' for NULL), capped at ACCESSLOG_FIELD_MAX. */
-static void accesslog_field(struct accesslog_line *l, const char *s)
+/* A field of len octets (any octet, NUL included: it is escaped). */
+static void accesslog_field_n(struct accesslog_line *l, const char *s, size_t len)
 {
 	size_t room;
 
@@ -174,8 +175,13 @@ static void accesslog_field(struct accesslog_line *l, const char *s)
 		room = ACCESSLOG_FIELD_MAX + 1;
 	if (room == 0)
 		return;
-	accesslog_escape(l->buf + l->pos, room, s, strlen(s));
+	accesslog_escape(l->buf + l->pos, room, s, len);
 	l->pos += strlen(l->buf + l->pos);
+}
+
+static void accesslog_field(struct accesslog_line *l, const char *s)
+{
+	accesslog_field_n(l, s, s != NULL ? strlen(s) : 0);
 }
 
 static void accesslog_int_field(struct accesslog_line *l, int v)
@@ -295,7 +301,8 @@ void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 
 void accesslog_credential(const char *user, const char *protocol,
 			  const char *dest, uint16_t dest_port,
-			  const char *cuser, const char *cpass, const char *result)
+			  const char *cuser, size_t cuser_len,
+			  const char *cpass, size_t cpass_len, const char *result)
 {
 	struct accesslog_line l;
 
@@ -305,8 +312,8 @@ void accesslog_credential(const char *user, const char *protocol,
 	accesslog_field(&l, protocol);
 	accesslog_field(&l, dest);
 	accesslog_int_field(&l, dest_port);
-	accesslog_field(&l, cuser);
-	accesslog_field(&l, cpass);
+	accesslog_field_n(&l, cuser, cuser_len);
+	accesslog_field_n(&l, cpass, cpass_len);
 	accesslog_field(&l, result);
 	accesslog_emit(&l);
 }

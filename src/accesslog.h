@@ -43,9 +43,11 @@ enum accesslog_kind {
 void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status);
 
+/* Captured credentials come with their lengths: they may hold any octet. */
 void accesslog_credential(const char *user, const char *protocol,
 			  const char *dest, uint16_t dest_port,
-			  const char *cuser, const char *cpass, const char *result);
+			  const char *cuser, size_t cuser_len,
+			  const char *cpass, size_t cpass_len, const char *result);
 
 /* Escapes src (len octets) for a log field into dst (always NUL-terminated). */
 void accesslog_escape(char *dst, size_t dstlen, const char *src, size_t len);

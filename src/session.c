@@ -195,16 +195,10 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 static void session_credential(void *ctx, const struct dissect_credential *c)
 {
 	struct session *s = ctx;
-	char user[2 * 256], pass[2 * 256];
 
-	if (!server.dissectors)
-		return;
-	memcpy(user, c->user, c->user_len < 255 ? c->user_len : 255);
-	user[c->user_len < 255 ? c->user_len : 255] = '\0';
-	memcpy(pass, c->pass, c->pass_len < 255 ? c->pass_len : 255);
-	pass[c->pass_len < 255 ? c->pass_len : 255] = '\0';
-	accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
-			     user, pass, c->result);
+	if (server.dissectors)
+		accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+				     c->user, c->user_len, c->pass, c->pass_len, c->result);
 }
 
 static struct dissect *session_sniff(void *owner, const uint8_t *first, size_t len)

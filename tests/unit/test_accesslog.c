@@ -221,7 +221,7 @@ START_TEST(credential_line_columns)
 	size_t n;
 
 	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_credential("bob", "POP3", "mail.example", 110, "jo\\e", "s3\tcr\xe9t", "ok");
+	accesslog_credential("bob", "POP3", "mail.example", 110, "jo\\e", 4, "s3\tcr\xe9t\0x", 9, "ok");
 	n = slurp(path, buf, sizeof(buf));
 	ck_assert_int_eq(buf[n - 1], '\n');
 	buf[n - 1] = '\0';
@@ -234,7 +234,7 @@ START_TEST(credential_line_columns)
 	ck_assert_str_eq(cols[4], "mail.example");
 	ck_assert_str_eq(cols[5], "110");
 	ck_assert_str_eq(cols[6], "jo\\\\e");
-	ck_assert_str_eq(cols[7], "s3\\tcr\\xe9t");
+	ck_assert_str_eq(cols[7], "s3\\tcr\\xe9t\\x00x");
 	ck_assert_str_eq(cols[8], "ok");
 }
 END_TEST
@@ -249,7 +249,8 @@ START_TEST(longest_line_stays_one_line)
 	buf = malloc(65536);
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_credential(hostile, hostile, hostile, 65535, hostile, hostile, hostile);
+	accesslog_credential(hostile, hostile, hostile, 65535, hostile, strlen(hostile),
+			     hostile, strlen(hostile), hostile);
 	n = slurp(path, buf, 65536);
 	ck_assert_uint_le(n, PIPE_BUF);
 	ck_assert_int_eq(buf[n - 1], '\n');
