@@ -290,15 +290,15 @@ static void massctl_status_reason(const struct massctl_opts *o, uint8_t status,
 	const char *why;
 
 	switch (status) {
-	case MASSCTL_ST_SERVER_ERROR:
+	case MASS_STATUS_ERROR:
 		why = o->cmd == MASSCTL_CMD_ADD_USER ? "user exists or cannot be added"
 		    : o->cmd == MASSCTL_CMD_DEL_USER ? "no such user or cannot be deleted"
 		    : "server error";
 		break;
-	case MASSCTL_ST_UNSUPPORTED:
+	case MASS_STATUS_UNSUPPORTED:
 		why = "index not supported by the server";
 		break;
-	case MASSCTL_ST_USER_LIMIT:
+	case MASS_STATUS_USER_LIMIT:
 		why = "user limit reached";
 		break;
 	default:
@@ -332,7 +332,7 @@ static int massctl_show(const struct massctl_opts *o, const uint8_t *buf, size_t
 		ok = massctl_decode_empty(&r, f->msg, sizeof(f->msg));
 	if (ok < 0)
 		return massctl_protocol(f);
-	if (r.status != MASSCTL_ST_OK) {
+	if (r.status != MASS_STATUS_OK) {
 		massctl_status_reason(o, r.status, f);
 		return -1;
 	}
@@ -363,12 +363,12 @@ static int massctl_stats(const struct massctl_opts *o, struct massctl_fail *f)
 		if (massctl_reply_split(rep, (size_t)n, &r, f->msg, sizeof(f->msg)) < 0 ||
 		    massctl_decode_u32(&r, &vals[i], f->msg, sizeof(f->msg)) < 0)
 			return massctl_protocol(f);
-		have[i] = r.status == MASSCTL_ST_OK;
-		if (r.status == MASSCTL_ST_UNSUPPORTED) {
+		have[i] = r.status == MASS_STATUS_OK;
+		if (r.status == MASS_STATUS_UNSUPPORTED) {
 			fprintf(stderr, "massctl: stats: %s (index %02x) not served, skipped\n",
 				massctl_counter_name(req), req);
 			missing++;
-		} else if (r.status != MASSCTL_ST_OK) {
+		} else if (r.status != MASS_STATUS_OK) {
 			massctl_status_reason(o, r.status, f);
 			return -1;
 		}
@@ -412,7 +412,7 @@ static int massctl_raw(const struct massctl_opts *o, const uint8_t *req,
 	else
 		printf("status %02x\ndata%s%s\n", r.status, r.len ? " " : "", hex);
 	free(hex);
-	if (r.status != MASSCTL_ST_OK) {
+	if (r.status != MASS_STATUS_OK) {
 		massctl_status_reason(o, r.status, f);
 		return -1;
 	}

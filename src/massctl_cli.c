@@ -51,13 +51,13 @@ static const struct massctl_cmd_desc massctl_cmds[] = {
 int massctl_exit_for_status(uint8_t status)
 {
 	switch (status) {
-	case MASSCTL_ST_OK:
+	case MASS_STATUS_OK:
 		return MASSCTL_EXIT_OK;
-	case MASSCTL_ST_SERVER_ERROR:
+	case MASS_STATUS_ERROR:
 		return MASSCTL_EXIT_SERVER_ERROR;
-	case MASSCTL_ST_UNSUPPORTED:
+	case MASS_STATUS_UNSUPPORTED:
 		return MASSCTL_EXIT_UNSUPPORTED;
-	case MASSCTL_ST_USER_LIMIT:
+	case MASS_STATUS_USER_LIMIT:
 		return MASSCTL_EXIT_USER_LIMIT;
 	default:
 		return MASSCTL_EXIT_OTHER_STATUS;

@@ -221,7 +221,7 @@ int massctl_reply_split(const uint8_t *buf, size_t len, struct massctl_reply *r,
  */
 static int massctl_decode_status(const struct massctl_reply *r, char *err, size_t errlen)
 {
-	if (r->status == MASSCTL_ST_OK)
+	if (r->status == MASS_STATUS_OK)
 		return 1;
 	if (r->len == 0)
 		return 0;

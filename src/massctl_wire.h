@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mass/plugin.h"  /* the reply status octets, enum mass_status */
+
 #define MASSCTL_VER 0x01            /* greeting and login version octet */
 #define MASSCTL_METHOD_NONE 0x00
 #define MASSCTL_METHOD_LOGIN 0x02
@@ -21,14 +23,6 @@
 /* Largest request massctl sends, and largest reply it accepts. */
 #define MASSCTL_REQ_MAX 65536
 #define MASSCTL_REPLY_MAX (1u << 20)
-
-/* Reply status octets. */
-enum massctl_status {
-	MASSCTL_ST_OK = 0x00,
-	MASSCTL_ST_SERVER_ERROR = 0x01,
-	MASSCTL_ST_UNSUPPORTED = 0x02,
-	MASSCTL_ST_USER_LIMIT = 0x03
-};
 
 /* Fixed indexes. */
 enum massctl_index {
