@@ -2,6 +2,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct loop {
 	int epfd;
 	int max_fds;
 	int stopping;
+	uint32_t round;          /* counts loop rounds */
+	bool firing;             /* inside loop_fire_timers() */
 	uint64_t now_ms;
 	struct loop_fd *fds;
 	void (*before_wait)(void);
@@ -234,6 +237,7 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer,
 	}
 	timer->fn = fn;
 	timer->when_ms = loop->now_ms + ms;
+	timer->round = loop->firing ? loop->round : 0;
 	loop->heap[loop->heap_len] = timer;
 	loop_heap_up(loop, loop->heap_len++);
 }
@@ -264,12 +268,18 @@ static int loop_next_timeout(const struct loop *loop, int cap_ms)
 
 static void loop_fire_timers(struct loop *loop)
 {
+	loop->round++;
+	loop->firing = true;
 	while (loop->heap_len > 0 && loop->heap[0]->when_ms <= loop->now_ms) {
 		struct loop_timer *t = loop->heap[0];
 
+		/* armed by a callback of this pass: next round (see loop.h) */
+		if (t->round == loop->round)
+			break;
 		loop_timer_stop(loop, t);
 		t->fn(loop, t);
 	}
+	loop->firing = false;
 }
 
 static int loop_events_of(uint32_t mask)

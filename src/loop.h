@@ -39,6 +39,7 @@ typedef void loop_timer_fn(struct loop *loop, struct loop_timer *timer);
 struct loop_timer {
 	uint64_t when_ms;      /* absolute deadline on the loop's clock */
 	uint32_t heap_index;   /* 0: not armed; else position + 1 in the heap */
+	uint32_t round;        /* the round it was armed in, while timers fire */
 	loop_timer_fn *fn;
 };
 
@@ -82,7 +83,12 @@ void loop_forget(struct loop *loop, int fd);
 /* Sets a function run once per round just before the loop waits (batched flushes). */
 void loop_set_before_wait(struct loop *loop, void (*fn)(void));
 
-/* Arms (or re-arms) timer to fire `ms` milliseconds from now. */
+/*
+ * Arms (or re-arms) timer to fire `ms` milliseconds from now. A timer armed
+ * by a timer callback fires in a later round even when already due, so a
+ * callback that re-arms itself with 0 ms (a yielding relay) lets the loop
+ * poll its descriptors in between instead of spinning.
+ */
 void loop_timer_start(struct loop *loop, struct loop_timer *timer,
 		      uint64_t ms, loop_timer_fn *fn);
 

@@ -77,6 +77,32 @@ START_TEST(pipe_readiness_is_reported_once_removed)
 }
 END_TEST
 
+static int rearms;
+
+static void rearm_at_once(struct loop *loop, struct loop_timer *t)
+{
+	rearms++;
+	loop_timer_start(loop, t, 0, rearm_at_once);
+}
+
+/* A timer re-armed with 0 ms from its own callback waits for the next round. */
+START_TEST(zero_delay_rearm_yields_to_the_next_round)
+{
+	char err[128];
+	struct loop *loop = loop_create(64, err, sizeof(err));
+	struct loop_timer t = { 0 };
+
+	rearms = 0;
+	loop_timer_start(loop, &t, 0, rearm_at_once);
+	loop_run_once(loop, 0);
+	ck_assert_int_eq(rearms, 1);
+	loop_run_once(loop, 0);
+	ck_assert_int_eq(rearms, 2);
+	loop_timer_stop(loop, &t);
+	loop_destroy(loop);
+}
+END_TEST
+
 START_TEST(fd_outside_table_is_refused)
 {
 	char err[128];
@@ -94,6 +120,7 @@ int main(void)
 
 	tcase_add_test(tc, timers_fire_in_deadline_order);
 	tcase_add_test(tc, pipe_readiness_is_reported_once_removed);
+	tcase_add_test(tc, zero_delay_rearm_yields_to_the_next_round);
 	tcase_add_test(tc, fd_outside_table_is_refused);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
