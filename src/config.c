@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "users.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -667,25 +668,14 @@ static int config_on_credentials(struct config_parser *p, const char *section,
 	return config_add(p, list, section, key, value);
 }
 
-static int config_hex(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* "0A", "0a" or "0x0A": exactly two hex digits. Returns the octet or -1. */
 static int config_index(const char *s)
 {
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	if (strlen(s) != 2 || config_hex(s[0]) < 0 || config_hex(s[1]) < 0)
+	if (strlen(s) != 2 || hex_digit(s[0]) < 0 || hex_digit(s[1]) < 0)
 		return -1;
-	return config_hex(s[0]) * 16 + config_hex(s[1]);
+	return hex_digit(s[0]) * 16 + hex_digit(s[1]);
 }
 
 static int config_on_index(struct config_parser *p, const char *section, const char *key,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "users.h"
 
 static const char *const massctl_counter_names[MASSCTL_NCOUNTERS] = {
@@ -24,17 +25,6 @@ const char *massctl_counter_name(unsigned ix)
 	return massctl_counter_names[ix - MASSCTL_IX_FIRST_COUNTER];
 }
 
-static int massctl_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int massctl_parse_index(const char *s, uint8_t *ix, char *err, size_t errlen)
 {
 	const char *p = s;
@@ -47,7 +37,7 @@ int massctl_parse_index(const char *s, uint8_t *ix, char *err, size_t errlen)
 	if (n < 1 || n > 2)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
-		int d = massctl_hex_digit(p[i]);
+		int d = hex_digit(p[i]);
 
 		if (d < 0)
 			goto bad;
@@ -73,7 +63,7 @@ long massctl_hex_decode(const char *s, uint8_t *out, size_t cap, char *err, size
 		return -1;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = massctl_hex_digit(s[i]), lo = massctl_hex_digit(s[i + 1]);
+		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			snprintf(err, errlen, "'%s': not a hex digit at position %zu",
