@@ -28,11 +28,6 @@ struct bind {
 
 #define BIND_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
-static struct bind *bind_of_timer(struct loop_timer *t)
-{
-	return (struct bind *)((char *)t - offsetof(struct bind, timer));
-}
-
 bool bind_peer_allowed(const struct sockaddr *peer, const struct sockaddr_storage *allowed,
 		       size_t n)
 {
@@ -80,7 +75,7 @@ static int bind_route_source(const struct sockaddr_storage *dst, struct sockaddr
 
 static void bind_timeout(struct loop *loop, struct loop_timer *t)
 {
-	struct bind *b = bind_of_timer(t);
+	struct bind *b = LOOP_TIMER_OWNER(t, struct bind, timer);
 
 	(void)loop;
 	b->ops->failed(b->owner, SOCKS5_REP_TTL_EXPIRED);
@@ -150,7 +145,7 @@ static void bind_open(struct bind *b)
 static void bind_begin(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
-	bind_open(bind_of_timer(t));
+	bind_open(LOOP_TIMER_OWNER(t, struct bind, timer));
 }
 
 static void bind_resolved(void *data, enum resolve_status status,

@@ -26,7 +26,7 @@ static void listener_on_ready(struct loop *loop, int fd, void *data, int events)
 
 static void listener_resume(struct loop *loop, struct loop_timer *t)
 {
-	struct listener *l = (struct listener *)((char *)t - offsetof(struct listener, resume));
+	struct listener *l = LOOP_TIMER_OWNER(t, struct listener, resume);
 
 	(void)loop;
 	loop_set(l->loop, l->fd, LOOP_READ);

@@ -95,6 +95,10 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer,
 /* Disarms the timer; a no-op when it is not armed. */
 void loop_timer_stop(struct loop *loop, struct loop_timer *timer);
 
+/* The object of type `type` whose member `member` is the timer t. */
+#define LOOP_TIMER_OWNER(t, type, member) \
+	((type *)(void *)((char *)(t) - offsetof(type, member)))
+
 static inline int loop_timer_armed(const struct loop_timer *timer)
 {
 	return timer->heap_index != 0;

@@ -79,7 +79,7 @@ static uint64_t mgmt_timeout_ms(void)
 
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 {
-	struct mgmt_conn *c = (struct mgmt_conn *)((char *)timer - offsetof(struct mgmt_conn, timer));
+	struct mgmt_conn *c = LOOP_TIMER_OWNER(timer, struct mgmt_conn, timer);
 
 	(void)loop;
 	if (c->state != MGMT_DRAINING)

@@ -75,11 +75,6 @@ static uint8_t session_rx[POOL_BUF_SIZE];
 
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
-static struct session *session_of_timer(struct loop_timer *t, size_t offset)
-{
-	return (struct session *)((char *)t - offset);
-}
-
 static void session_free(struct session *s)
 {
 	struct handshake *hs = s->hs;
@@ -251,7 +246,7 @@ static void session_relay_run(struct session *s)
 static void session_kick(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
-	session_relay_run(session_of_timer(t, offsetof(struct session, kick)));
+	session_relay_run(LOOP_TIMER_OWNER(t, struct session, kick));
 }
 
 /*
@@ -260,7 +255,7 @@ static void session_kick(struct loop *loop, struct loop_timer *t)
  */
 static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
 {
-	struct session *s = session_of_timer(t, offsetof(struct session, timer));
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
 	uint64_t limit = SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
 								 : server.cfg.idle_timeout);
 
@@ -362,7 +357,7 @@ static void session_drop_upstream(struct session *s)
 
 static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
 {
-	struct session *s = session_of_timer(t, offsetof(struct session, timer));
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
 
 	(void)loop;
 	s->hs->last_error = ETIMEDOUT;
@@ -752,7 +747,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
-	session_free(session_of_timer(t, offsetof(struct session, timer)));
+	session_free(LOOP_TIMER_OWNER(t, struct session, timer));
 }
 
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,

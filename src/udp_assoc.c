@@ -259,7 +259,7 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 
 static void udp_assoc_idle(struct loop *loop, struct loop_timer *t)
 {
-	struct udp_assoc *a = (struct udp_assoc *)((char *)t - offsetof(struct udp_assoc, timer));
+	struct udp_assoc *a = LOOP_TIMER_OWNER(t, struct udp_assoc, timer);
 	uint64_t limit = UDP_ASSOC_MS(server.cfg.idle_timeout);
 	uint64_t idle = loop_now_ms(loop) - a->last_active_ms;
 
