@@ -249,6 +249,13 @@ static void session_kick(struct loop *loop, struct loop_timer *t)
 	session_relay_run(LOOP_TIMER_OWNER(t, struct session, kick));
 }
 
+/* How long the tunnel may stay quiet now: fin_timeout once half-closed. */
+static uint64_t session_relay_limit(const struct session *s)
+{
+	return SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
+						       : server.cfg.idle_timeout);
+}
+
 /*
  * Idle and half-close deadlines are checked lazily: activity only updates
  * last_active_ms, and the timer re-arms itself for what is left.
@@ -256,10 +263,8 @@ static void session_kick(struct loop *loop, struct loop_timer *t)
 static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
 {
 	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
-	uint64_t limit = SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
-								 : server.cfg.idle_timeout);
 
-	if (loop_now_ms(loop) - s->last_active_ms >= limit) {
+	if (loop_now_ms(loop) - s->last_active_ms >= session_relay_limit(s)) {
 		session_free(s);
 		return;
 	}
@@ -268,8 +273,7 @@ static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
 
 static void session_relay_deadline(struct session *s)
 {
-	uint64_t limit = SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
-								 : server.cfg.idle_timeout);
+	uint64_t limit = session_relay_limit(s);
 	uint64_t idle = loop_now_ms(server.loop) - s->last_active_ms;
 
 	loop_timer_start(server.loop, &s->timer, idle >= limit ? 0 : limit - idle,
