@@ -21,8 +21,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hex.h"
-#include "users.h"
+#include "core/hex.h"
+#include "auth/users.h"
+#include "auth/cred.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_NAME_MAX 32         /* plugin names: NAME.so, [plugin NAME] */
@@ -659,10 +660,10 @@ static int config_on_credentials(struct config_parser *p, const char *section,
 	if (old)
 		return config_fail(p, section, key, "duplicate key (first set on line %d)",
 				   old->line);
-	if (!users_valid_name(key, strlen(key)))
+	if (!cred_valid_name(key, strlen(key)))
 		return config_fail(p, section, key,
 				   "invalid name (1..255 printable ASCII characters, no ':')");
-	if (!users_valid_pass(value, strlen(value)))
+	if (!cred_valid_pass(value, strlen(value)))
 		return config_fail(p, section, key,
 				   "invalid password (1..255 printable ASCII characters)");
 	return config_add(p, list, section, key, value);

@@ -15,18 +15,19 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "accesslog.h"
-#include "acl.h"
-#include "listener.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "mgmt.h"
-#include "plugins.h"
-#include "pool.h"
-#include "resolve.h"
+#include "socks/accesslog.h"
+#include "socks/acl.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "mass/mgmt.h"
+#include "mass/plugins.h"
+#include "core/pool.h"
+#include "socks/resolve.h"
 #include "server.h"
-#include "session.h"
+#include "socks/session.h"
+#include "auth/cred.h"
 
 #define MAIN_ERRLEN 512
 
@@ -113,8 +114,8 @@ static int main_parse_args(int argc, char **argv)
 				return -1;
 			}
 			*colon = '\0';
-			if (!users_valid_name(optarg, strlen(optarg)) ||
-			    !users_valid_pass(colon + 1, strlen(colon + 1))) {
+			if (!cred_valid_name(optarg, strlen(optarg)) ||
+			    !cred_valid_pass(colon + 1, strlen(colon + 1))) {
 				fprintf(stderr, "socks5d: -u %s: names and passwords are 1-255 "
 					"printable characters, names without ':'\n", optarg);
 				return -1;

@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-
-struct server server;
+#include "core/log.h"
 
 /* Adds "name = password" entries; a bad entry was already refused by the config loader. */
 static int server_add_list(struct users *u, const struct config_list *list, bool persist,

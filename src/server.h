@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "users.h"
+#include "auth/users.h"
 
 struct loop;
 struct resolver;

@@ -8,6 +8,12 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh tests/install-deps.sh
+# every build below is out of tree; one configured in the source tree would
+# make their configure refuse to run, so it is cleaned first
+if [ -f config.status ]; then
+	echo "== the source tree was configured in place: make distclean"
+	make distclean >/dev/null 2>&1 || rm -f config.status
+fi
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 jobs=$(nproc 2>/dev/null || echo 2)

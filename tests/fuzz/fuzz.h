@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "core/proto.h"
 
 #define FUZZ_CHECK(cond) do { \
 	if (!(cond)) { \

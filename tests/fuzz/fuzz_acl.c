@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "acl.h"
+#include "socks/acl.h"
 #include "config.h"
 #include "fuzz.h"
 

@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "acl.h"
+#include "socks/acl.h"
 #include "config.h"
 #include "fuzz.h"
 

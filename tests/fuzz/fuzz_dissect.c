@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "dissect.h"
+#include "dissect/dissect.h"
 #include "fuzz.h"
 
 #if !defined(FUZZ_DISSECT) || !defined(FUZZ_PORT)

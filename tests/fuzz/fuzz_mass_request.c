@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mass_proto.h"
+#include "mass/mass_proto.h"
 
 /* Every signature shape, one invalid, and holes (NULL: not served). */
 static const char *const fuzz_signatures[] = {

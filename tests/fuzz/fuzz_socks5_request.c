@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "socks5_proto.h"
+#include "socks/socks5_proto.h"
 
 static enum proto_result fuzz_request_parse(void *p, const uint8_t *buf, size_t len,
 					    size_t *used)

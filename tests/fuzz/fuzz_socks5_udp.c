@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "socks5_udp.h"
+#include "socks/socks5_udp.h"
 
 static void fuzz_udp_roundtrip(const struct socks5_udp_header *h)
 {

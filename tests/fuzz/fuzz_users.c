@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "users.h"
+#include "auth/users.h"
+#include "auth/cred.h"
 
 static void fuzz_users_reparse(const struct users *u)
 {
@@ -45,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < u.len; i++) {
 			const struct user *a = &u.list[i];
 
-			FUZZ_CHECK(users_valid_name(a->name, a->name_len));
-			FUZZ_CHECK(users_valid_pass(a->pass, a->pass_len));
+			FUZZ_CHECK(cred_valid_name(a->name, a->name_len));
+			FUZZ_CHECK(cred_valid_pass(a->pass, a->pass_len));
 			FUZZ_CHECK(strlen(a->name) == a->name_len && strlen(a->pass) == a->pass_len);
 			FUZZ_CHECK(users_find(&u, a->name, a->name_len) == (long)i);
 		}

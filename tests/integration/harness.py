@@ -23,7 +23,7 @@ import traceback
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 SOCKS5D = os.path.join(TOP_BUILDDIR, "src", "socks5d")
-MASSCTL = os.path.join(TOP_BUILDDIR, "src", "massctl")
+MASSCTL = os.path.join(TOP_BUILDDIR, "src", "massctl", "massctl")
 TIMEOUT = 10.0
 
 _started = []

@@ -16,7 +16,7 @@ import threading
 TIMEOUT = 20  # seconds any single step may take; a bound, not a measurement
 
 BUILDDIR = os.environ.get("top_builddir", os.path.join(os.path.dirname(__file__), "..", ".."))
-MASSCTL = os.path.join(BUILDDIR, "src", "massctl")
+MASSCTL = os.path.join(BUILDDIR, "src", "massctl", "massctl")
 
 NO_AUTH = (b"\x01\x01\x00", b"\x01\x00")
 ADMIN_AUTH = (b"\x01\x01\x02", b"\x01\x02")

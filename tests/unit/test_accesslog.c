@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "accesslog.h"
+#include "socks/accesslog.h"
 
 static char dir[64];
 static char path[128];

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "acl.h"
+#include "socks/acl.h"
 #include "config.h"
 
 static struct config cfg;

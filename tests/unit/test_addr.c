@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "addr.h"
-#include "bind.h"
+#include "core/addr.h"
+#include "socks/bind.h"
 
 static struct sockaddr_storage v4(const char *ip, uint16_t port)
 {

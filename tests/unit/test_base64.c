@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "base64.h"
+#include "dissect/base64.h"
 
 static int decode(const char *in, char *out, size_t cap, size_t *n)
 {

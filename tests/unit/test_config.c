@@ -7,7 +7,7 @@
 
 /* By path: the build directory's config.h is autoconf's. */
 #include "check_main.h"
-#include "../../src/config.h"
+#include "config.h"
 
 static char dir[] = "/tmp/mass-test-config-XXXXXX";
 static char path[sizeof(dir) + 16];

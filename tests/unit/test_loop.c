@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "loop.h"
+#include "core/loop.h"
 
 static int fired[8];
 static int nfired;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "mass_proto.h"
+#include "mass/mass_proto.h"
 
 /* A table: 10 "", 11 "b", 12 "s", 13 "ss", 14 "sb", 15 invalid; others unserved. */
 static const char *test_lookup(void *ctx, uint8_t index)

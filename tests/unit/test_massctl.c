@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "massctl_cli.h"
-#include "massctl_wire.h"
+#include "massctl/massctl_cli.h"
+#include "massctl/massctl_wire.h"
 
 static char err[256];
 

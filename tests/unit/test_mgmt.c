@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "mgmt.h"
-#include "plugins.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "mass/mgmt.h"
+#include "mass/plugins.h"
 #include "server.h"
 
 #define MAX_CONNS 4

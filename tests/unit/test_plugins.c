@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "log.h"
-#include "mass_proto.h"
-#include "plugins.h"
+#include "core/log.h"
+#include "mass/mass_proto.h"
+#include "mass/plugins.h"
 #include "server.h"
 
 #define INI "test.ini"

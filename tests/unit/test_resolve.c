@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "loop.h"
-#include "resolve.h"
+#include "core/loop.h"
+#include "socks/resolve.h"
 
 /* Upper bound on any wait here: a hang guard, not a timing check. */
 #define TEST_GUARD_MS 20000

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "socks5_proto.h"
+#include "socks/socks5_proto.h"
 
 /* Trailing bytes that belong to the next message and must stay unconsumed. */
 static const uint8_t pipelined[] = { 0x05, 0x01, 0x00, 0x01, 0xEE };

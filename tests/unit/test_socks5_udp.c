@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "socks5_udp.h"
+#include "socks/socks5_udp.h"
 
 START_TEST(parse_ipv4_with_data)
 {

@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "users.h"
+#include "auth/users.h"
+#include "auth/cred.h"
 
 static char dir[] = "/tmp/mass-test-users-XXXXXX";
 static char file[sizeof(dir) + 16];
@@ -70,26 +71,26 @@ START_TEST(validation_edges)
 	char s[257];
 
 	memset(s, 'a', sizeof(s));
-	ck_assert(!users_valid_name(s, 0));
-	ck_assert(!users_valid_pass(s, 0));
-	ck_assert(!users_valid_name(NULL, 0));
-	ck_assert(users_valid_name(s, 1));
-	ck_assert(users_valid_pass(s, 1));
-	ck_assert(users_valid_name(s, 255));
-	ck_assert(users_valid_pass(s, 255));
-	ck_assert(!users_valid_name(s, 256));
-	ck_assert(!users_valid_pass(s, 256));
-	ck_assert(users_valid_name(" ~", 2));
-	ck_assert(users_valid_pass(" ~", 2));
-	ck_assert(!users_valid_name("a\x1f", 2));
-	ck_assert(!users_valid_pass("a\x1f", 2));
-	ck_assert(!users_valid_name("a\x7f", 2));
-	ck_assert(!users_valid_pass("a\x7f", 2));
-	ck_assert(!users_valid_name("a\x80", 2));
-	ck_assert(!users_valid_pass("a\0b", 3));
-	ck_assert(!users_valid_name("a:b", 3));
-	ck_assert(users_valid_pass("a:b", 3));
-	ck_assert(!users_valid_name(":", 1));
+	ck_assert(!cred_valid_name(s, 0));
+	ck_assert(!cred_valid_pass(s, 0));
+	ck_assert(!cred_valid_name(NULL, 0));
+	ck_assert(cred_valid_name(s, 1));
+	ck_assert(cred_valid_pass(s, 1));
+	ck_assert(cred_valid_name(s, 255));
+	ck_assert(cred_valid_pass(s, 255));
+	ck_assert(!cred_valid_name(s, 256));
+	ck_assert(!cred_valid_pass(s, 256));
+	ck_assert(cred_valid_name(" ~", 2));
+	ck_assert(cred_valid_pass(" ~", 2));
+	ck_assert(!cred_valid_name("a\x1f", 2));
+	ck_assert(!cred_valid_pass("a\x1f", 2));
+	ck_assert(!cred_valid_name("a\x7f", 2));
+	ck_assert(!cred_valid_pass("a\x7f", 2));
+	ck_assert(!cred_valid_name("a\x80", 2));
+	ck_assert(!cred_valid_pass("a\0b", 3));
+	ck_assert(!cred_valid_name("a:b", 3));
+	ck_assert(cred_valid_pass("a:b", 3));
+	ck_assert(!cred_valid_name(":", 1));
 }
 END_TEST
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "mass/plugin.h"
-#include "proto.h"
+#include "core/proto.h"
 
 #define MASS_VERSION 0x01
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "loop.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 /* See resolve.h for why these numbers. */
 #define RESOLVE_TIMEOUT_MS 1500

@@ -13,17 +13,21 @@
 #include "accesslog.h"
 #include "acl.h"
 #include "bind.h"
-#include "dissect.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "net.h"
+#include "dissect/dissect.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/net.h"
 #include "relay.h"
 #include "resolve.h"
 #include "server.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
-#include "users.h"
+#include "auth/users.h"
+
+/* The process-wide state (server.h); defined here, its heaviest user, until
+ * the runtime object replaces it. */
+struct server server;
 
 enum session_state {
 	ST_GREETING,

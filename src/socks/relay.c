@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dissect.h"
-#include "metrics.h"
+#include "dissect/dissect.h"
+#include "core/metrics.h"
 
 void relay_init(struct relay *r, int client_fd, int upstream_fd)
 {

@@ -49,10 +49,6 @@ struct users {
 int users_init(struct users *u, unsigned max, const char *file);
 void users_free(struct users *u);
 
-/* Rules of the protocol: 1..255 printable octets, and no ':' in a name. */
-bool users_valid_name(const char *name, size_t len);
-bool users_valid_pass(const char *pass, size_t len);
-
 /*
  * Adds a user. With persist and a backing file, the file is rewritten first
  * (see above). Returns a users_result; err gets a reason for USERS_IO.

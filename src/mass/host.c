@@ -4,11 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "log.h"
+#include "core/log.h"
 #include "mass_proto.h"
-#include "metrics.h"
+#include "core/metrics.h"
 #include "server.h"
-#include "users.h"
+#include "auth/users.h"
 
 static const char *host_caller;
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hex.h"
-#include "users.h"
+#include "core/hex.h"
+#include "auth/cred.h"
 
 static const char *const massctl_counter_names[MASSCTL_NCOUNTERS] = {
 	"historic_connections",
@@ -277,7 +277,7 @@ int massctl_decode_users(const struct massctl_reply *r, struct massctl_name *out
 		len = r->data[pos++];
 		if (r->len - pos < len)
 			return massctl_short("a name", err, errlen);
-		if (!users_valid_name((const char *)r->data + pos, len)) {
+		if (!cred_valid_name((const char *)r->data + pos, len)) {
 			snprintf(err, errlen, "user %zu in the reply is not a valid name", i + 1);
 			return -1;
 		}

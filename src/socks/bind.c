@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "addr.h"
-#include "log.h"
-#include "loop.h"
-#include "net.h"
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/net.h"
 #include "resolve.h"
 #include "server.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "massctl_wire.h"
-#include "users.h"
+#include "auth/cred.h"
 
 const char massctl_usage[] =
 	"usage: massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] COMMAND [ARG...]\n"
@@ -106,8 +106,8 @@ static int massctl_cli_admin(struct massctl_opts *o, const char *s, const char *
 	o->admin_len = (size_t)(colon - s);
 	o->pass = colon + 1;
 	o->pass_len = strlen(colon + 1);
-	if (!users_valid_name(o->admin, o->admin_len) ||
-	    !users_valid_pass(o->pass, o->pass_len)) {
+	if (!cred_valid_name(o->admin, o->admin_len) ||
+	    !cred_valid_pass(o->pass, o->pass_len)) {
 		snprintf(err, errlen, "%s: admin name and password must be 1..255 "
 			 "printable characters", from);
 		return -1;
@@ -175,7 +175,7 @@ static int massctl_cli_onoff(const char *cmd, const char *s, char *err, size_t e
 
 static int massctl_cli_name(const char *cmd, const char *s, char *err, size_t errlen)
 {
-	if (users_valid_name(s, strlen(s)))
+	if (cred_valid_name(s, strlen(s)))
 		return 0;
 	snprintf(err, errlen, "%s: not a valid user name (1..255 printable characters, no ':')",
 		 cmd);
@@ -192,7 +192,7 @@ static int massctl_cli_check_args(const struct massctl_opts *o, char *err, size_
 	case MASSCTL_CMD_ADD_USER:
 		if (massctl_cli_name(o->cmd_name, o->args[0], err, errlen) < 0)
 			return -1;
-		if (!users_valid_pass(o->args[1], strlen(o->args[1]))) {
+		if (!cred_valid_pass(o->args[1], strlen(o->args[1]))) {
 			snprintf(err, errlen, "%s: not a valid password (1..255 printable characters)",
 				 o->cmd_name);
 			return -1;

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "addr.h"
-#include "loop.h"
-#include "metrics.h"
-#include "net.h"
+#include "core/addr.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/net.h"
 #include "resolve.h"
 #include "server.h"
 #include "socks5_udp.h"

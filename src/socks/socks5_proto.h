@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "proto.h"
+#include "core/proto.h"
 
 #define SOCKS5_VERSION 0x05
 

@@ -18,11 +18,7 @@
 
 #include "massctl_cli.h"
 #include "massctl_wire.h"
-#include "net.h"
-
-#ifndef MASSCTL_VERSION
-#define MASSCTL_VERSION "unknown"
-#endif
+#include "core/net.h"
 
 /* One connection: its socket and when it must be over. */
 struct massctl_conn {
@@ -463,7 +459,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.version) {
-		puts("massctl " MASSCTL_VERSION);
+		puts("massctl " PACKAGE_VERSION);
 		return 0;
 	}
 	r = massctl_run(&o, &f);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "host.h"
-#include "log.h"
+#include "core/log.h"
 #include "mass_proto.h"
 #include "server.h"
 

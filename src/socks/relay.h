@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "core/pool.h"
 
 enum { RELAY_CLIENT = 0, RELAY_UPSTREAM = 1 };       /* index of fd[] and ready[] */
 enum { RELAY_TO_UPSTREAM = 0, RELAY_TO_CLIENT = 1 }; /* index of dir[] */

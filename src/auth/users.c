@@ -1,6 +1,8 @@
 /* users: the credential set and its backing file. See users.h. */
 #include "users.h"
 
+#include "cred.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -43,26 +45,6 @@ void users_free(struct users *u)
 	free(u->list);
 	free(u->file);
 	memset(u, 0, sizeof(*u));
-}
-
-static bool users_printable(const char *s, size_t len)
-{
-	if (!s || len < 1 || len > USERS_FIELD_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
-			return false;
-	return true;
-}
-
-bool users_valid_name(const char *name, size_t len)
-{
-	return users_printable(name, len) && !memchr(name, ':', len);
-}
-
-bool users_valid_pass(const char *pass, size_t len)
-{
-	return users_printable(pass, len);
 }
 
 /* 1 when a < b, without a branch (both are at most a few hundred). */
@@ -111,7 +93,7 @@ bool users_check(const struct users *u, const char *name, size_t name_len,
 	long i;
 	bool same;
 
-	if (!users_valid_pass(pass, pass_len) || name_len > USERS_FIELD_MAX)
+	if (!cred_valid_pass(pass, pass_len) || name_len > USERS_FIELD_MAX)
 		return false;
 	i = users_find(u, name, name_len);
 	/* An unknown name costs the same comparison as a known one. */
@@ -272,7 +254,7 @@ static enum users_result users_append(struct users *u, const char *name, size_t 
 {
 	struct user user;
 
-	if (!users_valid_name(name, name_len) || !users_valid_pass(pass, pass_len))
+	if (!cred_valid_name(name, name_len) || !cred_valid_pass(pass, pass_len))
 		return USERS_INVALID;
 	if (users_find(u, name, name_len) >= 0)
 		return USERS_EXISTS;
@@ -355,7 +337,7 @@ static const char *users_reason(enum users_result r, const char *name, size_t na
 	case USERS_NOMEM:
 		return strerror(ENOMEM);
 	default:
-		if (!users_valid_name(name, name_len))
+		if (!cred_valid_name(name, name_len))
 			return "invalid name (1..255 printable ASCII characters, no ':')";
 		return "invalid password (1..255 printable ASCII characters)";
 	}

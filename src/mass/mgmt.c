@@ -9,15 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listener.h"
-#include "log.h"
-#include "loop.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "mass_proto.h"
-#include "net.h"
+#include "core/net.h"
 #include "plugins.h"
 #include "server.h"
-#include "socks5_proto.h"
-#include "users.h"
+#include "socks/socks5_proto.h"
+#include "auth/users.h"
 
 #define MGMT_READ_CHUNK 4096
 /* After the reply: octets of the client's we read and discard, and for how

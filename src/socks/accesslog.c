@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "core/net.h"
 
 /*
  * A line is built in one stack buffer and written whole (see
