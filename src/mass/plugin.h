@@ -13,16 +13,36 @@
  * handler with them; the handler builds its reply fields through the host
  * services table. A plugin never touches a socket.
  *
- * Loading (dlopen(RTLD_NOW | RTLD_LOCAL)) goes:
- *   1. the identity fields are checked before anything else is read:
+ * Loading. At start and at every reload (SIGHUP) the host builds a whole
+ * new set from mass.ini, in this order:
+ *   1. each plugin's file (NAME.so in [plugins] dir, or its `module`) is
+ *      read as it is at that moment into a private copy (an unlinked memfd,
+ *      else an unlinked temporary file) and the copy is dlopen()ed
+ *      (RTLD_NOW | RTLD_LOCAL), never the file itself. The file must be a
+ *      regular file of at most 64 MiB holding a whole ELF shared object.
+ *   2. the identity fields are checked before anything else is read:
  *      magic == MASS_PLUGIN_MAGIC; abi_major equal to the host's; abi_minor
  *      <= the host's; size at least the descriptor size of that minor.
  *      A mismatch is reported as "x.so built for ABI 1.3, host has 1.2".
- *   2. the index table is checked against the [indexes] section of mass.ini:
+ *   3. the index table is checked against the [indexes] section of mass.ini:
  *      every index mass.ini gives this plugin must be in its table, no index
  *      may be claimed by two plugins, 00 (the core's) and FF (reserved) are
  *      never served, and every signature must be valid.
- *   3. only when the whole set passes, init() is called on each plugin.
+ *   4. only when the whole set passes, init() is called on each plugin.
+ * Each plugin loaded is logged as
+ * "plugin NAME (FILE): loaded NAME version VERSION", FILE being the file
+ * mass.ini names and NAME/VERSION the descriptor's strings.
+ *
+ * Updating a plugin: replace its file by any means, `install -m 0755
+ * new.so DIR/NAME.so`, `cp new.so DIR/NAME.so` (even over the running file,
+ * same inode) or `mv` within a file system, then send SIGHUP. The running
+ * set never reads the file again, so it cannot crash while the file
+ * changes, and the reload loads the file's new bytes (never an object
+ * loaded before from the same path). Finish writing before the SIGHUP: a
+ * file caught half-written is refused ("truncated ELF object") and the old
+ * set keeps running. As the object is loaded from /proc/self/fd/N (so /proc
+ * must be mounted), $ORIGIN in a plugin's RUNPATH does not name the
+ * plugin's directory: give dependencies an absolute RUNPATH.
  *
  * Compatibility rule: ABI major versions are incompatible with each other;
  * within a major, every structure here only grows at the end, and a minor
@@ -31,10 +51,13 @@
  *
  * Threading contract: init, fini and every handler run on the server's one
  * event-loop thread. They must not block (no network, no sleeping, no
- * waiting for locks); a handler that does stalls every SOCKS tunnel. State
- * is per load: a reload (SIGHUP) loads the new set, calls init on it, and
- * then fini on the old set; keep nothing in static variables that must
- * survive init/fini pairs.
+ * waiting for locks); a handler that does stalls every SOCKS tunnel.
+ *
+ * State is per load: a reload (SIGHUP) loads the new set, calls init on it,
+ * and only then fini on the old set, so for a while two loads of the same
+ * plugin are alive, each with its own state. Keep everything in what init
+ * stores in *state, nothing in static variables: each load is a separate
+ * copy of the object, with statics of its own, fresh at every reload.
  */
 #ifndef MASS_PLUGIN_H
 #define MASS_PLUGIN_H

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,14 +26,18 @@
 
 #define PLUGINS_NAME_MAX 64
 
+/* Most octets a plugin file may have: the private copy is held in memory. */
+#define PLUGINS_FILE_MAX ((off_t)64 << 20)
+
 /* Descriptor octets an ABI 1.0 plugin has: up to and including fini. */
 #define PLUGINS_DESC_MIN (offsetof(struct mass_plugin, fini) + sizeof(void (*)(void *)))
 #define PLUGINS_IDENTITY_SIZE (offsetof(struct mass_plugin, size) + sizeof(uint32_t))
 
 struct plugins_module {
 	char *name;
-	char *path;
+	char *path;                        /* as the ini names it, for messages */
 	void *handle;                      /* NULL: failed a check */
+	int copy;                          /* the private copy handle maps; -1: none */
 	const struct mass_plugin *desc;
 	const struct plugins_section *section;
 	void *state;
@@ -96,6 +101,18 @@ static void plugins_report(struct plugins *p, const char *fmt, ...)
 		p->nerrors++;
 }
 
+/* Unloads the module's object and closes its private copy (which stays open
+ * as long as the object: its fd number is part of the object's name). */
+static void plugins_module_unload(struct plugins_module *m)
+{
+	if (m->handle != NULL)
+		dlclose(m->handle);
+	m->handle = NULL;
+	if (m->copy >= 0)
+		close(m->copy);
+	m->copy = -1;
+}
+
 static void plugins_module_fail(struct plugins *p, struct plugins_module *m,
 				const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -110,9 +127,7 @@ static void plugins_module_fail(struct plugins *p, struct plugins_module *m,
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	plugins_report(p, "plugin %s (%s): %s", m->name, m->path, reason);
-	if (m->handle != NULL)
-		dlclose(m->handle);
-	m->handle = NULL;
+	plugins_module_unload(m);
 	m->desc = NULL;
 }
 
@@ -175,6 +190,7 @@ static struct plugins_module *plugins_module_add(struct plugins *p,
 
 	m = &p->modules[p->nmodules];
 	memset(m, 0, sizeof(*m));
+	m->copy = -1;
 	m->section = section;
 	m->name = strdup(name);
 	if (module != NULL) {
@@ -195,33 +211,232 @@ static struct plugins_module *plugins_module_add(struct plugins *p,
 	return m;
 }
 
-/* A file that exists and starts like an ELF object; else why not. */
-static const char *plugins_check_file(const char *path)
-{
-	unsigned char magic[SELFMAG];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? "no such file" : strerror(errno);
-	if (!S_ISREG(st.st_mode))
-		return "not a regular file";
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return strerror(errno);
-	n = read(fd, magic, sizeof(magic));
-	close(fd);
-	if (n != (ssize_t)sizeof(magic) || memcmp(magic, ELFMAG, SELFMAG) != 0)
-		return "not an ELF shared object";
-	return NULL;
-}
-
 static const char *plugins_basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
 	return slash != NULL ? slash + 1 : path;
+}
+
+/*
+ * The private copy. A module is never dlopen()ed from the file the ini
+ * names: that file is copied into an unlinked file of our own and the copy
+ * is loaded through /proc/self/fd/N. So a plugin replaced by rename or
+ * `install` serves its new code at the next load (glibc would hand back the
+ * already-loaded object for the same path, or the same inode), and one
+ * overwritten in place (`cp new.so loaded.so`, same inode) can neither
+ * change nor tear the pages a running set executes. The copy stays open as
+ * long as the object: its fd number names the object, and no two loaded
+ * objects may share a name.
+ */
+
+/* An unlinked, writable file of our own: a memfd where the kernel has them,
+ * else an O_TMPFILE or a mkstemp()ed-then-unlinked file under $TMPDIR or
+ * /tmp. Returns the descriptor (close-on-exec), or -1 with errno set. */
+static int plugins_private_file(const char *label)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmpl[4096];
+	int fd;
+
+#ifdef MFD_CLOEXEC
+	fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM))
+		return fd;
+#else
+	(void)label;
+#endif
+	if (dir == NULL || dir[0] != '/')
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
+	if (fd >= 0)
+		return fd;
+#endif
+	if (snprintf(tmpl, sizeof(tmpl), "%s/mass-plugin-XXXXXX", dir) >= (int)sizeof(tmpl)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(tmpl);
+	return fd;
+}
+
+/* Copies all of src into dst (both at offset 0), at most PLUGINS_FILE_MAX
+ * octets. Returns the size copied, or -1 with *why set. */
+static off_t plugins_copy_bytes(int src, int dst, const char **why)
+{
+	char buf[16384];
+	off_t total = 0;
+	ssize_t n, w, done;
+
+	for (;;) {
+		n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (n == 0)
+			return total;
+		if (total + n > PLUGINS_FILE_MAX) {
+			*why = "larger than the 64 MiB a plugin may be";
+			return -1;
+		}
+		for (done = 0; done < n; done += w) {
+			w = write(dst, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0) {
+				*why = strerror(errno);
+				return -1;
+			}
+		}
+		total += n;
+	}
+}
+
+/* Checks that the copy (size octets) is a whole ELF object of the host's
+ * class: a file caught half-written would otherwise map segments past its
+ * end, and the first touch of them is a SIGBUS. NULL, or why not. */
+static const char *plugins_check_elf(int fd, off_t size)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	unsigned i;
+	off_t at;
+
+	memset(&eh, 0, sizeof(eh));
+	if (pread(fd, &eh, sizeof(eh), 0) < (ssize_t)SELFMAG
+	    || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return "not an ELF shared object";
+	if (size < (off_t)sizeof(eh))
+		return "truncated ELF object (no whole header)";
+	if (eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32))
+		return "not an ELF object of this machine's word size";
+	if (eh.e_type != ET_DYN)
+		return "an ELF object, but not a shared object";
+	if (eh.e_phentsize != sizeof(ph) || eh.e_phoff == 0
+	    || eh.e_phoff > (ElfW(Off))size
+	    || eh.e_phnum > ((ElfW(Off))size - eh.e_phoff) / sizeof(ph))
+		return "truncated ELF object (program headers past the end)";
+	for (i = 0; i < eh.e_phnum; i++) {
+		at = (off_t)(eh.e_phoff + i * sizeof(ph));
+		if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
+			return "unreadable ELF program header";
+		if (ph.p_type == PT_LOAD
+		    && (ph.p_offset > (ElfW(Off))size || ph.p_filesz > (ElfW(Off))size - ph.p_offset))
+			return "truncated ELF object (a segment past the end)";
+	}
+	return NULL;
+}
+
+/* Makes the private copy of path: a regular file, bounded, a whole ELF
+ * object. Returns its descriptor, or -1 with *why set. */
+static int plugins_copy(const char *path, const char **why)
+{
+	char label[80];
+	struct stat st;
+	off_t size;
+	int src, dst = -1;
+
+	/* O_NONBLOCK: a FIFO named by mistake must not hang the loop */
+	src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (src < 0) {
+		*why = errno == ENOENT ? "no such file" : strerror(errno);
+		return -1;
+	}
+	if (fstat(src, &st) < 0) {
+		*why = strerror(errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		goto fail;
+	}
+	if (st.st_size > PLUGINS_FILE_MAX) {
+		*why = "larger than the 64 MiB a plugin may be";
+		goto fail;
+	}
+	/* the memfd's name, seen in /proc/PID/maps: bounded (the kernel takes 249) */
+	snprintf(label, sizeof(label), "mass:%s", plugins_basename(path));
+	dst = plugins_private_file(label);
+	if (dst < 0) {
+		*why = strerror(errno);
+		goto fail;
+	}
+	size = plugins_copy_bytes(src, dst, why);
+	if (size < 0 || (*why = plugins_check_elf(dst, size)) != NULL)
+		goto fail;
+#ifdef F_ADD_SEALS
+	/* a memfd can be frozen: nobody, not even us, changes it from now on */
+	(void)fcntl(dst, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+#endif
+	close(src);
+	return dst;
+fail:
+	close(src);
+	if (dst >= 0)
+		close(dst);
+	return -1;
+}
+
+/* dlopen()s the copy, by a name no loaded object has: an object that
+ * outlived its dlclose() (NODELETE) may still be known as /proc/self/fd/N,
+ * and dlopen() would return it for the same name. Moves m->copy to a higher
+ * fd until the name is free. Returns the handle, or NULL with why[] set. */
+static void *plugins_dlopen_copy(struct plugins_module *m, char *why, size_t whylen)
+{
+	char name[64];
+	const char *msg;
+	void *old, *h;
+	size_t len;
+	int tries, fd;
+
+	for (tries = 0;; tries++) {
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", m->copy);
+		old = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+		if (old == NULL)
+			break;
+		dlclose(old);
+		fd = tries < 16 ? fcntl(m->copy, F_DUPFD_CLOEXEC, m->copy + 1) : -1;
+		if (fd < 0) {
+			snprintf(why, whylen, "no free name for the private copy");
+			return NULL;
+		}
+		close(m->copy);
+		m->copy = fd;
+	}
+	dlerror();
+	h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (h != NULL)
+		return h;
+	msg = dlerror();
+	msg = msg != NULL ? msg : "dlopen failed";
+	/* glibc says "NAME: reason": the caller names the ini's file instead */
+	len = strlen(name);
+	if (strncmp(msg, name, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ')
+		msg += len + 2;
+	if (access(name, R_OK) < 0)
+		msg = "/proc is not mounted (the private copy loads through /proc/self/fd)";
+	snprintf(why, whylen, "%s", msg);
+	return NULL;
+}
+
+/* Copies text into dst as printable ASCII ('?' for anything else), bounded;
+ * "?" for NULL: a descriptor's strings go to the log. */
+static const char *plugins_printable(char *dst, size_t dstlen, const char *text)
+{
+	size_t i;
+
+	if (text == NULL)
+		text = "?";
+	for (i = 0; i + 1 < dstlen && text[i] != '\0'; i++)
+		dst[i] = text[i] >= 0x20 && text[i] < 0x7F ? text[i] : '?';
+	dst[i] = '\0';
+	return dst;
 }
 
 /* Checks the descriptor's identity, then its index table. Returns 0 or -1 (reported). */
@@ -275,11 +490,13 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 	return 0;
 }
 
-/* Opens and checks one module; on failure it stays with handle NULL. */
+/* Opens (from a private copy of its file) and checks one module; on failure
+ * it stays with handle NULL. */
 static void plugins_module_open(struct plugins *p, struct plugins_module *m)
 {
 	const ElfW(Sym) *sym = NULL;
-	const char *why;
+	char why[256], version[64], desc_name[64];
+	const char *reason;
 	Dl_info info;
 	void *addr;
 
@@ -291,14 +508,14 @@ static void plugins_module_open(struct plugins *p, struct plugins_module *m)
 		plugins_module_fail(p, m, "module must be an absolute path");
 		return;
 	}
-	why = plugins_check_file(m->path);
-	if (why != NULL) {
-		plugins_module_fail(p, m, "%s", why);
+	m->copy = plugins_copy(m->path, &reason);
+	if (m->copy < 0) {
+		plugins_module_fail(p, m, "%s", reason);
 		return;
 	}
-	m->handle = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+	m->handle = plugins_dlopen_copy(m, why, sizeof(why));
 	if (m->handle == NULL) {
-		plugins_module_fail(p, m, "cannot load: %s", dlerror());
+		plugins_module_fail(p, m, "cannot load: %s", why);
 		return;
 	}
 	dlerror();
@@ -314,7 +531,11 @@ static void plugins_module_open(struct plugins *p, struct plugins_module *m)
 		return;
 	}
 	m->desc = addr;
-	plugins_check_desc(p, m, (size_t)sym->st_size);
+	if (plugins_check_desc(p, m, (size_t)sym->st_size) < 0)
+		return;
+	log_info("plugin %s (%s): loaded %s version %s", m->name, m->path,
+		 plugins_printable(desc_name, sizeof(desc_name), m->desc->name),
+		 plugins_printable(version, sizeof(version), m->desc->version));
 }
 
 static const struct mass_index *plugins_desc_entry(const struct mass_plugin *d, uint8_t index)
@@ -404,8 +625,7 @@ static void plugins_module_init(struct plugins *p, struct plugins_module *m,
 		return;
 	if (m->served == 0) {
 		/* nothing enabled from it (already reported): do not keep it */
-		dlclose(m->handle);
-		m->handle = NULL;
+		plugins_module_unload(m);
 		return;
 	}
 	if (m->desc->init != NULL) {
@@ -470,8 +690,7 @@ void plugins_free(struct plugins *p)
 			m->desc->fini(m->state);
 			host_set_caller(NULL);
 		}
-		if (m->handle != NULL)
-			dlclose(m->handle);
+		plugins_module_unload(m);
 		free(m->name);
 		free(m->path);
 	}

@@ -3,8 +3,10 @@
  * and [plugin NAME] sections (see <mass/plugin.h> for the ABI).
  *
  * A set is built in two passes. First every plugin named in [indexes] is
- * opened (dlopen RTLD_NOW|RTLD_LOCAL) and checked: file present, an ELF
- * object, symbol mass_plugin present, identity (magic, ABI version, size),
+ * opened and checked: file present, regular, at most 64 MiB, a whole ELF
+ * shared object, copied into a private unlinked file (a memfd) that is
+ * dlopen()ed (RTLD_NOW|RTLD_LOCAL) through /proc/self/fd, so the file may be
+ * replaced or overwritten at any time; symbol mass_plugin present, identity (magic, ABI version, size),
  * every index given to it served by its table, no index given twice, 00 and
  * FF never claimed, signatures valid. Only then is init called on each
  * plugin that passed, with its [plugin NAME] section. Each problem is one

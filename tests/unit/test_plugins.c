@@ -1,12 +1,17 @@
 /*
- * Unit tests for the plugin registry (src/plugins.c): the fixture modules of
- * tests/unit/fixture_plugin.c, each bad one next to a good one, checking the
- * exact message and that the good indexes still serve.
+ * Unit tests for the plugin registry (src/mass/plugins.c): the fixture
+ * modules of tests/unit/fixture_plugin.c, each bad one next to a good one,
+ * checking the exact message and that the good indexes still serve; then
+ * the private copy: a loaded set keeps working while its file is
+ * overwritten in place, renamed over or deleted, and the next load serves
+ * the file's new code.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -320,6 +325,239 @@ START_TEST(test_reload)
 }
 END_TEST
 
+
+/* --- the private copy: the file the ini names may change under a set --- */
+
+static char tmpdir[64];
+static char upd_path[128];
+static struct mass_config_item upd_item[1];
+
+/* Writes the first `len` octets (all: (size_t)-1) of fixture NAME's file to
+ * path: in place (O_TRUNC on the same inode) or, when `rename_it`, into a
+ * new file renamed over path. */
+static void put_fixture(const char *name, const char *path, size_t len, int rename_it)
+{
+	char src[256], tmp[160], buf[65536];
+	size_t total = 0;
+	ssize_t n;
+	int in, out;
+
+	snprintf(src, sizeof(src), "%s/%s.so", FIXTURE_DIR, name);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	in = open(src, O_RDONLY);
+	ck_assert_int_ge(in, 0);
+	out = open(rename_it ? tmp : path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ck_assert_int_ge(out, 0);
+	while (total < len && (n = read(in, buf, sizeof(buf))) > 0) {
+		if ((size_t)n > len - total)
+			n = (ssize_t)(len - total);
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+		total += (size_t)n;
+	}
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+	if (rename_it)
+		ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* A temporary directory holding upd.so, a copy of fixture NAME, which the
+ * spec loads as plugin "upd" (section module = that path). */
+static void upd_setup(const char *name)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mass-test-plugins-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(upd_path, sizeof(upd_path), "%s/upd.so", tmpdir);
+	put_fixture(name, upd_path, (size_t)-1, 0);
+	upd_item[0].key = "module";
+	upd_item[0].value = upd_path;
+	upd_item[0].line = 9;
+}
+
+static void upd_teardown(void)
+{
+	unlink(upd_path);
+	rmdir(tmpdir);
+}
+
+static struct plugins *upd_load(unsigned index)
+{
+	spec_reset();
+	spec_index(index, "upd");
+	spec_section("upd", upd_item, 1);
+	return spec_load();
+}
+
+/* 41 echoes: only fixture_good's table has it. */
+static void assert_echoes(struct plugins *p)
+{
+	const uint8_t echo[] = { 0x41, 0x02, 'o', 'k' };
+	uint8_t out[16];
+
+	ck_assert_uint_eq(serve(p, echo, sizeof(echo), out, sizeof(out)), 3);
+	ck_assert(memcmp(out, "\x00ok", 3) == 0);
+}
+
+/* 42 echoes one octet: only fixture_other's table has it. */
+static void assert_echoes_octet(struct plugins *p)
+{
+	const uint8_t echo[] = { 0x42, 0x07 };
+	uint8_t out[16];
+
+	ck_assert_uint_eq(serve(p, echo, sizeof(echo), out, sizeof(out)), 2);
+	ck_assert(memcmp(out, "\x00\x07", 2) == 0);
+}
+
+START_TEST(test_copy_overwritten_in_place)
+{
+	struct plugins *old, *fresh;
+	struct stat before, after;
+
+	upd_setup("fixture_good");
+	old = upd_load(0x41);
+	ck_assert_uint_eq(plugins_error_count(old), 0);
+	assert_echoes(old);
+	ck_assert_int_eq(stat(upd_path, &before), 0);
+	/* `cp other.so upd.so`: same inode, new bytes, while old runs from it */
+	put_fixture("fixture_other", upd_path, (size_t)-1, 0);
+	ck_assert_int_eq(stat(upd_path, &after), 0);
+	ck_assert_uint_eq(before.st_ino, after.st_ino);
+	assert_echoes(old);
+	/* the next load gets the new code, not the object already loaded */
+	fresh = upd_load(0x42);
+	ck_assert_uint_eq(plugins_error_count(fresh), 0);
+	assert_echoes_octet(fresh);
+	ck_assert(!plugins_served(fresh, 0x41));
+	assert_echoes(old);
+	plugins_free(old);
+	assert_echoes_octet(fresh);
+	plugins_free(fresh);
+	upd_teardown();
+}
+END_TEST
+
+START_TEST(test_copy_renamed_over)
+{
+	struct plugins *old, *fresh, *back;
+
+	upd_setup("fixture_good");
+	old = upd_load(0x41);
+	ck_assert_uint_eq(plugins_error_count(old), 0);
+	/* `install` / `cp new; mv new upd.so`: a new inode at the same path */
+	put_fixture("fixture_other", upd_path, (size_t)-1, 1);
+	fresh = upd_load(0x42);
+	ck_assert_uint_eq(plugins_error_count(fresh), 0);
+	assert_echoes_octet(fresh);
+	assert_echoes(old);
+	/* and back again, while both are loaded */
+	put_fixture("fixture_good", upd_path, (size_t)-1, 1);
+	back = upd_load(0x41);
+	ck_assert_uint_eq(plugins_error_count(back), 0);
+	assert_echoes(back);
+	plugins_free(old);
+	plugins_free(fresh);
+	assert_echoes(back);
+	plugins_free(back);
+	upd_teardown();
+}
+END_TEST
+
+START_TEST(test_copy_file_deleted)
+{
+	struct plugins *p;
+
+	upd_setup("fixture_good");
+	p = upd_load(0x41);
+	ck_assert_uint_eq(plugins_error_count(p), 0);
+	ck_assert_int_eq(unlink(upd_path), 0);
+	assert_echoes(p);
+	plugins_free(p);
+	/* gone: the next load says so, naming the file */
+	p = upd_load(0x41);
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert(strstr(plugins_error(p, 0), upd_path) != NULL);
+	ck_assert(strstr(plugins_error(p, 0), "): no such file") != NULL);
+	plugins_free(p);
+	upd_teardown();
+}
+END_TEST
+
+/* A copy of the first len octets of fixture_good is refused with reason. */
+static void assert_truncated(size_t len, const char *reason)
+{
+	char msg[512];
+	struct plugins *p;
+	struct stat st;
+
+	upd_setup("fixture_good");
+	ck_assert_int_eq(stat(upd_path, &st), 0);
+	if (len == (size_t)-1)
+		len = (size_t)st.st_size / 2;
+	put_fixture("fixture_good", upd_path, len, 0);
+	p = upd_load(0x41);
+	snprintf(msg, sizeof(msg), "plugin upd (%s): %s", upd_path, reason);
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), msg);
+	ck_assert(!plugins_served(p, 0x41));
+	plugins_free(p);
+	upd_teardown();
+}
+
+START_TEST(test_copy_truncated)
+{
+	/* a file caught half-written by cp: refused, never mapped short */
+	assert_truncated((size_t)-1, "truncated ELF object (a segment past the end)");
+	assert_truncated(40, "truncated ELF object (no whole header)");
+	assert_truncated(0, "not an ELF shared object");
+}
+END_TEST
+
+START_TEST(test_copy_not_regular)
+{
+	static struct mass_config_item item[1] = { { "module", "/tmp", 3 } };
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x41, "dir");
+	spec_section("dir", item, 1);
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), "plugin dir (/tmp): not a regular file");
+	assert_serves(p, "\x00\x40", 2);
+	plugins_free(p);
+}
+END_TEST
+
+START_TEST(test_load_logged)
+{
+	char path[] = "/tmp/mass-test-log-XXXXXX", text[4096];
+	struct plugins *p;
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	log_threshold = LOG_INFO;
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	p = spec_load();
+	dup2(saved, 2);
+	close(saved);
+	log_threshold = LOG_ERROR;
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	unlink(path);
+	ck_assert_int_gt(n, 0);
+	text[n] = '\0';
+	/* the file the ini named (not /proc/self/fd/N), the descriptor's name and version */
+	ck_assert_msg(strstr(text, "plugin fixture_good (" FIXTURE_DIR "/fixture_good.so): "
+			     "loaded fixture version 0.0.1") != NULL, "%s", text);
+	ck_assert(strstr(text, "/proc/self/fd") == NULL);
+	plugins_free(p);
+}
+END_TEST
+
 static Suite *plugins_suite(void)
 {
 	Suite *s = suite_create("plugins");
@@ -341,6 +579,14 @@ static Suite *plugins_suite(void)
 	tcase_add_test(tc, test_core_indexes_in_config);
 	tcase_add_test(tc, test_nothing_loaded);
 	tcase_add_test(tc, test_reload);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("private copy");
+	tcase_add_test(tc, test_copy_overwritten_in_place);
+	tcase_add_test(tc, test_copy_renamed_over);
+	tcase_add_test(tc, test_copy_file_deleted);
+	tcase_add_test(tc, test_copy_truncated);
+	tcase_add_test(tc, test_copy_not_regular);
+	tcase_add_test(tc, test_load_logged);
 	suite_add_tcase(s, tc);
 	return s;
 }
