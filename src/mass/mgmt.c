@@ -179,6 +179,14 @@ static void mgmt_admins_hint(void)
 		 "\"NAME = PASSWORD\" under [admins] in mass.ini and reload (SIGHUP)");
 }
 
+/* The framer's lookup: the set running when each octet arrives, never one
+ * captured at login, which a reload between login and request frees. */
+static const char *mgmt_signature(void *ctx, uint8_t index)
+{
+	(void)ctx;
+	return plugins_signature(server.plugins, index);
+}
+
 /* The greeting is complete: choose the method. Returns -1 to drop at once. */
 static int mgmt_greeted(struct mgmt_conn *c)
 {
@@ -202,7 +210,7 @@ static int mgmt_greeted(struct mgmt_conn *c)
 		userpass_init(&c->p.userpass);
 	} else {
 		c->state = MGMT_REQUEST;
-		mass_request_init(&c->p.request, plugins_signature, server.plugins);
+		mass_request_init(&c->p.request, mgmt_signature, NULL);
 	}
 	return 0;
 }
@@ -220,7 +228,7 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 		return 0;
 	}
 	c->state = MGMT_REQUEST;
-	mass_request_init(&c->p.request, plugins_signature, server.plugins);
+	mass_request_init(&c->p.request, mgmt_signature, NULL);
 	return 0;
 }
 
