@@ -24,12 +24,20 @@
  *      magic == MASS_PLUGIN_MAGIC; abi_major equal to the host's; abi_minor
  *      <= the host's; size at least the descriptor size of that minor.
  *      A mismatch is reported as "x.so built for ABI 1.3, host has 1.2".
- *   3. the index table is checked against the [indexes] section of mass.ini:
- *      every index mass.ini gives this plugin must be in its table, no index
- *      may be claimed by two plugins, 00 (the core's) and FF (reserved) are
- *      never served, and every signature must be valid.
- *   4. only when the whole set passes, init() is called on each plugin.
- * Each plugin loaded is logged as
+ *   3. the index table is checked (00, the core's, and FF, reserved, never
+ *      claimed; no index twice; every signature valid), then the whole
+ *      [indexes] section against the set: every index mass.ini gives a
+ *      plugin must be in its table, and no index goes to two plugins.
+ *   4. init() is called on each plugin only once every static check of the
+ *      whole set (steps 1 to 3, for every plugin) has run, and at reload
+ *      only when all of them passed.
+ * The rule is the same at start and at reload; only the outcome of a
+ * failure differs. At start a plugin that fails any step (its init
+ * included) is dropped, the log names it, the reason and every index it
+ * leaves, those indexes answer 02, and the rest of the set starts. At
+ * reload any failure, anywhere in the set, keeps the running set as it was
+ * (the candidate's inits are then undone by their fini), and the log says
+ * why. Each plugin loaded is logged as
  * "plugin NAME (FILE): loaded NAME version VERSION", FILE being the file
  * mass.ini names and NAME/VERSION the descriptor's strings.
  *
@@ -241,8 +249,9 @@ struct mass_plugin {
 	 * services and the plugin's [plugin NAME] section. Store anything in
 	 * *state (NULL is fine); it is passed to each handler and to fini.
 	 * Returns 0, or -1 with a one-line reason in err (errlen octets):
-	 * the host logs "plugin NAME (PATH): reason" and the plugin's
-	 * indexes answer 02. May be NULL.
+	 * the host logs "plugin NAME (PATH): reason"; at start the plugin's
+	 * indexes then answer 02, at reload the old set keeps running (see
+	 * Loading above). May be NULL.
 	 */
 	int (*init)(const struct mass_host *host, const struct mass_config *config,
 		    void **state, char *err, size_t errlen);

@@ -5,9 +5,12 @@ file is replaced by rename, by `install -m 0755` and by an in-place `cp`
 (same inode: idle, between requests, while requests are being served), each
 followed by SIGHUP; every time 0E must answer with the new code, the log
 must name the file and the version, and socks5d must stay up. A reload onto
-garbage or a truncated file keeps the old code (and its state) serving."""
+garbage or a truncated file keeps the old code (and its state) serving.
+Last, the example plugin of plugins/README.md (which keeps its state per
+load, as it tells plugin authors to) is built from the README and served."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,16 +29,19 @@ SOURCE = os.path.join(TOP_SRCDIR, "tests", "integration", "plugin_probe.c")
 BUILD = tempfile.mkdtemp(prefix="mass-probe-")
 
 
+def compile_plugin(source, out, *flags):
+    cc = os.environ.get("CC_FOR_TESTS", "cc")
+    r = subprocess.run([cc, "-O1", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+                        "-I" + os.path.join(TOP_SRCDIR, "src")] + list(flags) +
+                       ["-o", out, source], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+
+
 def build(version):
     """The probe built as version N, in BUILD; returns its path."""
     out = os.path.join(BUILD, "probe-%d.so" % version)
     if not os.path.exists(out):
-        cc = os.environ.get("CC_FOR_TESTS", "cc")
-        r = subprocess.run([cc, "-O1", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-                            "-I" + os.path.join(TOP_SRCDIR, "src"),
-                            "-DPROBE_VERSION=%d" % version, "-o", out, SOURCE],
-                           capture_output=True, timeout=120)
-        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        compile_plugin(SOURCE, out, "-DPROBE_VERSION=%d" % version)
     return out
 
 
@@ -236,6 +242,28 @@ def test_reload_onto_garbage_keeps_old_code():
         t.reload_to(2)
 
 
+def test_readme_example_plugin():
+    with open(os.path.join(TOP_SRCDIR, "plugins", "README.md")) as f:
+        blocks = re.findall(r"```c\n(.*?)```", f.read(), re.S)
+    assert len(blocks) == 1, "one C example expected in plugins/README.md"
+    src = os.path.join(BUILD, "readme_uptime.c")
+    with open(src, "w") as f:
+        f.write(blocks[0])
+    so = os.path.join(BUILD, "uptime.so")
+    compile_plugin(src, so)
+    ini = "[plugin uptime]\nmodule = %s" % so
+    p = Proxy(ini=ini, indexes=["0E = uptime"], admins=dict([MASS_ADMIN]))
+    with p:
+        assert "plugin uptime (%s): loaded uptime version 1.0.0" % so in p.stderr(), p.stderr()
+        for _ in range(2):
+            r = mass(p, b"\x0e")
+            assert len(r) == 5 and r[0] == 0 and struct.unpack(">I", r[1:])[0] < 60, r.hex()
+            p.signal(signal.SIGHUP)
+        wait_for(lambda: p.stderr().count("loaded uptime version") >= 3, "two reloads")
+        assert mass(p, b"\x0e")[0] == 0
+    assert p.proc.returncode == 0, p.stderr()
+
+
 if __name__ == "__main__":
     if shutil.which("cc") is None and "CC_FOR_TESTS" not in os.environ:
         print("SKIP: needs a C compiler (cc)")
@@ -247,7 +275,8 @@ if __name__ == "__main__":
                   test_update_in_place_while_idle,
                   test_update_in_place_between_requests,
                   test_update_in_place_while_serving,
-                  test_reload_onto_garbage_keeps_old_code])
+                  test_reload_onto_garbage_keeps_old_code,
+                  test_readme_example_plugin])
     finally:
         shutil.rmtree(BUILD, ignore_errors=True)
     sys.exit(rc)
