@@ -302,6 +302,35 @@ int massctl_decode_u32(const struct massctl_reply *r, uint32_t *v, char *err, si
 	return massctl_decode_end(r, 4, err, errlen);
 }
 
+int massctl_decode_counters64(const struct massctl_reply *r, uint64_t *out,
+			      char *err, size_t errlen)
+{
+	int st = massctl_decode_status(r, err, errlen);
+	size_t count;
+
+	if (st <= 0)
+		return st;
+	if (r->len < 1)
+		return massctl_short("the counter count", err, errlen);
+	count = r->data[0];
+	if (count < MASSCTL_NCOUNTERS) {
+		snprintf(err, errlen, "reply has %zu counters, fewer than %d", count,
+			 MASSCTL_NCOUNTERS);
+		return -1;
+	}
+	if ((r->len - 1) / 8 < count)
+		return massctl_short("the counters", err, errlen);
+	for (size_t i = 0; i < MASSCTL_NCOUNTERS; i++) {
+		const uint8_t *d = r->data + 1 + 8 * i;
+		uint64_t v = 0;
+
+		for (int k = 0; k < 8; k++)
+			v = v << 8 | d[k];
+		out[i] = v;
+	}
+	return massctl_decode_end(r, 1 + 8 * count, err, errlen);
+}
+
 int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen)
 {
 	int st = massctl_decode_status(r, err, errlen);

@@ -33,7 +33,8 @@ enum massctl_index {
 	MASSCTL_IX_ADD_USER = 0x0A,
 	MASSCTL_IX_DEL_USER = 0x0B,
 	MASSCTL_IX_AUTH = 0x0C,
-	MASSCTL_IX_DISSECTORS = 0x0D
+	MASSCTL_IX_DISSECTORS = 0x0D,
+	MASSCTL_IX_COUNTERS64 = 0x0F    /* every counter as u64, one reply */
 };
 
 #define MASSCTL_NCOUNTERS (MASSCTL_IX_LAST_COUNTER - MASSCTL_IX_FIRST_COUNTER + 1)
@@ -139,6 +140,14 @@ int massctl_decode_users(const struct massctl_reply *r, struct massctl_name *out
 
 /* 02..09: one big-endian u32. */
 int massctl_decode_u32(const struct massctl_reply *r, uint32_t *v, char *err, size_t errlen);
+
+/*
+ * 0F: COUNT, then COUNT x u64 big-endian: the counters of 02..09 in that
+ * order, then any a later server adds (checked for framing, then ignored).
+ * COUNT below MASSCTL_NCOUNTERS is malformed. out holds MASSCTL_NCOUNTERS.
+ */
+int massctl_decode_counters64(const struct massctl_reply *r, uint64_t *out,
+			      char *err, size_t errlen);
 
 /* 0A..0D: no fields. */
 int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen);

@@ -4,6 +4,7 @@
  * and oversize of each reply shape) and JSON escaping.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,7 +316,7 @@ static int dec_u32(const struct massctl_reply *r, char *e, size_t elen)
 static int decode_hex(decode_fn fn, const char *hex, size_t cut)
 {
 	static uint8_t *buf;
-	uint8_t tmp[1024];
+	uint8_t tmp[4096];
 	long n = massctl_hex_decode(hex, tmp, sizeof(tmp), err, sizeof(err));
 	size_t len = cut < (size_t)n ? cut : (size_t)n;
 	struct massctl_reply r;
@@ -467,6 +468,66 @@ START_TEST(status_exit_codes_and_names)
 }
 END_TEST
 
+static uint64_t dec_vals[MASSCTL_NCOUNTERS];
+
+static int dec_u64(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_counters64(r, dec_vals, e, elen);
+}
+
+/* "00 COUNT" then count u64 values: i-th is base + i. */
+static char *counters64_hex(unsigned count, uint64_t base)
+{
+	char *hex = malloc(4 + 16 * count + 1);
+
+	sprintf(hex, "00%02x", count);
+	for (unsigned i = 0; i < count; i++)
+		sprintf(hex + 4 + 16 * i, "%016llx", (unsigned long long)(base + i));
+	return hex;
+}
+
+START_TEST(decode_counters64_reply)
+{
+	char *hex = counters64_hex(8, 0xfffffffeull);
+
+	/* Values above 2^32 come through whole; every truncation is refused. */
+	check_framing(dec_u64, hex);
+	ck_assert_int_eq(decode_hex(dec_u64, hex, 999), 0);
+	ck_assert_uint_eq(dec_vals[0], 0xfffffffeull);
+	ck_assert_uint_eq(dec_vals[2], 0x100000000ull);
+	ck_assert_uint_eq(dec_vals[7], 0x100000005ull);
+	free(hex);
+	hex = counters64_hex(8, 0xfffffffffffffff0ull);
+	ck_assert_int_eq(decode_hex(dec_u64, hex, 999), 0);
+	ck_assert_uint_eq(dec_vals[7], 0xfffffffffffffff7ull);
+	free(hex);
+
+	/* A later server's extra counters are ignored, but must be whole. */
+	hex = counters64_hex(11, 1);
+	check_framing(dec_u64, hex);
+	ck_assert_int_eq(decode_hex(dec_u64, hex, 999), 0);
+	ck_assert_uint_eq(dec_vals[0], 1);
+	ck_assert_uint_eq(dec_vals[7], 8);
+	free(hex);
+	hex = counters64_hex(255, 0);
+	check_framing(dec_u64, hex);
+	free(hex);
+
+	/* Fewer than eight is malformed, even when well framed. */
+	for (unsigned count = 0; count < MASSCTL_NCOUNTERS; count++) {
+		hex = counters64_hex(count, 5);
+		ck_assert_int_eq(decode_hex(dec_u64, hex, 999), -1);
+		ck_assert_ptr_nonnull(strstr(err, "fewer than 8"));
+		free(hex);
+	}
+	ck_assert_int_eq(decode_hex(dec_u64, "0008", 999), -1);
+	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+	ck_assert_int_eq(decode_hex(dec_u64, "00", 999), -1);
+	ck_assert_int_eq(decode_hex(dec_u64, "02", 999), 0);
+	ck_assert_int_eq(decode_hex(dec_u64, "0208", 999), -1);
+}
+END_TEST
+
 static Suite *massctl_suite(void)
 {
 	Suite *s = suite_create("massctl");
@@ -485,6 +546,7 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, decode_empty_reply);
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, status_exit_codes_and_names);
+	tcase_add_test(tc, decode_counters64_reply);
 	suite_add_tcase(s, tc);
 	return s;
 }
