@@ -1,52 +1,133 @@
-/* massctl_cli: command-line parsing and request building. See massctl_cli.h. */
+/*
+ * massctl_cli: command-line parsing, the command table and its handlers.
+ * See massctl_cli.h.
+ */
 #include "massctl_cli.h"
 
 #include <getopt.h>
-#include <stdio.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "massctl_wire.h"
 #include "auth/cred.h"
 
-const char massctl_usage[] =
-	"usage: massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] COMMAND [ARG...]\n"
-	"       massctl -h | -v\n"
-	"commands:\n"
-	"  indexes                 list the served indexes (00)\n"
-	"  users                   list the SOCKS users (01)\n"
-	"  stats                   print the counters (02..09)\n"
-	"  add-user NAME PASS      add a SOCKS user (0A)\n"
-	"  del-user NAME           delete a SOCKS user (0B)\n"
-	"  auth on|off             SOCKS authentication (0C)\n"
-	"  dissectors on|off       password dissectors (0D)\n"
-	"  raw INDEX [PARAM...]    send any index; PARAM is text (sent as LENGTH+DATA)\n"
-	"                          or x:HEX (sent as raw octets)\n"
+static massctl_print_fn massctl_print_indexes, massctl_print_users, massctl_print_raw;
+static massctl_build_fn massctl_build_raw;
+static massctl_run_fn massctl_run_stats, massctl_run_help;
+
+/*
+ * The command table: one row per command (see struct massctl_cmd for the
+ * fields). The help lists the rows in this order.
+ *
+ * Rows still to come, from other changes; add each here as one row:
+ *   sessions          list the open SOCKS sessions (ABI 1.1 session
+ *                     enumeration; its own print for the list)
+ *   kill ID           close one session by its id
+ *   kick USER         close every session of a user ('n' parameter)
+ *   user-stats        per-user counters
+ *   info              server info (ABI 1.1)
+ *   hash              make a crypt hash locally: index MASSCTL_NO_INDEX and
+ *                     a run handler that never touches io->exchange
+ */
+const struct massctl_cmd massctl_cmds[] = {
+	{ .names = { "indexes" }, .args = "", .help = "list the served indexes",
+	  .index = MASSCTL_IX_INDEXES, .params = "", .print = massctl_print_indexes },
+	{ .names = { "users" }, .args = "", .help = "list the SOCKS users",
+	  .index = MASSCTL_IX_USERS, .params = "", .print = massctl_print_users },
+	{ .names = { "stats" }, .args = "", .help = "print the counters (02..09)",
+	  .index = MASSCTL_NO_INDEX, .run = massctl_run_stats },
+	{ .names = { "add-user" }, .args = "NAME PASS", .help = "add a SOCKS user",
+	  .min_args = 2, .max_args = 2, .index = MASSCTL_IX_ADD_USER, .params = "np",
+	  .status01 = "user exists or cannot be added", .arg_in_msg = true },
+	{ .names = { "del-user" }, .args = "NAME", .help = "delete a SOCKS user",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_DEL_USER, .params = "n",
+	  .status01 = "no such user or cannot be deleted", .arg_in_msg = true },
+	{ .names = { "auth" }, .args = "on|off", .help = "SOCKS authentication",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_AUTH, .params = "o" },
+	{ .names = { "dissectors" }, .args = "on|off", .help = "password dissectors",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_DISSECTORS, .params = "o" },
+	{ .names = { "raw" }, .args = "INDEX [PARAM...]",
+	  .help = "send any index; PARAM is text (sent as LENGTH+DATA)\nor x:HEX (sent as raw octets)",
+	  .min_args = 1, .max_args = -1, .index = MASSCTL_NO_INDEX,
+	  .build = massctl_build_raw, .print = massctl_print_raw },
+	{ .names = { "help" }, .args = "", .help = "this help (also -h, --help)",
+	  .index = MASSCTL_NO_INDEX, .run = massctl_run_help },
+};
+
+const size_t massctl_ncmds = sizeof(massctl_cmds) / sizeof(massctl_cmds[0]);
+
+static const char massctl_options_help[] =
 	"options:\n"
 	"  -H HOST    management host, name or address (default " MASSCTL_DEFAULT_HOST ")\n"
 	"  -P PORT    management port (default " MASSCTL_DEFAULT_PORT ")\n"
 	"  -u ADMIN:PASS  admin login (default: $MASS_ADMIN; none: no login offered)\n"
-	"  -j         print JSON\n"
+	"  -j         print JSON (also a JSON error object on failure)\n"
 	"  -t SECONDS time allowed for each connection (default 10)\n"
-	"  -h         this help;  -v  version\n";
+	"  -h, --help this help;  -v, --version  the version\n";
 
-struct massctl_cmd_desc {
-	const char *name;
-	enum massctl_cmd cmd;
-	int min_args, max_args;   /* max -1: unbounded */
-	const char *synopsis;
-};
+/* Column where help text starts: two spaces, then names and args padded to 24. */
+#define MASSCTL_HELP_COL 26
 
-static const struct massctl_cmd_desc massctl_cmds[] = {
-	{ "indexes", MASSCTL_CMD_INDEXES, 0, 0, "indexes" },
-	{ "users", MASSCTL_CMD_USERS, 0, 0, "users" },
-	{ "stats", MASSCTL_CMD_STATS, 0, 0, "stats" },
-	{ "add-user", MASSCTL_CMD_ADD_USER, 2, 2, "add-user NAME PASS" },
-	{ "del-user", MASSCTL_CMD_DEL_USER, 1, 1, "del-user NAME" },
-	{ "auth", MASSCTL_CMD_AUTH, 1, 1, "auth on|off" },
-	{ "dissectors", MASSCTL_CMD_DISSECTORS, 1, 1, "dissectors on|off" },
-	{ "raw", MASSCTL_CMD_RAW, 1, -1, "raw INDEX [PARAM...]" },
-};
+/* "name|alias ARGS" into buf. */
+static void massctl_cmd_synopsis(const struct massctl_cmd *c, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < MASSCTL_CMD_NAMES && c->names[i]; i++)
+		n += (size_t)snprintf(buf + (n < cap ? n : cap - 1), n < cap ? cap - n : 1,
+				      "%s%s", i ? "|" : "", c->names[i]);
+	if (c->args[0] && n < cap)
+		snprintf(buf + n, cap - n, " %s", c->args);
+}
+
+void massctl_cli_usage(FILE *out)
+{
+	fputs("usage: massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] COMMAND [ARG...]\n"
+	      "       massctl -h | --help | -v | --version\n"
+	      "commands:\n", out);
+	for (size_t i = 0; i < massctl_ncmds; i++) {
+		const struct massctl_cmd *c = &massctl_cmds[i];
+		const char *h = c->help, *nl;
+		char syn[128];
+
+		massctl_cmd_synopsis(c, syn, sizeof(syn));
+		fprintf(out, "  %-*s", MASSCTL_HELP_COL - 2, syn);
+		if (strlen(syn) >= MASSCTL_HELP_COL - 2)
+			fprintf(out, "\n%*s", MASSCTL_HELP_COL, "");
+		while ((nl = strchr(h, '\n')) != NULL) {
+			fprintf(out, "%.*s\n%*s", (int)(nl - h), h, MASSCTL_HELP_COL, "");
+			h = nl + 1;
+		}
+		fputs(h, out);
+		if (c->index != MASSCTL_NO_INDEX)
+			fprintf(out, " (%02X)", (unsigned)c->index);
+		fputc('\n', out);
+	}
+	fputs(massctl_options_help, out);
+}
+
+const struct massctl_cmd *massctl_cmd_lookup(const struct massctl_cmd *table, size_t n,
+					     const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < MASSCTL_CMD_NAMES && table[i].names[j]; j++)
+			if (strcmp(table[i].names[j], name) == 0)
+				return &table[i];
+	return NULL;
+}
+
+int massctl_fail_set(struct massctl_fail *f, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	f->code = code;
+	return -1;
+}
 
 int massctl_exit_for_status(uint8_t status)
 {
@@ -116,37 +197,62 @@ static int massctl_cli_admin(struct massctl_opts *o, const char *s, const char *
 	return 0;
 }
 
+/* Why getopt refused arg (the argument it was at; optopt its short option). */
+static int massctl_cli_bad_option(const char *arg, int opt, char *why, size_t len)
+{
+	if (strncmp(arg, "--", 2) == 0)   /* a long option */
+		return snprintf(why, len, strchr(arg, '=') ? "%s: takes no argument"
+				: "unknown option %s", arg);
+	if (opt && strchr("HPut", opt))
+		return snprintf(why, len, "-%c needs an argument", opt);
+	return snprintf(why, len, "unknown option -%c", opt);
+}
+
+/*
+ * Every option is looked at even after a bad one, so that -j anywhere among
+ * them still turns the usage error into JSON; the first error is reported.
+ */
 static int massctl_cli_options(struct massctl_opts *o, int argc, char **argv,
 			       char *err, size_t errlen)
 {
-	int c;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool bad = false;
+	int c, at = 1;   /* the argument getopt starts this round at */
 
 	optind = 0;   /* glibc: a full restart, so tests can parse repeatedly */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+H:P:u:jt:hv")) != -1) {
+	while ((c = getopt_long(argc, argv, "+H:P:u:jt:hv", longopts, NULL)) != -1) {
+		const char *arg = argv[at < argc ? at : argc - 1];
+		char why[256];
+		int r = 0;
+
+		at = optind;
+
 		switch (c) {
 		case 'H':
-			if (optarg[0] == '\0') {
-				snprintf(err, errlen, "-H: empty host");
-				return -1;
-			}
-			o->host = optarg;
+			if (optarg[0] == '\0')
+				r = snprintf(why, sizeof(why), "-H: empty host");
+			else
+				o->host = optarg;
 			break;
 		case 'P':
-			if (massctl_cli_port(optarg, err, errlen) < 0)
-				return -1;
-			o->port = optarg;
+			if (massctl_cli_port(optarg, why, sizeof(why)) < 0)
+				r = 1;
+			else
+				o->port = optarg;
 			break;
 		case 'u':
-			if (massctl_cli_admin(o, optarg, "-u", err, errlen) < 0)
-				return -1;
+			r = massctl_cli_admin(o, optarg, "-u", why, sizeof(why)) < 0;
 			break;
 		case 'j':
 			o->json = true;
 			break;
 		case 't':
-			if (massctl_cli_timeout(optarg, &o->timeout, err, errlen) < 0)
-				return -1;
+			r = massctl_cli_timeout(optarg, &o->timeout, why, sizeof(why)) < 0;
 			break;
 		case 'h':
 			o->help = true;
@@ -155,101 +261,81 @@ static int massctl_cli_options(struct massctl_opts *o, int argc, char **argv,
 			o->version = true;
 			break;
 		default:
-			if (strchr("HPut", optopt))
-				snprintf(err, errlen, "-%c needs an argument", optopt);
-			else
-				snprintf(err, errlen, "unknown option -%c", optopt);
+			r = massctl_cli_bad_option(arg, optopt, why, sizeof(why));
+			break;
+		}
+		if (r && !bad)
+			snprintf(err, errlen, "%s", why);
+		bad = bad || r;
+	}
+	return bad ? -1 : 0;
+}
+
+/* Appends one argument as parameter kind k (a params letter). */
+static int massctl_cli_param(const struct massctl_opts *o, char k, const char *arg,
+			     uint8_t *buf, size_t cap, size_t *used, char *err, size_t errlen)
+{
+	size_t len = strlen(arg);
+
+	switch (k) {
+	case 'n':
+		if (!cred_valid_name(arg, len)) {
+			snprintf(err, errlen, "%s: not a valid user name (1..255 printable "
+				 "characters, no ':')", o->cmd_name);
 			return -1;
 		}
+		break;
+	case 'p':
+		if (!cred_valid_pass(arg, len)) {
+			snprintf(err, errlen, "%s: not a valid password (1..255 printable "
+				 "characters)", o->cmd_name);
+			return -1;
+		}
+		break;
+	case 'o':
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+			snprintf(err, errlen, "%s: expected on or off, not '%s'", o->cmd_name, arg);
+			return -1;
+		}
+		if (*used >= cap) {
+			snprintf(err, errlen, "request longer than %zu octets", cap);
+			return -1;
+		}
+		/* The protocol's '00' means on; massctl sends '01' for off. */
+		buf[(*used)++] = strcmp(arg, "on") == 0 ? 0x00 : 0x01;
+		return 0;
+	case 's':
+		break;
+	default:
+		snprintf(err, errlen, "%s: parameter kind '%c' unknown", o->cmd_name, k);
+		return -1;
 	}
+	if (massctl_put_string(buf, cap, used, arg, len, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
-static int massctl_cli_onoff(const char *cmd, const char *s, char *err, size_t errlen)
+/* The default build: the row's index, then one parameter per argument. */
+static int massctl_build_params(const struct massctl_opts *o, uint8_t *buf, size_t cap,
+				size_t *used, char *err, size_t errlen)
 {
-	if (strcmp(s, "on") == 0 || strcmp(s, "off") == 0)
-		return 0;
-	snprintf(err, errlen, "%s: expected on or off, not '%s'", cmd, s);
-	return -1;
-}
+	const char *kinds = o->cmd->params ? o->cmd->params : "";
 
-static int massctl_cli_name(const char *cmd, const char *s, char *err, size_t errlen)
-{
-	if (cred_valid_name(s, strlen(s)))
-		return 0;
-	snprintf(err, errlen, "%s: not a valid user name (1..255 printable characters, no ':')",
-		 cmd);
-	return -1;
-}
-
-/* Checks a command's arguments by building its request into scratch space. */
-static int massctl_cli_check_args(const struct massctl_opts *o, char *err, size_t errlen)
-{
-	static uint8_t scratch[MASSCTL_REQ_MAX];
-	size_t used;
-
-	switch (o->cmd) {
-	case MASSCTL_CMD_ADD_USER:
-		if (massctl_cli_name(o->cmd_name, o->args[0], err, errlen) < 0)
+	if ((size_t)o->nargs != strlen(kinds)) {
+		snprintf(err, errlen, "%s: %d argument(s) for %zu parameter(s)", o->cmd_name,
+			 o->nargs, strlen(kinds));
+		return -1;
+	}
+	buf[0] = (uint8_t)o->cmd->index;
+	*used = 1;
+	for (int i = 0; i < o->nargs; i++)
+		if (massctl_cli_param(o, kinds[i], o->args[i], buf, cap, used, err, errlen) < 0)
 			return -1;
-		if (!cred_valid_pass(o->args[1], strlen(o->args[1]))) {
-			snprintf(err, errlen, "%s: not a valid password (1..255 printable characters)",
-				 o->cmd_name);
-			return -1;
-		}
-		return 0;
-	case MASSCTL_CMD_DEL_USER:
-		return massctl_cli_name(o->cmd_name, o->args[0], err, errlen);
-	case MASSCTL_CMD_AUTH:
-	case MASSCTL_CMD_DISSECTORS:
-		return massctl_cli_onoff(o->cmd_name, o->args[0], err, errlen);
-	case MASSCTL_CMD_RAW:
-		return massctl_cli_request(o, scratch, sizeof(scratch), &used, err, errlen);
-	default:
-		return 0;
-	}
+	return 0;
 }
 
-int massctl_cli_parse(struct massctl_opts *o, int argc, char **argv,
-		      const char *env_admin, char *err, size_t errlen)
-{
-	const struct massctl_cmd_desc *d = NULL;
-
-	memset(o, 0, sizeof(*o));
-	o->host = MASSCTL_DEFAULT_HOST;
-	o->port = MASSCTL_DEFAULT_PORT;
-	o->timeout = MASSCTL_DEFAULT_TIMEOUT;
-	if (massctl_cli_options(o, argc, argv, err, errlen) < 0)
-		return -1;
-	if (o->help || o->version)
-		return 0;
-	if (!o->login && env_admin && env_admin[0] &&
-	    massctl_cli_admin(o, env_admin, "MASS_ADMIN", err, errlen) < 0)
-		return -1;
-	if (optind >= argc) {
-		snprintf(err, errlen, "no command given (try -h)");
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(massctl_cmds) / sizeof(massctl_cmds[0]); i++)
-		if (strcmp(argv[optind], massctl_cmds[i].name) == 0)
-			d = &massctl_cmds[i];
-	if (!d) {
-		snprintf(err, errlen, "unknown command '%s' (try -h)", argv[optind]);
-		return -1;
-	}
-	o->cmd = d->cmd;
-	o->cmd_name = d->name;
-	o->args = argv + optind + 1;
-	o->nargs = argc - optind - 1;
-	if (o->nargs < d->min_args || (d->max_args >= 0 && o->nargs > d->max_args)) {
-		snprintf(err, errlen, "usage: massctl [OPTION...] %s", d->synopsis);
-		return -1;
-	}
-	return massctl_cli_check_args(o, err, errlen);
-}
-
-static int massctl_cli_raw(const struct massctl_opts *o, uint8_t *buf, size_t cap,
-			   size_t *used, char *err, size_t errlen)
+static int massctl_build_raw(const struct massctl_opts *o, uint8_t *buf, size_t cap,
+			     size_t *used, char *err, size_t errlen)
 {
 	char why[192];
 
@@ -268,42 +354,327 @@ static int massctl_cli_raw(const struct massctl_opts *o, uint8_t *buf, size_t ca
 int massctl_cli_request(const struct massctl_opts *o, uint8_t *buf, size_t cap,
 			size_t *used, char *err, size_t errlen)
 {
-	static const uint8_t fixed[] = {
-		[MASSCTL_CMD_INDEXES] = MASSCTL_IX_INDEXES,
-		[MASSCTL_CMD_USERS] = MASSCTL_IX_USERS,
-		[MASSCTL_CMD_ADD_USER] = MASSCTL_IX_ADD_USER,
-		[MASSCTL_CMD_DEL_USER] = MASSCTL_IX_DEL_USER,
-		[MASSCTL_CMD_AUTH] = MASSCTL_IX_AUTH,
-		[MASSCTL_CMD_DISSECTORS] = MASSCTL_IX_DISSECTORS,
-	};
+	const struct massctl_cmd *c = o->cmd;
 
 	if (cap < 2) {
 		snprintf(err, errlen, "request buffer too small");
 		return -1;
 	}
-	if (o->cmd == MASSCTL_CMD_RAW)
-		return massctl_cli_raw(o, buf, cap, used, err, errlen);
-	if (o->cmd == MASSCTL_CMD_STATS) {
-		snprintf(err, errlen, "stats sends one request per counter");
+	if (c->build)
+		return c->build(o, buf, cap, used, err, errlen);
+	if (c->index != MASSCTL_NO_INDEX)
+		return massctl_build_params(o, buf, cap, used, err, errlen);
+	snprintf(err, errlen, "%s sends no single request", o->cmd_name);
+	return -1;
+}
+
+int massctl_cli_parse(struct massctl_opts *o, int argc, char **argv,
+		      const char *env_admin, char *err, size_t errlen)
+{
+	static uint8_t scratch[MASSCTL_REQ_MAX];
+	const struct massctl_cmd *c;
+	size_t used;
+
+	memset(o, 0, sizeof(*o));
+	o->host = MASSCTL_DEFAULT_HOST;
+	o->port = MASSCTL_DEFAULT_PORT;
+	o->timeout = MASSCTL_DEFAULT_TIMEOUT;
+	if (massctl_cli_options(o, argc, argv, err, errlen) < 0)
+		return -1;
+	if (o->help || o->version)
+		return 0;
+	if (!o->login && env_admin && env_admin[0] &&
+	    massctl_cli_admin(o, env_admin, "MASS_ADMIN", err, errlen) < 0)
+		return -1;
+	if (optind >= argc) {
+		snprintf(err, errlen, "no command given (try -h)");
 		return -1;
 	}
-	buf[0] = fixed[o->cmd];
-	*used = 1;
-	switch (o->cmd) {
-	case MASSCTL_CMD_ADD_USER:
-		return massctl_put_string(buf, cap, used, o->args[0], strlen(o->args[0]),
-					  err, errlen) < 0 ||
-		       massctl_put_string(buf, cap, used, o->args[1], strlen(o->args[1]),
-					  err, errlen) < 0 ? -1 : 0;
-	case MASSCTL_CMD_DEL_USER:
-		return massctl_put_string(buf, cap, used, o->args[0], strlen(o->args[0]),
-					  err, errlen);
-	case MASSCTL_CMD_AUTH:
-	case MASSCTL_CMD_DISSECTORS:
-		/* The protocol's '00' means on; massctl sends '01' for off. */
-		buf[(*used)++] = strcmp(o->args[0], "on") == 0 ? 0x00 : 0x01;
-		return 0;
-	default:
-		return 0;
+	c = massctl_cmd_lookup(massctl_cmds, massctl_ncmds, argv[optind]);
+	if (!c) {
+		snprintf(err, errlen, "unknown command '%s' (try -h)", argv[optind]);
+		return -1;
 	}
+	o->cmd = c;
+	o->cmd_name = c->names[0];
+	o->args = argv + optind + 1;
+	o->nargs = argc - optind - 1;
+	if (o->nargs < c->min_args || (c->max_args >= 0 && o->nargs > c->max_args)) {
+		char syn[128];
+
+		massctl_cmd_synopsis(c, syn, sizeof(syn));
+		snprintf(err, errlen, "usage: massctl [OPTION...] %s", syn);
+		return -1;
+	}
+	/* Building the request once checks every argument before any connection. */
+	if ((c->build || c->index != MASSCTL_NO_INDEX) &&
+	    massctl_cli_request(o, scratch, sizeof(scratch), &used, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int massctl_status_fail(const struct massctl_opts *o, uint8_t status, struct massctl_fail *f)
+{
+	const char *why;
+
+	switch (status) {
+	case MASS_STATUS_ERROR:
+		why = o->cmd && o->cmd->status01 ? o->cmd->status01 : "server error";
+		break;
+	case MASS_STATUS_UNSUPPORTED:
+		why = "index not supported by the server";
+		break;
+	case MASS_STATUS_USER_LIMIT:
+		why = "user limit reached";
+		break;
+	default:
+		why = "request failed";
+		break;
+	}
+	massctl_fail_set(f, massctl_exit_for_status(status), "%s (status %02x)", why, status);
+	f->has_status = true;
+	f->status = status;
+	return -1;
+}
+
+/* A malformed reply: the decoder already wrote the reason into f->msg. */
+static int massctl_protocol(struct massctl_fail *f)
+{
+	f->code = MASSCTL_EXIT_PROTOCOL;
+	return -1;
+}
+
+/* Prints a name as a JSON string: at most 255 octets, so 6 * 255 + 3 always fits. */
+static void massctl_json_print(FILE *out, const char *s, size_t len)
+{
+	char buf[6 * 255 + 3];
+
+	massctl_json_string(s, len, buf, sizeof(buf));
+	fputs(buf, out);
+}
+
+static int massctl_print_indexes(const struct massctl_opts *o, const uint8_t *req,
+				 size_t req_len, const struct massctl_reply *r, FILE *out,
+				 struct massctl_fail *f)
+{
+	uint8_t ix[256];
+	size_t n = 0;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_indexes(r, ix, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (o->json)
+		fputs("{\"indexes\":[", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, o->json ? "%s\"%02x\"" : "%s%02x\n", o->json && i ? "," : "", ix[i]);
+	if (o->json)
+		fputs("]}\n", out);
+	return 0;
+}
+
+static int massctl_print_users(const struct massctl_opts *o, const uint8_t *req,
+			       size_t req_len, const struct massctl_reply *r, FILE *out,
+			       struct massctl_fail *f)
+{
+	static struct massctl_name names[256];
+	size_t n = 0;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_users(r, names, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (o->json)
+		fputs("{\"users\":[", out);
+	for (size_t i = 0; i < n; i++) {
+		if (o->json) {
+			if (i)
+				fputc(',', out);
+			massctl_json_print(out, names[i].name, names[i].len);
+		} else {
+			fprintf(out, "%.*s\n", (int)names[i].len, names[i].name);
+		}
+	}
+	if (o->json)
+		fputs("]}\n", out);
+	return 0;
+}
+
+int massctl_print_empty(const struct massctl_opts *o, const uint8_t *req, size_t req_len,
+			const struct massctl_reply *r, FILE *out, struct massctl_fail *f)
+{
+	(void)req, (void)req_len;
+	if (massctl_decode_empty(r, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (o->json)
+		fputs("{\"status\":\"00\"}\n", out);
+	return 0;
+}
+
+/* raw: prints status and fields in hex whatever the status. */
+static int massctl_print_raw(const struct massctl_opts *o, const uint8_t *req,
+			     size_t req_len, const struct massctl_reply *r, FILE *out,
+			     struct massctl_fail *f)
+{
+	char *hex = malloc(2 * r->len + 1);
+
+	(void)req_len;
+	if (!hex)
+		return massctl_fail_set(f, MASSCTL_EXIT_SOFTWARE, "out of memory");
+	massctl_hex_encode(r->data, r->len, hex, 2 * r->len + 1);
+	if (o->json)
+		fprintf(out, "{\"index\":\"%02x\",\"status\":\"%02x\",\"data\":\"%s\"}\n",
+			req[0], r->status, hex);
+	else
+		fprintf(out, "status %02x\ndata%s%s\n", r->status, r->len ? " " : "", hex);
+	free(hex);
+	if (r->status != MASS_STATUS_OK) {
+		massctl_status_fail(o, r->status, f);
+		f->shown = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* The default run: one request, one reply, the row's print. */
+static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io *io,
+			   struct massctl_fail *f)
+{
+	static uint8_t req[MASSCTL_REQ_MAX];
+	massctl_print_fn *print = o->cmd->print ? o->cmd->print : massctl_print_empty;
+	struct massctl_reply r;
+	uint8_t *rep;
+	size_t used;
+	long n;
+	int ret = -1;
+
+	if (massctl_cli_request(o, req, sizeof(req), &used, f->msg, sizeof(f->msg)) < 0) {
+		f->code = MASSCTL_EXIT_USAGE;
+		return -1;
+	}
+	rep = malloc(MASSCTL_REPLY_MAX);
+	if (!rep)
+		return massctl_fail_set(f, MASSCTL_EXIT_SOFTWARE, "out of memory");
+	n = io->exchange(io->ctx, req, used, rep, MASSCTL_REPLY_MAX, f);
+	if (n >= 0) {
+		if (massctl_reply_split(rep, (size_t)n, &r, f->msg, sizeof(f->msg)) < 0)
+			massctl_protocol(f);
+		else
+			ret = print(o, req, used, &r, io->out, f);
+	}
+	free(rep);
+	return ret;
+}
+
+int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
+		    struct massctl_fail *f)
+{
+	return o->cmd->run ? o->cmd->run(o, io, f) : massctl_run_one(o, io, f);
+}
+
+static int massctl_run_help(const struct massctl_opts *o, const struct massctl_io *io,
+			    struct massctl_fail *f)
+{
+	(void)o, (void)f;
+	massctl_cli_usage(io->out);
+	return 0;
+}
+
+/* One single-octet request whose reply is split into r (rep holds it). */
+static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, size_t cap,
+		       struct massctl_reply *r, struct massctl_fail *f)
+{
+	long n = io->exchange(io->ctx, &ix, 1, rep, cap, f);
+
+	if (n < 0)
+		return -1;
+	if (massctl_reply_split(rep, (size_t)n, r, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	return 0;
+}
+
+/*
+ * The counters one by one (02..09, u32 each); an unserved one is noted and
+ * left out. Returns the number left out, or -1.
+ */
+static int massctl_stats_32(const struct massctl_opts *o, const struct massctl_io *io,
+			    uint64_t *vals, bool *have, struct massctl_fail *f)
+{
+	int missing = 0;
+
+	for (unsigned i = 0; i < MASSCTL_NCOUNTERS; i++) {
+		uint8_t ix = (uint8_t)(MASSCTL_IX_FIRST_COUNTER + i), rep[16];
+		struct massctl_reply r;
+		uint32_t v = 0;
+
+		if (massctl_ask(io, ix, rep, sizeof(rep), &r, f) < 0)
+			return -1;
+		if (massctl_decode_u32(&r, &v, f->msg, sizeof(f->msg)) < 0)
+			return massctl_protocol(f);
+		vals[i] = v;
+		have[i] = r.status == MASS_STATUS_OK;
+		if (r.status == MASS_STATUS_UNSUPPORTED) {
+			fprintf(io->note, "massctl: stats: %s (index %02x) not served, skipped\n",
+				massctl_counter_name(ix), ix);
+			missing++;
+		} else if (r.status != MASS_STATUS_OK) {
+			return massctl_status_fail(o, r.status, f);
+		}
+	}
+	return missing;
+}
+
+/* stats: one request per counter (02..09); nothing is printed before every counter is read. */
+static int massctl_run_stats(const struct massctl_opts *o, const struct massctl_io *io,
+			     struct massctl_fail *f)
+{
+	uint64_t vals[MASSCTL_NCOUNTERS];
+	bool have[MASSCTL_NCOUNTERS];
+	int missing;
+
+	missing = massctl_stats_32(o, io, vals, have, f);
+	if (missing < 0)
+		return -1;
+	if (o->json)
+		fputc('{', io->out);
+	for (unsigned i = 0; i < MASSCTL_NCOUNTERS; i++) {
+		const char *name = massctl_counter_name(MASSCTL_IX_FIRST_COUNTER + i);
+
+		if (o->json && have[i])
+			fprintf(io->out, "%s\"%s\":%" PRIu64, i ? "," : "", name, vals[i]);
+		else if (o->json)
+			fprintf(io->out, "%s\"%s\":null", i ? "," : "", name);
+		else if (have[i])
+			fprintf(io->out, "%s %" PRIu64 "\n", name, vals[i]);
+	}
+	if (o->json)
+		fputs("}\n", io->out);
+	if (missing) {
+		massctl_fail_set(f, MASSCTL_EXIT_UNSUPPORTED,
+				 "%d counter(s) not served by the server", missing);
+		f->shown = true;
+		return -1;
+	}
+	return 0;
+}
+
+void massctl_json_fail(FILE *out, const char *command, const struct massctl_fail *f)
+{
+	char msg[6 * sizeof(f->msg) + 3];
+
+	massctl_json_string(f->msg, strnlen(f->msg, sizeof(f->msg)), msg, sizeof(msg));
+	fputc('{', out);
+	if (command) {
+		fputs("\"command\":", out);
+		massctl_json_print(out, command, strlen(command));
+		fputc(',', out);
+	}
+	fprintf(out, "\"error\":%s,\"exit\":%d", msg, f->code);
+	if (f->has_status)
+		fprintf(out, ",\"status\":\"%02x\"", f->status);
+	fputs("}\n", out);
 }

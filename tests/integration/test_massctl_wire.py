@@ -140,6 +140,7 @@ def u32(v):
     return b"\x00" + v.to_bytes(4, "big")
 
 
+
 def main():
     if not os.access(MASSCTL, os.X_OK):
         print("massctl not built at %s" % MASSCTL)
@@ -202,11 +203,25 @@ def main():
     case("add-user: exists", [conn(add, b"\x01")], ["add-user", "bob", "secret"], rc=1,
          stdout="",
          stderr="massctl: add-user bob: user exists or cannot be added (status 01)")
+    out = case("add-user -j: exists is a JSON error", [conn(add, b"\x01")],
+               ["-j", "add-user", "bob", "secret"], rc=1,
+               stderr="massctl: add-user bob: user exists")
+    check("add-user -j error object", out and json.loads(out) ==
+          {"command": "add-user", "error": "user exists or cannot be added (status 01)",
+           "exit": 1, "status": "01"}, out)
     case("add-user: user limit", [conn(add, b"\x03")], ["add-user", "bob", "secret"], rc=3,
          stderr="massctl: add-user bob: user limit reached (status 03)")
     case("del-user", [conn(b"\x0b\x03bob", b"\x00")], ["del-user", "bob"], stdout="")
     case("del-user: missing", [conn(b"\x0b\x03bob", b"\x01")], ["del-user", "bob"], rc=1,
          stderr="massctl: del-user bob: no such user or cannot be deleted (status 01)")
+    out = case("del-user -j: missing is a JSON error", [conn(b"\x0b\x03bob", b"\x01")],
+               ["-j", "del-user", "bob"], rc=1)
+    check("del-user -j error object", out and json.loads(out)["status"] == "01" and
+          json.loads(out)["exit"] == 1, out)
+    out = case("users -j: truncated reply is a JSON error",
+               [conn(b"\x01", b"\x00\x02\x05alice\x03bo")], ["-j", "users"], rc=76)
+    check("users -j protocol error object", out and json.loads(out) ==
+          {"command": "users", "error": "reply truncated in a name", "exit": 76}, out)
     case("auth off", [conn(b"\x0c\x01", b"\x00")], ["auth", "off"], stdout="")
     case("auth on", [conn(b"\x0c\x00", b"\x00")], ["auth", "on"], stdout="")
     case("dissectors off", [conn(b"\x0d\x01", b"\x00")], ["dissectors", "off"], stdout="")
@@ -248,6 +263,11 @@ def main():
     s.close()
     code, out, err = massctl(["users"], closed)
     check("connection refused exits 69", code == 69 and "connect to" in err, err)
+    code, out, err = massctl(["-j", "users"], closed)
+    js = json.loads(out) if code == 69 and out else {}
+    check("-j: connection refused is a JSON error, exit 69",
+          js.get("exit") == 69 and js.get("command") == "users" and "connect to" in
+          js.get("error", "") and "status" not in js, out)
     code, out, err = massctl(["add-user", "b:ob", "pw"], closed)
     check("invalid name is a usage error before connecting", code == 64 and "user name" in err,
           err)
@@ -257,6 +277,27 @@ def main():
     check("-v prints the version", code == 0 and out.startswith("massctl "), out)
     code, out, err = massctl(["-h"])
     check("-h prints usage", code == 0 and "usage: massctl" in out, out)
+    code, out2, err = massctl(["--help"])
+    check("--help prints the same usage", code == 0 and out2 == out and err == "", out2)
+    code, out2, err = massctl(["help"])
+    check("help prints the same usage", code == 0 and out2 == out, out2)
+    check("the help lists every command", all("\n  %s" % c in out for c in
+          ("indexes", "users", "stats", "add-user", "del-user", "auth", "dissectors",
+           "raw", "help")), out)
+    code, out, err = massctl(["--version"])
+    check("--version prints the version", code == 0 and out.startswith("massctl "), out)
+    for args, why in ((["-j", "frobnicate"], "unknown command"),
+                      (["-P", "0", "-j", "users"], "not a port"),
+                      (["-j", "--bogus", "users"], "unknown option --bogus"),
+                      (["-j", "add-user", "bob"], "add-user NAME PASS"),
+                      (["-j", "add-user", "b:ob", "pw"], "user name")):
+        code, out, err = massctl(args)
+        js = json.loads(out) if out.strip() else {}
+        check("-j usage error %s is JSON, exit 64" % args, code == 64 and
+              js.get("exit") == 64 and why in js.get("error", "") and
+              set(js) == {"error", "exit"} and err.count("\n") == 1, (code, out, err))
+    code, out, err = massctl(["frobnicate"])
+    check("usage error without -j prints nothing on stdout", code == 64 and out == "", out)
 
     print("%d passed, %d failed" % (results["passed"], results["failed"]))
     return 1 if results["failed"] else 0

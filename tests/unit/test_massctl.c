@@ -135,7 +135,8 @@ START_TEST(options_and_defaults)
 	ck_assert_str_eq(o.port, "8080");
 	ck_assert_uint_eq(o.timeout, 10);
 	ck_assert(!o.json && !o.login);
-	ck_assert_int_eq(o.cmd, MASSCTL_CMD_USERS);
+	ck_assert_str_eq(o.cmd_name, "users");
+	ck_assert_ptr_eq(o.cmd, massctl_cmd_lookup(massctl_cmds, massctl_ncmds, "users"));
 	ck_assert_int_eq(o.nargs, 0);
 
 	ck_assert_int_eq(PARSE(&o, NULL, "-H", "::1", "-P", "9090", "-j", "-t", "3",
@@ -148,7 +149,7 @@ START_TEST(options_and_defaults)
 	ck_assert_mem_eq(o.admin, "root", 4);
 	ck_assert_str_eq(o.pass, "pa:ss");
 	ck_assert_uint_eq(o.pass_len, 5);
-	ck_assert_int_eq(o.cmd, MASSCTL_CMD_STATS);
+	ck_assert_str_eq(o.cmd_name, "stats");
 
 	/* MASS_ADMIN applies unless -u is given. */
 	ck_assert_int_eq(PARSE(&o, "env:pw", "users"), 0);
@@ -163,6 +164,22 @@ START_TEST(options_and_defaults)
 	ck_assert(o.help);
 	ck_assert_int_eq(PARSE(&o, NULL, "-v"), 0);
 	ck_assert(o.version);
+	ck_assert_int_eq(PARSE(&o, NULL, "--help"), 0);
+	ck_assert(o.help);
+	ck_assert_int_eq(PARSE(&o, NULL, "--version"), 0);
+	ck_assert(o.version);
+	ck_assert_int_eq(PARSE(&o, NULL, "help"), 0);
+	ck_assert_str_eq(o.cmd_name, "help");
+
+	/* -j is seen even after a bad option, so the usage error is JSON too. */
+	ck_assert_int_eq(PARSE(&o, NULL, "-P", "0", "-j", "users"), -1);
+	ck_assert(o.json);
+	ck_assert_ptr_nonnull(strstr(err, "not a port"));
+	ck_assert_int_eq(PARSE(&o, NULL, "--bogus", "-j", "-x", "users"), -1);
+	ck_assert(o.json);
+	ck_assert_str_eq(err, "unknown option --bogus");
+	ck_assert_int_eq(PARSE(&o, NULL, "-j", "frobnicate"), -1);
+	ck_assert(o.json);
 }
 END_TEST
 
@@ -205,6 +222,11 @@ START_TEST(usage_errors)
 		{ { "raw", "0x123" }, NULL, "not an index" },
 		{ { "raw", "0e", "x:abc" }, NULL, "PARAM 1" },
 		{ { "stats", "now" }, NULL, "stats" },
+		{ { "help", "me" }, NULL, "usage: massctl [OPTION...] help" },
+		{ { "--help=x" }, NULL, "--help=x: takes no argument" },
+		{ { "--help", "-jx", "users" }, NULL, "unknown option -x" },
+		{ { "--help", "-xj", "users" }, NULL, "unknown option -x" },
+		{ { "-j", "--bogus", "users" }, NULL, "unknown option --bogus" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -528,6 +550,186 @@ START_TEST(decode_counters64_reply)
 }
 END_TEST
 
+/* Every row is complete and consistent: what a new row must satisfy. */
+START_TEST(command_table_rows)
+{
+	for (size_t i = 0; i < massctl_ncmds; i++) {
+		const struct massctl_cmd *c = &massctl_cmds[i];
+
+		ck_assert_ptr_nonnull(c->names[0]);
+		ck_assert_ptr_nonnull(c->args);
+		ck_assert_ptr_nonnull(c->help);
+		ck_assert_msg(c->build || c->run || c->index != MASSCTL_NO_INDEX,
+			      "%s: no request and no run", c->names[0]);
+		ck_assert_msg(c->index >= MASSCTL_NO_INDEX && c->index <= 0xff, "%s", c->names[0]);
+		if (!c->build && !c->run) {
+			ck_assert_ptr_nonnull(c->params);
+			ck_assert_int_eq(c->min_args, (int)strlen(c->params));
+			ck_assert_int_eq(c->max_args, (int)strlen(c->params));
+			ck_assert_uint_eq(strspn(c->params, "npos"), strlen(c->params));
+		}
+		for (int j = 0; j < MASSCTL_CMD_NAMES && c->names[j]; j++)
+			ck_assert_ptr_eq(massctl_cmd_lookup(massctl_cmds, massctl_ncmds,
+							    c->names[j]), c);
+	}
+	ck_assert_ptr_null(massctl_cmd_lookup(massctl_cmds, massctl_ncmds, "frobnicate"));
+	ck_assert_ptr_null(massctl_cmd_lookup(massctl_cmds, massctl_ncmds, ""));
+}
+END_TEST
+
+START_TEST(aliases_are_looked_up)
+{
+	static const struct massctl_cmd table[] = {
+		{ .names = { "one", "1" }, .args = "", .help = "x", .index = 1, .params = "" },
+		{ .names = { "two", "2", "deux" }, .args = "", .help = "x", .index = 2,
+		  .params = "" },
+	};
+
+	ck_assert_ptr_eq(massctl_cmd_lookup(table, 2, "1"), &table[0]);
+	ck_assert_ptr_eq(massctl_cmd_lookup(table, 2, "deux"), &table[1]);
+	ck_assert_ptr_eq(massctl_cmd_lookup(table, 2, "two"), &table[1]);
+	ck_assert_ptr_null(massctl_cmd_lookup(table, 2, "three"));
+}
+END_TEST
+
+/* Output written to a memory stream; the text stays valid until the next call. */
+static char *mem_text;
+static size_t mem_len;
+
+static FILE *mem_open(void)
+{
+	free(mem_text);
+	mem_text = NULL;
+	return open_memstream(&mem_text, &mem_len);
+}
+
+START_TEST(help_is_generated_from_the_rows)
+{
+	FILE *out = mem_open();
+
+	massctl_cli_usage(out);
+	fclose(out);
+	ck_assert_ptr_nonnull(strstr(mem_text, "usage: massctl"));
+	ck_assert_ptr_nonnull(strstr(mem_text, "\n  add-user NAME PASS      add a SOCKS user (0A)\n"));
+	ck_assert_ptr_nonnull(strstr(mem_text, "\n  raw INDEX [PARAM...]    send any index; "));
+	ck_assert_ptr_nonnull(strstr(mem_text, "\n                          or x:HEX"));
+	ck_assert_ptr_nonnull(strstr(mem_text, "--help"));
+	for (size_t i = 0; i < massctl_ncmds; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "\n  %s", massctl_cmds[i].names[0]);
+		ck_assert_msg(strstr(mem_text, line) != NULL, "%s missing from the help",
+			      massctl_cmds[i].names[0]);
+	}
+}
+END_TEST
+
+START_TEST(json_error_object)
+{
+	struct massctl_fail f = { .code = 64 };
+	FILE *out;
+
+	snprintf(f.msg, sizeof(f.msg), "no \"command\" given\n");
+	out = mem_open();
+	massctl_json_fail(out, NULL, &f);
+	fclose(out);
+	ck_assert_str_eq(mem_text, "{\"error\":\"no \\\"command\\\" given\\u000a\",\"exit\":64}\n");
+
+	out = mem_open();
+	f.code = 1;
+	f.has_status = true;
+	f.status = 1;
+	snprintf(f.msg, sizeof(f.msg), "user exists");
+	massctl_json_fail(out, "add-user", &f);
+	fclose(out);
+	ck_assert_str_eq(mem_text, "{\"command\":\"add-user\",\"error\":\"user exists\","
+			 "\"exit\":1,\"status\":\"01\"}\n");
+}
+END_TEST
+
+/*
+ * A scripted exchange for running commands without a network: each step
+ * expects one request (hex) and answers with a reply (hex), or fails the
+ * exchange with exit 69 when the reply is NULL.
+ */
+struct fake_step {
+	const char *req, *rep;
+};
+
+struct fake_io {
+	const struct fake_step *steps;
+	size_t n, at;
+};
+
+static long fake_exchange(void *ctx, const uint8_t *req, size_t len, uint8_t *rep, size_t cap,
+			  struct massctl_fail *f)
+{
+	struct fake_io *fi = ctx;
+	uint8_t want[64];
+	long n;
+
+	ck_assert_msg(fi->at < fi->n, "unexpected request %02x", req[0]);
+	n = massctl_hex_decode(fi->steps[fi->at].req, want, sizeof(want), err, sizeof(err));
+	ck_assert_uint_eq(len, (size_t)n);
+	ck_assert_mem_eq(req, want, len);
+	if (!fi->steps[fi->at].rep) {
+		fi->at++;
+		return massctl_fail_set(f, MASSCTL_EXIT_UNAVAILABLE, "connect: refused");
+	}
+	n = massctl_hex_decode(fi->steps[fi->at++].rep, rep, cap, err, sizeof(err));
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+/* Runs args against steps; returns the exit status, output in mem_text. */
+static int run_fake(const struct fake_step *steps, size_t n, const char *const *args,
+		    struct massctl_fail *f)
+{
+	struct fake_io fi = { steps, n, 0 };
+	struct massctl_opts o;
+	struct massctl_io io = { .exchange = fake_exchange, .ctx = &fi };
+	int r;
+
+	ck_assert_int_eq(parse(&o, NULL, args), 0);
+	io.out = mem_open();
+	io.note = fopen("/dev/null", "w");
+	memset(f, 0, sizeof(*f));
+	r = massctl_cmd_run(&o, &io, f);
+	fclose(io.out);
+	fclose(io.note);
+	ck_assert_uint_eq(fi.at, fi.n);
+	return r < 0 ? f->code : 0;
+}
+
+#define RUN(steps, f, ...) run_fake((steps), sizeof(steps) / sizeof((steps)[0]), \
+				    (const char *const[]){ __VA_ARGS__, NULL }, (f))
+
+START_TEST(single_request_commands_run_through_io)
+{
+	struct massctl_fail f;
+	const struct fake_step add[] = { { "0a03626f620170", "01" } };
+	const struct fake_step users[] = { { "01", "000205616c69636503626f62" } };
+	const struct fake_step raw[] = { { "7f", "02" } };
+
+	ck_assert_int_eq(RUN(add, &f, "add-user", "bob", "p"), 1);
+	ck_assert_str_eq(f.msg, "user exists or cannot be added (status 01)");
+	ck_assert(f.has_status && !f.shown);
+	ck_assert_str_eq(mem_text, "");
+	ck_assert_int_eq(RUN(users, &f, "-j", "users"), 0);
+	ck_assert_str_eq(mem_text, "{\"users\":[\"alice\",\"bob\"]}\n");
+	ck_assert_int_eq(RUN(raw, &f, "-j", "raw", "7f"), 2);
+	ck_assert(f.shown);
+	ck_assert_str_eq(mem_text, "{\"index\":\"7f\",\"status\":\"02\",\"data\":\"\"}\n");
+	{
+		const struct fake_step none[] = { { "00", "00" } };
+
+		/* help touches no server: zero steps expected. */
+		ck_assert_int_eq(run_fake(none, 0, (const char *const[]){ "help", NULL }, &f), 0);
+		ck_assert_ptr_nonnull(strstr(mem_text, "usage: massctl"));
+	}
+}
+END_TEST
+
 static Suite *massctl_suite(void)
 {
 	Suite *s = suite_create("massctl");
@@ -547,6 +749,11 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, status_exit_codes_and_names);
 	tcase_add_test(tc, decode_counters64_reply);
+	tcase_add_test(tc, command_table_rows);
+	tcase_add_test(tc, aliases_are_looked_up);
+	tcase_add_test(tc, help_is_generated_from_the_rows);
+	tcase_add_test(tc, json_error_object);
+	tcase_add_test(tc, single_request_commands_run_through_io);
 	suite_add_tcase(s, tc);
 	return s;
 }
