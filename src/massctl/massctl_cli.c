@@ -35,7 +35,7 @@ const struct massctl_cmd massctl_cmds[] = {
 	  .index = MASSCTL_IX_INDEXES, .params = "", .print = massctl_print_indexes },
 	{ .names = { "users" }, .args = "", .help = "list the SOCKS users",
 	  .index = MASSCTL_IX_USERS, .params = "", .print = massctl_print_users },
-	{ .names = { "stats" }, .args = "", .help = "print the counters (02..09)",
+	{ .names = { "stats" }, .args = "", .help = "print the counters (0F, or 02..09)",
 	  .index = MASSCTL_NO_INDEX, .run = massctl_run_stats },
 	{ .names = { "add-user" }, .args = "NAME PASS", .help = "add a SOCKS user",
 	  .min_args = 2, .max_args = 2, .index = MASSCTL_IX_ADD_USER, .params = "np",
@@ -598,6 +598,34 @@ static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, si
 }
 
 /*
+ * The snapshot from 0F when index 00 lists it. Returns 1 with vals set, 0
+ * when 0F is not served (not listed, or it answers 02, or 00 fails), or -1.
+ */
+static int massctl_stats_64(const struct massctl_opts *o, const struct massctl_io *io,
+			    uint64_t *vals, struct massctl_fail *f)
+{
+	uint8_t rep[2 + 255 * 8], ix[256];
+	struct massctl_reply r;
+	size_t n = 0;
+
+	if (massctl_ask(io, MASSCTL_IX_INDEXES, rep, sizeof(rep), &r, f) < 0)
+		return -1;
+	if (massctl_decode_indexes(&r, ix, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r.status != MASS_STATUS_OK || !memchr(ix, MASSCTL_IX_COUNTERS64, n))
+		return 0;
+	if (massctl_ask(io, MASSCTL_IX_COUNTERS64, rep, sizeof(rep), &r, f) < 0)
+		return -1;
+	if (massctl_decode_counters64(&r, vals, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r.status == MASS_STATUS_UNSUPPORTED)
+		return 0;   /* disabled between the two requests: use 02..09 */
+	if (r.status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r.status, f);
+	return 1;
+}
+
+/*
  * The counters one by one (02..09, u32 each); an unserved one is noted and
  * left out. Returns the number left out, or -1.
  */
@@ -628,16 +656,23 @@ static int massctl_stats_32(const struct massctl_opts *o, const struct massctl_i
 	return missing;
 }
 
-/* stats: one request per counter (02..09); nothing is printed before every counter is read. */
+/*
+ * stats: one snapshot from 0F when the server serves it, else one request
+ * per counter (02..09). Nothing is printed before every counter is read.
+ */
 static int massctl_run_stats(const struct massctl_opts *o, const struct massctl_io *io,
 			     struct massctl_fail *f)
 {
 	uint64_t vals[MASSCTL_NCOUNTERS];
 	bool have[MASSCTL_NCOUNTERS];
-	int missing;
+	int r, missing = 0;
 
-	missing = massctl_stats_32(o, io, vals, have, f);
-	if (missing < 0)
+	r = massctl_stats_64(o, io, vals, f);
+	if (r < 0)
+		return -1;
+	for (unsigned i = 0; i < MASSCTL_NCOUNTERS; i++)
+		have[i] = true;
+	if (r == 0 && (missing = massctl_stats_32(o, io, vals, have, f)) < 0)
 		return -1;
 	if (o->json)
 		fputc('{', io->out);

@@ -140,6 +140,10 @@ def u32(v):
     return b"\x00" + v.to_bytes(4, "big")
 
 
+def u64s(vals):
+    """A 0F reply: status 00, COUNT, then COUNT u64 big-endian."""
+    return b"\x00" + bytes([len(vals)]) + b"".join(v.to_bytes(8, "big") for v in vals)
+
 
 def main():
     if not os.access(MASSCTL, os.X_OK):
@@ -182,19 +186,55 @@ def main():
              "max_concurrent_connections", "bytes_transferred", "auth_attempts",
              "connection_attempts", "avg_bytes_per_read", "avg_bytes_per_write"]
     values = [258, 3, 7, 4294967295, 0, 12, 1024, 512]
+    # A server without 0F: massctl asks 00, then 02..09 one connection each.
+    no_0f = conn(b"\x00", b"\x00\x0e" + served)
     stats = [conn(bytes([2 + i]), u32(v)) for i, v in enumerate(values)]
-    case("stats: one connection per counter, in index order", stats, ["stats"],
+    case("stats without 0F: 00, then one connection per counter, in index order",
+         [no_0f] + stats, ["stats"],
          stdout="".join("%s %d\n" % nv for nv in zip(names, values)))
-    out = case("stats -j with login", [conn(bytes([2 + i]), u32(v), ADMIN_AUTH, ADMIN_LOGIN)
-                                       for i, v in enumerate(values)],
+    out = case("stats -j with login",
+               [conn(b"\x00", b"\x00\x0e" + served, ADMIN_AUTH, ADMIN_LOGIN)] +
+               [conn(bytes([2 + i]), u32(v), ADMIN_AUTH, ADMIN_LOGIN)
+                for i, v in enumerate(values)],
                ["-j", "-u", "admin:pw", "stats"])
     check("stats -j is JSON", out and json.loads(out) == dict(zip(names, values)), out)
     partial = list(stats)
     partial[6] = conn(b"\x08", b"\x02")
-    case("stats: an unserved counter is skipped, exit 2", partial, ["stats"], rc=2,
-         stdout="".join("%s %d\n" % nv for i, nv in enumerate(zip(names, values)) if i != 6))
+    out = case("stats: an unserved counter is skipped, exit 2", [no_0f] + partial, ["stats"],
+               rc=2, stdout="".join("%s %d\n" % nv for i, nv in enumerate(zip(names, values))
+                                    if i != 6))
+    out = case("stats -j: an unserved counter is null, exit 2", [no_0f] + partial,
+               ["-j", "stats"], rc=2)
+    check("stats -j partial is one JSON object", out and json.loads(out)["avg_bytes_per_read"]
+          is None and len(json.loads(out)) == 8, out)
     case("stats: a short counter stops at once",
-         [stats[0], conn(b"\x03", b"\x00\x00\x01")], ["stats"], rc=76, stdout="")
+         [no_0f, stats[0], conn(b"\x03", b"\x00\x00\x01")], ["stats"], rc=76, stdout="")
+
+    # A server with 0F: 00, then the whole snapshot in one reply of u64s.
+    with_0f = conn(b"\x00", b"\x00\x0f" + served + b"\x0f")
+    big = [2**32 + 5, 3, 7, 2**63 + 1, 0, 12, 2**40, 512]
+    case("stats with 0F: one snapshot, values beyond 2^32",
+         [with_0f, conn(b"\x0f", u64s(big))], ["stats"],
+         stdout="".join("%s %d\n" % nv for nv in zip(names, big)))
+    out = case("stats -j with 0F", [with_0f, conn(b"\x0f", u64s(big))], ["-j", "stats"])
+    check("stats -j with 0F is JSON", out and json.loads(out) == dict(zip(names, big)), out)
+    case("stats with 0F: extra counters of a later server are ignored",
+         [with_0f, conn(b"\x0f", u64s(big + [99, 98]))], ["stats"],
+         stdout="".join("%s %d\n" % nv for nv in zip(names, big)))
+    case("stats with 0F: fewer than 8 counters is malformed",
+         [with_0f, conn(b"\x0f", u64s(big[:7]))], ["stats"], rc=76, stdout="",
+         stderr="fewer than 8")
+    case("stats with 0F: truncated snapshot is malformed",
+         [with_0f, conn(b"\x0f", u64s(big)[:-3])], ["stats"], rc=76, stdout="",
+         stderr="truncated")
+    case("stats: 0F listed but answering 02 falls back to 02..09",
+         [with_0f, conn(b"\x0f", b"\x02")] + stats, ["stats"],
+         stdout="".join("%s %d\n" % nv for nv in zip(names, values)))
+    out = case("stats -j: 0F status 01 is a JSON error",
+               [with_0f, conn(b"\x0f", b"\x01")], ["-j", "stats"], rc=1)
+    check("stats -j error object", out and json.loads(out) ==
+          {"command": "stats", "error": "server error (status 01)", "exit": 1,
+           "status": "01"}, out)
 
     add = b"\x0a\x03bob\x06secret"
     case("add-user", [conn(add, b"\x00")], ["add-user", "bob", "secret"], stdout="")

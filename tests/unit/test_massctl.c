@@ -704,6 +704,85 @@ static int run_fake(const struct fake_step *steps, size_t n, const char *const *
 #define RUN(steps, f, ...) run_fake((steps), sizeof(steps) / sizeof((steps)[0]), \
 				    (const char *const[]){ __VA_ARGS__, NULL }, (f))
 
+#define IX_NO_0F "000e000102030405060708090a0b0c0d"
+#define IX_0F "000f000102030405060708090a0b0c0d0f"
+#define C32(v) "00" v
+
+START_TEST(stats_uses_0f_when_served)
+{
+	struct massctl_fail f;
+	char *snap = counters64_hex(9, 0x1fffffffeull);
+	const struct fake_step steps[] = { { "00", IX_0F }, { "0f", snap } };
+	const struct fake_step json_steps[] = { { "00", IX_0F }, { "0f", snap } };
+
+	ck_assert_int_eq(RUN(steps, &f, "stats"), 0);
+	ck_assert_str_eq(mem_text,
+			 "historic_connections 8589934590\n"
+			 "concurrent_connections 8589934591\n"
+			 "max_concurrent_connections 8589934592\n"
+			 "bytes_transferred 8589934593\n"
+			 "auth_attempts 8589934594\n"
+			 "connection_attempts 8589934595\n"
+			 "avg_bytes_per_read 8589934596\n"
+			 "avg_bytes_per_write 8589934597\n");
+	ck_assert_int_eq(RUN(json_steps, &f, "-j", "stats"), 0);
+	ck_assert_ptr_nonnull(strstr(mem_text, "{\"historic_connections\":8589934590,"));
+	ck_assert_ptr_nonnull(strstr(mem_text, ",\"avg_bytes_per_write\":8589934597}\n"));
+	free(snap);
+}
+END_TEST
+
+START_TEST(stats_falls_back_to_02_09)
+{
+	struct massctl_fail f;
+	const struct fake_step steps[] = {
+		{ "00", IX_NO_0F }, { "02", C32("00000102") }, { "03", C32("00000003") },
+		{ "04", C32("00000007") }, { "05", C32("ffffffff") }, { "06", C32("00000000") },
+		{ "07", C32("0000000c") }, { "08", "02" }, { "09", C32("00000200") },
+	};
+	/* 0F listed but answering 02 (disabled meanwhile): the same fallback. */
+	const struct fake_step gone[] = {
+		{ "00", IX_0F }, { "0f", "02" }, { "02", C32("00000001") },
+		{ "03", C32("00000002") }, { "04", C32("00000003") }, { "05", C32("00000004") },
+		{ "06", C32("00000005") }, { "07", C32("00000006") }, { "08", C32("00000007") },
+		{ "09", C32("00000008") },
+	};
+
+	ck_assert_int_eq(RUN(steps, &f, "stats"), 2);
+	ck_assert(f.shown);
+	ck_assert_str_eq(mem_text,
+			 "historic_connections 258\nconcurrent_connections 3\n"
+			 "max_concurrent_connections 7\nbytes_transferred 4294967295\n"
+			 "auth_attempts 0\nconnection_attempts 12\navg_bytes_per_write 512\n");
+	ck_assert_int_eq(RUN(steps, &f, "-j", "stats"), 2);
+	ck_assert_ptr_nonnull(strstr(mem_text, "\"avg_bytes_per_read\":null,"));
+	ck_assert_int_eq(RUN(gone, &f, "stats"), 0);
+	ck_assert_ptr_nonnull(strstr(mem_text, "avg_bytes_per_write 8\n"));
+}
+END_TEST
+
+START_TEST(stats_failures_print_nothing)
+{
+	struct massctl_fail f;
+	const struct fake_step few[] = { { "00", IX_0F }, { "0f", "0007" } };
+	const struct fake_step err01[] = { { "00", IX_0F }, { "0f", "01" } };
+	const struct fake_step bad00[] = { { "00", "000201" } };
+	const struct fake_step down[] = { { "00", IX_0F }, { "0f", NULL } };
+	const struct fake_step short32[] = { { "00", IX_NO_0F }, { "02", "000001" } };
+
+	ck_assert_int_eq(RUN(few, &f, "stats"), MASSCTL_EXIT_PROTOCOL);
+	ck_assert_str_eq(mem_text, "");
+	ck_assert_ptr_nonnull(strstr(f.msg, "fewer than 8"));
+	ck_assert_int_eq(RUN(err01, &f, "-j", "stats"), MASSCTL_EXIT_SERVER_ERROR);
+	ck_assert_str_eq(mem_text, "");
+	ck_assert(f.has_status && f.status == 1 && !f.shown);
+	ck_assert_int_eq(RUN(bad00, &f, "stats"), MASSCTL_EXIT_PROTOCOL);
+	ck_assert_int_eq(RUN(down, &f, "stats"), MASSCTL_EXIT_UNAVAILABLE);
+	ck_assert_str_eq(mem_text, "");
+	ck_assert_int_eq(RUN(short32, &f, "stats"), MASSCTL_EXIT_PROTOCOL);
+}
+END_TEST
+
 START_TEST(single_request_commands_run_through_io)
 {
 	struct massctl_fail f;
@@ -753,6 +832,9 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, aliases_are_looked_up);
 	tcase_add_test(tc, help_is_generated_from_the_rows);
 	tcase_add_test(tc, json_error_object);
+	tcase_add_test(tc, stats_uses_0f_when_served);
+	tcase_add_test(tc, stats_falls_back_to_02_09);
+	tcase_add_test(tc, stats_failures_print_nothing);
 	tcase_add_test(tc, single_request_commands_run_through_io);
 	suite_add_tcase(s, tc);
 	return s;
