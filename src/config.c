@@ -87,7 +87,7 @@ void config_defaults(struct config *c)
 	c->plugins_dir = config_pkglibdir;
 }
 
-static void config_list_free(struct config_list *list)
+void config_list_clear(struct config_list *list)
 {
 	for (size_t i = 0; i < list->len; i++) {
 		free(list->items[i].key);
@@ -109,15 +109,15 @@ void config_free(struct config *c)
 	config_release(&c->resolver);
 	config_release(&c->user);
 	config_release(&c->plugins_dir);
-	config_list_free(&c->acl);
-	config_list_free(&c->users);
-	config_list_free(&c->admins);
+	config_list_clear(&c->acl);
+	config_list_clear(&c->users);
+	config_list_clear(&c->admins);
 	for (size_t i = 0; i < 256; i++)
 		free(c->indexes[i]);
 	for (size_t i = 0; i < c->plugins_len; i++) {
 		free(c->plugins[i].name);
 		free(c->plugins[i].module);
-		config_list_free(&c->plugins[i].keys);
+		config_list_clear(&c->plugins[i].keys);
 	}
 	free(c->plugins);
 	config_defaults(c);
@@ -276,6 +276,55 @@ int config_parse_listen(char **addrs, size_t *len, const char *value, char *err,
 		config_release(&addrs[i]);
 	memcpy(addrs, acc.addrs, acc.len * sizeof(*addrs));
 	*len = acc.len;
+	return 0;
+}
+
+static bool config_same_list(char *const *a, size_t alen, char *const *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+bool config_same_listen(const struct config *a, const struct config *b)
+{
+	return a->port == b->port && a->mgmt_port == b->mgmt_port &&
+	       config_same_list(a->listen, a->listen_len, b->listen, b->listen_len) &&
+	       config_same_list(a->mgmt_listen, a->mgmt_listen_len, b->mgmt_listen,
+				b->mgmt_listen_len);
+}
+
+/* Replaces the list dst by copies of src's strings; all or nothing. */
+static int config_copy_list(char **dst, size_t *dst_len, char *const *src, size_t src_len)
+{
+	char *copy[CONFIG_MAX_LISTEN];
+
+	for (size_t i = 0; i < src_len; i++) {
+		copy[i] = strdup(src[i]);
+		if (copy[i] == NULL) {
+			while (i > 0)
+				free(copy[--i]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < *dst_len; i++)
+		config_release(&dst[i]);
+	memcpy(dst, copy, src_len * sizeof(*dst));
+	*dst_len = src_len;
+	return 0;
+}
+
+int config_copy_listen(struct config *dst, const struct config *src)
+{
+	if (config_copy_list(dst->listen, &dst->listen_len, src->listen, src->listen_len) < 0 ||
+	    config_copy_list(dst->mgmt_listen, &dst->mgmt_listen_len, src->mgmt_listen,
+			     src->mgmt_listen_len) < 0)
+		return -1;
+	dst->port = src->port;
+	dst->mgmt_port = src->mgmt_port;
 	return 0;
 }
 

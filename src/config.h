@@ -2,7 +2,15 @@
  * config: mass.ini, parsed with inih into one plain structure.
  *
  * The file's keys and their defaults are documented in etc/mass.ini and
- * mass.ini(5). Loading is all-or-nothing: on any error the structure is left
+ * mass.ini(5).
+ *
+ * Ownership lives in this file alone: a struct config owns every string it
+ * points to, defaults included (config.c tells its static defaults from
+ * allocated strings); nobody else frees, moves or replaces them. Change a
+ * string with config_set_string(), config_parse_listen() or
+ * config_copy_listen(), release everything with config_free(). A struct
+ * config may be moved by value (the moved-from copy is then reset with
+ * config_defaults(), never freed). Loading is all-or-nothing: on any error the structure is left
  * freed and err names the file, line and key, so a reload can keep the
  * running configuration.
  */
@@ -117,10 +125,23 @@ const struct config_plugin *config_plugin_find(const struct config *c, const cha
 /* Appends "key = value" to a list (copies both). Returns 0, -1 on ENOMEM. */
 int config_list_add(struct config_list *list, const char *key, const char *value, int line);
 
+/* Frees every entry of a list built with config_list_add(); the list is left empty. */
+void config_list_clear(struct config_list *list);
+
 /* Replaces *dst by a copy of src. Returns 0, -1 on ENOMEM. */
 int config_set_string(char **dst, const char *src);
 
 /* Parses a "ip, ip" list into addrs (strings owned by c). Returns 0 or -1. */
 int config_parse_listen(char **addrs, size_t *len, const char *value, char *err, size_t errlen);
+
+/* True when a and b listen on the same SOCKS and management addresses and ports. */
+bool config_same_listen(const struct config *a, const struct config *b);
+
+/*
+ * Makes dst listen where src does (addresses copied, ports), releasing what
+ * dst had: a reload keeps the sockets bound at start. Returns 0, or -1 on
+ * ENOMEM (dst then still valid, with its own addresses).
+ */
+int config_copy_listen(struct config *dst, const struct config *src);
 
 #endif
