@@ -25,13 +25,14 @@
 #include "mass/plugins.h"
 #include "core/pool.h"
 #include "socks/resolve.h"
-#include "server.h"
+#include "runtime.h"
 #include "socks/session.h"
 #include "auth/cred.h"
 
 #define MAIN_ERRLEN 512
 
-/* What the command line says; it overrides the file, also across reloads. */
+/* What the command line says about the file; it overrides it, also across
+ * reloads (-u and -N live in the runtime's options). */
 struct main_options {
 	const char *config_path;
 	bool config_given;
@@ -39,11 +40,11 @@ struct main_options {
 	long port;               /* -1: from the file */
 	const char *mgmt_listen;
 	long mgmt_port;
-	struct config_list cli_users;
-	bool no_dissectors;
 };
 
 static struct main_options opts = { .port = -1, .mgmt_port = -1 };
+/* the one runtime context (runtime.h), handed to the listeners, mgmt and host */
+static struct runtime_ctx main_ctx;
 static struct listener *main_listeners[CONFIG_MAX_LISTEN];
 static size_t main_nlisteners;
 static int main_signal_fd = -1;
@@ -120,12 +121,12 @@ static int main_parse_args(int argc, char **argv)
 					"printable characters, names without ':'\n", optarg);
 				return -1;
 			}
-			if (config_list_add(&opts.cli_users, optarg, colon + 1, 0) < 0)
+			if (config_list_add(&main_ctx.opts.cli_users, optarg, colon + 1, 0) < 0)
 				return -1;
 			break;
 		}
 		case 'N':
-			opts.no_dissectors = true;
+			main_ctx.opts.no_dissectors = true;
 			break;
 		case 'v':
 			printf("socks5d (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -191,12 +192,11 @@ static int main_raise_nofile(void)
 	return (int)rl.rlim_cur;
 }
 
-static int main_open_listeners(char *err, size_t errlen)
+static int main_open_listeners(const struct config *cfg, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < server.cfg.listen_len; i++) {
-		struct listener *l = listener_open(server.loop, server.cfg.listen[i],
-						   server.cfg.port, session_accept, NULL,
-						   err, errlen);
+	for (size_t i = 0; i < cfg->listen_len; i++) {
+		struct listener *l = listener_open(main_ctx.loop, cfg->listen[i], cfg->port,
+						   session_accept, &main_ctx, err, errlen);
 
 		if (l == NULL)
 			return -1;
@@ -214,117 +214,26 @@ static void main_close_listeners(void)
 	main_nlisteners = 0;
 }
 
-/* Puts the runtime switches back to what the configuration says. */
-static void main_apply_switches(void)
-{
-	server.auth = server.cfg.auth;
-	server.dissectors = server.cfg.dissectors && !opts.no_dissectors;
-}
-
-static bool main_same_listen(const struct config *a, const struct config *b)
-{
-	if (a->port != b->port || a->listen_len != b->listen_len ||
-	    a->mgmt_port != b->mgmt_port || a->mgmt_listen_len != b->mgmt_listen_len)
-		return false;
-	for (size_t i = 0; i < a->listen_len; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return false;
-	for (size_t i = 0; i < a->mgmt_listen_len; i++)
-		if (strcmp(a->mgmt_listen[i], b->mgmt_listen[i]) != 0)
-			return false;
-	return true;
-}
-
-/* Moves the old address list into the new configuration, freeing the new one. */
-static void main_keep_listen(char **dst, size_t *dst_len, char **src, size_t *src_len)
-{
-	for (size_t i = 0; i < *dst_len; i++)
-		free(dst[i]);
-	memcpy(dst, src, CONFIG_MAX_LISTEN * sizeof(*dst));
-	*dst_len = *src_len;
-	memset(src, 0, CONFIG_MAX_LISTEN * sizeof(*src));
-	*src_len = 0;
-}
-
-/*
- * The ACL of cfg, whose built-in rule protects the management listeners as
- * they are bound (listen changes need a restart, so a reload keeps them).
- */
-static struct acl *main_compile_acl(const struct config *cfg, char *err, size_t errlen)
-{
-	struct config view = *cfg;
-
-	memcpy(view.mgmt_listen, server.cfg.mgmt_listen, sizeof(view.mgmt_listen));
-	view.mgmt_listen_len = server.cfg.mgmt_listen_len;
-	view.mgmt_port = server.cfg.mgmt_port;
-	return acl_compile(&view, err, errlen);
-}
-
-/* SIGHUP: everything or nothing; a broken file keeps the running configuration. */
+/* SIGHUP: everything or nothing (runtime_apply); a broken file keeps the running configuration. */
 static void main_reload(void)
 {
 	char err[MAIN_ERRLEN];
 	struct config cfg;
-	struct users users = { 0 }, admins = { 0 };
-	struct acl *acl = NULL;
-	bool new_users = false;
 
 	log_info("reloading %s", opts.config_path);
-	if (main_load_config(&cfg, err, sizeof(err)) < 0) {
+	if (main_load_config(&cfg, err, sizeof(err)) < 0 ||
+	    runtime_apply(&main_ctx, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if ((acl = main_compile_acl(&cfg, err, sizeof(err))) == NULL ||
-	    server_build_admins(&admins, &cfg, err, sizeof(err)) < 0)
-		goto fail;
-	/* with a users_file the file is the store and stays loaded as it is */
-	if (cfg.users_file == NULL && server.cfg.users_file == NULL) {
-		if (server_build_users(&users, &cfg, &opts.cli_users, err, sizeof(err)) < 0)
-			goto fail;
-		new_users = true;
-	} else if ((cfg.users_file == NULL) != (server.cfg.users_file == NULL) ||
-		   strcmp(cfg.users_file, server.cfg.users_file) != 0) {
-		log_warn("reload: a change of users_file needs a restart");
-	}
-	/* plugins last: their swap is the one step that cannot be undone */
-	if (plugins_reload(&cfg, err, sizeof(err)) < 0)
-		goto fail;
-	if (!main_same_listen(&cfg, &server.cfg))
-		log_warn("reload: listen addresses and ports need a restart; keeping the old ones");
-	if (new_users) {
-		users_free(&server.users);
-		server.users = users;
-	} else {
-		server.users.max = cfg.max_users;
-	}
-	users_free(&server.admins);
-	server.admins = admins;
-	acl_free(server.acl);
-	server.acl = acl;
-	/* listeners keep what they were bound to */
-	main_keep_listen(cfg.listen, &cfg.listen_len, server.cfg.listen, &server.cfg.listen_len);
-	main_keep_listen(cfg.mgmt_listen, &cfg.mgmt_listen_len, server.cfg.mgmt_listen,
-			 &server.cfg.mgmt_listen_len);
-	cfg.port = server.cfg.port;
-	cfg.mgmt_port = server.cfg.mgmt_port;
-	config_free(&server.cfg);
-	server.cfg = cfg;
-	main_apply_switches();
 	if (accesslog_reopen(err, sizeof(err)) < 0)
 		log_error("reload: %s", err);
 	log_info("reloaded %s", opts.config_path);
-	return;
-fail:
-	log_error("reload: %s; keeping the running configuration", err);
-	users_free(&users);
-	users_free(&admins);
-	acl_free(acl);
-	config_free(&cfg);
 }
 
 static void main_exit_now(void)
 {
-	loop_stop(server.loop);
+	loop_stop(main_ctx.loop);
 }
 
 static void main_grace_over(struct loop *loop, struct loop_timer *t)
@@ -333,7 +242,7 @@ static void main_grace_over(struct loop *loop, struct loop_timer *t)
 	(void)t;
 	if (session_count() > 0)
 		log_info("closing %zu tunnels still open after %u s", session_count(),
-			 server.cfg.shutdown_timeout);
+			 main_ctx.rt->cfg.shutdown_timeout);
 	main_exit_now();
 }
 
@@ -352,19 +261,20 @@ static void main_check_drained(struct loop *loop, struct loop_timer *t)
 
 static void main_begin_shutdown(int signo)
 {
-	if (server.stopping) {
+	unsigned grace = main_ctx.rt->cfg.shutdown_timeout;
+
+	if (main_ctx.stopping) {
 		log_info("second signal: exiting now");
 		main_exit_now();
 		return;
 	}
-	server.stopping = true;
+	main_ctx.stopping = true;
 	log_info("%s: no new connections; %zu tunnels get up to %u s to finish",
-		 strsignal(signo), session_count(), server.cfg.shutdown_timeout);
+		 strsignal(signo), session_count(), grace);
 	main_close_listeners();
 	mgmt_stop();
-	loop_timer_start(server.loop, &main_grace,
-			 (uint64_t)server.cfg.shutdown_timeout * 1000u, main_grace_over);
-	main_check_drained(server.loop, NULL);
+	loop_timer_start(main_ctx.loop, &main_grace, (uint64_t)grace * 1000u, main_grace_over);
+	main_check_drained(main_ctx.loop, NULL);
 }
 
 static void main_on_signal(struct loop *loop, int fd, void *data, int events)
@@ -393,7 +303,7 @@ static int main_setup_signals(char *err, size_t errlen)
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (main_signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    loop_add(server.loop, main_signal_fd, LOOP_READ, main_on_signal, NULL) < 0) {
+	    loop_add(main_ctx.loop, main_signal_fd, LOOP_READ, main_on_signal, NULL) < 0) {
 		snprintf(err, errlen, "signals: %s", strerror(errno));
 		return -1;
 	}
@@ -405,9 +315,8 @@ static int main_setup_signals(char *err, size_t errlen)
  * (supplementary groups, group, then user; a root that cannot drop does
  * not run).
  */
-static int main_drop_privileges(char *err, size_t errlen)
+static int main_drop_privileges(const char *name, char *err, size_t errlen)
 {
-	const char *name = server.cfg.user;
 	struct passwd *pw;
 
 	if (name == NULL)
@@ -436,38 +345,39 @@ static int main_drop_privileges(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Everything up to the loop: bind while still privileged, then build the
+ * runtime (plugins run their init without privileges) through the same
+ * runtime_apply() as SIGHUP.
+ */
 static int main_start(char *err, size_t errlen)
 {
 	int max_fds = main_raise_nofile();
+	struct config cfg;
+	int rc = -1;
 
-	if (main_load_config(&server.cfg, err, errlen) < 0)
+	if (main_load_config(&cfg, err, errlen) < 0)
 		return -1;
-	if ((server.acl = acl_compile(&server.cfg, err, errlen)) == NULL)
-		return -1;
-	main_apply_switches();
-	server.loop = loop_create(max_fds, err, errlen);
-	if (server.loop == NULL || main_setup_signals(err, errlen) < 0)
-		return -1;
-	loop_set_before_wait(server.loop, accesslog_flush);
-	server.resolver = resolver_create(server.loop, server.cfg.resolver, err, errlen);
-	if (server.resolver == NULL)
-		return -1;
-	if (server_build_users(&server.users, &server.cfg, &opts.cli_users, err, errlen) < 0 ||
-	    server_build_admins(&server.admins, &server.cfg, err, errlen) < 0)
-		return -1;
-	if (accesslog_open(server.cfg.access_log, err, errlen) < 0)
-		return -1;
-	/* bind everything while still privileged; plugins run their init without */
-	if (main_open_listeners(err, errlen) < 0 || mgmt_start(server.loop, err, errlen) < 0 ||
-	    main_drop_privileges(err, errlen) < 0)
-		return -1;
-	server.plugins = plugins_load(&server.cfg, err, errlen);
-	if (server.plugins == NULL)
-		return -1;
+	main_ctx.loop = loop_create(max_fds, err, errlen);
+	if (main_ctx.loop == NULL || main_setup_signals(err, errlen) < 0)
+		goto out;
+	loop_set_before_wait(main_ctx.loop, accesslog_flush);
+	main_ctx.resolver = resolver_create(main_ctx.loop, cfg.resolver, err, errlen);
+	if (main_ctx.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
+		goto out;
+	if (main_open_listeners(&cfg, err, errlen) < 0 ||
+	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0 ||
+	    main_drop_privileges(cfg.user, err, errlen) < 0 ||
+	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)
+		goto out;
+	mgmt_ready();
 	log_info("socks5d %s ready: auth %s, dissectors %s, %zu users, up to %d descriptors",
-		 PACKAGE_VERSION, server.auth ? "on" : "off",
-		 server.dissectors ? "on" : "off", server.users.len, max_fds);
-	return 0;
+		 PACKAGE_VERSION, main_ctx.live.auth ? "on" : "off",
+		 main_ctx.live.dissectors ? "on" : "off", main_ctx.live.users.len, max_fds);
+	rc = 0;
+out:
+	config_free(&cfg);
+	return rc;
 }
 
 static void main_cleanup(void)
@@ -475,23 +385,12 @@ static void main_cleanup(void)
 	session_close_all();
 	main_close_listeners();
 	mgmt_stop();
-	plugins_free(server.plugins);
-	server.plugins = NULL;
-	if (server.resolver != NULL)
-		resolver_destroy(server.resolver);
+	if (main_ctx.resolver != NULL)
+		resolver_destroy(main_ctx.resolver);
 	if (main_signal_fd >= 0)
 		close(main_signal_fd);
-	loop_destroy(server.loop);
-	users_free(&server.users);
-	users_free(&server.admins);
-	acl_free(server.acl);
-	server.acl = NULL;
-	config_free(&server.cfg);
-	for (size_t i = 0; i < opts.cli_users.len; i++) {
-		free(opts.cli_users.items[i].key);
-		free(opts.cli_users.items[i].value);
-	}
-	free(opts.cli_users.items);
+	runtime_ctx_free(&main_ctx);
+	loop_destroy(main_ctx.loop);
 	accesslog_close();
 	pool_drain();
 }
@@ -509,7 +408,7 @@ int main(int argc, char **argv)
 		main_cleanup();
 		return 1;
 	}
-	if (loop_run(server.loop) < 0) {
+	if (loop_run(main_ctx.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		status = 1;
 	}

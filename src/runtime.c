@@ -1,14 +1,25 @@
-/* server: the process-wide state and how a configuration is put in force. See server.h. */
-#include "server.h"
+/* runtime: the snapshot in force and reload as one transaction. See runtime.h. */
+#include "runtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "mass/host.h"
+#include "mass/plugins.h"
+#include "socks/acl.h"
+
+/* A snapshot being built, with the users store that goes live with it. */
+struct runtime_candidate {
+	struct runtime *rt;
+	struct users users;
+	bool new_users;         /* users replaces the live store */
+};
 
 /* Adds "name = password" entries; a bad entry was already refused by the config loader. */
-static int server_add_list(struct users *u, const struct config_list *list, bool persist,
-			   char *err, size_t errlen)
+static int runtime_add_list(struct users *u, const struct config_list *list, bool persist,
+			    char *err, size_t errlen)
 {
 	for (size_t i = 0; i < list->len; i++) {
 		const struct config_kv *kv = &list->items[i];
@@ -33,8 +44,14 @@ static int server_add_list(struct users *u, const struct config_list *list, bool
 	return 0;
 }
 
-int server_build_users(struct users *u, const struct config *cfg,
-		       const struct config_list *cli_users, char *err, size_t errlen)
+/*
+ * The SOCKS users store for cfg: from users_file when it exists (then
+ * [users] is ignored, with a log line), else from [users], creating
+ * users_file when it is set; -u users are added last and persisted.
+ * Returns 0, or -1 with err set and u freed.
+ */
+static int runtime_build_users(struct users *u, const struct config *cfg,
+			       const struct config_list *cli_users, char *err, size_t errlen)
 {
 	int loaded;
 
@@ -43,8 +60,8 @@ int server_build_users(struct users *u, const struct config *cfg,
 		return -1;
 	}
 	if (cfg->users_file == NULL) {
-		if (server_add_list(u, &cfg->users, false, err, errlen) < 0 ||
-		    server_add_list(u, cli_users, false, err, errlen) < 0)
+		if (runtime_add_list(u, &cfg->users, false, err, errlen) < 0 ||
+		    runtime_add_list(u, cli_users, false, err, errlen) < 0)
 			goto fail;
 		return 0;
 	}
@@ -56,13 +73,12 @@ int server_build_users(struct users *u, const struct config *cfg,
 			log_info("users come from %s; [users] in %s is ignored",
 				 cfg->users_file, cfg->path ? cfg->path : "mass.ini");
 	} else {
-		if (server_add_list(u, &cfg->users, false, err, errlen) < 0)
-			goto fail;
-		if (users_save(u, err, errlen) < 0)
+		if (runtime_add_list(u, &cfg->users, false, err, errlen) < 0 ||
+		    users_save(u, err, errlen) < 0)
 			goto fail;
 		log_info("created users file %s with %zu users", cfg->users_file, u->len);
 	}
-	if (server_add_list(u, cli_users, true, err, errlen) < 0)
+	if (runtime_add_list(u, cli_users, true, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -70,15 +86,155 @@ fail:
 	return -1;
 }
 
-int server_build_admins(struct users *u, const struct config *cfg, char *err, size_t errlen)
+/* The management credentials from [admins]. Returns 0, or -1 with err set. */
+static int runtime_build_admins(struct users *u, const struct config *cfg, char *err,
+				size_t errlen)
 {
 	if (users_init(u, CONFIG_MAX_USERS_LIMIT, NULL) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (server_add_list(u, &cfg->admins, false, err, errlen) < 0) {
+	if (runtime_add_list(u, &cfg->admins, false, err, errlen) < 0) {
 		users_free(u);
 		return -1;
 	}
 	return 0;
+}
+
+static bool runtime_same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The users part of a candidate (rules in runtime.h). Returns 0 or -1 (err set). */
+static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtime_candidate *c,
+				    char *err, size_t errlen)
+{
+	const struct config *cfg = &c->rt->cfg;
+	const struct runtime *old = ctx->rt;
+
+	if (old == NULL || (cfg->users_file == NULL && old->cfg.users_file == NULL)) {
+		if (runtime_build_users(&c->users, cfg, &ctx->opts.cli_users, err, errlen) < 0)
+			return -1;
+		c->new_users = true;
+		return 0;
+	}
+	if (!runtime_same_string(cfg->users_file, old->cfg.users_file))
+		log_warn("reload: a change of users_file needs a restart");
+	return 0;
+}
+
+static void runtime_free(struct runtime *rt)
+{
+	plugins_free(rt->plugins);
+	acl_free(rt->acl);
+	users_free(&rt->admins);
+	config_free(&rt->cfg);
+	free(rt);
+}
+
+/*
+ * Builds every part of a candidate from cfg (taken over) against the
+ * context's snapshot in force (NULL at start). Returns 0, or -1 with err set
+ * and nothing left allocated.
+ */
+static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
+			 struct runtime_candidate *c, char *err, size_t errlen)
+{
+	const struct runtime *old = ctx->rt;
+	struct runtime *rt = calloc(1, sizeof(*rt));
+
+	memset(c, 0, sizeof(*c));
+	if (rt == NULL) {
+		config_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	atomic_init(&rt->refs, 1);
+	rt->cfg = *cfg;
+	config_defaults(cfg);
+	c->rt = rt;
+	/* the sockets stay bound where they are: the ACL's built-in rule too */
+	if (old != NULL && !config_same_listen(&rt->cfg, &old->cfg)) {
+		log_warn("reload: listen addresses and ports need a restart; keeping the old ones");
+		if (config_copy_listen(&rt->cfg, &old->cfg) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	rt->auth = rt->cfg.auth;
+	rt->dissectors = rt->cfg.dissectors && !ctx->opts.no_dissectors;
+	if ((rt->acl = acl_compile(&rt->cfg, err, errlen)) == NULL ||
+	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
+		goto fail;
+	if (runtime_build_users_part(ctx, c, err, errlen) < 0)
+		goto fail;
+	/* plugins last: their init is the one step with effects outside */
+	rt->plugins = plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
+				   err, errlen);
+	if (rt->plugins == NULL)
+		goto fail;
+	return 0;
+fail:
+	if (c->new_users)
+		users_free(&c->users);
+	runtime_free(rt);
+	memset(c, 0, sizeof(*c));
+	return -1;
+}
+
+/* Puts a complete candidate in force; cannot fail. */
+static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
+{
+	struct runtime *old = (struct runtime *)ctx->rt;
+
+	ctx->rt = c->rt;
+	if (c->new_users) {
+		users_free(&ctx->live.users);
+		ctx->live.users = c->users;
+	} else {
+		ctx->live.users.max = c->rt->cfg.max_users;
+	}
+	ctx->live.auth = c->rt->auth;
+	ctx->live.dissectors = c->rt->dissectors;
+	host_set_context(ctx);
+	if (old != NULL) {
+		/* the new set is initialised; the old one ends now, not with its last holder */
+		plugins_free(old->plugins);
+		old->plugins = NULL;
+		runtime_release(old);
+	}
+}
+
+int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t errlen)
+{
+	struct runtime_candidate c;
+
+	if (runtime_build(ctx, cfg, &c, err, errlen) < 0)
+		return -1;
+	runtime_swap(ctx, &c);
+	return 0;
+}
+
+const struct runtime *runtime_hold(const struct runtime *rt)
+{
+	atomic_fetch_add(&((struct runtime *)rt)->refs, 1);
+	return rt;
+}
+
+void runtime_release(const struct runtime *rt)
+{
+	struct runtime *r = (struct runtime *)rt;
+
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1)
+		runtime_free(r);
+}
+
+void runtime_ctx_free(struct runtime_ctx *ctx)
+{
+	host_set_context(NULL);
+	runtime_release(ctx->rt);
+	ctx->rt = NULL;
+	users_free(&ctx->live.users);
+	config_list_clear(&ctx->opts.cli_users);
 }

@@ -1,11 +1,40 @@
 /*
- * server: the process-wide state of socks5d, shared by the SOCKS core and the
- * management server. One thread owns all of it.
+ * runtime: what socks5d runs on, built from one parsed configuration, and
+ * reload as one transaction.
+ *
+ * Three kinds of state, each with one owner:
+ *
+ *   struct runtime       the snapshot: the configuration in force, admins,
+ *                        the compiled ACL, the plugin set, the file's
+ *                        switches. Built complete by runtime_apply() and
+ *                        immutable once in service (read through const
+ *                        pointers only), so later several event loops can
+ *                        share one. Its lifetime is a reference count: the
+ *                        context holds one for the snapshot in force, and
+ *                        each SOCKS session holds one for the snapshot it
+ *                        started with (runtime_hold/runtime_release), so a
+ *                        session never sees a freed snapshot; a reload
+ *                        changes the ACL, timeouts, commands and dissector
+ *                        ports for sessions accepted after it.
+ *   struct runtime_live  the live store: the SOCKS users (MASS 0A/0B), and
+ *                        the auth and dissector switches (MASS 0C/0D). It
+ *                        outlives snapshots; a reload puts the switches
+ *                        back to the file's values and replaces the users
+ *                        only as runtime_apply() says.
+ *   struct runtime_ctx   the process context: loop, resolver, the snapshot
+ *                        in force, the live store, the command-line options
+ *                        that override the file, the stopping flag. main.c
+ *                        owns the one instance and passes it to the
+ *                        listeners (session_accept), mgmt and host.
+ *
+ * Everything runs on the loop thread.
  */
-#ifndef MASS_SERVER_H
-#define MASS_SERVER_H
+#ifndef MASS_RUNTIME_H
+#define MASS_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "auth/users.h"
@@ -15,32 +44,69 @@ struct resolver;
 struct plugins;
 struct acl;
 
-struct server {
-	struct loop *loop;
-	struct resolver *resolver;
-	struct config cfg;        /* the configuration in force */
-	struct users users;       /* SOCKS users (RFC 1929) */
-	struct users admins;      /* management credentials ([admins]) */
-	struct plugins *plugins;  /* the loaded index table (mgmt) */
-	struct acl *acl;          /* compiled [acl] of cfg, built-in rule first */
-	bool auth;                /* SOCKS auth required now (cfg, then MASS 0C) */
-	bool dissectors;          /* dissectors on now (cfg, -N, then MASS 0D) */
-	bool no_dissectors_flag;  /* -N given: dissectors stay off across reloads */
-	bool stopping;            /* SIGTERM seen: no new connections */
+struct runtime {
+	atomic_uint refs;           /* the one field changed after the build */
+	struct config cfg;          /* in force; listen fields as bound at start */
+	struct users admins;        /* management credentials ([admins]) */
+	struct acl *acl;            /* compiled [acl], built-in rule first */
+	struct plugins *plugins;    /* the index table; NULL once retired (see below) */
+	bool auth;                  /* [socks] auth */
+	bool dissectors;            /* [socks] dissectors, off with -N */
 };
 
-extern struct server server;
+struct runtime_live {
+	struct users users;         /* SOCKS users (RFC 1929) */
+	bool auth;                  /* SOCKS auth required now */
+	bool dissectors;            /* dissectors on now */
+};
+
+/* What the command line says; it overrides the file, also across reloads. */
+struct runtime_options {
+	struct config_list cli_users;   /* -u USER:PASS, added after the file's */
+	bool no_dissectors;             /* -N: dissectors stay off across reloads */
+};
+
+struct runtime_ctx {
+	struct loop *loop;
+	struct resolver *resolver;
+	const struct runtime *rt;   /* in force (NULL before the first apply) */
+	struct runtime_live live;
+	struct runtime_options opts;
+	bool stopping;              /* SIGTERM seen: no new connections */
+};
 
 /*
- * Builds the SOCKS users store for cfg: from users_file when it exists (then
- * [users] is ignored, with a log line), else from [users], creating
- * users_file when it is set; users given with -u (cli_users) are added last
- * and persisted. Returns 0, or -1 with err set and u freed.
+ * The one code path of start and SIGHUP. Builds a complete candidate from
+ * cfg (taken over: cfg is left reset to the defaults, whatever the result)
+ * and swaps it in only when every part succeeded; otherwise frees it, writes
+ * the reason into err, returns -1 and leaves ctx untouched. Returns 0 once
+ * the candidate is in force.
+ *
+ * The parts, in order: the listen addresses (on reload the old ones are
+ * kept; a change is logged as needing a restart), the ACL, the admins, the
+ * SOCKS users, then the plugin set (plugins_load(), PLUGINS_START when
+ * ctx->rt is NULL, else PLUGINS_RELOAD: see plugins.h for what each mode
+ * refuses). Users: at start from users_file when it exists, else from
+ * [users] (creating users_file when set), then -u; on reload they are
+ * rebuilt from [users] and -u only when neither the old nor the new file
+ * sets users_file (a users_file is the store and stays as loaded; a change
+ * of users_file is logged as needing a restart), else only max_users
+ * changes.
+ *
+ * The swap: the live switches return to the new file's values, the new
+ * plugin set is already initialised and the old one is finalised now (its
+ * snapshot is retired with plugins NULL, whoever still holds it: sessions
+ * read no plugin), and the old snapshot is released.
  */
-int server_build_users(struct users *u, const struct config *cfg,
-		       const struct config_list *cli_users, char *err, size_t errlen);
+int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t errlen);
 
-/* Builds the management credentials from [admins]. Returns 0, or -1 with err set. */
-int server_build_admins(struct users *u, const struct config *cfg, char *err, size_t errlen);
+/* Takes one more reference on rt (non-NULL). Returns rt. */
+const struct runtime *runtime_hold(const struct runtime *rt);
+
+/* Drops a reference; the last one frees the snapshot. NULL is a no-op. */
+void runtime_release(const struct runtime *rt);
+
+/* Releases the snapshot in force and the live store (exit). */
+void runtime_ctx_free(struct runtime_ctx *ctx);
 
 #endif

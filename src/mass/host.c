@@ -7,10 +7,16 @@
 #include "core/log.h"
 #include "mass_proto.h"
 #include "core/metrics.h"
-#include "server.h"
+#include "runtime.h"
 #include "auth/users.h"
 
 static const char *host_caller;
+static struct runtime_ctx *host_ctx;   /* see host.h: ABI 1.0 passes no context */
+
+void host_set_context(struct runtime_ctx *ctx)
+{
+	host_ctx = ctx;
+}
 
 void host_set_caller(const char *name)
 {
@@ -26,17 +32,17 @@ static uint64_t host_counter(uint8_t index)
 
 static size_t host_users_count(void)
 {
-	return server.users.len;
+	return host_ctx != NULL ? host_ctx->live.users.len : 0;
 }
 
 static const char *host_users_name(size_t i, size_t *len)
 {
-	if (i >= server.users.len) {
+	if (i >= host_users_count()) {
 		*len = 0;
 		return NULL;
 	}
-	*len = server.users.list[i].name_len;
-	return server.users.list[i].name;
+	*len = host_ctx->live.users.list[i].name_len;
+	return host_ctx->live.users.list[i].name;
 }
 
 int host_users_status(int users_result)
@@ -53,7 +59,9 @@ static int host_users_add(const char *name, size_t name_len, const char *pass, s
 	char err[256] = "";
 	enum users_result r;
 
-	r = users_add(&server.users, name, name_len, pass, pass_len, true, err, sizeof(err));
+	if (host_ctx == NULL)
+		return MASS_STATUS_ERROR;
+	r = users_add(&host_ctx->live.users, name, name_len, pass, pass_len, true, err, sizeof(err));
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: adding a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
@@ -66,7 +74,9 @@ static int host_users_del(const char *name, size_t name_len)
 	char err[256] = "";
 	enum users_result r;
 
-	r = users_del(&server.users, name, name_len, true, err, sizeof(err));
+	if (host_ctx == NULL)
+		return MASS_STATUS_ERROR;
+	r = users_del(&host_ctx->live.users, name, name_len, true, err, sizeof(err));
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: deleting a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
@@ -76,26 +86,30 @@ static int host_users_del(const char *name, size_t name_len)
 
 static int host_auth_get(void)
 {
-	return server.auth;
+	return host_ctx != NULL && host_ctx->live.auth;
 }
 
 static void host_auth_set(int on)
 {
-	if (server.auth != (on != 0))
+	if (host_ctx == NULL)
+		return;
+	if (host_ctx->live.auth != (on != 0))
 		log_info("management: SOCKS authentication %s", on ? "on" : "off");
-	server.auth = on != 0;
+	host_ctx->live.auth = on != 0;
 }
 
 static int host_dissectors_get(void)
 {
-	return server.dissectors;
+	return host_ctx != NULL && host_ctx->live.dissectors;
 }
 
 static void host_dissectors_set(int on)
 {
-	if (server.dissectors != (on != 0))
+	if (host_ctx == NULL)
+		return;
+	if (host_ctx->live.dissectors != (on != 0))
 		log_info("management: password dissectors %s", on ? "on" : "off");
-	server.dissectors = on != 0;
+	host_ctx->live.dissectors = on != 0;
 }
 
 static void host_log(int level, const char *fmt, ...)

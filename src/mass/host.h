@@ -1,13 +1,22 @@
 /*
  * host: the services table handed to MASS plugins (struct mass_host of
- * <mass/plugin.h>), implemented over the process state: metrics_get(),
- * server.users (persisted through users_add/users_del), server.auth,
- * server.dissectors and the daemon log.
+ * <mass/plugin.h>), implemented over metrics_get(), the live store of the
+ * runtime context (its users, persisted through users_add/users_del, and
+ * the auth and dissector switches) and the daemon log.
+ *
+ * ABI 1.0 host functions take no context argument, so this module keeps
+ * one module-local pointer to the runtime context, set by the runtime when
+ * it swaps a snapshot in (host_set_context). It reads nothing else.
  */
 #ifndef MASS_HOST_H
 #define MASS_HOST_H
 
 #include "mass/plugin.h"
+
+struct runtime_ctx;
+
+/* The context the services act on (NULL: none; the services then do nothing). */
+void host_set_context(struct runtime_ctx *ctx);
 
 /* The one services table (static storage; valid for the process's life). */
 const struct mass_host *host_services(void);

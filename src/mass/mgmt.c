@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@
 #include "mass_proto.h"
 #include "core/net.h"
 #include "plugins.h"
-#include "server.h"
+#include "runtime.h"
 #include "socks/socks5_proto.h"
 #include "auth/users.h"
 
@@ -32,7 +33,7 @@ struct mgmt_conn {
 	int fd;
 	enum mgmt_state state;
 	struct loop_timer timer;     /* idle deadline */
-	struct mgmt_conn *prev, *next;
+	TAILQ_ENTRY(mgmt_conn) link; /* in mgmt.conns */
 	char peer[NET_ADDRSTRLEN];
 	uint8_t *out;                /* replies not yet written */
 	size_t out_len, out_off;
@@ -46,12 +47,29 @@ struct mgmt_conn {
 
 static struct {
 	struct loop *loop;
+	const struct runtime_ctx *ctx;  /* its snapshot in force is read at each event */
 	struct listener *listeners[MGMT_LISTEN_MAX];
 	size_t nlisteners;
-	struct mgmt_conn *conns;
+	TAILQ_HEAD(, mgmt_conn) conns;
 	size_t nconns;
 	bool told_no_admins;
-} mgmt;
+} mgmt = { .conns = TAILQ_HEAD_INITIALIZER(mgmt.conns) };
+
+/* The snapshot in force: management settings, admins, plugins. */
+static const struct runtime *mgmt_rt(void)
+{
+	return mgmt.ctx->rt;
+}
+
+/*
+ * The request framer's lookup: the plugin set in force when each octet is
+ * framed, not the one of the greeting (a reload may come in between).
+ */
+static const char *mgmt_signature(void *unused, uint8_t index)
+{
+	(void)unused;
+	return plugins_signature(mgmt_rt()->plugins, index);
+}
 
 /* Reply encoding room: status octet plus the largest field set. */
 static uint8_t mgmt_reply_buf[1 + MASS_REPLY_MAX];
@@ -61,12 +79,7 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	loop_timer_stop(mgmt.loop, &c->timer);
 	loop_remove(mgmt.loop, c->fd);
 	close(c->fd);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		mgmt.conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	TAILQ_REMOVE(&mgmt.conns, c, link);
 	mgmt.nconns--;
 	free(c->out);
 	free(c);
@@ -74,7 +87,7 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 
 static uint64_t mgmt_timeout_ms(void)
 {
-	return (uint64_t)server.cfg.mgmt_timeout * 1000u;
+	return (uint64_t)mgmt_rt()->cfg.mgmt_timeout * 1000u;
 }
 
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
@@ -172,19 +185,11 @@ static int mgmt_reply2(struct mgmt_conn *c, uint8_t a, uint8_t b)
 
 static void mgmt_admins_hint(void)
 {
-	if (server.admins.len > 0 || mgmt.told_no_admins)
+	if (mgmt_rt()->admins.len > 0 || mgmt.told_no_admins)
 		return;
 	mgmt.told_no_admins = true;
 	log_warn("management: no admin configured, every login fails; add one as "
 		 "\"NAME = PASSWORD\" under [admins] in mass.ini and reload (SIGHUP)");
-}
-
-/* The framer's lookup: the set running when each octet arrives, never one
- * captured at login, which a reload between login and request frees. */
-static const char *mgmt_signature(void *ctx, uint8_t index)
-{
-	(void)ctx;
-	return plugins_signature(server.plugins, index);
 }
 
 /* The greeting is complete: choose the method. Returns -1 to drop at once. */
@@ -193,7 +198,7 @@ static int mgmt_greeted(struct mgmt_conn *c)
 	struct greeting_parser *g = &c->p.greeting;
 	uint8_t method = SOCKS5_METHOD_REJECT;
 
-	if (server.cfg.mgmt_auth) {
+	if (mgmt_rt()->cfg.mgmt_auth) {
 		if (greeting_offers(g, SOCKS5_METHOD_USERPASS))
 			method = SOCKS5_METHOD_USERPASS;
 	} else {
@@ -218,7 +223,7 @@ static int mgmt_greeted(struct mgmt_conn *c)
 static int mgmt_authenticated(struct mgmt_conn *c)
 {
 	struct userpass_parser *u = &c->p.userpass;
-	bool ok = users_check(&server.admins, u->user, u->ulen, u->pass, u->plen);
+	bool ok = users_check(&mgmt_rt()->admins, u->user, u->ulen, u->pass, u->plen);
 
 	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0)
 		return -1;
@@ -240,7 +245,7 @@ static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 		mgmt_reply_buf[0] = MASS_STATUS_ERROR;
 		n = 1;
 	} else {
-		n = plugins_serve(server.plugins, &c->p.request, mgmt_reply_buf,
+		n = plugins_serve(mgmt_rt()->plugins, &c->p.request, mgmt_reply_buf,
 				  sizeof(mgmt_reply_buf));
 	}
 	log_debug("management: %s index %02X status %02X", c->peer,
@@ -342,7 +347,7 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 
 	(void)peerlen;
 	(void)unused;
-	if (mgmt.nconns >= (size_t)server.cfg.mgmt_max_connections) {
+	if (mgmt.nconns >= (size_t)mgmt_rt()->cfg.mgmt_max_connections) {
 		log_warn("management: %zu connections open, refusing another", mgmt.nconns);
 		close(fd);
 		return;
@@ -358,10 +363,7 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 	c->state = MGMT_GREETING;
 	net_ip_str((const struct sockaddr *)peer, c->peer, sizeof(c->peer));
 	greeting_init(&c->p.greeting, MASS_VERSION);
-	c->next = mgmt.conns;
-	if (mgmt.conns != NULL)
-		mgmt.conns->prev = c;
-	mgmt.conns = c;
+	TAILQ_INSERT_HEAD(&mgmt.conns, c, link);
 	mgmt.nconns++;
 	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
 }
@@ -384,21 +386,26 @@ static int mgmt_listen_one(const char *host, uint16_t port, char *err, size_t er
 	return 0;
 }
 
-int mgmt_start(struct loop *loop, char *err, size_t errlen)
+int mgmt_start(struct loop *loop, const struct config *cfg, const struct runtime_ctx *ctx,
+	       char *err, size_t errlen)
 {
 	size_t i;
 
 	mgmt.loop = loop;
-	for (i = 0; i < server.cfg.mgmt_listen_len; i++) {
-		if (mgmt_listen_one(server.cfg.mgmt_listen[i], server.cfg.mgmt_port,
-				    err, errlen) < 0) {
+	mgmt.ctx = ctx;
+	for (i = 0; i < cfg->mgmt_listen_len; i++) {
+		if (mgmt_listen_one(cfg->mgmt_listen[i], cfg->mgmt_port, err, errlen) < 0) {
 			mgmt_stop();
 			return -1;
 		}
 	}
-	if (server.cfg.mgmt_auth)
-		mgmt_admins_hint();
 	return 0;
+}
+
+void mgmt_ready(void)
+{
+	if (mgmt_rt()->cfg.mgmt_auth)
+		mgmt_admins_hint();
 }
 
 void mgmt_stop(void)
@@ -408,8 +415,8 @@ void mgmt_stop(void)
 	for (i = 0; i < mgmt.nlisteners; i++)
 		listener_close(mgmt.listeners[i]);
 	mgmt.nlisteners = 0;
-	while (mgmt.conns != NULL)
-		mgmt_conn_close(mgmt.conns);
+	while (!TAILQ_EMPTY(&mgmt.conns))
+		mgmt_conn_close(TAILQ_FIRST(&mgmt.conns));
 }
 
 size_t mgmt_listener_count(void)

@@ -3,7 +3,7 @@
  *
  * Each connection is a state machine fed whatever bytes arrived:
  *   greeting (VER 01, socks5_proto's parser) → admin sub-negotiation (RFC
- *   1929, checked against server.admins in constant time) → request (framed
+ *   1929, checked against the admins in constant time) → request (framed
  *   by mass_proto from the serving plugin's signature) → the handler runs
  *   synchronously (plugins_serve) → the reply is written (partial writes
  *   resumed on writability) → our FIN, then whatever the client still sends
@@ -19,17 +19,21 @@
  * dropped without a reply. Beyond cfg.mgmt_max_connections open connections
  * a new one is closed at once.
  *
- * Reads server.cfg (mgmt_listen, mgmt_port, mgmt_auth, mgmt_timeout,
- * mgmt_max_connections), server.admins and server.plugins at the time of
- * each event, so a reload changes auth, timeout, limit, admins and plugins
- * for new connections; the listen address and port need a restart.
+ * Reads the context's snapshot in force (runtime.h: cfg.mgmt_auth,
+ * mgmt_timeout, mgmt_max_connections, admins, plugins) at the time of each
+ * event, holding no pointer into it across events, so a reload changes
+ * auth, timeout, limit, admins and plugins at once, also for a connection
+ * already open; the listen addresses and port are bound once by
+ * mgmt_start() and need a restart.
  *
  * How main uses this module:
- *	start:  after the loop exists, server.cfg is loaded, server.admins
- *	        filled and server.plugins loaded (plugins.h):
- *	            if (mgmt_start(server.loop, err, sizeof(err)) < 0) fatal(err);
- *	        it logs "management listening on ADDR:PORT" per listener.
- *	reload: nothing to call (see above); plugins_reload() swaps the table.
+ *	start:  after the loop exists and before privileges are dropped:
+ *	            if (mgmt_start(loop, &cfg, &ctx, err, sizeof(err)) < 0) fatal(err);
+ *	        it logs "management listening on ADDR port PORT" per listener;
+ *	        once runtime_apply() put the first snapshot in force (before
+ *	        the loop runs: no connection is served without one),
+ *	        mgmt_ready() logs the hint when no admin is configured.
+ *	reload: nothing to call (see above); runtime_apply() swaps the snapshot.
  *	stop:   mgmt_stop() on SIGTERM/SIGINT: closes the listeners and drops
  *	        open management connections (call before loop_destroy).
  */
@@ -40,16 +44,23 @@
 #include <stdint.h>
 
 struct loop;
+struct config;
+struct runtime_ctx;
 
 /* Most management listen addresses. */
 #define MGMT_LISTEN_MAX 8
 
 /*
- * Opens the listeners on server.cfg.mgmt_listen, port server.cfg.mgmt_port
- * (0: an ephemeral port each; see mgmt_port()) and watches them on loop.
- * Returns 0, or -1 with err set and nothing left open.
+ * Opens the listeners on cfg->mgmt_listen, port cfg->mgmt_port (0: an
+ * ephemeral port each; see mgmt_port()) and watches them on loop; every
+ * connection is then served with ctx->rt (which must be set before the loop
+ * runs). Returns 0, or -1 with err set and nothing left open.
  */
-int mgmt_start(struct loop *loop, char *err, size_t errlen);
+int mgmt_start(struct loop *loop, const struct config *cfg, const struct runtime_ctx *ctx,
+	       char *err, size_t errlen);
+
+/* The first snapshot is in force: warns when logins cannot succeed (no [admins]). */
+void mgmt_ready(void);
 
 /* Closes the listeners and every open management connection. Idempotent. */
 void mgmt_stop(void);

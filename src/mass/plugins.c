@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "host.h"
 #include "core/log.h"
 #include "mass_proto.h"
-#include "server.h"
 
 #ifndef PKGLIBDIR
 #define PKGLIBDIR "/usr/local/lib/mass"
@@ -641,7 +641,17 @@ static void plugins_module_init(struct plugins *p, struct plugins_module *m,
 	m->inited = true;
 }
 
-struct plugins *plugins_load_spec(const struct plugins_spec *spec, char *err, size_t errlen)
+/* The first problem of p into err; true when there was one. */
+static bool plugins_refused(const struct plugins *p, char *err, size_t errlen)
+{
+	if (p->nerrors == 0)
+		return false;
+	snprintf(err, errlen, "%s", p->errors[0]);
+	return true;
+}
+
+struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_mode mode,
+				  char *err, size_t errlen)
 {
 	struct plugins *p = calloc(1, sizeof(*p));
 	size_t i;
@@ -663,13 +673,23 @@ struct plugins *plugins_load_spec(const struct plugins_spec *spec, char *err, si
 	}
 	for (i = 0; i < spec->nindexes && !p->oom; i++)
 		plugins_assign(p, &spec->indexes[i]);
+	if (p->oom)
+		goto oom;
+	/* a refused reload runs no init (and so no fini) of any candidate */
+	if (mode == PLUGINS_RELOAD && plugins_refused(p, err, errlen))
+		goto refused;
 	/* pass 2: init what passed */
 	for (i = 0; i < p->nmodules && !p->oom; i++)
 		plugins_module_init(p, &p->modules[i], spec);
 	if (p->oom)
 		goto oom;
+	if (mode == PLUGINS_RELOAD && plugins_refused(p, err, errlen))
+		goto refused;
 	p->file = NULL;
 	return p;
+refused:
+	plugins_free(p);
+	return NULL;
 oom:
 	plugins_free(p);
 	snprintf(err, errlen, "plugins: out of memory");
@@ -699,23 +719,6 @@ void plugins_free(struct plugins *p)
 		free(p->errors[i]);
 	free(p->errors);
 	free(p);
-}
-
-int plugins_reload(const struct config *cfg, char *err, size_t errlen)
-{
-	struct plugins *fresh = plugins_load(cfg, err, errlen), *old;
-
-	if (fresh == NULL)
-		return -1;
-	if (fresh->nerrors > 0) {
-		snprintf(err, errlen, "%s", fresh->errors[0]);
-		plugins_free(fresh);
-		return -1;
-	}
-	old = server.plugins;
-	server.plugins = fresh;
-	plugins_free(old);
-	return 0;
 }
 
 size_t plugins_error_count(const struct plugins *p)
@@ -840,7 +843,8 @@ static void plugins_spec_free(struct plugins_section *sections, size_t n)
 	free(sections);
 }
 
-struct plugins *plugins_load(const struct config *cfg, char *err, size_t errlen)
+struct plugins *plugins_load(const struct config *cfg, enum plugins_mode mode,
+			     char *err, size_t errlen)
 {
 	struct plugins_index_line lines[256];
 	struct plugins_section *sections = NULL;
@@ -851,7 +855,7 @@ struct plugins *plugins_load(const struct config *cfg, char *err, size_t errlen)
 	if (plugins_spec_from(cfg, &spec, lines, &sections) < 0)
 		snprintf(err, errlen, "plugins: out of memory");
 	else
-		p = plugins_load_spec(&spec, err, errlen);
+		p = plugins_load_spec(&spec, mode, err, errlen);
 	plugins_spec_free(sections, cfg->plugins_len);
 	return p;
 }

@@ -6,29 +6,33 @@
  * opened and checked: file present, regular, at most 64 MiB, a whole ELF
  * shared object, copied into a private unlinked file (a memfd) that is
  * dlopen()ed (RTLD_NOW|RTLD_LOCAL) through /proc/self/fd, so the file may be
- * replaced or overwritten at any time; symbol mass_plugin present, identity (magic, ABI version, size),
- * every index given to it served by its table, no index given twice, 00 and
- * FF never claimed, signatures valid. Only then is init called on each
- * plugin that passed, with its [plugin NAME] section. Each problem is one
- * message "plugin NAME (PATH): reason", logged and kept in the set; the
- * indexes concerned stay unserved (answered 02) and the rest of the set
- * works.
+ * replaced or overwritten at any time; symbol mass_plugin present, identity
+ * (magic, ABI version, size), every index given to it served by its table,
+ * no index given twice, 00 and FF never claimed, signatures valid. Only then is init called on each plugin that passed,
+ * with its [plugin NAME] section. Each problem is one message
+ * "plugin NAME (PATH): reason" (or "FILE:LINE: [indexes] ..."), logged and
+ * kept in the set.
+ *
+ * The rule, the same at start and at reload: every static check of the
+ * whole candidate set runs before any init(); init() runs only once all of
+ * them are done. What a problem then does depends on the mode:
+ *
+ *	PLUGINS_START   the plugin that failed is dropped, every index it was
+ *	                given is logged by name and answers 02, the rest of the
+ *	                set is initialised and works (the server still starts).
+ *	PLUGINS_RELOAD  any static problem refuses the whole set: NULL, err
+ *	                holds the first problem, and no init() or fini() of any
+ *	                candidate plugin ran. An init() that fails (all checks
+ *	                passed) also refuses the set: the plugins already
+ *	                initialised get their fini(), then NULL.
  *
  * Index 00 is the core's (a static table in plugins.c): it lists the served
  * indexes, ascending, 00 included.
  *
- * How main uses this module:
- *
- *	start:   server.plugins = plugins_load(&server.cfg, err, sizeof(err));
- *	         (NULL only when out of memory; plugin problems are logged and
- *	         leave their indexes unserved: the server still starts)
- *	SIGHUP:  after the new config parsed, and before it replaces
- *	         server.cfg (or after: the set copies what it needs),
- *	         if (plugins_reload(&newcfg, err, sizeof(err)) < 0)
- *	                 log_error("reload: %s; keeping the old plugins", err);
- *	         plugins_reload swaps server.plugins only when the whole new set
- *	         loaded without a problem, then calls fini on the old set.
- *	exit:    plugins_free(server.plugins); server.plugins = NULL;
+ * The runtime (runtime.h) owns the set: it loads the candidate with
+ * plugins_load(), keeps it in its snapshot, and on a swap frees the old set
+ * (fini) after the new one was initialised. This module keeps no set of its
+ * own.
  *
  * Everything runs on the loop thread.
  */
@@ -72,21 +76,24 @@ struct plugins_spec {
 	size_t nsections;
 };
 
+/* How a problem in the candidate set is judged (see the rule above). */
+enum plugins_mode {
+	PLUGINS_START,    /* drop what fails, serve the rest */
+	PLUGINS_RELOAD,   /* refuse the whole set */
+};
+
 /*
- * Loads a set from spec. Returns the set (possibly with problems: see
- * plugins_error_count()), or NULL with err set when memory ran out.
+ * Loads a set from spec. PLUGINS_START: returns the set (possibly with
+ * problems: see plugins_error_count()), or NULL with err set when memory ran
+ * out. PLUGINS_RELOAD: returns a set without problems, or NULL with err set
+ * to the first problem (or "plugins: out of memory").
  */
-struct plugins *plugins_load_spec(const struct plugins_spec *spec, char *err, size_t errlen);
+struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_mode mode,
+				  char *err, size_t errlen);
 
 /* plugins_load_spec() over cfg's [indexes], [plugins] and [plugin NAME]. */
-struct plugins *plugins_load(const struct config *cfg, char *err, size_t errlen);
-
-/*
- * Loads a complete new set from cfg and, only when it has no problem, makes
- * it server.plugins and frees the old set (fini on each of its plugins).
- * Returns 0, or -1 with the first problem in err (the old set stays).
- */
-int plugins_reload(const struct config *cfg, char *err, size_t errlen);
+struct plugins *plugins_load(const struct config *cfg, enum plugins_mode mode,
+			     char *err, size_t errlen);
 
 /* Calls fini on every initialised plugin, unloads them, frees. NULL is a no-op. */
 void plugins_free(struct plugins *p);

@@ -13,9 +13,9 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "resolve.h"
-#include "server.h"
 
 struct bind {
+	struct bind_env env;
 	const struct bind_ops *ops;
 	void *owner;
 	int control_fd;
@@ -98,10 +98,10 @@ static void bind_accept(struct loop *loop, int fd, void *data, int events)
 		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
-	loop_timer_stop(server.loop, &b->timer);
+	loop_timer_stop(b->env.loop, &b->timer);
 	/* the one place a BIND peer is judged: the wrong peer, or one the ACL denies */
 	if (!bind_peer_allowed((const struct sockaddr *)&peer, b->allowed, b->nallowed) ||
-	    acl_check_addr(server.acl, NULL, (const struct sockaddr *)&peer, NULL, NULL) != ACL_ALLOW) {
+	    acl_check_addr(b->env.acl, NULL, (const struct sockaddr *)&peer, NULL, NULL) != ACL_ALLOW) {
 		close(cfd);
 		b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
 		return;
@@ -133,12 +133,12 @@ static void bind_open(struct bind *b)
 			    1, err, sizeof(err));
 	len = sizeof(local);
 	if (b->lfd < 0 || getsockname(b->lfd, (struct sockaddr *)&local, &len) < 0 ||
-	    loop_add(server.loop, b->lfd, LOOP_READ, bind_accept, b) < 0) {
+	    loop_add(b->env.loop, b->lfd, LOOP_READ, bind_accept, b) < 0) {
 		log_warn("BIND: cannot listen: %s", b->lfd < 0 ? err : strerror(errno));
 		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
-	loop_timer_start(server.loop, &b->timer, BIND_MS(server.cfg.connect_timeout), bind_timeout);
+	loop_timer_start(b->env.loop, &b->timer, BIND_MS(b->env.connect_timeout), bind_timeout);
 	b->ops->listening(b->owner, (const struct sockaddr *)&local);
 }
 
@@ -168,20 +168,21 @@ static void bind_resolved(void *data, enum resolve_status status,
 	bind_open(b);
 }
 
-struct bind *bind_start(const struct request_parser *req, int control_fd,
-			const struct bind_ops *ops, void *owner)
+struct bind *bind_start(const struct bind_env *env, const struct request_parser *req,
+			int control_fd, const struct bind_ops *ops, void *owner)
 {
 	struct bind *b = calloc(1, sizeof(*b));
 	socklen_t len;
 
 	if (b == NULL)
 		return NULL;
+	b->env = *env;
 	b->ops = ops;
 	b->owner = owner;
 	b->control_fd = control_fd;
 	b->lfd = -1;
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
-		b->query = resolve_start(server.resolver, (const char *)req->addr, req->port,
+		b->query = resolve_start(b->env.resolver, (const char *)req->addr, req->port,
 					 bind_resolved, b);
 		if (b->query == NULL) {
 			free(b);
@@ -197,7 +198,7 @@ struct bind *bind_start(const struct request_parser *req, int control_fd,
 	request_sockaddr(req, b->allowed, &len);
 	b->nallowed = addr_is_unspecified((struct sockaddr *)b->allowed) ? 0 : 1;
 	/* callbacks never run inside bind_start(): the caller has no handle yet */
-	loop_timer_start(server.loop, &b->timer, 0, bind_begin);
+	loop_timer_start(b->env.loop, &b->timer, 0, bind_begin);
 	return b;
 }
 
@@ -205,11 +206,11 @@ void bind_free(struct bind *b)
 {
 	if (b == NULL)
 		return;
-	loop_timer_stop(server.loop, &b->timer);
+	loop_timer_stop(b->env.loop, &b->timer);
 	if (b->query != NULL)
 		resolve_cancel(b->query);
 	if (b->lfd >= 0) {
-		loop_remove(server.loop, b->lfd);
+		loop_remove(b->env.loop, b->lfd);
 		close(b->lfd);
 	}
 	free(b->allowed);

@@ -30,6 +30,20 @@
 #include "socks5_proto.h"
 
 struct bind;
+struct loop;
+struct resolver;
+struct acl;
+
+/*
+ * What a BIND works with, copied by bind_start(); the pointers must outlive
+ * the handle (the session holds the runtime snapshot the ACL belongs to).
+ */
+struct bind_env {
+	struct loop *loop;
+	struct resolver *resolver;     /* for a DST given by name */
+	const struct acl *acl;         /* judges the peer */
+	unsigned connect_timeout;      /* seconds the peer gets to connect */
+};
 
 /*
  * Each callback runs on the loop thread, never from inside bind_start().
@@ -59,8 +73,8 @@ struct bind_ops {
  * address). Returns the handle, or NULL when out of memory (no callback
  * will come).
  */
-struct bind *bind_start(const struct request_parser *req, int control_fd,
-			const struct bind_ops *ops, void *owner);
+struct bind *bind_start(const struct bind_env *env, const struct request_parser *req,
+			int control_fd, const struct bind_ops *ops, void *owner);
 
 /* Closes the listener, cancels pending work; no callback comes after. NULL is a no-op. */
 void bind_free(struct bind *b);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,14 +21,10 @@
 #include "core/net.h"
 #include "relay.h"
 #include "resolve.h"
-#include "server.h"
+#include "runtime.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
 #include "auth/users.h"
-
-/* The process-wide state (server.h); defined here, its heaviest user, until
- * the runtime object replaces it. */
-struct server server;
 
 enum session_state {
 	ST_GREETING,
@@ -57,6 +54,8 @@ struct handshake {
 };
 
 struct session {
+	struct runtime_ctx *ctx;         /* loop, resolver, live users and switches */
+	const struct runtime *rt;        /* the snapshot it started with (held) */
 	struct relay relay;              /* owns both fds (upstream -1 until connecting) */
 	struct loop_timer timer;         /* the current stage's deadline */
 	struct loop_timer kick;          /* resumes a relay that yielded */
@@ -64,14 +63,14 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
-	struct session *prev, *next;
+	TAILQ_ENTRY(session) link;       /* in session_list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, for credential lines */
 	uint16_t dest_port;
 	uint8_t state;
 };
 
-static struct session *session_list;
+static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
 static size_t session_total;
 
 /* One read buffer for every handshake: the loop is single-threaded. */
@@ -83,14 +82,14 @@ static void session_free(struct session *s)
 {
 	struct handshake *hs = s->hs;
 
-	loop_timer_stop(server.loop, &s->timer);
-	loop_timer_stop(server.loop, &s->kick);
+	loop_timer_stop(s->ctx->loop, &s->timer);
+	loop_timer_stop(s->ctx->loop, &s->kick);
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
-			loop_forget(server.loop, s->relay.fd[i]);
+			loop_forget(s->ctx->loop, s->relay.fd[i]);
 			close(s->relay.fd[i]);
 		}
 	}
@@ -101,12 +100,8 @@ static void session_free(struct session *s)
 		free(hs->addrs);
 		free(hs);
 	}
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		session_list = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+	TAILQ_REMOVE(&session_list, s, link);
+	runtime_release(s->rt);
 	free(s->user);
 	free(s->dest);
 	free(s);
@@ -173,8 +168,8 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 	char dest[256], ip[NET_ADDRSTRLEN] = "";
 	int line;
 
-	if ((addr ? acl_check_addr(server.acl, peer, addr, name, &line)
-		  : acl_check_name(server.acl, peer, name, req->port, &line)) == ACL_ALLOW)
+	if ((addr ? acl_check_addr(s->rt->acl, peer, addr, name, &line)
+		  : acl_check_name(s->rt->acl, peer, name, req->port, &line)) == ACL_ALLOW)
 		return false;
 	request_dest_str(req, dest, sizeof(dest));
 	if (addr != NULL)
@@ -189,491 +184,88 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 	return true;
 }
 
-/* --- relay stage --- */
-
-static void session_credential(void *ctx, const struct dissect_credential *c)
-{
-	struct session *s = ctx;
-
-	if (server.dissectors)
-		accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
-				     c->user, c->user_len, c->pass, c->pass_len, c->result);
-}
-
-static struct dissect *session_sniff(void *owner, const uint8_t *first, size_t len)
-{
-	struct session *s = owner;
-
-	if (!server.dissectors)
-		return NULL;
-	return dissect_start(server.cfg.dissector_ports, s->dest_port, first, len,
-			     session_credential, s);
-}
-
-static void session_relay_deadline(struct session *s);
-static void session_kick(struct loop *loop, struct loop_timer *t);
-
-static void session_relay_run(struct session *s)
-{
-	bool moved, was_half_closed = relay_half_closed(&s->relay);
-	enum relay_status st;
-
-	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
-	if (!server.dissectors && (s->relay.dissect != NULL || s->relay.sniff)) {
-		dissect_free(s->relay.dissect);
-		s->relay.dissect = NULL;
-		s->relay.sniff = false;
-	}
-	st = relay_pump(&s->relay, &moved, session_sniff, s);
-
-	if (moved)
-		s->last_active_ms = loop_now_ms(server.loop);
-	switch (st) {
-	case RELAY_DONE:
-		session_free(s);
-		return;
-	case RELAY_ERROR:
-		session_abort(s);
-		return;
-	case RELAY_YIELD:
-		if (!loop_timer_armed(&s->kick))
-			loop_timer_start(server.loop, &s->kick, 0, session_kick);
-		break;
-	case RELAY_OPEN:
-		break;
-	}
-	/* a half-close switches from idle_timeout to the shorter fin_timeout now */
-	if (!loop_timer_armed(&s->timer) || relay_half_closed(&s->relay) != was_half_closed)
-		session_relay_deadline(s);
-}
-
-static void session_kick(struct loop *loop, struct loop_timer *t)
-{
-	(void)loop;
-	session_relay_run(LOOP_TIMER_OWNER(t, struct session, kick));
-}
-
-/* How long the tunnel may stay quiet now: fin_timeout once half-closed. */
-static uint64_t session_relay_limit(const struct session *s)
-{
-	return SESSION_MS(relay_half_closed(&s->relay) ? server.cfg.fin_timeout
-						       : server.cfg.idle_timeout);
-}
-
 /*
- * Idle and half-close deadlines are checked lazily: activity only updates
- * last_active_ms, and the timer re-arms itself for what is left.
+ * The stages follow in protocol order: accept, greeting, auth, request,
+ * then the command (resolve and connect, BIND, UDP ASSOCIATE), then the
+ * relay. Defined further down:
  */
-static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
-{
-	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
-
-	if (loop_now_ms(loop) - s->last_active_ms >= session_relay_limit(s)) {
-		session_free(s);
-		return;
-	}
-	session_relay_deadline(s);
-}
-
-static void session_relay_deadline(struct session *s)
-{
-	uint64_t limit = session_relay_limit(s);
-	uint64_t idle = loop_now_ms(server.loop) - s->last_active_ms;
-
-	loop_timer_start(server.loop, &s->timer, idle >= limit ? 0 : limit - idle,
-			 session_relay_timeout);
-}
-
-static void session_start_relay(struct session *s)
-{
-	struct handshake *hs = s->hs;
-	char dest[256];
-
-	request_dest_str(&hs->req, dest, sizeof(dest));
-	s->dest = strdup(dest);
-	s->dest_port = hs->req.port;
-	if (s->dest == NULL || relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
-		session_free(s);
-		return;
-	}
-	if (server.dissectors) {
-		s->relay.dissect = dissect_start(server.cfg.dissector_ports, s->dest_port,
-						 hs->pending, hs->pending_len,
-						 session_credential, s);
-		if (s->relay.dissect != NULL && hs->pending_len > 0 &&
-		    dissect_feed(s->relay.dissect, DISSECT_TO_SERVER, hs->pending,
-				 hs->pending_len) == DISSECT_STOP) {
-			dissect_free(s->relay.dissect);
-			s->relay.dissect = NULL;
-		}
-		/* nothing seen yet: the first chunk may still reveal HTTP */
-		s->relay.sniff = s->relay.dissect == NULL && hs->pending_len == 0;
-	}
-	free(hs->addrs);
-	free(hs);
-	s->hs = NULL;
-	s->state = ST_RELAY;
-	/* the handshake replies just went out: there is room in the send queue */
-	s->relay.ready[RELAY_CLIENT] |= RELAY_WRITABLE;
-	s->last_active_ms = loop_now_ms(server.loop);
-	loop_timer_stop(server.loop, &s->timer);
-	session_relay_run(s);
-}
-
-/* --- connect stage --- */
-
-static void session_try_next(struct session *s);
-
-/* The upstream socket is connected: reply with bnd and relay. */
-static void session_established(struct session *s, const struct sockaddr *bnd)
-{
-	uint8_t reply[SOCKS5_REPLY_MAX];
-	size_t rlen;
-
-	rlen = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
-	session_log_request(s, SOCKS5_REP_SUCCEEDED);
-	if (!session_send(s, reply, rlen)) {
-		session_free(s);
-		return;
-	}
-	metrics_tunnel_established();
-	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
-	session_start_relay(s);
-}
-
-static void session_connected(struct session *s)
-{
-	struct sockaddr_storage bnd;
-	socklen_t len = sizeof(bnd);
-
-	if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&bnd, &len) < 0)
-		memset(&bnd, 0, sizeof(bnd));
-	session_established(s, (struct sockaddr *)&bnd);
-}
-
-static void session_drop_upstream(struct session *s)
-{
-	int fd = s->relay.fd[RELAY_UPSTREAM];
-
-	if (fd >= 0) {
-		loop_forget(server.loop, fd);
-		close(fd);
-		s->relay.fd[RELAY_UPSTREAM] = -1;
-		s->relay.ready[RELAY_UPSTREAM] = 0;
-	}
-}
-
-static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
-{
-	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
-
-	(void)loop;
-	s->hs->last_error = ETIMEDOUT;
-	session_drop_upstream(s);
-	session_try_next(s);
-}
-
 static void session_io(struct loop *loop, int fd, void *data, int events);
-
-static void session_try_next(struct session *s)
-{
-	struct handshake *hs = s->hs;
-
-	while (hs->next_addr < hs->naddrs) {
-		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
-		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							 : sizeof(struct sockaddr_in6);
-		int fd;
-
-		if (session_denied(s, (const struct sockaddr *)a))
-			return;
-		fd = net_connect_start((const struct sockaddr *)a, alen);
-		if (fd < 0) {
-			hs->last_error = errno;
-			continue;
-		}
-		if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
-			hs->last_error = errno;
-			close(fd);
-			continue;
-		}
-		s->relay.fd[RELAY_UPSTREAM] = fd;
-		s->state = ST_CONNECTING;
-		loop_timer_start(server.loop, &s->timer, SESSION_MS(server.cfg.connect_timeout),
-				 session_connect_timeout);
-		return;
-	}
-	session_fail(s, socks5_rep_for_errno(hs->last_error));
-}
-
-static void session_upstream_ready(struct session *s, int events)
-{
-	int err;
-
-	if (!(events & (LOOP_WRITE | LOOP_ERROR)))
-		return;
-	/* a failed connect always reports EPOLLERR: without it, no need to ask */
-	err = (events & LOOP_ERROR) ? net_socket_error(s->relay.fd[RELAY_UPSTREAM]) : 0;
-	if (err == 0) {
-		loop_timer_stop(server.loop, &s->timer);
-		s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE |
-			((events & LOOP_READ) ? RELAY_READABLE : 0);
-		session_connected(s);
-		return;
-	}
-	s->hs->last_error = err;
-	session_drop_upstream(s);
-	session_try_next(s);
-}
-
+static void session_client_readable(struct session *s);
+static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_resolved(void *data, enum resolve_status status,
-			     const struct sockaddr_storage *addrs, size_t count)
-{
-	struct session *s = data;
-	struct handshake *hs = s->hs;
+			     const struct sockaddr_storage *addrs, size_t count);
+static void session_try_next(struct session *s);
+static void session_upstream_ready(struct session *s, int events);
+static void session_udp_start(struct session *s);
+static void session_start_relay(struct session *s);
+static void session_relay_run(struct session *s);
+static const struct bind_ops session_bind_ops;
 
-	hs->query = NULL;
-	if (status != RESOLVE_OK || count == 0) {
-		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
-		return;
-	}
-	hs->addrs = malloc(count * sizeof(*addrs));
-	if (hs->addrs == NULL) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
-		return;
-	}
-	memcpy(hs->addrs, addrs, count * sizeof(*addrs));
-	hs->naddrs = count;
-	hs->last_error = EHOSTUNREACH;
-	session_try_next(s);
+/* --- accept: a client connection, read until its handshake is done --- */
+
+static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	session_free(LOOP_TIMER_OWNER(t, struct session, timer));
 }
 
-/* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
-
-static void session_bind_listening(void *owner, const struct sockaddr *bnd)
+void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+		    void *context)
 {
-	struct session *s = owner;
-	uint8_t reply[SOCKS5_REPLY_MAX];
-	size_t len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
+	struct runtime_ctx *ctx = context;
+	struct session *s;
 
-	if (!session_send(s, reply, len))
-		session_free(s);
-}
-
-/* The second reply names the peer, then the relay runs as for CONNECT. */
-static void session_bind_connected(void *owner, int fd, const struct sockaddr *peer)
-{
-	struct session *s = owner;
-
-	bind_free(s->bind);
-	s->bind = NULL;
-	if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+	(void)peerlen;
+	if (ctx->stopping ||
+	    (ctx->rt->cfg.max_clients != 0 && session_total >= ctx->rt->cfg.max_clients)) {
 		close(fd);
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
-	s->relay.fd[RELAY_UPSTREAM] = fd;
-	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE;
-	session_established(s, peer);
-}
-
-static void session_bind_failed(void *owner, uint8_t rep)
-{
-	session_fail(owner, rep);
-}
-
-static const struct bind_ops session_bind_ops = {
-	session_bind_listening, session_bind_connected, session_bind_failed
-};
-
-static void session_udp_ended(void *owner)
-{
-	session_free(owner);
-}
-
-/* The association runs until the control connection ends (ST_UDP reads it to EOF). */
-static void session_udp_start(struct session *s)
-{
-	struct sockaddr_storage bnd;
-	uint8_t reply[SOCKS5_REPLY_MAX], rep;
-	size_t len;
-
-	s->udp = udp_assoc_start(s->relay.fd[RELAY_CLIENT], &s->hs->peer, s->hs->req.port,
-				 session_udp_ended, s, &bnd, &rep);
-	if (s->udp == NULL) {
-		session_fail(s, rep);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
+		free(s);
+		close(fd);
 		return;
 	}
-	len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd);
-	session_log_request(s, SOCKS5_REP_SUCCEEDED);
-	if (!session_send(s, reply, len)) {
-		session_free(s);
+	s->ctx = ctx;
+	relay_init(&s->relay, fd, -1);
+	s->hs->peer = *peer;
+	greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
+	s->state = ST_GREETING;
+	if (loop_add(ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		free(s->hs);
+		free(s);
+		close(fd);
 		return;
 	}
-	metrics_tunnel_established();
-	free(s->hs);
-	s->hs = NULL;
-	s->state = ST_UDP;
-	loop_timer_stop(server.loop, &s->timer);
-}
-
-/* --- handshake stage --- */
-
-static bool session_command_enabled(uint8_t cmd)
-{
-	switch (cmd) {
-	case SOCKS5_CMD_CONNECT: return server.cfg.commands & CMD_CONNECT;
-	case SOCKS5_CMD_BIND: return server.cfg.commands & CMD_BIND;
-	case SOCKS5_CMD_UDP: return server.cfg.commands & CMD_UDP;
-	default: return false;
-	}
-}
-
-static void session_request_done(struct session *s)
-{
-	struct handshake *hs = s->hs;
-	struct request_parser *req = &hs->req;
-	socklen_t len;
-
-	if (!session_command_enabled(req->cmd)) {
-		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
-		return;
-	}
-	if (req->cmd == SOCKS5_CMD_UDP) {
-		session_udp_start(s);
-		return;
-	}
-	if (req->cmd == SOCKS5_CMD_BIND) {
-		loop_timer_stop(server.loop, &s->timer);
-		s->state = ST_BIND;
-		s->bind = bind_start(req, s->relay.fd[RELAY_CLIENT], &session_bind_ops, s);
-		if (s->bind == NULL)
-			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
-		return;
-	}
-	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
-		if (session_denied(s, NULL))
-			return;
-		s->state = ST_RESOLVING;
-		loop_timer_stop(server.loop, &s->timer);
-		hs->query = resolve_start(server.resolver, (const char *)req->addr, req->port,
-					  session_resolved, s);
-		if (hs->query == NULL)
-			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
-		return;
-	}
-	hs->addrs = malloc(sizeof(*hs->addrs));
-	if (hs->addrs == NULL) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
-		return;
-	}
-	request_sockaddr(req, hs->addrs, &len);
-	hs->naddrs = 1;
-	session_try_next(s);
-}
-
-static uint8_t session_pick_method(const struct greeting_parser *g)
-{
-	if (server.auth)
-		return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
-								   : SOCKS5_METHOD_REJECT;
-	if (greeting_offers(g, SOCKS5_METHOD_NONE))
-		return SOCKS5_METHOD_NONE;
-	return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
-							  : SOCKS5_METHOD_REJECT;
+	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
+	s->rt = runtime_hold(ctx->rt);
+	TAILQ_INSERT_HEAD(&session_list, s, link);
+	session_total++;
+	metrics_accepted();
+	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.handshake_timeout),
+			 session_handshake_timeout);
+	/* deferred accept: the greeting is usually here already */
+	s->relay.ready[RELAY_CLIENT] = RELAY_READABLE | RELAY_WRITABLE;
+	session_client_readable(s);
 }
 
 /*
- * Feeds handshake bytes to the parser of the current state. Returns how many
- * were consumed, or -1 when the session was closed.
+ * Feeds handshake bytes to the stage the session is in. Returns how many
+ * were consumed, or -1 when the session was closed or moved past the
+ * handshake.
  */
 static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t len)
 {
-	struct handshake *hs = s->hs;
-	size_t used = 0;
-	enum proto_result r;
-
 	switch (s->state) {
-	case ST_GREETING: {
-		uint8_t reply[2] = { SOCKS5_VERSION, 0 };
-
-		r = greeting_parse(&hs->p.greeting, buf, len, &used);
-		if (r == PROTO_ERROR) {
-			if (hs->p.greeting.error == GREETING_NO_METHODS) {
-				reply[1] = SOCKS5_METHOD_REJECT;
-				(void)session_send(s, reply, 2);
-			}
-			session_free(s);
-			return -1;
-		}
-		if (r == PROTO_MORE)
-			return (ssize_t)used;
-		reply[1] = session_pick_method(&hs->p.greeting);
-		if (!session_send(s, reply, 2) || reply[1] == SOCKS5_METHOD_REJECT) {
-			session_free(s);
-			return -1;
-		}
-		if (reply[1] == SOCKS5_METHOD_USERPASS) {
-			userpass_init(&hs->p.userpass);
-			s->state = ST_AUTH;
-		} else {
-			s->state = ST_REQUEST;
-		}
-		return (ssize_t)used;
-	}
-	case ST_AUTH: {
-		struct userpass_parser *up = &hs->p.userpass;
-		uint8_t reply[2] = { 0x01, 0x00 };
-		bool ok;
-
-		r = userpass_parse(up, buf, len, &used);
-		if (r == PROTO_ERROR) {
-			session_free(s);
-			return -1;
-		}
-		if (r == PROTO_MORE)
-			return (ssize_t)used;
-		metrics_auth_attempt();
-		ok = users_check(&server.users, up->user, up->ulen, up->pass, up->plen);
-		if (ok)
-			s->user = strdup(up->user);
-		reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
-		/* the password must not linger in freed memory */
-		explicit_bzero(up->pass, sizeof(up->pass));
-		if (!session_send(s, reply, 2) || reply[1] != 0x00) {
-			session_free(s);
-			return -1;
-		}
-		s->state = ST_REQUEST;
-		return (ssize_t)used;
-	}
+	case ST_GREETING:
+		return session_greeting_feed(s, buf, len);
+	case ST_AUTH:
+		return session_auth_feed(s, buf, len);
 	case ST_REQUEST:
-		r = request_parse(&hs->req, buf, len, &used);
-		if (r == PROTO_ERROR) {
-			if (hs->req.error == REQUEST_BAD_ATYP)
-				session_fail(s, SOCKS5_REP_ATYP_NOT_SUPPORTED);
-			else if (hs->req.error == REQUEST_EMPTY_DOMAIN)
-				session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
-			else
-				session_free(s);
-			return -1;
-		}
-		if (r == PROTO_MORE)
-			return (ssize_t)used;
-		/* anything behind the request is payload: keep it for the relay */
-		if (len - used > 0) {
-			struct handshake *grown = realloc(hs, sizeof(*hs) + len - used);
-
-			if (grown == NULL) {
-				session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
-				return -1;
-			}
-			s->hs = hs = grown;
-			memcpy(hs->pending, buf + used, len - used);
-			hs->pending_len = len - used;
-		}
-		session_request_done(s);
-		return -1; /* the session has moved on (or is gone): stop feeding */
+		return session_request_feed(s, buf, len);
 	default:
 		return (ssize_t)len;
 	}
@@ -752,53 +344,506 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	}
 }
 
-static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
+/* --- greeting: VER NMETHODS METHODS → VER METHOD --- */
+
+static uint8_t session_pick_method(const struct session *s, const struct greeting_parser *g)
+{
+	if (s->ctx->live.auth)
+		return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
+								   : SOCKS5_METHOD_REJECT;
+	if (greeting_offers(g, SOCKS5_METHOD_NONE))
+		return SOCKS5_METHOD_NONE;
+	return greeting_offers(g, SOCKS5_METHOD_USERPASS) ? SOCKS5_METHOD_USERPASS
+							  : SOCKS5_METHOD_REJECT;
+}
+
+/* Feeds the greeting. Returns the octets consumed, or -1 when the session was closed. */
+static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct handshake *hs = s->hs;
+	uint8_t reply[2] = { SOCKS5_VERSION, 0 };
+	size_t used = 0;
+	enum proto_result r = greeting_parse(&hs->p.greeting, buf, len, &used);
+
+	if (r == PROTO_ERROR) {
+		if (hs->p.greeting.error == GREETING_NO_METHODS) {
+			reply[1] = SOCKS5_METHOD_REJECT;
+			(void)session_send(s, reply, 2);
+		}
+		session_free(s);
+		return -1;
+	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	reply[1] = session_pick_method(s, &hs->p.greeting);
+	if (!session_send(s, reply, 2) || reply[1] == SOCKS5_METHOD_REJECT) {
+		session_free(s);
+		return -1;
+	}
+	if (reply[1] == SOCKS5_METHOD_USERPASS) {
+		userpass_init(&hs->p.userpass);
+		s->state = ST_AUTH;
+	} else {
+		s->state = ST_REQUEST;
+	}
+	return (ssize_t)used;
+}
+
+/* --- auth: RFC 1929 username/password → status --- */
+
+/* Feeds the sub-negotiation. Returns the octets consumed, or -1 when the session was closed. */
+static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct userpass_parser *up = &s->hs->p.userpass;
+	uint8_t reply[2] = { 0x01, 0x00 };
+	size_t used = 0;
+	enum proto_result r = userpass_parse(up, buf, len, &used);
+	bool ok;
+
+	if (r == PROTO_ERROR) {
+		session_free(s);
+		return -1;
+	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	metrics_auth_attempt();
+	ok = users_check(&s->ctx->live.users, up->user, up->ulen, up->pass, up->plen);
+	if (ok)
+		s->user = strdup(up->user);
+	reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
+	/* the password must not linger in freed memory */
+	explicit_bzero(up->pass, sizeof(up->pass));
+	if (!session_send(s, reply, 2) || reply[1] != 0x00) {
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_REQUEST;
+	return (ssize_t)used;
+}
+
+/* --- request: VER CMD RSV ATYP DST.ADDR DST.PORT → the command --- */
+
+static void session_request_done(struct session *s);
+
+/*
+ * Feeds the request. Returns the octets consumed while more are needed, or
+ * -1 once the request is complete (the session has moved on, or is gone).
+ */
+static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct handshake *hs = s->hs;
+	size_t used = 0;
+	enum proto_result r = request_parse(&hs->req, buf, len, &used);
+
+	if (r == PROTO_ERROR) {
+		if (hs->req.error == REQUEST_BAD_ATYP)
+			session_fail(s, SOCKS5_REP_ATYP_NOT_SUPPORTED);
+		else if (hs->req.error == REQUEST_EMPTY_DOMAIN)
+			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+		else
+			session_free(s);
+		return -1;
+	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	/* anything behind the request is payload: keep it for the relay */
+	if (len - used > 0) {
+		struct handshake *grown = realloc(hs, sizeof(*hs) + len - used);
+
+		if (grown == NULL) {
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+			return -1;
+		}
+		s->hs = hs = grown;
+		memcpy(hs->pending, buf + used, len - used);
+		hs->pending_len = len - used;
+	}
+	session_request_done(s);
+	return -1;
+}
+
+static bool session_command_enabled(const struct session *s, uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_CONNECT: return s->rt->cfg.commands & CMD_CONNECT;
+	case SOCKS5_CMD_BIND: return s->rt->cfg.commands & CMD_BIND;
+	case SOCKS5_CMD_UDP: return s->rt->cfg.commands & CMD_UDP;
+	default: return false;
+	}
+}
+
+static void session_request_done(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	struct request_parser *req = &hs->req;
+	socklen_t len;
+
+	if (!session_command_enabled(s, req->cmd)) {
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+		return;
+	}
+	if (req->cmd == SOCKS5_CMD_UDP) {
+		session_udp_start(s);
+		return;
+	}
+	if (req->cmd == SOCKS5_CMD_BIND) {
+		struct bind_env env = { s->ctx->loop, s->ctx->resolver, s->rt->acl,
+					s->rt->cfg.connect_timeout };
+
+		loop_timer_stop(s->ctx->loop, &s->timer);
+		s->state = ST_BIND;
+		s->bind = bind_start(&env, req, s->relay.fd[RELAY_CLIENT], &session_bind_ops, s);
+		if (s->bind == NULL)
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
+		if (session_denied(s, NULL))
+			return;
+		s->state = ST_RESOLVING;
+		loop_timer_stop(s->ctx->loop, &s->timer);
+		hs->query = resolve_start(s->ctx->resolver, (const char *)req->addr, req->port,
+					  session_resolved, s);
+		if (hs->query == NULL)
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	hs->addrs = malloc(sizeof(*hs->addrs));
+	if (hs->addrs == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	request_sockaddr(req, hs->addrs, &len);
+	hs->naddrs = 1;
+	session_try_next(s);
+}
+
+/* --- CONNECT: resolve, then try each address --- */
+
+/* The upstream socket is connected: reply with bnd and relay. */
+static void session_established(struct session *s, const struct sockaddr *bnd)
+{
+	uint8_t reply[SOCKS5_REPLY_MAX];
+	size_t rlen;
+
+	rlen = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
+	session_log_request(s, SOCKS5_REP_SUCCEEDED);
+	if (!session_send(s, reply, rlen)) {
+		session_free(s);
+		return;
+	}
+	metrics_tunnel_established();
+	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
+	session_start_relay(s);
+}
+
+static void session_connected(struct session *s)
+{
+	struct sockaddr_storage bnd;
+	socklen_t len = sizeof(bnd);
+
+	if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&bnd, &len) < 0)
+		memset(&bnd, 0, sizeof(bnd));
+	session_established(s, (struct sockaddr *)&bnd);
+}
+
+static void session_drop_upstream(struct session *s)
+{
+	int fd = s->relay.fd[RELAY_UPSTREAM];
+
+	if (fd >= 0) {
+		loop_forget(s->ctx->loop, fd);
+		close(fd);
+		s->relay.fd[RELAY_UPSTREAM] = -1;
+		s->relay.ready[RELAY_UPSTREAM] = 0;
+	}
+}
+
+static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
+
+	(void)loop;
+	s->hs->last_error = ETIMEDOUT;
+	session_drop_upstream(s);
+	session_try_next(s);
+}
+
+static void session_try_next(struct session *s)
+{
+	struct handshake *hs = s->hs;
+
+	while (hs->next_addr < hs->naddrs) {
+		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
+		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6);
+		int fd;
+
+		if (session_denied(s, (const struct sockaddr *)a))
+			return;
+		fd = net_connect_start((const struct sockaddr *)a, alen);
+		if (fd < 0) {
+			hs->last_error = errno;
+			continue;
+		}
+		if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+			hs->last_error = errno;
+			close(fd);
+			continue;
+		}
+		s->relay.fd[RELAY_UPSTREAM] = fd;
+		s->state = ST_CONNECTING;
+		loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.connect_timeout),
+				 session_connect_timeout);
+		return;
+	}
+	session_fail(s, socks5_rep_for_errno(hs->last_error));
+}
+
+static void session_upstream_ready(struct session *s, int events)
+{
+	int err;
+
+	if (!(events & (LOOP_WRITE | LOOP_ERROR)))
+		return;
+	/* a failed connect always reports EPOLLERR: without it, no need to ask */
+	err = (events & LOOP_ERROR) ? net_socket_error(s->relay.fd[RELAY_UPSTREAM]) : 0;
+	if (err == 0) {
+		loop_timer_stop(s->ctx->loop, &s->timer);
+		s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE |
+			((events & LOOP_READ) ? RELAY_READABLE : 0);
+		session_connected(s);
+		return;
+	}
+	s->hs->last_error = err;
+	session_drop_upstream(s);
+	session_try_next(s);
+}
+
+static void session_resolved(void *data, enum resolve_status status,
+			     const struct sockaddr_storage *addrs, size_t count)
+{
+	struct session *s = data;
+	struct handshake *hs = s->hs;
+
+	hs->query = NULL;
+	if (status != RESOLVE_OK || count == 0) {
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+		return;
+	}
+	hs->addrs = malloc(count * sizeof(*addrs));
+	if (hs->addrs == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	memcpy(hs->addrs, addrs, count * sizeof(*addrs));
+	hs->naddrs = count;
+	hs->last_error = EHOSTUNREACH;
+	session_try_next(s);
+}
+/* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
+
+static void session_bind_listening(void *owner, const struct sockaddr *bnd)
+{
+	struct session *s = owner;
+	uint8_t reply[SOCKS5_REPLY_MAX];
+	size_t len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, bnd);
+
+	if (!session_send(s, reply, len))
+		session_free(s);
+}
+
+/* The second reply names the peer, then the relay runs as for CONNECT. */
+static void session_bind_connected(void *owner, int fd, const struct sockaddr *peer)
+{
+	struct session *s = owner;
+
+	bind_free(s->bind);
+	s->bind = NULL;
+	if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		close(fd);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	s->relay.fd[RELAY_UPSTREAM] = fd;
+	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE;
+	session_established(s, peer);
+}
+
+static void session_bind_failed(void *owner, uint8_t rep)
+{
+	session_fail(owner, rep);
+}
+
+static const struct bind_ops session_bind_ops = {
+	session_bind_listening, session_bind_connected, session_bind_failed
+};
+
+static void session_udp_ended(void *owner)
+{
+	session_free(owner);
+}
+
+/* The association runs until the control connection ends (ST_UDP reads it to EOF). */
+static void session_udp_start(struct session *s)
+{
+	struct sockaddr_storage bnd;
+	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, s->rt->acl,
+				     s->rt->cfg.idle_timeout };
+	uint8_t reply[SOCKS5_REPLY_MAX], rep;
+	size_t len;
+
+	s->udp = udp_assoc_start(&env, s->relay.fd[RELAY_CLIENT], &s->hs->peer, s->hs->req.port,
+				 session_udp_ended, s, &bnd, &rep);
+	if (s->udp == NULL) {
+		session_fail(s, rep);
+		return;
+	}
+	len = socks5_reply_build(reply, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd);
+	session_log_request(s, SOCKS5_REP_SUCCEEDED);
+	if (!session_send(s, reply, len)) {
+		session_free(s);
+		return;
+	}
+	metrics_tunnel_established();
+	free(s->hs);
+	s->hs = NULL;
+	s->state = ST_UDP;
+	loop_timer_stop(s->ctx->loop, &s->timer);
+}
+
+/* --- relay: both directions until both ends closed --- */
+
+static void session_credential(void *ctx, const struct dissect_credential *c)
+{
+	struct session *s = ctx;
+
+	if (s->ctx->live.dissectors)
+		accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+				     c->user, c->user_len, c->pass, c->pass_len, c->result);
+}
+
+static struct dissect *session_sniff(void *owner, const uint8_t *first, size_t len)
+{
+	struct session *s = owner;
+
+	if (!s->ctx->live.dissectors)
+		return NULL;
+	return dissect_start(s->rt->cfg.dissector_ports, s->dest_port, first, len,
+			     session_credential, s);
+}
+
+static void session_relay_deadline(struct session *s);
+static void session_kick(struct loop *loop, struct loop_timer *t);
+
+static void session_relay_run(struct session *s)
+{
+	bool moved, was_half_closed = relay_half_closed(&s->relay);
+	enum relay_status st;
+
+	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
+	if (!s->ctx->live.dissectors && (s->relay.dissect != NULL || s->relay.sniff)) {
+		dissect_free(s->relay.dissect);
+		s->relay.dissect = NULL;
+		s->relay.sniff = false;
+	}
+	st = relay_pump(&s->relay, &moved, session_sniff, s);
+
+	if (moved)
+		s->last_active_ms = loop_now_ms(s->ctx->loop);
+	switch (st) {
+	case RELAY_DONE:
+		session_free(s);
+		return;
+	case RELAY_ERROR:
+		session_abort(s);
+		return;
+	case RELAY_YIELD:
+		if (!loop_timer_armed(&s->kick))
+			loop_timer_start(s->ctx->loop, &s->kick, 0, session_kick);
+		break;
+	case RELAY_OPEN:
+		break;
+	}
+	/* a half-close switches from idle_timeout to the shorter fin_timeout now */
+	if (!loop_timer_armed(&s->timer) || relay_half_closed(&s->relay) != was_half_closed)
+		session_relay_deadline(s);
+}
+
+static void session_kick(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
-	session_free(LOOP_TIMER_OWNER(t, struct session, timer));
+	session_relay_run(LOOP_TIMER_OWNER(t, struct session, kick));
 }
 
-void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-		    void *unused)
+/* How long the tunnel may stay quiet now: fin_timeout once half-closed. */
+static uint64_t session_relay_limit(const struct session *s)
 {
-	struct session *s;
-
-	(void)unused;
-	(void)peerlen;
-	if (server.stopping ||
-	    (server.cfg.max_clients != 0 && session_total >= server.cfg.max_clients)) {
-		close(fd);
-		return;
-	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
-		free(s);
-		close(fd);
-		return;
-	}
-	relay_init(&s->relay, fd, -1);
-	s->hs->peer = *peer;
-	greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
-	s->state = ST_GREETING;
-	if (loop_add(server.loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
-		free(s->hs);
-		free(s);
-		close(fd);
-		return;
-	}
-	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
-	s->next = session_list;
-	if (session_list != NULL)
-		session_list->prev = s;
-	session_list = s;
-	session_total++;
-	metrics_accepted();
-	loop_timer_start(server.loop, &s->timer, SESSION_MS(server.cfg.handshake_timeout),
-			 session_handshake_timeout);
-	/* deferred accept: the greeting is usually here already */
-	s->relay.ready[RELAY_CLIENT] = RELAY_READABLE | RELAY_WRITABLE;
-	session_client_readable(s);
+	return SESSION_MS(relay_half_closed(&s->relay) ? s->rt->cfg.fin_timeout
+						       : s->rt->cfg.idle_timeout);
 }
+
+/*
+ * Idle and half-close deadlines are checked lazily: activity only updates
+ * last_active_ms, and the timer re-arms itself for what is left.
+ */
+static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
+
+	if (loop_now_ms(loop) - s->last_active_ms >= session_relay_limit(s)) {
+		session_free(s);
+		return;
+	}
+	session_relay_deadline(s);
+}
+
+static void session_relay_deadline(struct session *s)
+{
+	uint64_t limit = session_relay_limit(s);
+	uint64_t idle = loop_now_ms(s->ctx->loop) - s->last_active_ms;
+
+	loop_timer_start(s->ctx->loop, &s->timer, idle >= limit ? 0 : limit - idle,
+			 session_relay_timeout);
+}
+
+static void session_start_relay(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	char dest[256];
+
+	request_dest_str(&hs->req, dest, sizeof(dest));
+	s->dest = strdup(dest);
+	s->dest_port = hs->req.port;
+	if (s->dest == NULL || relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
+		session_free(s);
+		return;
+	}
+	if (s->ctx->live.dissectors) {
+		s->relay.dissect = dissect_start(s->rt->cfg.dissector_ports, s->dest_port,
+						 hs->pending, hs->pending_len,
+						 session_credential, s);
+		if (s->relay.dissect != NULL && hs->pending_len > 0 &&
+		    dissect_feed(s->relay.dissect, DISSECT_TO_SERVER, hs->pending,
+				 hs->pending_len) == DISSECT_STOP) {
+			dissect_free(s->relay.dissect);
+			s->relay.dissect = NULL;
+		}
+		/* nothing seen yet: the first chunk may still reveal HTTP */
+		s->relay.sniff = s->relay.dissect == NULL && hs->pending_len == 0;
+	}
+	free(hs->addrs);
+	free(hs);
+	s->hs = NULL;
+	s->state = ST_RELAY;
+	/* the handshake replies just went out: there is room in the send queue */
+	s->relay.ready[RELAY_CLIENT] |= RELAY_WRITABLE;
+	s->last_active_ms = loop_now_ms(s->ctx->loop);
+	loop_timer_stop(s->ctx->loop, &s->timer);
+	session_relay_run(s);
+}
+
+/* --- the set of sessions --- */
 
 size_t session_count(void)
 {
@@ -807,6 +852,6 @@ size_t session_count(void)
 
 void session_close_all(void)
 {
-	while (session_list != NULL)
-		session_free(session_list);
+	while (!TAILQ_EMPTY(&session_list))
+		session_free(TAILQ_FIRST(&session_list));
 }

@@ -15,7 +15,6 @@
 #include "core/metrics.h"
 #include "core/net.h"
 #include "resolve.h"
-#include "server.h"
 #include "socks5_udp.h"
 
 enum { UDP_ASSOC_V4 = 0, UDP_ASSOC_V6 = 1 };
@@ -30,6 +29,7 @@ struct udp_pending {
 };
 
 struct udp_assoc {
+	struct udp_assoc_env env;
 	udp_assoc_end_fn *end;
 	void *owner;
 	int fd;                          /* the client side, bound to BND */
@@ -55,10 +55,10 @@ static void udp_assoc_set_port(struct sockaddr_storage *ss, uint16_t port)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
-static void udp_assoc_close_fd(int fd)
+static void udp_assoc_close_fd(struct udp_assoc *a, int fd)
 {
 	if (fd >= 0) {
-		loop_remove(server.loop, fd);
+		loop_remove(a->env.loop, fd);
 		close(fd);
 	}
 }
@@ -74,16 +74,16 @@ void udp_assoc_free(struct udp_assoc *a)
 {
 	if (a == NULL)
 		return;
-	loop_timer_stop(server.loop, &a->timer);
+	loop_timer_stop(a->env.loop, &a->timer);
 	for (size_t i = 0; i < UDP_ASSOC_PENDING_MAX; i++) {
 		if (a->pending[i] != NULL) {
 			resolve_cancel(a->pending[i]->query);
 			udp_assoc_pending_free(a->pending[i]);
 		}
 	}
-	udp_assoc_close_fd(a->fd);
-	udp_assoc_close_fd(a->up[UDP_ASSOC_V4]);
-	udp_assoc_close_fd(a->up[UDP_ASSOC_V6]);
+	udp_assoc_close_fd(a, a->fd);
+	udp_assoc_close_fd(a, a->up[UDP_ASSOC_V4]);
+	udp_assoc_close_fd(a, a->up[UDP_ASSOC_V6]);
 	free(a);
 }
 
@@ -121,7 +121,7 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
 		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
 			metrics_relay_write((uint64_t)n);
-		a->last_active_ms = loop_now_ms(server.loop);
+		a->last_active_ms = loop_now_ms(a->env.loop);
 	}
 }
 
@@ -140,7 +140,7 @@ static int udp_assoc_upstream(struct udp_assoc *a, int family)
 		return -1;
 	if ((family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
-	    loop_add(server.loop, fd, LOOP_READ, udp_assoc_from_target, a) < 0) {
+	    loop_add(a->env.loop, fd, LOOP_READ, udp_assoc_from_target, a) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -156,7 +156,7 @@ static void udp_assoc_send(struct udp_assoc *a, const struct sockaddr_storage *d
 	/* the one place a UDP destination is judged: a denied datagram is dropped */
 	if (dst->ss_family != AF_INET && dst->ss_family != AF_INET6)
 		return;
-	if (acl_check_addr(server.acl, (const struct sockaddr *)&a->client,
+	if (acl_check_addr(a->env.acl, (const struct sockaddr *)&a->client,
 			   (const struct sockaddr *)dst, NULL, NULL) != ACL_ALLOW)
 		return;
 	fd = udp_assoc_upstream(a, dst->ss_family);
@@ -198,7 +198,7 @@ static void udp_assoc_defer(struct udp_assoc *a, const char *name, uint16_t port
 	p->slot = slot;
 	p->len = len;
 	memcpy(p->data, data, len);
-	p->query = resolve_start(server.resolver, name, port, udp_assoc_resolved, p);
+	p->query = resolve_start(a->env.resolver, name, port, udp_assoc_resolved, p);
 	if (p->query == NULL) {
 		free(p);
 		return;
@@ -244,7 +244,7 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 		len = (size_t)n - h.data_offset;
 		if (len > 0)
 			metrics_relay_read(len);
-		a->last_active_ms = loop_now_ms(server.loop);
+		a->last_active_ms = loop_now_ms(a->env.loop);
 		if (h.dst.atyp == SOCKS5_ATYP_DOMAIN) {
 			udp_assoc_defer(a, (const char *)h.dst.addr, h.dst.port,
 					udp_assoc_buf + h.data_offset, len);
@@ -260,7 +260,7 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 static void udp_assoc_idle(struct loop *loop, struct loop_timer *t)
 {
 	struct udp_assoc *a = LOOP_TIMER_OWNER(t, struct udp_assoc, timer);
-	uint64_t limit = UDP_ASSOC_MS(server.cfg.idle_timeout);
+	uint64_t limit = UDP_ASSOC_MS(a->env.idle_timeout);
 	uint64_t idle = loop_now_ms(loop) - a->last_active_ms;
 
 	if (idle >= limit) {
@@ -293,8 +293,9 @@ static int udp_assoc_open(int control_fd, struct sockaddr_storage *bnd)
 	return fd;
 }
 
-struct udp_assoc *udp_assoc_start(int control_fd, const struct sockaddr_storage *client,
-				  uint16_t port, udp_assoc_end_fn *end, void *owner,
+struct udp_assoc *udp_assoc_start(const struct udp_assoc_env *env, int control_fd,
+				  const struct sockaddr_storage *client, uint16_t port,
+				  udp_assoc_end_fn *end, void *owner,
 				  struct sockaddr_storage *bnd, uint8_t *rep)
 {
 	struct udp_assoc *a = calloc(1, sizeof(*a));
@@ -302,6 +303,7 @@ struct udp_assoc *udp_assoc_start(int control_fd, const struct sockaddr_storage 
 	*rep = SOCKS5_REP_GENERAL_FAILURE;
 	if (a == NULL)
 		return NULL;
+	a->env = *env;
 	a->end = end;
 	a->owner = owner;
 	a->up[UDP_ASSOC_V4] = a->up[UDP_ASSOC_V6] = -1;
@@ -313,13 +315,13 @@ struct udp_assoc *udp_assoc_start(int control_fd, const struct sockaddr_storage 
 		free(a);
 		return NULL;
 	}
-	if (loop_add(server.loop, a->fd, LOOP_READ, udp_assoc_from_client, a) < 0) {
+	if (loop_add(a->env.loop, a->fd, LOOP_READ, udp_assoc_from_client, a) < 0) {
 		close(a->fd);
 		free(a);
 		return NULL;
 	}
-	a->last_active_ms = loop_now_ms(server.loop);
-	loop_timer_start(server.loop, &a->timer, UDP_ASSOC_MS(server.cfg.idle_timeout),
+	a->last_active_ms = loop_now_ms(a->env.loop);
+	loop_timer_start(a->env.loop, &a->timer, UDP_ASSOC_MS(a->env.idle_timeout),
 			 udp_assoc_idle);
 	return a;
 }

@@ -43,6 +43,21 @@
 #define UDP_ASSOC_BURST 64                  /* datagrams per socket per wake-up */
 
 struct udp_assoc;
+struct loop;
+struct resolver;
+struct acl;
+
+/*
+ * What an association works with, copied by udp_assoc_start(); the pointers
+ * must outlive the handle (the session holds the runtime snapshot the ACL
+ * belongs to).
+ */
+struct udp_assoc_env {
+	struct loop *loop;
+	struct resolver *resolver;     /* for destinations given by name */
+	const struct acl *acl;         /* judges every destination */
+	unsigned idle_timeout;         /* seconds without a datagram */
+};
 
 /*
  * Called once when the association ends by itself (idle timeout); the
@@ -59,8 +74,9 @@ typedef void udp_assoc_end_fn(void *owner);
  * the REP code to answer: 01 when a socket could not be made or bound, or
  * memory ran out.
  */
-struct udp_assoc *udp_assoc_start(int control_fd, const struct sockaddr_storage *client,
-				  uint16_t port, udp_assoc_end_fn *end, void *owner,
+struct udp_assoc *udp_assoc_start(const struct udp_assoc_env *env, int control_fd,
+				  const struct sockaddr_storage *client, uint16_t port,
+				  udp_assoc_end_fn *end, void *owner,
 				  struct sockaddr_storage *bnd, uint8_t *rep);
 
 /* Closes the sockets, cancels pending names, frees. NULL is a no-op. */

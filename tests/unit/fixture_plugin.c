@@ -3,12 +3,17 @@
  * good (0x40 "", 0x41 "s"), a bad magic, an ABI major mismatch, a newer
  * minor, no descriptor symbol, an index declared twice, index 00 claimed,
  * an init that fails, and "other" (0x42 "b", 0x40 "" like good).
+ *
+ * Every variant counts its calls: when the environment names a file in
+ * MASS_FIXTURE_CALLS, init and fini each append one line ("init", "fini")
+ * to it, so a test can prove which of them ran.
  */
 /* the variants override identity fields on purpose */
 #pragma GCC diagnostic ignored "-Woverride-init"
 
 #include <mass/plugin.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const struct mass_host *fixture_host;
 
@@ -27,11 +32,30 @@ static int fixture_echo(void *state, const struct mass_request *req, struct mass
 	return MASS_STATUS_OK;
 }
 
+/* Appends what ran to $MASS_FIXTURE_CALLS, when set. */
+static void fixture_count(const char *what)
+{
+	const char *path = getenv("MASS_FIXTURE_CALLS");
+	FILE *f = path != NULL ? fopen(path, "a") : NULL;
+
+	if (f != NULL) {
+		fprintf(f, "%s\n", what);
+		fclose(f);
+	}
+}
+
+static void fixture_fini(void *state)
+{
+	(void)state;
+	fixture_count("fini");
+}
+
 static int fixture_init(const struct mass_host *host, const struct mass_config *config,
 			void **state, char *err, size_t errlen)
 {
 	size_t i;
 
+	fixture_count("init");
 	fixture_host = host;
 	*state = NULL;
 	for (i = 0; i < config->count; i++)
@@ -90,4 +114,5 @@ const struct mass_plugin FIXTURE_SYMBOL = {
 	.description = "loader test fixture",
 	MASS_PLUGIN_INDEXES(fixture_indexes),
 	.init = fixture_init,
+	.fini = fixture_fini,
 };

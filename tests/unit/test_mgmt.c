@@ -22,7 +22,8 @@
 #include "core/metrics.h"
 #include "mass/mgmt.h"
 #include "mass/plugins.h"
-#include "server.h"
+#include "mass/host.h"
+#include "runtime.h"
 
 #define MAX_CONNS 4
 #define LOGIN "\x01\x01\x02" "\x01\x05" "admin" "\x02" "pw"
@@ -30,6 +31,9 @@
 #define LOGIN_OK "\x01\x02\x01\x00"
 
 static struct loop *loop;
+/* the snapshot and context mgmt and host serve from; the test fills them by hand */
+static struct runtime rt;
+static struct runtime_ctx ctx;
 static uint16_t port;
 
 struct exchange {
@@ -170,26 +174,29 @@ static void setup(void)
 	unsigned i;
 
 	log_threshold = LOG_ERROR;
-	memset(&server, 0, sizeof(server));
+	memset(&rt, 0, sizeof(rt));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.rt = &rt;
+	host_set_context(&ctx);
 	metrics_reset();
 	loop = loop_create(1024, err, sizeof(err));
 	ck_assert_ptr_nonnull(loop);
-	server.loop = loop;
-	server.cfg.mgmt_listen[0] = (char *)"127.0.0.1";
-	server.cfg.mgmt_listen_len = 1;
-	server.cfg.mgmt_port = 0;
-	server.cfg.mgmt_auth = true;
-	server.cfg.mgmt_timeout = 1;
-	server.cfg.mgmt_max_connections = MAX_CONNS;
-	server.auth = true;
-	server.dissectors = true;
-	ck_assert_int_eq(users_init(&server.admins, 255, NULL), 0);
-	ck_assert_int_eq(users_add(&server.admins, "admin", 5, "pw", 2, false, err, sizeof(err)),
+	ctx.loop = loop;
+	rt.cfg.mgmt_listen[0] = (char *)"127.0.0.1";
+	rt.cfg.mgmt_listen_len = 1;
+	rt.cfg.mgmt_port = 0;
+	rt.cfg.mgmt_auth = true;
+	rt.cfg.mgmt_timeout = 1;
+	rt.cfg.mgmt_max_connections = MAX_CONNS;
+	ctx.live.auth = true;
+	ctx.live.dissectors = true;
+	ck_assert_int_eq(users_init(&rt.admins, 255, NULL), 0);
+	ck_assert_int_eq(users_add(&rt.admins, "admin", 5, "pw", 2, false, err, sizeof(err)),
 			 USERS_OK);
-	ck_assert_int_eq(users_init(&server.users, 3, NULL), 0);
-	ck_assert_int_eq(users_add(&server.users, "alice", 5, "wonderland", 10, false, err,
+	ck_assert_int_eq(users_init(&ctx.live.users, 3, NULL), 0);
+	ck_assert_int_eq(users_add(&ctx.live.users, "alice", 5, "wonderland", 10, false, err,
 				   sizeof(err)), USERS_OK);
-	ck_assert_int_eq(users_add(&server.users, "bob", 3, "builder", 7, false, err,
+	ck_assert_int_eq(users_add(&ctx.live.users, "bob", 3, "builder", 7, false, err,
 				   sizeof(err)), USERS_OK);
 	for (i = 1; i <= 0x0D; i++) {
 		lines[i - 1].index = i;
@@ -197,11 +204,11 @@ static void setup(void)
 		lines[i - 1].line = i;
 	}
 	spec.nindexes = 13;
-	server.plugins = plugins_load_spec(&spec, err, sizeof(err));
-	ck_assert_ptr_nonnull(server.plugins);
-	ck_assert_msg(plugins_error_count(server.plugins) == 0, "%s",
-		      plugins_error(server.plugins, 0));
-	ck_assert_msg(mgmt_start(loop, err, sizeof(err)) == 0, "%s", err);
+	rt.plugins = plugins_load_spec(&spec, PLUGINS_START, err, sizeof(err));
+	ck_assert_ptr_nonnull(rt.plugins);
+	ck_assert_msg(plugins_error_count(rt.plugins) == 0, "%s",
+		      plugins_error(rt.plugins, 0));
+	ck_assert_msg(mgmt_start(loop, &rt.cfg, &ctx, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(mgmt_listener_count(), 1);
 	port = mgmt_port(0);
 	ck_assert_uint_ne(port, 0);
@@ -211,10 +218,10 @@ static void teardown(void)
 {
 	mgmt_stop();
 	ck_assert_uint_eq(mgmt_connection_count(), 0);
-	plugins_free(server.plugins);
-	server.plugins = NULL;
-	users_free(&server.users);
-	users_free(&server.admins);
+	plugins_free(rt.plugins);
+	rt.plugins = NULL;
+	users_free(&ctx.live.users);
+	users_free(&rt.admins);
 	loop_destroy(loop);
 }
 
@@ -256,28 +263,28 @@ END_TEST
 START_TEST(test_add_delete_user)
 {
 	assert_request("\x0A\x05" "carol" "\x06" "secret", 14, "\x00", 1);
-	ck_assert_int_ge(users_find(&server.users, "carol", 5), 0);
+	ck_assert_int_ge(users_find(&ctx.live.users, "carol", 5), 0);
 	assert_request("\x0A\x05" "carol" "\x01" "x", 9, "\x01", 1);        /* exists */
 	assert_request("\x0A\x04" "dave" "\x01" "x", 8, "\x03", 1);         /* max_users 3 */
 	assert_request("\x0B\x05" "carol", 7, "\x00", 1);
-	ck_assert_int_lt(users_find(&server.users, "carol", 5), 0);
+	ck_assert_int_lt(users_find(&ctx.live.users, "carol", 5), 0);
 	assert_request("\x0B\x05" "carol", 7, "\x01", 1);                   /* no such user */
 	assert_request("\x0A\x03" "a:b" "\x01" "x", 7, "\x01", 1);          /* ':' in a name */
 	assert_request("\x0A\x00" "\x01" "x", 4, "\x01", 1);                /* empty name */
-	ck_assert_uint_eq(server.users.len, 2);
+	ck_assert_uint_eq(ctx.live.users.len, 2);
 }
 END_TEST
 
 START_TEST(test_switches)
 {
 	assert_request("\x0C\x01", 2, "\x00", 1);
-	ck_assert(!server.auth);
+	ck_assert(!ctx.live.auth);
 	assert_request("\x0C\x00", 2, "\x00", 1);
-	ck_assert(server.auth);
+	ck_assert(ctx.live.auth);
 	assert_request("\x0D\xFF", 2, "\x00", 1);
-	ck_assert(!server.dissectors);
+	ck_assert(!ctx.live.dissectors);
 	assert_request("\x0D\x00", 2, "\x00", 1);
-	ck_assert(server.dissectors);
+	ck_assert(ctx.live.dissectors);
 }
 END_TEST
 
@@ -301,7 +308,7 @@ START_TEST(test_bytewise)
 	x.bytewise = true;
 	run_client(client_exchange, &x);
 	assert_reply(&x, LOGIN_OK "\x00", 5);
-	ck_assert_int_ge(users_find(&server.users, "eve", 3), 0);
+	ck_assert_int_ge(users_find(&ctx.live.users, "eve", 3), 0);
 }
 END_TEST
 
@@ -325,7 +332,7 @@ END_TEST
 
 START_TEST(test_auth_off)
 {
-	server.cfg.mgmt_auth = false;
+	rt.cfg.mgmt_auth = false;
 	/* 00 offered: picked, straight to the request */
 	assert_reply(talk("\x01\x02\x02\x00" "\x02", 5), "\x01\x00" "\x00\x00\x00\x00\x00", 7);
 	/* 00 not offered: 02, and the credentials still count */
@@ -346,8 +353,8 @@ END_TEST
 
 START_TEST(test_no_admins)
 {
-	users_free(&server.admins);
-	ck_assert_int_eq(users_init(&server.admins, 255, NULL), 0);
+	users_free(&rt.admins);
+	ck_assert_int_eq(users_init(&rt.admins, 255, NULL), 0);
 	assert_reply(talk(LOGIN "\x00", LOGIN_LEN + 1), "\x01\x02\x01\x01", 4);
 }
 END_TEST
@@ -362,7 +369,7 @@ START_TEST(test_stalled_dropped)
 {
 	/* half a request: dropped after mgmt_timeout with no reply to it */
 	assert_reply(talk(LOGIN "\x0A\x05" "car", LOGIN_LEN + 5), LOGIN_OK, 4);
-	ck_assert_int_lt(users_find(&server.users, "car", 3), 0);
+	ck_assert_int_lt(users_find(&ctx.live.users, "car", 3), 0);
 	/* nothing at all */
 	assert_reply(talk("", 0), "", 0);
 }
@@ -407,8 +414,8 @@ END_TEST
 
 START_TEST(test_without_plugins)
 {
-	plugins_free(server.plugins);
-	server.plugins = NULL;
+	plugins_free(rt.plugins);
+	rt.plugins = NULL;
 	assert_request("\x00", 1, "\x00\x01\x00", 3);
 	assert_request("\x02", 1, "\x02", 1);
 }

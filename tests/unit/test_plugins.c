@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "config.h"
 #include "core/log.h"
 #include "mass/mass_proto.h"
 #include "mass/plugins.h"
-#include "server.h"
 
 #define INI "test.ini"
 
@@ -57,7 +57,7 @@ static struct plugins *spec_load(void)
 		.sections = sections, .nsections = nsections,
 	};
 	char err[128];
-	struct plugins *p = plugins_load_spec(&spec, err, sizeof(err));
+	struct plugins *p = plugins_load_spec(&spec, PLUGINS_START, err, sizeof(err));
 
 	ck_assert_msg(p != NULL, "%s", err);
 	return p;
@@ -295,7 +295,7 @@ END_TEST
 START_TEST(test_reload)
 {
 	struct config cfg;
-	struct plugins *first;
+	struct plugins *first, *fresh;
 	char err[256];
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -303,25 +303,86 @@ START_TEST(test_reload)
 	cfg.plugins_dir = (char *)FIXTURE_DIR;
 	cfg.indexes[0x40] = (char *)"fixture_good";
 	cfg.index_lines[0x40] = 4;
-	first = plugins_load(&cfg, err, sizeof(err));
+	first = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
 	ck_assert_ptr_nonnull(first);
 	ck_assert_uint_eq(plugins_error_count(first), 0);
-	server.plugins = first;
 
-	/* a broken new set is refused and the old one stays */
+	/* a broken new set is refused */
 	cfg.indexes[0x42] = (char *)"fixture_badmagic";
-	ck_assert_int_eq(plugins_reload(&cfg, err, sizeof(err)), -1);
+	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_str_eq(err, "plugin fixture_badmagic (" FIXTURE_DIR "/fixture_badmagic.so): "
 			 "bad magic: mass_plugin is not a mass plugin descriptor");
-	ck_assert_ptr_eq(server.plugins, first);
 
-	/* a good one replaces it */
+	/* a good one loads */
 	cfg.indexes[0x42] = (char *)"fixture_other";
-	ck_assert_int_eq(plugins_reload(&cfg, err, sizeof(err)), 0);
-	ck_assert_ptr_ne(server.plugins, first);
-	assert_serves(server.plugins, "\x00\x40\x42", 3);
-	plugins_free(server.plugins);
-	server.plugins = NULL;
+	fresh = plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err));
+	ck_assert_msg(fresh != NULL, "%s", err);
+	assert_serves(fresh, "\x00\x40\x42", 3);
+	plugins_free(first);
+	plugins_free(fresh);
+}
+END_TEST
+
+/* The lines the fixtures wrote to $MASS_FIXTURE_CALLS that equal what. */
+static unsigned fixture_calls(const char *path, const char *what)
+{
+	char line[32];
+	unsigned n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, what, strlen(what)) == 0 && line[strlen(what)] == '\n')
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A reload refused by a static check runs no init (and so no fini) of any
+ * candidate, even of the plugins that passed theirs; at start the same set
+ * initialises what passed and drops the rest.
+ */
+START_TEST(test_reload_refused_runs_no_init)
+{
+	char path[] = "/tmp/mass-fixture-calls-XXXXXX";
+	struct config cfg;
+	struct plugins *p;
+	char err[256];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(setenv("MASS_FIXTURE_CALLS", path, 1), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.path = (char *)INI;
+	cfg.plugins_dir = (char *)FIXTURE_DIR;
+	cfg.indexes[0x40] = (char *)"fixture_good";
+	cfg.index_lines[0x40] = 4;
+	/* fixture_other loads fine but does not serve 0x43: a mapping problem */
+	cfg.indexes[0x43] = (char *)"fixture_other";
+	cfg.index_lines[0x43] = 5;
+	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "does not serve index 43") != NULL, "%s", err);
+	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
+	ck_assert_uint_eq(fixture_calls(path, "fini"), 0);
+
+	/* a bad descriptor next to a good plugin: still no init at all */
+	cfg.indexes[0x43] = NULL;
+	cfg.indexes[0x42] = (char *)"fixture_badmagic";
+	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
+
+	/* at start the same set serves what passed: one init, then its fini */
+	p = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_uint_eq(fixture_calls(path, "init"), 1);
+	plugins_free(p);
+	ck_assert_uint_eq(fixture_calls(path, "fini"), 1);
+	unsetenv("MASS_FIXTURE_CALLS");
+	unlink(path);
 }
 END_TEST
 
@@ -564,6 +625,7 @@ static Suite *plugins_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_reload_refused_runs_no_init);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_not_elf);
 	tcase_add_test(tc, test_missing_symbol);
