@@ -16,16 +16,13 @@ int net_parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+	else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
+	if (ss->ss_family != AF_UNSPEC) {
+		net_set_port(ss, port);
+		*len = net_addr_len((const struct sockaddr *)ss);
 		return 0;
 	}
 	snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", host);
@@ -129,4 +126,62 @@ uint16_t net_port(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	return 0;
+}
+
+void net_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+socklen_t net_addr_len(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+size_t net_host(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, a->s6_addr + 12, 4);
+			return 4;
+		}
+		memcpy(out, a->s6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+bool net_is_unspecified(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+bool net_same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint8_t ha[16], hb[16];
+	size_t la = net_host(a, ha), lb = net_host(b, hb);
+
+	return la != 0 && la == lb && memcmp(ha, hb, la) == 0;
+}
+
+bool net_same(const struct sockaddr *a, const struct sockaddr *b)
+{
+	return net_same_ip(a, b) && net_port(a) == net_port(b);
 }

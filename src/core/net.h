@@ -1,11 +1,18 @@
 /*
- * net: small socket helpers in the style of redis' anet. Every function that
- * can fail returns -1 and writes a one-line reason into err (errlen bytes),
- * leaving errno as the failing call set it.
+ * net: small socket helpers in the style of redis' anet, and the one
+ * module of IPv4/IPv6 socket address helpers (length, port, host octets,
+ * comparisons, text), so no other file sets a port or unmaps an address by
+ * hand. Every function that can fail returns -1 and writes a one-line
+ * reason into err (errlen bytes), leaving errno as the failing call set it.
+ *
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the same host as
+ * a.b.c.d: a dual-stack socket reports IPv4 peers that way, and a client
+ * must not dodge an IPv4 rule by writing it as IPv6.
  */
 #ifndef MASS_NET_H
 #define MASS_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -52,5 +59,26 @@ void net_ip_str(const struct sockaddr *sa, char *buf, size_t len);
 
 /* The port of an AF_INET/AF_INET6 address in host order, 0 for others. */
 uint16_t net_port(const struct sockaddr *sa);
+
+/* Sets the port (host order) of an AF_INET/AF_INET6 address; others are left alone. */
+void net_set_port(struct sockaddr_storage *ss, uint16_t port);
+
+/* sizeof(struct sockaddr_in) or sizeof(struct sockaddr_in6); 0 for other families. */
+socklen_t net_addr_len(const struct sockaddr *sa);
+
+/*
+ * The host octets of sa into out, IPv4-mapped addresses unmapped: 4 for
+ * IPv4 (or mapped), 16 for other IPv6, 0 for other families.
+ */
+size_t net_host(const struct sockaddr *sa, uint8_t out[16]);
+
+/* True for 0.0.0.0 and :: (the "any address" a client sends when it cannot know). */
+bool net_is_unspecified(const struct sockaddr *sa);
+
+/* True when a and b are IPv4/IPv6 addresses of the same host (ports ignored). */
+bool net_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+
+/* True when a and b have the same host and the same port. */
+bool net_same(const struct sockaddr *a, const struct sockaddr *b);
 
 #endif

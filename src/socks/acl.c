@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/net.h"
+
 #define ACL_HOST_MAX 255          /* a DNS name, as SOCKS5 carries it */
 #define ACL_TOKEN_MAX 300
 
@@ -385,32 +387,13 @@ size_t acl_rule_count(const struct acl *acl)
 /* The address of sa as an acl_net host (mapped IPv4 unmapped). Returns false for other families. */
 static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *port)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t len = sa != NULL ? net_host(sa, n->addr) : 0;
 
-	if (sa == NULL)
+	if (len == 0)
 		return false;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		n->family = AF_INET;
-		memcpy(n->addr, &in->sin_addr, 4);
-		*port = ntohs(in->sin_port);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		*port = ntohs(in6->sin6_port);
-		if (memcmp(in6->sin6_addr.s6_addr, mapped, 12) == 0) {
-			n->family = AF_INET;
-			memcpy(n->addr, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			n->family = AF_INET6;
-			memcpy(n->addr, in6->sin6_addr.s6_addr, 16);
-		}
-		return true;
-	}
-	return false;
+	n->family = len == 4 ? AF_INET : AF_INET6;
+	*port = net_port(sa);
+	return true;
 }
 
 static bool acl_net_has(const struct acl_net *net, const struct acl_net *host)

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "core/addr.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -34,7 +33,7 @@ bool bind_peer_allowed(const struct sockaddr *peer, const struct sockaddr_storag
 	if (n == 0)
 		return true;
 	for (size_t i = 0; i < n; i++)
-		if (addr_same_ip(peer, (const struct sockaddr *)&allowed[i]))
+		if (net_same_ip(peer, (const struct sockaddr *)&allowed[i]))
 			return true;
 	return false;
 }
@@ -50,16 +49,12 @@ static int bind_route_source(const struct sockaddr_storage *dst, struct sockaddr
 	int fd, rc;
 
 	/* the route does not depend on the port, but port 0 cannot be connected */
-	if (net_port((const struct sockaddr *)&to) == 0) {
-		if (to.ss_family == AF_INET)
-			((struct sockaddr_in *)&to)->sin_port = htons(9);
-		else
-			((struct sockaddr_in6 *)&to)->sin6_port = htons(9);
-	}
+	if (net_port((const struct sockaddr *)&to) == 0)
+		net_set_port(&to, 9);
 	fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	rc = connect(fd, (const struct sockaddr *)&to, addr_len((const struct sockaddr *)&to));
+	rc = connect(fd, (const struct sockaddr *)&to, net_addr_len((const struct sockaddr *)&to));
 	if (rc == 0)
 		rc = getsockname(fd, (struct sockaddr *)out, &len);
 	if (rc < 0) {
@@ -125,11 +120,8 @@ static void bind_open(struct bind *b)
 		b->ops->failed(b->owner, socks5_rep_for_errno(errno));
 		return;
 	}
-	if (local.ss_family == AF_INET)
-		((struct sockaddr_in *)&local)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&local)->sin6_port = 0;
-	b->lfd = net_listen((const struct sockaddr *)&local, addr_len((struct sockaddr *)&local),
+	net_set_port(&local, 0);
+	b->lfd = net_listen((const struct sockaddr *)&local, net_addr_len((struct sockaddr *)&local),
 			    1, err, sizeof(err));
 	len = sizeof(local);
 	if (b->lfd < 0 || getsockname(b->lfd, (struct sockaddr *)&local, &len) < 0 ||
@@ -196,7 +188,7 @@ struct bind *bind_start(const struct bind_env *env, const struct request_parser 
 		return NULL;
 	}
 	request_sockaddr(req, b->allowed, &len);
-	b->nallowed = addr_is_unspecified((struct sockaddr *)b->allowed) ? 0 : 1;
+	b->nallowed = net_is_unspecified((struct sockaddr *)b->allowed) ? 0 : 1;
 	/* callbacks never run inside bind_start(): the caller has no handle yet */
 	loop_timer_start(b->env.loop, &b->timer, 0, bind_begin);
 	return b;

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/net.h"
 
 /* See resolve.h for why these numbers. */
 #define RESOLVE_TIMEOUT_MS 1500
@@ -157,11 +158,7 @@ static void resolve_add_node(struct resolve_query *q,
 		return;
 	memset(ss, 0, sizeof(*ss));
 	memcpy(ss, node->ai_addr, len);
-	/* sin_port and sin6_port share their offset */
-	if (node->ai_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(q->port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(q->port);
+	net_set_port(ss, q->port);
 	q->count++;
 }
 

@@ -575,8 +575,7 @@ static void session_try_next(struct session *s)
 
 	while (hs->next_addr < hs->naddrs) {
 		const struct sockaddr_storage *a = &hs->addrs[hs->next_addr++];
-		socklen_t alen = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							 : sizeof(struct sockaddr_in6);
+		socklen_t alen = net_addr_len((const struct sockaddr *)a);
 		int fd;
 
 		if (session_denied(s, (const struct sockaddr *)a))

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/net.h"
+
 /*
  * Each parser is a byte-at-a-time state machine: a step function takes one
  * octet and says whether the message is complete, broken or wants more. The
@@ -241,18 +243,15 @@ void request_sockaddr(const struct request_parser *p, struct sockaddr_storage *s
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	*len = 0;
 	if (p->atyp == SOCKS5_ATYP_IPV4) {
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, p->addr, 4);
-		sin->sin_port = htons(p->port);
-		*len = sizeof(*sin);
 	} else if (p->atyp == SOCKS5_ATYP_IPV6) {
 		sin6->sin6_family = AF_INET6;
 		memcpy(&sin6->sin6_addr, p->addr, 16);
-		sin6->sin6_port = htons(p->port);
-		*len = sizeof(*sin6);
 	}
+	net_set_port(ss, p->port);
+	*len = net_addr_len((const struct sockaddr *)ss);
 }
 
 void request_dest_str(const struct request_parser *p, char *buf, size_t len)
@@ -290,14 +289,14 @@ size_t socks5_reply_build(uint8_t *out, uint8_t rep, const struct sockaddr *bnd)
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)bnd;
 
 		addr = (const uint8_t *)&sin->sin_addr;
-		port = ntohs(sin->sin_port);
+		port = net_port(bnd);
 	} else if (bnd != NULL && bnd->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)bnd;
 
 		out[3] = SOCKS5_ATYP_IPV6;
 		addr = (const uint8_t *)&sin6->sin6_addr;
 		alen = 16;
-		port = ntohs(sin6->sin6_port);
+		port = net_port(bnd);
 	}
 	memcpy(out + n, addr, alen);
 	n += alen;

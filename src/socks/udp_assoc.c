@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "core/addr.h"
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/net.h"
@@ -46,14 +45,6 @@ struct udp_assoc {
 static uint8_t udp_assoc_buf[65536];
 
 #define UDP_ASSOC_MS(seconds) ((uint64_t)(seconds) * 1000u)
-
-static void udp_assoc_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
 
 static void udp_assoc_close_fd(struct udp_assoc *a, int fd)
 {
@@ -114,7 +105,7 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		iov[1].iov_len = (size_t)n;
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_name = &a->client;
-		msg.msg_namelen = addr_len((struct sockaddr *)&a->client);
+		msg.msg_namelen = net_addr_len((struct sockaddr *)&a->client);
 		msg.msg_iov = iov;
 		msg.msg_iovlen = 2;
 		metrics_relay_read((uint64_t)n);
@@ -163,7 +154,7 @@ static void udp_assoc_send(struct udp_assoc *a, const struct sockaddr_storage *d
 	if (fd < 0)
 		return;
 	if (sendto(fd, data, len, 0, (const struct sockaddr *)dst,
-		   addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
+		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
 		metrics_relay_write(len);
 }
 
@@ -212,8 +203,8 @@ static bool udp_assoc_is_client(const struct udp_assoc *a, const struct sockaddr
 {
 	const struct sockaddr *c = (const struct sockaddr *)&a->client;
 
-	return a->client_port_known ? addr_same((const struct sockaddr *)from, c)
-				    : addr_same_ip((const struct sockaddr *)from, c);
+	return a->client_port_known ? net_same((const struct sockaddr *)from, c)
+				    : net_same_ip((const struct sockaddr *)from, c);
 }
 
 static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int events)
@@ -238,7 +229,7 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 			continue;
 		/* only a well-formed datagram may fix the client's port */
 		if (!a->client_port_known) {
-			udp_assoc_set_port(&a->client, net_port((const struct sockaddr *)&from));
+			net_set_port(&a->client, net_port((const struct sockaddr *)&from));
 			a->client_port_known = true;
 		}
 		len = (size_t)n - h.data_offset;
@@ -278,14 +269,14 @@ static int udp_assoc_open(int control_fd, struct sockaddr_storage *bnd)
 
 	if (getsockname(control_fd, (struct sockaddr *)bnd, &len) < 0)
 		return -1;
-	udp_assoc_set_port(bnd, 0);
+	net_set_port(bnd, 0);
 	fd = socket(bnd->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	len = sizeof(*bnd);
 	if ((bnd->ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
-	    bind(fd, (struct sockaddr *)bnd, addr_len((struct sockaddr *)bnd)) < 0 ||
+	    bind(fd, (struct sockaddr *)bnd, net_addr_len((struct sockaddr *)bnd)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)bnd, &len) < 0) {
 		close(fd);
 		return -1;
@@ -309,7 +300,7 @@ struct udp_assoc *udp_assoc_start(const struct udp_assoc_env *env, int control_f
 	a->up[UDP_ASSOC_V4] = a->up[UDP_ASSOC_V6] = -1;
 	a->client = *client;
 	a->client_port_known = port != 0;
-	udp_assoc_set_port(&a->client, port);
+	net_set_port(&a->client, port);
 	a->fd = udp_assoc_open(control_fd, bnd);
 	if (a->fd < 0) {
 		free(a);

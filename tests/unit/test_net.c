@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "core/addr.h"
+#include "core/net.h"
 #include "socks/bind.h"
 
 static struct sockaddr_storage v4(const char *ip, uint16_t port)
@@ -40,9 +40,9 @@ START_TEST(lengths)
 	struct sockaddr_storage a = v4("192.0.2.1", 1), b = v6("2001:db8::1", 1);
 	struct sockaddr un = { .sa_family = AF_UNIX };
 
-	ck_assert_uint_eq(addr_len(SA(a)), sizeof(struct sockaddr_in));
-	ck_assert_uint_eq(addr_len(SA(b)), sizeof(struct sockaddr_in6));
-	ck_assert_uint_eq(addr_len(&un), 0);
+	ck_assert_uint_eq(net_addr_len(SA(a)), sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(net_addr_len(SA(b)), sizeof(struct sockaddr_in6));
+	ck_assert_uint_eq(net_addr_len(&un), 0);
 }
 END_TEST
 
@@ -52,11 +52,11 @@ START_TEST(unspecified)
 	struct sockaddr_storage a4 = v4("0.0.0.1", 0), a6 = v6("::1", 0);
 	struct sockaddr un = { .sa_family = AF_UNIX };
 
-	ck_assert(addr_is_unspecified(SA(z4)));
-	ck_assert(addr_is_unspecified(SA(z6)));
-	ck_assert(!addr_is_unspecified(SA(a4)));
-	ck_assert(!addr_is_unspecified(SA(a6)));
-	ck_assert(!addr_is_unspecified(&un));
+	ck_assert(net_is_unspecified(SA(z4)));
+	ck_assert(net_is_unspecified(SA(z6)));
+	ck_assert(!net_is_unspecified(SA(a4)));
+	ck_assert(!net_is_unspecified(SA(a6)));
+	ck_assert(!net_is_unspecified(&un));
 }
 END_TEST
 
@@ -68,15 +68,37 @@ START_TEST(same_ip_and_port)
 	struct sockaddr_storage x = v6("2001:db8::1", 1000), y = v6("2001:db8::1", 1000);
 	struct sockaddr un = { .sa_family = AF_UNIX };
 
-	ck_assert(addr_same_ip(SA(a), SA(b)));
-	ck_assert(!addr_same(SA(a), SA(b)));
-	ck_assert(!addr_same_ip(SA(a), SA(c)));
+	ck_assert(net_same_ip(SA(a), SA(b)));
+	ck_assert(!net_same(SA(a), SA(b)));
+	ck_assert(!net_same_ip(SA(a), SA(c)));
 	/* an IPv4-mapped address is the same host */
-	ck_assert(addr_same_ip(SA(a), SA(m)));
-	ck_assert(addr_same(SA(m), SA(a)));
-	ck_assert(addr_same(SA(x), SA(y)));
-	ck_assert(!addr_same_ip(SA(x), SA(a)));
-	ck_assert(!addr_same_ip(&un, &un));
+	ck_assert(net_same_ip(SA(a), SA(m)));
+	ck_assert(net_same(SA(m), SA(a)));
+	ck_assert(net_same(SA(x), SA(y)));
+	ck_assert(!net_same_ip(SA(x), SA(a)));
+	ck_assert(!net_same_ip(&un, &un));
+}
+END_TEST
+
+START_TEST(ports_and_hosts)
+{
+	struct sockaddr_storage a = v4("192.0.2.1", 1), b = v6("2001:db8::1", 2);
+	struct sockaddr_storage m = v6("::ffff:192.0.2.1", 3), un;
+	uint8_t h[16];
+
+	net_set_port(&a, 8080);
+	net_set_port(&b, 0);
+	ck_assert_uint_eq(net_port(SA(a)), 8080);
+	ck_assert_uint_eq(net_port(SA(b)), 0);
+	memset(&un, 0, sizeof(un));
+	net_set_port(&un, 9);   /* no family: nothing to set */
+	ck_assert_uint_eq(net_port(SA(un)), 0);
+	ck_assert_uint_eq(net_host(SA(a), h), 4);
+	ck_assert(memcmp(h, "\xc0\x00\x02\x01", 4) == 0);
+	ck_assert_uint_eq(net_host(SA(m), h), 4);   /* mapped: unmapped */
+	ck_assert(memcmp(h, "\xc0\x00\x02\x01", 4) == 0);
+	ck_assert_uint_eq(net_host(SA(b), h), 16);
+	ck_assert_uint_eq(net_host(SA(un), h), 0);
 }
 END_TEST
 
@@ -97,12 +119,13 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("addr");
+	Suite *s = suite_create("net");
 	TCase *tc = tcase_create("compare");
 
 	tcase_add_test(tc, lengths);
 	tcase_add_test(tc, unspecified);
 	tcase_add_test(tc, same_ip_and_port);
+	tcase_add_test(tc, ports_and_hosts);
 	tcase_add_test(tc, bind_peer_check);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
