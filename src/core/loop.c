@@ -29,6 +29,7 @@ struct loop {
 	void (*before_wait)(void);
 	struct loop_timer **heap;
 	uint32_t heap_len, heap_cap;
+	struct loop_timer *spill;  /* armed timers the heap had no room for */
 	struct epoll_event fired[LOOP_BATCH];
 };
 
@@ -156,6 +157,9 @@ void loop_set_before_wait(struct loop *loop, void (*fn)(void))
 
 /* --- timers: binary min-heap keyed on when_ms, heap_index is 1-based --- */
 
+/* heap_index of a timer on the spill list (armed, not in the heap) */
+#define LOOP_SPILLED UINT32_MAX
+
 static int loop_timer_before(const struct loop_timer *a, const struct loop_timer *b)
 {
 	return a->when_ms < b->when_ms;
@@ -209,6 +213,15 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
 
 	if (timer->heap_index == 0)
 		return;
+	if (timer->heap_index == LOOP_SPILLED) {
+		struct loop_timer **pp = &loop->spill;
+
+		while (*pp != timer)
+			pp = &(*pp)->spill_next;
+		*pp = timer->spill_next;
+		timer->heap_index = 0;
+		return;
+	}
 	pos = timer->heap_index - 1;
 	timer->heap_index = 0;
 	last = loop->heap[--loop->heap_len];
@@ -223,21 +236,23 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer,
 		      uint64_t ms, loop_timer_fn *fn)
 {
 	loop_timer_stop(loop, timer);
+	timer->fn = fn;
+	timer->when_ms = loop->now_ms + ms;
+	timer->round = loop->firing ? loop->round : 0;
 	if (loop->heap_len == loop->heap_cap) {
 		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
 		struct loop_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
 
 		if (heap == NULL) {
-			/* out of memory: fire on the next round rather than never */
-			fn(loop, timer);
+			/* out of memory: wait on the spill list, never call back from here */
+			timer->heap_index = LOOP_SPILLED;
+			timer->spill_next = loop->spill;
+			loop->spill = timer;
 			return;
 		}
 		loop->heap = heap;
 		loop->heap_cap = cap;
 	}
-	timer->fn = fn;
-	timer->when_ms = loop->now_ms + ms;
-	timer->round = loop->firing ? loop->round : 0;
 	loop->heap[loop->heap_len] = timer;
 	loop_heap_up(loop, loop->heap_len++);
 }
@@ -254,11 +269,15 @@ int loop_capacity(const struct loop *loop)
 
 static int loop_next_timeout(const struct loop *loop, int cap_ms)
 {
-	uint64_t when;
+	uint64_t when = UINT64_MAX;
 
-	if (loop->heap_len == 0)
+	if (loop->heap_len > 0)
+		when = loop->heap[0]->when_ms;
+	for (const struct loop_timer *t = loop->spill; t != NULL; t = t->spill_next)
+		if (t->when_ms < when)
+			when = t->when_ms;
+	if (when == UINT64_MAX)
 		return cap_ms;
-	when = loop->heap[0]->when_ms;
 	if (when <= loop->now_ms)
 		return 0;
 	if (cap_ms >= 0 && when - loop->now_ms > (uint64_t)cap_ms)
@@ -266,10 +285,31 @@ static int loop_next_timeout(const struct loop *loop, int cap_ms)
 	return when - loop->now_ms > 86400000u ? 86400000 : (int)(when - loop->now_ms);
 }
 
+/* Fires the due timers of the spill list, those armed in this pass excepted. */
+static void loop_fire_spilled(struct loop *loop)
+{
+	struct loop_timer **pp = &loop->spill;
+
+	while (*pp != NULL) {
+		struct loop_timer *t = *pp;
+
+		if (t->when_ms > loop->now_ms || t->round == loop->round) {
+			pp = &t->spill_next;
+			continue;
+		}
+		*pp = t->spill_next;
+		t->heap_index = 0;
+		t->fn(loop, t);
+		/* the callback may have changed the list: walk it again */
+		pp = &loop->spill;
+	}
+}
+
 static void loop_fire_timers(struct loop *loop)
 {
 	loop->round++;
 	loop->firing = true;
+	loop_fire_spilled(loop);
 	while (loop->heap_len > 0 && loop->heap[0]->when_ms <= loop->now_ms) {
 		struct loop_timer *t = loop->heap[0];
 

@@ -41,6 +41,7 @@ struct loop_timer {
 	uint32_t heap_index;   /* 0: not armed; else position + 1 in the heap */
 	uint32_t round;        /* the round it was armed in, while timers fire */
 	loop_timer_fn *fn;
+	struct loop_timer *spill_next;  /* on the spill list (see loop_timer_start) */
 };
 
 /*
@@ -88,6 +89,11 @@ void loop_set_before_wait(struct loop *loop, void (*fn)(void));
  * by a timer callback fires in a later round even when already due, so a
  * callback that re-arms itself with 0 ms (a yielding relay) lets the loop
  * poll its descriptors in between instead of spinning.
+ *
+ * Never calls fn from inside loop_timer_start(), even when the heap cannot
+ * grow (out of memory): the timer then waits on an intrusive spill list,
+ * which needs no allocation, and still fires at its deadline, only found
+ * by a linear walk.
  */
 void loop_timer_start(struct loop *loop, struct loop_timer *timer,
 		      uint64_t ms, loop_timer_fn *fn);

@@ -1,5 +1,11 @@
-/* Unit tests for the event loop: timers in order, cancellation, fd readiness. */
+/*
+ * Unit tests for the event loop: timers in order, cancellation, fd
+ * readiness, and a timer heap that cannot grow. The program is linked with
+ * -Wl,--wrap=realloc (Makefile.am), so realloc_fails makes every realloc
+ * of the program's own objects, the loop's heap included, return NULL.
+ */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -8,6 +14,16 @@
 
 static int fired[8];
 static int nfired;
+
+static bool realloc_fails;
+
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return realloc_fails ? NULL : __real_realloc(p, n);
+}
 
 struct tagged_timer {
 	struct loop_timer timer;
@@ -103,6 +119,42 @@ START_TEST(zero_delay_rearm_yields_to_the_next_round)
 }
 END_TEST
 
+/*
+ * Out of memory for the timer heap: loop_timer_start() never calls back
+ * synchronously; the timer still fires at its deadline, in a later round,
+ * and can be stopped in between.
+ */
+START_TEST(timer_start_without_memory_never_calls_back_at_once)
+{
+	char err[128];
+	struct loop *loop = loop_create(64, err, sizeof(err));
+	struct tagged_timer soon = { .tag = 1 }, later = { .tag = 2 }, stopped = { .tag = 3 };
+
+	ck_assert_ptr_nonnull(loop);
+	nfired = 0;
+	realloc_fails = true;
+	loop_timer_start(loop, &soon.timer, 0, record);
+	loop_timer_start(loop, &later.timer, 40, record);
+	loop_timer_start(loop, &stopped.timer, 0, record);
+	realloc_fails = false;
+	ck_assert_int_eq(nfired, 0);
+	ck_assert(loop_timer_armed(&soon.timer));
+	ck_assert(loop_timer_armed(&later.timer));
+	loop_timer_stop(loop, &stopped.timer);
+	ck_assert(!loop_timer_armed(&stopped.timer));
+	loop_run_once(loop, 0);
+	ck_assert_int_eq(nfired, 1);
+	ck_assert_int_eq(fired[0], 1);
+	/* the 40 ms one waits for its deadline: the wait is bounded by it */
+	ck_assert(loop_timer_armed(&later.timer));
+	while (nfired < 2)
+		loop_run_once(loop, -1);
+	ck_assert_int_eq(fired[1], 2);
+	ck_assert(!loop_timer_armed(&later.timer));
+	loop_destroy(loop);
+}
+END_TEST
+
 START_TEST(fd_outside_table_is_refused)
 {
 	char err[128];
@@ -121,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, timers_fire_in_deadline_order);
 	tcase_add_test(tc, pipe_readiness_is_reported_once_removed);
 	tcase_add_test(tc, zero_delay_rearm_yields_to_the_next_round);
+	tcase_add_test(tc, timer_start_without_memory_never_calls_back_at_once);
 	tcase_add_test(tc, fd_outside_table_is_refused);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
