@@ -605,6 +605,11 @@ static void *config_field(struct config *c, const struct config_key *k)
 	return (char *)c + k->off;
 }
 
+/*
+ * Stores one fixed key's value by its type. One switch over the key
+ * table's types, kept whole (about 60 lines) so each type's parse and store
+ * reads in one place. Returns 1, or config_fail()'s result.
+ */
 static int config_set_value(struct config_parser *p, const struct config_key *k,
 			    const char *section, const char *key, const char *value)
 {

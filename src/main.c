@@ -79,6 +79,24 @@ static long main_parse_port(const char *s)
 	return v;
 }
 
+/* -u USER:PASS: checked by the credential rule, kept for every reload. Returns 0 or -1. */
+static int main_add_cli_user(char *arg)
+{
+	char *colon = strchr(arg, ':');
+
+	if (colon == NULL) {
+		fprintf(stderr, "socks5d: -u %s: expected USER:PASS\n", arg);
+		return -1;
+	}
+	*colon = '\0';
+	if (!cred_valid_name(arg, strlen(arg)) || !cred_valid_pass(colon + 1, strlen(colon + 1))) {
+		fprintf(stderr, "socks5d: -u %s: names and passwords are 1-255 "
+			"printable characters, names without ':'\n", arg);
+		return -1;
+	}
+	return config_list_add(&main_ctx.opts.cli_users, arg, colon + 1, 0);
+}
+
 static int main_parse_args(int argc, char **argv)
 {
 	int c;
@@ -107,24 +125,10 @@ static int main_parse_args(int argc, char **argv)
 			*(c == 'p' ? &opts.port : &opts.mgmt_port) = port;
 			break;
 		}
-		case 'u': {
-			char *colon = strchr(optarg, ':');
-
-			if (colon == NULL) {
-				fprintf(stderr, "socks5d: -u %s: expected USER:PASS\n", optarg);
-				return -1;
-			}
-			*colon = '\0';
-			if (!cred_valid_name(optarg, strlen(optarg)) ||
-			    !cred_valid_pass(colon + 1, strlen(colon + 1))) {
-				fprintf(stderr, "socks5d: -u %s: names and passwords are 1-255 "
-					"printable characters, names without ':'\n", optarg);
-				return -1;
-			}
-			if (config_list_add(&main_ctx.opts.cli_users, optarg, colon + 1, 0) < 0)
+		case 'u':
+			if (main_add_cli_user(optarg) < 0)
 				return -1;
 			break;
-		}
 		case 'N':
 			main_ctx.opts.no_dissectors = true;
 			break;
