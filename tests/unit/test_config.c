@@ -87,6 +87,35 @@ static void assert_defaults(const struct config *c)
 	ck_assert_uint_eq(c->plugins_len, 0);
 }
 
+/*
+ * The config owns its strings, defaults included: a reload keeping the
+ * bound addresses of a file without `listen` (the static defaults) and
+ * freeing both configurations frees nothing twice and nothing static.
+ */
+START_TEST(listen_kept_across_a_reload_is_owned)
+{
+	struct config running, fresh;
+	char err[256];
+
+	config_defaults(&running);
+	config_defaults(&fresh);
+	ck_assert(config_same_listen(&running, &fresh));
+	ck_assert_int_eq(config_parse_listen(fresh.listen, &fresh.listen_len, "127.0.0.1",
+					     err, sizeof(err)), 0);
+	fresh.mgmt_port = 9;
+	ck_assert(!config_same_listen(&running, &fresh));
+	ck_assert_int_eq(config_copy_listen(&fresh, &running), 0);
+	ck_assert(config_same_listen(&running, &fresh));
+	ck_assert_uint_eq(fresh.listen_len, 2);
+	ck_assert_str_eq(fresh.listen[1], "::");
+	ck_assert_ptr_ne(fresh.listen[0], running.listen[0]);
+	config_free(&running);
+	ck_assert_str_eq(fresh.mgmt_listen[0], "127.0.0.1");
+	config_free(&fresh);
+	config_free(&fresh);   /* freed is the defaults: again is harmless */
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct config c;
@@ -517,6 +546,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, long_line);
 	tcase_add_test(tc, unreadable_file);
 	tcase_add_test(tc, helpers);
+	tcase_add_test(tc, listen_kept_across_a_reload_is_owned);
 	suite_add_tcase(s, tc);
 	return s;
 }
