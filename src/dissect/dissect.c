@@ -45,9 +45,9 @@ struct dissect {
 	alignas(max_align_t) unsigned char state[];
 };
 
-static bool dissect_port_watched(const struct config_dissector_ports *p, uint16_t port)
+static bool dissect_port_watched(const struct dissect_ports *p, uint16_t port)
 {
-	for (size_t i = 0; i < p->len && i < CONFIG_MAX_PORTS; i++)
+	for (size_t i = 0; i < p->len && i < DISSECT_MAX_PORTS; i++)
 		if (p->ports[i] == port)
 			return true;
 	return false;
@@ -73,7 +73,7 @@ bool dissect_looks_like_http(const uint8_t *buf, size_t len)
 }
 
 /* HTTP by its first bytes (when HTTP is watched at all), else by port. */
-static const struct dissect_proto *dissect_choose(const struct config_dissector_ports ports[DISSECT_COUNT],
+static const struct dissect_proto *dissect_choose(const struct dissect_ports ports[DISSECT_COUNT],
 						  uint16_t port, const uint8_t *first, size_t first_len)
 {
 	if (ports[dissect_http.index].len > 0 && dissect_looks_like_http(first, first_len))
@@ -84,7 +84,7 @@ static const struct dissect_proto *dissect_choose(const struct config_dissector_
 	return NULL;
 }
 
-struct dissect *dissect_start(const struct config_dissector_ports ports[DISSECT_COUNT],
+struct dissect *dissect_start(const struct dissect_ports ports[DISSECT_COUNT],
 			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
 			      dissect_report_fn *report, void *ctx)
 {

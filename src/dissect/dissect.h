@@ -17,10 +17,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-
+#define DISSECT_MAX_PORTS 16      /* ports per protocol ([dissectors] key) */
 #define DISSECT_LINE_MAX 1024      /* longest line (or header) kept per direction */
 #define DISSECT_BUDGET (64 * 1024) /* bytes per direction after which we stop looking */
+
+/*
+ * The protocols, the one table of them: X(ID, [dissectors] key, default
+ * ports...). It makes the ids (DISSECT_POP3 ...), the configuration keys
+ * (config.c) and the defaults below; the parsers register in dissect.c.
+ */
+#define DISSECT_PROTOCOLS(X) \
+	X(POP3, "pop3", 110) \
+	X(HTTP, "http", 80, 8080) \
+	X(FTP, "ftp", 21) \
+	X(IMAP, "imap", 143)
+
+#define DISSECT_ID_(id, key, ...) DISSECT_##id,
+enum dissect_protocol { DISSECT_PROTOCOLS(DISSECT_ID_) DISSECT_COUNT };
+#undef DISSECT_ID_
+
+/* The ports one protocol watches. */
+struct dissect_ports {
+	uint16_t ports[DISSECT_MAX_PORTS];
+	size_t len;
+};
+
+/* Sets every protocol's ports to its default from the table. */
+static inline void dissect_default_ports(struct dissect_ports ports[DISSECT_COUNT])
+{
+#define DISSECT_DEFAULT_(id, key, ...) \
+	ports[DISSECT_##id] = (struct dissect_ports){ \
+		.ports = { __VA_ARGS__ }, \
+		.len = sizeof((uint16_t[]){ __VA_ARGS__ }) / sizeof(uint16_t) };
+	DISSECT_PROTOCOLS(DISSECT_DEFAULT_)
+#undef DISSECT_DEFAULT_
+}
 
 enum dissect_dir { DISSECT_TO_SERVER = 0, DISSECT_TO_CLIENT = 1 };
 enum dissect_verdict { DISSECT_CONTINUE = 0, DISSECT_STOP = 1 };
@@ -44,7 +75,7 @@ struct dissect;
  * NULL) look like an HTTP request, the HTTP dissector is chosen whatever the
  * port. report(ctx, ...) is called for every credential.
  */
-struct dissect *dissect_start(const struct config_dissector_ports ports[DISSECT_COUNT],
+struct dissect *dissect_start(const struct dissect_ports ports[DISSECT_COUNT],
 			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
 			      dissect_report_fn *report, void *ctx);
 

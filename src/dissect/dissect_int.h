@@ -30,7 +30,7 @@ struct dissect_unit {
 
 struct dissect_proto {
 	const char *name;              /* the credential's protocol */
-	enum config_dissector index;   /* whose ports watch it */
+	enum dissect_protocol index;   /* whose ports watch it */
 	size_t state_size;             /* zeroed before init */
 	void (*init)(void *state);     /* NULL: zeroed state is the start */
 	/* One unit of one direction. Returns DISSECT_STOP when the login phase is over. */

@@ -30,7 +30,7 @@ struct harness_out {
 };
 
 /* The configured ports of the tests: pop3 110, http 80 8080, ftp 21, imap 143. */
-void harness_ports(struct config_dissector_ports ports[DISSECT_COUNT]);
+void harness_ports(struct dissect_ports ports[DISSECT_COUNT]);
 
 /*
  * Feeds steps to a dissector for port. chunk 0 feeds each step whole, else in

@@ -31,7 +31,7 @@ END_TEST
 
 START_TEST(test_choice)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	static const uint8_t get[] = "GET / HTTP/1.1\r\n";
 	int n = 0;
 	struct dissect *d;
@@ -73,7 +73,7 @@ END_TEST
 /* Past the budget the flow stops; what was pending is reported "?" at the end. */
 START_TEST(test_budget)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	static uint8_t junk[4096];
 	int n = 0;
 	size_t fed = 0;
@@ -128,7 +128,7 @@ END_TEST
 
 START_TEST(test_bad_direction)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	struct dissect *d;
 
 	harness_ports(ports);
