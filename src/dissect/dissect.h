@@ -5,10 +5,16 @@
  * direction, and reports each credential it sees through a callback once the
  * server has answered the login (so the report says whether it worked).
  *
- * The relay asks dissect_start() at connect time; a NULL answer means the
+ * The owner asks dissect_start() at connect time; a NULL answer means the
  * flow is not watched and takes the fast path. A watched flow is fed until
- * dissect_feed() says DISSECT_STOP (login over, or DISSECT_BUDGET bytes seen),
- * then returns to the fast path too.
+ * dissect_feed() says DISSECT_STOP, then returns to the fast path too: a
+ * mail or FTP login is over (or TLS starts), HTTP left HTTP/1.x (a CONNECT
+ * tunnel, an upgrade, a body running to the close, bytes that do not
+ * parse), or DISSECT_BUDGET bytes of lines went by in one direction without
+ * the protocol resetting the count. Bodies and literals skipped by their
+ * length are not lines and cost nothing against the budget: HTTP resets it
+ * at every message, so a kept-alive connection is inspected request by
+ * request for its whole life, its state bounded all along.
  */
 #ifndef MASS_DISSECT_H
 #define MASS_DISSECT_H
@@ -19,7 +25,7 @@
 
 #define DISSECT_MAX_PORTS 16      /* ports per protocol ([dissectors] key) */
 #define DISSECT_LINE_MAX 1024      /* longest line (or header) kept per direction */
-#define DISSECT_BUDGET (64 * 1024) /* bytes per direction after which we stop looking */
+#define DISSECT_BUDGET (64 * 1024) /* line bytes per direction (HTTP: per message) */
 
 /*
  * The protocols, the one table of them: X(ID, [dissectors] key, default
@@ -70,16 +76,23 @@ typedef void dissect_report_fn(void *ctx, const struct dissect_credential *cred)
 struct dissect;
 
 /*
- * A dissector for a flow to dest_port per the configured ports, or NULL when
- * none watches that port. When first_bytes (the client's first data, may be
- * NULL) look like an HTTP request, the HTTP dissector is chosen whatever the
- * port. report(ctx, ...) is called for every credential.
+ * A dissector for a flow to dest_port, or NULL (also on ENOMEM) when none
+ * watches it. A port any protocol watches is watched; which protocol reads
+ * it is settled by the flow's first line: a client line that is an HTTP
+ * request line picks HTTP, a server greeting picks the protocol it belongs
+ * to ("+OK" POP3, "* OK" IMAP, "220" FTP), anything
+ * else the protocol of the port (the first in table order). Only protocols
+ * with ports configured are picked. On a port none watches, first_bytes
+ * (the client's first data, may be NULL) that look like an HTTP request
+ * still pick HTTP. report(ctx, ...) is called for every credential.
  */
 struct dissect *dissect_start(const struct dissect_ports ports[DISSECT_COUNT],
 			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
 			      dissect_report_fn *report, void *ctx);
 
-/* True when these first client bytes start like an HTTP/1.x request line. */
+/* True when these first client bytes start like an HTTP/1.x request line:
+ * a whole "METHOD target HTTP/1.x" line, or the start of one of a common
+ * method (GET, POST, ...). */
 bool dissect_looks_like_http(const uint8_t *buf, size_t len);
 
 /* Feeds bytes of one direction. Once DISSECT_STOP is returned, stop feeding. */

@@ -7,11 +7,7 @@
 
 void harness_ports(struct dissect_ports ports[DISSECT_COUNT])
 {
-	memset(ports, 0, sizeof(*ports) * DISSECT_COUNT);
-	ports[DISSECT_POP3] = (struct dissect_ports){ .ports = { 110 }, .len = 1 };
-	ports[DISSECT_HTTP] = (struct dissect_ports){ .ports = { 80, 8080 }, .len = 2 };
-	ports[DISSECT_FTP] = (struct dissect_ports){ .ports = { 21 }, .len = 1 };
-	ports[DISSECT_IMAP] = (struct dissect_ports){ .ports = { 143 }, .len = 1 };
+	dissect_default_ports(ports);
 }
 
 static void harness_append(struct harness_out *out, const char *s, size_t len)
