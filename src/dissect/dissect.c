@@ -17,6 +17,7 @@
 static const struct dissect_proto *const dissect_protos[DISSECT_COUNT] = {
 	[DISSECT_POP3] = &dissect_pop3, [DISSECT_HTTP] = &dissect_http,
 	[DISSECT_FTP] = &dissect_ftp, [DISSECT_IMAP] = &dissect_imap,
+	[DISSECT_SMTP] = &dissect_smtp,
 };
 
 /* The line splitter of one direction. */
@@ -132,6 +133,17 @@ static bool dissect_prefix(const struct dissect_unit *u, const char *prefix)
 	return u->len >= n && strncasecmp(u->s, prefix, n) == 0;
 }
 
+/* Does the line hold word anywhere (case-insensitive)? */
+static bool dissect_contains(const struct dissect_unit *u, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i + n <= u->len; i++)
+		if (strncasecmp(u->s + i, word, n) == 0)
+			return true;
+	return false;
+}
+
 /* The protocol a server greeting belongs to, or the port's. */
 static enum dissect_protocol dissect_greeting(const struct dissect *d, const struct dissect_unit *u)
 {
@@ -139,8 +151,9 @@ static enum dissect_protocol dissect_greeting(const struct dissect *d, const str
 		return DISSECT_POP3;
 	if (dissect_prefix(u, "* OK") || dissect_prefix(u, "* PREAUTH") || dissect_prefix(u, "* BYE"))
 		return DISSECT_IMAP;
-	if (dissect_prefix(u, "220"))
-		return DISSECT_FTP;
+	if (dissect_prefix(u, "220") && d->by_port->index != DISSECT_FTP &&
+	    d->by_port->index != DISSECT_SMTP)
+		return dissect_contains(u, "SMTP") ? DISSECT_SMTP : DISSECT_FTP;
 	return d->by_port->index;
 }
 

@@ -36,7 +36,8 @@
 	X(POP3, "pop3", 110) \
 	X(HTTP, "http", 80, 8080) \
 	X(FTP, "ftp", 21) \
-	X(IMAP, "imap", 143)
+	X(IMAP, "imap", 143) \
+	X(SMTP, "smtp", 25, 587)
 
 #define DISSECT_ID_(id, key, ...) DISSECT_##id,
 enum dissect_protocol { DISSECT_PROTOCOLS(DISSECT_ID_) DISSECT_COUNT };
@@ -63,7 +64,7 @@ enum dissect_dir { DISSECT_TO_SERVER = 0, DISSECT_TO_CLIENT = 1 };
 enum dissect_verdict { DISSECT_CONTINUE = 0, DISSECT_STOP = 1 };
 
 struct dissect_credential {
-	const char *protocol;    /* "POP3", "HTTP", "FTP", "IMAP" */
+	const char *protocol;    /* "POP3", "HTTP", "FTP", "IMAP", "SMTP" */
 	const char *user;
 	size_t user_len;
 	const char *pass;
@@ -80,7 +81,7 @@ struct dissect;
  * watches it. A port any protocol watches is watched; which protocol reads
  * it is settled by the flow's first line: a client line that is an HTTP
  * request line picks HTTP, a server greeting picks the protocol it belongs
- * to ("+OK" POP3, "* OK" IMAP, "220" FTP), anything
+ * to ("+OK" POP3, "* OK" IMAP, "220" SMTP when it says so else FTP), anything
  * else the protocol of the port (the first in table order). Only protocols
  * with ports configured are picked. On a port none watches, first_bytes
  * (the client's first data, may be NULL) that look like an HTTP request

@@ -42,6 +42,7 @@ extern const struct dissect_proto dissect_pop3;
 extern const struct dissect_proto dissect_http;
 extern const struct dissect_proto dissect_ftp;
 extern const struct dissect_proto dissect_imap;
+extern const struct dissect_proto dissect_smtp;
 
 /*
  * The next n bytes of dir are not lines: with keep they are handed over as
@@ -135,7 +136,7 @@ void dissect_budget_reset(struct dissect *d, enum dissect_dir dir);
 enum dissect_verdict dissect_tls(struct dissect *d);
 
 /*
- * The reply code at the start of an FTP (or SMTP) reply line: "ddd" then ' '
+ * The reply code at the start of an FTP or SMTP reply line: "ddd" then ' '
  * (the last line of the reply), '-' (more lines follow) or the end, put in
  * *sep (the end as ' '). Returns the code (100..999), or 0 when the line is
  * not a reply line (*sep untouched).
