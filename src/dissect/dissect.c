@@ -297,8 +297,8 @@ void dissect_sasl_start(struct dissect *d, struct dissect_sasl *s, const char *a
 		dissect_sasl_begin(d, s, args, (size_t)(sp - args), sp + 1, len - (size_t)(sp + 1 - args));
 }
 
-void dissect_sasl_begin(struct dissect *d, struct dissect_sasl *s, const char *mech, size_t mech_len,
-			const char *ir, size_t irlen)
+void dissect_sasl_begin(struct dissect *d, struct dissect_sasl *s,
+			const char *mech, size_t mech_len, const char *ir, size_t irlen)
 {
 	s->user_len = 0;
 	if (mech_len == 5 && dissect_word(mech, mech_len, "PLAIN"))

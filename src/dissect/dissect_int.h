@@ -118,8 +118,8 @@ struct dissect_sasl {
 void dissect_sasl_start(struct dissect *d, struct dissect_sasl *s, const char *args, size_t len);
 
 /* The same with the mechanism and the initial response apart (ir NULL: none). */
-void dissect_sasl_begin(struct dissect *d, struct dissect_sasl *s, const char *mech, size_t mech_len,
-			const char *ir, size_t ir_len);
+void dissect_sasl_begin(struct dissect *d, struct dissect_sasl *s,
+			const char *mech, size_t mech_len, const char *ir, size_t ir_len);
 
 /* A client line while s->step != DISSECT_SASL_NONE: the next response
  * ("*" cancels; the server's answer ends the exchange). */

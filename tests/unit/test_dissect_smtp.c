@@ -50,7 +50,8 @@ START_TEST(test_login_initial_response)
 }
 END_TEST
 
-/* Pipelined commands (RFC 2920) meet their replies in order; cancel and other mechanisms report nothing */
+/* Pipelined commands (RFC 2920) meet their replies in order; a cancel and
+ * other mechanisms report nothing */
 START_TEST(test_pipelined_cancel_other)
 {
 	static const struct harness_step t[] = {
@@ -125,8 +126,10 @@ START_TEST(test_garbage)
 	memcpy(big + sizeof(big) - 2, "\r\n", 2);
 	t[0] = (struct harness_step)S("220 mx\r\n");
 	t[1] = (struct harness_step){ DISSECT_TO_SERVER, big, sizeof(big) };
-	t[2] = (struct harness_step)C("AUTH\r\nAUTH PLAIN !!\r\nAUTH LOGIN\r\n\xff\r\n\r\nBDAT x\r\nBDAT 99999999999999999999999\r\n");
-	t[3] = (struct harness_step)S("\x00\r\n99 x\r\n2345\r\n500 a\r\n535 b\r\n334 c\r\n535 d\r\n500 e\r\n500 f\r\n");
+	t[2] = (struct harness_step)C("AUTH\r\nAUTH PLAIN !!\r\nAUTH LOGIN\r\n\xff\r\n\r\n"
+				      "BDAT x\r\nBDAT 99999999999999999999999\r\n");
+	t[3] = (struct harness_step)S("\x00\r\n99 x\r\n2345\r\n500 a\r\n535 b\r\n334 c\r\n"
+				      "535 d\r\n500 e\r\n500 f\r\n");
 	harness_check(t, NSTEPS(t), 25, "", false);
 }
 END_TEST
