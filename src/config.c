@@ -56,8 +56,6 @@ static void config_release(char **s)
 
 void config_defaults(struct config *c)
 {
-	static const uint16_t http[] = { 80, 8080 };
-
 	memset(c, 0, sizeof(*c));
 	c->listen[0] = config_any4;
 	c->listen[1] = config_any6;
@@ -73,11 +71,7 @@ void config_defaults(struct config *c)
 	c->handshake_timeout = 10;
 	c->fin_timeout = 60;
 	c->commands = CMD_CONNECT | CMD_BIND | CMD_UDP;
-	c->dissector_ports[DISSECT_POP3] = (struct config_dissector_ports){ { 110 }, 1 };
-	memcpy(c->dissector_ports[DISSECT_HTTP].ports, http, sizeof(http));
-	c->dissector_ports[DISSECT_HTTP].len = 2;
-	c->dissector_ports[DISSECT_FTP] = (struct config_dissector_ports){ { 21 }, 1 };
-	c->dissector_ports[DISSECT_IMAP] = (struct config_dissector_ports){ { 143 }, 1 };
+	dissect_default_ports(c->dissector_ports);
 	c->mgmt_listen[0] = config_local4;
 	c->mgmt_listen_len = 1;
 	c->mgmt_port = 8080;
@@ -371,7 +365,7 @@ static int config_bool(const char *s, bool *out)
 
 static int config_port_item(const char *s, void *arg, char *err, size_t errlen)
 {
-	struct config_dissector_ports *acc = arg;
+	struct dissect_ports *acc = arg;
 	unsigned long v;
 
 	if (config_number(s, 1, 65535, &v) != 0) {
@@ -384,8 +378,8 @@ static int config_port_item(const char *s, void *arg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (acc->len == CONFIG_MAX_PORTS) {
-		snprintf(err, errlen, "more than %d ports", CONFIG_MAX_PORTS);
+	if (acc->len == DISSECT_MAX_PORTS) {
+		snprintf(err, errlen, "more than %d ports", DISSECT_MAX_PORTS);
 		return -1;
 	}
 	acc->ports[acc->len++] = (uint16_t)v;
@@ -500,7 +494,7 @@ enum config_type {
 	CT_PORT,      /* uint16_t, 0..65535 (0: an ephemeral port) */
 	CT_STRING,    /* char *; see empty and check */
 	CT_LISTEN,    /* char *[CONFIG_MAX_LISTEN] with its count at len_off */
-	CT_PORTS,     /* struct config_dissector_ports, may be empty */
+	CT_PORTS,     /* struct dissect_ports, may be empty */
 	CT_COMMANDS,  /* unsigned, enum config_command bits, not empty */
 };
 
@@ -550,10 +544,9 @@ static const struct config_key config_keys[] = {
 	CK_STR("socks", "resolver", resolver, EMPTY_NULL, NULL, config_check_resolver),
 	{ "socks", "commands", CT_COMMANDS, offsetof(struct config, commands), 0, 0, 0, 0, 0, 0 },
 	CK_STR("socks", "user", user, EMPTY_NULL, NULL, config_check_user),
-	CK_PORTS("pop3", DISSECT_POP3),
-	CK_PORTS("http", DISSECT_HTTP),
-	CK_PORTS("ftp", DISSECT_FTP),
-	CK_PORTS("imap", DISSECT_IMAP),
+#define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
+	DISSECT_PROTOCOLS(CK_DISSECTOR)
+#undef CK_DISSECTOR
 	CK_LISTEN("management", "listen", mgmt_listen, mgmt_listen_len),
 	CK_PORT("management", "port", mgmt_port),
 	CK_BOOL("management", "auth", mgmt_auth),
@@ -639,11 +632,11 @@ static int config_set_value(struct config_parser *p, const struct config_key *k,
 			return config_fail(p, section, key, "%s", why);
 		return 1;
 	case CT_PORTS: {
-		struct config_dissector_ports ports = { .len = 0 };
+		struct dissect_ports ports = { .len = 0 };
 
 		if (config_split(value, config_port_item, &ports, why, sizeof(why)) != 0)
 			return config_fail(p, section, key, "%s", why);
-		*(struct config_dissector_ports *)field = ports;
+		*(struct dissect_ports *)field = ports;
 		return 1;
 	}
 	case CT_COMMANDS: {

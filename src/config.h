@@ -21,8 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dissect/dissect.h"
+
 #define CONFIG_MAX_LISTEN 8      /* addresses per listen key */
-#define CONFIG_MAX_PORTS 16      /* ports per [dissectors] key */
 #define CONFIG_MAX_USERS_LIMIT 255
 
 /* One "key = value" line, in file order, with its line number for messages. */
@@ -46,13 +47,6 @@ struct config_plugin {
 
 enum config_command { CMD_CONNECT = 1, CMD_BIND = 2, CMD_UDP = 4 };
 
-struct config_dissector_ports {
-	uint16_t ports[CONFIG_MAX_PORTS];
-	size_t len;
-};
-
-/* Protocols the [dissectors] section knows, in this order. */
-enum config_dissector { DISSECT_POP3, DISSECT_HTTP, DISSECT_FTP, DISSECT_IMAP, DISSECT_COUNT };
 
 struct config {
 	char *path;                       /* the file this came from (NULL: defaults) */
@@ -76,8 +70,8 @@ struct config {
 	unsigned commands;                /* enum config_command bits */
 	char *user;                       /* drop to this user after binding, or NULL */
 
-	/* [dissectors] */
-	struct config_dissector_ports dissector_ports[DISSECT_COUNT];
+	/* [dissectors]: one key per protocol of dissect.h's table */
+	struct dissect_ports dissector_ports[DISSECT_COUNT];
 
 	/* [acl], rules in order (parsed by the acl module) */
 	struct config_list acl;

@@ -5,10 +5,16 @@
  * direction, and reports each credential it sees through a callback once the
  * server has answered the login (so the report says whether it worked).
  *
- * The relay asks dissect_start() at connect time; a NULL answer means the
+ * The owner asks dissect_start() at connect time; a NULL answer means the
  * flow is not watched and takes the fast path. A watched flow is fed until
- * dissect_feed() says DISSECT_STOP (login over, or DISSECT_BUDGET bytes seen),
- * then returns to the fast path too.
+ * dissect_feed() says DISSECT_STOP, then returns to the fast path too: a
+ * mail or FTP login is over (or TLS starts), HTTP left HTTP/1.x (a CONNECT
+ * tunnel, an upgrade, a body running to the close, bytes that do not
+ * parse), or DISSECT_BUDGET bytes of lines went by in one direction without
+ * the protocol resetting the count. Bodies and literals skipped by their
+ * length are not lines and cost nothing against the budget: HTTP resets it
+ * at every message, so a kept-alive connection is inspected request by
+ * request for its whole life, its state bounded all along.
  */
 #ifndef MASS_DISSECT_H
 #define MASS_DISSECT_H
@@ -17,16 +23,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-
+#define DISSECT_MAX_PORTS 16      /* ports per protocol ([dissectors] key) */
 #define DISSECT_LINE_MAX 1024      /* longest line (or header) kept per direction */
-#define DISSECT_BUDGET (64 * 1024) /* bytes per direction after which we stop looking */
+#define DISSECT_BUDGET (64 * 1024) /* line bytes per direction (HTTP: per message) */
+
+/*
+ * The protocols, the one table of them: X(ID, [dissectors] key, default
+ * ports...). It makes the ids (DISSECT_POP3 ...), the configuration keys
+ * (config.c) and the defaults below; the parsers register in dissect.c.
+ */
+#define DISSECT_PROTOCOLS(X) \
+	X(POP3, "pop3", 110) \
+	X(HTTP, "http", 80, 8080) \
+	X(FTP, "ftp", 21) \
+	X(IMAP, "imap", 143) \
+	X(SMTP, "smtp", 25, 587)
+
+#define DISSECT_ID_(id, key, ...) DISSECT_##id,
+enum dissect_protocol { DISSECT_PROTOCOLS(DISSECT_ID_) DISSECT_COUNT };
+#undef DISSECT_ID_
+
+/* The ports one protocol watches. */
+struct dissect_ports {
+	uint16_t ports[DISSECT_MAX_PORTS];
+	size_t len;
+};
+
+/* Sets every protocol's ports to its default from the table. */
+static inline void dissect_default_ports(struct dissect_ports ports[DISSECT_COUNT])
+{
+#define DISSECT_DEFAULT_(id, key, ...) \
+	ports[DISSECT_##id] = (struct dissect_ports){ \
+		.ports = { __VA_ARGS__ }, \
+		.len = sizeof((uint16_t[]){ __VA_ARGS__ }) / sizeof(uint16_t) };
+	DISSECT_PROTOCOLS(DISSECT_DEFAULT_)
+#undef DISSECT_DEFAULT_
+}
 
 enum dissect_dir { DISSECT_TO_SERVER = 0, DISSECT_TO_CLIENT = 1 };
 enum dissect_verdict { DISSECT_CONTINUE = 0, DISSECT_STOP = 1 };
 
 struct dissect_credential {
-	const char *protocol;    /* "POP3", "HTTP", "FTP", "IMAP" */
+	const char *protocol;    /* "POP3", "HTTP", "FTP", "IMAP", "SMTP" */
 	const char *user;
 	size_t user_len;
 	const char *pass;
@@ -39,16 +77,23 @@ typedef void dissect_report_fn(void *ctx, const struct dissect_credential *cred)
 struct dissect;
 
 /*
- * A dissector for a flow to dest_port per the configured ports, or NULL when
- * none watches that port. When first_bytes (the client's first data, may be
- * NULL) look like an HTTP request, the HTTP dissector is chosen whatever the
- * port. report(ctx, ...) is called for every credential.
+ * A dissector for a flow to dest_port, or NULL (also on ENOMEM) when none
+ * watches it. A port any protocol watches is watched; which protocol reads
+ * it is settled by the flow's first line: a client line that is an HTTP
+ * request line picks HTTP, a server greeting picks the protocol it belongs
+ * to ("+OK" POP3, "* OK" IMAP, "220" SMTP when it says so else FTP), anything
+ * else the protocol of the port (the first in table order). Only protocols
+ * with ports configured are picked. On a port none watches, first_bytes
+ * (the client's first data, may be NULL) that look like an HTTP request
+ * still pick HTTP. report(ctx, ...) is called for every credential.
  */
-struct dissect *dissect_start(const struct config_dissector_ports ports[DISSECT_COUNT],
+struct dissect *dissect_start(const struct dissect_ports ports[DISSECT_COUNT],
 			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
 			      dissect_report_fn *report, void *ctx);
 
-/* True when these first client bytes start like an HTTP/1.x request line. */
+/* True when these first client bytes start like an HTTP/1.x request line:
+ * a whole "METHOD target HTTP/1.x" line, or the start of one of a common
+ * method (GET, POST, ...). */
 bool dissect_looks_like_http(const uint8_t *buf, size_t len);
 
 /* Feeds bytes of one direction. Once DISSECT_STOP is returned, stop feeding. */

@@ -21,22 +21,6 @@ struct ftp_state {
 	char user[DISSECT_LINE_MAX];
 };
 
-/* The reply code at the start of a line ("ddd" then ' ', '-' or the end), or 0. */
-static int ftp_code(const struct dissect_unit *u, char *sep)
-{
-	int code = 0;
-
-	if (u->len < 3)
-		return 0;
-	for (size_t i = 0; i < 3; i++) {
-		if (u->s[i] < '0' || u->s[i] > '9')
-			return 0;
-		code = code * 10 + (u->s[i] - '0');
-	}
-	*sep = u->len > 3 ? u->s[3] : ' ';
-	return (*sep == ' ' || *sep == '-') && code >= 100 ? code : 0;
-}
-
 static enum dissect_verdict ftp_client(struct dissect *d, struct ftp_state *st,
 				       const struct dissect_unit *u)
 {
@@ -70,7 +54,7 @@ static enum dissect_verdict ftp_server(struct dissect *d, struct ftp_state *st,
 				       const struct dissect_unit *u)
 {
 	char sep = 0;
-	int code = ftp_code(u, &sep), kind = dissect_queue_head(d);
+	int code = dissect_reply_code(u, &sep), kind = dissect_queue_head(d);
 	bool logged_in;
 
 	if (st->multi != 0) {
@@ -90,8 +74,10 @@ static enum dissect_verdict ftp_server(struct dissect *d, struct ftp_state *st,
 	if (code < 200 || kind < 0)
 		return DISSECT_CONTINUE; /* preliminary, or noise */
 	logged_in = dissect_queue_answer(d, ftp_result(code)) && code < 300;
-	if (logged_in || (kind == FTP_TLS && code < 300))
+	if (logged_in)
 		return DISSECT_STOP;
+	if (kind == FTP_TLS && code < 300)
+		return dissect_tls(d);
 	return DISSECT_CONTINUE;
 }
 

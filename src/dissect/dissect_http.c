@@ -1,17 +1,23 @@
 /*
- * dissect_http: Authorization / Proxy-Authorization: Basic (RFC 7617) on the
- * requests of a keep-alive connection, the result from the response status.
- * Both directions share one message framer (start line, headers, then a body
- * by Content-Length or chunked, skipped unseen) so pipelined requests meet
- * their responses in order.
+ * dissect_http: Authorization / Proxy-Authorization: Basic (RFC 7617) on
+ * every request of a connection, kept alive or pipelined, each with the
+ * result from its own response (401 or 407 fail, any other final status
+ * ok). Both directions share one message framer (RFC 9112: start line,
+ * headers, then a body by chunked or Content-Length framing, skipped unseen
+ * and unbuffered; none for the answers to HEAD, 1xx, 204 and 304) so
+ * pipelined requests meet their responses in order. The line budget starts
+ * again at every message. A credential repeated on later requests (as
+ * browsers and curl do once it worked) is reported once, while it keeps
+ * working. The flow is left alone when it stops being HTTP/1.x: a CONNECT
+ * tunnel or an upgrade (101), a response body running to the close, a
+ * start line or framing that does not parse, or more than DISSECT_QUEUE_MAX
+ * requests waiting.
  */
 #include <string.h>
 #include <strings.h>
 
 #include "base64.h"
 #include "dissect_int.h"
-
-#define HTTP_MAX_REQUESTS 16   /* then the flow is left alone */
 
 enum http_kind {
 	HTTP_PLAIN = 0,
@@ -33,8 +39,20 @@ struct http_msg {
 
 struct http_state {
 	struct http_msg msg[2];
-	unsigned requests;
+	unsigned requests, answered;   /* start lines seen each way (final responses) */
+	uint64_t cred[DISSECT_QUEUE_MAX]; /* per waiting request: its credential's hash, or 0 */
+	uint64_t last_ok;              /* the hash of the credential that last worked, or 0 */
 };
+
+/* FNV-1a of a credential: enough to tell a repeated one. Never 0. */
+static uint64_t http_hash(const uint8_t *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
 
 /* Case-insensitive "Name:"; on a match *value is the value without leading blanks. */
 static bool http_header(const struct dissect_unit *u, const char *name, const char **value, size_t *len)
@@ -72,8 +90,9 @@ static bool http_number(const char *s, size_t len, unsigned base, uint64_t *out)
 }
 
 /* "Basic TOKEN" as user:pass, attached to the request being read. */
-static void http_basic(struct dissect *d, const char *v, size_t len)
+static void http_basic(struct dissect *d, struct http_state *st, const char *v, size_t len)
 {
+	uint64_t *slot = &st->cred[(st->requests - 1) % DISSECT_QUEUE_MAX];
 	uint8_t raw[BASE64_DECODED_MAX(DISSECT_LINE_MAX)];
 	const uint8_t *colon;
 	size_t n;
@@ -84,14 +103,16 @@ static void http_basic(struct dissect *d, const char *v, size_t len)
 		;
 	if (base64_decode(v, len, raw, sizeof(raw), &n) < 0 || (colon = memchr(raw, ':', n)) == NULL)
 		return;
+	*slot = http_hash(raw, n);
 	dissect_queue_credential(d, (const char *)raw, (size_t)(colon - raw),
 				 (const char *)colon + 1, n - (size_t)(colon + 1 - raw));
 }
 
 /* A header line of either direction. Returns false when the framing is lost. */
-static bool http_header_line(struct dissect *d, struct http_msg *m, enum dissect_dir dir,
+static bool http_header_line(struct dissect *d, struct http_state *st, enum dissect_dir dir,
 			     const struct dissect_unit *u)
 {
+	struct http_msg *m = &st->msg[dir];
 	const char *v;
 	size_t len;
 
@@ -108,7 +129,7 @@ static bool http_header_line(struct dissect *d, struct http_msg *m, enum dissect
 	}
 	if (dir == DISSECT_TO_SERVER && (http_header(u, "Authorization", &v, &len) ||
 					 http_header(u, "Proxy-Authorization", &v, &len)))
-		http_basic(d, v, len);
+		http_basic(d, st, v, len);
 	return true;
 }
 
@@ -135,16 +156,17 @@ static bool http_body(struct dissect *d, struct http_msg *m, enum dissect_dir di
 }
 
 /* The body framing lines shared by both directions. Returns false when lost. */
-static bool http_framing(struct dissect *d, struct http_msg *m, enum dissect_dir dir,
+static bool http_framing(struct dissect *d, struct http_state *st, enum dissect_dir dir,
 			 const struct dissect_unit *u)
 {
+	struct http_msg *m = &st->msg[dir];
 	uint64_t size;
 
 	switch (m->phase) {
 	case HTTP_HEADERS:
 		if (u->len == 0 && !u->cut)
 			return http_body(d, m, dir);
-		return http_header_line(d, m, dir, u);
+		return http_header_line(d, st, dir, u);
 	case HTTP_CHUNK_SIZE:
 		if (u->cut || !http_number(u->s, u->len, 16, &size) || size > UINT64_MAX - 2)
 			return false;
@@ -168,6 +190,17 @@ static void http_msg_start(struct http_msg *m)
 	*m = (struct http_msg){ .phase = HTTP_HEADERS, .kind = m->kind };
 }
 
+bool dissect_http_request_line(const char *s, size_t len, bool cut)
+{
+	size_t i;
+
+	for (i = 0; i < len && s[i] > ' ' && s[i] < 0x7f; i++)
+		;
+	if (i == 0 || i + 1 >= len || s[i] != ' ' || s[i + 1] == ' ')
+		return false;
+	return cut || (len >= i + 11 && memcmp(s + len - 9, " HTTP/1.", 8) == 0);
+}
+
 static enum dissect_verdict http_request_line(struct dissect *d, struct http_state *st,
 					      const struct dissect_unit *u)
 {
@@ -175,8 +208,10 @@ static enum dissect_verdict http_request_line(struct dissect *d, struct http_sta
 
 	if (u->len == 0 && !u->cut)
 		return DISSECT_CONTINUE; /* a stray CRLF between requests */
-	if (++st->requests > HTTP_MAX_REQUESTS)
+	if (!dissect_http_request_line(u->s, u->len, u->cut))
 		return DISSECT_STOP;
+	dissect_budget_reset(d, DISSECT_TO_SERVER);
+	st->cred[st->requests++ % DISSECT_QUEUE_MAX] = 0;
 	if (dissect_word(u->s, u->len, "HEAD"))
 		kind = HTTP_HEAD;
 	else if (dissect_word(u->s, u->len, "CONNECT"))
@@ -185,27 +220,20 @@ static enum dissect_verdict http_request_line(struct dissect *d, struct http_sta
 	return dissect_queue_push(d, kind) < 0 ? DISSECT_STOP : DISSECT_CONTINUE;
 }
 
-static const char *http_result(int status)
-{
-	if (status >= 200 && status < 400)
-		return "ok";
-	if (status == 401 || status == 407)
-		return "fail";
-	return "?";
-}
-
 static enum dissect_verdict http_status_line(struct dissect *d, struct http_state *st,
 					     const struct dissect_unit *u)
 {
 	struct http_msg *m = &st->msg[DISSECT_TO_CLIENT];
-	uint64_t status;
+	uint64_t status, *slot;
 	int kind = dissect_queue_head(d);
+	bool fail;
 
 	if (u->len == 0 && !u->cut)
 		return DISSECT_CONTINUE;
 	if (u->len < 12 || memcmp(u->s, "HTTP/1.", 7) != 0 || u->s[8] != ' ' ||
 	    !http_number(u->s + 9, 3, 10, &status) || status < 100 || kind < 0)
 		return DISSECT_STOP; /* not HTTP/1.x, or not a request's answer */
+	dissect_budget_reset(d, DISSECT_TO_CLIENT);
 	http_msg_start(m);
 	m->status = (int)status;
 	m->kind = kind;
@@ -213,8 +241,13 @@ static enum dissect_verdict http_status_line(struct dissect *d, struct http_stat
 		return DISSECT_STOP; /* another protocol follows */
 	if (status < 200)
 		return DISSECT_CONTINUE; /* interim: the final response follows */
-	if (dissect_queue_answer(d, http_result(m->status)) && status < 400)
-		return DISSECT_STOP;
+	/* the credential that worked last time, working again, was reported */
+	slot = &st->cred[st->answered++ % DISSECT_QUEUE_MAX];
+	fail = status == 401 || status == 407;
+	dissect_queue_answer(d, *slot != 0 && *slot == st->last_ok && !fail ? NULL
+				: fail ? "fail" : "ok");
+	if (*slot != 0)
+		st->last_ok = fail ? 0 : *slot;
 	if ((kind & HTTP_CONNECT) && status < 300)
 		return DISSECT_STOP;
 	return DISSECT_CONTINUE;
@@ -227,7 +260,7 @@ static enum dissect_verdict http_unit(struct dissect *d, void *state, enum disse
 	struct http_msg *m = &st->msg[dir];
 
 	if (m->phase != HTTP_START)
-		return http_framing(d, m, dir, u) ? DISSECT_CONTINUE : DISSECT_STOP;
+		return http_framing(d, st, dir, u) ? DISSECT_CONTINUE : DISSECT_STOP;
 	if (dir == DISSECT_TO_SERVER)
 		return http_request_line(d, st, u);
 	return http_status_line(d, st, u);

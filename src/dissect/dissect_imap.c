@@ -1,9 +1,11 @@
 /*
- * dissect_imap: "tag LOGIN user pass" and "tag AUTHENTICATE PLAIN" (RFC 9051),
- * the result from the tagged OK / NO / BAD for that tag. Arguments are atoms,
- * quoted strings or literals ({n} after the server's "+", or {n+}); a
- * command with literals spans several units, so its arguments are gathered
- * token by token across them.
+ * dissect_imap: "tag LOGIN user pass" and "tag AUTHENTICATE PLAIN|LOGIN"
+ * with an initial response (RFC 4959 SASL-IR) or continuations (RFC 9051),
+ * the result from the tagged OK / NO / BAD for that tag. Arguments are
+ * atoms, quoted strings with their \" and \\ escapes (RFC 3501 quoted-
+ * specials) or literals ({n} after the server's "+", or the
+ * non-synchronising {n+} of RFC 7888); a command with literals spans
+ * several units, so its arguments are gathered token by token across them.
  */
 #include <string.h>
 
@@ -27,7 +29,7 @@ struct imap_state {
 	struct imap_cmd cmd;
 	bool more;             /* the command goes on after a literal */
 	bool in_literal;       /* the command waits for a literal's bytes */
-	bool sasl_plain;       /* the next client line is an AUTHENTICATE PLAIN response */
+	struct dissect_sasl sasl; /* client lines are AUTHENTICATE responses */
 	size_t pending_len;    /* the tag whose tagged reply is the result */
 	char pending[IMAP_TAG_MAX];
 };
@@ -130,10 +132,10 @@ static enum dissect_verdict imap_command(struct dissect *d, struct imap_state *s
 {
 	struct imap_cmd *c = &st->cmd;
 	bool login = imap_is(c, 1, "LOGIN") && c->argc == 4;
-	bool plain = imap_is(c, 1, "AUTHENTICATE") && imap_is(c, 2, "PLAIN") && c->argc <= 4;
+	bool sasl = imap_is(c, 1, "AUTHENTICATE") && c->argc >= 3 && c->argc <= 4;
 	bool tls = imap_is(c, 1, "STARTTLS");
 
-	if (c->bad || c->argc == 0 || !(login || plain || tls))
+	if (c->bad || c->argc == 0 || !(login || sasl || tls))
 		return DISSECT_CONTINUE;
 	/* one command watched at a time: an unanswered one is reported unknown */
 	dissect_queue_answer(d, "?");
@@ -143,10 +145,9 @@ static enum dissect_verdict imap_command(struct dissect *d, struct imap_state *s
 	st->pending_len = c->len[0];
 	if (login)
 		dissect_queue_credential(d, c->arg[0], c->len[2], c->arg[1], c->len[3]);
-	else if (plain && c->argc == 4)
-		dissect_sasl_plain(d, c->arg[1], c->len[3]);
-	else if (plain)
-		st->sasl_plain = true;
+	else if (sasl)
+		dissect_sasl_begin(d, &st->sasl, c->arg[0], c->len[2], c->argc == 4 ? c->arg[1] : NULL,
+				   c->argc == 4 ? c->len[3] : 0);
 	return DISSECT_CONTINUE;
 }
 
@@ -155,10 +156,8 @@ static enum dissect_verdict imap_client(struct dissect *d, struct imap_state *st
 {
 	long long lit;
 
-	if (st->sasl_plain && !u->raw) {
-		st->sasl_plain = false;
-		if (!u->cut)
-			dissect_sasl_plain(d, u->s, u->len); /* "*" (cancel) is not base64 */
+	if (st->sasl.step != DISSECT_SASL_NONE && !u->raw) {
+		dissect_sasl_line(d, &st->sasl, u);
 		return DISSECT_CONTINUE;
 	}
 	if (!st->more) {
@@ -219,12 +218,12 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 	if (kind >= 0 && imap_tagged(u, st->pending, st->pending_len, &rest, &len)) {
 		bool ok = dissect_word(rest, len, "OK");
 
-		st->sasl_plain = false;
+		dissect_sasl_end(&st->sasl);
 		st->pending_len = 0;
 		if (dissect_queue_answer(d, ok ? "ok" : "fail") && ok)
 			return DISSECT_STOP;
 		if (kind == IMAP_STARTTLS && ok)
-			return DISSECT_STOP;
+			return dissect_tls(d);
 		return DISSECT_CONTINUE;
 	}
 	for (len = u->len; len > 0 && u->s[len - 1] != '{'; len--)

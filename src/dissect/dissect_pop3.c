@@ -5,7 +5,6 @@
  */
 #include <string.h>
 
-#include "base64.h"
 #include "dissect_int.h"
 
 enum pop3_kind {
@@ -15,18 +14,11 @@ enum pop3_kind {
 	POP3_STLS,        /* +OK: TLS follows, nothing more to read */
 };
 
-enum pop3_sasl {
-	POP3_SASL_NONE,   /* the next client line is a command */
-	POP3_SASL_PLAIN,  /* AUTH PLAIN sent, its response expected */
-	POP3_SASL_USER,   /* AUTH LOGIN sent, the user name expected */
-	POP3_SASL_PASS,   /* AUTH LOGIN user given, the password expected */
-};
-
 struct pop3_state {
-	enum pop3_sasl sasl;
+	struct dissect_sasl sasl; /* an AUTH exchange in progress */
 	bool greeted;     /* the server's first line (its greeting) went by */
 	bool in_body;
-	size_t user_len;
+	size_t user_len;  /* USER's argument, for PASS */
 	char user[DISSECT_LINE_MAX];
 };
 
@@ -61,46 +53,6 @@ static void pop3_save_user(struct pop3_state *st, const char *s, size_t len)
 	memcpy(st->user, s, st->user_len);
 }
 
-/* A SASL LOGIN step: base64 of the user or the password. */
-static void pop3_sasl_login(struct dissect *d, struct pop3_state *st, const char *s, size_t len)
-{
-	uint8_t raw[BASE64_DECODED_MAX(DISSECT_LINE_MAX)];
-	size_t n;
-
-	if (base64_decode(s, len, raw, sizeof(raw), &n) < 0)
-		return;
-	if (st->sasl == POP3_SASL_USER)
-		pop3_save_user(st, (const char *)raw, n);
-	else
-		dissect_queue_credential(d, st->user, st->user_len, (const char *)raw, n);
-}
-
-/* AUTH mech [initial-response] */
-static void pop3_auth(struct dissect *d, struct pop3_state *st, const struct dissect_unit *u)
-{
-	const char *arg = u->s + 5, *ir;
-	size_t len = u->len - 5, irlen = 0;
-
-	ir = memchr(arg, ' ', len);
-	if (ir != NULL) {
-		irlen = len - (size_t)(ir + 1 - arg);
-		len = (size_t)(ir - arg);
-		ir++;
-	}
-	if (dissect_word(arg, len, "PLAIN")) {
-		if (ir == NULL)
-			st->sasl = POP3_SASL_PLAIN;
-		else
-			dissect_sasl_plain(d, ir, irlen);
-	} else if (dissect_word(arg, len, "LOGIN")) {
-		st->sasl = POP3_SASL_USER;
-		if (ir != NULL) {
-			pop3_sasl_login(d, st, ir, irlen);
-			st->sasl = POP3_SASL_PASS;
-		}
-	}
-}
-
 static enum dissect_verdict pop3_client(struct dissect *d, struct pop3_state *st,
 					const struct dissect_unit *u)
 {
@@ -108,13 +60,8 @@ static enum dissect_verdict pop3_client(struct dissect *d, struct pop3_state *st
 	size_t len;
 	int kind = POP3_OTHER;
 
-	if (st->sasl != POP3_SASL_NONE) {
-		/* "*" cancels; the server's -ERR ends the exchange */
-		if (st->sasl == POP3_SASL_PLAIN && !u->cut)
-			dissect_sasl_plain(d, u->s, u->len);
-		else if (!u->cut && !(u->len == 1 && u->s[0] == '*'))
-			pop3_sasl_login(d, st, u->s, u->len);
-		st->sasl = st->sasl == POP3_SASL_USER ? POP3_SASL_PASS : POP3_SASL_NONE;
+	if (st->sasl.step != DISSECT_SASL_NONE) {
+		dissect_sasl_line(d, &st->sasl, u);
 		return DISSECT_CONTINUE;
 	}
 	if (!u->cut && (arg = pop3_arg(u, "USER", &len)) != NULL && dissect_word(u->s, u->len, "USER"))
@@ -133,7 +80,7 @@ static enum dissect_verdict pop3_client(struct dissect *d, struct pop3_state *st
 		arg = pop3_arg(u, "PASS", &len);
 		dissect_queue_credential(d, st->user, st->user_len, arg ? arg : "", arg ? len : 0);
 	} else if (kind == POP3_LOGIN) {
-		pop3_auth(d, st, u);
+		dissect_sasl_start(d, &st->sasl, u->s + 5, u->len - 5); /* AUTH mech [ir] */
 	}
 	return DISSECT_CONTINUE;
 }
@@ -155,15 +102,18 @@ static enum dissect_verdict pop3_server(struct dissect *d, struct pop3_state *st
 	if (u->len > 0 && u->s[0] == '+' && (u->len == 1 || u->s[1] == ' '))
 		return DISSECT_CONTINUE; /* a SASL challenge: the exchange goes on */
 	if (dissect_word(u->s, u->len, "-ERR")) {
-		st->sasl = POP3_SASL_NONE;
+		dissect_sasl_end(&st->sasl);
 		dissect_queue_answer(d, "fail");
 		return DISSECT_CONTINUE;
 	}
 	if (!dissect_word(u->s, u->len, "+OK") || kind < 0)
 		return DISSECT_CONTINUE; /* the greeting, or noise */
 	st->in_body = kind == POP3_MULTI;
-	if (dissect_queue_answer(d, "ok") || kind == POP3_STLS)
+	dissect_sasl_end(&st->sasl);
+	if (dissect_queue_answer(d, "ok"))
 		return DISSECT_STOP;
+	if (kind == POP3_STLS)
+		return dissect_tls(d);
 	return DISSECT_CONTINUE;
 }
 

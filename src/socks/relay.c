@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dissect/dissect.h"
 #include "core/metrics.h"
 
 void relay_init(struct relay *r, int client_fd, int upstream_fd)
@@ -113,27 +112,28 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 	return n;
 }
 
-static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len,
-			  relay_sniff_fn *sniff, void *owner)
+void relay_tap_set(struct relay *r, struct relay_tap tap)
 {
-	if (which == RELAY_TO_UPSTREAM && r->sniff) {
-		r->sniff = false;
-		r->dissect = sniff(owner, data, len);
-		if (r->dissect == NULL)
-			return;
-	}
-	if (r->dissect != NULL &&
-	    dissect_feed(r->dissect, which == RELAY_TO_UPSTREAM ? DISSECT_TO_SERVER
-								: DISSECT_TO_CLIENT,
-			 data, len) == DISSECT_STOP) {
-		dissect_free(r->dissect);
-		r->dissect = NULL;
-	}
+	r->tap = tap;
+}
+
+void relay_tap_clear(struct relay *r)
+{
+	struct relay_tap tap = r->tap;
+
+	r->tap = (struct relay_tap){ .feed = NULL };
+	if (tap.release != NULL)
+		tap.release(tap.ctx);
+}
+
+static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len)
+{
+	if (r->tap.feed(r->tap.ctx, which, data, len) == RELAY_TAP_DONE)
+		relay_tap_clear(r);
 }
 
 /* Pumps one direction. Returns a relay_status for this direction alone. */
-static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved,
-					relay_sniff_fn *sniff, void *owner)
+static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 {
 	struct relay_dir *d = &r->dir[which];
 	int src = which == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
@@ -164,7 +164,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved,
 			break;
 		if (budget == 0)
 			return RELAY_YIELD;
-		inspect = r->dissect != NULL || (which == RELAY_TO_UPSTREAM && r->sniff);
+		inspect = r->tap.feed != NULL;
 		n = relay_fill(r, d, src, inspect);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -184,22 +184,21 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved,
 		d->len = (uint32_t)n;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 		if (d->buf != NULL && inspect)
-			relay_inspect(r, which, d->buf->data, (size_t)n, sniff, owner);
+			relay_inspect(r, which, d->buf->data, (size_t)n);
 	}
 	relay_dir_idle(d);
 	return RELAY_OPEN;
 }
 
-enum relay_status relay_pump(struct relay *r, bool *moved,
-			     relay_sniff_fn *sniff, void *owner)
+enum relay_status relay_pump(struct relay *r, bool *moved)
 {
 	enum relay_status up, down;
 
 	*moved = false;
-	up = relay_pump_dir(r, RELAY_TO_UPSTREAM, moved, sniff, owner);
+	up = relay_pump_dir(r, RELAY_TO_UPSTREAM, moved);
 	if (up == RELAY_ERROR)
 		return RELAY_ERROR;
-	down = relay_pump_dir(r, RELAY_TO_CLIENT, moved, sniff, owner);
+	down = relay_pump_dir(r, RELAY_TO_CLIENT, moved);
 	if (down == RELAY_ERROR)
 		return RELAY_ERROR;
 	if (r->dir[0].shut && r->dir[1].shut)
@@ -229,8 +228,5 @@ void relay_release(struct relay *r)
 		d->pipe = NULL;
 		d->len = 0;
 	}
-	if (r->dissect != NULL) {
-		dissect_free(r->dissect);
-		r->dissect = NULL;
-	}
+	relay_tap_clear(r);
 }

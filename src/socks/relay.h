@@ -9,7 +9,8 @@
  * say EAGAIN; once a read fills the buffer the flow is bulk and moves
  * through a pooled pipe with splice(2), never entering user space. Small
  * request/response flows thus cost the fewest system calls and large ones
- * no copies. Flows a dissector watches stay on the buffer path. An EOF on
+ * no copies. Flows a tap watches (struct relay_tap: the owner's inspector,
+ * e.g. a password dissector) stay on the buffer path. An EOF on
  * one side is carried across with shutdown(SHUT_WR) once its direction has
  * drained (or simply by close() when it is the last direction open).
  *
@@ -36,7 +37,24 @@ enum { RELAY_READABLE = 1, RELAY_WRITABLE = 2, RELAY_EOF_PENDING = 4 };
 /* Bytes one direction may move per relay_pump() before yielding (fairness). */
 #define RELAY_YIELD_BYTES (1024 * 1024)
 
-struct dissect;
+/*
+ * A tap sees every chunk of both directions as it is relayed, until it says
+ * it is done. The relay knows nothing of what it does with them.
+ */
+enum relay_tap_verdict { RELAY_TAP_MORE = 0, RELAY_TAP_DONE = 1 };
+
+struct relay_tap {
+	void *ctx;
+	/*
+	 * The bytes just read in direction dir (RELAY_TO_UPSTREAM or
+	 * RELAY_TO_CLIENT), before they are written on. Returns RELAY_TAP_MORE
+	 * to see more, RELAY_TAP_DONE to leave the flow alone: the relay then
+	 * releases the tap. It may install a successor with relay_tap_set()
+	 * (without releasing itself); the verdict is then the successor's.
+	 */
+	int (*feed)(void *ctx, int dir, const uint8_t *data, size_t len);
+	void (*release)(void *ctx);  /* NULL: nothing to free */
+};
 
 struct relay_dir {
 	struct pool_buf *buf;    /* in-flight bytes in user space, or NULL */
@@ -50,9 +68,8 @@ struct relay_dir {
 struct relay {
 	int fd[2];
 	uint8_t ready[2];
-	bool sniff;              /* the client's first chunk may pick a dissector */
 	struct relay_dir dir[2];
-	struct dissect *dissect; /* watching both directions, or NULL */
+	struct relay_tap tap;    /* feed NULL: nothing watches the flow */
 };
 
 enum relay_status {
@@ -61,9 +78,6 @@ enum relay_status {
 	RELAY_DONE,       /* both directions carried EOF: close the tunnel */
 	RELAY_ERROR       /* an I/O error (reset, broken pipe): close the tunnel */
 };
-
-/* What relay_pump() needs from its owner to start a dissector on a sniffed flow. */
-typedef struct dissect *relay_sniff_fn(void *owner, const uint8_t *first, size_t len);
 
 /* Sets up an idle relay between two connected sockets. */
 void relay_init(struct relay *r, int client_fd, int upstream_fd);
@@ -74,18 +88,22 @@ void relay_init(struct relay *r, int client_fd, int upstream_fd);
  */
 int relay_preload(struct relay *r, const uint8_t *data, size_t len);
 
+/* Installs tap in place of the current one, which is not released. */
+void relay_tap_set(struct relay *r, struct relay_tap tap);
+
+/* Releases the tap, if any: the flow is no longer watched. */
+void relay_tap_clear(struct relay *r);
+
 /*
  * Moves whatever the recorded readiness allows. *moved is set when bytes
- * moved (so the owner can note activity). sniff is called once with the
- * client's first chunk when r->sniff is set.
+ * moved (so the owner can note activity).
  */
-enum relay_status relay_pump(struct relay *r, bool *moved,
-			     relay_sniff_fn *sniff, void *owner);
+enum relay_status relay_pump(struct relay *r, bool *moved);
 
 /* True when one direction has carried EOF and the other has not. */
 bool relay_half_closed(const struct relay *r);
 
-/* Returns buffers and pipes to the pool and frees the dissector. Does not close fds. */
+/* Returns buffers and pipes to the pool and releases the tap. Does not close fds. */
 void relay_release(struct relay *r);
 
 #endif

@@ -722,14 +722,41 @@ static void session_credential(void *ctx, const struct dissect_credential *c)
 				     c->user, c->user_len, c->pass, c->pass_len, c->result);
 }
 
-static struct dissect *session_sniff(void *owner, const uint8_t *first, size_t len)
+/* The tap that hands a watched flow to its dissector. */
+static int session_tap_feed(void *ctx, int dir, const uint8_t *data, size_t len)
 {
-	struct session *s = owner;
+	return dissect_feed(ctx, dir == RELAY_TO_UPSTREAM ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
+			    data, len) == DISSECT_STOP ? RELAY_TAP_DONE : RELAY_TAP_MORE;
+}
 
-	if (!s->ctx->live.dissectors)
-		return NULL;
-	return dissect_start(s->rt->cfg.dissector_ports, s->dest_port, first, len,
-			     session_credential, s);
+static void session_tap_release(void *ctx)
+{
+	dissect_free(ctx);
+}
+
+/* Taps the flow with a dissector if one watches it. Returns its verdict on
+ * the client's first bytes, or -1 when none watches. */
+static int session_watch(struct session *s, const uint8_t *first, size_t len)
+{
+	struct dissect *d = dissect_start(s->rt->cfg.dissector_ports, s->dest_port, first, len,
+					  session_credential, s);
+
+	if (d == NULL)
+		return -1;
+	relay_tap_set(&s->relay, (struct relay_tap){ d, session_tap_feed, session_tap_release });
+	return len > 0 ? session_tap_feed(d, RELAY_TO_UPSTREAM, first, len) : RELAY_TAP_MORE;
+}
+
+/* The tap of a flow no port watches: the client's first chunk may reveal HTTP. */
+static int session_sniff(void *ctx, int dir, const uint8_t *data, size_t len)
+{
+	struct session *s = ctx;
+	int watch;
+
+	if (dir != RELAY_TO_UPSTREAM || !s->ctx->live.dissectors)
+		return RELAY_TAP_DONE;
+	watch = session_watch(s, data, len); /* the new tap's verdict */
+	return watch < 0 ? RELAY_TAP_DONE : watch;
 }
 
 static void session_relay_deadline(struct session *s);
@@ -741,12 +768,9 @@ static void session_relay_run(struct session *s)
 	enum relay_status st;
 
 	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
-	if (!s->ctx->live.dissectors && (s->relay.dissect != NULL || s->relay.sniff)) {
-		dissect_free(s->relay.dissect);
-		s->relay.dissect = NULL;
-		s->relay.sniff = false;
-	}
-	st = relay_pump(&s->relay, &moved, session_sniff, s);
+	if (!s->ctx->live.dissectors)
+		relay_tap_clear(&s->relay);
+	st = relay_pump(&s->relay, &moved);
 
 	if (moved)
 		s->last_active_ms = loop_now_ms(s->ctx->loop);
@@ -819,17 +843,12 @@ static void session_start_relay(struct session *s)
 		return;
 	}
 	if (s->ctx->live.dissectors) {
-		s->relay.dissect = dissect_start(s->rt->cfg.dissector_ports, s->dest_port,
-						 hs->pending, hs->pending_len,
-						 session_credential, s);
-		if (s->relay.dissect != NULL && hs->pending_len > 0 &&
-		    dissect_feed(s->relay.dissect, DISSECT_TO_SERVER, hs->pending,
-				 hs->pending_len) == DISSECT_STOP) {
-			dissect_free(s->relay.dissect);
-			s->relay.dissect = NULL;
-		}
-		/* nothing seen yet: the first chunk may still reveal HTTP */
-		s->relay.sniff = s->relay.dissect == NULL && hs->pending_len == 0;
+		int watch = session_watch(s, hs->pending, hs->pending_len);
+
+		if (watch == RELAY_TAP_DONE)
+			relay_tap_clear(&s->relay);
+		else if (watch < 0 && hs->pending_len == 0) /* nothing seen yet */
+			relay_tap_set(&s->relay, (struct relay_tap){ .ctx = s, .feed = session_sniff });
 	}
 	free(hs->addrs);
 	free(hs);

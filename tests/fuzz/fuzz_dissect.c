@@ -28,7 +28,7 @@ static void fuzz_report(void *ctx, const struct dissect_credential *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	volatile size_t sum = 0;
 	struct dissect *d;
 

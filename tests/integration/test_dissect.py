@@ -1,11 +1,14 @@
 """Password dissectors end to end: real clients (curl) and raw clients talk
-POP3, HTTP, FTP and IMAP to small local fake servers through socks5d, and the
+POP3, HTTP, FTP, IMAP and SMTP to small local fake servers through socks5d
+(offering USER/PASS or LOGIN, or SASL PLAIN and LOGIN), and the
 access log must hold exactly the credential lines (P) they should:
 
     ISO-8601Z <tab> socks_user <tab> P <tab> PROTOCOL <tab> dest <tab> port
               <tab> captured_user <tab> captured_pass <tab> ok|fail
 
-Also: sniffing HTTP on a port no dissector watches, pipelined commands
+Also: two logins on one kept-alive HTTP connection (curl --next), an IMAP
+password with a space, a quote and a backslash, SMTP STARTTLS ending the
+inspection, sniffing HTTP on a port no dissector watches, pipelined commands
 behind the SOCKS request, and no P line with -N, dissectors = off or (when
 the management plugins are in the tree) after MASS index 0D turned them off."""
 
@@ -22,6 +25,45 @@ from harness import (Proxy, curl, mass, free_port, recv_exact, socks_connect, ru
                      TOP_SRCDIR, TIMEOUT)
 
 USER, PASS = "alice", "s3cret"
+ODD = 'pa ss"w\\rd'   # a space, a quote and a backslash: IMAP quotes and escapes it
+CREDS = {USER: PASS, "bob": "builder", "odd": ODD}
+
+
+def b64(s):
+    return base64.b64encode(s.encode("latin-1")).decode()
+
+
+def unb64(s):
+    return base64.b64decode(s).decode("latin-1")
+
+
+def sasl(c, mech, ir, prompt):
+    """Runs the server side of SASL PLAIN or LOGIN (ir: the initial response
+    or None; prompt(text) sends a challenge). Returns (user, password), or
+    None when the client cancels or the mechanism is unknown."""
+    mech = mech.upper()
+    if mech == "PLAIN":
+        if ir is None:
+            prompt("")
+            ir = c.line()
+        if ir == "*":
+            return None
+        _, user, pw = unb64(ir).split("\0")
+        return user, pw
+    if mech == "LOGIN":
+        if ir is None:
+            prompt(b64("Username:"))
+            ir = c.line()
+        if ir == "*":
+            return None
+        prompt(b64("Password:"))
+        pw = c.line()
+        return (None if pw == "*" else (unb64(ir), unb64(pw)))
+    return None
+
+
+def good(cred):
+    return cred is not None and CREDS.get(cred[0]) == cred[1]
 
 
 # --- fake servers ---------------------------------------------------------
@@ -89,7 +131,12 @@ class Conn:
 
 
 class Pop3(LineServer):
-    """USER/PASS only (no SASL in CAPA, no APOP timestamp in the greeting)."""
+    """USER/PASS only (no SASL in CAPA, no APOP timestamp in the greeting),
+    or with sasl=True SASL PLAIN and LOGIN too, which curl then prefers."""
+
+    def __init__(self, sasl=False):
+        self.sasl = sasl
+        super().__init__()
 
     def serve(self, c):
         user = None
@@ -98,12 +145,17 @@ class Pop3(LineServer):
             cmd, _, arg = c.line().partition(" ")
             cmd = cmd.upper()
             if cmd == "CAPA":
-                c.send("+OK\r\nUSER\r\nUIDL\r\n.\r\n")
+                c.send("+OK\r\nUSER\r\n%sUIDL\r\n.\r\n" %
+                       ("SASL PLAIN LOGIN\r\n" if self.sasl else ""))
+            elif cmd == "AUTH" and self.sasl:
+                mech, _, ir = arg.partition(" ")
+                cred = sasl(c, mech, ir or None, lambda t: c.send("+ %s\r\n" % t))
+                c.send("+OK logged in\r\n" if good(cred) else "-ERR [AUTH] invalid\r\n")
             elif cmd == "USER":
                 user = arg
                 c.send("+OK send PASS\r\n")
             elif cmd == "PASS":
-                c.send("+OK logged in\r\n" if (user, arg) == (USER, PASS)
+                c.send("+OK logged in\r\n" if good((user, arg))
                        else "-ERR [AUTH] invalid login\r\n")
             elif cmd in ("LIST", "UIDL"):
                 c.send("+OK 0 messages\r\n.\r\n")
@@ -168,7 +220,12 @@ class Ftp(LineServer):
 
 class Imap(LineServer):
     """LOGIN with atoms, quoted strings or literals ({n} and {n+}); its
-    CAPABILITY offers no AUTH= mechanism, which steers curl to LOGIN."""
+    CAPABILITY offers no AUTH= mechanism, which steers curl to LOGIN; with
+    sasl=True it offers AUTH=PLAIN AUTH=LOGIN SASL-IR and AUTHENTICATE."""
+
+    def __init__(self, sasl=False):
+        self.sasl = sasl
+        super().__init__()
 
     def args(self, c, rest):
         """Tokens of a command, reading literals as the client sends them."""
@@ -209,10 +266,16 @@ class Imap(LineServer):
             cmd, _, rest = rest.partition(" ")
             cmd = cmd.upper()
             if cmd == "CAPABILITY":
-                c.send("* CAPABILITY IMAP4rev1\r\n%s OK done\r\n" % tag)
+                c.send("* CAPABILITY IMAP4rev1%s\r\n%s OK done\r\n" %
+                       (" AUTH=PLAIN AUTH=LOGIN SASL-IR" if self.sasl else "", tag))
+            elif cmd == "AUTHENTICATE" and self.sasl:
+                mech, _, ir = rest.partition(" ")
+                cred = sasl(c, mech, ir or None, lambda t: c.send("+ %s\r\n" % t))
+                c.send("%s OK done\r\n" % tag if good(cred)
+                       else "%s NO [AUTHENTICATIONFAILED] invalid\r\n" % tag)
             elif cmd == "LOGIN":
                 a = self.args(c, rest)
-                if a == [USER, PASS]:
+                if len(a) == 2 and good(tuple(a)):
                     c.send("%s OK LOGIN completed\r\n" % tag)
                 else:
                     c.send("%s NO [AUTHENTICATIONFAILED] invalid\r\n" % tag)
@@ -243,8 +306,9 @@ class Web(LineServer):
                 headers[k.strip().lower()] = v.strip()
             proxy = request.split(" ")[1].startswith("http://")
             name = "proxy-authorization" if proxy else "authorization"
-            good = "Basic " + base64.b64encode(("%s:%s" % (USER, PASS)).encode()).decode()
-            if headers.get(name) == good:
+            auth = headers.get(name, "")
+            cred = unb64(auth[6:]).split(":", 1) if auth.startswith("Basic ") else None
+            if cred and good(tuple(cred)):
                 status, body = "200 OK", b"welcome\n"
             elif proxy:
                 status, body = "407 Proxy Authentication Required", b"who?\n"
@@ -256,13 +320,49 @@ class Web(LineServer):
             c.send(body)
 
 
+class Smtp(LineServer):
+    """ESMTP submission offering AUTH PLAIN LOGIN (and STARTTLS, answered
+    220 and then spoken to as if TLS followed: the connection just ends)."""
+
+    def serve(self, c):
+        c.send("220 fake.test ESMTP ready\r\n")
+        while True:
+            line = c.line()
+            cmd, _, arg = line.partition(" ")
+            cmd = cmd.upper()
+            if cmd in ("EHLO", "HELO"):
+                c.send("250-fake.test\r\n250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n"
+                       "250 8BITMIME\r\n")
+            elif cmd == "AUTH":
+                mech, _, ir = arg.partition(" ")
+                cred = sasl(c, mech, ir or None, lambda t: c.send("334 %s\r\n" % t))
+                c.send("235 2.7.0 Authentication successful\r\n" if good(cred)
+                       else "535 5.7.8 Authentication credentials invalid\r\n")
+            elif cmd == "STARTTLS":
+                c.send("220 2.0.0 Ready to start TLS\r\n")
+                c.line()  # a real client sends a ClientHello here; a test, plain text
+                return
+            elif cmd in ("MAIL", "RCPT", "RSET", "NOOP"):
+                c.send("250 ok\r\n")
+            elif cmd == "DATA":
+                c.send("354 go ahead\r\n")
+                while c.line() != ".":
+                    pass
+                c.send("250 queued\r\n")
+            elif cmd == "QUIT":
+                c.send("221 bye\r\n")
+                return
+            else:
+                c.send("502 unknown\r\n")
+
+
 # --- helpers ---------------------------------------------------------------
 
-def ports_ini(pop3=None, http=None, ftp=None, imap=None):
+def ports_ini(pop3=None, http=None, ftp=None, imap=None, smtp=None):
     """A [dissectors] section; an unset protocol watches an unused port."""
     spare = free_port()
-    return "[dissectors]\npop3 = %d\nhttp = %d\nftp = %d\nimap = %d\n" % tuple(
-        spare if p is None else p for p in (pop3, http, ftp, imap))
+    return "[dissectors]\npop3 = %d\nhttp = %d\nftp = %d\nimap = %d\nsmtp = %d\n" % tuple(
+        spare if p is None else p for p in (pop3, http, ftp, imap, smtp))
 
 
 def p_lines(p):
@@ -470,6 +570,104 @@ def test_imap_raw_literal_login():
     srv.close()
 
 
+def test_http_keepalive_next():
+    """curl --next: two requests on one kept-alive connection, two different
+    Basic credentials, one refused (401) and one accepted (200): two P lines,
+    each with its own result."""
+    web = Web()
+    url = "http://localhost:%d/" % web.port
+    with Proxy(dissectors=True, ini=ports_ini(http=web.port)) as p:
+        rc, out, err = curl(socks5h(p) + ["-u", "bob:wrong", url, "--next"] +
+                            socks5h(p) + ["-u", "%s:%s" % (USER, PASS), url])
+        assert rc == 0 and out == b"who?\nwelcome\n", (rc, out, err)
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "bob", "wrong", "fail"])
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), USER, PASS, "ok"])
+        assert len(p_lines(p)) == 2, p.log_lines()
+        tunnels = [l for l in p.log_lines() if l.split("\t")[2:3] == ["A"]]
+        assert len(tunnels) == 1, p.log_lines()  # one connection carried both
+    web.close()
+
+
+def test_imap_password_with_quote_space_backslash():
+    srv = Imap()
+    with Proxy(dissectors=True, ini=ports_ini(imap=srv.port)) as p:
+        rc, out, err = curl(socks5h(p) + ["-u", "odd:" + ODD,
+                                          "imap://localhost:%d/" % srv.port])
+        assert rc == 0 and b"INBOX" in out, (rc, out, err, srv.lines)
+        assert any(' LOGIN odd "pa ss\\"w\\\\rd"' in l for l in srv.lines), srv.lines
+        expect_p(p, ["-", "P", "IMAP", "localhost", str(srv.port), "odd",
+                     ODD.replace("\\", "\\\\"), "ok"])  # the log escapes a backslash
+    srv.close()
+
+
+def check_sasl(proto, srv, url, extra=()):
+    """curl with --login-options AUTH=PLAIN and AUTH=LOGIN, each with and
+    without --sasl-ir, right and wrong: every login reported with its result."""
+    port = str(srv.port)
+    ini = ports_ini(**{proto.lower(): srv.port})
+    with Proxy(dissectors=True, ini=ini) as p:
+        n = 0
+        for mech in ("PLAIN", "LOGIN"):
+            for ir in ([], ["--sasl-ir"]):
+                for user, pw in ((USER, PASS), ("bob", "wrong")):
+                    before = len(srv.lines)
+                    rc, out, err = curl(socks5h(p) + ["-u", "%s:%s" % (user, pw),
+                                                      "--login-options", "AUTH=" + mech] +
+                                        ir + list(extra) + [url])
+                    seen = srv.lines[before:]
+                    assert any(mech in l.upper() for l in seen), (mech, seen)
+                    assert (rc == 0) == (pw == PASS), (rc, out, err, seen)
+                    n += 1
+                    result = "ok" if pw == PASS else "fail"
+                    expect_p(p, ["-", "P", proto, "localhost", port, user, pw, result],
+                             count=(n + 1) // 2 if pw == PASS else n // 2)
+        assert len(p_lines(p)) == n, p.log_lines()
+    srv.close()
+
+
+def test_pop3_sasl_plain_and_login():
+    srv = Pop3(sasl=True)
+    check_sasl("POP3", srv, "pop3://localhost:%d/" % srv.port)
+
+
+def test_imap_sasl_plain_and_login():
+    srv = Imap(sasl=True)
+    check_sasl("IMAP", srv, "imap://localhost:%d/" % srv.port)
+
+
+def test_smtp_sasl_plain_and_login():
+    srv = Smtp()
+    mail = os.path.join(os.environ.get("TMPDIR", "/tmp"), "mass-dissect-mail-%d" % os.getpid())
+    with open(mail, "w") as f:
+        f.write("Subject: test\r\n\r\nhello\r\n")
+    try:
+        check_sasl("SMTP", srv, "smtp://localhost:%d/" % srv.port,
+                   ["--mail-from", "a@example.test", "--mail-rcpt", "b@example.test",
+                    "-T", mail])
+    finally:
+        os.unlink(mail)
+
+
+def test_smtp_starttls_stops_inspection():
+    """After a STARTTLS answered 220 nothing more is read: an AUTH PLAIN sent
+    in the clear afterwards (as if it were inside TLS) is not reported."""
+    srv = Smtp()
+    with Proxy(dissectors=True, ini=ports_ini(smtp=srv.port)) as p:
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", srv.port)
+        assert rep == 0, rep
+        c = Conn(s, [])
+        assert c.line().startswith("220")
+        c.send("EHLO c\r\n")
+        while not c.line().startswith("250 "):
+            pass
+        c.send("STARTTLS\r\n")
+        assert c.line().startswith("220")
+        c.send("AUTH PLAIN %s\r\n" % b64("\0%s\0%s" % (USER, PASS)))
+        s.close()
+        expect_no_p(p)  # (the debug line it logs is not shown: socks5d logs info and up)
+    srv.close()
+
+
 # --- switched off -------------------------------------------------------------
 
 def test_minus_N_reports_nothing():
@@ -552,6 +750,12 @@ TESTS = [
     test_ftp_curl_list_retr_and_fail,
     test_imap_curl_login_ok_and_fail,
     test_imap_raw_literal_login,
+    test_http_keepalive_next,
+    test_imap_password_with_quote_space_backslash,
+    test_pop3_sasl_plain_and_login,
+    test_imap_sasl_plain_and_login,
+    test_smtp_sasl_plain_and_login,
+    test_smtp_starttls_stops_inspection,
     test_minus_N_reports_nothing,
     test_dissectors_off_reports_nothing,
     test_mass_0D_switches_dissectors,

@@ -5,13 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-void harness_ports(struct config_dissector_ports ports[DISSECT_COUNT])
+void harness_ports(struct dissect_ports ports[DISSECT_COUNT])
 {
-	memset(ports, 0, sizeof(*ports) * DISSECT_COUNT);
-	ports[DISSECT_POP3] = (struct config_dissector_ports){ .ports = { 110 }, .len = 1 };
-	ports[DISSECT_HTTP] = (struct config_dissector_ports){ .ports = { 80, 8080 }, .len = 2 };
-	ports[DISSECT_FTP] = (struct config_dissector_ports){ .ports = { 21 }, .len = 1 };
-	ports[DISSECT_IMAP] = (struct config_dissector_ports){ .ports = { 143 }, .len = 1 };
+	dissect_default_ports(ports);
 }
 
 static void harness_append(struct harness_out *out, const char *s, size_t len)
@@ -60,7 +56,7 @@ static bool harness_feed(struct dissect *d, struct harness_out *out, enum dissec
 void harness_run(const struct harness_step *steps, size_t n, uint16_t port, size_t chunk,
 		 size_t split_step, size_t split_at, struct harness_out *out)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	const struct harness_step *first = NULL;
 	struct dissect *d;
 

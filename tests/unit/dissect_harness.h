@@ -29,8 +29,9 @@ struct harness_out {
 	bool watched;       /* dissect_start answered a dissector */
 };
 
-/* The configured ports of the tests: pop3 110, http 80 8080, ftp 21, imap 143. */
-void harness_ports(struct config_dissector_ports ports[DISSECT_COUNT]);
+/* The configured ports of the tests: the defaults (pop3 110, http 80 8080,
+ * ftp 21, imap 143, smtp 25 587). */
+void harness_ports(struct dissect_ports ports[DISSECT_COUNT]);
 
 /*
  * Feeds steps to a dissector for port. chunk 0 feeds each step whole, else in

@@ -70,6 +70,8 @@ static void assert_defaults(const struct config *c)
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_HTTP].ports[1], 8080);
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_FTP].ports[0], 21);
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_IMAP].ports[0], 143);
+	ck_assert_uint_eq(c->dissector_ports[DISSECT_SMTP].len, 2);
+	ck_assert_uint_eq(c->dissector_ports[DISSECT_SMTP].ports[1], 587);
 	ck_assert_uint_eq(c->acl.len, 0);
 	ck_assert_uint_eq(c->users.len, 0);
 	ck_assert_uint_eq(c->admins.len, 0);
@@ -399,7 +401,7 @@ static const struct {
 	{ "[dissectors]\nftp = 21, 21\n", "2: [dissectors] ftp: port 21 listed twice" },
 	{ "[dissectors]\nimap = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n",
 	  "2: [dissectors] imap: more than 16 ports" },
-	{ "[dissectors]\nsmtp = 25\n", "2: [dissectors] smtp: unknown key" },
+	{ "[dissectors]\nnntp = 119\n", "2: [dissectors] nntp: unknown key" },
 	{ "[socks]\nport = 1\n\n; again\nport = 2\n",
 	  "5: [socks] port: duplicate key (first set on line 2)" },
 	{ "[socks]\nport = 1\n[management]\nport = 2\n[socks]\nport = 3\n",

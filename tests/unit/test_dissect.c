@@ -31,7 +31,7 @@ END_TEST
 
 START_TEST(test_choice)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	static const uint8_t get[] = "GET / HTTP/1.1\r\n";
 	int n = 0;
 	struct dissect *d;
@@ -70,10 +70,47 @@ START_TEST(test_looks_like_http)
 }
 END_TEST
 
+/* A watched port's protocol is settled by the first line: a greeting or an
+ * HTTP request line picks its protocol (if configured), else the port's. */
+START_TEST(test_settled_by_first_line)
+{
+	static const struct harness_step pop3_on_imap[] = {
+		S("+OK POP3 ready\r\n"), C("USER a\r\nPASS b\r\n"), S("+OK\r\n+OK\r\n"),
+	};
+	static const struct harness_step imap_on_pop3[] = {
+		S("* OK IMAP4rev1\r\n"), C("t LOGIN a b\r\n"), S("t OK\r\n"),
+	};
+	static const struct harness_step ftp_on_imap[] = {
+		S("220 ProFTPD\r\n"), C("USER a\r\nPASS b\r\n"), S("331 pw\r\n230 in\r\n"),
+	};
+	static const struct harness_step client_first[] = {
+		C("USER a\r\n"), S("+OK hi\r\n+OK\r\n"), C("PASS b\r\n"), S("+OK\r\n"),
+	};
+	struct dissect_ports ports[DISSECT_COUNT];
+	struct dissect *d;
+	int n = 0;
+
+	harness_check(pop3_on_imap, NSTEPS(pop3_on_imap), 143, "POP3 a b ok\n", true);
+	harness_check(imap_on_pop3, NSTEPS(imap_on_pop3), 110, "IMAP a b ok\n", true);
+	harness_check(ftp_on_imap, NSTEPS(ftp_on_imap), 143, "FTP a b ok\n", true);
+	harness_check(client_first, NSTEPS(client_first), 110, "POP3 a b ok\n", true);
+	/* a protocol without ports is not picked: the port's reads it */
+	harness_ports(ports);
+	ports[DISSECT_POP3].len = 0;
+	d = dissect_start(ports, 143, NULL, 0, count_report, &n);
+	ck_assert_ptr_nonnull(d);
+	for (size_t i = 0; i < NSTEPS(pop3_on_imap); i++)
+		dissect_feed(d, pop3_on_imap[i].dir, (const uint8_t *)pop3_on_imap[i].data,
+			     pop3_on_imap[i].len);
+	dissect_free(d);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
 /* Past the budget the flow stops; what was pending is reported "?" at the end. */
 START_TEST(test_budget)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	static uint8_t junk[4096];
 	int n = 0;
 	size_t fed = 0;
@@ -128,7 +165,7 @@ END_TEST
 
 START_TEST(test_bad_direction)
 {
-	struct config_dissector_ports ports[DISSECT_COUNT];
+	struct dissect_ports ports[DISSECT_COUNT];
 	struct dissect *d;
 
 	harness_ports(ports);
@@ -150,6 +187,7 @@ static Suite *dissect_suite(void)
 	tcase_add_test(tc, test_choice);
 	tcase_add_test(tc, test_looks_like_http);
 	tcase_add_test(tc, test_budget);
+	tcase_add_test(tc, test_settled_by_first_line);
 	tcase_add_test(tc, test_line_limits);
 	tcase_add_test(tc, test_bad_direction);
 	suite_add_tcase(s, tc);

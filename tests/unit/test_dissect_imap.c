@@ -83,6 +83,61 @@ START_TEST(test_starttls_and_garbage)
 }
 END_TEST
 
+/* curl -u 'us er:pa ss"w\rd': quoted strings with a space, a quote and a backslash */
+START_TEST(test_quoted_specials)
+{
+	static const struct harness_step t[] = {
+		S("* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+		C("A001 LOGIN \"us er\" \"pa ss\\\"w\\\\rd\"\r\n"), S("A001 OK done\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 143, "IMAP us er pa ss\"w\\x5crd ok\n", true);
+}
+END_TEST
+
+/* Literals for both arguments: synchronising, then non-synchronising (RFC 7888). */
+START_TEST(test_literal_both)
+{
+	static const struct harness_step t[] = {
+		S("* OK ready\r\n"), C("L1 LOGIN {4}\r\n"), S("+ Ready\r\n"),
+		C("us\"r {6+}\r\npa\\ \"d\r\n"), S("L1 OK\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 143, "IMAP us\"r pa\\x5c \"d ok\n", true);
+}
+END_TEST
+
+/* AUTHENTICATE LOGIN by continuations, then with SASL-IR (RFC 4959). */
+START_TEST(test_authenticate_login)
+{
+	static const struct harness_step t[] = {
+		S("* OK [CAPABILITY IMAP4rev1 AUTH=LOGIN SASL-IR] ready\r\n"),
+		C("A1 AUTHENTICATE LOGIN\r\n"), S("+ VXNlcm5hbWU6\r\n"), C("YWxpY2U=\r\n"),
+		S("+ UGFzc3dvcmQ6\r\n"), C("czNjcmV0\r\n"), S("A1 NO [AUTHENTICATIONFAILED] no\r\n"),
+		C("A2 authenticate login Ym9i\r\n"), S("+ UGFzc3dvcmQ6\r\n"), C("eA==\r\n"),
+		S("A2 OK done\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 143, "IMAP alice s3cret fail\nIMAP bob x ok\n", true);
+}
+END_TEST
+
+/* A cancelled exchange and another mechanism report nothing; the next login does. */
+START_TEST(test_authenticate_cancel_and_other)
+{
+	static const struct harness_step t[] = {
+		S("* OK ready\r\n"), C("c1 AUTHENTICATE LOGIN\r\n"), S("+ VXNlcm5hbWU6\r\n"),
+		C("*\r\n"), S("c1 BAD cancelled\r\n"),
+		C("c2 AUTHENTICATE CRAM-MD5\r\n"), S("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2U+\r\n"),
+		C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"), S("c2 NO\r\n"),
+		C("c3 AUTHENTICATE PLAIN =\r\n"), S("c3 NO\r\n"),
+		C("c4 LOGIN u p\r\n"), S("c4 OK\r\n"),
+	};
+
+	harness_check(t, NSTEPS(t), 143, "IMAP u p ok\n", true);
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("dissect_imap");
@@ -95,6 +150,10 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_authenticate_plain);
 	tcase_add_test(tc, test_unanswered_and_oversized);
 	tcase_add_test(tc, test_starttls_and_garbage);
+	tcase_add_test(tc, test_quoted_specials);
+	tcase_add_test(tc, test_literal_both);
+	tcase_add_test(tc, test_authenticate_login);
+	tcase_add_test(tc, test_authenticate_cancel_and_other);
 	suite_add_tcase(s, tc);
 	return s;
 }
