@@ -151,6 +151,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 		return -1;
 	}
 	atomic_init(&rt->refs, 1);
+	rt->destroy = runtime_free;
 	rt->cfg = *cfg;
 	config_defaults(cfg);
 	c->rt = rt;
@@ -214,20 +215,6 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 		return -1;
 	runtime_swap(ctx, &c);
 	return 0;
-}
-
-const struct runtime *runtime_hold(const struct runtime *rt)
-{
-	atomic_fetch_add(&((struct runtime *)rt)->refs, 1);
-	return rt;
-}
-
-void runtime_release(const struct runtime *rt)
-{
-	struct runtime *r = (struct runtime *)rt;
-
-	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1)
-		runtime_free(r);
 }
 
 void runtime_ctx_free(struct runtime_ctx *ctx)

@@ -46,6 +46,10 @@ struct acl;
 
 struct runtime {
 	atomic_uint refs;           /* the one field changed after the build */
+	/* frees the snapshot when the last reference goes: a pointer, so that
+	 * lower layers (sessions) hold and release snapshots through this
+	 * header alone and never link against the layer that builds them */
+	void (*destroy)(struct runtime *rt);
 	struct config cfg;          /* in force; listen fields as bound at start */
 	struct users admins;        /* management credentials ([admins]) */
 	struct acl *acl;            /* compiled [acl], built-in rule first */
@@ -101,10 +105,20 @@ struct runtime_ctx {
 int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t errlen);
 
 /* Takes one more reference on rt (non-NULL). Returns rt. */
-const struct runtime *runtime_hold(const struct runtime *rt);
+static inline const struct runtime *runtime_hold(const struct runtime *rt)
+{
+	atomic_fetch_add(&((struct runtime *)rt)->refs, 1);
+	return rt;
+}
 
 /* Drops a reference; the last one frees the snapshot. NULL is a no-op. */
-void runtime_release(const struct runtime *rt);
+static inline void runtime_release(const struct runtime *rt)
+{
+	struct runtime *r = (struct runtime *)rt;
+
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1)
+		r->destroy(r);
+}
 
 /* Releases the snapshot in force and the live store (exit). */
 void runtime_ctx_free(struct runtime_ctx *ctx);
