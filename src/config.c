@@ -99,6 +99,7 @@ void config_free(struct config *c)
 		config_release(&c->mgmt_listen[i]);
 	config_release(&c->path);
 	config_release(&c->users_file);
+	config_release(&c->password_hash);
 	config_release(&c->access_log);
 	config_release(&c->resolver);
 	config_release(&c->user);
@@ -477,6 +478,17 @@ static int config_check_user(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+static int config_check_hash(const char *value, char *err, size_t errlen)
+{
+	char methods[128];
+
+	if (cred_method_supported(value))
+		return 0;
+	snprintf(err, errlen, "unknown or unsupported hash method (this system has: %s)",
+		 cred_methods(methods, sizeof(methods)));
+	return -1;
+}
+
 static bool config_valid_plugin_name(const char *s)
 {
 	size_t len = strlen(s);
@@ -534,6 +546,8 @@ static const struct config_key config_keys[] = {
 	CK_BOOL("socks", "dissectors", dissectors),
 	CK_STR("socks", "users_file", users_file, EMPTY_NULL, NULL, NULL),
 	CK_UINT("socks", "max_users", max_users, 0, CONFIG_MAX_USERS_LIMIT),
+	CK_STR("socks", "password_hash", password_hash, EMPTY_NULL, NULL, config_check_hash),
+	CK_UINT("socks", "password_cost", password_cost, 0, 999999999),
 	CK_STR("socks", "access_log", access_log, EMPTY_ERROR, NULL, NULL),
 	CK_UINT("socks", "connect_timeout", connect_timeout, 1, 86400),
 	CK_UINT("socks", "idle_timeout", idle_timeout, 1, 86400),

@@ -59,6 +59,8 @@ struct config {
 	bool dissectors;
 	char *users_file;                 /* NULL: users live in memory only */
 	unsigned max_users;               /* 0..255 */
+	char *password_hash;              /* method for new hashes (0A, rehash); NULL: yescrypt */
+	unsigned password_cost;           /* its cost; 0: libcrypt's default */
 	char *access_log;                 /* "-" is stderr */
 	unsigned connect_timeout;         /* seconds, each */
 	unsigned idle_timeout;

@@ -2,6 +2,7 @@
 #include "users.h"
 
 #include "cred.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,32 +45,20 @@ void users_free(struct users *u)
 		users_free_one(&u->list[i]);
 	free(u->list);
 	free(u->file);
+	free(u->hash_method);
 	memset(u, 0, sizeof(*u));
 }
 
-/* 1 when a < b, without a branch (both are at most a few hundred). */
-static size_t users_ct_lt(size_t a, size_t b)
+int users_set_hash(struct users *u, const char *method, unsigned long cost)
 {
-	return (a - b) >> (sizeof(size_t) * CHAR_BIT - 1);
-}
+	char *copy = NULL;
 
-/*
- * Compares two 1..255 octet strings in time that depends on neither length
- * nor content: all 255 positions are visited, and positions past a string's
- * end read its first octet and are masked out.
- */
-static bool users_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-	volatile unsigned diff = (unsigned)(alen ^ blen);
-
-	for (size_t i = 0; i < USERS_FIELD_MAX; i++) {
-		size_t ina = users_ct_lt(i, alen), inb = users_ct_lt(i, blen);
-		unsigned ca = (unsigned char)a[i * ina] & (unsigned)(0u - (unsigned)ina);
-		unsigned cb = (unsigned char)b[i * inb] & (unsigned)(0u - (unsigned)inb);
-
-		diff |= ca ^ cb;
-	}
-	return diff == 0;
+	if (method && (!cred_method_supported(method) || !(copy = strdup(method))))
+		return -1;
+	free(u->hash_method);
+	u->hash_method = copy;
+	u->hash_cost = cost;
+	return 0;
 }
 
 long users_find(const struct users *u, const char *name, size_t name_len)
@@ -86,21 +75,44 @@ long users_find(const struct users *u, const char *name, size_t name_len)
 	return found;
 }
 
+const char *users_dummy(const struct users *u, size_t *len)
+{
+	for (size_t i = 0; i < u->len; i++)
+		if (u->list[i].hashed) {
+			*len = u->list[i].pass_len;
+			return u->list[i].pass;
+		}
+	*len = 1;
+	return "-";
+}
+
+size_t users_plain_count(const struct users *u)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < u->len; i++)
+		n += !u->list[i].hashed;
+	return n;
+}
+
 bool users_check(const struct users *u, const char *name, size_t name_len,
 		 const char *pass, size_t pass_len)
 {
-	static const char dummy[] = "-";
+	const char *stored;
+	size_t stored_len;
 	long i;
 	bool same;
 
 	if (!cred_valid_pass(pass, pass_len) || name_len > USERS_FIELD_MAX)
 		return false;
 	i = users_find(u, name, name_len);
-	/* An unknown name costs the same comparison as a known one. */
-	if (i < 0)
-		same = users_ct_equal(dummy, 1, pass, pass_len);
-	else
-		same = users_ct_equal(u->list[i].pass, u->list[i].pass_len, pass, pass_len);
+	if (i >= 0) {
+		stored = u->list[i].pass;
+		stored_len = u->list[i].pass_len;
+	} else {
+		stored = users_dummy(u, &stored_len);
+	}
+	same = cred_check(stored, stored_len, pass, pass_len);
 	return i >= 0 && same;
 }
 
@@ -208,7 +220,39 @@ static int users_write_tmp(int fd, const struct users *u)
 	return rc;
 }
 
-int users_save(const struct users *u, char *err, size_t errlen)
+/*
+ * Replaces each plaintext entry by its hash, so the file holds no clear
+ * password. Returns 0, or -1 with err set (the entries done so far stay
+ * hashed).
+ */
+static int users_rehash(struct users *u, char *err, size_t errlen)
+{
+	char hash[CRED_HASH_MAX], why[160];
+
+	for (size_t i = 0; i < u->len; i++) {
+		struct user *user = &u->list[i];
+		char *copy;
+		int n;
+
+		if (user->hashed)
+			continue;
+		n = cred_hash_make(u->hash_method, u->hash_cost, user->pass, user->pass_len,
+				   hash, sizeof(hash), why, sizeof(why));
+		if (n < 0 || !(copy = users_dup(hash, (size_t)n))) {
+			users_set_err(err, errlen, "%s: user '%s': %s", u->file, user->name,
+				      n < 0 ? why : strerror(ENOMEM));
+			return -1;
+		}
+		explicit_bzero(user->pass, user->pass_len);
+		free(user->pass);
+		user->pass = copy;
+		user->pass_len = (unsigned char)n;
+		user->hashed = true;
+	}
+	return 0;
+}
+
+int users_save(struct users *u, char *err, size_t errlen)
 {
 	static const char suffix[] = ".tmp.XXXXXX";
 	size_t flen;
@@ -219,6 +263,8 @@ int users_save(const struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
+	if (users_rehash(u, err, errlen) != 0)
+		return -1;
 	flen = strlen(u->file);
 	tmp = malloc(flen + sizeof(suffix));
 	if (!tmp) {
@@ -273,6 +319,8 @@ static enum users_result users_append(struct users *u, const char *name, size_t 
 	user.pass = users_dup(pass, pass_len);
 	user.name_len = (unsigned char)name_len;
 	user.pass_len = (unsigned char)pass_len;
+	user.hashed = cred_is_hash(pass, pass_len);
+	user.line = 0;
 	if (!user.name || !user.pass) {
 		users_free_one(&user);
 		return USERS_NOMEM;
@@ -364,8 +412,10 @@ static int users_parse_line(struct users *u, const char *line, size_t len, size_
 	}
 	r = users_append(u, line, (size_t)(colon - line), colon + 1,
 			 len - (size_t)(colon - line) - 1);
-	if (r == USERS_OK)
+	if (r == USERS_OK) {
+		u->list[u->len - 1].line = (unsigned)lineno;
 		return 0;
+	}
 	snprintf(err, errlen, "%zu: %s", lineno,
 		 users_reason(r, line, (size_t)(colon - line)));
 	return -1;
@@ -392,6 +442,19 @@ int users_parse(struct users *u, const char *buf, size_t len, char *err, size_t 
 		off += n + (nl ? 1 : 0);
 	}
 	return 0;
+}
+
+/* The one warning for a file with plaintext entries: its first such line and how many more. */
+static void users_warn_plain(const struct users *u)
+{
+	size_t plain = users_plain_count(u);
+
+	for (size_t i = 0; i < u->len && plain > 0; i++)
+		if (!u->list[i].hashed) {
+			cred_warn_plain(u->file, (int)u->list[i].line, NULL, u->list[i].name,
+					plain - 1);
+			return;
+		}
 }
 
 int users_load(struct users *u, char *err, size_t errlen)
@@ -431,6 +494,7 @@ int users_load(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "%s:%s", u->file, reason);
 		goto fail;
 	}
+	users_warn_plain(u);
 	explicit_bzero(buf, len);
 	free(buf);
 	close(fd);

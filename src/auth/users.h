@@ -3,8 +3,9 @@
  * 1929, MASS 01/0A/0B) and for the management admins.
  *
  * Names and passwords are 1..255 printable ASCII octets (0x20..0x7E); a name
- * holds no ':'. Lookups compare in constant time with respect to the
- * password and do not stop at the first matching name.
+ * holds no ':'. A stored password is plaintext or a crypt(3) hash (the rule
+ * is cred_is_hash(), cred.h). Lookups compare in constant time with respect
+ * to the password and do not stop at the first matching name.
  *
  * With a backing file (users_file in mass.ini) the file is the store: every
  * users_add()/users_del() rewrites it atomically (temporary file, fsync,
@@ -13,6 +14,18 @@
  * per user (the name ends at the first ':'), blank lines ignored, mode 0600.
  * There are no comments: the file is machine-written, and a name may start
  * with any printable octet, '#' and ';' included.
+ *
+ * No clear password at rest: every rewrite of the file first replaces each
+ * plaintext entry by its hash (method and cost from users_set_hash(), by
+ * default yescrypt at libcrypt's default cost), so an old file with
+ * plaintext passwords is migrated by the first 0A/0B after it is loaded.
+ * That rehash runs where users_save() is called (about 15 ms per plaintext
+ * entry with yescrypt) and happens once per entry in the life of a file;
+ * MASS 0A itself should hash the new password in the verify pool
+ * (verify_hash_start()) and add the hash, so the loop never hashes.
+ *
+ * Not thread-safe: the loop owns the store. The verify pool copies what a
+ * worker needs.
  */
 #ifndef MASS_USERS_H
 #define MASS_USERS_H
@@ -34,8 +47,10 @@ enum users_result {
 
 struct user {
 	char *name;   /* NUL-terminated copies; lengths kept for the wire */
-	char *pass;
+	char *pass;   /* the stored password: plaintext or a crypt(3) hash */
 	unsigned char name_len, pass_len;
+	bool hashed;  /* cred_is_hash(pass) */
+	unsigned line; /* its line in the users file, 0 when it came from elsewhere */
 };
 
 struct users {
@@ -43,15 +58,28 @@ struct users {
 	size_t len, cap;
 	unsigned max;     /* at most 255 */
 	char *file;       /* backing file, or NULL */
+	char *hash_method; /* for the rehash on rewrite; NULL: CRED_DEFAULT_METHOD */
+	unsigned long hash_cost; /* 0: libcrypt's default */
 };
 
-/* An empty set holding at most max (clamped to 255) users, backed by file (NULL: none). */
+/*
+ * An empty set holding at most max (clamped to 255) users, backed by file
+ * (NULL: none). Returns 0, or -1 when out of memory.
+ */
 int users_init(struct users *u, unsigned max, const char *file);
+
+/*
+ * Sets the method (a cred_hash_make() name; NULL: the default) and cost
+ * plaintext entries are hashed with when the file is rewritten. Returns 0,
+ * or -1 when the method is not supported here or memory ran out.
+ */
+int users_set_hash(struct users *u, const char *method, unsigned long cost);
 void users_free(struct users *u);
 
 /*
- * Adds a user. With persist and a backing file, the file is rewritten first
- * (see above). Returns a users_result; err gets a reason for USERS_IO.
+ * Adds a user; pass is the password to store, plaintext or a crypt(3)
+ * hash. With persist and a backing file, the file is rewritten first (see
+ * above). Returns a users_result; err gets a reason for USERS_IO.
  */
 enum users_result users_add(struct users *u, const char *name, size_t name_len,
 			    const char *pass, size_t pass_len, bool persist,
@@ -61,7 +89,12 @@ enum users_result users_add(struct users *u, const char *name, size_t name_len,
 enum users_result users_del(struct users *u, const char *name, size_t name_len,
 			    bool persist, char *err, size_t errlen);
 
-/* True when name/pass match a user. Constant time in the password. */
+/*
+ * True when name/pass match a user. Constant time in the password; an
+ * unknown name costs what a known one costs (users_dummy()). Synchronous:
+ * for a hashed entry this runs crypt(3) on the calling thread, so the
+ * server checks through the verify pool (verify.h) instead.
+ */
 bool users_check(const struct users *u, const char *name, size_t name_len,
 		 const char *pass, size_t pass_len);
 
@@ -69,18 +102,35 @@ bool users_check(const struct users *u, const char *name, size_t name_len,
 long users_find(const struct users *u, const char *name, size_t name_len);
 
 /*
- * Loads the backing file into u (which should be empty).
- * Returns 1 when loaded, 0 when the file does not exist, -1 on a read or
- * format error ("FILE:LINE: reason" in err; u is left empty).
+ * What an unknown name is checked against so that it costs what a known
+ * one does: the first hashed entry's stored hash (the password is then
+ * compared with it and the answer thrown away), or "-" when no entry is
+ * hashed. Its length in *len.
+ */
+const char *users_dummy(const struct users *u, size_t *len);
+
+/* The number of plaintext entries. */
+size_t users_plain_count(const struct users *u);
+
+/*
+ * Loads the backing file into u (which should be empty), and logs one
+ * warning naming the file and the first line when it holds plaintext
+ * passwords. Returns 1 when loaded, 0 when the file does not exist, -1 on
+ * a read or format error ("FILE:LINE: reason" in err; u is left empty).
  */
 int users_load(struct users *u, char *err, size_t errlen);
 
-/* Writes the whole set to the backing file atomically. Returns 0 or -1 (err set). */
-int users_save(const struct users *u, char *err, size_t errlen);
+/*
+ * Writes the whole set to the backing file atomically, after replacing every
+ * plaintext entry by its hash in memory (see above). Returns 0 or -1 (err
+ * set; entries already hashed stay hashed: the same credentials).
+ */
+int users_save(struct users *u, char *err, size_t errlen);
 
 /*
  * The pure parser behind users_load(), for tests and fuzzing: parses a whole
- * file image into u. Returns 0, or -1 with "LINE: reason" in err.
+ * file image into u (each entry's line recorded). Returns 0, or -1 with
+ * "LINE: reason" in err.
  */
 int users_parse(struct users *u, const char *buf, size_t len, char *err, size_t errlen);
 

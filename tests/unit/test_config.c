@@ -53,6 +53,8 @@ static void assert_defaults(const struct config *c)
 	ck_assert(c->dissectors);
 	ck_assert_ptr_null(c->users_file);
 	ck_assert_uint_eq(c->max_users, 64);
+	ck_assert_ptr_null(c->password_hash);
+	ck_assert_uint_eq(c->password_cost, 0);
 	ck_assert_str_eq(c->access_log, "-");
 	ck_assert_uint_eq(c->connect_timeout, 10);
 	ck_assert_uint_eq(c->idle_timeout, 300);
@@ -182,6 +184,8 @@ START_TEST(every_key_type)
 		"dissectors = no\n"
 		"users_file = /var/lib/mass/users ; persisted\n"
 		"max_users = 255\n"
+		"password_hash = bcrypt\n"
+		"password_cost = 12\n"
 		"access_log = /var/log/mass.log\n"
 		"connect_timeout = 1\n"
 		"idle_timeout = 86400\n"
@@ -246,6 +250,8 @@ START_TEST(every_key_type)
 	ck_assert(!c.auth && !c.dissectors && !c.mgmt_auth);
 	ck_assert_str_eq(c.users_file, "/var/lib/mass/users");
 	ck_assert_uint_eq(c.max_users, 255);
+	ck_assert_str_eq(c.password_hash, "bcrypt");
+	ck_assert_uint_eq(c.password_cost, 12);
 	ck_assert_str_eq(c.access_log, "/var/log/mass.log");
 	ck_assert_uint_eq(c.connect_timeout, 1);
 	ck_assert_uint_eq(c.idle_timeout, 86400);
@@ -265,7 +271,7 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.acl.items[0].key, "allow");
 	ck_assert_str_eq(c.acl.items[1].value, "0.0.0.0/0");
 	ck_assert_str_eq(c.acl.items[2].value, "::1");
-	ck_assert_int_eq(c.acl.items[2].line, 28);
+	ck_assert_int_eq(c.acl.items[2].line, 30);
 	ck_assert_uint_eq(c.users.len, 2);
 	ck_assert_str_eq(c.users.items[0].value, "a=b:c d");
 	ck_assert_str_eq(c.users.items[1].key, "carol");
@@ -280,7 +286,7 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.indexes[0x0A], "users");
 	ck_assert_str_eq(c.indexes[0x0B], "my-plugin_2");
 	ck_assert_str_eq(c.indexes[0xFE], "x");
-	ck_assert_int_eq(c.index_lines[0x0B], 45);
+	ck_assert_int_eq(c.index_lines[0x0B], 47);
 	ck_assert_ptr_null(c.indexes[0x02]);
 	ck_assert_uint_eq(c.plugins_len, 2);
 	pl = config_plugin_find(&c, "my-plugin_2");
@@ -344,6 +350,10 @@ static const struct {
 	{ "[socks]\nfin_timeout = 0\n",
 	  "2: [socks] fin_timeout: expected an integer from 1 to 86400" },
 	{ "[socks]\nmax_users = 256\n", "2: [socks] max_users: expected an integer from 0 to 255" },
+	{ "[socks]\npassword_hash = md5\n", "2: [socks] password_hash: unknown or unsupported hash "
+	  "method (this system has: yescrypt gost-yescrypt scrypt bcrypt sha512crypt sha256crypt)" },
+	{ "[socks]\npassword_cost = -1\n",
+	  "2: [socks] password_cost: expected an integer from 0 to 999999999" },
 	{ "[socks]\nmax_clients = 1000001\n",
 	  "2: [socks] max_clients: expected an integer from 0 to 1000000" },
 	{ "[management]\nmax_connections = 0\n",

@@ -227,8 +227,15 @@ START_TEST(persistence_round_trip)
 	ck_assert_int_eq(ADD(&u, "#x", "pw", true), USERS_OK);
 	ck_assert_int_eq(ADD(&u, "mem", "only", false), USERS_OK);  /* not persisted */
 	read_file(buf, sizeof(buf));
-	ck_assert_str_eq(buf, "alice:wonder:land\nbob:pw\n#x:pw\n");
+	/* no clear password at rest: each line is name:yescrypt-hash */
+	ck_assert_int_eq(strncmp(buf, "alice:$y$", 9), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\nbob:$y$"));
+	ck_assert_ptr_nonnull(strstr(buf, "\n#x:$y$"));
+	ck_assert_ptr_null(strstr(buf, "wonder"));
+	ck_assert_ptr_null(strstr(buf, ":pw"));
 	ck_assert_ptr_null(strstr(buf, "mem"));
+	ck_assert(users_check(&u, "alice", 5, "wonder:land", 11));
+	ck_assert(u.list[3].hashed == false);  /* mem: rehashed by the next save */
 	ck_assert_int_eq(users_del(&u, "alice", 5, true, err, sizeof(err)), USERS_OK);
 	ck_assert_int_eq(dir_entries(), 1);
 
@@ -238,7 +245,9 @@ START_TEST(persistence_round_trip)
 	ck_assert(users_check(&v, "bob", 3, "pw", 2));
 	ck_assert(users_check(&v, "#x", 2, "pw", 2));
 	ck_assert(users_check(&v, "mem", 3, "only", 4));  /* the last save held the whole set */
+	ck_assert(!users_check(&v, "mem", 3, "onlY", 4));
 	ck_assert_int_eq(users_find(&v, "alice", 5), -1);
+	ck_assert_uint_eq(users_plain_count(&v), 0);
 	users_free(&v);
 
 	ck_assert_int_eq(users_save(&u, err, sizeof(err)), 0);
@@ -351,6 +360,96 @@ START_TEST(failed_write_changes_nothing)
 }
 END_TEST
 
+/* Hashes of "secret", one per kind (made by libxcrypt). */
+static const char *const kind_hash[] = {
+	"$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0",
+	"$gy$j9T$t/o1qUGRkIOrFaRHewtlK0$qV1QZaj33epUS9xaoVWeRN3Xoigpa/DvQZlBipDVmN4",
+	"$7$CU..../....0.9isDeL7dGl0oBsyHgk80$K2Z/EGdoRW3.1FBMz5uS4yfAgox7kPoWKQ1ZNBIv/L1",
+	"$2b$05$9eN7Se6WzgboXazzwhV3c.6iUv6EOJXgrjyZmE7t5LbfZhj6JjGxK",
+	"$6$TRTcBavuZA8gjbrO$pqYLR9AJXCzc2i1WRTo/nDLeY1hVwCvHuBiysRQ/o2wGW8qtueG.WRZq/nJcWt8ep/0p77/LgijqbJRti/gDR1",
+	"$5$.L.Clw0UUK3n/y7k$e4vdcp5rsnHylOpcH9ceBD42p1sxyHmcql3wnufyru6",
+	"secret",  /* and a plaintext entry */
+};
+
+/* Each kind in the store (added, and parsed from a users file line): right and wrong passwords. */
+START_TEST(each_kind)
+{
+	const char *h = kind_hash[_i];
+	struct users u;
+	char err[256], line[512];
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(ADD(&u, "alice", h, false), USERS_OK);
+	ck_assert(u.list[0].hashed == (h[0] == '$'));
+	ck_assert(users_check(&u, "alice", 5, "secret", 6));
+	ck_assert(!users_check(&u, "alice", 5, "secreT", 6));
+	ck_assert(!users_check(&u, "alice", 5, h, strlen(h)) || h[0] != '$');
+	ck_assert(!users_check(&u, "bob", 3, "secret", 6));
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	snprintf(line, sizeof(line), "\nbob:x\nalice:%s\n", h);
+	ck_assert_int_eq(users_parse(&u, line, strlen(line), err, sizeof(err)), 0);
+	ck_assert_uint_eq(u.list[1].line, 3);
+	ck_assert(users_check(&u, "alice", 5, "secret", 6));
+	ck_assert(!users_check(&u, "alice", 5, "x", 1));
+	ck_assert_uint_eq(users_plain_count(&u), h[0] == '$' ? 1 : 2);
+	users_free(&u);
+}
+END_TEST
+
+START_TEST(dummy)
+{
+	struct users u;
+	char err[256];
+	size_t len;
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_str_eq(users_dummy(&u, &len), "-");
+	ck_assert_int_eq(ADD(&u, "a", "plain", false), USERS_OK);
+	ck_assert_str_eq(users_dummy(&u, &len), "-");
+	ck_assert_uint_eq(len, 1);
+	ck_assert_int_eq(ADD(&u, "b", kind_hash[3], false), USERS_OK);
+	ck_assert_str_eq(users_dummy(&u, &len), kind_hash[3]);
+	ck_assert_uint_eq(len, strlen(kind_hash[3]));
+	/* the dummy's password does not log in an unknown name */
+	ck_assert(!users_check(&u, "nobody", 6, "secret", 6));
+	users_free(&u);
+}
+END_TEST
+
+/* An old file with plaintext passwords: loaded as is, hashed by the next rewrite. */
+START_TEST(migration)
+{
+	struct users u;
+	char err[256], buf[2048];
+
+	write_file("alice:wonderland\nbob:$2b$05$9eN7Se6WzgboXazzwhV3c.6iUv6EOJXgrjyZmE7t5LbfZhj6JjGxK\n");
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_set_hash(&u, "sha512crypt", 6000), 0);
+	ck_assert_int_eq(users_set_hash(&u, "md5", 0), -1);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	ck_assert_uint_eq(users_plain_count(&u), 1);
+	ck_assert(users_check(&u, "alice", 5, "wonderland", 10));
+	ck_assert_int_eq(ADD(&u, "carol", "c", true), USERS_OK);
+	ck_assert_uint_eq(users_plain_count(&u), 0);
+	read_file(buf, sizeof(buf));
+	ck_assert_int_eq(strncmp(buf, "alice:$6$rounds=6000$", 21), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\nbob:$2b$05$9eN7Se6WzgboXazzwhV3c."));
+	ck_assert_ptr_nonnull(strstr(buf, "\ncarol:$6$rounds=6000$"));
+	ck_assert_ptr_null(strstr(buf, "wonderland"));
+	users_free(&u);
+
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	ck_assert(users_check(&u, "alice", 5, "wonderland", 10));
+	ck_assert(users_check(&u, "bob", 3, "secret", 6));
+	ck_assert(users_check(&u, "carol", 5, "c", 1));
+	ck_assert(!users_check(&u, "carol", 5, "d", 1));
+	users_free(&u);
+}
+END_TEST
+
 static Suite *users_suite(void)
 {
 	Suite *s = suite_create("users");
@@ -365,6 +464,10 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, unwritable_directory);
 	tcase_add_test(tc, failed_write_changes_nothing);
+	tcase_add_loop_test(tc, each_kind, 0, (int)(sizeof(kind_hash) / sizeof(kind_hash[0])));
+	tcase_add_test(tc, dummy);
+	tcase_add_test(tc, migration);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }
