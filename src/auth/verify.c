@@ -1,0 +1,468 @@
+/* verify: the worker pool for crypt(3) and the cache of successes. See verify.h. */
+#include "verify.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "auth/cred.h"
+#include "auth/sha256.h"
+#include "auth/users.h"
+#include "core/log.h"
+#include "core/loop.h"
+
+#define VERIFY_MAX_THREADS 16
+#define VERIFY_METHOD_MAX 32
+
+enum verify_kind { VERIFY_CHECK, VERIFY_HASH };
+
+/* Where a request is; changed only under the pool's mutex. */
+enum verify_state {
+	VERIFY_QUEUED,   /* in pool->queue, waiting for a worker */
+	VERIFY_RUNNING,  /* a worker has it */
+	VERIFY_DONE      /* in pool->done, waiting for the loop */
+};
+
+struct verify_req {
+	TAILQ_ENTRY(verify_req) link;
+	struct verify_pool *pool;
+	enum verify_kind kind;
+	enum verify_state state;
+	bool cancelled;              /* loop thread only */
+	bool known;                  /* the name exists (else: a dummy check) */
+	bool ok;                     /* the answer, written by whoever answers */
+	bool cacheable;              /* a hash check whose success goes to the cache */
+	uint64_t generation;         /* the cache's generation when started */
+	unsigned char digest[SHA256_LEN];
+	verify_done_fn *done;
+	verify_hash_fn *hashed;
+	void *ctx;
+	char stored[CRED_HASH_MAX];  /* VERIFY_CHECK: the stored hash */
+	size_t slen;
+	char pass[CRED_HASH_MAX];
+	size_t plen;
+	char method[VERIFY_METHOD_MAX]; /* VERIFY_HASH */
+	unsigned long cost;
+	char out[CRED_HASH_MAX];     /* VERIFY_HASH: the hash, or the reason */
+	int outlen;                  /* -1: out holds the reason */
+};
+
+TAILQ_HEAD(verify_list, verify_req);
+
+struct verify_slot {
+	bool used;
+	unsigned char digest[SHA256_LEN];
+};
+
+struct verify_pool {
+	struct loop *loop;
+	int efd;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct verify_list queue;    /* under lock */
+	struct verify_list done;     /* under lock */
+	size_t queued, queue_max;    /* under lock */
+	bool stop;                   /* under lock */
+	pthread_t threads[VERIFY_MAX_THREADS];
+	unsigned nthreads;
+	uint64_t hashed;             /* under lock */
+	/* loop thread only: */
+	struct verify_slot *cache;
+	size_t cache_len;
+	uint64_t generation;
+	unsigned char key[SHA256_LEN];
+	uint64_t checks, hits, full;
+	uint64_t full_logged_ms;
+};
+
+static void verify_free_req(struct verify_req *r)
+{
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+}
+
+static void verify_signal(struct verify_pool *pool)
+{
+	uint64_t one = 1;
+
+	/* cannot block (EFD_NONBLOCK) nor fill up (2^64 - 2 wakeups); EINTR: retry */
+	while (write(pool->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+/* The worker's side: one request at a time, nothing shared but the lists. */
+static void verify_run(struct verify_req *r)
+{
+	if (r->kind == VERIFY_CHECK) {
+		bool same = cred_check(r->stored, r->slen, r->pass, r->plen);
+
+		r->ok = r->known && same;
+	} else {
+		r->outlen = cred_hash_make(r->method[0] ? r->method : NULL, r->cost, r->pass,
+					   r->plen, r->out, sizeof(r->out), r->out,
+					   sizeof(r->out));
+	}
+	explicit_bzero(r->pass, sizeof(r->pass));
+}
+
+static void *verify_worker(void *arg)
+{
+	struct verify_pool *pool = arg;
+	struct verify_req *r;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!pool->stop && TAILQ_EMPTY(&pool->queue))
+			pthread_cond_wait(&pool->wake, &pool->lock);
+		if (pool->stop)
+			break;
+		r = TAILQ_FIRST(&pool->queue);
+		TAILQ_REMOVE(&pool->queue, r, link);
+		pool->queued--;
+		r->state = VERIFY_RUNNING;
+		pthread_mutex_unlock(&pool->lock);
+
+		verify_run(r);
+
+		pthread_mutex_lock(&pool->lock);
+		pool->hashed++;
+		r->state = VERIFY_DONE;
+		TAILQ_INSERT_TAIL(&pool->done, r, link);
+		verify_signal(pool);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+/* A digest's slot: its first octets are uniform (the key is secret). */
+static struct verify_slot *verify_slot(struct verify_pool *pool, const unsigned char *d)
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));
+	return &pool->cache[h % pool->cache_len];
+}
+
+static bool verify_digest_equal(const unsigned char *a, const unsigned char *b)
+{
+	volatile unsigned char diff = 0;
+
+	for (size_t i = 0; i < SHA256_LEN; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static void verify_cache_put(struct verify_pool *pool, const struct verify_req *r)
+{
+	struct verify_slot *slot;
+
+	if (!pool->cache_len || r->generation != pool->generation)
+		return;
+	slot = verify_slot(pool, r->digest);
+	slot->used = true;
+	memcpy(slot->digest, r->digest, SHA256_LEN);
+}
+
+/* Hands finished requests to their callbacks, on the loop thread. */
+static void verify_ready(struct loop *loop, int fd, void *data, int events)
+{
+	struct verify_pool *pool = data;
+	struct verify_list ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct verify_req *r;
+	uint64_t n;
+
+	(void)loop;
+	(void)events;
+	while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&pool->lock);
+	TAILQ_CONCAT(&ready, &pool->done, link);
+	pthread_mutex_unlock(&pool->lock);
+	/* a callback may cancel a request further down this list: it is then skipped */
+	while ((r = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, r, link);
+		if (r->kind == VERIFY_CHECK && r->ok && r->cacheable)
+			verify_cache_put(pool, r);
+		if (!r->cancelled) {
+			if (r->kind == VERIFY_CHECK)
+				r->done(r->ctx, r->ok);
+			else
+				r->hashed(r->ctx, r->outlen >= 0 ? r->out : NULL,
+					  r->outlen >= 0 ? (size_t)r->outlen : 0,
+					  r->outlen >= 0 ? NULL : r->out);
+		}
+		verify_free_req(r);
+	}
+}
+
+struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size_t queue_max,
+				       size_t cache_entries, char *err, size_t errlen)
+{
+	struct verify_pool *pool;
+	sigset_t all, old;
+	int rc;
+
+	if (threads < 1 || threads > VERIFY_MAX_THREADS || queue_max < 1) {
+		snprintf(err, errlen, "verify pool: 1..%d threads and a queue of at least 1",
+			 VERIFY_MAX_THREADS);
+		return NULL;
+	}
+	pool = calloc(1, sizeof(*pool));
+	if (!pool || (cache_entries && !(pool->cache = calloc(cache_entries,
+								sizeof(*pool->cache))))) {
+		snprintf(err, errlen, "verify pool: %s", strerror(ENOMEM));
+		goto fail_mem;
+	}
+	pool->loop = loop;
+	pool->cache_len = cache_entries;
+	pool->queue_max = queue_max;
+	TAILQ_INIT(&pool->queue);
+	TAILQ_INIT(&pool->done);
+	if (getrandom(pool->key, sizeof(pool->key), 0) != (ssize_t)sizeof(pool->key)) {
+		snprintf(err, errlen, "verify pool: getrandom: %s", strerror(errno));
+		goto fail_mem;
+	}
+	pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool->efd < 0) {
+		snprintf(err, errlen, "verify pool: eventfd: %s", strerror(errno));
+		goto fail_mem;
+	}
+	if (loop_add(loop, pool->efd, LOOP_READ, verify_ready, pool) != 0) {
+		snprintf(err, errlen, "verify pool: watching the eventfd: %s", strerror(errno));
+		goto fail_fd;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->wake, NULL);
+	/* workers inherit this mask: signals are the loop thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; pool->nthreads < threads; pool->nthreads++) {
+		rc = pthread_create(&pool->threads[pool->nthreads], NULL, verify_worker, pool);
+		if (rc != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			snprintf(err, errlen, "verify pool: pthread_create: %s", strerror(rc));
+			verify_pool_destroy(pool);
+			return NULL;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pool;
+fail_fd:
+	close(pool->efd);
+fail_mem:
+	if (pool)
+		free(pool->cache);
+	free(pool);
+	return NULL;
+}
+
+void verify_pool_destroy(struct verify_pool *pool)
+{
+	struct verify_req *r;
+
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stop = true;
+	pthread_cond_broadcast(&pool->wake);
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned i = 0; i < pool->nthreads; i++)
+		pthread_join(pool->threads[i], NULL);
+	while ((r = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, r, link);
+		verify_free_req(r);
+	}
+	while ((r = TAILQ_FIRST(&pool->done)) != NULL) {
+		TAILQ_REMOVE(&pool->done, r, link);
+		verify_free_req(r);
+	}
+	loop_remove(pool->loop, pool->efd);
+	close(pool->efd);
+	pthread_cond_destroy(&pool->wake);
+	pthread_mutex_destroy(&pool->lock);
+	explicit_bzero(pool->key, sizeof(pool->key));
+	free(pool->cache);
+	free(pool);
+}
+
+/* Queues r for a worker (to_worker) or straight for the loop's next round. */
+static int verify_submit(struct verify_pool *pool, struct verify_req *r, bool to_worker,
+			 struct verify_req **handle)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (to_worker && pool->queued >= pool->queue_max) {
+		pthread_mutex_unlock(&pool->lock);
+		pool->full++;
+		if (pool->full_logged_ms == 0 ||
+		    loop_now_ms(pool->loop) - pool->full_logged_ms >= 1000) {
+			log_warn("verify: %zu password checks already waiting; refusing "
+				 "(%llu refused so far)", pool->queue_max,
+				 (unsigned long long)pool->full);
+			pool->full_logged_ms = loop_now_ms(pool->loop);
+			if (pool->full_logged_ms == 0)
+				pool->full_logged_ms = 1;
+		}
+		verify_free_req(r);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (to_worker) {
+		r->state = VERIFY_QUEUED;
+		TAILQ_INSERT_TAIL(&pool->queue, r, link);
+		pool->queued++;
+		pthread_cond_signal(&pool->wake);
+	} else {
+		r->state = VERIFY_DONE;
+		TAILQ_INSERT_TAIL(&pool->done, r, link);
+		verify_signal(pool);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (handle)
+		*handle = r;
+	return 0;
+}
+
+/* HMAC(key, len-prefixed name, stored, pass): the cache's key for one login. */
+static void verify_digest(const struct verify_pool *pool, const char *name, size_t nlen,
+			  const char *stored, size_t slen, const char *pass, size_t plen,
+			  unsigned char out[SHA256_LEN])
+{
+	struct hmac_sha256 h;
+	unsigned char len;
+
+	hmac_sha256_init(&h, pool->key, sizeof(pool->key));
+	len = (unsigned char)nlen;
+	hmac_sha256_update(&h, &len, 1);
+	hmac_sha256_update(&h, name, nlen);
+	len = (unsigned char)slen;
+	hmac_sha256_update(&h, &len, 1);
+	hmac_sha256_update(&h, stored, slen);
+	len = (unsigned char)plen;
+	hmac_sha256_update(&h, &len, 1);
+	hmac_sha256_update(&h, pass, plen);
+	hmac_sha256_final(&h, out);
+}
+
+/*
+ * Decides who answers: the loop's next round (invalid input, a plaintext
+ * entry, an unknown name with no hash to spend time on, a cache hit) or a
+ * worker (a hash to check, the dummy one for an unknown name included).
+ */
+int verify_start(struct verify_pool *pool, const struct users *users, const char *name,
+		 size_t nlen, const char *pass, size_t plen, verify_done_fn *done, void *ctx,
+		 struct verify_req **handle)
+{
+	struct verify_req *r = calloc(1, sizeof(*r));
+	const char *stored;
+	bool worker = false;
+	long i;
+
+	if (!r)
+		return -1;
+	r->pool = pool;
+	r->kind = VERIFY_CHECK;
+	r->done = done;
+	r->ctx = ctx;
+	r->generation = pool->generation;
+	pool->checks++;
+	if (!cred_valid_pass(pass, plen) || nlen > CRED_FIELD_MAX)
+		return verify_submit(pool, r, false, handle);
+	i = users_find(users, name, nlen);
+	r->known = i >= 0;
+	if (r->known) {
+		stored = users->list[i].pass;
+		r->slen = users->list[i].pass_len;
+	} else {
+		stored = users_dummy(users, &r->slen);
+	}
+	if (!cred_is_hash(stored, r->slen)) {
+		r->ok = r->known && cred_ct_equal(stored, r->slen, pass, plen);
+	} else {
+		struct verify_slot *slot = NULL;
+
+		if (pool->cache_len && r->known) {
+			verify_digest(pool, name, nlen, stored, r->slen, pass, plen, r->digest);
+			slot = verify_slot(pool, r->digest);
+		}
+		if (slot && slot->used && verify_digest_equal(slot->digest, r->digest)) {
+			pool->hits++;
+			r->ok = true;
+		} else {
+			r->cacheable = slot != NULL;
+			memcpy(r->stored, stored, r->slen);
+			memcpy(r->pass, pass, plen);
+			r->plen = plen;
+			worker = true;
+		}
+	}
+	return verify_submit(pool, r, worker, handle);
+}
+
+int verify_hash_start(struct verify_pool *pool, const char *method, unsigned long cost,
+		      const char *pass, size_t plen, verify_hash_fn *done, void *ctx,
+		      struct verify_req **handle)
+{
+	struct verify_req *r;
+
+	if (method && strlen(method) >= VERIFY_METHOD_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->pool = pool;
+	r->kind = VERIFY_HASH;
+	r->hashed = done;
+	r->ctx = ctx;
+	r->cost = cost;
+	if (method)
+		strcpy(r->method, method);
+	/* too long: hashed as empty, which the worker refuses as an invalid password */
+	if (plen > CRED_FIELD_MAX)
+		plen = 0;
+	memcpy(r->pass, pass, plen);
+	r->plen = plen;
+	return verify_submit(pool, r, true, handle);
+}
+
+void verify_cancel(struct verify_req *r)
+{
+	struct verify_pool *pool = r->pool;
+
+	pthread_mutex_lock(&pool->lock);
+	if (r->state == VERIFY_QUEUED) {
+		TAILQ_REMOVE(&pool->queue, r, link);
+		pool->queued--;
+		pthread_mutex_unlock(&pool->lock);
+		verify_free_req(r);
+		return;
+	}
+	/* running or done: the loop frees it when it comes back, without calling back */
+	r->cancelled = true;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void verify_cache_clear(struct verify_pool *pool)
+{
+	pool->generation++;
+	if (pool->cache_len)
+		explicit_bzero(pool->cache, pool->cache_len * sizeof(*pool->cache));
+}
+
+struct verify_stats verify_pool_stats(struct verify_pool *pool)
+{
+	struct verify_stats s = { pool->checks, pool->hits, 0, pool->full };
+
+	pthread_mutex_lock(&pool->lock);
+	s.hashed = pool->hashed;
+	pthread_mutex_unlock(&pool->lock);
+	return s;
+}
