@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/cred.h"
 #include "core/log.h"
 #include "mass/host.h"
 #include "mass/plugins.h"
@@ -17,15 +18,22 @@ struct runtime_candidate {
 	bool new_users;         /* users replaces the live store */
 };
 
-/* Adds "name = password" entries; a bad entry was already refused by the config loader. */
+/*
+ * Adds "name = password" entries; a bad entry was already refused by the
+ * config loader. A plaintext one from mass.ini (section set) is warned about.
+ */
 static int runtime_add_list(struct users *u, const struct config_list *list, bool persist,
-			    char *err, size_t errlen)
+			    const struct config *cfg, const char *section, char *err,
+			    size_t errlen)
 {
 	for (size_t i = 0; i < list->len; i++) {
 		const struct config_kv *kv = &list->items[i];
 		enum users_result r = users_add(u, kv->key, strlen(kv->key), kv->value,
 						strlen(kv->value), persist, err, errlen);
 
+		if (section && r == USERS_OK && !cred_is_hash(kv->value, strlen(kv->value)))
+			cred_warn_plain(cfg->path ? cfg->path : "mass.ini", kv->line, section,
+					kv->key, 0);
 		if (r == USERS_EXISTS) {
 			log_info("user '%s' already known; keeping the stored password", kv->key);
 			continue;
@@ -55,13 +63,15 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 {
 	int loaded;
 
-	if (users_init(u, cfg->max_users, cfg->users_file) < 0) {
+	if (users_init(u, cfg->max_users, cfg->users_file) < 0 ||
+	    users_set_hash(u, cfg->password_hash, cfg->password_cost) < 0) {
+		users_free(u);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (cfg->users_file == NULL) {
-		if (runtime_add_list(u, &cfg->users, false, err, errlen) < 0 ||
-		    runtime_add_list(u, cli_users, false, err, errlen) < 0)
+		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
+		    runtime_add_list(u, cli_users, false, cfg, NULL, err, errlen) < 0)
 			goto fail;
 		return 0;
 	}
@@ -73,12 +83,12 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 			log_info("users come from %s; [users] in %s is ignored",
 				 cfg->users_file, cfg->path ? cfg->path : "mass.ini");
 	} else {
-		if (runtime_add_list(u, &cfg->users, false, err, errlen) < 0 ||
+		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
 		    users_save(u, err, errlen) < 0)
 			goto fail;
 		log_info("created users file %s with %zu users", cfg->users_file, u->len);
 	}
-	if (runtime_add_list(u, cli_users, true, err, errlen) < 0)
+	if (runtime_add_list(u, cli_users, true, cfg, NULL, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -94,7 +104,7 @@ static int runtime_build_admins(struct users *u, const struct config *cfg, char 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (runtime_add_list(u, &cfg->admins, false, err, errlen) < 0) {
+	if (runtime_add_list(u, &cfg->admins, false, cfg, "admins", err, errlen) < 0) {
 		users_free(u);
 		return -1;
 	}
