@@ -5,6 +5,7 @@
  *   socks5-bench tps  (--proxy H:P | --direct) --target H:P [options]
  *   socks5-bench bulk (--proxy H:P | --direct) --target H:P [options]
  *   socks5-bench idle (--proxy H:P | --direct) --target H:P [options]
+ *   socks5-bench burst --proxy H:P --target H:P --users PREFIX:PASS [options]
  *
  * One thread, one epoll loop, every socket non-blocking, every wait bounded.
  * Results are one line "MODE key=value ..." on stdout so scripts can parse
@@ -27,10 +28,12 @@
  * epoll with a budget per wakeup so one fast stream cannot starve others. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,7 +53,7 @@
 #define BENCH_CHECK_BYTES 16
 #define BENCH_BUDGET 16         /* reads or writes per wakeup on bulk streams */
 
-enum bench_mode { MODE_TPS, MODE_BULK, MODE_IDLE };
+enum bench_mode { MODE_TPS, MODE_BULK, MODE_IDLE, MODE_BURST };
 
 enum bench_state {
 	ST_FREE,      /* slot unused */
@@ -113,6 +116,10 @@ struct bench {
 	double hold;
 	int hold_stdin;
 	int burst;
+	const char *burst_prefix, *burst_pass;  /* burst: users PREFIX0.. with PASS */
+	struct sockaddr_storage mgmt;           /* burst: the MASS probe's server */
+	socklen_t mgmtlen;
+	const char *admin, *admin_pass;
 	int draining;          /* bulk up: stopped writing, waiting for counts */
 
 	int ep;
@@ -560,6 +567,8 @@ static void bench_ready(struct bench *b, struct bench_conn *c)
 		c->acked = 0;
 		c->t_ack = 0;
 		bench_level(b, c, b->down ? EPOLLIN : EPOLLIN | EPOLLOUT);
+		break;
+	case MODE_BURST:  /* has its own loop (bench_run_burst) */
 		break;
 	}
 }
@@ -1303,6 +1312,313 @@ static int bench_ports(int n)
 }
 
 /* ------------------------------------------------------------------ */
+/* burst: first logins by distinct users vs. latency of what is running */
+
+/*
+ * One RFC 1929 login on a connection of its own, as user PREFIX<i>; the
+ * connection is done when the proxy answers the login (or fails).
+ */
+struct bench_login {
+	int fd;
+	int step;         /* 0 connecting, 1 greeting sent, 2 login sent, 3 done */
+	unsigned char in[2];
+	size_t got;
+};
+
+/* A probe: a round trip measured again and again (tunnel echo or MASS request). */
+struct bench_probe {
+	int fd;
+	int busy;
+	uint64_t sent_us, last_us;
+	size_t got;
+	uint64_t max_us;
+	struct bench_samples lat;
+};
+
+static int bench_block_io(int fd, int out, unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The measured tunnel: a blocking handshake through the proxy to the echo target. */
+static int bench_burst_tunnel(struct bench *b)
+{
+	unsigned char buf[600], reply[10];
+	struct timeval tv = { (time_t)b->timeout, 0 };
+	size_t n;
+	int fd = socket(b->proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	bench_nodelay(fd);
+	if (connect(fd, (struct sockaddr *)&b->proxy, b->proxylen) < 0)
+		goto fail;
+	n = bench_put_greeting(b, buf);
+	if (bench_block_io(fd, 1, buf, n) < 0 || bench_block_io(fd, 0, reply, 2) < 0 ||
+	    reply[0] != 5 || reply[1] != (b->user ? 2 : 0))
+		goto fail;
+	if (b->user) {
+		n = bench_put_auth(b, buf);
+		if (bench_block_io(fd, 1, buf, n) < 0 || bench_block_io(fd, 0, reply, 2) < 0 ||
+		    reply[1] != 0)
+			goto fail;
+	}
+	n = bench_put_request(b, buf);
+	if (bench_block_io(fd, 1, buf, n) < 0 || bench_block_io(fd, 0, reply, 10) < 0 ||
+	    reply[1] != 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int bench_nb_connect(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)ss, len) < 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Advances login l on readiness. Returns 1 when it is done (ok in *ok). */
+static int bench_login_step(struct bench *b, struct bench_login *l, int i, int *ok)
+{
+	unsigned char buf[600];
+	char name[300];
+	size_t n;
+	ssize_t r;
+
+	*ok = 0;
+	if (l->step == 0) {
+		buf[0] = 5, buf[1] = 1, buf[2] = 2;
+		if (send(l->fd, buf, 3, MSG_NOSIGNAL) != 3)
+			return 1;
+		l->step = 1;
+		return 0;
+	}
+	r = recv(l->fd, l->in + l->got, 2 - l->got, 0);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (r <= 0)
+		return 1;
+	l->got += (size_t)r;
+	if (l->got < 2)
+		return 0;
+	l->got = 0;
+	if (l->step == 1) {
+		if (l->in[1] != 2)
+			return 1;
+		snprintf(name, sizeof(name), "%s%d", b->burst_prefix, i);
+		n = strlen(name);
+		buf[0] = 1;
+		buf[1] = (unsigned char)n;
+		memcpy(buf + 2, name, n);
+		buf[2 + n] = (unsigned char)strlen(b->burst_pass);
+		memcpy(buf + 3 + n, b->burst_pass, strlen(b->burst_pass));
+		n += 3 + strlen(b->burst_pass);
+		if (send(l->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+			return 1;
+		l->step = 2;
+		return 0;
+	}
+	*ok = l->in[1] == 0;
+	return 1;
+}
+
+static void bench_probe_done(struct bench_probe *p, uint64_t now)
+{
+	uint64_t us = now - p->sent_us;
+
+	bench_sample_add(&p->lat, us);
+	if (us > p->max_us)
+		p->max_us = us;
+	p->busy = 0;
+	p->last_us = now;
+}
+
+/* The echo probe: 16 bytes out every 5 ms, latency when all 16 are back. */
+static int bench_echo_probe(struct bench_probe *p, short revents, uint64_t now)
+{
+	unsigned char buf[BENCH_CHECK_BYTES];
+	ssize_t r;
+
+	if (p->busy && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		r = recv(p->fd, buf, sizeof(buf) - p->got, 0);
+		if (r <= 0 && !(r < 0 && errno == EAGAIN))
+			return -1;
+		if (r > 0 && (p->got += (size_t)r) == sizeof(buf))
+			bench_probe_done(p, now);
+	}
+	if (!p->busy && now - p->last_us >= 5000) {
+		memset(buf, 'e', sizeof(buf));
+		if (send(p->fd, buf, sizeof(buf), MSG_NOSIGNAL) != (ssize_t)sizeof(buf))
+			return -1;
+		p->busy = 1;
+		p->got = 0;
+		p->sent_us = now;
+	}
+	return 0;
+}
+
+/*
+ * The MASS probe, every 10 ms: connect, greeting, admin login, index 02 (a
+ * counter), until the server's close; latency from connect to close.
+ */
+static int bench_mass_probe(struct bench *b, struct bench_probe *p, short revents, uint64_t now)
+{
+	unsigned char buf[600];
+	size_t ul, pl;
+	ssize_t r;
+
+	if (!p->busy) {
+		if (now - p->last_us < 10000)
+			return 0;
+		p->fd = bench_nb_connect(&b->mgmt, b->mgmtlen);
+		if (p->fd < 0)
+			return -1;
+		p->busy = 1;
+		p->got = 0;
+		p->sent_us = now;
+		return 0;
+	}
+	if (p->got == 0 && (revents & POLLOUT)) {
+		ul = strlen(b->admin);
+		pl = strlen(b->admin_pass);
+		buf[0] = 1, buf[1] = 1, buf[2] = 2, buf[3] = 1;
+		buf[4] = (unsigned char)ul;
+		memcpy(buf + 5, b->admin, ul);
+		buf[5 + ul] = (unsigned char)pl;
+		memcpy(buf + 6 + ul, b->admin_pass, pl);
+		buf[6 + ul + pl] = 0x02;
+		if (send(p->fd, buf, 7 + ul + pl, MSG_NOSIGNAL) != (ssize_t)(7 + ul + pl))
+			return -1;
+		p->got = 1;
+	}
+	if (p->got && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		while ((r = recv(p->fd, buf, sizeof(buf), 0)) > 0)
+			;
+		if (r == 0 || (r < 0 && errno != EAGAIN)) {
+			close(p->fd);
+			p->fd = -1;
+			bench_probe_done(p, now);
+		}
+	}
+	return 0;
+}
+
+static void bench_burst_report(struct bench *b, int ok, int failed, uint64_t us,
+			       struct bench_probe *echo, struct bench_probe *mass)
+{
+	bench_sort(&echo->lat);
+	bench_sort(&mass->lat);
+	printf("burst logins=%d ok=%d failed=%d secs=%.3f echo_samples=%zu echo_p99_ms=%.3f "
+	       "echo_max_ms=%.3f mass_samples=%zu mass_p99_ms=%.3f mass_max_ms=%.3f\n",
+	       b->clients, ok, failed, (double)us / 1e6, echo->lat.n,
+	       bench_pct(&echo->lat, 0.99) / 1e3, (double)echo->max_us / 1e3, mass->lat.n,
+	       bench_pct(&mass->lat, 0.99) / 1e3, (double)mass->max_us / 1e3);
+	(void)b;
+}
+
+/*
+ * burst: -c first logins by distinct users (PREFIX0.., all at once) while an
+ * established tunnel's echo and (with --admin) a MASS request are timed
+ * over and over; reports the worst of each. Long because it is one poll
+ * loop over three kinds of connection, each step a few lines.
+ */
+static int bench_run_burst(struct bench *b)
+{
+	int n = b->clients, ok = 0, failed = 0, left = n, rc = 0;
+	struct bench_login *l = calloc((size_t)n, sizeof(*l));
+	struct pollfd *pfd = calloc((size_t)n + 2, sizeof(*pfd));
+	struct bench_probe echo = { .fd = -1 }, mass = { .fd = -1 };
+	uint64_t start, deadline, now, after = 0;
+
+	if (!l || !pfd)
+		return 1;
+	echo.fd = bench_burst_tunnel(b);
+	if (echo.fd < 0) {
+		fprintf(stderr, "socks5-bench burst: no tunnel to the echo target\n");
+		return 1;
+	}
+	fcntl(echo.fd, F_SETFL, O_NONBLOCK);
+	start = bench_now_us();
+	for (int i = 0; i < n; i++)
+		if ((l[i].fd = bench_nb_connect(&b->proxy, b->proxylen)) < 0) {
+			l[i].step = 3;
+			failed++;
+			left--;
+		}
+	deadline = start + bench_secs_us(b->timeout) + (uint64_t)n * 1000;
+	/* keep probing 200 ms after the last login, so its answer's aftermath is seen */
+	while (!bench_stop && (now = bench_now_us()) < deadline &&
+	       (left > 0 || now - after < 200000)) {
+		int k = 0;
+
+		pfd[k++] = (struct pollfd){ echo.fd, POLLIN, 0 };
+		pfd[k++] = (struct pollfd){ b->admin && mass.busy ? mass.fd : -1,
+					    mass.got ? POLLIN : POLLOUT, 0 };
+		for (int i = 0; i < n; i++)
+			pfd[k++] = (struct pollfd){ l[i].step < 3 ? l[i].fd : -1,
+						    l[i].step ? POLLIN : POLLOUT, 0 };
+		if (poll(pfd, (nfds_t)k, 1) < 0 && errno != EINTR)
+			break;
+		now = bench_now_us();
+		if (bench_echo_probe(&echo, pfd[0].revents, now) < 0) {
+			fprintf(stderr, "socks5-bench burst: the tunnel broke\n");
+			rc = 1;
+			break;
+		}
+		if (b->admin && bench_mass_probe(b, &mass, pfd[1].revents, now) < 0) {
+			fprintf(stderr, "socks5-bench burst: MASS probe: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int good;
+
+			if (l[i].step == 3 || !pfd[2 + i].revents)
+				continue;
+			if (bench_login_step(b, &l[i], i, &good)) {
+				l[i].step = 3;
+				close(l[i].fd);
+				good ? ok++ : failed++;
+				if (--left == 0)
+					after = now;
+			}
+		}
+	}
+	bench_burst_report(b, ok, failed + left, (after ? after : bench_now_us()) - start,
+			   &echo, &mass);
+	for (int i = 0; i < n; i++)
+		if (l[i].step < 3)
+			close(l[i].fd);
+	close(echo.fd);
+	if (mass.fd >= 0)
+		close(mass.fd);
+	free(echo.lat.v);
+	free(mass.lat.v);
+	free(l);
+	free(pfd);
+	return rc || left > 0 || failed > 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* command line                                                        */
 
 static void bench_usage(FILE *f)
@@ -1313,6 +1629,7 @@ static void bench_usage(FILE *f)
 	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline]\n"
 	      "                    [--size BYTES] [--timeout SECONDS] [--down]\n"
 	      "                    [--hold SECONDS] [--hold-stdin] [--burst N]\n"
+	      "                    [--users PREFIX:PASS] [--mgmt HOST:PORT] [--admin USER:PASS]\n"
 	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT,\n"
 	      "        --size bytes (default 64, 2..65535) echoed by an rr target,\n"
 	      "        which then closes; close\n"
@@ -1320,7 +1637,11 @@ static void bench_usage(FILE *f)
 	      "        a source target); MiB/s at the receiver\n"
 	      "  idle  open -c tunnels (default 1000, --burst at a time), hold them\n"
 	      "        (--hold seconds, or until a line on stdin with --hold-stdin),\n"
-	      "        then check each with a 16-byte round trip\n", f);
+	      "        then check each with a 16-byte round trip\n"
+	      "  burst -c first logins at once (default 500) by users PREFIX0..PREFIXn-1\n"
+	      "        (--users PREFIX:PASS) while a tunnel to an echo --target (--auth\n"
+	      "        for its own login) and, with --mgmt HOST:PORT --admin USER:PASS,\n"
+	      "        a MASS request are timed over and over; worst latencies\n", f);
 }
 
 static int bench_num(const char *s, double lo, double hi, double *out)
@@ -1349,9 +1670,23 @@ static int bench_parse_auth(struct bench *b, char *arg)
 
 static int bench_parse_opt(struct bench *b, int opt, char *arg)
 {
+	const char *u, *p;
 	double v;
 
 	switch (opt) {
+	case 'U':
+	case 'A':
+		u = b->user, p = b->pass;
+		if (bench_parse_auth(b, arg) < 0)
+			return -1;
+		if (opt == 'U')
+			b->burst_prefix = b->user, b->burst_pass = b->pass;
+		else
+			b->admin = b->user, b->admin_pass = b->pass;
+		b->user = u, b->pass = p;
+		return 0;
+	case 'M':
+		return bench_parse_hostport(arg, &b->mgmt, &b->mgmtlen);
 	case 'x':
 		return bench_parse_hostport(arg, &b->proxy, &b->proxylen);
 	case 't':
@@ -1401,6 +1736,9 @@ int main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "hold-stdin", no_argument, NULL, 'I' },
 		{ "burst", required_argument, NULL, 'b' },
+		{ "users", required_argument, NULL, 'U' },
+		{ "mgmt", required_argument, NULL, 'M' },
+		{ "admin", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1452,18 +1790,29 @@ int main(int argc, char **argv)
 		b.mode = MODE_BULK;
 	else if (strcmp(mode, "idle") == 0)
 		b.mode = MODE_IDLE;
+	else if (strcmp(mode, "burst") == 0)
+		b.mode = MODE_BURST;
 	else {
 		fprintf(stderr, "socks5-bench: unknown mode '%s'\n", mode);
 		return 2;
 	}
 	if (!clients_set)
-		b.clients = b.mode == MODE_TPS ? 64 : b.mode == MODE_BULK ? 1 : 1000;
+		b.clients = b.mode == MODE_TPS ? 64 : b.mode == MODE_BULK ? 1 :
+			    b.mode == MODE_BURST ? 500 : 1000;
 	if (b.targetlen == 0 || (!b.direct && b.proxylen == 0)) {
 		fprintf(stderr, "socks5-bench: need --target and one of --proxy or --direct\n");
 		return 2;
 	}
 	if (b.direct && b.pipeline)
 		b.pipeline = 0;
+	if (b.mode == MODE_BURST) {
+		if (b.direct || !b.burst_prefix || (b.admin && !b.mgmtlen)) {
+			fprintf(stderr, "socks5-bench burst: needs --proxy, --users, and --mgmt "
+					"with --admin\n");
+			return 2;
+		}
+		return bench_run_burst(&b);
+	}
 	if (b.mode == MODE_TPS)
 		return bench_run_tps(&b);
 	if (b.mode == MODE_BULK)
