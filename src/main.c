@@ -28,8 +28,16 @@
 #include "runtime.h"
 #include "socks/session.h"
 #include "auth/cred.h"
+#include "auth/verify.h"
 
 #define MAIN_ERRLEN 512
+/*
+ * The verify pool (auth/verify.h, created after the privilege drop): logins
+ * waiting for a worker before more are refused, and successes remembered
+ * (4096 digests: about 150 KiB).
+ */
+#define MAIN_VERIFY_QUEUE 1024
+#define MAIN_VERIFY_CACHE 4096
 
 /* What the command line says about the file; it overrides it, also across
  * reloads (-u and -N live in the runtime's options). */
@@ -372,6 +380,8 @@ static int main_start(char *err, size_t errlen)
 	if (main_open_listeners(&cfg, err, errlen) < 0 ||
 	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0 ||
 	    main_drop_privileges(cfg.user, err, errlen) < 0 ||
+	    (main_ctx.verify = verify_pool_create(main_ctx.loop, 0, MAIN_VERIFY_QUEUE,
+						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||
 	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)
 		goto out;
 	mgmt_ready();

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth/cred.h"
+#include "auth/verify.h"
 #include "core/log.h"
 #include "mass/host.h"
 #include "mass/plugins.h"
@@ -208,6 +209,9 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	}
 	ctx->live.auth = c->rt->auth;
 	ctx->live.dissectors = c->rt->dissectors;
+	/* remembered logins were checked against the old stores */
+	if (ctx->verify)
+		verify_cache_clear(ctx->verify);
 	host_set_context(ctx);
 	if (old != NULL) {
 		/* the new set is initialised; the old one ends now, not with its last holder */
@@ -234,4 +238,6 @@ void runtime_ctx_free(struct runtime_ctx *ctx)
 	ctx->rt = NULL;
 	users_free(&ctx->live.users);
 	config_list_clear(&ctx->opts.cli_users);
+	verify_pool_destroy(ctx->verify);
+	ctx->verify = NULL;
 }

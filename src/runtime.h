@@ -43,6 +43,7 @@ struct loop;
 struct resolver;
 struct plugins;
 struct acl;
+struct verify_pool;
 
 struct runtime {
 	atomic_uint refs;           /* the one field changed after the build */
@@ -76,6 +77,7 @@ struct runtime_ctx {
 	const struct runtime *rt;   /* in force (NULL before the first apply) */
 	struct runtime_live live;
 	struct runtime_options opts;
+	struct verify_pool *verify; /* password checks off the loop (auth/verify.h) */
 	bool stopping;              /* SIGTERM seen: no new connections */
 };
 

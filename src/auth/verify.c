@@ -209,7 +209,12 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 	sigset_t all, old;
 	int rc;
 
-	if (threads < 1 || threads > VERIFY_MAX_THREADS || queue_max < 1) {
+	if (threads == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned)ncpu;
+	}
+	if (threads > VERIFY_MAX_THREADS || queue_max < 1) {
 		snprintf(err, errlen, "verify pool: 1..%d threads and a queue of at least 1",
 			 VERIFY_MAX_THREADS);
 		return NULL;

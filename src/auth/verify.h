@@ -64,7 +64,8 @@ struct verify_stats {
 };
 
 /*
- * Creates the pool on loop: threads workers (1..16), at most queue_max
+ * Creates the pool on loop: threads workers (1..16; 0: one per CPU, at
+ * most 4), at most queue_max
  * requests waiting for a worker (at least 1), a cache of cache_entries
  * digests (0: no cache). Returns NULL with the reason in err.
  */

@@ -19,6 +19,7 @@
 #include "runtime.h"
 #include "socks/socks5_proto.h"
 #include "auth/users.h"
+#include "auth/verify.h"
 
 #define MGMT_READ_CHUNK 4096
 /* After the reply: octets of the client's we read and discard, and for how
@@ -27,7 +28,9 @@
 #define MGMT_DRAIN_MAX (64 * 1024)
 #define MGMT_DRAIN_MS 1000u
 
-enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_REQUEST, MGMT_CLOSING, MGMT_DRAINING };
+/* MGMT_VERIFYING: the login is with the verify pool; nothing is read meanwhile. */
+enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_REQUEST, MGMT_CLOSING,
+		  MGMT_DRAINING };
 
 struct mgmt_conn {
 	int fd;
@@ -38,6 +41,9 @@ struct mgmt_conn {
 	uint8_t *out;                /* replies not yet written */
 	size_t out_len, out_off;
 	size_t drained;              /* octets discarded after the reply */
+	struct verify_req *verify;   /* MGMT_VERIFYING: the pending check */
+	uint8_t *pending;            /* MGMT_VERIFYING: octets read behind the login */
+	size_t pending_len;
 	union {
 		struct greeting_parser greeting;
 		struct userpass_parser userpass;
@@ -81,6 +87,9 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	close(c->fd);
 	TAILQ_REMOVE(&mgmt.conns, c, link);
 	mgmt.nconns--;
+	if (c->verify != NULL)
+		verify_cancel(c->verify);
+	free(c->pending);
 	free(c->out);
 	free(c);
 }
@@ -155,11 +164,12 @@ static int mgmt_flush(struct mgmt_conn *c)
 			mgmt_drain_start(c);
 			return -1;
 		}
-		loop_set(mgmt.loop, c->fd, LOOP_READ);
+		loop_set(mgmt.loop, c->fd, c->state == MGMT_VERIFYING ? 0 : LOOP_READ);
 		return 0;
 	}
 	/* the rest waits for writability; stop reading once the reply is final */
-	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING ? LOOP_WRITE : LOOP_READ | LOOP_WRITE);
+	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING || c->state == MGMT_VERIFYING ?
+				   LOOP_WRITE : LOOP_READ | LOOP_WRITE);
 	return 0;
 }
 
@@ -220,20 +230,54 @@ static int mgmt_greeted(struct mgmt_conn *c)
 	return 0;
 }
 
-static int mgmt_authenticated(struct mgmt_conn *c)
-{
-	struct userpass_parser *u = &c->p.userpass;
-	bool ok = users_check(&mgmt_rt()->admins, u->user, u->ulen, u->pass, u->plen);
+static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len);
 
-	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0)
-		return -1;
+/* The login's answer; then the octets read behind it, then the socket again. */
+static void mgmt_auth_done(void *ctx, bool ok)
+{
+	struct mgmt_conn *c = ctx;
+	uint8_t *pending = c->pending;
+	size_t n = c->pending_len;
+
+	c->verify = NULL;
+	c->pending = NULL;
+	c->pending_len = 0;
+	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0) {
+		free(pending);
+		mgmt_conn_close(c);
+		return;
+	}
 	if (!ok) {
 		log_warn("management: failed login from %s", c->peer);
 		c->state = MGMT_CLOSING;
+	} else {
+		c->state = MGMT_REQUEST;
+		mass_request_init(&c->p.request, mgmt_signature, NULL);
+		loop_set(mgmt.loop, c->fd, LOOP_READ);
+		if (n > 0 && mgmt_feed(c, pending, n) < 0)
+			c->state = MGMT_CLOSING;
+	}
+	free(pending);
+	mgmt_flush(c);
+}
+
+/* A complete login goes to the verify pool; a refusal there is a failed login. */
+static int mgmt_authenticated(struct mgmt_conn *c)
+{
+	struct userpass_parser *u = &c->p.userpass;
+	int rc = verify_start(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen, u->pass,
+			      u->plen, mgmt_auth_done, c, &c->verify);
+
+	explicit_bzero(u->pass, sizeof(u->pass));
+	if (rc == 0) {
+		c->state = MGMT_VERIFYING;
+		loop_set(mgmt.loop, c->fd, 0);
 		return 0;
 	}
-	c->state = MGMT_REQUEST;
-	mass_request_init(&c->p.request, mgmt_signature, NULL);
+	if (mgmt_reply2(c, 0x01, 0x01) < 0)
+		return -1;
+	log_warn("management: failed login from %s", c->peer);
+	c->state = MGMT_CLOSING;
 	return 0;
 }
 
@@ -297,6 +341,15 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
 			return -1;
 		buf += used;
 		len -= used;
+		if (c->state == MGMT_VERIFYING && len > 0) {
+			/* a request sent with the login: kept for after the answer */
+			c->pending = malloc(len);
+			if (c->pending == NULL)
+				return -1;
+			memcpy(c->pending, buf, len);
+			c->pending_len = len;
+			return 0;
+		}
 	}
 	return 0;
 }
@@ -317,7 +370,8 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		if (mgmt_flush(c) < 0)
 			return;
 	}
-	if (!(events & (LOOP_READ | LOOP_ERROR)) || c->state == MGMT_CLOSING)
+	if (!(events & (LOOP_READ | LOOP_ERROR)) || c->state == MGMT_CLOSING ||
+	    (c->state == MGMT_VERIFYING && !(events & LOOP_ERROR)))
 		return;
 	n = recv(c->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))

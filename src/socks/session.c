@@ -25,10 +25,12 @@
 #include "socks5_proto.h"
 #include "udp_assoc.h"
 #include "auth/users.h"
+#include "auth/verify.h"
 
 enum session_state {
 	ST_GREETING,
 	ST_AUTH,
+	ST_VERIFYING,    /* login parsed, the verify pool has it (auth/verify.h) */
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
@@ -46,10 +48,11 @@ struct handshake {
 	struct request_parser req;
 	struct sockaddr_storage peer;
 	struct resolve_query *query;
+	struct verify_req *verify;       /* ST_VERIFYING: the pending check */
 	struct sockaddr_storage *addrs;  /* candidates for the destination */
 	size_t naddrs, next_addr;
 	int last_error;                  /* errno of the last failed attempt */
-	size_t pending_len;              /* client bytes behind the request */
+	size_t pending_len;              /* client bytes behind the login or the request */
 	uint8_t pending[];               /* ... kept here until the relay starts */
 };
 
@@ -97,6 +100,8 @@ static void session_free(struct session *s)
 	if (hs != NULL) {
 		if (hs->query != NULL)
 			resolve_cancel(hs->query);
+		if (hs->verify != NULL)
+			verify_cancel(hs->verify);
 		free(hs->addrs);
 		free(hs);
 	}
@@ -327,6 +332,11 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		if (side == RELAY_CLIENT && (events & (LOOP_READ | LOOP_ERROR)))
 			session_client_readable(s);
 		return;
+	case ST_VERIFYING:
+		/* what the client sends next stays in the socket until the answer */
+		if (side == RELAY_CLIENT && (events & LOOP_ERROR))
+			session_free(s);
+		return;
 	case ST_RESOLVING:
 	case ST_CONNECTING:
 	case ST_BIND:
@@ -391,14 +401,52 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 
 /* --- auth: RFC 1929 username/password → status --- */
 
-/* Feeds the sub-negotiation. Returns the octets consumed, or -1 when the session was closed. */
+/*
+ * The verify pool's answer: the status reply, then the octets the client
+ * sent behind its login (a pipelined request), then the socket again.
+ */
+static void session_auth_done(void *ctx, bool ok)
+{
+	struct session *s = ctx;
+	struct handshake *hs = s->hs;
+	uint8_t reply[2] = { 0x01, 0x01 };
+	size_t n = hs->pending_len, off = 0;
+
+	hs->verify = NULL;
+	if (ok)
+		s->user = strdup(hs->p.userpass.user);
+	reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
+	if (!session_send(s, reply, 2) || reply[1] != 0x00) {
+		session_free(s);
+		return;
+	}
+	s->state = ST_REQUEST;
+	hs->pending_len = 0;
+	memcpy(session_rx, hs->pending, n);
+	while (off < n) {
+		ssize_t used = session_handshake(s, session_rx + off, n - off);
+
+		if (used < 0)
+			return;
+		off += (size_t)used;
+	}
+	if (s->relay.ready[RELAY_CLIENT] & RELAY_READABLE)
+		session_client_readable(s);
+}
+
+/*
+ * Feeds the sub-negotiation; a complete one goes to the verify pool, and
+ * the octets behind it wait in hs->pending. Returns the octets consumed, or
+ * -1 when the session was closed or waits for the pool (stop feeding).
+ */
 static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
 {
 	struct userpass_parser *up = &s->hs->p.userpass;
-	uint8_t reply[2] = { 0x01, 0x00 };
+	uint8_t reply[2] = { 0x01, 0x01 };
 	size_t used = 0;
 	enum proto_result r = userpass_parse(up, buf, len, &used);
-	bool ok;
+	struct handshake *grown;
+	int rc;
 
 	if (r == PROTO_ERROR) {
 		session_free(s);
@@ -407,18 +455,27 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 	if (r == PROTO_MORE)
 		return (ssize_t)used;
 	metrics_auth_attempt();
-	ok = users_check(&s->ctx->live.users, up->user, up->ulen, up->pass, up->plen);
-	if (ok)
-		s->user = strdup(up->user);
-	reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
+	rc = verify_start(s->ctx->verify, &s->ctx->live.users, up->user, up->ulen, up->pass,
+			  up->plen, session_auth_done, s, &s->hs->verify);
 	/* the password must not linger in freed memory */
 	explicit_bzero(up->pass, sizeof(up->pass));
-	if (!session_send(s, reply, 2) || reply[1] != 0x00) {
+	if (rc < 0) {
+		(void)session_send(s, reply, 2);
 		session_free(s);
 		return -1;
 	}
-	s->state = ST_REQUEST;
-	return (ssize_t)used;
+	s->state = ST_VERIFYING;
+	if (len - used > 0) {
+		grown = realloc(s->hs, sizeof(*grown) + len - used);
+		if (grown == NULL) {
+			session_free(s);
+			return -1;
+		}
+		s->hs = grown;
+		memcpy(grown->pending, buf + used, len - used);
+		grown->pending_len = len - used;
+	}
+	return -1;
 }
 
 /* --- request: VER CMD RSV ATYP DST.ADDR DST.PORT → the command --- */

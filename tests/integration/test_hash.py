@@ -67,6 +67,48 @@ def test_each_kind_in_users_and_admins():
         assert "'yes'" not in err, err
 
 
+def test_pipelined_and_abandoned_logins():
+    """A hashed login with the request in the same write (SOCKS and MASS):
+    the octets behind the login wait for the pool's answer. A client that
+    leaves while its hash is being checked costs nothing."""
+    from harness import EchoServer, request_bytes, read_reply
+    echo = EchoServer()
+    try:
+        with Proxy(auth=True, users=KINDS, admins={"admin": KINDS["bcr"]}) as p:
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+            s.sendall(b"\x05\x01\x02" + login_bytes("yes", "secret") +
+                      request_bytes("127.0.0.1", echo.port) + b"ping")
+            assert recv_exact(s, 2) == b"\x05\x02"
+            assert recv_exact(s, 2) == b"\x01\x00"
+            assert read_reply(s)[0] == 0
+            assert recv_exact(s, 4) == b"ping"
+            s.close()
+            got = mass_exchange_all(p, b"\x01\x01\x02" + login_bytes("admin", "secret") + b"\x02")
+            assert got[:4] == b"\x01\x02\x01\x00" and got[4] == 0, got.hex()
+            for _ in range(20):
+                a = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+                a.sendall(b"\x05\x01\x02" + login_bytes("scr", "secret"))
+                a.close()
+                m = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+                m.sendall(b"\x01\x01\x02" + login_bytes("admin", "secret"))
+                m.close()
+            assert socks_login(p, "scr", "secret")
+            assert mass_login(p, "admin", "secret")
+            assert p.proc.poll() is None
+    finally:
+        echo.close()
+
+
+def mass_exchange_all(p, data):
+    from harness import recv_all
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    try:
+        s.sendall(data)
+        return recv_all(s, TIMEOUT)
+    finally:
+        s.close()
+
+
 def test_0a_stores_a_hash_that_survives_a_restart():
     tmp = tempfile.mkdtemp(prefix="mass-hash-")
     path = os.path.join(tmp, "users")
@@ -124,6 +166,7 @@ def test_unsupported_method_is_a_config_error():
 if __name__ == "__main__":
     sys.exit(run([
         test_each_kind_in_users_and_admins,
+        test_pipelined_and_abandoned_logins,
         test_0a_stores_a_hash_that_survives_a_restart,
         test_old_plaintext_file_is_hashed_on_rewrite,
         test_unsupported_method_is_a_config_error,

@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "auth/verify.h"
 #include "check_main.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -182,6 +183,8 @@ static void setup(void)
 	loop = loop_create(1024, err, sizeof(err));
 	ck_assert_ptr_nonnull(loop);
 	ctx.loop = loop;
+	ctx.verify = verify_pool_create(loop, 1, 64, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(ctx.verify);
 	rt.cfg.mgmt_listen[0] = (char *)"127.0.0.1";
 	rt.cfg.mgmt_listen_len = 1;
 	rt.cfg.mgmt_port = 0;
@@ -222,6 +225,7 @@ static void teardown(void)
 	rt.plugins = NULL;
 	users_free(&ctx.live.users);
 	users_free(&rt.admins);
+	verify_pool_destroy(ctx.verify);
 	loop_destroy(loop);
 }
 
