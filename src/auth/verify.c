@@ -39,6 +39,7 @@ struct verify_req {
 	bool known;                  /* the name exists (else: a dummy check) */
 	bool ok;                     /* the answer, written by whoever answers */
 	bool cacheable;              /* a hash check whose success goes to the cache */
+	bool first;                  /* queued ahead of the others (verify_start_first) */
 	uint64_t generation;         /* the cache's generation when started */
 	unsigned char digest[SHA256_LEN];
 	verify_done_fn *done;
@@ -69,6 +70,7 @@ struct verify_pool {
 	struct verify_list queue;    /* under lock */
 	struct verify_list done;     /* under lock */
 	size_t queued, queue_max;    /* under lock */
+	size_t queued_first;         /* under lock: how many at the queue's head are first */
 	bool stop;                   /* under lock */
 	pthread_t threads[VERIFY_MAX_THREADS];
 	unsigned nthreads;
@@ -126,6 +128,7 @@ static void *verify_worker(void *arg)
 		r = TAILQ_FIRST(&pool->queue);
 		TAILQ_REMOVE(&pool->queue, r, link);
 		pool->queued--;
+		pool->queued_first -= r->first;
 		r->state = VERIFY_RUNNING;
 		pthread_mutex_unlock(&pool->lock);
 
@@ -318,7 +321,21 @@ static int verify_submit(struct verify_pool *pool, struct verify_req *r, bool to
 		errno = EAGAIN;
 		return -1;
 	}
-	if (to_worker) {
+	if (to_worker && r->first) {
+		struct verify_req *after = NULL;
+
+		/* behind the other first ones, ahead of the rest */
+		for (size_t i = 0; i < pool->queued_first; i++)
+			after = after ? TAILQ_NEXT(after, link) : TAILQ_FIRST(&pool->queue);
+		r->state = VERIFY_QUEUED;
+		if (after)
+			TAILQ_INSERT_AFTER(&pool->queue, after, r, link);
+		else
+			TAILQ_INSERT_HEAD(&pool->queue, r, link);
+		pool->queued++;
+		pool->queued_first++;
+		pthread_cond_signal(&pool->wake);
+	} else if (to_worker) {
 		r->state = VERIFY_QUEUED;
 		TAILQ_INSERT_TAIL(&pool->queue, r, link);
 		pool->queued++;
@@ -360,9 +377,9 @@ static void verify_digest(const struct verify_pool *pool, const char *name, size
  * entry, an unknown name with no hash to spend time on, a cache hit) or a
  * worker (a hash to check, the dummy one for an unknown name included).
  */
-int verify_start(struct verify_pool *pool, const struct users *users, const char *name,
-		 size_t nlen, const char *pass, size_t plen, verify_done_fn *done, void *ctx,
-		 struct verify_req **handle)
+static int verify_start_at(struct verify_pool *pool, bool first, const struct users *users,
+			   const char *name, size_t nlen, const char *pass, size_t plen,
+			   verify_done_fn *done, void *ctx, struct verify_req **handle)
 {
 	struct verify_req *r = calloc(1, sizeof(*r));
 	const char *stored;
@@ -372,6 +389,7 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 	if (!r)
 		return -1;
 	r->pool = pool;
+	r->first = first;
 	r->kind = VERIFY_CHECK;
 	r->done = done;
 	r->ctx = ctx;
@@ -410,6 +428,20 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 	return verify_submit(pool, r, worker, handle);
 }
 
+int verify_start(struct verify_pool *pool, const struct users *users, const char *name,
+		 size_t nlen, const char *pass, size_t plen, verify_done_fn *done, void *ctx,
+		 struct verify_req **handle)
+{
+	return verify_start_at(pool, false, users, name, nlen, pass, plen, done, ctx, handle);
+}
+
+int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
+		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
+		       void *ctx, struct verify_req **handle)
+{
+	return verify_start_at(pool, true, users, name, nlen, pass, plen, done, ctx, handle);
+}
+
 int verify_hash_start(struct verify_pool *pool, const char *method, unsigned long cost,
 		      const char *pass, size_t plen, verify_hash_fn *done, void *ctx,
 		      struct verify_req **handle)
@@ -446,6 +478,7 @@ void verify_cancel(struct verify_req *r)
 	if (r->state == VERIFY_QUEUED) {
 		TAILQ_REMOVE(&pool->queue, r, link);
 		pool->queued--;
+		pool->queued_first -= r->first;
 		pthread_mutex_unlock(&pool->lock);
 		verify_free_req(r);
 		return;

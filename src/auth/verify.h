@@ -92,6 +92,16 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 		 struct verify_req **handle);
 
 /*
+ * verify_start() for a MASS admin: queued ahead of every request that is not
+ * itself first (in arrival order among those), so that a burst of SOCKS
+ * logins never delays management by more than the check a worker is
+ * running. Same returns.
+ */
+int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
+		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
+		       void *ctx, struct verify_req **handle);
+
+/*
  * Hashes pass (plen octets) with method (NULL: the default) and cost, as
  * cred_hash_make() does, on a worker: for MASS 0A, which then stores the
  * hash. Returns 0 (done runs later unless cancelled) or -1 (queue full or

@@ -265,8 +265,8 @@ static void mgmt_auth_done(void *ctx, bool ok)
 static int mgmt_authenticated(struct mgmt_conn *c)
 {
 	struct userpass_parser *u = &c->p.userpass;
-	int rc = verify_start(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen, u->pass,
-			      u->plen, mgmt_auth_done, c, &c->verify);
+	int rc = verify_start_first(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen, u->pass,
+				    u->plen, mgmt_auth_done, c, &c->verify);
 
 	explicit_bzero(u->pass, sizeof(u->pass));
 	if (rc == 0) {

@@ -226,6 +226,42 @@ START_TEST(cancel)
 }
 END_TEST
 
+static int order_next;
+
+static void on_order(void *ctx, bool ok)
+{
+	int *slot = ctx;
+
+	ck_assert(ok);
+	*slot = ++order_next;
+}
+
+/* verify_start_first (MASS admins) jumps the queue, in arrival order among its kind. */
+START_TEST(first_jumps_the_queue)
+{
+	struct verify_pool *p = verify_pool_create(loop, 1, 16, 0, err, sizeof(err));
+	int busy = 0, normal[3] = { 0 }, first[2] = { 0 };
+
+	ck_assert_ptr_nonnull(p);
+	order_next = 0;
+	ck_assert_int_eq(verify_start(p, &users, S("scr"), S("secret"), on_order, &busy, NULL), 0);
+	usleep(50 * 1000);  /* the worker is on scrypt for ~150 ms */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(verify_start(p, &users, S("bcr"), S("secret"), on_order,
+					      &normal[i], NULL), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(verify_start_first(p, &users, S("bcr"), S("secret"), on_order,
+						    &first[i], NULL), 0);
+	run_until(&order_next, 6);
+	ck_assert_int_eq(busy, 1);
+	ck_assert_int_eq(first[0], 2);
+	ck_assert_int_eq(first[1], 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(normal[i], 4 + i);
+	verify_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(queue_full)
 {
 	struct verify_pool *p = verify_pool_create(loop, 1, 2, 0, err, sizeof(err));
@@ -299,6 +335,7 @@ static Suite *verify_suite(void)
 	tcase_add_test(tc, hash_kinds_and_cache);
 	tcase_add_test(tc, concurrent);
 	tcase_add_test(tc, cancel);
+	tcase_add_test(tc, first_jumps_the_queue);
 	tcase_add_test(tc, queue_full);
 	tcase_add_test(tc, hash_for_0a);
 	tcase_add_test(tc, create_errors);
