@@ -57,8 +57,11 @@ struct verify_req {
 
 TAILQ_HEAD(verify_list, verify_req);
 
+/* The cache: sets of VERIFY_WAYS slots, least recently used replaced. */
+#define VERIFY_WAYS 4
+
 struct verify_slot {
-	bool used;
+	uint64_t used;               /* 0: empty; else the tick of its last use */
 	unsigned char digest[SHA256_LEN];
 };
 
@@ -78,7 +81,8 @@ struct verify_pool {
 	/* loop thread only: */
 	struct verify_slot *cache;
 	size_t cache_len;
-	uint64_t generation;
+	size_t cache_sets;           /* cache_len / VERIFY_WAYS */
+	uint64_t generation, tick;
 	unsigned char key[SHA256_LEN];
 	uint64_t checks, hits, full;
 	uint64_t full_logged_ms;
@@ -144,13 +148,13 @@ static void *verify_worker(void *arg)
 	return NULL;
 }
 
-/* A digest's slot: its first octets are uniform (the key is secret). */
-static struct verify_slot *verify_slot(struct verify_pool *pool, const unsigned char *d)
+/* A digest's set: its first octets are uniform (the key is secret). */
+static struct verify_slot *verify_set(struct verify_pool *pool, const unsigned char *d)
 {
 	uint64_t h;
 
 	memcpy(&h, d, sizeof(h));
-	return &pool->cache[h % pool->cache_len];
+	return &pool->cache[(h % pool->cache_sets) * VERIFY_WAYS];
 }
 
 static bool verify_digest_equal(const unsigned char *a, const unsigned char *b)
@@ -162,15 +166,38 @@ static bool verify_digest_equal(const unsigned char *a, const unsigned char *b)
 	return diff == 0;
 }
 
+/* True when d is remembered (every way of its set is compared). */
+static bool verify_cache_hit(struct verify_pool *pool, const unsigned char *d)
+{
+	struct verify_slot *set = verify_set(pool, d);
+	struct verify_slot *hit = NULL;
+
+	for (size_t w = 0; w < VERIFY_WAYS; w++)
+		if (verify_digest_equal(set[w].digest, d) && set[w].used)
+			hit = &set[w];
+	if (hit)
+		hit->used = ++pool->tick;
+	return hit != NULL;
+}
+
 static void verify_cache_put(struct verify_pool *pool, const struct verify_req *r)
 {
-	struct verify_slot *slot;
+	struct verify_slot *set, *victim;
 
-	if (!pool->cache_len || r->generation != pool->generation)
+	if (!pool->cache_sets || r->generation != pool->generation)
 		return;
-	slot = verify_slot(pool, r->digest);
-	slot->used = true;
-	memcpy(slot->digest, r->digest, SHA256_LEN);
+	set = verify_set(pool, r->digest);
+	victim = &set[0];
+	for (size_t w = 0; w < VERIFY_WAYS; w++) {
+		if (set[w].used && verify_digest_equal(set[w].digest, r->digest)) {
+			victim = &set[w];
+			break;
+		}
+		if (set[w].used < victim->used)
+			victim = &set[w];
+	}
+	victim->used = ++pool->tick;
+	memcpy(victim->digest, r->digest, SHA256_LEN);
 }
 
 /* Hands finished requests to their callbacks, on the loop thread. */
@@ -222,6 +249,10 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 			 VERIFY_MAX_THREADS);
 		return NULL;
 	}
+	/* whole sets; a cache smaller than one set is one set */
+	if (cache_entries)
+		cache_entries = cache_entries < VERIFY_WAYS ? VERIFY_WAYS :
+				cache_entries - cache_entries % VERIFY_WAYS;
 	pool = calloc(1, sizeof(*pool));
 	if (!pool || (cache_entries && !(pool->cache = calloc(cache_entries,
 								sizeof(*pool->cache))))) {
@@ -230,6 +261,7 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 	}
 	pool->loop = loop;
 	pool->cache_len = cache_entries;
+	pool->cache_sets = cache_entries / VERIFY_WAYS;
 	pool->queue_max = queue_max;
 	TAILQ_INIT(&pool->queue);
 	TAILQ_INIT(&pool->done);
@@ -408,17 +440,15 @@ static int verify_start_at(struct verify_pool *pool, bool first, const struct us
 	if (!cred_is_hash(stored, r->slen)) {
 		r->ok = r->known && cred_ct_equal(stored, r->slen, pass, plen);
 	} else {
-		struct verify_slot *slot = NULL;
+		bool cached = pool->cache_sets && r->known;
 
-		if (pool->cache_len && r->known) {
+		if (cached)
 			verify_digest(pool, name, nlen, stored, r->slen, pass, plen, r->digest);
-			slot = verify_slot(pool, r->digest);
-		}
-		if (slot && slot->used && verify_digest_equal(slot->digest, r->digest)) {
+		if (cached && verify_cache_hit(pool, r->digest)) {
 			pool->hits++;
 			r->ok = true;
 		} else {
-			r->cacheable = slot != NULL;
+			r->cacheable = cached;
 			memcpy(r->stored, stored, r->slen);
 			memcpy(r->pass, pass, plen);
 			r->plen = plen;

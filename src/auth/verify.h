@@ -14,8 +14,9 @@
  *
  * Successful checks are remembered as keyed digests, HMAC-SHA-256 under a
  * per-process random key (getrandom()) of (name, stored password, password),
- * in a fixed table of cache_entries slots (a collision evicts): a repeated
- * login by the same user with the same password costs one HMAC, microseconds.
+ * in a fixed table of cache_entries slots (sets of 4, the least recently
+ * used replaced): a repeated login by the same user with the same password
+ * costs one HMAC, microseconds.
  * A failure is never remembered. Because the stored hash is part of the key,
  * a changed password misses by itself and a deleted user fails the lookup
  * of its name before the cache is consulted; verify_cache_clear() forgets

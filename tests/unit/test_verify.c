@@ -172,6 +172,40 @@ START_TEST(hash_kinds_and_cache)
 }
 END_TEST
 
+/* One set of four: a fifth success evicts the least recently used. */
+START_TEST(cache_lru)
+{
+	struct verify_pool *p = verify_pool_create(loop, 2, 16, 1, err, sizeof(err));
+	static const char *const names[] = { "b0", "b1", "b2", "b3", "b4" };
+	struct answer a = { 0 };
+	int want = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(users_add(&users, S(names[i]), S(bcr), false, err, sizeof(err)),
+				 USERS_OK);
+	/* b0..b3 fill the set; b0 is used again, so b1 is the oldest when b4 comes */
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(start(p, names[i], "secret", &a, NULL), 0);
+		run_until(&a.calls, ++want);
+	}
+	ck_assert_int_eq(start(p, "b0", "secret", &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_uint_eq(verify_pool_stats(p).cache_hits, 1);
+	ck_assert_int_eq(start(p, "b4", "secret", &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 5);
+	ck_assert_int_eq(start(p, "b0", "secret", &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 5);  /* still remembered */
+	ck_assert_int_eq(start(p, "b1", "secret", &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 6);  /* evicted: hashed again */
+	ck_assert(a.ok);
+	verify_pool_destroy(p);
+}
+END_TEST
+
 /* Many logins at once over four workers, each answered once and right. */
 START_TEST(concurrent)
 {
@@ -333,6 +367,7 @@ static Suite *verify_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, plain_is_deferred);
 	tcase_add_test(tc, hash_kinds_and_cache);
+	tcase_add_test(tc, cache_lru);
 	tcase_add_test(tc, concurrent);
 	tcase_add_test(tc, cancel);
 	tcase_add_test(tc, first_jumps_the_queue);
