@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "massctl_hash.h"
 #include "auth/cred.h"
 
 static massctl_print_fn massctl_print_indexes, massctl_print_users, massctl_print_raw;
 static massctl_build_fn massctl_build_raw;
-static massctl_run_fn massctl_run_stats, massctl_run_help;
+static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash;
 
 /*
  * The command table: one row per command (see struct massctl_cmd for the
@@ -27,8 +28,6 @@ static massctl_run_fn massctl_run_stats, massctl_run_help;
  *   kick USER         close every session of a user ('n' parameter)
  *   user-stats        per-user counters
  *   info              server info (ABI 1.1)
- *   hash              make a crypt hash locally: index MASSCTL_NO_INDEX and
- *                     a run handler that never touches io->exchange
  */
 const struct massctl_cmd massctl_cmds[] = {
 	{ .names = { "indexes" }, .args = "", .help = "list the served indexes",
@@ -51,6 +50,10 @@ const struct massctl_cmd massctl_cmds[] = {
 	  .help = "send any index; PARAM is text (sent as LENGTH+DATA)\nor x:HEX (sent as raw octets)",
 	  .min_args = 1, .max_args = -1, .index = MASSCTL_NO_INDEX,
 	  .build = massctl_build_raw, .print = massctl_print_raw },
+	{ .names = { "hash" }, .args = "[-m METHOD] [-c COST]",
+	  .help = "read a password (no echo on a terminal, else one line of stdin)\n"
+		  "and print its crypt(3) string for mass.ini or a users file; no server",
+	  .max_args = 4, .index = MASSCTL_NO_INDEX, .run = massctl_run_hash },
 	{ .names = { "help" }, .args = "", .help = "this help (also -h, --help)",
 	  .index = MASSCTL_NO_INDEX, .run = massctl_run_help },
 };
@@ -582,6 +585,23 @@ static int massctl_run_help(const struct massctl_opts *o, const struct massctl_i
 	(void)o, (void)f;
 	massctl_cli_usage(io->out);
 	return 0;
+}
+
+/*
+ * hash: local, no exchange. Its arguments stand right after the command
+ * name in argv, so o->args - 1 is the argv that massctl_hash_main() takes
+ * (argv[0] "hash"); it prints the hash, or its own reason on stderr.
+ */
+static int massctl_run_hash(const struct massctl_opts *o, const struct massctl_io *io,
+			    struct massctl_fail *f)
+{
+	int r;
+
+	(void)io;
+	r = massctl_hash_main(o->nargs + 1, o->args - 1);
+	if (r == 0)
+		return 0;
+	return massctl_fail_set(f, r == 2 ? MASSCTL_EXIT_USAGE : 1, "no hash made");
 }
 
 /* One single-octet request whose reply is split into r (rep holds it). */

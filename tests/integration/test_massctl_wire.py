@@ -323,7 +323,7 @@ def main():
     check("help prints the same usage", code == 0 and out2 == out, out2)
     check("the help lists every command", all("\n  %s" % c in out for c in
           ("indexes", "users", "stats", "add-user", "del-user", "auth", "dissectors",
-           "raw", "help")), out)
+           "raw", "hash", "help")), out)
     code, out, err = massctl(["--version"])
     check("--version prints the version", code == 0 and out.startswith("massctl "), out)
     for args, why in ((["-j", "frobnicate"], "unknown command"),
@@ -336,6 +336,18 @@ def main():
         check("-j usage error %s is JSON, exit 64" % args, code == 64 and
               js.get("exit") == 64 and why in js.get("error", "") and
               set(js) == {"error", "exit"} and err.count("\n") == 1, (code, out, err))
+    # hash: local, no server; the password from stdin when it is not a terminal
+    for method, prefix in (([], "$y$"), (["-m", "sha512crypt"], "$6$"), (["-m", "bcrypt"], "$2b$")):
+        p = subprocess.run([MASSCTL, "hash"] + method, input=b"s3cret\n", capture_output=True,
+                           timeout=TIMEOUT * 3)
+        out = p.stdout.decode()
+        check("hash %s prints a %s crypt string" % (method, prefix), p.returncode == 0 and
+              out.startswith(prefix) and out.count("\n") == 1 and "s3cret" not in out, out)
+    p = subprocess.run([MASSCTL, "-j", "hash", "-m", "nope"], input=b"x\n", capture_output=True,
+                       timeout=TIMEOUT * 3)
+    js = json.loads(p.stdout.decode() or "{}")
+    check("hash with an unknown method: exit 64, -j error object", p.returncode == 64 and
+          js.get("exit") == 64 and js.get("command") == "hash", p.stdout)
     code, out, err = massctl(["frobnicate"])
     check("usage error without -j prints nothing on stdout", code == 64 and out == "", out)
 
