@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -192,6 +193,29 @@ static void accesslog_int_field(struct accesslog_line *l, int v)
 	accesslog_raw(l, num);
 }
 
+static void accesslog_u64_field(struct accesslog_line *l, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "\t%" PRIu64, v);
+	accesslog_raw(l, num);
+}
+
+/* A tab, the address's IP, a tab, its port; "-\t-" for NULL. */
+static void accesslog_addr_fields(struct accesslog_line *l, const struct sockaddr *sa)
+{
+	char ip[NET_ADDRSTRLEN] = "-";
+
+	if (sa == NULL) {
+		accesslog_raw(l, "\t-\t-");
+		return;
+	}
+	net_ip_str(sa, ip, sizeof(ip));
+	accesslog_raw(l, "\t");
+	accesslog_raw(l, ip);
+	accesslog_int_field(l, net_port(sa));
+}
+
 /* 2026-11-28T00:15:00.123Z */
 static void accesslog_stamp(struct accesslog_line *l)
 {
@@ -278,24 +302,56 @@ void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status)
 {
 	struct accesslog_line l;
-	char ip[NET_ADDRSTRLEN] = "-";
-	char type[4] = { '\t', '?', '\t', '\0' };
+	char type[3] = { '\t', '?', '\0' };
 
-	if (src != NULL)
-		net_ip_str(src, ip, sizeof(ip));
 	accesslog_stamp(&l);
 	accesslog_field(&l, user);
 	if (kind == ACCESSLOG_CONNECT || kind == ACCESSLOG_BIND || kind == ACCESSLOG_UDP)
 		type[1] = kind;
 	accesslog_raw(&l, type);
-	accesslog_raw(&l, ip);
-	if (src != NULL)
-		accesslog_int_field(&l, net_port(src));
-	else
-		accesslog_raw(&l, "\t-");
+	accesslog_addr_fields(&l, src);
 	accesslog_field(&l, dest);
 	accesslog_int_field(&l, dest_port);
 	accesslog_int_field(&l, status);
+	accesslog_emit(&l);
+}
+
+const char *accesslog_end_name(enum accesslog_end end)
+{
+	static const char *const names[] = {
+		[ACCESSLOG_END_ERROR] = "error",
+		[ACCESSLOG_END_EOF] = "eof",
+		[ACCESSLOG_END_RESET] = "reset",
+		[ACCESSLOG_END_IDLE] = "idle",
+		[ACCESSLOG_END_FIN_TIMEOUT] = "fin_timeout",
+		[ACCESSLOG_END_SHUTDOWN] = "shutdown",
+	};
+
+	if ((unsigned)end < sizeof(names) / sizeof(*names))
+		return names[end];
+	return "error";
+}
+
+void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
+			    const char *dest, uint16_t dest_port,
+			    const struct sockaddr *peer, uint64_t bytes_up,
+			    uint64_t bytes_down, uint64_t duration_ms,
+			    enum accesslog_end end)
+{
+	struct accesslog_line l;
+
+	accesslog_stamp(&l);
+	accesslog_field(&l, user);
+	accesslog_raw(&l, "\tC");
+	accesslog_addr_fields(&l, client);
+	accesslog_field(&l, dest);
+	accesslog_int_field(&l, dest_port);
+	accesslog_addr_fields(&l, peer);
+	accesslog_u64_field(&l, bytes_up);
+	accesslog_u64_field(&l, bytes_down);
+	accesslog_u64_field(&l, duration_ms);
+	accesslog_raw(&l, "\t");
+	accesslog_raw(&l, accesslog_end_name(end));
 	accesslog_emit(&l);
 }
 

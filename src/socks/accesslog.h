@@ -4,10 +4,17 @@
  *
  *   request:    ISO-8601Z  user  KIND  src_ip  src_port  dest  dest_port  status
  *   credential: ISO-8601Z  user  P  PROTOCOL  dest  dest_port  cuser  cpass  result
+ *   close:      ISO-8601Z  user  C  src_ip  src_port  dest  dest_port
+ *               peer_ip  peer_port  bytes_up  bytes_down  duration_ms  end
  *
  * KIND is the command: A for CONNECT, B for BIND, U for UDP ASSOCIATE.
  * user is '-' without authentication; dest is as the client named it;
- * status is the REP code in decimal. Fields that come from the network are
+ * status is the REP code in decimal. A close line ends every tunnel that
+ * was established (CONNECT or BIND answered REP 00): peer is the address
+ * actually connected (CONNECT) or that connected in (BIND); bytes_up were
+ * read from the client, bytes_down from the peer, both in decimal with
+ * 64 bits; duration_ms runs from the success reply to the close; end is one
+ * of the names of enum accesslog_end. A field without a value is '-'. Fields that come from the network are
  * escaped (\t, \n, \\ and \xHH for other non-printable octets) so a line
  * always stays one line with the same columns.
  */
@@ -42,6 +49,26 @@ enum accesslog_kind {
 /* One request line; a kind outside enum accesslog_kind is written as '?'. */
 void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status);
+
+/* How a tunnel ended; accesslog_end_name() gives the word in the log. */
+enum accesslog_end {
+	ACCESSLOG_END_ERROR = 0,   /* "error": a local failure (e.g. out of memory) */
+	ACCESSLOG_END_EOF,         /* "eof": both sides closed */
+	ACCESSLOG_END_RESET,       /* "reset": a side reset, or an I/O error */
+	ACCESSLOG_END_IDLE,        /* "idle": idle_timeout without traffic */
+	ACCESSLOG_END_FIN_TIMEOUT, /* "fin_timeout": half-closed for fin_timeout */
+	ACCESSLOG_END_SHUTDOWN     /* "shutdown": still open at the end of shutdown_timeout */
+};
+
+/* The log word for end ("error" for a value outside the enum). */
+const char *accesslog_end_name(enum accesslog_end end);
+
+/* One close line (see above); client and peer may be NULL ('-'). */
+void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
+			    const char *dest, uint16_t dest_port,
+			    const struct sockaddr *peer, uint64_t bytes_up,
+			    uint64_t bytes_down, uint64_t duration_ms,
+			    enum accesslog_end end);
 
 /* Captured credentials come with their lengths: they may hold any octet. */
 void accesslog_credential(const char *user, const char *protocol,

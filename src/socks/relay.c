@@ -30,6 +30,7 @@ int relay_preload(struct relay *r, const uint8_t *data, size_t len)
 	memcpy(d->buf->data, data, len);
 	d->off = 0;
 	d->len = (uint32_t)len;
+	d->bytes += len;
 	return 0;
 }
 
@@ -181,6 +182,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		}
 		*moved = true;
 		metrics_relay_read((uint64_t)n);
+		d->bytes += (uint64_t)n;
 		d->len = (uint32_t)n;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 		if (d->buf != NULL && inspect)

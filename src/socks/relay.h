@@ -63,6 +63,7 @@ struct relay_dir {
 	bool bulk;               /* a read filled a buffer: move by splice from now on */
 	bool eof;                /* the source sent EOF */
 	bool shut;               /* EOF carried to the destination */
+	uint64_t bytes;          /* octets read from the source (preload included) */
 };
 
 struct relay {

@@ -71,6 +71,10 @@ struct session {
 	char *dest;                      /* destination as named, for credential lines */
 	uint16_t dest_port;
 	uint8_t state;
+	/* for the close record of an established tunnel (accesslog.h) */
+	uint8_t end;                     /* enum accesslog_end, set where it ends */
+	uint64_t start_ms;
+	struct sockaddr_in6 client_addr, peer_addr;  /* room for either family */
 };
 
 static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
@@ -81,10 +85,24 @@ static uint8_t session_rx[POOL_BUF_SIZE];
 
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
+/* The close line of an established tunnel, while its sockets are open. */
+static void session_log_close(struct session *s)
+{
+	accesslog_tunnel_close(s->user, (const struct sockaddr *)&s->client_addr, s->dest,
+			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
+			       ? (const struct sockaddr *)&s->peer_addr : NULL,
+			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
+			       s->relay.dir[RELAY_TO_CLIENT].bytes,
+			       loop_now_ms(s->ctx->loop) - s->start_ms,
+			       (enum accesslog_end)s->end);
+}
+
 static void session_free(struct session *s)
 {
 	struct handshake *hs = s->hs;
 
+	if (s->state == ST_RELAY)
+		session_log_close(s);
 	loop_timer_stop(s->ctx->loop, &s->timer);
 	loop_timer_stop(s->ctx->loop, &s->kick);
 	/* before the client sees its connection close, its ports are gone */
@@ -833,9 +851,11 @@ static void session_relay_run(struct session *s)
 		s->last_active_ms = loop_now_ms(s->ctx->loop);
 	switch (st) {
 	case RELAY_DONE:
+		s->end = ACCESSLOG_END_EOF;
 		session_free(s);
 		return;
 	case RELAY_ERROR:
+		s->end = ACCESSLOG_END_RESET;
 		session_abort(s);
 		return;
 	case RELAY_YIELD:
@@ -872,6 +892,8 @@ static void session_relay_timeout(struct loop *loop, struct loop_timer *t)
 	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
 
 	if (loop_now_ms(loop) - s->last_active_ms >= session_relay_limit(s)) {
+		s->end = relay_half_closed(&s->relay) ? ACCESSLOG_END_FIN_TIMEOUT
+						      : ACCESSLOG_END_IDLE;
 		session_free(s);
 		return;
 	}
@@ -895,6 +917,15 @@ static void session_start_relay(struct session *s)
 	request_dest_str(&hs->req, dest, sizeof(dest));
 	s->dest = strdup(dest);
 	s->dest_port = hs->req.port;
+	{
+		socklen_t plen = sizeof(s->peer_addr);
+
+		memcpy(&s->client_addr, &hs->peer, sizeof(s->client_addr));
+		if (getpeername(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->peer_addr,
+				&plen) < 0)
+			s->peer_addr.sin6_family = AF_UNSPEC;
+		s->start_ms = loop_now_ms(s->ctx->loop);
+	}
 	if (s->dest == NULL || relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
 		session_free(s);
 		return;
@@ -927,6 +958,8 @@ size_t session_count(void)
 
 void session_close_all(void)
 {
-	while (!TAILQ_EMPTY(&session_list))
+	while (!TAILQ_EMPTY(&session_list)) {
+		TAILQ_FIRST(&session_list)->end = ACCESSLOG_END_SHUTDOWN;
 		session_free(TAILQ_FIRST(&session_list));
+	}
 }

@@ -1,6 +1,7 @@
 /*
- * Unit tests for the access log: field escaping, the exact columns of both
- * line formats written to a temporary file, and reopening after a rename.
+ * Unit tests for the access log: field escaping, the exact columns of the
+ * line formats (request, credential, close) written to a temporary file,
+ * and reopening after a rename.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -287,6 +288,60 @@ START_TEST(reopen_after_rename)
 }
 END_TEST
 
+START_TEST(close_line_columns)
+{
+	struct sockaddr_in src;
+	struct sockaddr_in6 peer = { .sin6_family = AF_INET6, .sin6_port = htons(8443) };
+	char err[256], buf[1024], *cols[16], *second, *end;
+
+	sockaddr_v4(&src, "192.0.2.9", 40000);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", &peer.sin6_addr), 1);
+	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
+	accesslog_tunnel_close("bob", (struct sockaddr *)&src, "ev\til.example", 8443,
+			       (struct sockaddr *)&peer, 12345, (1ull << 32) + 7, 1500,
+			       ACCESSLOG_END_FIN_TIMEOUT);
+	accesslog_tunnel_close(NULL, NULL, NULL, 0, NULL, 0, 0, 0, (enum accesslog_end)99);
+	slurp(path, buf, sizeof(buf));
+	second = strchr(buf, '\n');
+	ck_assert_ptr_nonnull(second);
+	*second++ = '\0';
+	ck_assert_int_eq(columns(buf, cols, 16), 13);
+	assert_stamp(cols[0]);
+	ck_assert_str_eq(cols[1], "bob");
+	ck_assert_str_eq(cols[2], "C");
+	ck_assert_str_eq(cols[3], "192.0.2.9");
+	ck_assert_str_eq(cols[4], "40000");
+	ck_assert_str_eq(cols[5], "ev\\til.example");  /* escaped, still one column */
+	ck_assert_str_eq(cols[6], "8443");
+	ck_assert_str_eq(cols[7], "2001:db8::7");
+	ck_assert_str_eq(cols[8], "8443");
+	ck_assert_str_eq(cols[9], "12345");
+	ck_assert_str_eq(cols[10], "4294967303");  /* 64 bits, not wrapped */
+	ck_assert_str_eq(cols[11], "1500");
+	ck_assert_str_eq(cols[12], "fin_timeout");
+	end = strchr(second, '\n');
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	ck_assert_int_eq(columns(second, cols, 16), 13);
+	ck_assert_str_eq(cols[1], "-");
+	ck_assert_str_eq(cols[3], "-");
+	ck_assert_str_eq(cols[4], "-");
+	ck_assert_str_eq(cols[7], "-");
+	ck_assert_str_eq(cols[12], "error");
+}
+END_TEST
+
+START_TEST(end_names)
+{
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_EOF), "eof");
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_RESET), "reset");
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_IDLE), "idle");
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_FIN_TIMEOUT), "fin_timeout");
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_SHUTDOWN), "shutdown");
+	ck_assert_str_eq(accesslog_end_name(ACCESSLOG_END_ERROR), "error");
+}
+END_TEST
+
 START_TEST(open_failure_reports)
 {
 	char err[256] = "";
@@ -315,6 +370,8 @@ int main(void)
 	tcase_add_test(f, pipe_batch_arrives_in_whole_lines);
 	tcase_add_test(f, request_line_columns);
 	tcase_add_test(f, credential_line_columns);
+	tcase_add_test(f, close_line_columns);
+	tcase_add_test(e, end_names);
 	tcase_add_test(f, longest_line_stays_one_line);
 	tcase_add_test(f, reopen_after_rename);
 	tcase_add_test(f, open_failure_reports);
