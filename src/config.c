@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "core/hex.h"
+#include "core/log.h"
 #include "auth/users.h"
 #include "auth/cred.h"
 
@@ -103,6 +104,7 @@ void config_free(struct config *c)
 	config_release(&c->access_log);
 	config_release(&c->resolver);
 	config_release(&c->user);
+	config_release(&c->log_level);
 	config_release(&c->plugins_dir);
 	config_list_clear(&c->acl);
 	config_list_clear(&c->users);
@@ -489,6 +491,16 @@ static int config_check_hash(const char *value, char *err, size_t errlen)
 	return -1;
 }
 
+static int config_check_log_level(const char *value, char *err, size_t errlen)
+{
+	enum log_level level;
+
+	if (log_level_parse(value, &level) == 0)
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not a log level (error, warn, info or debug)", value);
+	return -1;
+}
+
 static bool config_valid_plugin_name(const char *s)
 {
 	size_t len = strlen(s);
@@ -558,6 +570,7 @@ static const struct config_key config_keys[] = {
 	CK_STR("socks", "resolver", resolver, EMPTY_NULL, NULL, config_check_resolver),
 	{ "socks", "commands", CT_COMMANDS, offsetof(struct config, commands), 0, 0, 0, 0, 0, 0 },
 	CK_STR("socks", "user", user, EMPTY_NULL, NULL, config_check_user),
+	CK_STR("socks", "log_level", log_level, EMPTY_NULL, NULL, config_check_log_level),
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
 	DISSECT_PROTOCOLS(CK_DISSECTOR)
 #undef CK_DISSECTOR

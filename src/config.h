@@ -71,6 +71,7 @@ struct config {
 	char *resolver;                   /* "ip[:port],..." for c-ares, NULL: system */
 	unsigned commands;                /* enum config_command bits */
 	char *user;                       /* drop to this user after binding, or NULL */
+	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
 
 	/* [dissectors]: one key per protocol of dissect.h's table */
 	struct dissect_ports dissector_ports[DISSECT_COUNT];

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
+#include "core/notify.h"
 #include "mass/mgmt.h"
 #include "mass/plugins.h"
 #include "core/pool.h"
@@ -48,6 +49,7 @@ struct main_options {
 	long port;               /* -1: from the file */
 	const char *mgmt_listen;
 	long mgmt_port;
+	bool debug;              /* -d: log_level debug whatever the file says */
 };
 
 static struct main_options opts = { .port = -1, .mgmt_port = -1 };
@@ -70,8 +72,10 @@ static void main_usage(FILE *out)
 		"  -P PORT       management port (default 8080)\n"
 		"  -u USER:PASS  add a SOCKS user (repeatable)\n"
 		"  -N            disable the password dissectors\n"
-		"  -v            print the version and exit\n"
-		"  -h            print this help and exit\n",
+		"  -d            log at debug level (overrides [socks] log_level)\n"
+		"  -v, --version print the version and exit\n"
+		"  -h, --help    print this help and exit\n"
+		"Usage errors exit with 64.\n",
 		SYSCONFDIR);
 }
 
@@ -107,10 +111,15 @@ static int main_add_cli_user(char *arg)
 
 static int main_parse_args(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int c;
 
 	opts.config_path = SYSCONFDIR "/mass.ini";
-	while ((c = getopt(argc, argv, "c:l:p:L:P:u:Nvh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:p:L:P:u:Ndvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts.config_path = optarg;
@@ -139,6 +148,9 @@ static int main_parse_args(int argc, char **argv)
 			break;
 		case 'N':
 			main_ctx.opts.no_dissectors = true;
+			break;
+		case 'd':
+			opts.debug = true;
 			break;
 		case 'v':
 			printf("socks5d (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -226,18 +238,36 @@ static void main_close_listeners(void)
 	main_nlisteners = 0;
 }
 
+/* The level cfg asks for (checked by config_load), unless -d says debug. */
+static enum log_level main_log_level(const struct config *cfg)
+{
+	enum log_level level = LOG_INFO;
+
+	if (opts.debug)
+		return LOG_DEBUG;
+	if (cfg->log_level != NULL)
+		(void)log_level_parse(cfg->log_level, &level);
+	return level;
+}
+
 /* SIGHUP: everything or nothing (runtime_apply); a broken file keeps the running configuration. */
 static void main_reload(void)
 {
 	char err[MAIN_ERRLEN];
 	struct config cfg;
+	enum log_level level;
 
 	log_info("reloading %s", opts.config_path);
-	if (main_load_config(&cfg, err, sizeof(err)) < 0 ||
-	    runtime_apply(&main_ctx, &cfg, err, sizeof(err)) < 0) {
+	if (main_load_config(&cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
+	level = main_log_level(&cfg);
+	if (runtime_apply(&main_ctx, &cfg, err, sizeof(err)) < 0) {
+		log_error("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	log_threshold = level;
 	if (accesslog_reopen(err, sizeof(err)) < 0)
 		log_error("reload: %s", err);
 	log_info("reloaded %s", opts.config_path);
@@ -297,10 +327,15 @@ static void main_on_signal(struct loop *loop, int fd, void *data, int events)
 	(void)data;
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		/* the service manager hears of reloads and of the shutdown (notify.h) */
+		if (si.ssi_signo == SIGHUP) {
+			notify_reloading();
 			main_reload();
-		else
+			notify_ready();
+		} else {
+			notify_stopping();
 			main_begin_shutdown((int)si.ssi_signo);
+		}
 	}
 }
 
@@ -370,6 +405,7 @@ static int main_start(char *err, size_t errlen)
 
 	if (main_load_config(&cfg, err, errlen) < 0)
 		return -1;
+	log_threshold = main_log_level(&cfg);
 	main_ctx.loop = loop_create(max_fds, err, errlen);
 	if (main_ctx.loop == NULL || main_setup_signals(err, errlen) < 0)
 		goto out;
@@ -416,17 +452,22 @@ int main(int argc, char **argv)
 
 	if (main_parse_args(argc, argv) < 0)
 		return 64;
+	log_init();
+	if (notify_init() < 0)
+		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
 	metrics_reset();
 	if (main_start(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		main_cleanup();
 		return 1;
 	}
+	notify_ready();
 	if (loop_run(main_ctx.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		status = 1;
 	}
 	log_info("exiting");
 	main_cleanup();
+	notify_close();
 	return status;
 }

@@ -1,26 +1,77 @@
 /* log: diagnostics to stderr. See log.h. */
 #include "log.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum log_level log_threshold = LOG_INFO;
 
+static bool log_journal;  /* stderr is journald's stream: "<N>" prefixes */
+
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
+static const char *const log_keys[] = { "error", "warn", "info", "debug" };
+static const char log_priorities[] = { '3', '4', '6', '7' };  /* syslog(3) */
+
+bool log_init(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+	char tail;
+
+	log_journal = false;
+	if (js != NULL && sscanf(js, "%ju:%ju%c", &dev, &ino, &tail) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino)
+		log_journal = true;
+	return log_journal;
+}
+
+int log_level_parse(const char *name, enum log_level *level)
+{
+	for (int i = LOG_ERROR; i <= LOG_DEBUG; i++) {
+		if (strcmp(name, log_keys[i]) == 0 || strcmp(name, log_names[i]) == 0) {
+			*level = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	return level <= LOG_DEBUG ? log_keys[level] : "?";
+}
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
-	int n;
+	int n, saved = errno;
+	size_t len;
 
 	if (level > log_threshold)
 		return;
-	n = snprintf(line, sizeof(line), "socks5d[%d]: %s: ", (int)getpid(), log_names[level]);
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%c>%s: ", log_priorities[level],
+			     log_names[level]);
+	else
+		n = snprintf(line, sizeof(line), "socks5d[%d]: %s: ", (int)getpid(),
+			     log_names[level]);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - 1 - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* one write per line so concurrent writers do not interleave */
-	fprintf(stderr, "%s\n", line);
+	len = strlen(line);
+	line[len++] = '\n';
+	if (write(STDERR_FILENO, line, len) < 0) {
+		/* nowhere left to say it */
+	}
+	errno = saved;
 }

@@ -1,0 +1,300 @@
+"""socks5d as a service: the sd_notify protocol on a test $NOTIFY_SOCKET
+(path and abstract), journald priority prefixes with a faked
+$JOURNAL_STREAM, log levels (-d, [socks] log_level), the access log's
+close record (bytes each way equal what was sent, how it ended), the MASS
+0F snapshot, and the command line's --help/--version/usage exit codes."""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Proxy, EchoServer, recv_exact, recv_all, socks_connect, mass, wait_for,
+                     run, SOCKS5D, TIMEOUT, MASS_ADMIN)
+
+ADMINS = {MASS_ADMIN[0]: MASS_ADMIN[1]}
+
+
+class NotifySocket:
+    """A Unix datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self, abstract=False):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if abstract:
+            name = "mass-notify-%d-%d" % (os.getpid(), time.monotonic_ns())
+            self.sock.bind("\0" + name)
+            self.addr = "@" + name
+        else:
+            import tempfile
+            self.dir = tempfile.mkdtemp(prefix="mass-notify-")
+            self.addr = os.path.join(self.dir, "notify")
+            self.sock.bind(self.addr)
+        self.sock.settimeout(TIMEOUT)
+
+    def expect(self, var):
+        """Returns the next message, which must assign var (e.g. READY=1)."""
+        msg = self.sock.recv(4096).decode()
+        assert var in msg.split("\n"), (var, msg)
+        return msg
+
+    def close(self):
+        self.sock.close()
+        if not self.addr.startswith("@"):
+            os.unlink(self.addr)
+            os.rmdir(self.dir)
+
+
+def notify_cycle(abstract):
+    n = NotifySocket(abstract)
+    env = dict(os.environ, NOTIFY_SOCKET=n.addr)
+    p = Proxy(env=env).start()
+    try:
+        n.expect("READY=1")
+        p.signal(signal.SIGHUP)
+        msg = n.expect("RELOADING=1")
+        usec = [l for l in msg.split("\n") if l.startswith("MONOTONIC_USEC=")]
+        assert usec and int(usec[0].split("=")[1]) > 0, msg
+        n.expect("READY=1")
+        p.signal(signal.SIGTERM)
+        n.expect("STOPPING=1")
+        assert p.proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        p.stop()
+        n.close()
+
+
+def test_notify_path_socket():
+    notify_cycle(False)
+
+
+def test_notify_abstract_socket():
+    notify_cycle(True)
+
+
+def test_no_notify_socket_is_fine():
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    with Proxy(env=env) as p:
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in p.stderr(), "the reload")
+
+
+def test_journal_prefixes():
+    p = Proxy(args=["-d"], admins=ADMINS)
+    # stderr is the file the harness opens at start: name that very file
+    open(p.stderr_path, "w").close()
+    st = os.stat(p.stderr_path)
+    p.env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    with p:
+        mass(p, b"\x00")
+        wait_for(lambda: "<7>debug: management:" in p.stderr(), "a debug line")
+        lines = p.stderr().splitlines()
+        assert any(l.startswith("<6>info: SOCKS listening on") for l in lines), lines
+        assert all(l[:1] == "<" and l[2:3] == ">" for l in lines), lines
+        assert not any("socks5d[" in l for l in lines), lines
+
+
+def test_journal_stream_elsewhere_keeps_plain_lines():
+    p = Proxy(env=dict(os.environ, JOURNAL_STREAM="1:2"))
+    with p:
+        lines = p.stderr().splitlines()
+        assert lines and all(l.startswith("socks5d[") for l in lines), lines
+
+
+def test_log_level_from_file_and_reload():
+    with Proxy(admins=ADMINS) as p:
+        p.write_ini("[socks]\nlog_level = error", admins=ADMINS)
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloading" in p.stderr(), "the first reload")
+        mass(p, b"\x00")
+        p.write_ini("[socks]\nlog_level = info", admins=ADMINS)
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in p.stderr(), "the second reload")
+        err = p.stderr()
+        # at error level, the first reload's end and the second's start are not said
+        assert err.count("reloading") == 1 and err.count("reloaded") == 1, err
+        assert "debug:" not in err, err
+    # warn: warnings (no admin configured) but none of the start-up info lines
+    p = Proxy(ini="[socks]\nlog_level = warn")
+    with open(p.stderr_path, "w") as err:
+        proc = subprocess.Popen([SOCKS5D, "-c", p.ini_path], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for(lambda: "warning: management: no admin" in p.stderr(), "the warning")
+        time.sleep(0.2)
+        assert "info:" not in p.stderr(), p.stderr()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)
+
+
+def test_log_level_debug_flag():
+    with Proxy(ini="[socks]\nlog_level = error", args=["-d"], admins=ADMINS) as p:
+        mass(p, b"\x00")
+        wait_for(lambda: "debug: management:" in p.stderr(), "a debug line")
+
+
+def test_bad_log_level_refused():
+    p = Proxy(ini="[socks]\nlog_level = loud").start(expect_fail=True)
+    assert p.proc.wait(timeout=TIMEOUT) != 0
+    assert "log_level" in p.stderr() and "not a log level" in p.stderr(), p.stderr()
+
+
+class SinkServer:
+    """Reads until the client's EOF, then answers `reply` octets and closes."""
+
+    def __init__(self, reply):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.reply = reply
+        self.received = None
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        c, _ = self.sock.accept()
+        self.received = len(recv_all(c))
+        c.sendall(b"d" * self.reply)
+        c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def close_record(p, pred=lambda f: True):
+    line = p.wait_log(lambda l: "\tC\t" in l and pred(l.split("\t")))
+    return line.split("\t")
+
+
+def test_close_record_counts_bytes_each_way():
+    up, down = 123457, 54321
+    srv = SinkServer(down)
+    with Proxy(auth=True, users={"carol": "pw"}) as p:
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", srv.port, "carol", "pw")
+        assert rep == 0
+        t0 = time.time()
+        s.sendall(b"u" * up)
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s)
+        s.close()
+        assert len(got) == down
+        f = close_record(p)
+        assert len(f) == 13, f
+        assert f[1] == "carol" and f[2] == "C" and f[3] == "127.0.0.1", f
+        assert f[4] == str(s_port_of(p, f)), f
+        assert f[5] == "127.0.0.1" and f[6] == str(srv.port), f
+        assert f[7] == "127.0.0.1" and f[8] == str(srv.port), f
+        assert f[9] == str(up) and f[10] == str(down), f
+        assert 0 <= int(f[11]) <= (time.time() - t0) * 1000 + 1000, f
+        assert f[12] == "eof", f
+        assert srv.received == up
+    srv.close()
+
+
+def s_port_of(p, close_fields):
+    """The client port of the request line that opened this tunnel."""
+    line = p.wait_log(lambda l: "\tA\t" in l)
+    return int(line.split("\t")[4])
+
+
+def test_close_record_names_and_resolved_address():
+    echo = EchoServer()
+    with Proxy() as p:
+        s, rep, _, _, _ = socks_connect(p.port, "localhost", echo.port)
+        assert rep == 0
+        s.sendall(b"hello")
+        assert recv_exact(s, 5) == b"hello"
+        s.close()
+        f = close_record(p)
+        assert f[5] == "localhost" and f[7] in ("127.0.0.1", "::1"), f
+        assert f[9] == "5" and f[10] == "5" and f[12] == "eof", f
+    echo.close()
+
+
+def test_close_record_reset_idle_shutdown():
+    echo = EchoServer()
+    with Proxy(ini="[socks]\nidle_timeout = 1") as p:
+        # reset: the client aborts
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port)
+        s.sendall(b"abc")
+        assert recv_exact(s, 3) == b"abc"
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        f = close_record(p)
+        assert f[12] == "reset" and f[9] == "3", f
+        # idle: nothing moves for idle_timeout
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port)
+        f = close_record(p, lambda f: f[12] == "idle")
+        assert f[9] == "0" and f[10] == "0" and int(f[11]) >= 900, f
+        s.close()
+    with Proxy(ini="[socks]\nshutdown_timeout = 1") as p:
+        # shutdown: still open when the grace period ends
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port)
+        s.sendall(b"x")
+        assert recv_exact(s, 1) == b"x"
+        p.signal(signal.SIGTERM)
+        assert p.proc.wait(timeout=TIMEOUT) == 0
+        f = close_record(p, lambda f: f[12] == "shutdown")
+        assert f[9] == "1" and f[10] == "1", f
+        s.close()
+    echo.close()
+
+
+def test_snapshot_index_0f():
+    echo = EchoServer()
+    with Proxy(indexes=["%02X = metrics" % i for i in range(2, 10)] + ["0F = metrics"],
+               admins=ADMINS) as p:
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port)
+        s.sendall(b"z" * 1000)
+        recv_exact(s, 1000)
+        s.close()
+        close_record(p)
+        r = mass(p, b"\x0f")
+        assert r[0] == 0 and r[1] == 8 and len(r) == 2 + 8 * 8, r
+        v = struct.unpack(">8Q", r[2:])
+        assert v[0] == 1 and v[3] == 2000 and v[5] == 1, v   # 02, 05, 07
+    echo.close()
+
+
+def cli(*args):
+    r = subprocess.run([SOCKS5D] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_help_version_usage():
+    rc, out, err = cli("--help")
+    assert rc == 0 and "usage: socks5d" in out and "--version" in out and err == "", (rc, out, err)
+    rc, out, err = cli("-h")
+    assert rc == 0 and "usage: socks5d" in out, (rc, out)
+    rc, out, err = cli("--version")
+    assert rc == 0 and out.startswith("socks5d (mass) "), (rc, out)
+    rc, out, err = cli("-v")
+    assert rc == 0 and out.startswith("socks5d (mass) "), (rc, out)
+    for bad in (["--nope"], ["-x"], ["extra"], ["-p", "70000"], ["-c"]):
+        rc, out, err = cli(*bad)
+        assert rc == 64 and "usage" in err + out or rc == 64, (bad, rc, out, err)
+
+
+if __name__ == "__main__":
+    sys.exit(run([
+        test_notify_path_socket,
+        test_notify_abstract_socket,
+        test_no_notify_socket_is_fine,
+        test_journal_prefixes,
+        test_journal_stream_elsewhere_keeps_plain_lines,
+        test_log_level_from_file_and_reload,
+        test_log_level_debug_flag,
+        test_bad_log_level_refused,
+        test_close_record_counts_bytes_each_way,
+        test_close_record_names_and_resolved_address,
+        test_close_record_reset_idle_shutdown,
+        test_snapshot_index_0f,
+        test_help_version_usage,
+    ]))
