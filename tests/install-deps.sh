@@ -10,6 +10,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libinih-dev libc-ares-dev libcrypt-dev check \
-	curl ncat python3 python3-socks iproute2 procps \
+	curl ncat python3 python3-socks iproute2 procps mandoc \
 	clang libclang-rt-14-dev >/dev/null
 echo "install-deps: build and test dependencies are installed"

@@ -158,12 +158,14 @@ START_TEST(shipped_file_loads)
 	for (int i = 0; i < 256; i++) {
 		if (i > 0 && i < 14)
 			ck_assert_str_eq(c.indexes[i], plugin[i]);
+		else if (i == 0x0F)
+			ck_assert_str_eq(c.indexes[i], "metrics");
 		else
 			ck_assert_ptr_null(c.indexes[i]);
 	}
-	ck_assert_uint_eq(c.users.len, 1);
-	ck_assert_str_eq(c.users.items[0].key, "alice");
-	ck_assert_str_eq(c.users.items[0].value, "wonderland");
+	ck_assert_str_eq(c.log_level, "info");
+	/* no account with a published password */
+	ck_assert_uint_eq(c.users.len, 0);
 	ck_assert_uint_eq(c.admins.len, 0);
 	ck_assert_uint_eq(c.acl.len, 0);
 	ck_assert_ptr_nonnull(config_plugin_find(&c, "users"));
@@ -187,6 +189,7 @@ START_TEST(every_key_type)
 		"password_hash = bcrypt\n"
 		"password_cost = 12\n"
 		"access_log = /var/log/mass.log\n"
+		"log_level = debug\n"
 		"connect_timeout = 1\n"
 		"idle_timeout = 86400\n"
 		"shutdown_timeout = 7\n"
@@ -253,6 +256,7 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.password_hash, "bcrypt");
 	ck_assert_uint_eq(c.password_cost, 12);
 	ck_assert_str_eq(c.access_log, "/var/log/mass.log");
+	ck_assert_str_eq(c.log_level, "debug");
 	ck_assert_uint_eq(c.connect_timeout, 1);
 	ck_assert_uint_eq(c.idle_timeout, 86400);
 	ck_assert_uint_eq(c.shutdown_timeout, 7);
@@ -271,7 +275,7 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.acl.items[0].key, "allow");
 	ck_assert_str_eq(c.acl.items[1].value, "0.0.0.0/0");
 	ck_assert_str_eq(c.acl.items[2].value, "::1");
-	ck_assert_int_eq(c.acl.items[2].line, 30);
+	ck_assert_int_eq(c.acl.items[2].line, 31);
 	ck_assert_uint_eq(c.users.len, 2);
 	ck_assert_str_eq(c.users.items[0].value, "a=b:c d");
 	ck_assert_str_eq(c.users.items[1].key, "carol");
@@ -286,7 +290,7 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.indexes[0x0A], "users");
 	ck_assert_str_eq(c.indexes[0x0B], "my-plugin_2");
 	ck_assert_str_eq(c.indexes[0xFE], "x");
-	ck_assert_int_eq(c.index_lines[0x0B], 47);
+	ck_assert_int_eq(c.index_lines[0x0B], 48);
 	ck_assert_ptr_null(c.indexes[0x02]);
 	ck_assert_uint_eq(c.plugins_len, 2);
 	pl = config_plugin_find(&c, "my-plugin_2");
@@ -315,9 +319,10 @@ START_TEST(empty_values_restore_defaults)
 	struct config c;
 	char err[512];
 
-	ck_assert_msg(load(&c, "[plugins]\ndir =\n[socks]\nusers_file =\nresolver =\nuser =\n",
-			   err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(load(&c, "[plugins]\ndir =\n[socks]\nusers_file =\nresolver =\nuser =\n"
+			   "log_level =\n", err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(c.plugins_dir, PKGLIBDIR);
+	ck_assert_ptr_null(c.log_level);
 	ck_assert_ptr_null(c.users_file);
 	ck_assert_ptr_null(c.resolver);
 	ck_assert_ptr_null(c.user);
@@ -403,6 +408,8 @@ static const struct {
 	{ "[socks]\nuser = -root\n",
 	  "2: [socks] user: not a user name (letters, digits, '.', '_' and '-', at most 32, "
 	  "not starting with '-')" },
+	{ "[socks]\nlog_level = loud\n",
+	  "2: [socks] log_level: \"loud\" is not a log level (error, warn, info or debug)" },
 	{ "[socks]\nuser = a b\n",
 	  "2: [socks] user: not a user name (letters, digits, '.', '_' and '-', at most 32, "
 	  "not starting with '-')" },
