@@ -22,6 +22,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/notify.h"
+#include "mass/host_services.h"
 #include "mass/mgmt.h"
 #include "mass/plugins.h"
 #include "core/pool.h"
@@ -231,6 +232,24 @@ static int main_open_listeners(const struct config *cfg, char *err, size_t errle
 	return 0;
 }
 
+/* What plugins see of the listeners (host->server_info, ABI 1.1). */
+static void main_publish_listeners(void)
+{
+	struct mass_listen_addr addrs[CONFIG_MAX_LISTEN + MGMT_LISTEN_MAX];
+	size_t i, n = mgmt_listener_count();
+
+	for (i = 0; i < main_nlisteners; i++) {
+		addrs[i].addr = listener_addr(main_listeners[i]);
+		addrs[i].port = listener_port(main_listeners[i]);
+	}
+	host_info_set_listeners(0, addrs, main_nlisteners);
+	for (i = 0; i < n && i < MGMT_LISTEN_MAX; i++) {
+		addrs[i].addr = mgmt_addr(i);
+		addrs[i].port = mgmt_port(i);
+	}
+	host_info_set_listeners(1, addrs, i);
+}
+
 static void main_close_listeners(void)
 {
 	for (size_t i = 0; i < main_nlisteners; i++)
@@ -410,12 +429,15 @@ static int main_start(char *err, size_t errlen)
 	if (main_ctx.loop == NULL || main_setup_signals(err, errlen) < 0)
 		goto out;
 	loop_set_before_wait(main_ctx.loop, accesslog_flush);
+	host_services_start(main_ctx.loop);
 	main_ctx.resolver = resolver_create(main_ctx.loop, cfg.resolver, err, errlen);
 	if (main_ctx.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
 		goto out;
 	if (main_open_listeners(&cfg, err, errlen) < 0 ||
-	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0 ||
-	    main_drop_privileges(cfg.user, err, errlen) < 0 ||
+	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0)
+		goto out;
+	main_publish_listeners();
+	if (main_drop_privileges(cfg.user, err, errlen) < 0 ||
 	    (main_ctx.verify = verify_pool_create(main_ctx.loop, 0, MAIN_VERIFY_QUEUE,
 						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||
 	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)

@@ -1,10 +1,12 @@
 /* host: the MASS plugin services table. See host.h. */
 #include "host.h"
 
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "core/log.h"
+#include "host_services.h"
 #include "mass_proto.h"
 #include "core/metrics.h"
 #include "runtime.h"
@@ -130,7 +132,7 @@ static void host_log(int level, const char *fmt, ...)
 	log_msg((enum log_level)level, "plugin %s: %s", host_caller ? host_caller : "?", msg);
 }
 
-static const struct mass_host host_table = {
+static struct mass_host host_table = {
 	.abi_major = MASS_ABI_MAJOR,
 	.abi_minor = MASS_ABI_MINOR,
 	.size = sizeof(struct mass_host),
@@ -154,5 +156,11 @@ static const struct mass_host host_table = {
 
 const struct mass_host *host_services(void)
 {
+	static bool filled;
+
+	if (!filled) {
+		host_services_fill(&host_table);   /* the ABI 1.1 part */
+		filled = true;
+	}
 	return &host_table;
 }

@@ -1,6 +1,8 @@
 /* mass_proto: MASS request framer and reply encoder. See mass_proto.h. */
 #include "mass_proto.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* S_ERROR: a finished parser consumes nothing more and repeats its verdict */
@@ -8,13 +10,37 @@ enum { S_INDEX, S_PARAM, S_LENGTH, S_DATA, S_DONE, S_ERROR };
 
 bool mass_signature_valid(const char *sig)
 {
+	return mass_signature_explain(sig, NULL, 0);
+}
+
+bool mass_signature_explain(const char *sig, char *why, size_t whylen)
+{
 	size_t i;
 
-	if (sig == NULL)
+	if (sig == NULL) {
+		if (why != NULL)
+			snprintf(why, whylen, "no signature (NULL)");
 		return false;
-	for (i = 0; sig[i] != '\0'; i++)
-		if (i >= MASS_PARAMS_MAX || (sig[i] != 'b' && sig[i] != 's'))
+	}
+	for (i = 0; sig[i] != '\0'; i++) {
+		if (i >= MASS_PARAMS_MAX) {
+			if (why != NULL)
+				snprintf(why, whylen, "invalid signature: more than %d characters",
+					 MASS_PARAMS_MAX);
 			return false;
+		}
+		if (sig[i] != 'b' && sig[i] != 's') {
+			if (why == NULL)
+				return false;
+			if (sig[i] > 0x20 && sig[i] < 0x7F)
+				snprintf(why, whylen, "invalid signature \"%.*s\": '%c' at position %zu "
+					 "is neither 'b' nor 's'", MASS_PARAMS_MAX, sig, sig[i], i + 1);
+			else
+				snprintf(why, whylen, "invalid signature: octet %02X at position %zu "
+					 "is neither 'b' nor 's'", (unsigned)(unsigned char)sig[i], i + 1);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -131,16 +157,33 @@ void mass_reply_init(struct mass_reply *r, uint8_t *buf, size_t cap)
 	r->cap = cap;
 	r->len = 1;
 	r->failed = cap < 1;
+	r->why[0] = '\0';
 	if (!r->failed)
 		buf[0] = MASS_STATUS_OK;
 }
 
+/* Marks the reply failed, keeping the first reason. Returns -1. */
+static int mass_reply_fail(struct mass_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int mass_reply_fail(struct mass_reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->failed) {
+		va_start(ap, fmt);
+		vsnprintf(r->why, sizeof(r->why), fmt, ap);
+		va_end(ap);
+	}
+	r->failed = true;
+	return -1;
+}
+
 int mass_reply_bytes(struct mass_reply *r, const void *data, size_t len)
 {
-	if (r->failed || len > r->cap - r->len) {
-		r->failed = true;
+	if (r->failed)
 		return -1;
-	}
+	if (len > r->cap - r->len)
+		return mass_reply_fail(r, "reply overflowed (more than %zu octets)", r->cap - 1);
 	if (len > 0)
 		memcpy(r->buf + r->len, data, len);
 	r->len += len;
@@ -161,10 +204,12 @@ int mass_reply_u32(struct mass_reply *r, uint32_t v)
 
 int mass_reply_str(struct mass_reply *r, const void *data, size_t len)
 {
-	if (len > 255 || r->failed || len + 1 > r->cap - r->len) {
-		r->failed = true;
+	if (r->failed)
 		return -1;
-	}
+	if (len > 255)
+		return mass_reply_fail(r, "string field of %zu octets (at most 255)", len);
+	if (len + 1 > r->cap - r->len)
+		return mass_reply_fail(r, "reply overflowed (more than %zu octets)", r->cap - 1);
 	mass_reply_u8(r, (uint8_t)len);
 	return mass_reply_bytes(r, data, len);
 }
@@ -180,10 +225,12 @@ long mass_reply_count_begin(struct mass_reply *r)
 
 int mass_reply_count_end(struct mass_reply *r, long mark, size_t n)
 {
-	if (r->failed || mark < 1 || (size_t)mark >= r->len || n > 255) {
-		r->failed = true;
+	if (r->failed)
 		return -1;
-	}
+	if (n > 255)
+		return mass_reply_fail(r, "count %zu (at most 255)", n);
+	if (mark < 1 || (size_t)mark >= r->len)
+		return mass_reply_fail(r, "count end without its begin (mark %zu)", (size_t)mark);
 	r->buf[mark] = (uint8_t)n;
 	return 0;
 }
@@ -198,4 +245,10 @@ size_t mass_reply_finish(struct mass_reply *r, int status)
 	if (status != MASS_STATUS_OK)
 		r->len = 1;
 	return r->len;
+}
+
+bool mass_request_cut(const struct mass_request_parser *p, unsigned *have)
+{
+	*have = p->pos;
+	return p->state == S_PARAM || p->state == S_LENGTH || p->state == S_DATA;
 }

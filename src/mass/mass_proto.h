@@ -49,6 +49,11 @@ struct mass_request_parser {
 /* True when sig has at most MASS_PARAMS_MAX characters, each 'b' or 's'. */
 bool mass_signature_valid(const char *sig);
 
+/* The same check, writing into why (whylen octets; why may be NULL) what
+ * is wrong, naming the offending character and its position (1-based):
+ * "invalid signature \"sx\": 'x' at position 2 is neither 'b' nor 's'". */
+bool mass_signature_explain(const char *sig, char *why, size_t whylen);
+
 void mass_request_init(struct mass_request_parser *p, mass_lookup_fn *lookup, void *ctx);
 
 /*
@@ -57,6 +62,10 @@ void mass_request_init(struct mass_request_parser *p, mass_lookup_fn *lookup, vo
  */
 enum proto_result mass_request_parse(struct mass_request_parser *p, const uint8_t *buf,
 				     size_t len, size_t *used);
+
+/* True when the index was framed and its parameters are incomplete (the
+ * request was cut short if no more comes); *have: parameters complete. */
+bool mass_request_cut(const struct mass_request_parser *p, unsigned *have);
 
 /*
  * The reply encoder behind the host's reply builder. Byte 0 of buf is the
@@ -68,6 +77,7 @@ struct mass_reply {
 	uint8_t *buf;
 	size_t cap, len;
 	bool failed;
+	char why[64];              /* once failed: the first reason, for the log */
 };
 
 /* Starts an empty reply in buf (cap >= 1: room for the status octet). */

@@ -12,6 +12,7 @@
 
 #include "core/listener.h"
 #include "core/log.h"
+#include "host_services.h"
 #include "core/loop.h"
 #include "mass_proto.h"
 #include "core/net.h"
@@ -28,9 +29,13 @@
 #define MGMT_DRAIN_MAX (64 * 1024)
 #define MGMT_DRAIN_MS 1000u
 
-/* MGMT_VERIFYING: the login is with the verify pool; nothing is read meanwhile. */
-enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_REQUEST, MGMT_CLOSING,
-		  MGMT_DRAINING };
+/*
+ * MGMT_VERIFYING: the login is with the verify pool or, for a name [admins]
+ * does not hold, with the authentication providers (ABI 1.1); MGMT_PENDING:
+ * the handler deferred its reply (ABI 1.1). Nothing is read in either.
+ */
+enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_REQUEST, MGMT_PENDING,
+		  MGMT_CLOSING, MGMT_DRAINING };
 
 struct mgmt_conn {
 	int fd;
@@ -42,6 +47,8 @@ struct mgmt_conn {
 	size_t out_len, out_off;
 	size_t drained;              /* octets discarded after the reply */
 	struct verify_req *verify;   /* MGMT_VERIFYING: the pending check */
+	void *auth_pending;          /* MGMT_VERIFYING: the providers' login instead */
+	struct mass_reply *later;    /* MGMT_PENDING: the deferred reply */
 	uint8_t *pending;            /* MGMT_VERIFYING: octets read behind the login */
 	size_t pending_len;
 	union {
@@ -89,6 +96,9 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	mgmt.nconns--;
 	if (c->verify != NULL)
 		verify_cancel(c->verify);
+	/* a provider or a plugin answering later finds nobody */
+	host_auth_cancel(c->auth_pending);
+	host_defer_detach(c->later);
 	free(c->pending);
 	free(c->out);
 	free(c);
@@ -99,12 +109,36 @@ static uint64_t mgmt_timeout_ms(void)
 	return (uint64_t)mgmt_rt()->cfg.mgmt_timeout * 1000u;
 }
 
+/* False while the connection waits on the server's side (nothing is read). */
+static bool mgmt_reading(const struct mgmt_conn *c)
+{
+	return c->state != MGMT_VERIFYING && c->state != MGMT_PENDING;
+}
+
+static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len);
+static void mgmt_request_cut_log(const struct mgmt_conn *c, const char *how);
+
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 {
 	struct mgmt_conn *c = LOOP_TIMER_OWNER(timer, struct mgmt_conn, timer);
+	static const uint8_t error = MASS_STATUS_ERROR;
+	struct mass_index_info info;
 
 	(void)loop;
-	if (c->state != MGMT_DRAINING)
+	if (c->state == MGMT_PENDING) {
+		/* the plugin's deferred reply is late: 01 now, its reply_send later frees it */
+		if (plugins_index_info(mgmt_rt()->plugins, c->p.request.req.index, &info) < 0)
+			info.plugin = "?";
+		log_error("plugin %s: index %02X: no reply within %u s", info.plugin,
+			  c->p.request.req.index, (unsigned)mgmt_rt()->cfg.mgmt_timeout);
+		host_defer_detach(c->later);
+		c->later = NULL;
+		mgmt_answer(c, &error, 1);
+		return;
+	}
+	if (c->state == MGMT_REQUEST)
+		mgmt_request_cut_log(c, "no more within the timeout, dropped");
+	else if (c->state != MGMT_DRAINING)
 		log_debug("management: %s stalled, dropped", c->peer);
 	mgmt_conn_close(c);
 }
@@ -164,11 +198,11 @@ static int mgmt_flush(struct mgmt_conn *c)
 			mgmt_drain_start(c);
 			return -1;
 		}
-		loop_set(mgmt.loop, c->fd, c->state == MGMT_VERIFYING ? 0 : LOOP_READ);
+		loop_set(mgmt.loop, c->fd, mgmt_reading(c) ? LOOP_READ : 0);
 		return 0;
 	}
 	/* the rest waits for writability; stop reading once the reply is final */
-	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING || c->state == MGMT_VERIFYING ?
+	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING || !mgmt_reading(c) ?
 				   LOOP_WRITE : LOOP_READ | LOOP_WRITE);
 	return 0;
 }
@@ -240,6 +274,7 @@ static void mgmt_auth_done(void *ctx, bool ok)
 	size_t n = c->pending_len;
 
 	c->verify = NULL;
+	c->auth_pending = NULL;
 	c->pending = NULL;
 	c->pending_len = 0;
 	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0) {
@@ -261,14 +296,51 @@ static void mgmt_auth_done(void *ctx, bool ok)
 	mgmt_flush(c);
 }
 
-/* A complete login goes to the verify pool; a refusal there is a failed login. */
+/*
+ * A name the providers decide (ABI 1.1: one [admins] does not hold, when
+ * there are MASS_AUTH_ADMIN providers). Returns 1 while they decide, 0
+ * with *ok set when they did at once.
+ */
+static int mgmt_ask_providers(struct mgmt_conn *c, bool *ok)
+{
+	struct userpass_parser *u = &c->p.userpass;
+	struct mass_auth_query q = {
+		.size = sizeof(q), .realm = MASS_AUTH_ADMIN, .client = c->peer,
+		.user = u->user, .user_len = u->ulen, .pass = u->pass, .pass_len = u->plen,
+	};
+
+	c->auth_pending = host_auth_ask(&q, mgmt_auth_done, c, ok);
+	return c->auth_pending != NULL;
+}
+
+/*
+ * A complete login: [admins] decides a name it holds (through the verify
+ * pool); any other goes to the providers when there are some (the order of
+ * <mass/plugin.h>). A refusal is a failed login.
+ */
 static int mgmt_authenticated(struct mgmt_conn *c)
 {
 	struct userpass_parser *u = &c->p.userpass;
-	int rc = verify_start_first(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen, u->pass,
-				    u->plen, mgmt_auth_done, c, &c->verify);
+	bool ok = false;
+	int rc;
 
-	explicit_bzero(u->pass, sizeof(u->pass));
+	if (users_find(&mgmt_rt()->admins, u->user, u->ulen) < 0
+	    && host_auth_has_providers(MASS_AUTH_ADMIN)) {
+		rc = mgmt_ask_providers(c, &ok) == 1 ? 0 : -1;
+		explicit_bzero(u->pass, sizeof(u->pass));
+		if (rc < 0 && ok) {
+			/* allowed at once: on to the request, as after [admins] */
+			if (mgmt_reply2(c, 0x01, 0x00) < 0)
+				return -1;
+			c->state = MGMT_REQUEST;
+			mass_request_init(&c->p.request, mgmt_signature, NULL);
+			return 0;
+		}
+	} else {
+		rc = verify_start_first(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen,
+					u->pass, u->plen, mgmt_auth_done, c, &c->verify);
+		explicit_bzero(u->pass, sizeof(u->pass));
+	}
 	if (rc == 0) {
 		c->state = MGMT_VERIFYING;
 		loop_set(mgmt.loop, c->fd, 0);
@@ -281,6 +353,46 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 	return 0;
 }
 
+/* Logs a request short of parameters, naming what was expected. */
+static void mgmt_request_cut_log(const struct mgmt_conn *c, const char *how)
+{
+	const struct mass_request_parser *rq = &c->p.request;
+	unsigned have;
+
+	if (!mass_request_cut(rq, &have))
+		return;
+	log_warn("management: %s index %02X: request cut short: %u of %zu parameters "
+		 "(signature \"%s\"), %s", c->peer, rq->req.index, have, strlen(rq->signature),
+		 rq->signature, how);
+}
+
+/* A deferred reply arrived (host_services), or never will (len 0). */
+static void mgmt_deferred_done(void *conn, const uint8_t *reply, size_t len)
+{
+	static const uint8_t error = MASS_STATUS_ERROR;
+	struct mgmt_conn *c = conn;
+
+	c->later = NULL;
+	if (len == 0)
+		mgmt_answer(c, &error, 1);
+	else
+		mgmt_answer(c, reply, len);
+}
+
+/* Queues the final reply and starts writing it. */
+static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len)
+{
+	log_debug("management: %s index %02X status %02X", c->peer, c->p.request.req.index,
+		  reply[0]);
+	c->state = MGMT_CLOSING;
+	if (mgmt_queue(c, reply, len) < 0) {
+		mgmt_conn_close(c);
+		return;
+	}
+	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	mgmt_flush(c);
+}
+
 static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 {
 	size_t n;
@@ -290,7 +402,15 @@ static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 		n = 1;
 	} else {
 		n = plugins_serve(mgmt_rt()->plugins, &c->p.request, mgmt_reply_buf,
-				  sizeof(mgmt_reply_buf));
+				  sizeof(mgmt_reply_buf), &c->later);
+		if (c->later != NULL) {
+			/* answered by mgmt_deferred_done, or 01 at the timeout */
+			c->state = MGMT_PENDING;
+			loop_set(mgmt.loop, c->fd, 0);
+			host_defer_attach(c->later, mgmt_deferred_done, c);
+			loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+			return 0;
+		}
 	}
 	log_debug("management: %s index %02X status %02X", c->peer,
 		  c->p.request.req.index, mgmt_reply_buf[0]);
@@ -371,11 +491,19 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 			return;
 	}
 	if (!(events & (LOOP_READ | LOOP_ERROR)) || c->state == MGMT_CLOSING ||
-	    (c->state == MGMT_VERIFYING && !(events & LOOP_ERROR)))
+	    (!mgmt_reading(c) && !(events & LOOP_ERROR)))
 		return;
 	n = recv(c->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	if (n == 0 && c->state == MGMT_REQUEST && mass_request_cut(&c->p.request, &(unsigned){0})) {
+		/* the client's FIN in the middle of the parameters: too few were sent */
+		static const uint8_t error = MASS_STATUS_ERROR;
+
+		mgmt_request_cut_log(c, "answered 01");
+		mgmt_answer(c, &error, 1);
+		return;
+	}
 	if (n <= 0) {
 		/* EOF or error before the reply: nobody to answer */
 		mgmt_conn_close(c);
@@ -476,6 +604,11 @@ void mgmt_stop(void)
 size_t mgmt_listener_count(void)
 {
 	return mgmt.nlisteners;
+}
+
+const char *mgmt_addr(size_t i)
+{
+	return i < mgmt.nlisteners ? listener_addr(mgmt.listeners[i]) : NULL;
 }
 
 uint16_t mgmt_port(size_t i)

@@ -3,9 +3,14 @@
  *
  * Each connection is a state machine fed whatever bytes arrived:
  *   greeting (VER 01, socks5_proto's parser) → admin sub-negotiation (RFC
- *   1929, checked against the admins in constant time) → request (framed
+ *   1929, checked against the admins in constant time; a name [admins]
+ *   does not hold goes to the MASS_AUTH_ADMIN providers of ABI 1.1, and the
+ *   connection waits for their answer, keeping what the client sends
+ *   meanwhile) → request (framed
  *   by mass_proto from the serving plugin's signature) → the handler runs
- *   synchronously (plugins_serve) → the reply is written (partial writes
+ *   (plugins_serve), or defers its reply (ABI 1.1: the connection waits,
+ *   reading nothing, until the plugin's reply_send or the timeout, then
+ *   01 and a log line) → the reply is written (partial writes
  *   resumed on writability) → our FIN, then whatever the client still sends
  *   is read and discarded until its FIN (at most 64 KiB, at most 1 s), so
  *   unread input does not turn the close into a reset that could destroy the
@@ -16,7 +21,9 @@
  * else FF and closes; with auth = off it picks 00 if offered, else 02 (and
  * then still checks the credentials). A connection with nothing received for
  * cfg.mgmt_timeout seconds (nothing sent either, while a reply drains) is
- * dropped without a reply. Beyond cfg.mgmt_max_connections open connections
+ * dropped without a reply (a request cut short is logged); one whose client
+ * sent its FIN in the middle of a request's parameters is answered 01 at
+ * once. Beyond cfg.mgmt_max_connections open connections
  * a new one is closed at once.
  *
  * Reads the context's snapshot in force (runtime.h: cfg.mgmt_auth,
@@ -70,6 +77,9 @@ size_t mgmt_listener_count(void);
 
 /* The bound port of listener i (host order), 0 when there is no such listener. */
 uint16_t mgmt_port(size_t i);
+
+/* The bound address of listener i as text, NULL when there is no such listener. */
+const char *mgmt_addr(size_t i);
 
 /* Management connections open now. */
 size_t mgmt_connection_count(void);

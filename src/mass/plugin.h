@@ -57,9 +57,33 @@
  * bump adds fields there. A plugin built for minor m runs on any host of the
  * same major with minor >= m.
  *
- * Threading contract: init, fini and every handler run on the server's one
- * event-loop thread. They must not block (no network, no sleeping, no
- * waiting for locks); a handler that does stalls every SOCKS tunnel.
+ * What each minor added: 1.0 the descriptor, index table and the host
+ * services up to reply_count_end. 1.1 (every field after reply_count_end in
+ * struct mass_host, and the types of the "ABI 1.1" part below): server
+ * info, session events, authentication providers, loop services (timers
+ * and descriptor watches), deferred replies, session control, and the
+ * index and plugin tables. A 1.1 plugin that wants to run on a 1.0 host
+ * too checks host->abi_minor >= 1 (or host->size) before touching them.
+ *
+ * Threading contract: init, fini, every handler and every callback a
+ * plugin registers (event, timer, watch, authentication provider) run on
+ * the event-loop thread that owns the plugin set, one at a time: the host
+ * never calls into a plugin concurrently, nor re-enters it from inside a
+ * host service it called (a service that would, defers the work: see
+ * session_close). They must not block (no blocking network calls, no
+ * sleeping, no waiting for locks); one that does stalls every SOCKS
+ * tunnel. Do I/O with the loop services (watch_add) on non-blocking
+ * descriptors, wait with timer_add, answer later with reply_defer.
+ *
+ * Registrations and release (ABI 1.1). Every object a plugin registers
+ * (subscription, timer, watch, provider, deferred reply, pending
+ * authentication) belongs to the load that registered it: a host service
+ * called from inside init, a handler or a callback of that load. When the
+ * load ends (its fini returned, at a reload or exit, or its init failed)
+ * the host removes and frees all of them, so a fini that forgets leaks
+ * nothing and no callback ever reaches an unloaded object. Descriptors the
+ * plugin opened stay the plugin's: close them in fini (the host only stops
+ * watching them).
  *
  * State is per load: a reload (SIGHUP) loads the new set, calls init on it,
  * and only then fini on the old set, so for a while two loads of the same
@@ -79,7 +103,7 @@ extern "C" {
 
 #define MASS_PLUGIN_MAGIC 0x4D415353u  /* "MASS" */
 #define MASS_ABI_MAJOR 1
-#define MASS_ABI_MINOR 0
+#define MASS_ABI_MINOR 1
 
 /* The name of the one symbol the host looks up. */
 #define MASS_PLUGIN_SYMBOL "mass_plugin"
@@ -89,7 +113,11 @@ enum mass_status {
 	MASS_STATUS_OK = 0x00,           /* success; the fields follow */
 	MASS_STATUS_ERROR = 0x01,        /* server error, or valid in form but not doable */
 	MASS_STATUS_UNSUPPORTED = 0x02,  /* index not supported */
-	MASS_STATUS_USER_LIMIT = 0x03    /* user limit reached */
+	MASS_STATUS_USER_LIMIT = 0x03,   /* user limit reached */
+	/* ABI 1.1. Not an octet, never sent: a handler returns it after
+	 * reply_defer() to answer later (see "Deferred replies"). Returned
+	 * without a reply_defer() in that call, it is answered 01 and logged. */
+	MASS_STATUS_PENDING = 0x100
 };
 
 /* Severity for host->log(); the same scale as the daemon's log. */
@@ -105,7 +133,19 @@ enum mass_log_level {
  *   'b'  one raw octet
  *   's'  LENGTH (one octet, 0..255) then LENGTH octets of DATA
  * "" means no parameters; "ss" two strings; "sb" a string then an octet.
- * At most MASS_PARAMS_MAX characters.
+ * At most MASS_PARAMS_MAX characters. A table entry breaking this refuses
+ * the plugin with the reason, e.g. "index 0E: invalid signature "sx":
+ * 'x' at position 2 is neither 'b' nor 's'".
+ *
+ * A request is framed from the signature alone (MASS requests carry no
+ * length), so a client that sends fewer parameters than the signature
+ * says cannot be told from a slow one until it says it is done. Since 1.1
+ * the host answers such a request 01 at once when the client shuts its
+ * side down (its FIN) in the middle of the parameters (massctl does, after
+ * every request), and logs "management: PEER index NN: request cut short:
+ * K of N parameters (signature "SIG"), answered 01"; a client that just
+ * stops is still dropped without a reply after the management timeout
+ * (mass-protocol.md), with the same line ending "dropped".
  */
 #define MASS_PARAMS_MAX 8
 
@@ -132,7 +172,12 @@ struct mass_reply;
  * Returns a mass_status. On MASS_STATUS_OK the fields appended to reply are
  * sent after the status octet; on any other status they are discarded and
  * the status goes alone. If the reply overflowed (see reply_* below) the
- * host sends MASS_STATUS_ERROR whatever is returned.
+ * host sends MASS_STATUS_ERROR whatever is returned; so it does for a
+ * status outside 00..03 (and MASS_STATUS_PENDING, ABI 1.1). Since 1.1
+ * each of these is logged as "plugin NAME: index NN: REASON", REASON
+ * saying which: "reply overflowed (more than 65536 octets)", "string
+ * field of N octets (at most 255)", "count N (at most 255)", "status N is not
+ * a reply status".
  */
 typedef int mass_handler_fn(void *state, const struct mass_request *req,
 			    struct mass_reply *reply);
@@ -157,6 +202,258 @@ struct mass_config {
 	const char *file;       /* mass.ini path, for messages; may be "" */
 	size_t count;
 	const struct mass_config_item *items;
+};
+
+/* ===================================================================== *
+ * ABI 1.1 types. Each structure the host fills starts with `size`, the
+ * sizeof() of that structure in the host: fields only ever get appended,
+ * so a plugin built for a later minor checks size before reading a field
+ * newer than the host. Text pointers in them are NUL-terminated, printable
+ * ASCII unless said otherwise, and valid only for the call they are handed
+ * to, unless said otherwise: copy what you keep.
+ * ===================================================================== */
+
+/* One bound listening socket. */
+struct mass_listen_addr {
+	const char *addr;       /* numeric address, e.g. "127.0.0.1", "::1" */
+	uint16_t port;          /* as bound (an ephemeral port resolved) */
+};
+
+/*
+ * Server info (host->server_info()). Valid until the plugin's fini (a
+ * reload hands the new load a new one). Nothing in it changes while the
+ * load lives.
+ */
+struct mass_server_info {
+	uint32_t size;
+	const char *version;        /* the daemon's version, e.g. "0.4.0" */
+	int64_t start_time;         /* when the daemon started, Unix seconds;
+				     * a reload does not change it */
+	const char *config_file;    /* the mass.ini in force, as given; "" for none */
+	const char *plugin_dir;     /* the directory NAME.so are loaded from */
+	size_t nsocks;              /* SOCKS listeners... */
+	const struct mass_listen_addr *socks;
+	size_t nmgmt;               /* ...and MASS listeners, as bound */
+	const struct mass_listen_addr *mgmt;
+};
+
+/*
+ * Session events (host->subscribe()). One SOCKS client connection is one
+ * session, with an id unique for the life of the process (never 0, never
+ * reused). Its events, in this order, each at most once:
+ *
+ *   ACCEPTED       the connection was accepted (client, client_port)
+ *   AUTHENTICATED  an RFC 1929 sub-negotiation was decided: user, ok
+ *                  (1 accepted, 0 refused; a refused session is CLOSED next)
+ *   REQUEST        the request was read: command, destination as the
+ *                  client named it (a domain name or an address),
+ *                  destination_port
+ *   ESTABLISHED    the request succeeded (REP 00 sent): bound, bound_port
+ *                  (the proxy's side: CONNECT's local address, BIND's or
+ *                  UDP ASSOCIATE's relay address)
+ *   CREDENTIAL     a password dissector saw a credential in the tunnel
+ *                  (any number of times, between ESTABLISHED and CLOSED):
+ *                  protocol, cred_user, cred_pass (network text: may hold
+ *                  any octet, NUL included; use the lengths)
+ *   CLOSED         the session ended, whatever the stage: the fields of the
+ *                  earlier events still set, plus bytes_from_client,
+ *                  bytes_to_client (payload relayed each way), duration_ms,
+ *                  reply (the REP octet sent, 0xFF when none was)
+ *
+ * Every later event carries the fields of the earlier ones (a CLOSED event
+ * says who, from where, to where). Absent text is NULL with length 0.
+ *
+ * Delivery contract, also for a host running SOCKS sessions on several
+ * event loops (a future version): events are delivered on the loop thread
+ * that owns the plugin set, never concurrently with any other call into
+ * the plugin, in the order above for each session; no order between
+ * sessions is promised. Events of sessions on another loop are queued to
+ * the plugins' loop, so an event may arrive after the session is gone
+ * (session_close() then says so). A callback must not block and should be
+ * short: it runs inside the SOCKS engine's step.
+ *
+ * Cost: the host keeps one subscriber count per event type and checks it
+ * with one branch before building an event; a plugin that subscribes to
+ * nothing costs nothing.
+ */
+enum mass_event_type {
+	MASS_EVENT_ACCEPTED = 0,
+	MASS_EVENT_AUTHENTICATED = 1,
+	MASS_EVENT_REQUEST = 2,
+	MASS_EVENT_ESTABLISHED = 3,
+	MASS_EVENT_CLOSED = 4,
+	MASS_EVENT_CREDENTIAL = 5
+};
+#define MASS_EVENT_TYPES 6
+#define MASS_EVENT_BIT(type) (1u << (type))
+#define MASS_EVENT_ALL ((1u << MASS_EVENT_TYPES) - 1)
+
+/* SOCKS commands as in RFC 1928 (mass_event.command, mass_session.command). */
+enum mass_command {
+	MASS_COMMAND_NONE = 0,      /* no request read yet */
+	MASS_COMMAND_CONNECT = 1,
+	MASS_COMMAND_BIND = 2,
+	MASS_COMMAND_UDP_ASSOCIATE = 3
+};
+
+struct mass_event {
+	uint32_t size;
+	uint8_t type;               /* enum mass_event_type */
+	uint8_t command;            /* enum mass_command, from REQUEST on */
+	uint8_t ok;                 /* AUTHENTICATED: 1 accepted, 0 refused */
+	uint8_t reply;              /* CLOSED: REP octet sent; 0xFF none */
+	uint64_t session;           /* the session's id */
+	const char *client;         /* client address; always set */
+	uint16_t client_port;
+	uint16_t destination_port;  /* from REQUEST on */
+	uint16_t bound_port;        /* from ESTABLISHED on */
+	const char *user;           /* from AUTHENTICATED on (even refused); else NULL */
+	size_t user_len;
+	const char *destination;    /* from REQUEST on */
+	const char *bound;          /* from ESTABLISHED on */
+	uint64_t bytes_from_client; /* CLOSED: payload octets client -> destination */
+	uint64_t bytes_to_client;   /* CLOSED: payload octets destination -> client */
+	uint64_t duration_ms;       /* CLOSED: from accept to close */
+	const char *protocol;       /* CREDENTIAL: "FTP", "HTTP", "IMAP", "POP3", "SMTP" */
+	const char *cred_user;      /* CREDENTIAL: network octets, see above */
+	size_t cred_user_len;
+	const char *cred_pass;
+	size_t cred_pass_len;
+	const char *cred_result;    /* CREDENTIAL: "ok", "fail", "?" (no answer seen) */
+};
+
+/* An event callback: arg as given to subscribe(). ev is valid for the call only. */
+typedef void mass_event_fn(void *arg, const struct mass_event *ev);
+
+/* A subscription, a timer, a watch, a provider: opaque handles. */
+struct mass_subscription;
+struct mass_timer;
+struct mass_watch;
+struct mass_provider;
+struct mass_auth;
+
+/* A timer callback; timer is the handle timer_add() returned. */
+typedef void mass_timer_fn(void *arg, struct mass_timer *timer);
+
+/* Readiness bits for watches (watch_add, watch_set, and the callback). */
+enum mass_watch_events {
+	MASS_WATCH_READ = 1,        /* readable, or the peer closed */
+	MASS_WATCH_WRITE = 2,       /* writable */
+	MASS_WATCH_ERROR = 4        /* only reported: error or hang-up on fd */
+};
+
+/* A watch callback: what happened on fd (MASS_WATCH_* bits). Level-triggered:
+ * it is called again while the condition holds. */
+typedef void mass_watch_fn(void *arg, struct mass_watch *watch, int fd, int events);
+
+/*
+ * Authentication providers (host->auth_provider_add()). The order of a
+ * login decision, for both realms:
+ *   1. the built-in store: the SOCKS users (RFC 1929 on the SOCKS port) or
+ *      [admins] (MASS login). A name the store holds is decided by it
+ *      alone (a wrong password is a failure; no provider is asked), also
+ *      when that check is itself asynchronous (a slow password hash).
+ *   2. a name the store does not hold goes to the providers of that realm,
+ *      in registration order: the plugins in the order of the set (the
+ *      order of their first index in [indexes]), each plugin's providers in
+ *      the order it added them. The first that answers ALLOW or DENY
+ *      decides; DECLINE passes on to the next; when none decides, the
+ *      login fails.
+ * A provider that answers PENDING keeps the session waiting in its
+ * authentication stage (the loop keeps running) until it calls
+ * auth_complete() on the handle, at most timeout_ms (as given to
+ * auth_provider_add). A timeout, a provider's fini, or any verdict other
+ * than ALLOW, DENY or DECLINE is a login failure, logged as
+ * "plugin NAME: authentication of USER: REASON". Each decision by a
+ * provider is logged at debug level.
+ */
+enum mass_auth_realm {
+	MASS_AUTH_SOCKS = 1,        /* RFC 1929 on the SOCKS port */
+	MASS_AUTH_ADMIN = 2         /* the MASS admin login */
+};
+
+enum mass_auth_verdict {
+	MASS_AUTH_ALLOW = 0,        /* the credentials are good */
+	MASS_AUTH_DENY = 1,         /* they are not: the login fails */
+	MASS_AUTH_DECLINE = 2,      /* not mine: ask the next provider */
+	MASS_AUTH_PENDING = 3       /* only as a provider's return: complete later */
+};
+
+/* What a provider is asked. The pointers are valid for the call only. */
+struct mass_auth_query {
+	uint32_t size;
+	uint8_t realm;              /* enum mass_auth_realm */
+	uint64_t session;           /* SOCKS session id; 0 for an admin login */
+	const char *client;         /* client address */
+	uint16_t client_port;
+	const char *user;           /* 1..255 octets, network text (use the length) */
+	size_t user_len;
+	const char *pass;           /* 1..255 octets, network text */
+	size_t pass_len;
+};
+
+/*
+ * A provider: returns a verdict now, or MASS_AUTH_PENDING and later calls
+ * host->auth_complete(pending, verdict) exactly once. pending stays valid
+ * until that call, even after the timeout passed or the client left (the
+ * host has then decided already: the call only frees the handle); the host
+ * frees handles still open when the plugin's load ends.
+ */
+typedef int mass_auth_fn(void *arg, const struct mass_auth_query *q, struct mass_auth *pending);
+
+/*
+ * Session control (host->sessions_each()). A snapshot of one live
+ * session, valid for the callback only.
+ */
+enum mass_session_state {
+	MASS_SESSION_GREETING = 0,  /* reading the method greeting */
+	MASS_SESSION_AUTH = 1,      /* RFC 1929 sub-negotiation (or its decision) */
+	MASS_SESSION_REQUEST = 2,   /* reading the request */
+	MASS_SESSION_CONNECTING = 3,/* resolving or connecting */
+	MASS_SESSION_RELAYING = 4,  /* CONNECT tunnel up */
+	MASS_SESSION_BIND = 5,      /* BIND: waiting for, or relaying with, the peer */
+	MASS_SESSION_UDP = 6,       /* UDP ASSOCIATE relaying */
+	MASS_SESSION_CLOSING = 7    /* flushing before the close */
+};
+
+struct mass_session {
+	uint32_t size;
+	uint8_t state;              /* enum mass_session_state */
+	uint8_t command;            /* enum mass_command */
+	uint64_t id;
+	const char *user;           /* NULL when not (yet) authenticated */
+	size_t user_len;
+	const char *client;
+	uint16_t client_port;
+	uint16_t destination_port;
+	const char *destination;    /* as named by the client; NULL before REQUEST */
+	uint64_t bytes_from_client;
+	uint64_t bytes_to_client;
+	uint64_t age_ms;            /* since accept */
+};
+
+/* Called once per live session; return 0 to go on, anything else to stop. */
+typedef int mass_session_fn(void *arg, const struct mass_session *s);
+
+/* A served index, as host->index_info() describes it. */
+struct mass_index_info {
+	uint32_t size;
+	uint8_t index;
+	const char *plugin;         /* plugin name; "core" for 00 */
+	const char *plugin_version; /* descriptor version (core: the daemon's) */
+	const char *signature;
+	const char *usage;          /* the table's usage line ("" when NULL) */
+};
+
+/* One plugin of the set in force, as host->plugin_info() describes it. */
+struct mass_plugin_info {
+	uint32_t size;
+	const char *name;           /* as [indexes] names it */
+	const char *path;           /* the file, as mass.ini gives it or implies */
+	const char *version;        /* descriptor strings; NULL when not loaded */
+	const char *description;
+	uint8_t loaded;             /* 1: initialised and serving; 0: failed */
+	const char *error;          /* why not, when loaded is 0 (may be NULL) */
 };
 
 /*
@@ -219,6 +516,109 @@ struct mass_host {
 	 * reply_count_end(r, mark, n) writes n there (n above 255 fails). */
 	long (*reply_count_begin)(struct mass_reply *r);
 	int (*reply_count_end)(struct mass_reply *r, long mark, size_t n);
+
+	/* ================= ABI 1.1: check abi_minor >= 1 ================= */
+
+	/* --- server info --- */
+
+	/* The server info (see struct mass_server_info); never NULL. */
+	const struct mass_server_info *(*server_info)(void);
+	/* The loop's monotonic clock in milliseconds (as the timers see it). */
+	uint64_t (*now_ms)(void);
+
+	/* --- session events --- */
+
+	/* Calls fn(arg, event) for every event whose MASS_EVENT_BIT is in mask
+	 * (see "Session events"). Returns the subscription, or NULL when out
+	 * of memory or mask holds no known type. */
+	struct mass_subscription *(*subscribe)(uint32_t mask, mass_event_fn *fn, void *arg);
+	/* Ends a subscription (safe from inside its own callback: no further
+	 * call is made). NULL is a no-op. */
+	void (*unsubscribe)(struct mass_subscription *s);
+
+	/* --- authentication providers --- */
+
+	/* Asks fn for logins of the realms in `realms` (MASS_AUTH_SOCKS |
+	 * MASS_AUTH_ADMIN) whose name the built-in store does not hold (see
+	 * "Authentication providers"). timeout_ms bounds a PENDING answer:
+	 * 0 means 5000, and it is capped at 30000. Returns the provider, or
+	 * NULL when out of memory or realms is 0. */
+	struct mass_provider *(*auth_provider_add)(unsigned realms, unsigned timeout_ms,
+						   mass_auth_fn *fn, void *arg);
+	/* Removes a provider; logins it left pending fail now. NULL: no-op. */
+	void (*auth_provider_remove)(struct mass_provider *p);
+	/* Completes a PENDING answer with MASS_AUTH_ALLOW, MASS_AUTH_DENY or
+	 * MASS_AUTH_DECLINE, and frees pending. Call it exactly once. */
+	void (*auth_complete)(struct mass_auth *pending, int verdict);
+
+	/* --- loop services: timers --- */
+
+	/* Calls fn(arg, timer) after ms milliseconds, then, when repeat_ms is
+	 * not 0, every repeat_ms milliseconds until timer_cancel(). A one-shot
+	 * timer is freed once its callback returns (do not cancel it after).
+	 * A timer added with 0 ms fires in the next round of the loop, never
+	 * from inside timer_add. Returns the timer, or NULL when out of memory. */
+	struct mass_timer *(*timer_add)(uint64_t ms, uint64_t repeat_ms,
+					mass_timer_fn *fn, void *arg);
+	/* Cancels and frees a timer not yet fired (or repeating); safe from its
+	 * own callback. NULL is a no-op. */
+	void (*timer_cancel)(struct mass_timer *t);
+
+	/* --- loop services: descriptor watches --- */
+
+	/* Watches fd, a descriptor the plugin owns and has made non-blocking,
+	 * for `events` (MASS_WATCH_READ | MASS_WATCH_WRITE; 0 pauses it).
+	 * At most one watch per descriptor. Returns the watch, or NULL with
+	 * errno set (EEXIST: fd is already watched; EBADF, ERANGE: fd is not
+	 * one the loop can watch; ENOMEM). */
+	struct mass_watch *(*watch_add)(int fd, int events, mass_watch_fn *fn, void *arg);
+	/* Changes what a watch waits for. Returns 0, or -1 with errno set. */
+	int (*watch_set)(struct mass_watch *w, int events);
+	/* Stops watching and frees the watch; fd is left open (close it after).
+	 * Safe from the watch's own callback. NULL is a no-op. */
+	void (*watch_remove)(struct mass_watch *w);
+
+	/* --- deferred replies ---
+	 * In a handler: later = reply_defer(reply); return MASS_STATUS_PENDING.
+	 * The fields already appended are kept; append more to `later` with
+	 * the reply_* builders above, from any later callback, then call
+	 * reply_send(later, status) exactly once. If reply_send has not been
+	 * called when the management timeout ([management] timeout) passes
+	 * since the request, the client gets 01 and the log says
+	 * "plugin NAME: index NN: no reply within N s"; later stays valid
+	 * until reply_send (which then only frees it). The host frees deferred
+	 * replies still open when the load ends (their clients get 01). */
+
+	/* Returns the deferred handle, or NULL (out of memory, called outside
+	 * a handler, or twice in one): then answer now. */
+	struct mass_reply *(*reply_defer)(struct mass_reply *r);
+	/* Sends the deferred reply with status (as a handler's return) and
+	 * frees it. Returns 0 when it was sent, -1 when its client was gone
+	 * (timed out, disconnected). */
+	int (*reply_send)(struct mass_reply *later, int status);
+
+	/* --- session control --- */
+
+	/* Calls fn once per live SOCKS session, oldest first, until fn returns
+	 * non-zero. Returns the number of calls made. */
+	size_t (*sessions_each)(mass_session_fn *fn, void *arg);
+	/* Closes the session with that id: it is ended after the current
+	 * callback returns, before the loop waits again, with its CLOSED
+	 * event. Returns MASS_STATUS_OK, or MASS_STATUS_ERROR when no live
+	 * session has that id. */
+	int (*session_close)(uint64_t id);
+
+	/* --- the index and plugin tables of the set in force --- */
+
+	/* Describes an index of the set the calling load belongs to into *out
+	 * (out->size set by the host). Returns 0, or -1 when index is not
+	 * served. Strings valid until the load's fini. */
+	int (*index_info)(uint8_t index, struct mass_index_info *out);
+	/* The plugins of that set named in [indexes], loaded or not: their
+	 * number, and plugin i into *out (0, or -1 when i is out of range).
+	 * Same lifetime. */
+	size_t (*plugin_count)(void);
+	int (*plugin_info)(size_t i, struct mass_plugin_info *out);
 };
 
 /* Most octets of fields a reply may carry (status octet not included). */

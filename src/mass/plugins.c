@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "host_services.h"
 #include "core/log.h"
 #include "mass_proto.h"
 
@@ -43,6 +44,8 @@ struct plugins_module {
 	void *state;
 	bool inited;
 	unsigned served;                   /* indexes of the table given to it */
+	struct host_owner *owner;          /* this load's registrations (ABI 1.1) */
+	char *error;                       /* why it failed, for plugin_info */
 };
 
 struct plugins_slot {
@@ -59,6 +62,7 @@ struct plugins {
 	size_t nerrors;
 	bool oom;
 	const char *file;                  /* for messages while loading only */
+	const char *dir;                   /* likewise: [plugins] dir or PKGLIBDIR */
 };
 
 static int plugins_core_indexes(void *state, const struct mass_request *req,
@@ -127,6 +131,8 @@ static void plugins_module_fail(struct plugins *p, struct plugins_module *m,
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	plugins_report(p, "plugin %s (%s): %s", m->name, m->path, reason);
+	if (m->error == NULL)
+		m->error = strdup(reason);
 	plugins_module_unload(m);
 	m->desc = NULL;
 }
@@ -445,6 +451,7 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 	const struct mass_plugin *d = m->desc;
 	bool seen[256] = { false };
 	const struct mass_index *e;
+	char why[128];
 	size_t i;
 
 	if (symsize < PLUGINS_IDENTITY_SIZE || d->magic != MASS_PLUGIN_MAGIC) {
@@ -481,9 +488,12 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 			return -1;
 		}
 		seen[e->index] = true;
-		if (e->handler == NULL || !mass_signature_valid(e->signature)) {
-			plugins_module_fail(p, m, "index %02X: %s", e->index,
-					    e->handler == NULL ? "no handler" : "invalid signature");
+		if (e->handler == NULL) {
+			plugins_module_fail(p, m, "index %02X: no handler", e->index);
+			return -1;
+		}
+		if (!mass_signature_explain(e->signature, why, sizeof(why))) {
+			plugins_module_fail(p, m, "index %02X: %s", e->index, why);
 			return -1;
 		}
 	}
@@ -628,15 +638,24 @@ static void plugins_module_init(struct plugins *p, struct plugins_module *m,
 		plugins_module_unload(m);
 		return;
 	}
+	m->owner = host_owner_new(m->name, p, p->file, p->dir);
+	if (m->owner == NULL) {
+		p->oom = true;
+		return;
+	}
 	if (m->desc->init != NULL) {
-		host_set_caller(m->name);
-		if (m->desc->init(host_services(), &config, &m->state, why, sizeof(why)) < 0) {
-			host_set_caller(NULL);
+		struct host_owner *prev = host_owner_enter(m->owner);
+		int r = m->desc->init(host_services(), &config, &m->state, why, sizeof(why));
+
+		host_owner_enter(prev);
+		if (r < 0) {
+			/* what the failed init registered goes with it */
+			host_owner_release(m->owner);
+			m->owner = NULL;
 			plugins_module_fail(p, m, "%s", why[0] ? why : "init failed");
 			plugins_unassign(p, m);
 			return;
 		}
-		host_set_caller(NULL);
 	}
 	m->inited = true;
 }
@@ -659,6 +678,7 @@ struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_
 	if (p == NULL)
 		goto oom;
 	p->file = spec->file != NULL ? spec->file : "mass.ini";
+	p->dir = spec->dir != NULL && spec->dir[0] != '\0' ? spec->dir : PKGLIBDIR;
 	for (i = 0; i < sizeof(plugins_core) / sizeof(plugins_core[0]); i++)
 		p->slots[plugins_core[i].index].entry = &plugins_core[i];
 	p->modules = calloc(spec->nindexes + 1, sizeof(*p->modules));
@@ -686,6 +706,7 @@ struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_
 	if (mode == PLUGINS_RELOAD && plugins_refused(p, err, errlen))
 		goto refused;
 	p->file = NULL;
+	p->dir = NULL;
 	return p;
 refused:
 	plugins_free(p);
@@ -706,13 +727,17 @@ void plugins_free(struct plugins *p)
 	for (i = 0; i < p->nmodules; i++) {
 		m = &p->modules[i];
 		if (m->inited && m->desc->fini != NULL) {
-			host_set_caller(m->name);
+			struct host_owner *prev = host_owner_enter(m->owner);
+
 			m->desc->fini(m->state);
-			host_set_caller(NULL);
+			host_owner_enter(prev);
 		}
+		/* whatever fini forgot, before the code it would call is unmapped */
+		host_owner_release(m->owner);
 		plugins_module_unload(m);
 		free(m->name);
 		free(m->path);
+		free(m->error);
 	}
 	free(p->modules);
 	for (i = 0; i < p->nerrors; i++)
@@ -776,20 +801,75 @@ static int plugins_core_indexes(void *state, const struct mass_request *req,
 }
 
 size_t plugins_serve(struct plugins *p, const struct mass_request_parser *rq,
-		     uint8_t *out, size_t cap)
+		     uint8_t *out, size_t cap, struct mass_reply **later)
 {
 	const struct mass_index *e = plugins_entry(p, rq->req.index);
 	const struct plugins_module *m = p != NULL ? p->slots[rq->req.index].module : NULL;
-	struct mass_reply reply;
+	const char *name = plugins_name_or(m);
+	struct host_owner *prev;
+	struct mass_reply reply, *deferred;
 	int status;
 
+	*later = NULL;
 	mass_reply_init(&reply, out, cap);
 	if (rq->unsupported || e == NULL || strcmp(e->signature, rq->signature) != 0)
 		return mass_reply_finish(&reply, MASS_STATUS_UNSUPPORTED);
-	host_set_caller(m != NULL ? m->name : NULL);
+	host_defer_arm(name, rq->req.index);
+	prev = host_owner_enter(m != NULL ? m->owner : NULL);
 	status = e->handler(m != NULL ? m->state : p, &rq->req, &reply);
-	host_set_caller(NULL);
-	return mass_reply_finish(&reply, status);
+	host_owner_enter(prev);
+	deferred = host_defer_take();
+	if (status == MASS_STATUS_PENDING && deferred != NULL) {
+		*later = deferred;
+		return 0;
+	}
+	if (deferred != NULL) {
+		/* deferred, then answered now after all: the handle goes unused */
+		host_defer_detach(deferred);
+	}
+	return host_reply_seal(name, rq->req.index, &reply, status);
+}
+
+int plugins_index_info(const struct plugins *p, uint8_t index, struct mass_index_info *out)
+{
+	const struct mass_index *e = plugins_entry(p, index);
+	const struct plugins_module *m = p != NULL ? p->slots[index].module : NULL;
+
+	if (e == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->index = index;
+	out->plugin = plugins_name_or(m);
+	out->plugin_version = m != NULL ? m->desc->version : PACKAGE_VERSION;
+	out->signature = e->signature;
+	out->usage = e->usage != NULL ? e->usage : "";
+	return 0;
+}
+
+size_t plugins_module_count(const struct plugins *p)
+{
+	return p != NULL ? p->nmodules : 0;
+}
+
+int plugins_module_info(const struct plugins *p, size_t i, struct mass_plugin_info *out)
+{
+	const struct plugins_module *m;
+
+	if (p == NULL || i >= p->nmodules)
+		return -1;
+	m = &p->modules[i];
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->name = m->name;
+	out->path = m->path;
+	out->loaded = m->inited || (m->desc != NULL && m->desc->init == NULL && m->handle != NULL);
+	if (m->desc != NULL && m->handle != NULL) {
+		out->version = m->desc->version;
+		out->description = m->desc->description;
+	}
+	out->error = m->error;
+	return 0;
 }
 
 /* Builds the spec from cfg: [indexes] ascending, [plugin NAME] sections copied

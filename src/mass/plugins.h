@@ -118,9 +118,20 @@ const char *plugins_signature(void *ctx, uint8_t index);
  * Answers a framed request (mass_request_parse() returned PROTO_DONE) with p:
  * runs the handler and encodes the reply into out (cap octets, at least 1).
  * An unsupported index, or one whose signature changed since it was framed
- * (a reload in between), answers 02. Returns the number of octets to send.
+ * (a reload in between), answers 02. A reply that goes out as 01 against
+ * what the plugin built is logged with the plugin and index
+ * (host_reply_seal). Returns the number of octets to send; 0 when the
+ * handler deferred its reply (ABI 1.1): *later is then the deferred reply,
+ * to be attached with host_defer_attach() (else *later is NULL).
  */
 size_t plugins_serve(struct plugins *p, const struct mass_request_parser *rq,
-		     uint8_t *out, size_t cap);
+		     uint8_t *out, size_t cap, struct mass_reply **later);
+
+/* What host->index_info(), plugin_count() and plugin_info() report about p
+ * (see <mass/plugin.h>). index_info and module_info return 0, or -1 when
+ * the index is not served / i is out of range. */
+int plugins_index_info(const struct plugins *p, uint8_t index, struct mass_index_info *out);
+size_t plugins_module_count(const struct plugins *p);
+int plugins_module_info(const struct plugins *p, size_t i, struct mass_plugin_info *out);
 
 #endif

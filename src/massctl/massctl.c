@@ -208,8 +208,12 @@ static long massctl_exchange(const struct massctl_opts *o, const uint8_t *req, s
 
 	if (massctl_connect(o, &c, f) < 0)
 		return -1;
-	if (massctl_handshake(o, &c, f) == 0 && massctl_send(&c, req, len, f) == 0)
+	if (massctl_handshake(o, &c, f) == 0 && massctl_send(&c, req, len, f) == 0) {
+		/* our FIN says the request is whole: one the server frames as
+		 * short of parameters is answered 01 at once, not at its timeout */
+		(void)shutdown(c.fd, SHUT_WR);
 		n = massctl_recv(&c, rep, cap, 0, f);
+	}
 	close(c.fd);
 	return n;
 }

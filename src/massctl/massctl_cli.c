@@ -13,25 +13,23 @@
 #include "massctl_hash.h"
 #include "auth/cred.h"
 
-static massctl_print_fn massctl_print_indexes, massctl_print_users, massctl_print_raw;
+static massctl_print_fn massctl_print_users, massctl_print_raw;
+static massctl_print_fn massctl_print_sessions, massctl_print_kick, massctl_print_user_stats;
+static massctl_print_fn massctl_print_info;
 static massctl_build_fn massctl_build_raw;
-static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash;
+static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash, massctl_run_indexes;
+static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, size_t cap,
+		       struct massctl_reply *r, struct massctl_fail *f);
 
 /*
  * The command table: one row per command (see struct massctl_cmd for the
  * fields). The help lists the rows in this order.
  *
- * Rows still to come, from other changes; add each here as one row:
- *   sessions          list the open SOCKS sessions (ABI 1.1 session
- *                     enumeration; its own print for the list)
- *   kill ID           close one session by its id
- *   kick USER         close every session of a user ('n' parameter)
- *   user-stats        per-user counters
- *   info              server info (ABI 1.1)
  */
 const struct massctl_cmd massctl_cmds[] = {
-	{ .names = { "indexes" }, .args = "", .help = "list the served indexes",
-	  .index = MASSCTL_IX_INDEXES, .params = "", .print = massctl_print_indexes },
+	{ .names = { "indexes" }, .args = "",
+	  .help = "list the served indexes (with plugin and usage when 14 is served)",
+	  .index = MASSCTL_NO_INDEX, .run = massctl_run_indexes },
 	{ .names = { "users" }, .args = "", .help = "list the SOCKS users",
 	  .index = MASSCTL_IX_USERS, .params = "", .print = massctl_print_users },
 	{ .names = { "stats" }, .args = "", .help = "print the counters (0F, or 02..09)",
@@ -46,6 +44,19 @@ const struct massctl_cmd massctl_cmds[] = {
 	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_AUTH, .params = "o" },
 	{ .names = { "dissectors" }, .args = "on|off", .help = "password dissectors",
 	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_DISSECTORS, .params = "o" },
+	{ .names = { "sessions" }, .args = "", .help = "list the live SOCKS sessions",
+	  .index = MASSCTL_IX_SESSIONS, .params = "", .print = massctl_print_sessions },
+	{ .names = { "kill" }, .args = "ID", .help = "close the session ID (from sessions)",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KILL, .params = "s",
+	  .status01 = "no such session", .arg_in_msg = true },
+	{ .names = { "kick" }, .args = "USER", .help = "close every session of USER",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KICK, .params = "n",
+	  .print = massctl_print_kick, .arg_in_msg = true },
+	{ .names = { "user-stats" }, .args = "",
+	  .help = "per-user connections and bytes since the plugin loaded",
+	  .index = MASSCTL_IX_USER_STATS, .params = "", .print = massctl_print_user_stats },
+	{ .names = { "info" }, .args = "", .help = "daemon version, uptime, plugin of each index",
+	  .index = MASSCTL_IX_INFO, .params = "", .print = massctl_print_info },
 	{ .names = { "raw" }, .args = "INDEX [PARAM...]",
 	  .help = "send any index; PARAM is text (sent as LENGTH+DATA)\nor x:HEX (sent as raw octets)",
 	  .min_args = 1, .max_args = -1, .index = MASSCTL_NO_INDEX,
@@ -456,27 +467,6 @@ static void massctl_json_print(FILE *out, const char *s, size_t len)
 	fputs(buf, out);
 }
 
-static int massctl_print_indexes(const struct massctl_opts *o, const uint8_t *req,
-				 size_t req_len, const struct massctl_reply *r, FILE *out,
-				 struct massctl_fail *f)
-{
-	uint8_t ix[256];
-	size_t n = 0;
-
-	(void)req, (void)req_len;
-	if (massctl_decode_indexes(r, ix, &n, f->msg, sizeof(f->msg)) < 0)
-		return massctl_protocol(f);
-	if (r->status != MASS_STATUS_OK)
-		return massctl_status_fail(o, r->status, f);
-	if (o->json)
-		fputs("{\"indexes\":[", out);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, o->json ? "%s\"%02x\"" : "%s%02x\n", o->json && i ? "," : "", ix[i]);
-	if (o->json)
-		fputs("]}\n", out);
-	return 0;
-}
-
 static int massctl_print_users(const struct massctl_opts *o, const uint8_t *req,
 			       size_t req_len, const struct massctl_reply *r, FILE *out,
 			       struct massctl_fail *f)
@@ -502,6 +492,258 @@ static int massctl_print_users(const struct massctl_opts *o, const uint8_t *req,
 	}
 	if (o->json)
 		fputs("]}\n", out);
+	return 0;
+}
+
+/* Network text for humans: printable ASCII as is, other octets as \xHH. */
+static void massctl_text_print(FILE *out, const struct massctl_name *s)
+{
+	for (size_t i = 0; i < s->len; i++) {
+		unsigned char c = (unsigned char)s->name[i];
+
+		if (c >= 0x20 && c < 0x7F && c != '\\')
+			fputc(c, out);
+		else
+			fprintf(out, "\\x%02x", c);
+	}
+}
+
+static const char *massctl_state_name(uint8_t st)
+{
+	static const char *const names[] = { "greeting", "auth", "request", "connecting",
+					     "relaying", "bind", "udp", "closing" };
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+static const char *massctl_cmd_name(uint8_t cmd)
+{
+	static const char *const names[] = { "-", "connect", "bind", "udp" };
+
+	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
+}
+
+/* One session as a JSON object. */
+static void massctl_session_json(FILE *out, const struct massctl_session *s)
+{
+	fprintf(out, "{\"id\":%" PRIu64 ",\"state\":\"%s\",\"command\":\"%s\",\"user\":",
+		s->id, massctl_state_name(s->state), massctl_cmd_name(s->cmd));
+	if (s->user.len)
+		massctl_json_print(out, s->user.name, s->user.len);
+	else
+		fputs("null", out);
+	fputs(",\"client\":", out);
+	massctl_json_print(out, s->client.name, s->client.len);
+	fprintf(out, ",\"client_port\":%u,\"destination\":", (unsigned)s->client_port);
+	massctl_json_print(out, s->dest.name, s->dest.len);
+	fprintf(out, ",\"destination_port\":%u,\"from_client_bytes\":%" PRIu64
+		",\"to_client_bytes\":%" PRIu64 ",\"age_ms\":%" PRIu64 "}",
+		(unsigned)s->dest_port, s->from_client, s->to_client, s->age_ms);
+}
+
+/* sessions: a table, or {"total":N,"sessions":[...]}; total > listed is noted. */
+static int massctl_print_sessions(const struct massctl_opts *o, const uint8_t *req,
+				  size_t req_len, const struct massctl_reply *r, FILE *out,
+				  struct massctl_fail *f)
+{
+	static struct massctl_session list[MASSCTL_SESSIONS_MAX];
+	uint32_t total = 0;
+	size_t n = 0;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_sessions(r, list, &n, &total, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (o->json) {
+		fprintf(out, "{\"total\":%" PRIu32 ",\"sessions\":[", total);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				fputc(',', out);
+			massctl_session_json(out, &list[i]);
+		}
+		fputs("]}\n", out);
+		return 0;
+	}
+	fputs("ID\tSTATE\tCMD\tUSER\tCLIENT\tDESTINATION\tFROM_CLIENT\tTO_CLIENT\tAGE_S\n", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct massctl_session *s = &list[i];
+
+		fprintf(out, "%" PRIu64 "\t%s\t%s\t", s->id, massctl_state_name(s->state),
+			massctl_cmd_name(s->cmd));
+		if (s->user.len)
+			massctl_text_print(out, &s->user);
+		else
+			fputc('-', out);
+		fputc('\t', out);
+		massctl_text_print(out, &s->client);
+		fprintf(out, ":%u\t", (unsigned)s->client_port);
+		if (s->dest.len) {
+			massctl_text_print(out, &s->dest);
+			fprintf(out, ":%u", (unsigned)s->dest_port);
+		} else {
+			fputc('-', out);
+		}
+		fprintf(out, "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n", s->from_client,
+			s->to_client, s->age_ms / 1000);
+	}
+	if (n < total)
+		fprintf(stderr, "massctl: %zu of %" PRIu32 " sessions listed (one reply's worth)\n",
+			n, total);
+	return 0;
+}
+
+/* kick: how many sessions were closed. */
+static int massctl_print_kick(const struct massctl_opts *o, const uint8_t *req, size_t req_len,
+			      const struct massctl_reply *r, FILE *out, struct massctl_fail *f)
+{
+	uint32_t n = 0;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_u32(r, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	fprintf(out, o->json ? "{\"closed\":%" PRIu32 "}\n" : "closed %" PRIu32 "\n", n);
+	return 0;
+}
+
+static int massctl_print_user_stats(const struct massctl_opts *o, const uint8_t *req,
+				    size_t req_len, const struct massctl_reply *r, FILE *out,
+				    struct massctl_fail *f)
+{
+	static struct massctl_user_stat list[MASSCTL_USER_STATS_MAX];
+	size_t n = 0;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_user_stats(r, list, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	fputs(o->json ? "{\"users\":{" : "USER\tCONNECTIONS\tFROM_CLIENT\tTO_CLIENT\n", out);
+	for (size_t i = 0; i < n; i++) {
+		if (o->json) {
+			if (i)
+				fputc(',', out);
+			massctl_json_print(out, list[i].user.name, list[i].user.len);
+			fprintf(out, ":{\"connections\":%" PRIu64 ",\"from_client_bytes\":%" PRIu64
+				",\"to_client_bytes\":%" PRIu64 "}", list[i].connections,
+				list[i].from_client, list[i].to_client);
+		} else {
+			massctl_text_print(out, &list[i].user);
+			fprintf(out, "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n", list[i].connections,
+				list[i].from_client, list[i].to_client);
+		}
+	}
+	if (o->json)
+		fputs("}}\n", out);
+	return 0;
+}
+
+/* One served index: "xx  PLUGIN VERSION  USAGE", or its JSON member. */
+static void massctl_usage_print(const struct massctl_opts *o, FILE *out,
+				const struct massctl_index_usage *u, bool first)
+{
+	if (o->json) {
+		fprintf(out, "%s\"%02x\":{\"plugin\":", first ? "" : ",", u->index);
+		massctl_json_print(out, u->plugin.name, u->plugin.len);
+		fputs(",\"version\":", out);
+		massctl_json_print(out, u->version.name, u->version.len);
+		fputs(",\"usage\":", out);
+		massctl_json_print(out, u->usage.name, u->usage.len);
+		fputc('}', out);
+		return;
+	}
+	fprintf(out, "%02x  ", u->index);
+	massctl_text_print(out, &u->plugin);
+	fputc(' ', out);
+	massctl_text_print(out, &u->version);
+	fputs("  ", out);
+	massctl_text_print(out, &u->usage);
+	fputc('\n', out);
+}
+
+static int massctl_print_info(const struct massctl_opts *o, const uint8_t *req, size_t req_len,
+			      const struct massctl_reply *r, FILE *out, struct massctl_fail *f)
+{
+	static struct massctl_info info;
+
+	(void)req, (void)req_len;
+	if (massctl_decode_info(r, &info, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (o->json) {
+		fputs("{\"version\":", out);
+		massctl_json_print(out, info.version.name, info.version.len);
+		fprintf(out, ",\"start_time\":%" PRIu64 ",\"uptime\":%" PRIu64 ",\"indexes\":{",
+			info.start_time, info.uptime);
+	} else {
+		fputs("socks5d ", out);
+		massctl_text_print(out, &info.version);
+		fprintf(out, "\nstarted %" PRIu64 " (Unix time)\nuptime %" PRIu64 " s\n",
+			info.start_time, info.uptime);
+	}
+	for (size_t i = 0; i < info.n; i++)
+		massctl_usage_print(o, out, &info.ix[i], i == 0);
+	if (o->json)
+		fputs("}}\n", out);
+	return 0;
+}
+
+/*
+ * indexes: the served indexes (00); when info (14) is among them, each
+ * with the plugin serving it and its usage line, from 14.
+ */
+static int massctl_run_indexes(const struct massctl_opts *o, const struct massctl_io *io,
+			       struct massctl_fail *f)
+{
+	static uint8_t rep[1 + 65536];
+	static struct massctl_info info;
+	uint8_t ix[256];
+	struct massctl_reply r;
+	size_t n = 0;
+
+	if (massctl_ask(io, MASSCTL_IX_INDEXES, rep, sizeof(rep), &r, f) < 0)
+		return -1;
+	if (massctl_decode_indexes(&r, ix, &n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r.status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r.status, f);
+	info.n = 0;
+	if (memchr(ix, MASSCTL_IX_INFO, n) != NULL) {
+		if (massctl_ask(io, MASSCTL_IX_INFO, rep, sizeof(rep), &r, f) < 0)
+			return -1;
+		if (massctl_decode_info(&r, &info, f->msg, sizeof(f->msg)) < 0)
+			return massctl_protocol(f);
+		if (r.status != MASS_STATUS_OK)
+			info.n = 0;   /* disabled in between: the plain list */
+	}
+	if (o->json)
+		fputs("{\"indexes\":[", io->out);
+	for (size_t i = 0; i < n; i++) {
+		const struct massctl_index_usage *u = NULL;
+
+		for (size_t j = 0; j < info.n && u == NULL; j++)
+			if (info.ix[j].index == ix[i])
+				u = &info.ix[j];
+		if (o->json)
+			fprintf(io->out, "%s\"%02x\"", i ? "," : "", ix[i]);
+		else if (u != NULL)
+			massctl_usage_print(o, io->out, u, false);
+		else
+			fprintf(io->out, "%02x\n", ix[i]);
+	}
+	if (o->json) {
+		fputc(']', io->out);
+		if (info.n > 0) {
+			fputs(",\"usage\":{", io->out);
+			for (size_t j = 0; j < info.n; j++)
+				massctl_usage_print(o, io->out, &info.ix[j], j == 0);
+			fputc('}', io->out);
+		}
+		fputs("}\n", io->out);
+	}
 	return 0;
 }
 

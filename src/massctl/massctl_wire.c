@@ -372,3 +372,132 @@ size_t massctl_json_string(const char *s, size_t len, char *out, size_t cap)
 		out[n < cap ? n : cap - 1] = '\0';
 	return n;
 }
+
+/* ---------------------------------------------------------------- ABI 1.1 plugins' replies */
+
+/* A cursor over a reply's fields: every read checks the room left. */
+struct massctl_cursor {
+	const uint8_t *d;
+	size_t len, off;
+	const char *short_in;        /* the field that ran short, once one did */
+};
+
+static uint64_t massctl_get(struct massctl_cursor *c, size_t n, const char *what)
+{
+	uint64_t v = 0;
+
+	if (c->short_in != NULL || c->len - c->off < n) {
+		if (c->short_in == NULL)
+			c->short_in = what;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | c->d[c->off + i];
+	c->off += n;
+	return v;
+}
+
+static struct massctl_name massctl_get_str(struct massctl_cursor *c, const char *what)
+{
+	struct massctl_name s = { "", 0 };
+	size_t len = (size_t)massctl_get(c, 1, what);
+
+	if (c->short_in != NULL || c->len - c->off < len) {
+		if (c->short_in == NULL)
+			c->short_in = what;
+		return s;
+	}
+	s.name = (const char *)c->d + c->off;
+	s.len = len;
+	c->off += len;
+	return s;
+}
+
+/* The cursor's verdict: short, trailing octets, or 0. */
+static int massctl_cursor_end(const struct massctl_reply *r, const struct massctl_cursor *c,
+			      char *err, size_t errlen)
+{
+	if (c->short_in != NULL)
+		return massctl_short(c->short_in, err, errlen);
+	return massctl_decode_end(r, c->off, err, errlen);
+}
+
+int massctl_decode_sessions(const struct massctl_reply *r, struct massctl_session *out,
+			    size_t *n, uint32_t *total, char *err, size_t errlen)
+{
+	struct massctl_cursor c = { r->data, r->len, 0, NULL };
+	int st = massctl_decode_status(r, err, errlen);
+	uint32_t count;
+
+	if (st <= 0)
+		return st;
+	*total = (uint32_t)massctl_get(&c, 4, "the session total");
+	count = (uint32_t)massctl_get(&c, 4, "the session count");
+	if (count > MASSCTL_SESSIONS_MAX || count > *total) {
+		snprintf(err, errlen, "%u sessions listed of %u", count, *total);
+		return -1;
+	}
+	for (*n = 0; *n < count && c.short_in == NULL; (*n)++) {
+		struct massctl_session *s = &out[*n];
+
+		s->id = massctl_get(&c, 8, "a session id");
+		s->state = (uint8_t)massctl_get(&c, 1, "a session state");
+		s->cmd = (uint8_t)massctl_get(&c, 1, "a session command");
+		s->user = massctl_get_str(&c, "a session user");
+		s->client = massctl_get_str(&c, "a session client");
+		s->client_port = (uint16_t)massctl_get(&c, 2, "a client port");
+		s->dest = massctl_get_str(&c, "a session destination");
+		s->dest_port = (uint16_t)massctl_get(&c, 2, "a destination port");
+		s->from_client = massctl_get(&c, 8, "a session byte count");
+		s->to_client = massctl_get(&c, 8, "a session byte count");
+		s->age_ms = massctl_get(&c, 8, "a session age");
+	}
+	return massctl_cursor_end(r, &c, err, errlen);
+}
+
+int massctl_decode_user_stats(const struct massctl_reply *r, struct massctl_user_stat *out,
+			      size_t *n, char *err, size_t errlen)
+{
+	struct massctl_cursor c = { r->data, r->len, 0, NULL };
+	int st = massctl_decode_status(r, err, errlen);
+	uint32_t count;
+
+	if (st <= 0)
+		return st;
+	count = (uint32_t)massctl_get(&c, 4, "the user count");
+	if (count > MASSCTL_USER_STATS_MAX) {
+		snprintf(err, errlen, "%u users: more than a reply can hold", count);
+		return -1;
+	}
+	for (*n = 0; *n < count && c.short_in == NULL; (*n)++) {
+		out[*n].user = massctl_get_str(&c, "a user name");
+		out[*n].connections = massctl_get(&c, 8, "a user's connections");
+		out[*n].from_client = massctl_get(&c, 8, "a user's byte count");
+		out[*n].to_client = massctl_get(&c, 8, "a user's byte count");
+	}
+	return massctl_cursor_end(r, &c, err, errlen);
+}
+
+int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
+			char *err, size_t errlen)
+{
+	struct massctl_cursor c = { r->data, r->len, 0, NULL };
+	int st = massctl_decode_status(r, err, errlen);
+	size_t count;
+
+	if (st <= 0)
+		return st;
+	out->version = massctl_get_str(&c, "the version");
+	out->start_time = massctl_get(&c, 8, "the start time");
+	out->uptime = massctl_get(&c, 8, "the uptime");
+	count = (size_t)massctl_get(&c, 1, "the index count");
+	for (out->n = 0; out->n < count && c.short_in == NULL; out->n++) {
+		struct massctl_index_usage *u = &out->ix[out->n];
+
+		u->index = (uint8_t)massctl_get(&c, 1, "an index");
+		u->plugin = massctl_get_str(&c, "a plugin name");
+		u->version = massctl_get_str(&c, "a plugin version");
+		u->usage = massctl_get_str(&c, "a usage line");
+	}
+	return massctl_cursor_end(r, &c, err, errlen);
+}

@@ -34,7 +34,13 @@ enum massctl_index {
 	MASSCTL_IX_DEL_USER = 0x0B,
 	MASSCTL_IX_AUTH = 0x0C,
 	MASSCTL_IX_DISSECTORS = 0x0D,
-	MASSCTL_IX_COUNTERS64 = 0x0F    /* every counter as u64, one reply */
+	MASSCTL_IX_COUNTERS64 = 0x0F,   /* every counter as u64, one reply */
+	/* the bundled ABI 1.1 plugins (plugins/README.md) */
+	MASSCTL_IX_SESSIONS = 0x10,     /* sessions */
+	MASSCTL_IX_KILL = 0x11,         /* sessions: close one by id */
+	MASSCTL_IX_KICK = 0x12,         /* sessions: close a user's */
+	MASSCTL_IX_USER_STATS = 0x13,   /* sessions: per-user totals */
+	MASSCTL_IX_INFO = 0x14          /* info */
 };
 
 #define MASSCTL_NCOUNTERS (MASSCTL_IX_LAST_COUNTER - MASSCTL_IX_FIRST_COUNTER + 1)
@@ -148,6 +154,51 @@ int massctl_decode_u32(const struct massctl_reply *r, uint32_t *v, char *err, si
  */
 int massctl_decode_counters64(const struct massctl_reply *r, uint64_t *out,
 			      char *err, size_t errlen);
+
+/* 10: TOTAL u32, N u32, then N records (see plugins/sessions.c). */
+struct massctl_session {
+	uint64_t id;
+	uint8_t state, cmd;
+	struct massctl_name user, client, dest;
+	uint16_t client_port, dest_port;
+	uint64_t from_client, to_client, age_ms;
+};
+
+/* Most records one 10 reply can hold (each takes at least 48 octets). */
+#define MASSCTL_SESSIONS_MAX (65536 / 48)
+
+/* out holds MASSCTL_SESSIONS_MAX; *total: sessions live (>= *n). */
+int massctl_decode_sessions(const struct massctl_reply *r, struct massctl_session *out,
+			    size_t *n, uint32_t *total, char *err, size_t errlen);
+
+/* 13: N u32, then N x (USER str, CONNECTIONS u64, FROM u64, TO u64). */
+struct massctl_user_stat {
+	struct massctl_name user;
+	uint64_t connections, from_client, to_client;
+};
+
+#define MASSCTL_USER_STATS_MAX (65536 / 26)
+
+/* out holds MASSCTL_USER_STATS_MAX. */
+int massctl_decode_user_stats(const struct massctl_reply *r, struct massctl_user_stat *out,
+			      size_t *n, char *err, size_t errlen);
+
+/* 14: VERSION str, START u64, UPTIME u64, N u8, N x (INDEX u8, PLUGIN str,
+ * VERSION str, USAGE str). */
+struct massctl_index_usage {
+	uint8_t index;
+	struct massctl_name plugin, version, usage;
+};
+
+struct massctl_info {
+	struct massctl_name version;
+	uint64_t start_time, uptime;
+	size_t n;
+	struct massctl_index_usage ix[256];
+};
+
+int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
+			char *err, size_t errlen);
 
 /* 0A..0D: no fields. */
 int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen);

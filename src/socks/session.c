@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "bind.h"
 #include "dissect/dissect.h"
+#include "core/events.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -30,7 +31,8 @@
 enum session_state {
 	ST_GREETING,
 	ST_AUTH,
-	ST_VERIFYING,    /* login parsed, the verify pool has it (auth/verify.h) */
+	ST_VERIFYING,    /* login parsed: the verify pool (auth/verify.h) or the
+			  * authentication providers (core/events.h) have it */
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
@@ -68,17 +70,28 @@ struct session {
 	struct udp_assoc *udp;           /* ST_UDP only */
 	TAILQ_ENTRY(session) link;       /* in session_list */
 	char *user;                      /* authenticated name, NULL without auth */
-	char *dest;                      /* destination as named, for credential lines */
+	char *dest;                      /* destination as named, from the request on */
 	uint16_t dest_port;
 	uint8_t state;
 	/* for the close record of an established tunnel (accesslog.h) */
 	uint8_t end;                     /* enum accesslog_end, set where it ends */
 	uint64_t start_ms;
 	struct sockaddr_in6 client_addr, peer_addr;  /* room for either family */
+	uint8_t cmd;                     /* the request's command; 0 before */
+	uint8_t rep;                     /* the REP octet sent; 0xFF none yet */
+	/* for plugins (ABI 1.1 events and session control) */
+	uint64_t id;
+	uint64_t accepted_ms;
+	struct loop_timer closer;        /* session_close_id(): ends it next round */
+	void *auth_pending;              /* a provider's login in progress */
+	char *bound;                     /* the proxy's side, once established, if wanted */
+	uint16_t bound_port;
 };
 
+/* oldest first */
 static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
 static size_t session_total;
+static uint64_t session_next_id = 1;
 
 /* One read buffer for every handshake: the loop is single-threaded. */
 static uint8_t session_rx[POOL_BUF_SIZE];
@@ -97,14 +110,29 @@ static void session_log_close(struct session *s)
 			       (enum accesslog_end)s->end);
 }
 
+static void session_emit(struct session *s, struct mass_event *ev);
+
 static void session_free(struct session *s)
 {
 	struct handshake *hs = s->hs;
 
 	if (s->state == ST_RELAY)
 		session_log_close(s);
+	if (events_wanted(MASS_EVENT_CLOSED)) {
+		struct mass_event ev = {
+			.type = MASS_EVENT_CLOSED,
+			.reply = s->rep,
+			.bytes_from_client = s->relay.dir[RELAY_TO_UPSTREAM].bytes,
+			.bytes_to_client = s->relay.dir[RELAY_TO_CLIENT].bytes,
+			.duration_ms = loop_now_ms(s->ctx->loop) - s->accepted_ms,
+		};
+
+		session_emit(s, &ev);
+	}
+	events_auth_cancel(s->auth_pending);
 	loop_timer_stop(s->ctx->loop, &s->timer);
 	loop_timer_stop(s->ctx->loop, &s->kick);
+	loop_timer_stop(s->ctx->loop, &s->closer);
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
@@ -127,6 +155,7 @@ static void session_free(struct session *s)
 	runtime_release(s->rt);
 	free(s->user);
 	free(s->dest);
+	free(s->bound);
 	free(s);
 	session_total--;
 	metrics_closed();
@@ -155,6 +184,49 @@ static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 	return n == (ssize_t)len;
 }
 
+/*
+ * Fills what every event of s carries (see <mass/plugin.h>: each event
+ * repeats the fields of the earlier ones) and delivers it. Callers build
+ * an event only when events_wanted() said someone listens.
+ */
+static void session_emit(struct session *s, struct mass_event *ev)
+{
+	char client[NET_ADDRSTRLEN];
+
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	ev->session = s->id;
+	ev->client = client;
+	ev->client_port = net_port((const struct sockaddr *)&s->client_addr);
+	ev->command = s->cmd;
+	if (ev->user == NULL && s->user != NULL) {
+		ev->user = s->user;
+		ev->user_len = strlen(s->user);
+	}
+	ev->destination = s->dest;
+	ev->destination_port = s->dest_port;
+	ev->bound = s->bound;
+	ev->bound_port = s->bound_port;
+	events_emit(ev);
+}
+
+/* REP 00 went out: the ESTABLISHED event, naming the proxy's side bnd. */
+static void session_established_event(struct session *s, const struct sockaddr *bnd)
+{
+	char ip[NET_ADDRSTRLEN];
+	struct mass_event ev = { .type = MASS_EVENT_ESTABLISHED };
+
+	s->rep = SOCKS5_REP_SUCCEEDED;
+	if (events_active == 0)
+		return;
+	/* kept for the CLOSED event too, only while somebody listens */
+	net_ip_str(bnd, ip, sizeof(ip));
+	free(s->bound);
+	s->bound = strdup(ip);
+	s->bound_port = net_port(bnd);
+	if (events_wanted(MASS_EVENT_ESTABLISHED))
+		session_emit(s, &ev);
+}
+
 static void session_log_request(struct session *s, uint8_t rep)
 {
 	uint8_t cmd = s->hs->req.cmd;
@@ -173,6 +245,7 @@ static void session_fail(struct session *s, uint8_t rep)
 	uint8_t reply[SOCKS5_REPLY_MAX];
 	size_t len = socks5_reply_build(reply, rep, NULL);
 
+	s->rep = rep;
 	session_log_request(s, rep);
 	(void)session_send(s, reply, len);
 	session_free(s);
@@ -265,9 +338,18 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	}
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
 	s->rt = runtime_hold(ctx->rt);
-	TAILQ_INSERT_HEAD(&session_list, s, link);
+	s->id = session_next_id++;
+	s->accepted_ms = loop_now_ms(ctx->loop);
+	memcpy(&s->client_addr, peer, sizeof(s->client_addr));
+	s->rep = 0xFF;
+	TAILQ_INSERT_TAIL(&session_list, s, link);
 	session_total++;
 	metrics_accepted();
+	if (events_wanted(MASS_EVENT_ACCEPTED)) {
+		struct mass_event ev = { .type = MASS_EVENT_ACCEPTED };
+
+		session_emit(s, &ev);
+	}
 	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.handshake_timeout),
 			 session_handshake_timeout);
 	/* deferred accept: the greeting is usually here already */
@@ -431,9 +513,17 @@ static void session_auth_done(void *ctx, bool ok)
 	size_t n = hs->pending_len, off = 0;
 
 	hs->verify = NULL;
+	s->auth_pending = NULL;
 	if (ok)
 		s->user = strdup(hs->p.userpass.user);
 	reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
+	if (events_wanted(MASS_EVENT_AUTHENTICATED)) {
+		struct mass_event ev = { .type = MASS_EVENT_AUTHENTICATED, .ok = reply[1] == 0,
+					 .user = hs->p.userpass.user,
+					 .user_len = hs->p.userpass.ulen };
+
+		session_emit(s, &ev);
+	}
 	if (!session_send(s, reply, 2) || reply[1] != 0x00) {
 		session_free(s);
 		return;
@@ -464,6 +554,7 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 	size_t used = 0;
 	enum proto_result r = userpass_parse(up, buf, len, &used);
 	struct handshake *grown;
+	bool decided = false, at_once = false;
 	int rc;
 
 	if (r == PROTO_ERROR) {
@@ -473,8 +564,24 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 	if (r == PROTO_MORE)
 		return (ssize_t)used;
 	metrics_auth_attempt();
-	rc = verify_start(s->ctx->verify, &s->ctx->live.users, up->user, up->ulen, up->pass,
-			  up->plen, session_auth_done, s, &s->hs->verify);
+	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
+	    && events_auth_has(MASS_AUTH_SOCKS)) {
+		/* a name the store does not hold: the providers decide */
+		char client[NET_ADDRSTRLEN];
+		struct mass_auth_query q = {
+			.size = sizeof(q), .realm = MASS_AUTH_SOCKS, .session = s->id,
+			.client = client, .client_port = net_port((struct sockaddr *)&s->client_addr),
+			.user = up->user, .user_len = up->ulen, .pass = up->pass, .pass_len = up->plen,
+		};
+
+		net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+		s->auth_pending = events_auth_ask(&q, session_auth_done, s, &at_once);
+		decided = s->auth_pending == NULL;
+		rc = 0;
+	} else {
+		rc = verify_start(s->ctx->verify, &s->ctx->live.users, up->user, up->ulen, up->pass,
+				  up->plen, session_auth_done, s, &s->hs->verify);
+	}
 	/* the password must not linger in freed memory */
 	explicit_bzero(up->pass, sizeof(up->pass));
 	if (rc < 0) {
@@ -493,6 +600,8 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 		memcpy(grown->pending, buf + used, len - used);
 		grown->pending_len = len - used;
 	}
+	if (decided)
+		session_auth_done(s, at_once);   /* the providers answered at once */
 	return -1;
 }
 
@@ -551,7 +660,22 @@ static void session_request_done(struct session *s)
 {
 	struct handshake *hs = s->hs;
 	struct request_parser *req = &hs->req;
+	char dest[256];
 	socklen_t len;
+
+	request_dest_str(req, dest, sizeof(dest));
+	s->dest = strdup(dest);
+	s->dest_port = req->port;
+	s->cmd = req->cmd;
+	if (s->dest == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	if (events_wanted(MASS_EVENT_REQUEST)) {
+		struct mass_event ev = { .type = MASS_EVENT_REQUEST };
+
+		session_emit(s, &ev);
+	}
 
 	if (!session_command_enabled(s, req->cmd)) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
@@ -607,6 +731,7 @@ static void session_established(struct session *s, const struct sockaddr *bnd)
 		session_free(s);
 		return;
 	}
+	session_established_event(s, bnd);
 	metrics_tunnel_established();
 	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
 	session_start_relay(s);
@@ -725,6 +850,8 @@ static void session_bind_listening(void *owner, const struct sockaddr *bnd)
 
 	if (!session_send(s, reply, len))
 		session_free(s);
+	else
+		s->rep = SOCKS5_REP_SUCCEEDED;
 }
 
 /* The second reply names the peer, then the relay runs as for CONNECT. */
@@ -779,6 +906,7 @@ static void session_udp_start(struct session *s)
 		session_free(s);
 		return;
 	}
+	session_established_event(s, (struct sockaddr *)&bnd);
 	metrics_tunnel_established();
 	free(s->hs);
 	s->hs = NULL;
@@ -792,9 +920,19 @@ static void session_credential(void *ctx, const struct dissect_credential *c)
 {
 	struct session *s = ctx;
 
-	if (s->ctx->live.dissectors)
-		accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
-				     c->user, c->user_len, c->pass, c->pass_len, c->result);
+	if (!s->ctx->live.dissectors)
+		return;
+	accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+			     c->user, c->user_len, c->pass, c->pass_len, c->result);
+	if (events_wanted(MASS_EVENT_CREDENTIAL)) {
+		struct mass_event ev = {
+			.type = MASS_EVENT_CREDENTIAL, .protocol = c->protocol,
+			.cred_user = c->user, .cred_user_len = c->user_len,
+			.cred_pass = c->pass, .cred_pass_len = c->pass_len, .cred_result = c->result,
+		};
+
+		session_emit(s, &ev);
+	}
 }
 
 /* The tap that hands a watched flow to its dissector. */
@@ -912,21 +1050,16 @@ static void session_relay_deadline(struct session *s)
 static void session_start_relay(struct session *s)
 {
 	struct handshake *hs = s->hs;
-	char dest[256];
 
-	request_dest_str(&hs->req, dest, sizeof(dest));
-	s->dest = strdup(dest);
-	s->dest_port = hs->req.port;
 	{
 		socklen_t plen = sizeof(s->peer_addr);
 
-		memcpy(&s->client_addr, &hs->peer, sizeof(s->client_addr));
 		if (getpeername(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->peer_addr,
 				&plen) < 0)
 			s->peer_addr.sin6_family = AF_UNSPEC;
 		s->start_ms = loop_now_ms(s->ctx->loop);
 	}
-	if (s->dest == NULL || relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
+	if (relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
 		session_free(s);
 		return;
 	}
@@ -954,6 +1087,70 @@ static void session_start_relay(struct session *s)
 size_t session_count(void)
 {
 	return session_total;
+}
+
+static uint8_t session_public_state(const struct session *s)
+{
+	switch (s->state) {
+	case ST_GREETING: return MASS_SESSION_GREETING;
+	case ST_AUTH:
+	case ST_VERIFYING: return MASS_SESSION_AUTH;
+	case ST_REQUEST: return MASS_SESSION_REQUEST;
+	case ST_RESOLVING:
+	case ST_CONNECTING: return MASS_SESSION_CONNECTING;
+	case ST_BIND: return MASS_SESSION_BIND;
+	case ST_UDP: return MASS_SESSION_UDP;
+	default: return relay_half_closed(&s->relay) ? MASS_SESSION_CLOSING
+						    : MASS_SESSION_RELAYING;
+	}
+}
+
+size_t session_each(mass_session_fn *fn, void *arg)
+{
+	char client[NET_ADDRSTRLEN];
+	struct session *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, &session_list, link) {
+		struct mass_session ms = {
+			.size = sizeof(ms), .state = session_public_state(s), .command = s->cmd,
+			.id = s->id, .user = s->user, .user_len = s->user ? strlen(s->user) : 0,
+			.client = client, .client_port = net_port((struct sockaddr *)&s->client_addr),
+			.destination = s->dest, .destination_port = s->dest_port,
+			.bytes_from_client = s->relay.dir[RELAY_TO_UPSTREAM].bytes,
+			.bytes_to_client = s->relay.dir[RELAY_TO_CLIENT].bytes,
+			.age_ms = loop_now_ms(s->ctx->loop) - s->accepted_ms,
+		};
+
+		net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+		n++;
+		if (fn(arg, &ms) != 0)
+			break;
+	}
+	return n;
+}
+
+static void session_closer_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, closer);
+
+	(void)loop;
+	log_info("session %llu closed by a plugin", (unsigned long long)s->id);
+	session_free(s);
+}
+
+int session_close_id(uint64_t id)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &session_list, link)
+		if (s->id == id) {
+			/* never from inside the caller's call: it may be one of our events */
+			if (!loop_timer_armed(&s->closer))
+				loop_timer_start(s->ctx->loop, &s->closer, 0, session_closer_fired);
+			return 0;
+		}
+	return -1;
 }
 
 void session_close_all(void)

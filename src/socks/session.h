@@ -9,12 +9,23 @@
  * timeout from mass.ini: handshake_timeout from accept to a complete
  * request, connect_timeout per address tried, idle_timeout without traffic
  * in either direction, fin_timeout for a half-closed tunnel.
+ *
+ * For plugins (<mass/plugin.h>, ABI 1.1, through core/events.h): each stage
+ * emits its session event (accepted, authenticated, request, established,
+ * credential, closed) when someone subscribed, one branch otherwise; an
+ * RFC 1929 name the users store does not hold goes to the authentication
+ * providers instead of the verify pool, the session waiting for them as for
+ * the pool (what the client sends meanwhile stays in the socket), within
+ * handshake_timeout.
  */
 #ifndef MASS_SESSION_H
 #define MASS_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
+
+#include "mass/plugin.h"
 
 /*
  * Takes ownership of an accepted SOCKS client socket (a listener_accept_fn).
@@ -33,5 +44,16 @@ size_t session_count(void);
 
 /* Closes every session at once (end of the shutdown grace period). */
 void session_close_all(void);
+
+/*
+ * Session control for plugins (<mass/plugin.h>, host->sessions_each and
+ * session_close). session_each calls fn with a snapshot of each live
+ * session, oldest first, until fn returns non-zero; returns the calls made.
+ * session_close_id ends session id in the next round of the loop (so never
+ * under the caller, which may be handling that session's event), with its
+ * CLOSED event; returns 0, or -1 when no live session has that id.
+ */
+size_t session_each(mass_session_fn *fn, void *arg);
+int session_close_id(uint64_t id);
 
 #endif

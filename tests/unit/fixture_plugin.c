@@ -2,7 +2,11 @@
  * A test plugin for the loader, built in several variants (-DFIXTURE_*):
  * good (0x40 "", 0x41 "s"), a bad magic, an ABI major mismatch, a newer
  * minor, no descriptor symbol, an index declared twice, index 00 claimed,
- * an init that fails, and "other" (0x42 "b", 0x40 "" like good).
+ * an init that fails, and "other" (0x42 "b", 0x40 "" like good); ABI 1.1:
+ * a bad signature ("badsig"), and "v11": 0x43 answers later (a deferred
+ * reply sent from a 10 ms timer), 0x44 builds an oversized string field,
+ * and init registers a repeating timer and a subscription that fini
+ * forgets on purpose (the host must release them).
  *
  * Every variant counts its calls: when the environment names a file in
  * MASS_FIXTURE_CALLS, init and fini each append one line ("init", "fini")
@@ -44,6 +48,51 @@ static void fixture_count(const char *what)
 	}
 }
 
+#ifdef FIXTURE_V11
+static unsigned fixture_ticks;
+
+static void fixture_tick(void *arg, struct mass_timer *t)
+{
+	(void)arg;
+	(void)t;
+	fixture_ticks++;
+}
+
+static void fixture_later(void *arg, struct mass_timer *t)
+{
+	(void)t;
+	fixture_host->reply_str(arg, "late", 4);
+	fixture_host->reply_send(arg, MASS_STATUS_OK);
+}
+
+static int fixture_defer(void *state, const struct mass_request *req, struct mass_reply *reply)
+{
+	struct mass_reply *later = fixture_host->reply_defer(reply);
+
+	(void)state;
+	(void)req;
+	if (later == NULL || fixture_host->timer_add(10, 0, fixture_later, later) == NULL)
+		return MASS_STATUS_ERROR;
+	return MASS_STATUS_PENDING;
+}
+
+static int fixture_overflow(void *state, const struct mass_request *req, struct mass_reply *reply)
+{
+	static const char big[300];
+
+	(void)state;
+	(void)req;
+	fixture_host->reply_str(reply, big, sizeof(big));
+	return MASS_STATUS_OK;
+}
+
+static void fixture_event(void *arg, const struct mass_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+#endif
+
 static void fixture_fini(void *state)
 {
 	(void)state;
@@ -58,6 +107,12 @@ static int fixture_init(const struct mass_host *host, const struct mass_config *
 	fixture_count("init");
 	fixture_host = host;
 	*state = NULL;
+#ifdef FIXTURE_V11
+	/* never cancelled nor unsubscribed: the host releases them at unload */
+	if (host->timer_add(1, 1, fixture_tick, NULL) == NULL
+	    || host->subscribe(MASS_EVENT_ALL, fixture_event, NULL) == NULL)
+		return -1;
+#endif
 	for (i = 0; i < config->count; i++)
 		if (config->items[i].key[0] == 'f') {  /* "fail = reason" */
 			host->log(MASS_LOG_INFO, "failing on request");
@@ -78,6 +133,14 @@ static const struct mass_index fixture_indexes[] = {
 #if defined(FIXTURE_OTHER)
 	{ 0x42, "b", "echo one octet", fixture_echo },
 	{ 0x40, "", "ping", fixture_ping },
+#elif defined(FIXTURE_V11)
+	{ 0x43, "", "answer later", fixture_defer },
+	{ 0x44, "", "overflow a string", fixture_overflow },
+	{ 0x40, "", "ping", fixture_ping },
+	{ 0x41, "s", "echo a string", fixture_echo },
+#elif defined(FIXTURE_BADSIG)
+	{ 0x41, "s", "echo a string", fixture_echo },
+	{ 0x40, "sx", "bad", fixture_ping },
 #else
 	{ 0x40, "", "ping", fixture_ping },
 	{ 0x41, "s", "echo a string", fixture_echo },

@@ -241,8 +241,16 @@ START_TEST(request_bytes)
 {
 	struct massctl_opts o;
 
-	ck_assert_int_eq(PARSE(&o, NULL, "indexes"), 0);
-	expect_request(&o, "00");
+	ck_assert_int_eq(PARSE(&o, NULL, "sessions"), 0);
+	expect_request(&o, "10");
+	ck_assert_int_eq(PARSE(&o, NULL, "kill", "42"), 0);
+	expect_request(&o, "11023432");
+	ck_assert_int_eq(PARSE(&o, NULL, "kick", "bob"), 0);
+	expect_request(&o, "1203626f62");
+	ck_assert_int_eq(PARSE(&o, NULL, "user-stats"), 0);
+	expect_request(&o, "13");
+	ck_assert_int_eq(PARSE(&o, NULL, "info"), 0);
+	expect_request(&o, "14");
 	ck_assert_int_eq(PARSE(&o, NULL, "users"), 0);
 	expect_request(&o, "01");
 	ck_assert_int_eq(PARSE(&o, NULL, "add-user", "bob", "secret"), 0);
