@@ -1,8 +1,11 @@
 """The plugin SDK as a third party uses it: `make install DESTDIR=` into a
 temporary root, pkg-config pointed into it, the out-of-tree example plugin
-(tests/example-plugin, whose Makefile knows only pkg-config) built in a
-temporary directory, then loaded by socks5d beside the installed bundled
-plugins and queried over MASS (index 0E) with massctl.
+as installed with the SDK ($(docdir)/examples/uptime: a Makefile that knows
+only pkg-config, and uptime.c, which uses ABI 1.1's server info, session
+events, a timer and a deferred reply) copied to a temporary directory and
+built there, then loaded by socks5d beside the installed bundled plugins and
+queried over MASS (0E at once, 1E deferred to the plugin's timer) with
+massctl.
 
 Paths come from the environment (top_builddir, top_srcdir), nothing is
 written under the source tree, so this also runs under `make distcheck`."""
@@ -15,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Proxy, MASSCTL, TOP_BUILDDIR, TOP_SRCDIR, run
+from harness import Proxy, MASSCTL, TOP_BUILDDIR, run, socks_connect, wait_for
 
 SKIP = 77
 
@@ -63,16 +66,19 @@ def test_example_plugin_built_against_installed_sdk():
         assert os.path.realpath(plugindir) == os.path.realpath(installed_plugins), \
             (plugindir, installed_plugins)
 
-        # a third party's tree: the two files, outside the (read-only) source tree
+        # a third party's tree: the two installed files, copied out of DESTDIR
+        example = os.path.dirname(find(dest, "uptime.c"))
+        assert example.endswith(os.path.join("examples", "uptime")), example
         os.mkdir(work)
         for f in ("Makefile", "uptime.c"):
-            shutil.copy(os.path.join(TOP_SRCDIR, "tests", "example-plugin", f), work)
+            shutil.copy(os.path.join(example, f), work)
         sh(["make", "-C", work, "CFLAGS=-O2 -Wall -Wextra -Werror"], env=env)
         so = os.path.join(work, "uptime.so")
         assert os.path.isfile(so)
 
         idx = ["01 = users"] + ["%02X = metrics" % i for i in range(2, 10)] + \
-              ["0A = users", "0B = users", "0C = auth", "0D = dissectors", "0E = uptime"]
+              ["0A = users", "0B = users", "0C = auth", "0D = dissectors", "0E = uptime",
+               "1E = uptime"]
         ini = "[plugins]\ndir = %s\n[plugin uptime]\nmodule = %s\noffset = 1000" % (
             installed_plugins, so)
         with Proxy(ini=ini, indexes=idx, admins={"admin": "pw"}) as p:
@@ -80,7 +86,14 @@ def test_example_plugin_built_against_installed_sdk():
             base = [MASSCTL, "-P", str(p.mgmt_port), "-u", "admin:pw"]
             r = subprocess.run(base + ["indexes"], capture_output=True, timeout=30)
             assert r.returncode == 0 and r.stdout.decode().split() == \
-                ["%02x" % i for i in range(15)], r
+                ["%02x" % i for i in range(15)] + ["1e"], r
+            # two sessions close, then 1E (deferred to the tick) counts them
+            for _ in range(2):
+                s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", 9)
+                s.close()
+            wait_for(lambda: subprocess.run(base + ["raw", "1e"], capture_output=True,
+                                            timeout=30).stdout.decode().splitlines()
+                     == ["status 00", "data 00000002"], "1E to count two closed sessions")
             r = subprocess.run(base + ["raw", "0e"], capture_output=True, timeout=30)
             lines = r.stdout.decode().splitlines()
             assert r.returncode == 0 and lines[0] == "status 00", r
