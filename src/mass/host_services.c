@@ -664,6 +664,7 @@ void *host_auth_ask(const struct mass_auth_query *q, host_auth_done_fn *done, vo
 	a->ctx = ctx;
 	if (host_auth_next(a, NULL, ok) == 1)
 		return a;
+	a->done = NULL;   /* decided at once: the caller has *ok, done is not called */
 	host_auth_free(a);
 	return NULL;
 }

@@ -228,6 +228,59 @@ def test_request_cut_short_answered_01_at_once():
                  in p.stderr(), "the log line")
 
 
+# ---- authentication providers ---------------------------------------------------
+
+def socks_login(p, user, password):
+    """The RFC 1929 status octet, or None when the proxy closed without one."""
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=TIMEOUT)
+    try:
+        s.sendall(b"\x05\x01\x02")
+        assert recv_all_n(s, 2) == b"\x05\x02"
+        s.sendall(login_bytes(user, password))
+        st = recv_all_n(s, 2)
+        return st[1] if len(st) == 2 else None
+    finally:
+        s.close()
+
+
+def recv_all_n(s, n):
+    got = b""
+    while len(got) < n:
+        c = s.recv(n - len(got))
+        if not c:
+            break
+        got += c
+    return got
+
+
+def test_auth_providers_socks_and_admin():
+    so = os.path.join(TOP_BUILDDIR, "tests", "unit", ".libs", "fixture_auth.so")
+    ini = "[plugin fixture_auth]\nmodule = %s" % so
+    with proxy(extra_ini=ini, indexes=BASE + ["40 = fixture_auth"]) as p:
+        assert socks_login(p, "alice", "wonderland") == 0        # the store first
+        assert socks_login(p, "alice", "wrong") == 1            # the store decides alone
+        assert socks_login(p, "ext", "ok") == 0                 # a provider, at once
+        assert socks_login(p, "ext", "bad") == 1
+        assert socks_login(p, "slow", "x") == 0                 # a provider, later
+        t0 = time.time()
+        assert socks_login(p, "never", "x") == 1                # its timeout
+        assert 0.25 < time.time() - t0 < 3
+        assert socks_login(p, "nobody", "x") == 1               # declined by all
+        wait_for(lambda: "authentication of never: no answer in time" in p.stderr(),
+                 "the timeout's log line")
+        # a tunnel with a provider's user, the request pipelined behind the login
+        echo = EchoServer()
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "slow", "x")
+        assert rep == 0
+        s.close()
+        echo.close()
+        # MASS admin logins: [admins] first, then the providers
+        assert mass(p, b"\x00", admin=("ext", "ok"))[0] == 0
+        assert mass(p, b"\x00", admin=("slow", "x"))[0] == 0
+        got = mass_exchange(p, b"\x01\x01\x02" + login_bytes("never", "x") + b"\x00")
+        assert got == b"\x01\x02\x01\x01", got.hex()
+
+
 # ---- prometheus -------------------------------------------------------------
 
 def scrape(port, path="/metrics"):
@@ -327,4 +380,5 @@ if __name__ == "__main__":
     sys.exit(run([test_sessions_list_kill_kick_and_totals, test_info_and_indexes_with_usage,
                   test_indexes_without_info_unchanged, test_abi_10_plugin_loads_and_serves,
                   test_request_cut_short_answered_01_at_once,
+                  test_auth_providers_socks_and_admin,
                   test_prometheus_metrics_and_promtool, test_real_prometheus_scrapes_the_plugin]))

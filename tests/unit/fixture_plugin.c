@@ -6,7 +6,10 @@
  * a bad signature ("badsig"), and "v11": 0x43 answers later (a deferred
  * reply sent from a 10 ms timer), 0x44 builds an oversized string field,
  * and init registers a repeating timer and a subscription that fini
- * forgets on purpose (the host must release them).
+ * forgets on purpose (the host must release them); "auth": an
+ * authentication provider for both realms (user "ext" allowed at once,
+ * "slow" allowed 50 ms later, "never" left pending until the 300 ms
+ * timeout, "deny" refused, any other declined).
  *
  * Every variant counts its calls: when the environment names a file in
  * MASS_FIXTURE_CALLS, init and fini each append one line ("init", "fini")
@@ -18,6 +21,7 @@
 #include <mass/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct mass_host *fixture_host;
 
@@ -93,6 +97,30 @@ static void fixture_event(void *arg, const struct mass_event *ev)
 }
 #endif
 
+#ifdef FIXTURE_AUTH
+static void fixture_allow_later(void *arg, struct mass_timer *t)
+{
+	(void)t;
+	fixture_host->auth_complete(arg, MASS_AUTH_ALLOW);
+}
+
+static int fixture_provider(void *arg, const struct mass_auth_query *q, struct mass_auth *pending)
+{
+	(void)arg;
+	if (q->user_len == 3 && memcmp(q->user, "ext", 3) == 0)
+		return q->pass_len == 2 && memcmp(q->pass, "ok", 2) == 0 ? MASS_AUTH_ALLOW
+									  : MASS_AUTH_DENY;
+	if (q->user_len == 4 && memcmp(q->user, "slow", 4) == 0)
+		return fixture_host->timer_add(50, 0, fixture_allow_later, pending) != NULL
+		       ? MASS_AUTH_PENDING : MASS_AUTH_DENY;
+	if (q->user_len == 5 && memcmp(q->user, "never", 5) == 0)
+		return MASS_AUTH_PENDING;   /* the host's timeout decides; freed at unload */
+	if (q->user_len == 4 && memcmp(q->user, "deny", 4) == 0)
+		return MASS_AUTH_DENY;
+	return MASS_AUTH_DECLINE;
+}
+#endif
+
 static void fixture_fini(void *state)
 {
 	(void)state;
@@ -107,6 +135,11 @@ static int fixture_init(const struct mass_host *host, const struct mass_config *
 	fixture_count("init");
 	fixture_host = host;
 	*state = NULL;
+#ifdef FIXTURE_AUTH
+	if (host->auth_provider_add(MASS_AUTH_SOCKS | MASS_AUTH_ADMIN, 300, fixture_provider,
+				    NULL) == NULL)
+		return -1;
+#endif
 #ifdef FIXTURE_V11
 	/* never cancelled nor unsubscribed: the host releases them at unload */
 	if (host->timer_add(1, 1, fixture_tick, NULL) == NULL
