@@ -133,9 +133,10 @@ END_TEST
 
 START_TEST(shipped_file_loads)
 {
-	static const char *const plugin[14] = {
+	static const char *const plugin[0x16] = {
 		NULL, "users", "metrics", "metrics", "metrics", "metrics", "metrics", "metrics",
-		"metrics", "metrics", "users", "users", "auth", "dissectors"
+		"metrics", "metrics", "users", "users", "auth", "dissectors", NULL, NULL,
+		"sessions", "sessions", "sessions", "sessions", "info", "prometheus"
 	};
 	struct config c;
 	char err[512];
@@ -156,7 +157,7 @@ START_TEST(shipped_file_loads)
 	ck_assert_uint_eq(c.commands, CMD_CONNECT | CMD_BIND | CMD_UDP);
 	ck_assert_str_eq(c.plugins_dir, PKGLIBDIR);
 	for (int i = 0; i < 256; i++) {
-		if (i > 0 && i < 14)
+		if (i < 0x16 && plugin[i] != NULL)
 			ck_assert_str_eq(c.indexes[i], plugin[i]);
 		else if (i == 0x0F)
 			ck_assert_str_eq(c.indexes[i], "metrics");
@@ -170,6 +171,7 @@ START_TEST(shipped_file_loads)
 	ck_assert_uint_eq(c.acl.len, 0);
 	ck_assert_ptr_nonnull(config_plugin_find(&c, "users"));
 	ck_assert_ptr_null(config_plugin_find(&c, "users")->module);
+	ck_assert_ptr_nonnull(config_plugin_find(&c, "prometheus"));
 	config_free(&c);
 	assert_defaults(&c);
 }
