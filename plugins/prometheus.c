@@ -283,7 +283,7 @@ static void prom_request(struct prom_conn *c)
 	struct prom_buf body = { .data = malloc(4096), .cap = 4096 };
 	const char *path;
 
-	if (strncmp(c->in, "GET ", 4) != 0 && strncmp(c->in, "HEAD ", 5) != 0) {
+	if (strncmp(c->in, "GET ", 4) != 0) {
 		free(body.data);
 		prom_respond(c, "405 Method Not Allowed", "only GET\n", 9);
 		return;
@@ -305,7 +305,7 @@ static void prom_request(struct prom_conn *c)
 		return;
 	}
 	c->p->scrapes++;
-	prom_respond(c, "200 OK", body.data, strncmp(c->in, "HEAD ", 5) == 0 ? 0 : body.len);
+	prom_respond(c, "200 OK", body.data, body.len);
 	free(body.data);
 }
 

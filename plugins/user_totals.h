@@ -6,7 +6,8 @@
  * A user's totals: connections (sessions that authenticated as the user),
  * octets from and to the client (counted when each session closes, plus
  * the live sessions' so far with user_totals_now), since the plugin's load (a reload starts again from zero: state is per
- * load). Anonymous sessions (no RFC 1929) count under no user.
+ * load). Anonymous sessions (no RFC 1929) count under no user; at most
+ * USER_TOTALS_MAX users are kept.
  *
  * Subscribe with user_totals_subscribe(); the table lives in the plugin's
  * state and is freed with user_totals_free().
@@ -18,6 +19,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* Most users kept: names beyond it (providers may bring any) are not counted. */
+#define USER_TOTALS_MAX 4096
 
 struct user_total {
 	char name[256];
@@ -40,7 +44,7 @@ static inline struct user_total *user_totals_get(struct user_totals *t, const ch
 	for (i = 0; i < t->len; i++)
 		if (t->list[i].name_len == len && memcmp(t->list[i].name, name, len) == 0)
 			return &t->list[i];
-	if (len > 255)
+	if (len > 255 || t->len == USER_TOTALS_MAX)
 		return NULL;
 	if (t->len == t->cap) {
 		grown = realloc(t->list, (t->cap ? t->cap * 2 : 8) * sizeof(*grown));
