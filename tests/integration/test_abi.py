@@ -228,6 +228,51 @@ def test_request_cut_short_answered_01_at_once():
                  in p.stderr(), "the log line")
 
 
+# ---- session events -------------------------------------------------------------
+
+def events_of(p, sid):
+    out = []
+    for line in p.stderr().splitlines():
+        m = line.split("plugin fixture_events: event ", 1)
+        if len(m) == 2 and (" session %d " % sid in m[1] or m[1].endswith(" session %d" % sid)):
+            out.append(m[1])
+    return out
+
+
+def test_session_events_in_order():
+    from harness import Web, curl
+    so = os.path.join(TOP_BUILDDIR, "tests", "unit", ".libs", "fixture_events.so")
+    web = Web()
+    ini = "[plugin fixture_events]\nmodule = %s\n[dissectors]\nhttp = %d" % (so, web.port)
+    echo = EchoServer()
+    with proxy(extra_ini=ini, indexes=BASE + ["40 = fixture_events"] + ABI,
+               dissectors=True) as p:
+        s = tunnel(p, echo, "alice")
+        sid = sessions(p)[0]["id"]
+        s.close()
+        wait_for(lambda: any(e.startswith("closed") for e in events_of(p, sid)), "CLOSED")
+        ev = events_of(p, sid)
+        assert [e.split()[0] for e in ev] == ["accepted", "authenticated", "request",
+                                             "established", "closed"], ev
+        assert ev[1].endswith("user alice ok 1"), ev
+        assert ev[2].endswith("command 1 dest 127.0.0.1:%d" % echo.port), ev
+        assert ev[3].startswith("established session %d bound 127.0.0.1" % sid), ev
+        assert ev[4].endswith("from 100 to 100 rep 0 user alice"), ev
+        # a credential a dissector captures, between ESTABLISHED and CLOSED
+        rc, out, err = curl(["--socks5-hostname", "127.0.0.1:%d" % p.port,
+                             "--proxy-user", "alice:wonderland", "-u", "bob:hunter2",
+                             "http://127.0.0.1:%d/" % web.port])
+        assert rc == 0, err
+        wait_for(lambda: "credential session" in p.stderr() and
+                 "HTTP bob:hunter2" in p.stderr(), "the CREDENTIAL event")
+        # a refused login: AUTHENTICATED ok 0, then CLOSED without a reply code
+        assert socks_login(p, "alice", "wrong") == 1
+        wait_for(lambda: "user alice ok 0" in p.stderr(), "the failed AUTHENTICATED")
+        wait_for(lambda: "rep 255 user -" in p.stderr(), "its CLOSED")
+    echo.close()
+    web.close()
+
+
 # ---- authentication providers ---------------------------------------------------
 
 def socks_login(p, user, password):
@@ -380,5 +425,5 @@ if __name__ == "__main__":
     sys.exit(run([test_sessions_list_kill_kick_and_totals, test_info_and_indexes_with_usage,
                   test_indexes_without_info_unchanged, test_abi_10_plugin_loads_and_serves,
                   test_request_cut_short_answered_01_at_once,
-                  test_auth_providers_socks_and_admin,
+                  test_session_events_in_order, test_auth_providers_socks_and_admin,
                   test_prometheus_metrics_and_promtool, test_real_prometheus_scrapes_the_plugin]))

@@ -121,6 +121,48 @@ static int fixture_provider(void *arg, const struct mass_auth_query *q, struct m
 }
 #endif
 
+#ifdef FIXTURE_EVENTS
+static void fixture_log_event(void *arg, const struct mass_event *ev)
+{
+	static const char *const names[] = { "accepted", "authenticated", "request",
+					     "established", "closed", "credential" };
+
+	(void)arg;
+	switch (ev->type) {
+	case MASS_EVENT_AUTHENTICATED:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu user %.*s ok %u",
+				  names[ev->type], (unsigned long long)ev->session,
+				  (int)ev->user_len, ev->user, ev->ok);
+		break;
+	case MASS_EVENT_REQUEST:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu command %u dest %s:%u",
+				  names[ev->type], (unsigned long long)ev->session, ev->command,
+				  ev->destination, ev->destination_port);
+		break;
+	case MASS_EVENT_ESTABLISHED:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu bound %s",
+				  names[ev->type], (unsigned long long)ev->session, ev->bound);
+		break;
+	case MASS_EVENT_CLOSED:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu from %llu to %llu rep %u "
+				  "user %s", names[ev->type], (unsigned long long)ev->session,
+				  (unsigned long long)ev->bytes_from_client,
+				  (unsigned long long)ev->bytes_to_client, ev->reply,
+				  ev->user != NULL ? ev->user : "-");
+		break;
+	case MASS_EVENT_CREDENTIAL:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu %s %.*s:%.*s",
+				  names[ev->type], (unsigned long long)ev->session, ev->protocol,
+				  (int)ev->cred_user_len, ev->cred_user, (int)ev->cred_pass_len,
+				  ev->cred_pass);
+		break;
+	default:
+		fixture_host->log(MASS_LOG_INFO, "event %s session %llu client %s",
+				  names[ev->type], (unsigned long long)ev->session, ev->client);
+	}
+}
+#endif
+
 static void fixture_fini(void *state)
 {
 	(void)state;
@@ -135,6 +177,10 @@ static int fixture_init(const struct mass_host *host, const struct mass_config *
 	fixture_count("init");
 	fixture_host = host;
 	*state = NULL;
+#ifdef FIXTURE_EVENTS
+	if (host->subscribe(MASS_EVENT_ALL, fixture_log_event, NULL) == NULL)
+		return -1;
+#endif
 #ifdef FIXTURE_AUTH
 	if (host->auth_provider_add(MASS_AUTH_SOCKS | MASS_AUTH_ADMIN, 300, fixture_provider,
 				    NULL) == NULL)
