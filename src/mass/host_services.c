@@ -652,6 +652,7 @@ void *host_auth_ask(const struct mass_auth_query *q, host_auth_done_fn *done, vo
 		log_error("authentication: out of memory asking the providers");
 		return NULL;
 	}
+	a->res.kind = RES_AUTH;   /* owned by whichever provider holds it (host_res_move) */
 	a->q = *q;
 	a->q.size = sizeof(a->q);
 	memcpy(a->user, q->user, q->user_len);
