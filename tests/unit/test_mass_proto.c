@@ -269,18 +269,57 @@ START_TEST(test_reply_overflow)
 	ck_assert_int_eq(mass_reply_u32(&r, 1), 0);
 	ck_assert_int_eq(mass_reply_u32(&r, 2), -1);  /* 1 + 4 + 4 > 8 */
 	ck_assert_int_eq(mass_reply_u8(&r, 3), -1);   /* failed stays failed */
+	ck_assert_str_eq(r.why, "reply overflowed (more than 7 octets)");
 	ck_assert_uint_eq(mass_reply_finish(&r, MASS_STATUS_OK), 1);
 	ck_assert_uint_eq(buf[0], 0x01);
 
 	mass_reply_init(&r, buf, sizeof(buf));
 	ck_assert_int_eq(mass_reply_str(&r, big, 256), -1);  /* LENGTH is one octet */
+	ck_assert_str_eq(r.why, "string field of 256 octets (at most 255)");
 	ck_assert_uint_eq(mass_reply_finish(&r, MASS_STATUS_OK), 1);
 	ck_assert_uint_eq(buf[0], 0x01);
 
 	mass_reply_init(&r, buf, sizeof(buf));
 	ck_assert_int_eq(mass_reply_count_end(&r, mass_reply_count_begin(&r), 256), -1);
+	ck_assert_str_eq(r.why, "count 256 (at most 255)");
 	ck_assert_uint_eq(mass_reply_finish(&r, MASS_STATUS_OK), 1);
 	ck_assert_uint_eq(buf[0], 0x01);
+}
+END_TEST
+
+/* The loader's message names the character and its position. */
+START_TEST(test_signature_explained)
+{
+	char why[128];
+
+	ck_assert(mass_signature_explain("sbs", why, sizeof(why)));
+	ck_assert(!mass_signature_explain("sx", why, sizeof(why)));
+	ck_assert_str_eq(why, "invalid signature \"sx\": 'x' at position 2 is neither 'b' nor 's'");
+	ck_assert(!mass_signature_explain("s\tb", why, sizeof(why)));
+	ck_assert_str_eq(why, "invalid signature: octet 09 at position 2 is neither 'b' nor 's'");
+	ck_assert(!mass_signature_explain("bbbbbbbbb", why, sizeof(why)));
+	ck_assert_str_eq(why, "invalid signature: more than 8 characters");
+	ck_assert(!mass_signature_explain(NULL, why, sizeof(why)));
+	ck_assert(!mass_signature_explain("x", NULL, 0));
+}
+END_TEST
+
+/* A request cut short: index read, parameters incomplete, at every length. */
+START_TEST(test_request_cut)
+{
+	static struct mass_request_parser p;
+	const uint8_t msg[] = { 0x13, 0x03, 'b', 'o', 'b', 0x06, 's', 'e' };
+	unsigned have = 99;
+	size_t used;
+
+	ck_assert_int_eq(test_feed(&p, msg, 0, &used), PROTO_MORE);
+	ck_assert(!mass_request_cut(&p, &have));          /* not even the index */
+	ck_assert_int_eq(test_feed(&p, msg, 1, &used), PROTO_MORE);
+	ck_assert(mass_request_cut(&p, &have) && have == 0);
+	ck_assert_int_eq(test_feed(&p, msg, 5, &used), PROTO_MORE);
+	ck_assert(mass_request_cut(&p, &have) && have == 1);
+	ck_assert_int_eq(test_feed(&p, msg, sizeof(msg), &used), PROTO_MORE);
+	ck_assert(mass_request_cut(&p, &have) && have == 1);
 }
 END_TEST
 
@@ -303,6 +342,8 @@ static Suite *mass_proto_suite(void)
 	tcase_add_test(tc, test_reply_fields);
 	tcase_add_test(tc, test_reply_status_alone);
 	tcase_add_test(tc, test_reply_overflow);
+	tcase_add_test(tc, test_signature_explained);
+	tcase_add_test(tc, test_request_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }

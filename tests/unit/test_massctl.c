@@ -376,6 +376,61 @@ static void check_framing(decode_fn fn, const char *hex)
 	free(longer);
 }
 
+static struct massctl_session dec_sessions_out[MASSCTL_SESSIONS_MAX];
+static struct massctl_user_stat dec_stats_out[MASSCTL_USER_STATS_MAX];
+static struct massctl_info dec_info_out;
+static uint32_t dec_total;
+
+static int dec_sessions(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_sessions(r, dec_sessions_out, &dec_n, &dec_total, e, elen);
+}
+
+static int dec_user_stats(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_user_stats(r, dec_stats_out, &dec_n, e, elen);
+}
+
+static int dec_info(const struct massctl_reply *r, char *e, size_t elen)
+{
+	return massctl_decode_info(r, &dec_info_out, e, elen);
+}
+
+/* 10, 13, 14 of the bundled ABI 1.1 plugins: exact framing, and the fields. */
+START_TEST(decode_plugin_replies)
+{
+	const char *sess = "00" "00000001" "00000001" "0000000000000007" "04" "01"
+			   "05616c696365" "093132372e302e302e31" "9c40"
+			   "0b6578616d706c652e6f7267" "01bb" "0000000000000205"
+			   "0000000000001000" "00000000000005f0";
+	const char *stats = "00" "00000001" "05616c696365" "0000000000000003"
+			    "0000000000000205" "0000000000001000";
+	const char *info = "00" "05302e312e30" "000000006b0ead9d" "000000000000003c" "01"
+			   "14" "04696e666f" "05312e302e30" "0475736167";
+
+	check_framing(dec_sessions, sess);
+	ck_assert_int_eq(decode_hex(dec_sessions, sess, 999), 0);
+	ck_assert_uint_eq(dec_n, 1);
+	ck_assert_uint_eq(dec_total, 1);
+	ck_assert_uint_eq(dec_sessions_out[0].id, 7);
+	ck_assert_uint_eq(dec_sessions_out[0].dest_port, 443);
+	ck_assert_uint_eq(dec_sessions_out[0].age_ms, 1520);
+	ck_assert_int_eq(decode_hex(dec_sessions, "00" "00000000" "00000001", 999), -1);
+	check_framing(dec_sessions, "00" "00000000" "00000000");
+	check_framing(dec_user_stats, stats);
+	ck_assert_int_eq(decode_hex(dec_user_stats, stats, 999), 0);
+	ck_assert_uint_eq(dec_stats_out[0].connections, 3);
+	ck_assert_uint_eq(dec_stats_out[0].to_client, 4096);
+	check_framing(dec_info, info);
+	ck_assert_int_eq(decode_hex(dec_info, info, 999), 0);
+	ck_assert_uint_eq(dec_info_out.uptime, 60);
+	ck_assert_uint_eq(dec_info_out.n, 1);
+	ck_assert_uint_eq(dec_info_out.ix[0].index, 0x14);
+	ck_assert_uint_eq(dec_info_out.ix[0].usage.len, 4);
+	ck_assert_int_eq(decode_hex(dec_info, "02", 99), 0);   /* a status alone */
+}
+END_TEST
+
 START_TEST(decode_indexes_reply)
 {
 	check_framing(dec_indexes, "000e000102030405060708090a0b0c0d");
@@ -830,6 +885,7 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, request_bytes);
 	tcase_add_test(tc, greeting_and_login);
 	tcase_add_test(tc, decode_indexes_reply);
+	tcase_add_test(tc, decode_plugin_replies);
 	tcase_add_test(tc, decode_users_reply);
 	tcase_add_test(tc, decode_counter_reply);
 	tcase_add_test(tc, decode_empty_reply);
