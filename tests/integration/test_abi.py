@@ -247,6 +247,12 @@ def test_session_events_in_order():
     echo = EchoServer()
     with proxy(extra_ini=ini, indexes=BASE + ["40 = fixture_events"] + ABI,
                dissectors=True) as p:
+        info = mass(p, b"\x14")
+        want = "server info: version %s, 1 socks listener(s), first 127.0.0.1 port %d, " \
+               "1 mgmt, config %s, plugins %s" % (
+                   info[2:2 + info[1]].decode(), p.port, p.ini_path,
+                   os.path.join(TOP_BUILDDIR, "plugins", ".libs"))
+        assert want in p.stderr(), (want, p.stderr())
         s = tunnel(p, echo, "alice")
         sid = sessions(p)[0]["id"]
         s.close()

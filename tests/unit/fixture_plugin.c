@@ -180,6 +180,15 @@ static int fixture_init(const struct mass_host *host, const struct mass_config *
 #ifdef FIXTURE_EVENTS
 	if (host->subscribe(MASS_EVENT_ALL, fixture_log_event, NULL) == NULL)
 		return -1;
+	{
+		const struct mass_server_info *si = host->server_info();
+
+		host->log(MASS_LOG_INFO, "server info: version %s, %zu socks listener(s), first "
+			  "%s port %u, %zu mgmt, config %s, plugins %s", si->version, si->nsocks,
+			  si->nsocks ? si->socks[0].addr : "-",
+			  si->nsocks ? (unsigned)si->socks[0].port : 0u, si->nmgmt,
+			  si->config_file, si->plugin_dir);
+	}
 #endif
 #ifdef FIXTURE_AUTH
 	if (host->auth_provider_add(MASS_AUTH_SOCKS | MASS_AUTH_ADMIN, 300, fixture_provider,
