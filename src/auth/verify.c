@@ -232,12 +232,30 @@ static void verify_ready(struct loop *loop, int fd, void *data, int events)
 	}
 }
 
+/* Starts the workers with every signal blocked: signals are the loop thread's. */
+static int verify_start_workers(struct verify_pool *pool, unsigned threads, char *err,
+				size_t errlen)
+{
+	sigset_t all, old;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; pool->nthreads < threads && rc == 0; pool->nthreads++) {
+		rc = pthread_create(&pool->threads[pool->nthreads], NULL, verify_worker, pool);
+		if (rc != 0) {
+			snprintf(err, errlen, "verify pool: pthread_create: %s", strerror(rc));
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
 struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size_t queue_max,
 				       size_t cache_entries, char *err, size_t errlen)
 {
 	struct verify_pool *pool;
-	sigset_t all, old;
-	int rc;
 
 	if (threads == 0) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -280,19 +298,10 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 	}
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->wake, NULL);
-	/* workers inherit this mask: signals are the loop thread's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (; pool->nthreads < threads; pool->nthreads++) {
-		rc = pthread_create(&pool->threads[pool->nthreads], NULL, verify_worker, pool);
-		if (rc != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			snprintf(err, errlen, "verify pool: pthread_create: %s", strerror(rc));
-			verify_pool_destroy(pool);
-			return NULL;
-		}
+	if (verify_start_workers(pool, threads, err, errlen) < 0) {
+		verify_pool_destroy(pool);
+		return NULL;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pool;
 fail_fd:
 	close(pool->efd);
