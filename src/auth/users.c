@@ -344,6 +344,26 @@ enum users_result users_add(struct users *u, const char *name, size_t name_len,
 	return USERS_OK;
 }
 
+enum users_result users_set_pass(struct users *u, size_t i, const char *pass, size_t pass_len)
+{
+	struct user *user;
+	char *copy;
+
+	if (i >= u->len)
+		return USERS_NOT_FOUND;
+	if (!cred_valid_pass(pass, pass_len))
+		return USERS_INVALID;
+	if (!(copy = users_dup(pass, pass_len)))
+		return USERS_NOMEM;
+	user = &u->list[i];
+	explicit_bzero(user->pass, user->pass_len);
+	free(user->pass);
+	user->pass = copy;
+	user->pass_len = (unsigned char)pass_len;
+	user->hashed = cred_is_hash(pass, pass_len);
+	return USERS_OK;
+}
+
 enum users_result users_del(struct users *u, const char *name, size_t name_len,
 			    bool persist, char *err, size_t errlen)
 {

@@ -20,9 +20,11 @@
  * default yescrypt at libcrypt's default cost), so an old file with
  * plaintext passwords is migrated by the first 0A/0B after it is loaded.
  * That rehash runs where users_save() is called (about 15 ms per plaintext
- * entry with yescrypt) and happens once per entry in the life of a file;
- * MASS 0A itself should hash the new password in the verify pool
- * (verify_hash_start()) and add the hash, so the loop never hashes.
+ * entry with yescrypt) and happens once per entry in the life of a file.
+ * MASS 0A does not leave it to the loop: the host's users_add_async
+ * (src/mass/host.c) hashes the new password and every plaintext entry in
+ * the verify pool, swaps each hash in with users_set_pass(), and only then
+ * adds the user, so the users_save() it ends with finds nothing to hash.
  *
  * Not thread-safe: the loop owns the store. The verify pool copies what a
  * worker needs.
@@ -84,6 +86,14 @@ void users_free(struct users *u);
 enum users_result users_add(struct users *u, const char *name, size_t name_len,
 			    const char *pass, size_t pass_len, bool persist,
 			    char *err, size_t errlen);
+
+/*
+ * Replaces the stored password of entry i (in memory only: the next
+ * users_save() writes it), e.g. a plaintext entry by its hash made off the
+ * loop. Returns USERS_OK, USERS_NOT_FOUND (i out of range), USERS_INVALID
+ * or USERS_NOMEM (the entry is then unchanged).
+ */
+enum users_result users_set_pass(struct users *u, size_t i, const char *pass, size_t pass_len);
 
 /* Deletes a user, persisting like users_add(). Returns a users_result. */
 enum users_result users_del(struct users *u, const char *name, size_t name_len,

@@ -418,6 +418,33 @@ START_TEST(dummy)
 }
 END_TEST
 
+/* users_set_pass: an entry's stored password replaced in place, order kept. */
+START_TEST(set_pass)
+{
+	struct users u;
+	char err[256];
+
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(ADD(&u, "a", "plain", false), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "b", "other", false), USERS_OK);
+	ck_assert_uint_eq(users_plain_count(&u), 2);
+	ck_assert_int_eq(users_set_pass(&u, 0, kind_hash[3], strlen(kind_hash[3])), USERS_OK);
+	ck_assert(u.list[0].hashed);
+	ck_assert_str_eq(u.list[0].name, "a");
+	ck_assert_str_eq(u.list[0].pass, kind_hash[3]);
+	ck_assert_uint_eq(users_plain_count(&u), 1);
+	ck_assert(users_check(&u, "a", 1, "secret", 6));
+	ck_assert_int_eq(users_set_pass(&u, 1, "", 0), USERS_INVALID);
+	ck_assert_int_eq(users_set_pass(&u, 1, "x\x01", 2), USERS_INVALID);
+	ck_assert_int_eq(users_set_pass(&u, 2, "x", 1), USERS_NOT_FOUND);
+	ck_assert_str_eq(u.list[1].pass, "other");   /* unchanged by the refusals */
+	ck_assert_int_eq(users_set_pass(&u, 1, "new", 3), USERS_OK);
+	ck_assert(!u.list[1].hashed);
+	ck_assert(users_check(&u, "b", 1, "new", 3));
+	users_free(&u);
+}
+END_TEST
+
 /* An old file with plaintext passwords: loaded as is, hashed by the next rewrite. */
 START_TEST(migration)
 {
@@ -466,6 +493,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, failed_write_changes_nothing);
 	tcase_add_loop_test(tc, each_kind, 0, (int)(sizeof(kind_hash) / sizeof(kind_hash[0])));
 	tcase_add_test(tc, dummy);
+	tcase_add_test(tc, set_pass);
 	tcase_add_test(tc, migration);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
