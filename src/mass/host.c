@@ -4,13 +4,18 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "host_services.h"
 #include "mass_proto.h"
 #include "core/metrics.h"
 #include "runtime.h"
+#include "auth/cred.h"
 #include "auth/users.h"
+#include "auth/verify.h"
+#include "core/loop.h"
 
 static const char *host_caller;
 static struct runtime_ctx *host_ctx;   /* see host.h: ABI 1.0 passes no context */
@@ -56,6 +61,7 @@ int host_users_status(int users_result)
 	}
 }
 
+/* users_add() on the live store, persisted, logged; a MASS status. */
 static int host_users_add(const char *name, size_t name_len, const char *pass, size_t pass_len)
 {
 	char err[256] = "";
@@ -69,6 +75,199 @@ static int host_users_add(const char *name, size_t name_len, const char *pass, s
 	else if (r == USERS_OK)
 		log_info("management: user %.*s added", (int)name_len, name);
 	return host_users_status(r);
+}
+
+/*
+ * users_add_async: one add in flight. The steps, each on the loop and
+ * each but the last waiting for a worker:
+ *   1. the new password is hashed (skipped, through a 0 ms timer, when it
+ *      is a crypt string already);
+ *   2. while the store has a file and holds a plaintext entry (an old
+ *      users file), that entry is hashed, and the hash swapped in if the
+ *      entry is still the one copied (at most max_users rounds, so entries
+ *      changing meanwhile cannot loop);
+ *   3. the user is added with the hash and the file rewritten; users_save()
+ *      then has nothing left to hash, so the loop never runs crypt(3).
+ * The job is a hold of the calling load (host_services.h): an unload
+ * cancels the worker's request and frees the job; done is not called.
+ */
+struct host_add {
+	struct host_hold *hold;
+	struct verify_pool *pool;
+	struct verify_req *req;           /* the worker's request, or NULL */
+	struct loop *loop;
+	struct loop_timer timer;          /* step 1 skipped: the next round */
+	void (*done)(void *arg, int status);
+	void *arg;
+	unsigned rounds;                  /* step 2's */
+	char name[USERS_FIELD_MAX + 1];
+	char hash[CRED_HASH_MAX];         /* the new entry's stored password */
+	char old[USERS_FIELD_MAX + 1];    /* step 2: the entry being hashed... */
+	char old_pass[USERS_FIELD_MAX + 1]; /* ...and its plaintext, to recheck */
+	size_t name_len, hash_len, old_len, old_pass_len;
+};
+
+static void host_add_free(struct host_add *a)
+{
+	if (a->req != NULL)
+		verify_cancel(a->req);
+	if (a->loop != NULL)
+		loop_timer_stop(a->loop, &a->timer);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+}
+
+/* The load ended before the add did (host_owner_release). */
+static void host_add_release(void *obj)
+{
+	host_add_free(obj);
+}
+
+/* Frees a, then calls the plugin back with status, as its load. */
+static void host_add_answer(struct host_add *a, int status)
+{
+	struct host_owner *owner = host_hold_owner(a->hold), *prev;
+	void (*done)(void *, int) = a->done;
+	void *arg = a->arg;
+
+	host_hold_drop(a->hold);
+	a->hold = NULL;
+	host_add_free(a);
+	prev = host_owner_enter(owner);
+	done(arg, status);
+	host_owner_enter(prev);
+}
+
+/* Step 3. */
+static void host_add_finish(struct host_add *a)
+{
+	host_add_answer(a, host_users_add(a->name, a->name_len, a->hash, a->hash_len));
+}
+
+static void host_add_next(struct host_add *a);
+
+/* Step 2's worker answered: swap the hash in if the entry did not change. */
+static void host_add_old_hashed(void *ctx, const char *hash, size_t len, const char *why)
+{
+	struct host_add *a = ctx;
+	struct users *u = host_ctx != NULL ? &host_ctx->live.users : NULL;
+	long i;
+
+	a->req = NULL;
+	if (u == NULL || hash == NULL) {
+		log_error("management: hashing the plaintext password of %s: %s", a->old,
+			  hash == NULL ? why : "no users store");
+		host_add_finish(a);   /* users_save() will say whether it can do it */
+		return;
+	}
+	i = users_find(u, a->old, a->old_len);
+	if (i >= 0 && !u->list[i].hashed && u->list[i].pass_len == a->old_pass_len &&
+	    memcmp(u->list[i].pass, a->old_pass, a->old_pass_len) == 0 &&
+	    users_set_pass(u, (size_t)i, hash, len) == USERS_OK)
+		log_debug("management: plaintext password of %s hashed", a->old);
+	explicit_bzero(a->old_pass, sizeof(a->old_pass));
+	host_add_next(a);
+}
+
+/* Step 2: hash the first plaintext entry left, or go to step 3. */
+static void host_add_next(struct host_add *a)
+{
+	struct users *u = host_ctx != NULL ? &host_ctx->live.users : NULL;
+	const struct user *plain = NULL;
+
+	/* without a file nothing is at rest: plaintext entries stay as given */
+	for (size_t i = 0; u != NULL && u->file != NULL && i < u->len && plain == NULL; i++)
+		if (!u->list[i].hashed)
+			plain = &u->list[i];
+	if (plain == NULL || a->rounds++ > u->max) {
+		host_add_finish(a);
+		return;
+	}
+	memcpy(a->old, plain->name, plain->name_len + 1u);
+	a->old_len = plain->name_len;
+	memcpy(a->old_pass, plain->pass, plain->pass_len);
+	a->old_pass_len = plain->pass_len;
+	if (verify_hash_start(a->pool, u->hash_method, u->hash_cost, plain->pass,
+			      plain->pass_len, host_add_old_hashed, a, &a->req) < 0) {
+		a->req = NULL;
+		host_add_finish(a);   /* the queue is full: users_save() hashes the rest */
+	}
+}
+
+/* Step 1's worker answered. */
+static void host_add_hashed(void *ctx, const char *hash, size_t len, const char *why)
+{
+	struct host_add *a = ctx;
+
+	a->req = NULL;
+	if (hash == NULL) {
+		log_error("management: hashing the password of %s: %s", a->name, why);
+		host_add_answer(a, MASS_STATUS_ERROR);
+		return;
+	}
+	memcpy(a->hash, hash, len);
+	a->hash_len = len;
+	host_add_next(a);
+}
+
+static void host_add_given(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	host_add_next(LOOP_TIMER_OWNER(t, struct host_add, timer));
+}
+
+/* The synchronous checks of users_add(), as a MASS status (OK: go on). */
+static int host_add_check(const struct users *u, const char *name, size_t name_len,
+			  const char *pass, size_t pass_len)
+{
+	if (!cred_valid_name(name, name_len) || !cred_valid_pass(pass, pass_len) ||
+	    users_find(u, name, name_len) >= 0)
+		return MASS_STATUS_ERROR;
+	if (u->len >= u->max)
+		return MASS_STATUS_USER_LIMIT;
+	return MASS_STATUS_OK;
+}
+
+static int host_users_add_async(const char *name, size_t name_len, const char *pass,
+				size_t pass_len, void (*done)(void *arg, int status), void *arg)
+{
+	struct users *u;
+	struct host_add *a;
+	int status;
+
+	if (host_ctx == NULL || done == NULL)
+		return MASS_STATUS_ERROR;
+	u = &host_ctx->live.users;
+	if ((status = host_add_check(u, name, name_len, pass, pass_len)) != MASS_STATUS_OK)
+		return status;
+	if (host_ctx->verify == NULL || (a = calloc(1, sizeof(*a))) == NULL)
+		return MASS_STATUS_ERROR;
+	if ((a->hold = host_hold_add(host_add_release, a)) == NULL) {
+		free(a);
+		return MASS_STATUS_ERROR;
+	}
+	a->pool = host_ctx->verify;
+	a->done = done;
+	a->arg = arg;
+	memcpy(a->name, name, name_len);
+	a->name_len = name_len;
+	if (cred_is_hash(pass, pass_len)) {
+		memcpy(a->hash, pass, pass_len);
+		a->hash_len = pass_len;
+		a->loop = host_ctx->loop;
+		loop_timer_start(a->loop, &a->timer, 0, host_add_given);
+		return MASS_STATUS_PENDING;
+	}
+	if (verify_hash_start(a->pool, u->hash_method, u->hash_cost, pass, pass_len,
+			      host_add_hashed, a, &a->req) < 0) {
+		log_error("management: adding user %.*s: no worker free to hash its password",
+			  (int)name_len, name);
+		host_hold_drop(a->hold);
+		a->req = NULL;
+		host_add_free(a);
+		return MASS_STATUS_ERROR;
+	}
+	return MASS_STATUS_PENDING;
 }
 
 static int host_users_del(const char *name, size_t name_len)
@@ -152,6 +351,7 @@ static struct mass_host host_table = {
 	.reply_bytes = mass_reply_bytes,
 	.reply_count_begin = mass_reply_count_begin,
 	.reply_count_end = mass_reply_count_end,
+	.users_add_async = host_users_add_async,
 };
 
 const struct mass_host *host_services(void)

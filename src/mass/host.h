@@ -1,8 +1,10 @@
 /*
  * host: the services table handed to MASS plugins (struct mass_host of
  * <mass/plugin.h>), implemented over metrics_get(), the live store of the
- * runtime context (its users, persisted through users_add/users_del, and
- * the auth and dissector switches) and the daemon log.
+ * runtime context (its users, persisted through users_add/users_del, with
+ * users_add_async hashing in the context's verify pool; the auth and
+ * dissector switches) and the daemon log. users_add_async's work in flight
+ * is a hold of the calling load (host_services.h), freed if it unloads.
  *
  * ABI 1.0 host functions take no context argument, so this module keeps
  * one module-local pointer to the runtime context, set by the runtime when

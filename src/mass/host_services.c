@@ -24,7 +24,8 @@
 #define HOST_AUTH_TIMEOUT_DEFAULT_MS 5000u
 #define HOST_AUTH_TIMEOUT_MAX_MS 30000u
 
-enum host_res_kind { RES_SUB, RES_TIMER, RES_WATCH, RES_PROVIDER, RES_AUTH, RES_DEFERRED };
+enum host_res_kind { RES_SUB, RES_TIMER, RES_WATCH, RES_PROVIDER, RES_AUTH, RES_DEFERRED,
+		     RES_HOLD };
 
 /* What every registered object starts with: its owner's list link. */
 struct host_res {
@@ -90,6 +91,13 @@ struct mass_auth {
 	char user[256], pass[256], client[64];
 	host_auth_done_fn *done;
 	void *ctx;
+};
+
+/* Work of another host module for a load (host_hold_add). */
+struct host_hold {
+	struct host_res res;
+	host_release_fn *release;
+	void *obj;
 };
 
 /* A deferred reply: the handle plugins see is &d->reply. */
@@ -237,6 +245,14 @@ void host_owner_release(struct host_owner *o)
 		case RES_PROVIDER: host_provider_free((struct mass_provider *)r); break;
 		case RES_AUTH: host_auth_free((struct mass_auth *)r); break;
 		case RES_DEFERRED: host_deferred_free((struct host_deferred *)r, true); break;
+		case RES_HOLD: {
+			struct host_hold *h = (struct host_hold *)r;
+
+			host_res_unlink(r);
+			h->release(h->obj);
+			free(h);
+			break;
+		}
 		}
 	}
 	if (n > 0)
@@ -248,6 +264,34 @@ void host_owner_release(struct host_owner *o)
 	free(o->config_file);
 	free(o->plugin_dir);
 	free(o);
+}
+
+struct host_hold *host_hold_add(host_release_fn *release, void *obj)
+{
+	struct host_hold *h;
+
+	if (release == NULL || (h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if (host_res_add(&h->res, RES_HOLD) < 0) {
+		free(h);
+		return NULL;
+	}
+	h->release = release;
+	h->obj = obj;
+	return h;
+}
+
+struct host_owner *host_hold_owner(const struct host_hold *h)
+{
+	return h->res.owner;
+}
+
+void host_hold_drop(struct host_hold *h)
+{
+	if (h == NULL)
+		return;
+	host_res_unlink(&h->res);
+	free(h);
 }
 
 /* ---------------------------------------------------------------- server info */
@@ -858,8 +902,11 @@ static int host_reply_send(struct mass_reply *r, int status)
 		return -1;
 	d = host_deferred_of(r);
 	if (hs.deferred == d) {
-		/* sent from inside the handler that deferred it: a plain answer */
+		/* sent from inside the handler that deferred it: the handler's
+		 * return answers, this only frees d */
 		hs.deferred = NULL;
+		host_deferred_free(d, false);
+		return -1;
 	}
 	fn = d->fn;
 	n = host_reply_seal(d->plugin, d->index, &d->reply, status);

@@ -64,6 +64,23 @@ struct host_owner *host_owner_enter(struct host_owner *o);
 /* The load running now, or NULL. */
 struct host_owner *host_owner_current(void);
 
+/*
+ * A hold: work another host module does for the running load (host.c's
+ * users_add_async waiting for a hash) that must not outlive it.
+ * host_hold_add() puts (release, obj) on the owner running now; if that load
+ * ends first, host_owner_release() calls release(obj), which must stop the
+ * work and free obj without calling into the plugin. Returns NULL when no
+ * plugin runs or out of memory. host_hold_owner() is the owner to enter
+ * before calling the plugin back; host_hold_drop() ends the hold when the
+ * work finished (NULL is a no-op).
+ */
+struct host_hold;
+typedef void host_release_fn(void *obj);
+
+struct host_hold *host_hold_add(host_release_fn *release, void *obj);
+struct host_owner *host_hold_owner(const struct host_hold *h);
+void host_hold_drop(struct host_hold *h);
+
 /* ---------------------------------------------------------------- server info */
 
 /* The bound listeners, SOCKS (kind 0) or MASS (kind 1), as the server info

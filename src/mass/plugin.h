@@ -61,8 +61,9 @@
  * services up to reply_count_end. 1.1 (every field after reply_count_end in
  * struct mass_host, and the types of the "ABI 1.1" part below): server
  * info, session events, authentication providers, loop services (timers
- * and descriptor watches), deferred replies, session control, and the
- * index and plugin tables. A 1.1 plugin that wants to run on a 1.0 host
+ * and descriptor watches), deferred replies, session control, the index
+ * and plugin tables, and (appended before 1.1 was released, so check
+ * MASS_HOST_HAS) users_add_async. A 1.1 plugin that wants to run on a 1.0 host
  * too checks host->abi_minor >= 1 (or host->size) before touching them.
  *
  * Threading contract: init, fini, every handler and every callback a
@@ -594,7 +595,9 @@ struct mass_host {
 	struct mass_reply *(*reply_defer)(struct mass_reply *r);
 	/* Sends the deferred reply with status (as a handler's return) and
 	 * frees it. Returns 0 when it was sent, -1 when its client was gone
-	 * (timed out, disconnected). */
+	 * (timed out, disconnected). Called from inside the handler that
+	 * deferred it, it only frees later (returns -1): the handler's return
+	 * status then answers, with the fields of the handler's reply. */
 	int (*reply_send)(struct mass_reply *later, int status);
 
 	/* --- session control --- */
@@ -619,7 +622,40 @@ struct mass_host {
 	 * Same lifetime. */
 	size_t (*plugin_count)(void);
 	int (*plugin_info)(size_t i, struct mass_plugin_info *out);
+
+	/* --- SOCKS users store, off the loop (ABI 1.1, later in 1.1: check
+	 * MASS_HOST_HAS(host, users_add_async) and fall back to users_add) --- */
+
+	/* users_add() for a handler that must not stall the loop: the password
+	 * is hashed (the server's password_hash and password_cost) by the
+	 * host's worker threads, then the user is added with that hash and
+	 * persisted on the loop. A password that is already a crypt(3) string
+	 * is stored as is, as users_add() does. Checks the request at once: an
+	 * invalid field or a taken name returns MASS_STATUS_ERROR, max_users
+	 * reached MASS_STATUS_USER_LIMIT, no free worker slot or no memory
+	 * MASS_STATUS_ERROR; done is then never called. Otherwise returns
+	 * MASS_STATUS_PENDING and calls done(arg, status) later, exactly once,
+	 * never from inside this call, with users_add()'s statuses (checked
+	 * again then: another add may have taken the name or the last slot
+	 * meanwhile). Plaintext entries an old users file still holds are
+	 * hashed by the workers in the same operation, before the file is
+	 * rewritten. Without a users_file the user lives in memory only, as
+	 * a hash all the same. If the calling load ends first, done is never
+	 * called (the user may still be added). Typical use in a handler:
+	 * later = reply_defer(reply); status = users_add_async(..., later);
+	 * if (status != MASS_STATUS_PENDING) reply_send(later, status);
+	 * return status; with done calling reply_send(arg, status). */
+	int (*users_add_async)(const char *name, size_t name_len, const char *pass,
+			       size_t pass_len, void (*done)(void *arg, int status), void *arg);
 };
+
+/*
+ * True when host has `field` (a struct mass_host member) and it is set: for
+ * a field appended after the host a plugin may run on was built.
+ */
+#define MASS_HOST_HAS(host, field) \
+	((host)->size >= offsetof(struct mass_host, field) + sizeof((host)->field) && \
+	 (host)->field != NULL)
 
 /* Most octets of fields a reply may carry (status octet not included). */
 #define MASS_REPLY_MAX 65536

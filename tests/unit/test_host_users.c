@@ -1,0 +1,312 @@
+/*
+ * Unit tests for the host's users_add_async (src/mass/host.c) through the
+ * real services table, on a real loop and verify pool: success (a hash
+ * stored and written, the callback only later), a taken name, max_users,
+ * invalid fields, a crypt string given as is, two adds racing for one name
+ * and for the last slot, an old plaintext entry hashed by the workers
+ * before the rewrite, and the load unloaded while the add is pending.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "auth/cred.h"
+#include "auth/users.h"
+#include "auth/verify.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "mass/host.h"
+#include "mass/host_services.h"
+#include "mass/plugin.h"
+#include "runtime.h"
+
+#define S(x) x, strlen(x)
+
+/* "secret" */
+static const char yes[] = "$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0";
+
+static struct runtime_ctx ctx;
+static const struct mass_host *host;
+static struct host_owner *owner;
+static char dir[64], file[96], err[256];
+static bool calling;   /* set around users_add_async: a callback then is a bug */
+
+struct answer {
+	int calls;
+	int status;
+};
+
+static void on_done(void *arg, int status)
+{
+	struct answer *a = arg;
+
+	ck_assert(!calling);
+	ck_assert_ptr_eq(host_owner_current(), owner);   /* called back as its load */
+	a->calls++;
+	a->status = status;
+}
+
+static int add(const char *name, const char *pass, struct answer *a)
+{
+	int rc;
+
+	calling = true;
+	rc = host->users_add_async(S(name), S(pass), on_done, a);
+	calling = false;
+	return rc;
+}
+
+static void store(unsigned max)
+{
+	users_free(&ctx.live.users);
+	ck_assert_int_eq(users_init(&ctx.live.users, max, file), 0);
+}
+
+static void setup(void)
+{
+	log_threshold = LOG_ERROR;
+	snprintf(dir, sizeof(dir), "/tmp/test_host_users.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/users", dir);
+	ctx.loop = loop_create(256, err, sizeof(err));
+	ck_assert_ptr_nonnull(ctx.loop);
+	ctx.verify = verify_pool_create(ctx.loop, 2, 16, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(ctx.verify);
+	ck_assert_int_eq(users_init(&ctx.live.users, 255, file), 0);
+	host_services_start(ctx.loop);
+	host_set_context(&ctx);
+	host = host_services();
+	ck_assert(MASS_HOST_HAS(host, users_add_async));
+	owner = host_owner_new("t", NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(owner);
+	host_owner_enter(owner);
+}
+
+static void teardown(void)
+{
+	host_owner_release(owner);   /* NULL when a test released it */
+	host_owner_enter(NULL);
+	host_set_context(NULL);
+	verify_pool_destroy(ctx.verify);
+	users_free(&ctx.live.users);
+	loop_destroy(ctx.loop);
+	memset(&ctx, 0, sizeof(ctx));
+	unlink(file);
+	rmdir(dir);
+}
+
+/* Runs the loop until *count reaches want (or 10 s pass). */
+static void run_until(const int *count, int want)
+{
+	for (int i = 0; i < 1000 && *count < want; i++)
+		ck_assert_int_ge(loop_run_once(ctx.loop, 10), 0);
+	ck_assert_int_eq(*count, want);
+}
+
+/* Runs the loop for about ms milliseconds. */
+static void run_for(int ms)
+{
+	for (int i = 0; i < ms / 10; i++)
+		ck_assert_int_ge(loop_run_once(ctx.loop, 10), 0);
+}
+
+static char *slurp(void)
+{
+	static char buf[8192];
+	FILE *f = fopen(file, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(success_stores_a_hash_later)
+{
+	struct answer a = { 0 };
+	long i;
+
+	ck_assert_int_eq(add("alice", "s3cret", &a), MASS_STATUS_PENDING);
+	ck_assert_int_eq(a.calls, 0);
+	ck_assert_uint_eq(ctx.live.users.len, 0);   /* not before the hash is made */
+	run_until(&a.calls, 1);
+	ck_assert_int_eq(a.status, MASS_STATUS_OK);
+	i = users_find(&ctx.live.users, S("alice"));
+	ck_assert_int_ge(i, 0);
+	ck_assert(ctx.live.users.list[i].hashed);
+	ck_assert(users_check(&ctx.live.users, S("alice"), S("s3cret")));
+	ck_assert(!users_check(&ctx.live.users, S("alice"), S("s3creT")));
+	ck_assert_ptr_nonnull(strstr(slurp(), "alice:$y$"));
+	ck_assert_ptr_null(strstr(slurp(), "s3cret"));
+	ck_assert_uint_eq(verify_pool_stats(ctx.verify).hashed, 1);
+	run_for(50);
+	ck_assert_int_eq(a.calls, 1);   /* exactly once */
+}
+END_TEST
+
+START_TEST(refused_at_once)
+{
+	struct answer a = { 0 };
+
+	ck_assert_int_eq(users_add(&ctx.live.users, S("bob"), S(yes), true, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(add("bob", "other", &a), MASS_STATUS_ERROR);     /* exists */
+	ck_assert_int_eq(add("a:b", "pass", &a), MASS_STATUS_ERROR);      /* ':' in a name */
+	ck_assert_int_eq(add("", "pass", &a), MASS_STATUS_ERROR);         /* empty name */
+	ck_assert_int_eq(add("carl", "", &a), MASS_STATUS_ERROR);         /* empty password */
+	ck_assert_int_eq(add("carl", "p\x01", &a), MASS_STATUS_ERROR);   /* not printable */
+	ck_assert_int_eq(host->users_add_async(S("carl"), S("pass"), NULL, NULL),
+			 MASS_STATUS_ERROR);                              /* no callback */
+	store(1);
+	ck_assert_int_eq(users_add(&ctx.live.users, S("bob"), S(yes), false, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(add("carl", "pass", &a), MASS_STATUS_USER_LIMIT);  /* full */
+	run_for(50);
+	ck_assert_int_eq(a.calls, 0);
+	ck_assert_uint_eq(verify_pool_stats(ctx.verify).hashed, 0);
+}
+END_TEST
+
+START_TEST(given_hash_stored_as_is)
+{
+	struct answer a = { 0 };
+
+	ck_assert_int_eq(add("dora", yes, &a), MASS_STATUS_PENDING);
+	ck_assert_int_eq(a.calls, 0);
+	run_until(&a.calls, 1);
+	ck_assert_int_eq(a.status, MASS_STATUS_OK);
+	ck_assert_str_eq(ctx.live.users.list[0].pass, yes);
+	ck_assert_uint_eq(verify_pool_stats(ctx.verify).hashed, 0);
+}
+END_TEST
+
+START_TEST(race_same_name)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	ck_assert_int_eq(add("eve", "one", &a), MASS_STATUS_PENDING);
+	ck_assert_int_eq(add("eve", "two", &b), MASS_STATUS_PENDING);  /* not there yet */
+	run_until(&a.calls, 1);
+	run_until(&b.calls, 1);
+	ck_assert_int_eq((a.status == MASS_STATUS_OK) + (b.status == MASS_STATUS_OK), 1);
+	ck_assert_int_eq(a.status == MASS_STATUS_OK ? b.status : a.status, MASS_STATUS_ERROR);
+	ck_assert_uint_eq(ctx.live.users.len, 1);
+	ck_assert(users_check(&ctx.live.users, S("eve"), S(a.status == MASS_STATUS_OK ? "one"
+										       : "two")));
+}
+END_TEST
+
+START_TEST(race_last_slot)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	store(1);
+	ck_assert_int_eq(add("fay", "one", &a), MASS_STATUS_PENDING);
+	ck_assert_int_eq(add("gus", "two", &b), MASS_STATUS_PENDING);
+	run_until(&a.calls, 1);
+	run_until(&b.calls, 1);
+	ck_assert_int_eq((a.status == MASS_STATUS_OK) + (b.status == MASS_STATUS_OK), 1);
+	ck_assert_int_eq(a.status == MASS_STATUS_OK ? b.status : a.status, MASS_STATUS_USER_LIMIT);
+	ck_assert_uint_eq(ctx.live.users.len, 1);
+}
+END_TEST
+
+/* An old file's plaintext entries are hashed by the workers, not by the
+ * users_save() on the loop: the pool counts one hash per entry. */
+START_TEST(plaintext_entries_hashed_off_loop)
+{
+	struct answer a = { 0 };
+
+	ck_assert_int_eq(users_add(&ctx.live.users, S("old1"), S("pw1"), false, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(users_add(&ctx.live.users, S("old2"), S("pw2"), false, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_uint_eq(users_plain_count(&ctx.live.users), 2);
+	ck_assert_int_eq(add("hal", "new", &a), MASS_STATUS_PENDING);
+	run_until(&a.calls, 1);
+	ck_assert_int_eq(a.status, MASS_STATUS_OK);
+	ck_assert_uint_eq(users_plain_count(&ctx.live.users), 0);
+	ck_assert_uint_eq(verify_pool_stats(ctx.verify).hashed, 3);
+	ck_assert(users_check(&ctx.live.users, S("old1"), S("pw1")));
+	ck_assert(users_check(&ctx.live.users, S("old2"), S("pw2")));
+	ck_assert(users_check(&ctx.live.users, S("hal"), S("new")));
+	ck_assert_ptr_null(strstr(slurp(), ":pw"));
+	ck_assert_str_eq(ctx.live.users.list[0].name, "old1");   /* order kept */
+}
+END_TEST
+
+/* A plaintext entry deleted while its hash is made is not brought back. */
+START_TEST(plaintext_entry_deleted_meanwhile)
+{
+	struct answer a = { 0 };
+
+	ck_assert_int_eq(users_add(&ctx.live.users, S("old"), S("pw"), false, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(add("ida", "new", &a), MASS_STATUS_PENDING);
+	while (verify_pool_stats(ctx.verify).hashed < 1 && a.calls == 0)
+		ck_assert_int_ge(loop_run_once(ctx.loop, 1), 0);
+	/* the new entry is hashed; old's hash is being made now (or soon) */
+	ck_assert_int_eq(users_del(&ctx.live.users, S("old"), false, err, sizeof(err)), USERS_OK);
+	run_until(&a.calls, 1);
+	ck_assert_int_eq(a.status, MASS_STATUS_OK);
+	ck_assert_int_lt(users_find(&ctx.live.users, S("old")), 0);
+	ck_assert_uint_eq(ctx.live.users.len, 1);
+}
+END_TEST
+
+START_TEST(unload_while_pending)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	ck_assert_int_eq(add("jo", "one", &a), MASS_STATUS_PENDING);
+	ck_assert_int_eq(add("kim", yes, &b), MASS_STATUS_PENDING);
+	host_owner_release(owner);   /* frees the adds: the callbacks must not run */
+	owner = NULL;
+	run_for(300);
+	ck_assert_int_eq(a.calls + b.calls, 0);
+	ck_assert_uint_eq(ctx.live.users.len, 0);
+}
+END_TEST
+
+/* Nothing to attribute the add to (no plugin runs): refused. */
+START_TEST(no_owner_refused)
+{
+	struct answer a = { 0 };
+
+	host_owner_enter(NULL);
+	ck_assert_int_eq(add("lou", "one", &a), MASS_STATUS_ERROR);
+	host_owner_enter(owner);
+	run_for(50);
+	ck_assert_int_eq(a.calls, 0);
+}
+END_TEST
+
+static Suite *host_users_suite(void)
+{
+	Suite *s = suite_create("host_users");
+	TCase *tc = tcase_create("add_async");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, success_stores_a_hash_later);
+	tcase_add_test(tc, refused_at_once);
+	tcase_add_test(tc, given_hash_stored_as_is);
+	tcase_add_test(tc, race_same_name);
+	tcase_add_test(tc, race_last_slot);
+	tcase_add_test(tc, plaintext_entries_hashed_off_loop);
+	tcase_add_test(tc, plaintext_entry_deleted_meanwhile);
+	tcase_add_test(tc, unload_while_pending);
+	tcase_add_test(tc, no_owner_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_main_run(host_users_suite());
+}
