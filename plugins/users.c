@@ -2,6 +2,12 @@
  * users: MASS indexes 01 (list the SOCKS users), 0A (add one) and 0B
  * (delete one), over the host's users store. Adding and deleting persist
  * through the host when the server has a users_file.
+ *
+ * 0A stores a crypt(3) hash, which takes milliseconds of CPU: on a host
+ * with users_add_async the hash is made by the host's workers and the
+ * reply deferred until the user is stored, so the loop never waits for it;
+ * on an older host (or when the reply cannot be deferred) 0A calls the
+ * synchronous users_add.
  */
 #include <mass/plugin.h>
 
@@ -27,13 +33,28 @@ static int users_list(void *state, const struct mass_request *req, struct mass_r
 	return MASS_STATUS_OK;
 }
 
+/* users_add_async's answer: the deferred 0A reply goes out. */
+static void users_added(void *arg, int status)
+{
+	users_state.host->reply_send(arg, status);
+}
+
 static int users_add(void *state, const struct mass_request *req, struct mass_reply *reply)
 {
 	const struct mass_host *host = ((struct users_state *)state)->host;
+	const char *name = (const char *)req->params[0].data;
+	const char *pass = (const char *)req->params[1].data;
+	struct mass_reply *later;
+	int status;
 
-	(void)reply;
-	return host->users_add((const char *)req->params[0].data, req->params[0].len,
-			       (const char *)req->params[1].data, req->params[1].len);
+	if (MASS_HOST_HAS(host, users_add_async) && (later = host->reply_defer(reply)) != NULL) {
+		status = host->users_add_async(name, req->params[0].len, pass,
+					       req->params[1].len, users_added, later);
+		if (status != MASS_STATUS_PENDING)
+			host->reply_send(later, status);   /* inside the handler: only frees it */
+		return status;
+	}
+	return host->users_add(name, req->params[0].len, pass, req->params[1].len);
 }
 
 static int users_del(void *state, const struct mass_request *req, struct mass_reply *reply)
