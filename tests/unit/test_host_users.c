@@ -3,10 +3,14 @@
  * real services table, on a real loop and verify pool: success (a hash
  * stored and written, the callback only later), a taken name, max_users,
  * invalid fields, a crypt string given as is, two adds racing for one name
- * and for the last slot, an old plaintext entry hashed by the workers
- * before the rewrite, and the load unloaded while the add is pending.
+ * and for the last slot, an old file's plaintext entries hashed by the
+ * workers before the rewrite (also when one changes meanwhile), the load
+ * unloaded while the add is pending, and the users plugin's 0A: deferred
+ * on this host, synchronous on a host whose table lacks the field.
  */
 #include <check.h>
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "core/loop.h"
 #include "mass/host.h"
 #include "mass/host_services.h"
+#include "mass/mass_proto.h"
 #include "mass/plugin.h"
 #include "runtime.h"
 
@@ -240,22 +245,121 @@ START_TEST(plaintext_entries_hashed_off_loop)
 }
 END_TEST
 
-/* A plaintext entry deleted while its hash is made is not brought back. */
-START_TEST(plaintext_entry_deleted_meanwhile)
+/* A plaintext entry deleted, or changed, while its hash is made is not
+ * brought back or overwritten. old1's hash swapped in means old2's is being
+ * made (the same callback asked for it). */
+START_TEST(plaintext_entry_changed_meanwhile)
 {
 	struct answer a = { 0 };
 
-	ck_assert_int_eq(users_add(&ctx.live.users, S("old"), S("pw"), false, err, sizeof(err)),
-			 USERS_OK);
-	ck_assert_int_eq(add("ida", "new", &a), MASS_STATUS_PENDING);
-	while (verify_pool_stats(ctx.verify).hashed < 1 && a.calls == 0)
-		ck_assert_int_ge(loop_run_once(ctx.loop, 1), 0);
-	/* the new entry is hashed; old's hash is being made now (or soon) */
-	ck_assert_int_eq(users_del(&ctx.live.users, S("old"), false, err, sizeof(err)), USERS_OK);
-	run_until(&a.calls, 1);
-	ck_assert_int_eq(a.status, MASS_STATUS_OK);
-	ck_assert_int_lt(users_find(&ctx.live.users, S("old")), 0);
-	ck_assert_uint_eq(ctx.live.users.len, 1);
+	for (int round = 0; round < 2; round++) {
+		store(255);
+		ck_assert_int_eq(users_add(&ctx.live.users, S("old1"), S("pw1"), false, err,
+					   sizeof(err)), USERS_OK);
+		ck_assert_int_eq(users_add(&ctx.live.users, S("old2"), S("pw2"), false, err,
+					   sizeof(err)), USERS_OK);
+		a.calls = 0;
+		ck_assert_int_eq(add(round == 0 ? "ida" : "ivy", "new", &a), MASS_STATUS_PENDING);
+		while (users_plain_count(&ctx.live.users) == 2)
+			ck_assert_int_ge(loop_run_once(ctx.loop, 1), 0);
+		ck_assert_int_eq(a.calls, 0);
+		ck_assert_int_eq(users_find(&ctx.live.users, S("old2")), 1);
+		if (round == 0)
+			ck_assert_int_eq(users_del(&ctx.live.users, S("old2"), false, err,
+						   sizeof(err)), USERS_OK);
+		else
+			ck_assert_int_eq(users_set_pass(&ctx.live.users, 1, S("pw3")), USERS_OK);
+		run_until(&a.calls, 1);
+		ck_assert_int_eq(a.status, MASS_STATUS_OK);
+		if (round == 0) {
+			ck_assert_int_lt(users_find(&ctx.live.users, S("old2")), 0);
+			ck_assert_uint_eq(ctx.live.users.len, 2);
+		} else {
+			/* the stale hash of pw2 is dropped; pw3 is hashed after */
+			ck_assert(users_check(&ctx.live.users, S("old2"), S("pw3")));
+			ck_assert(!users_check(&ctx.live.users, S("old2"), S("pw2")));
+			ck_assert_uint_eq(ctx.live.users.len, 3);
+		}
+		ck_assert_uint_eq(users_plain_count(&ctx.live.users), 0);
+		ck_assert_ptr_null(strstr(slurp(), ":pw"));
+	}
+}
+END_TEST
+
+/* The users plugin's 0A through the handler: deferred on this host, and
+ * the synchronous users_add on a host whose table ends before the field. */
+static size_t sent_len = SIZE_MAX;
+static uint8_t sent[16];
+
+static void on_sent(void *conn, const uint8_t *reply, size_t len)
+{
+	(void)conn;
+	ck_assert_uint_le(len, sizeof(sent));
+	memcpy(sent, reply, len);
+	sent_len = len;
+}
+
+static int plugin_0a(const struct mass_plugin *pl, void *state, const char *name,
+		     const char *pass, struct mass_reply *r, uint8_t *buf, size_t cap)
+{
+	struct mass_request req = { .index = 0x0A, .nparams = 2 };
+	int status = MASS_STATUS_ERROR;
+
+	req.params[0].data = (const uint8_t *)name;
+	req.params[0].len = strlen(name);
+	req.params[1].data = (const uint8_t *)pass;
+	req.params[1].len = strlen(pass);
+	mass_reply_init(r, buf, cap);
+	for (size_t i = 0; i < pl->nindexes; i++)
+		if (pl->indexes[i].index == 0x0A)
+			status = pl->indexes[i].handler(state, &req, r);
+	return status;
+}
+
+START_TEST(users_plugin_defers_0a)
+{
+	void *handle = dlopen(PLUGIN_BUILD_DIR "/users.so", RTLD_NOW | RTLD_LOCAL), *state = NULL;
+	const struct mass_plugin *pl;
+	struct mass_host old;
+	struct mass_reply r, *later;
+	uint8_t buf[64];
+
+	ck_assert_msg(handle != NULL, "%s", dlerror());
+	pl = dlsym(handle, MASS_PLUGIN_SYMBOL);
+	ck_assert_ptr_nonnull(pl);
+	ck_assert_int_eq(pl->init(host, &(struct mass_config){ 0 }, &state, err, sizeof(err)), 0);
+	host_defer_arm("users", 0x0A);
+	ck_assert_int_eq(plugin_0a(pl, state, "mia", "pw", &r, buf, sizeof(buf)),
+			 MASS_STATUS_PENDING);
+	later = host_defer_take();
+	ck_assert_ptr_nonnull(later);
+	ck_assert_uint_eq(ctx.live.users.len, 0);
+	host_defer_attach(later, on_sent, NULL);
+	for (int i = 0; i < 1000 && sent_len == SIZE_MAX; i++)
+		ck_assert_int_ge(loop_run_once(ctx.loop, 10), 0);
+	ck_assert_uint_eq(sent_len, 1);
+	ck_assert_uint_eq(sent[0], MASS_STATUS_OK);
+	ck_assert(ctx.live.users.list[0].hashed);
+	/* refused at once: answered by the handler's return, nothing deferred */
+	host_defer_arm("users", 0x0A);
+	ck_assert_int_eq(plugin_0a(pl, state, "mia", "pw", &r, buf, sizeof(buf)),
+			 MASS_STATUS_ERROR);
+	ck_assert_ptr_null(host_defer_take());
+	if (pl->fini != NULL)
+		pl->fini(state);
+
+	/* an older host: the same plugin, the synchronous path */
+	old = *host;
+	old.size = (uint32_t)offsetof(struct mass_host, users_add_async);
+	old.users_add_async = NULL;
+	ck_assert_int_eq(pl->init(&old, &(struct mass_config){ 0 }, &state, err, sizeof(err)), 0);
+	host_defer_arm("users", 0x0A);
+	ck_assert_int_eq(plugin_0a(pl, state, "ned", "pw", &r, buf, sizeof(buf)), MASS_STATUS_OK);
+	ck_assert_ptr_null(host_defer_take());
+	ck_assert_int_ge(users_find(&ctx.live.users, S("ned")), 0);
+	if (pl->fini != NULL)
+		pl->fini(state);
+	dlclose(handle);
 }
 END_TEST
 
@@ -299,7 +403,8 @@ static Suite *host_users_suite(void)
 	tcase_add_test(tc, race_same_name);
 	tcase_add_test(tc, race_last_slot);
 	tcase_add_test(tc, plaintext_entries_hashed_off_loop);
-	tcase_add_test(tc, plaintext_entry_deleted_meanwhile);
+	tcase_add_test(tc, plaintext_entry_changed_meanwhile);
+	tcase_add_test(tc, users_plugin_defers_0a);
 	tcase_add_test(tc, unload_while_pending);
 	tcase_add_test(tc, no_owner_refused);
 	suite_add_tcase(s, tc);
