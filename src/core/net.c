@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -184,4 +185,80 @@ bool net_same_ip(const struct sockaddr *a, const struct sockaddr *b)
 bool net_same(const struct sockaddr *a, const struct sockaddr *b)
 {
 	return net_same_ip(a, b) && net_port(a) == net_port(b);
+}
+
+/* Whether the first prefix bits of a and b (n octets each) agree. */
+static bool net_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (uint8_t)(0xFFu << (8 - rest))) == 0;
+}
+
+int net_cidr_parse(const char *text, struct net_cidr *out, char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned max, v;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(buf) - 8)
+		goto bad;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		goto bad;
+	}
+	v = max;
+	if (slash != NULL) {
+		const char *p = slash + 1;
+
+		if (*p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
+			goto bad;
+		v = (unsigned)strtoul(p, NULL, 10);
+		if (v > max) {
+			snprintf(err, errlen, "\"%s\": prefix length over %u", text, max);
+			return -1;
+		}
+	}
+	out->prefix = (uint8_t)v;
+	/* the host part must be zero: 10.0.0.1/8 is a typo, not a block */
+	for (unsigned bit = v; bit < max; bit++)
+		if (out->addr[bit / 8] & (0x80u >> (bit % 8))) {
+			snprintf(err, errlen, "\"%s\": host bits set after the prefix length", text);
+			return -1;
+		}
+	return 0;
+bad:
+	snprintf(err, errlen, "\"%.80s\" is not an address or CIDR block", text);
+	return -1;
+}
+
+bool net_cidr_match(const struct net_cidr *c, const struct sockaddr *sa)
+{
+	uint8_t host[16];
+	size_t n = net_host(sa, host);
+
+	if (n != (c->family == AF_INET ? 4u : 16u) || n == 0)
+		return false;
+	return net_prefix_equal(host, c->addr, c->prefix);
+}
+
+bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < n; i++)
+		if (net_cidr_match(&nets[i], sa))
+			return true;
+	return false;
 }

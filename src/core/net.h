@@ -81,4 +81,23 @@ bool net_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 /* True when a and b have the same host and the same port. */
 bool net_same(const struct sockaddr *a, const struct sockaddr *b);
 
+/* An address block: 10.0.0.0/8, fd00::/8, or one address (/32, /128). */
+struct net_cidr {
+	uint8_t family;               /* AF_INET or AF_INET6 */
+	uint8_t prefix;
+	uint8_t addr[16];             /* 4 octets for AF_INET */
+};
+
+/*
+ * Parses "a.b.c.d[/n]" or "v6[/n]" (host bits after the prefix must be
+ * zero). Returns 0, or -1 with err set.
+ */
+int net_cidr_parse(const char *text, struct net_cidr *out, char *err, size_t errlen);
+
+/* True when sa (AF_INET or AF_INET6, IPv4-mapped unmapped) is inside c. */
+bool net_cidr_match(const struct net_cidr *c, const struct sockaddr *sa);
+
+/* True when sa is inside one of the n blocks of nets. */
+bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *sa);
+
 #endif

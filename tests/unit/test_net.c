@@ -117,6 +117,47 @@ START_TEST(bind_peer_check)
 }
 END_TEST
 
+START_TEST(cidr_blocks)
+{
+	struct sockaddr_storage a = v4("10.1.2.3", 1), b = v4("11.0.0.1", 1);
+	struct sockaddr_storage m = v6("::ffff:10.9.9.9", 1), c = v6("2001:db8::7", 1);
+	struct net_cidr n;
+	char err[128];
+
+	ck_assert_int_eq(net_cidr_parse("10.0.0.0/8", &n, err, sizeof(err)), 0);
+	ck_assert(net_cidr_match(&n, SA(a)));
+	ck_assert(net_cidr_match(&n, SA(m)));       /* mapped: the IPv4 address */
+	ck_assert(!net_cidr_match(&n, SA(b)));
+	ck_assert(!net_cidr_match(&n, SA(c)));
+	ck_assert_int_eq(net_cidr_parse("2001:db8::/33", &n, err, sizeof(err)), 0);
+	ck_assert(net_cidr_match(&n, SA(c)));
+	ck_assert(!net_cidr_match(&n, SA(a)));
+	ck_assert_int_eq(net_cidr_parse("10.1.2.3", &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n.prefix, 32);
+	ck_assert(net_cidr_match(&n, SA(a)));
+	ck_assert_int_eq(net_cidr_parse("0.0.0.0/0", &n, err, sizeof(err)), 0);
+	ck_assert(net_cidr_match(&n, SA(b)));
+	ck_assert_int_eq(net_cidr_parse("10.0.0.1/8", &n, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "\"10.0.0.1/8\": host bits set after the prefix length");
+	ck_assert_int_eq(net_cidr_parse("10.0.0.0/33", &n, err, sizeof(err)), -1);
+	ck_assert_int_eq(net_cidr_parse("10.0.0.0/", &n, err, sizeof(err)), -1);
+	ck_assert_int_eq(net_cidr_parse("10.0.0.0/+8", &n, err, sizeof(err)), -1);
+	ck_assert_int_eq(net_cidr_parse("host/8", &n, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "\"host/8\" is not an address or CIDR block");
+	ck_assert_int_eq(net_cidr_parse("::/129", &n, err, sizeof(err)), -1);
+	{
+		struct net_cidr two[2];
+
+		ck_assert_int_eq(net_cidr_parse("11.0.0.0/8", &two[0], err, sizeof(err)), 0);
+		ck_assert_int_eq(net_cidr_parse("2001:db8::/32", &two[1], err, sizeof(err)), 0);
+		ck_assert(net_cidr_any(two, 2, SA(b)));
+		ck_assert(net_cidr_any(two, 2, SA(c)));
+		ck_assert(!net_cidr_any(two, 2, SA(a)));
+		ck_assert(!net_cidr_any(two, 0, SA(b)));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("net");
@@ -127,6 +168,7 @@ int main(void)
 	tcase_add_test(tc, same_ip_and_port);
 	tcase_add_test(tc, ports_and_hosts);
 	tcase_add_test(tc, bind_peer_check);
+	tcase_add_test(tc, cidr_blocks);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }
