@@ -389,6 +389,17 @@ static int config_port_item(const char *s, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
+static int config_cidr_item(const char *s, void *arg, char *err, size_t errlen)
+{
+	struct config_cidrs *acc = arg;
+
+	if (acc->len == CONFIG_MAX_PROXY) {
+		snprintf(err, errlen, "more than %d blocks", CONFIG_MAX_PROXY);
+		return -1;
+	}
+	return net_cidr_parse(s, &acc->nets[acc->len++], err, errlen);
+}
+
 static int config_command_item(const char *s, void *arg, char *err, size_t errlen)
 {
 	static const struct {
@@ -520,6 +531,7 @@ enum config_type {
 	CT_LISTEN,    /* char *[CONFIG_MAX_LISTEN] with its count at len_off */
 	CT_PORTS,     /* struct dissect_ports, may be empty */
 	CT_COMMANDS,  /* unsigned, enum config_command bits, not empty */
+	CT_CIDRS,     /* struct config_cidrs, may be empty */
 };
 
 enum config_empty {
@@ -571,6 +583,8 @@ static const struct config_key config_keys[] = {
 	{ "socks", "commands", CT_COMMANDS, offsetof(struct config, commands), 0, 0, 0, 0, 0, 0 },
 	CK_STR("socks", "user", user, EMPTY_NULL, NULL, config_check_user),
 	CK_STR("socks", "log_level", log_level, EMPTY_NULL, NULL, config_check_log_level),
+	{ "socks", "proxy_protocol", CT_CIDRS, offsetof(struct config, proxy_protocol),
+	  0, 0, 0, 0, 0, 0 },
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
 	DISSECT_PROTOCOLS(CK_DISSECTOR)
 #undef CK_DISSECTOR
@@ -627,7 +641,7 @@ static void *config_field(struct config *c, const struct config_key *k)
 
 /*
  * Stores one fixed key's value by its type. One switch over the key
- * table's types, kept whole (about 60 lines) so each type's parse and store
+ * table's types, kept whole (about 70 lines) so each type's parse and store
  * reads in one place. Returns 1, or config_fail()'s result.
  */
 static int config_set_value(struct config_parser *p, const struct config_key *k,
@@ -664,6 +678,14 @@ static int config_set_value(struct config_parser *p, const struct config_key *k,
 		if (config_split(value, config_port_item, &ports, why, sizeof(why)) != 0)
 			return config_fail(p, section, key, "%s", why);
 		*(struct dissect_ports *)field = ports;
+		return 1;
+	}
+	case CT_CIDRS: {
+		struct config_cidrs nets = { .len = 0 };
+
+		if (config_split(value, config_cidr_item, &nets, why, sizeof(why)) != 0)
+			return config_fail(p, section, key, "%s", why);
+		*(struct config_cidrs *)field = nets;
 		return 1;
 	}
 	case CT_COMMANDS: {

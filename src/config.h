@@ -21,10 +21,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/net.h"
 #include "dissect/dissect.h"
 
 #define CONFIG_MAX_LISTEN 8      /* addresses per listen key */
 #define CONFIG_MAX_USERS_LIMIT 255
+#define CONFIG_MAX_PROXY 16      /* [socks] proxy_protocol blocks */
+
+/* Address blocks, e.g. the balancers allowed to send a PROXY header. */
+struct config_cidrs {
+	struct net_cidr nets[CONFIG_MAX_PROXY];
+	size_t len;
+};
 
 /* One "key = value" line, in file order, with its line number for messages. */
 struct config_kv {
@@ -72,6 +80,7 @@ struct config {
 	unsigned commands;                /* enum config_command bits */
 	char *user;                       /* drop to this user after binding, or NULL */
 	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
+	struct config_cidrs proxy_protocol; /* sources that must send a PROXY header; empty: none */
 
 	/* [dissectors]: one key per protocol of dissect.h's table */
 	struct dissect_ports dissector_ports[DISSECT_COUNT];

@@ -306,6 +306,14 @@ enum proto_result proxy_parse(struct proxy_parser *p, const uint8_t *buf, size_t
 	return PROTO_MORE;
 }
 
+bool proxy_signature_prefix(const uint8_t *buf, size_t len)
+{
+	size_t n1 = len < sizeof(proxy_v1_sig) - 1 ? len : sizeof(proxy_v1_sig) - 1;
+	size_t n2 = len < sizeof(proxy_v2_sig) ? len : sizeof(proxy_v2_sig);
+
+	return len > 0 && (memcmp(buf, proxy_v1_sig, n1) == 0 || memcmp(buf, proxy_v2_sig, n2) == 0);
+}
+
 const char *proxy_error_str(enum proxy_error e)
 {
 	switch (e) {

@@ -50,7 +50,7 @@ enum proxy_error {
 
 struct proxy_parser {
 	uint8_t state;
-	uint8_t version;               /* 1 or 2 once the signature says */
+	uint8_t version;               /* 0 until the first octet, then 1 or 2 */
 	bool local;                    /* done: no address carried, keep the real peer */
 	uint8_t fam;                   /* v2: family and protocol octet */
 	uint16_t len;                  /* v2: length after the 16 fixed octets */
@@ -72,6 +72,13 @@ void proxy_init(struct proxy_parser *p);
  */
 enum proto_result proxy_parse(struct proxy_parser *p, const uint8_t *buf, size_t len,
 			      size_t *used);
+
+/*
+ * True when the len octets of buf (len >= 1) begin a PROXY header's
+ * signature ("PROXY " or v2's), as far as they go: to tell a balancer's
+ * header sent where none is expected from other garbage.
+ */
+bool proxy_signature_prefix(const uint8_t *buf, size_t len);
 
 /* A short English name of an error, for the log. */
 const char *proxy_error_str(enum proxy_error e);

@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/net.h"
+#include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
 #include "runtime.h"
@@ -29,6 +30,7 @@
 #include "auth/verify.h"
 
 enum session_state {
+	ST_PROXY,        /* a balancer's PROXY header first ([socks] proxy_protocol) */
 	ST_GREETING,
 	ST_AUTH,
 	ST_VERIFYING,    /* login parsed: the verify pool (auth/verify.h) or the
@@ -44,6 +46,7 @@ enum session_state {
 /* What only the handshake needs; freed when the tunnel is established. */
 struct handshake {
 	union {
+		struct proxy_parser proxy;
 		struct greeting_parser greeting;
 		struct userpass_parser userpass;
 	} p;
@@ -118,7 +121,8 @@ static void session_free(struct session *s)
 
 	if (s->state == ST_RELAY)
 		session_log_close(s);
-	if (events_wanted(MASS_EVENT_CLOSED)) {
+	/* a connection refused before its PROXY header ended never was a session */
+	if (s->state != ST_PROXY && events_wanted(MASS_EVENT_CLOSED)) {
 		struct mass_event ev = {
 			.type = MASS_EVENT_CLOSED,
 			.reply = s->rep,
@@ -287,6 +291,9 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
  */
 static void session_io(struct loop *loop, int fd, void *data, int events);
 static void session_client_readable(struct session *s);
+static void session_started(struct session *s);
+static ssize_t session_proxy_feed(struct session *s, const uint8_t *buf, size_t len);
+static void session_proxy_lost(struct session *s, const char *why, bool quiet);
 static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len);
@@ -303,8 +310,11 @@ static const struct bind_ops session_bind_ops;
 
 static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 {
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
+
 	(void)loop;
-	session_free(LOOP_TIMER_OWNER(t, struct session, timer));
+	session_proxy_lost(s, "no complete PROXY header within handshake_timeout", false);
+	session_free(s);
 }
 
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
@@ -328,8 +338,15 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
 	s->hs->peer = *peer;
-	greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
-	s->state = ST_GREETING;
+	/* a listed balancer speaks first: its header names the client */
+	if (net_cidr_any(ctx->rt->cfg.proxy_protocol.nets, ctx->rt->cfg.proxy_protocol.len,
+			 (const struct sockaddr *)peer)) {
+		proxy_init(&s->hs->p.proxy);
+		s->state = ST_PROXY;
+	} else {
+		greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
+		s->state = ST_GREETING;
+	}
 	if (loop_add(ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
 		free(s->hs);
 		free(s);
@@ -345,11 +362,8 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	TAILQ_INSERT_TAIL(&session_list, s, link);
 	session_total++;
 	metrics_accepted();
-	if (events_wanted(MASS_EVENT_ACCEPTED)) {
-		struct mass_event ev = { .type = MASS_EVENT_ACCEPTED };
-
-		session_emit(s, &ev);
-	}
+	if (s->state == ST_GREETING)
+		session_started(s);
 	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.handshake_timeout),
 			 session_handshake_timeout);
 	/* deferred accept: the greeting is usually here already */
@@ -365,6 +379,8 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t len)
 {
 	switch (s->state) {
+	case ST_PROXY:
+		return session_proxy_feed(s, buf, len);
 	case ST_GREETING:
 		return session_greeting_feed(s, buf, len);
 	case ST_AUTH:
@@ -389,10 +405,12 @@ static void session_client_readable(struct session *s)
 				s->relay.ready[RELAY_CLIENT] &= ~RELAY_READABLE;
 				return;
 			}
+			session_proxy_lost(s, "connection error before the PROXY header ended", true);
 			session_free(s);
 			return;
 		}
 		if (n == 0) {
+			session_proxy_lost(s, "connection closed before the PROXY header ended", true);
 			session_free(s);
 			return;
 		}
@@ -425,6 +443,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	if (events & LOOP_RDHUP)
 		s->relay.ready[side] |= RELAY_EOF_PENDING;
 	switch (s->state) {
+	case ST_PROXY:
 	case ST_GREETING:
 	case ST_AUTH:
 	case ST_REQUEST:
@@ -454,6 +473,74 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	}
 }
 
+/*
+ * --- PROXY header (from the sources of [socks] proxy_protocol only) ---
+ *
+ * The balancer's header replaces the client's address for everything that
+ * uses it (ACL src rules, access log, UDP ASSOCIATE's client check, events);
+ * a header without one (LOCAL, UNKNOWN: a health check) keeps the real peer.
+ * The session, and its ACCEPTED event, start once the header is in.
+ */
+
+/* The session is known for what it is: the ACCEPTED event. */
+static void session_started(struct session *s)
+{
+	if (events_wanted(MASS_EVENT_ACCEPTED)) {
+		struct mass_event ev = { .type = MASS_EVENT_ACCEPTED };
+
+		session_emit(s, &ev);
+	}
+}
+
+/* A refused or broken header in the daemon log: addresses only. */
+static void session_proxy_refused(const struct session *s, const char *why)
+{
+	char peer[NET_ADDRSTRLEN];
+
+	net_ip_str((const struct sockaddr *)&s->hs->peer, peer, sizeof(peer));
+	log_warn("proxy_protocol: connection from %s closed: %s", peer, why);
+}
+
+/*
+ * The connection ends while in ST_PROXY (other states: nothing to say).
+ * With quiet, a peer that sent nothing at all is not logged: a balancer's
+ * TCP health check connects and closes.
+ */
+static void session_proxy_lost(struct session *s, const char *why, bool quiet)
+{
+	if (s->state != ST_PROXY || (quiet && s->hs->p.proxy.version == 0))
+		return;
+	session_proxy_refused(s, why);
+}
+
+/* Feeds the header. Returns the octets consumed, or -1 when the session was closed. */
+static ssize_t session_proxy_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct handshake *hs = s->hs;
+	size_t used = 0;
+	enum proto_result r = proxy_parse(&hs->p.proxy, buf, len, &used);
+
+	if (r == PROTO_ERROR) {
+		session_proxy_refused(s, hs->p.proxy.error == PROXY_BAD_SIGNATURE
+					 ? "no PROXY protocol header"
+					 : proxy_error_str(hs->p.proxy.error));
+		session_free(s);
+		return -1;
+	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	if (!hs->p.proxy.local) {
+		struct sockaddr_storage client = hs->p.proxy.src;
+
+		hs->peer = client;
+		memcpy(&s->client_addr, &client, sizeof(s->client_addr));
+	}
+	greeting_init(&hs->p.greeting, SOCKS5_VERSION);
+	s->state = ST_GREETING;
+	session_started(s);
+	return (ssize_t)used;
+}
+
 /* --- greeting: VER NMETHODS METHODS → VER METHOD --- */
 
 static uint8_t session_pick_method(const struct session *s, const struct greeting_parser *g)
@@ -476,6 +563,8 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 	enum proto_result r = greeting_parse(&hs->p.greeting, buf, len, &used);
 
 	if (r == PROTO_ERROR) {
+		if (hs->p.greeting.error == GREETING_BAD_VERSION && proxy_signature_prefix(buf, len))
+			session_proxy_refused(s, "a PROXY header from a source not in proxy_protocol");
 		if (hs->p.greeting.error == GREETING_NO_METHODS) {
 			reply[1] = SOCKS5_METHOD_REJECT;
 			(void)session_send(s, reply, 2);
@@ -1092,6 +1181,7 @@ size_t session_count(void)
 static uint8_t session_public_state(const struct session *s)
 {
 	switch (s->state) {
+	case ST_PROXY:
 	case ST_GREETING: return MASS_SESSION_GREETING;
 	case ST_AUTH:
 	case ST_VERIFYING: return MASS_SESSION_AUTH;

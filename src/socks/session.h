@@ -2,7 +2,12 @@
  * session: one SOCKS5 client connection, from accept to close, as an
  * explicit state machine:
  *
- *   greeting → [auth] → request → [resolve] → connect → relay → closed
+ *   [proxy] → greeting → [auth] → request → [resolve] → connect → relay → closed
+ *
+ * [proxy]: a connection from a source of [socks] proxy_protocol starts with
+ * a balancer's PROXY header (proxy_proto.h), whose client address then
+ * stands for the peer's everywhere; a missing, broken or unexpected header
+ * closes the connection, logged.
  *
  * Handlers consume whatever bytes have arrived, however they were split
  * (the wire parsers are in socks5_proto.h). Each stage is bounded by a
@@ -31,7 +36,7 @@
  * Takes ownership of an accepted SOCKS client socket (a listener_accept_fn).
  * context is the struct runtime_ctx (runtime.h) the listener was opened
  * with. The session holds a reference to the snapshot in force at accept
- * (runtime_hold) until it ends, and reads from it the ACL, timeouts,
+ * (runtime_hold) until it ends, and reads from it the ACL, proxy_protocol, timeouts,
  * commands, dissector ports and max_clients; the users and the auth and
  * dissector switches it reads live from context->live at each use, and it
  * refuses new clients once context->stopping is set.

@@ -1,4 +1,5 @@
 /* Unit tests for mass.ini loading: defaults, the shipped file, every key type, every error. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ static void assert_defaults(const struct config *c)
 	ck_assert_ptr_null(c->resolver);
 	ck_assert_uint_eq(c->commands, CMD_CONNECT | CMD_BIND | CMD_UDP);
 	ck_assert_ptr_null(c->user);
+	ck_assert_uint_eq(c->proxy_protocol.len, 0);
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_POP3].len, 1);
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_POP3].ports[0], 110);
 	ck_assert_uint_eq(c->dissector_ports[DISSECT_HTTP].len, 2);
@@ -201,7 +203,7 @@ START_TEST(every_key_type)
 		"resolver = 127.0.0.1:5353, ::1, [::1]:53, 10.0.0.1\n"
 		"commands = udp,connect\n"
 		"user = nobody\n"
-		"\n"
+		"proxy_protocol = 10.0.0.0/8, 2001:db8::1\n"
 		"[dissectors]\n"
 		"pop3 =\n"
 		"http = 8080, 80, 3128\n"
@@ -258,6 +260,19 @@ START_TEST(every_key_type)
 	ck_assert_str_eq(c.password_hash, "bcrypt");
 	ck_assert_uint_eq(c.password_cost, 12);
 	ck_assert_str_eq(c.access_log, "/var/log/mass.log");
+	ck_assert_uint_eq(c.proxy_protocol.len, 2);
+	ck_assert_uint_eq(c.proxy_protocol.nets[0].family, AF_INET);
+	ck_assert_uint_eq(c.proxy_protocol.nets[0].prefix, 8);
+	ck_assert_uint_eq(c.proxy_protocol.nets[1].family, AF_INET6);
+	ck_assert_uint_eq(c.proxy_protocol.nets[1].prefix, 128);
+	{
+		struct sockaddr_in in = { .sin_family = AF_INET };
+
+		in.sin_addr.s_addr = htonl(0x0A010203);
+		ck_assert(net_cidr_any(c.proxy_protocol.nets, 2, (struct sockaddr *)&in));
+		in.sin_addr.s_addr = htonl(0x0B010203);
+		ck_assert(!net_cidr_any(c.proxy_protocol.nets, 2, (struct sockaddr *)&in));
+	}
 	ck_assert_str_eq(c.log_level, "debug");
 	ck_assert_uint_eq(c.connect_timeout, 1);
 	ck_assert_uint_eq(c.idle_timeout, 86400);
@@ -322,8 +337,9 @@ START_TEST(empty_values_restore_defaults)
 	char err[512];
 
 	ck_assert_msg(load(&c, "[plugins]\ndir =\n[socks]\nusers_file =\nresolver =\nuser =\n"
-			   "log_level =\n", err, sizeof(err)) == 0, "%s", err);
+			   "log_level =\nproxy_protocol =\n", err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(c.plugins_dir, PKGLIBDIR);
+	ck_assert_uint_eq(c.proxy_protocol.len, 0);
 	ck_assert_ptr_null(c.log_level);
 	ck_assert_ptr_null(c.users_file);
 	ck_assert_ptr_null(c.resolver);
@@ -407,6 +423,15 @@ static const struct {
 	  "2: [socks] commands: unknown command \"ping\" (expected connect, bind or udp)" },
 	{ "[socks]\ncommands = bind, bind\n", "2: [socks] commands: command bind listed twice" },
 	{ "[socks]\ncommands =\n", "2: [socks] commands: no command given" },
+	{ "[socks]\nproxy_protocol = 10.0.0.1/8\n",
+	  "2: [socks] proxy_protocol: \"10.0.0.1/8\": host bits set after the prefix length" },
+	{ "[socks]\nproxy_protocol = 10.0.0.0/8,, ::1\n",
+	  "2: [socks] proxy_protocol: empty list element" },
+	{ "[socks]\nproxy_protocol = haproxy\n",
+	  "2: [socks] proxy_protocol: \"haproxy\" is not an address or CIDR block" },
+	{ "[socks]\nproxy_protocol = 1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,1.0.0.7,"
+	  "1.0.0.8,1.0.0.9,1.0.0.10,1.0.0.11,1.0.0.12,1.0.0.13,1.0.0.14,1.0.0.15,1.0.0.16,"
+	  "1.0.0.17\n", "2: [socks] proxy_protocol: more than 16 blocks" },
 	{ "[socks]\nuser = -root\n",
 	  "2: [socks] user: not a user name (letters, digits, '.', '_' and '-', at most 32, "
 	  "not starting with '-')" },

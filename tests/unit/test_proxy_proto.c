@@ -315,7 +315,7 @@ START_TEST(v2_refused)
 }
 END_TEST
 
-/* A header cut short wants more, whatever octet it stops after. */
+/* A header cut short wants more, whatever octet it stops after; signatures told. */
 START_TEST(incomplete_wants_more)
 {
 	const char *v1h = "PROXY TCP4 192.0.2.7 198.51.100.1 56324 1080\r\n";
@@ -333,6 +333,13 @@ START_TEST(incomplete_wants_more)
 		ck_assert_int_eq(proxy_parse(&p, (const uint8_t *)v1h, cut, &used), PROTO_MORE);
 	}
 	ck_assert_str_eq(proxy_error_str(PROXY_BAD_TLV), "v2 TLV past the header's length");
+	ck_assert(proxy_signature_prefix((const uint8_t *)"PRO", 3));
+	ck_assert(proxy_signature_prefix((const uint8_t *)"PROXY TCP4", 10));
+	ck_assert(proxy_signature_prefix(h, 2));
+	ck_assert(proxy_signature_prefix(h, n));
+	ck_assert(!proxy_signature_prefix((const uint8_t *)"PROXy", 5));
+	ck_assert(!proxy_signature_prefix((const uint8_t *)"\x05\x01\x00", 3));
+	ck_assert(!proxy_signature_prefix(h, 0));
 }
 END_TEST
 
