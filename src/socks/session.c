@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/net.h"
+#include "core/ratelimit.h"
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
@@ -95,6 +96,9 @@ struct session {
 static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
 static size_t session_total;
 static uint64_t session_next_id = 1;
+
+/* Refused PROXY headers in the daemon log: 10 at once, then 1 a second, over all peers. */
+static struct ratelimit session_proxy_lines = RATELIMIT_INIT(10, 1);
 
 /* One read buffer for every handshake: the loop is single-threaded. */
 static uint8_t session_rx[POOL_BUF_SIZE];
@@ -492,11 +496,17 @@ static void session_started(struct session *s)
 	}
 }
 
-/* A refused or broken header in the daemon log: addresses only. */
+/* A refused or broken header in the daemon log: addresses only, rate-limited. */
 static void session_proxy_refused(const struct session *s, const char *why)
 {
 	char peer[NET_ADDRSTRLEN];
+	uint64_t held;
 
+	if (!ratelimit_take(&session_proxy_lines, loop_now_ms(s->ctx->loop), &held))
+		return;
+	if (held > 0)
+		log_warn("proxy_protocol: %llu more refused connections not logged",
+			 (unsigned long long)held);
 	net_ip_str((const struct sockaddr *)&s->hs->peer, peer, sizeof(peer));
 	log_warn("proxy_protocol: connection from %s closed: %s", peer, why);
 }

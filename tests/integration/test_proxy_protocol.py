@@ -5,7 +5,7 @@ then stands for the peer in the access log, in `src` ACL rules, in the
 session events of plugins (ACCEPTED once the header is in) and in UDP
 ASSOCIATE's client check; LOCAL keeps the real peer; an unlisted source
 sending a header, a listed one without a header, a malformed, oversized or
-unfinished header are closed and logged. Then a real HAProxy (send-proxy-v2
+unfinished header are closed and logged (rate-limited). Then a real HAProxy (send-proxy-v2
 and send-proxy) in front of socks5d, curl through it from 127.0.0.2."""
 
 import os
@@ -227,6 +227,23 @@ def test_unlisted_source_sending_a_header_is_closed():
         s.close()
 
 
+def test_refusals_are_logged_rate_limited():
+    """10 lines at once, then 1 a second, the held-back ones counted."""
+    with listed() as p:
+        for _ in range(30):
+            s = open_raw(p)
+            s.sendall(GREETING)
+            assert recv_all(s, 5) == b""
+            s.close()
+        time.sleep(0.2)
+        n = p.stderr().count("closed: no PROXY protocol header")
+        assert 10 <= n <= 12, p.stderr()
+        time.sleep(1.1)
+        s = open_raw(p)
+        s.sendall(GREETING)
+        assert_closed(s, p, "more refused connections not logged")
+
+
 def test_listed_source_without_a_header_is_closed():
     with listed() as p:
         s = open_raw(p)
@@ -355,6 +372,7 @@ if __name__ == "__main__":
         test_udp_client_check_uses_the_claimed_client,
         test_unlisted_source_sending_a_header_is_closed,
         test_listed_source_without_a_header_is_closed,
+        test_refusals_are_logged_rate_limited,
         test_malformed_oversized_unfinished_headers_are_closed,
         test_haproxy_send_proxy_v2,
         test_haproxy_send_proxy_v1,
