@@ -2,7 +2,8 @@
  * Fuzz target: the PROXY protocol header parser (v1 and v2), fed whole and
  * cut in two. A complete header never ends past its format's bound, a v1
  * header ends with CRLF, a v2 one where its length says, and a header that
- * is not local carries addresses of one family (TCP4 or TCP6).
+ * is not local carries addresses of one family (TCP4 or TCP6); a refused
+ * signature agrees with proxy_signature_prefix().
  */
 #include <string.h>
 
@@ -49,6 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     fuzz_cut(data, n), &used_whole);
 	if (r == PROTO_ERROR)
 		FUZZ_CHECK(whole.error != PROXY_OK);
+	/* the signature test agrees with the parser: a refused signature stops
+	 * being a prefix at the octet it was refused at, and not before */
+	if (r == PROTO_ERROR && whole.error == PROXY_BAD_SIGNATURE) {
+		FUZZ_CHECK(!proxy_signature_prefix(buf, used_whole));
+		FUZZ_CHECK(used_whole == 1 || proxy_signature_prefix(buf, used_whole - 1));
+	}
 	if (r == PROTO_DONE)
 		fuzz_proxy_done(&whole, buf, used_whole);
 	return 0;

@@ -10,6 +10,7 @@ and send-proxy) in front of socks5d, curl through it from 127.0.0.2."""
 
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -227,6 +228,26 @@ def test_unlisted_source_sending_a_header_is_closed():
         s.close()
 
 
+def test_reload_changes_the_list():
+    """SIGHUP applies a new proxy_protocol to the connections after it."""
+    echo = EchoServer()
+    with Proxy("[socks]\nproxy_protocol =\n") as p:
+        s, rep = connect_through(p, b"", echo.port)   # no header expected yet
+        assert rep == 0
+        s.close()
+        p.write_ini("[socks]\nproxy_protocol = 127.0.0.0/8\n")
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in p.stderr(), "the reload:\n" + p.stderr())
+        s, rep = connect_through(p, v1("203.0.113.77", "127.0.0.1", 9, p.port), echo.port)
+        assert rep == 0
+        s.close()
+        p.wait_log(lambda l: "\t203.0.113.77\t9\t" in l)
+        s = open_raw(p)
+        s.sendall(GREETING)
+        assert_closed(s, p, "closed: no PROXY protocol header")
+    echo.close()
+
+
 def test_refusals_are_logged_rate_limited():
     """10 lines at once, then 1 a second, the held-back ones counted."""
     with listed() as p:
@@ -373,6 +394,7 @@ if __name__ == "__main__":
         test_unlisted_source_sending_a_header_is_closed,
         test_listed_source_without_a_header_is_closed,
         test_refusals_are_logged_rate_limited,
+        test_reload_changes_the_list,
         test_malformed_oversized_unfinished_headers_are_closed,
         test_haproxy_send_proxy_v2,
         test_haproxy_send_proxy_v1,
