@@ -140,8 +140,10 @@ def test_0a_stores_a_hash_that_survives_a_restart():
 def test_0a_hashes_off_the_loop():
     """20 0A at once, each a yescrypt hash (about 15 ms of CPU): made on the
     loop they would stall it some 300 ms in a row. An open tunnel's echo,
-    timed all along, must never wait more than 50 ms; each add is stored as
-    a hash in the users file."""
+    timed all along, must never wait more than 100 ms (the bench's burst
+    mode measures the real figure on a quiet machine; this bound only has to
+    tell a loop that hashes from one that does not, under a parallel make
+    check); each add is stored as a hash in the users file."""
     from harness import EchoServer, socks_connect
     tmp = tempfile.mkdtemp(prefix="mass-hash-")
     path = os.path.join(tmp, "users")
@@ -174,7 +176,7 @@ def test_0a_hashes_off_the_loop():
                 w.join()
             s.close()
             assert all(replies[i] == b"\x00" for i in range(20)), replies
-            assert worst < 0.050, "echo waited %.1f ms during the 0A burst" % (worst * 1000)
+            assert worst < 0.100, "echo waited %.1f ms during the 0A burst" % (worst * 1000)
             print("     max echo %.1f ms over %d pings" % (worst * 1000, pings), flush=True)
             assert socks_login(p, "u07", "pass 7")
         lines = dict(l.split(":", 1) for l in open(path).read().splitlines())
