@@ -12,8 +12,9 @@ apt-get install -y -qq --no-install-recommends \
 	libinih-dev libc-ares-dev libcrypt-dev check \
 	curl ncat python3 python3-socks iproute2 procps mandoc \
 	clang libclang-rt-14-dev \
-	prometheus haproxy >/dev/null
+	prometheus haproxy libpq-dev postgresql >/dev/null
 # the packages' services are not wanted: tests start their own servers
 systemctl disable --now prometheus >/dev/null 2>&1 || true
 systemctl disable --now haproxy >/dev/null 2>&1 || true
+systemctl disable --now postgresql >/dev/null 2>&1 || true
 echo "install-deps: build and test dependencies are installed"
