@@ -54,6 +54,9 @@
 #define PG_BACKOFF_MAX_MS 5000
 #define PG_ROWS_QUEUED_MAX 256   /* more pending row reloads: one full reload */
 #define PG_LIST_MAX 255          /* 01's COUNT is one octet */
+#define PG_TICK_MS 1000          /* the watchdog's period */
+#define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
+#define PG_IDLE_MS 10000         /* an idle link is probed this often */
 
 /* One user of the copy; the array is sorted by name (memcmp, then length). */
 struct pg_user {
@@ -67,7 +70,8 @@ enum pg_op_kind {
 	PG_OP_LOAD,   /* the whole table: replaces the copy */
 	PG_OP_ROW,    /* one row, after a notification: updates the copy */
 	PG_OP_ADD,    /* 0A's INSERT, reply deferred */
-	PG_OP_DEL     /* 0B's DELETE, reply deferred */
+	PG_OP_DEL,    /* 0B's DELETE, reply deferred */
+	PG_OP_PING    /* an empty statement on an idle link (the watchdog) */
 };
 
 /* One statement, queued or in flight (the head of pg.ops). */
@@ -120,6 +124,8 @@ struct pg {
 	int fd;
 	struct mass_watch *watch;
 	struct mass_timer *retry;
+	struct mass_timer *tick;        /* the watchdog, while connected */
+	uint64_t sent_ms;               /* when the statement in flight was sent */
 	unsigned backoff_ms;
 	struct pg_ops ops;
 	bool inflight;                  /* the head of ops was sent */
@@ -471,10 +477,13 @@ static void pg_lost(struct pg *pg, const char *what)
 {
 	char msg[256];
 
-	pg->host->log(MASS_LOG_WARN, "%s: %s; reconnecting in %u ms", what,
-		      pg_errmsg(pg->conn, msg, sizeof(msg)), pg->backoff_ms);
+	pg_errmsg(pg->conn, msg, sizeof(msg));
+	pg->host->log(MASS_LOG_WARN, "%s%s%s; reconnecting in %u ms", what, msg[0] ? ": " : "",
+		      msg, pg->backoff_ms);
 	pg->host->watch_remove(pg->watch);
 	pg->watch = NULL;
+	pg->host->timer_cancel(pg->tick);
+	pg->tick = NULL;
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
 	pg->conn = NULL;
@@ -519,6 +528,9 @@ static void pg_kick(struct pg *pg)
 	case PG_OP_LOAD:
 		ok = PQsendQuery(pg->conn, pg->sql_load);
 		break;
+	case PG_OP_PING:
+		ok = PQsendQuery(pg->conn, "");
+		break;
 	case PG_OP_ROW:
 		pg->rows_queued--;
 		ok = PQsendQueryParams(pg->conn, pg->sql_row, 1, NULL, params, NULL, NULL, 0);
@@ -535,6 +547,7 @@ static void pg_kick(struct pg *pg)
 		return;
 	}
 	pg->inflight = true;
+	pg->sent_ms = pg->host->now_ms();
 	pg_flush(pg);
 }
 
@@ -584,7 +597,7 @@ static void pg_op_result(struct pg *pg, struct pg_op *op, PGresult *res)
 	ExecStatusType st = PQresultStatus(res);
 	const char *s;
 
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 		if (!op->failed) {
 			s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			snprintf(op->sqlstate, sizeof(op->sqlstate), "%s", s ? s : "");
@@ -651,6 +664,8 @@ static int pg_op_finish(struct pg *pg, struct pg_op *op)
 			ok = pg_copy_put(pg, op->rows[0].name, op->rows[0].nlen, op->rows[0].hash) == 0;
 		else
 			pg_copy_del(pg, op->name, op->nlen);
+		break;
+	case PG_OP_PING:
 		break;
 	case PG_OP_ADD:
 	case PG_OP_DEL:
@@ -739,6 +754,31 @@ static void pg_input(struct pg *pg)
 
 /* ------------------------------------------------------------- connecting */
 
+/*
+ * The watchdog, every PG_TICK_MS while connected: a link that died without
+ * a FIN or RST (a host gone, a partition) shows only as a statement never
+ * answered, so one in flight for PG_STALL_MS drops the connection, and an
+ * idle link gets an empty statement every PG_IDLE_MS to find out. Without
+ * it a silent loss would also lose the notifications unnoticed.
+ */
+static void pg_tick(void *arg, struct mass_timer *t)
+{
+	struct pg *pg = arg;
+	uint64_t age = pg->host->now_ms() - pg->sent_ms;
+	struct pg_op *op;
+
+	(void)t;
+	if (pg->inflight && age >= PG_STALL_MS) {
+		pg->host->log(MASS_LOG_WARN, "no answer from the database for %llu ms",
+			      (unsigned long long)age);
+		pg_lost(pg, "database connection dropped");
+	} else if (!pg->inflight && TAILQ_EMPTY(&pg->ops) && age >= PG_IDLE_MS &&
+		   (op = pg_op_new(PG_OP_PING)) != NULL) {
+		pg_op_queue(pg, op);
+		pg_kick(pg);
+	}
+}
+
 static void pg_connected(struct pg *pg)
 {
 	struct pg_op *setup = pg_op_new(PG_OP_SETUP), *load = pg_op_new(PG_OP_LOAD);
@@ -751,6 +791,7 @@ static void pg_connected(struct pg *pg)
 	}
 	pg->state = PG_UP;
 	pg->backoff_ms = PG_BACKOFF_MIN_MS;
+	pg->tick = pg->host->timer_add(PG_TICK_MS, PG_TICK_MS, pg_tick, pg);
 	pg->host->log(MASS_LOG_INFO, "connected to database %s on %s port %s; loading table %s",
 		      PQdb(pg->conn), PQhost(pg->conn), PQport(pg->conn), pg->table);
 	pg_op_queue(pg, setup);
@@ -1069,6 +1110,7 @@ static void pg_free(struct pg *pg)
 		pg->host->watch_remove(pg->watch);
 		pg->host->watch_remove(pg->pipe_watch);
 		pg->host->timer_cancel(pg->retry);
+		pg->host->timer_cancel(pg->tick);
 	}
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);

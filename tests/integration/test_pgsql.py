@@ -254,6 +254,45 @@ def test_database_back_resyncs_and_restores_0a():
     wait_for(lambda: socks_login(B, "frank", "up again"), "frank on B", timeout=1.0)
 
 
+def pg_processes():
+    """The postmaster and its children (the backends serving A and B)."""
+    pids = [PG.proc.pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == PG.proc.pid:
+                        pids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return pids
+
+
+def test_hung_database_is_dropped_by_the_watchdog():
+    before = [loaded_count(p) for p in (A, B)]
+    pids = pg_processes()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        rc, out, err = massctl(A, "add-user", "gina", "stalled", timeout=15)
+        dt = time.monotonic() - t0
+        assert rc != 0 and 4.0 < dt < 8.0, (rc, dt, out, err)
+        assert "no answer from the database for" in A.stderr()
+        assert socks_login(A, "alice", "wonder land")
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    # A dropped its link and reconnects (B, idle, may never have noticed)
+    wait_for(lambda: loaded_count(A) > before[0], "the reconnection", timeout=20)
+    # the INSERT was on the wire when the link was dropped: its outcome was
+    # unknown to A (01), and the reload shows what the database decided
+    table = PG.psql("SELECT string_agg(name, ' ' ORDER BY name) FROM socks_users").split()
+    print("     the stalled INSERT %s" % ("committed after all" if "gina" in table else "never ran"))
+    wait_for(lambda: users_of(A) == table, "A's copy to match the table")
+    assert socks_login(B, "frank", "up again")
+
+
 def test_bad_configuration_is_refused_with_a_reason():
     p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
               ini="[plugin pgsql]\nconninfo = host=127.0.0.1\ntable = Bad-Name").start()
@@ -291,6 +330,7 @@ def main():
                   test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both,
                   test_database_down_keeps_logins_and_fails_0a_cleanly,
                   test_database_back_resyncs_and_restores_0a,
+                  test_hung_database_is_dropped_by_the_watchdog,
                   test_bad_configuration_is_refused_with_a_reason,
                   test_instances_stop_cleanly])
     finally:
