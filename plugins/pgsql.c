@@ -936,9 +936,24 @@ static bool pg_in_store(const struct pg *pg, const char *name, size_t nlen)
 	return false;
 }
 
+/* True when pass is a crypt(3) string this libcrypt knows: 0A then stores
+ * it as it is, as the server's own store does. */
+static bool pg_is_hash(const char *pass, size_t len)
+{
+	if (!pg_valid_hash(pass, len))
+		return false;
+#ifdef HAVE_CRYPT_CHECKSALT
+	int r = crypt_checksalt(pass);
+
+	return r == CRYPT_SALT_OK || r == CRYPT_SALT_METHOD_LEGACY || r == CRYPT_SALT_TOO_CHEAP;
+#else
+	return true;
+#endif
+}
+
 /* 0A NAME PASS: 01 at once for an invalid or known name or a database not
- * connected; else the worker hashes, the INSERT is queued, and the reply
- * waits for its commit. */
+ * connected; else the worker hashes (a ready crypt(3) string skips that),
+ * the INSERT is queued, and the reply waits for its commit. */
 static int pg_add(void *state, const struct mass_request *req, struct mass_reply *reply)
 {
 	struct pg *pg = state;
@@ -968,6 +983,13 @@ static int pg_add(void *state, const struct mass_request *req, struct mass_reply
 	job->kind = PG_JOB_HASH;
 	memcpy(job->name, name->data, name->len);
 	job->nlen = name->len;
+	if (pg_is_hash((const char *)pass->data, pass->len)) {
+		memcpy(job->hash, pass->data, pass->len);
+		job->ok = true;
+		pg_hash_done(pg, job);
+		free(job);
+		return MASS_STATUS_PENDING;
+	}
 	memcpy(job->pass, pass->data, pass->len);
 	job->plen = pass->len;
 	pg_job_submit(pg, job);

@@ -173,6 +173,11 @@ def test_add_on_a_logs_in_on_b_within_1s():
     h = PG.psql("SELECT hash FROM socks_users WHERE name = 'alice'")
     assert h.startswith("$y$") and "wonder" not in h, h
     assert users_of(A) == ["alice"] and users_of(B) == ["alice"]
+    # a ready crypt(3) string is stored as it is
+    assert massctl(A, "add-user", "hal", SECRET_HASH)[0] == 0
+    assert PG.psql("SELECT hash FROM socks_users WHERE name = 'hal'") == SECRET_HASH
+    wait_for(lambda: socks_login(B, "hal", "secret"), "hal on B", timeout=1.0)
+    assert massctl(B, "del-user", "hal")[0] == 0
 
 
 def test_a_tunnel_through_b_with_a_pgsql_user():
