@@ -57,6 +57,7 @@
 #define PG_TICK_MS 1000          /* the watchdog's period */
 #define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
+#define PG_CACHE_DELAY_MS 100    /* changes within this are written to the cache once */
 
 /* One user of the copy; the array is sorted by name (memcmp, then length). */
 struct pg_user {
@@ -113,6 +114,8 @@ enum pg_state { PG_DOWN, PG_CONNECTING, PG_UP };
 struct pg {
 	const struct mass_host *host;
 	char *conninfo;
+	char *cache_file;               /* NULL: no cache on disk */
+	struct mass_timer *cache_timer; /* a write of the cache is due */
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
 	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del;
@@ -311,6 +314,93 @@ static int pg_row_cmp(const void *a, const void *b)
 	const struct pg_user *x = a, *y = b;
 
 	return pg_user_cmp(x->name, x->nlen, y->name, y->nlen);
+}
+
+/*
+ * The cache file (cache_file): the copy as NAME:HASH lines, so that a
+ * restart or a reload (a new load starts with an empty copy) while the
+ * database is down still knows the users. Written after each change
+ * (coalesced over PG_CACHE_DELAY_MS) to a temporary file renamed over it,
+ * mode 0600; not synced: the database is the truth, and the next connection
+ * reloads from it. Read once in init, on the loop like the server's own
+ * users file.
+ */
+static void pg_cache_write(struct pg *pg)
+{
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int fd = -1, bad = 0;
+
+	if (asprintf(&tmp, "%s.tmp", pg->cache_file) < 0) {
+		tmp = NULL;
+		bad = 1;
+	} else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+		   (f = fdopen(fd, "w")) == NULL) {
+		bad = 1;
+	} else {
+		for (size_t i = 0; i < pg->nusers; i++)
+			if (fprintf(f, "%s:%s\n", pg->users[i].name, pg->users[i].hash) < 0)
+				bad = 1;
+	}
+	if (f != NULL) {
+		if (fclose(f) != 0)
+			bad = 1;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (!bad && rename(tmp, pg->cache_file) < 0)
+		bad = 1;
+	if (bad) {
+		pg->host->log(MASS_LOG_WARN, "cache %s: cannot write it: %s", pg->cache_file,
+			      strerror(errno));
+		if (tmp != NULL)
+			unlink(tmp);
+	}
+	free(tmp);
+}
+
+static void pg_cache_fire(void *arg, struct mass_timer *t)
+{
+	struct pg *pg = arg;
+
+	(void)t;
+	pg->cache_timer = NULL;
+	pg_cache_write(pg);
+}
+
+/* The copy changed: the cache is to be written soon. */
+static void pg_cache_dirty(struct pg *pg)
+{
+	if (pg->cache_file != NULL && pg->cache_timer == NULL)
+		pg->cache_timer = pg->host->timer_add(PG_CACHE_DELAY_MS, 0, pg_cache_fire, pg);
+}
+
+/* Fills the (empty) copy from the cache file, when there is one. */
+static void pg_cache_read(struct pg *pg)
+{
+	FILE *f = fopen(pg->cache_file, "re");
+	char line[2 * PG_FIELD_MAX + 4], *colon;
+	size_t n, bad = 0;
+
+	if (f == NULL) {
+		if (errno != ENOENT)
+			pg->host->log(MASS_LOG_WARN, "cache %s: %s", pg->cache_file, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		colon = strchr(line, ':');
+		if (colon == NULL || !pg_valid_field(line, (size_t)(colon - line), true) ||
+		    !pg_valid_hash(colon + 1, strlen(colon + 1)) ||
+		    pg_copy_put(pg, line, (size_t)(colon - line), colon + 1) < 0)
+			bad++;
+	}
+	fclose(f);
+	pg->host->log(bad ? MASS_LOG_WARN : MASS_LOG_INFO, "cache %s: %zu users until the "
+		      "database answers%s", pg->cache_file, pg->nusers,
+		      bad ? " (bad lines skipped)" : "");
 }
 
 /* ------------------------------------------------------------- crypt worker */
@@ -641,6 +731,8 @@ static int pg_op_finish(struct pg *pg, struct pg_op *op)
 	const char *name = pg_esc(op->name, op->nlen, esc, sizeof(esc));
 	bool ok = !op->failed;
 
+	if (ok && op->kind != PG_OP_SETUP && op->kind != PG_OP_PING)
+		pg_cache_dirty(pg);
 	switch (op->kind) {
 	case PG_OP_SETUP:
 		if (!ok) {
@@ -710,10 +802,23 @@ static void pg_notified(struct pg *pg, const char *name)
 	pg_op_queue(pg, op);
 }
 
-/* Input arrived: notifications, then results, as long as libpq holds them. */
-static void pg_input(struct pg *pg)
+/* The notifications libpq has parsed so far. */
+static void pg_notifies(struct pg *pg)
 {
 	PGnotify *n;
+
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		if (strcmp(n->relname, pg->channel) == 0)
+			pg_notified(pg, n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* Input arrived: notifications and results, as long as libpq holds them.
+ * libpq parses what follows a result only once that result is taken, so
+ * notifications are looked for again after the results. */
+static void pg_input(struct pg *pg)
+{
 	PGresult *res;
 	struct pg_op *op;
 
@@ -721,11 +826,7 @@ static void pg_input(struct pg *pg)
 		pg_lost(pg, "database connection lost");
 		return;
 	}
-	while ((n = PQnotifies(pg->conn)) != NULL) {
-		if (strcmp(n->relname, pg->channel) == 0)
-			pg_notified(pg, n->extra);
-		PQfreemem(n);
-	}
+	pg_notifies(pg);
 	while (pg->inflight && !PQisBusy(pg->conn)) {
 		op = TAILQ_FIRST(&pg->ops);
 		if ((res = PQgetResult(pg->conn)) != NULL) {
@@ -746,6 +847,7 @@ static void pg_input(struct pg *pg)
 		pg_lost(pg, "database connection lost");
 		return;
 	}
+	pg_notifies(pg);
 	if (!pg->inflight)
 		pg_kick(pg);
 	else
@@ -1133,6 +1235,10 @@ static void pg_free(struct pg *pg)
 		pg->host->watch_remove(pg->pipe_watch);
 		pg->host->timer_cancel(pg->retry);
 		pg->host->timer_cancel(pg->tick);
+		if (pg->cache_timer != NULL) {
+			pg->host->timer_cancel(pg->cache_timer);
+			pg_cache_write(pg);
+		}
 	}
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
@@ -1142,6 +1248,7 @@ static void pg_free(struct pg *pg)
 		close(pg->pipe_w);
 	pg_users_free(pg->users, pg->nusers);
 	free(pg->conninfo);
+	free(pg->cache_file);
 	free(pg->sql_setup);
 	free(pg->sql_load);
 	free(pg->sql_row);
@@ -1185,8 +1292,15 @@ static int pg_configure(struct pg *pg, const struct mass_config *config, char *e
 					 it->line);
 				return -1;
 			}
+		} else if (strcmp(it->key, "cache_file") == 0) {
+			free(pg->cache_file);
+			pg->cache_file = it->value[0] ? strdup(it->value) : NULL;
+			if (it->value[0] && pg->cache_file == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 		} else if (strcmp(it->key, "module") != 0) {
-			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, "
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, cache_file, "
 				 "password_hash, password_cost)", config->file, it->line, it->key);
 			return -1;
 		}
@@ -1267,6 +1381,8 @@ static int pg_init(const struct mass_host *host, const struct mass_config *confi
 		pg_free(pg);
 		return -1;
 	}
+	if (pg->cache_file != NULL)
+		pg_cache_read(pg);
 	host->log(MASS_LOG_INFO, "connecting to the database; users in table %s", pg->table);
 	pg_connect(pg);
 	*state = pg;

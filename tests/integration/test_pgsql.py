@@ -111,10 +111,12 @@ ECHO = None
 TUNNEL = None
 
 
-def instance(pg):
+def instance(pg, cache=None):
     idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)]
-    return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx,
-                 ini="[plugin pgsql]\nconninfo = %s\ntable = socks_users" % pg.conninfo()).start()
+    ini = "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % pg.conninfo()
+    if cache:
+        ini += "\ncache_file = %s" % cache
+    return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx, ini=ini).start()
 
 
 def socks_login(p, user, password):
@@ -146,7 +148,7 @@ def users_of(p):
 def test_instances_connect_and_create_the_table():
     global A, B, ECHO
     ECHO = EchoServer()
-    A = instance(PG)
+    A = instance(PG, cache=os.path.join(PG.dir, "a.cache"))  # B has none
     B = instance(PG)
     for p in (A, B):
         wait_for(lambda: loaded_count(p) >= 1, "the copy's first load")
@@ -233,6 +235,17 @@ def test_database_down_keeps_logins_and_fails_0a_cleanly():
     assert massctl(B, "del-user", "alice")[0] != 0
     assert users_of(A) == ["alice", "dave"]  # 01 from the copy
     assert "add frank: database not connected, answered 01" in A.stderr()
+    # a reload starts a new load with an empty copy: A's comes from its
+    # cache file (hashes only), so its users still log in
+    with open(os.path.join(PG.dir, "a.cache")) as f:
+        cache = f.read()
+    assert cache.startswith("alice:$y$") and "wonder" not in cache, cache
+    A.signal(signal.SIGHUP)
+    wait_for(lambda: "cache %s: 2 users until the database answers" % os.path.join(PG.dir, "a.cache")
+             in A.stderr(), "the reload with the cache")
+    assert socks_login(A, "alice", "wonder land")
+    assert socks_login(A, "dave", "secret")
+    assert users_of(A) == ["alice", "dave"]
     # reconnect attempts, with their backoff, are logged
     wait_for(lambda: A.stderr().count("cannot connect to the database") >= 2, "retries logged")
 
