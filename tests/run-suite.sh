@@ -20,14 +20,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== build with -Werror and run make check"
 rm -rf build-ci && mkdir build-ci && cd build-ci
-../configure --enable-werror >/dev/null
+../configure --enable-werror --with-pgsql >/dev/null
 make -j"$jobs" >/dev/null
 make -j"$jobs" check || { cat tests/*/*.log 2>/dev/null | tail -200; exit 1; }
 cd "$top"
 
 echo "== the same suite under ASan and UBSan"
 rm -rf build-asan && mkdir build-asan && cd build-asan
-../configure --enable-werror --enable-sanitizers >/dev/null
+../configure --enable-werror --enable-sanitizers --with-pgsql >/dev/null
 make -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check || { cat tests/*/*.log 2>/dev/null | tail -200; exit 1; }
 cd "$top"

@@ -10,8 +10,9 @@ logins of known users keep working and 0A/0B answer 01 at once with
 nothing written; once it is back (after a change made while the instances
 could not connect), 0A works again and the copies have resynced.
 
-Skipped (with a message) only when the PostgreSQL server binaries are not
-installed (Debian: postgresql)."""
+Skipped (exit 77, with a message) only when the PostgreSQL server binaries
+are not installed (Debian: postgresql) or the plugin was not built (no
+libpq: tests/run-suite.sh configures --with-pgsql so that CI fails instead)."""
 
 import glob
 import os
@@ -26,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, recv_exact, login_bytes, socks_connect, massctl, run,
-                     wait_for, free_port, isolate, MASS_ADMIN, TIMEOUT)
+                     wait_for, free_port, isolate, MASS_ADMIN, TIMEOUT, TOP_BUILDDIR)
 
 # "secret" as sha512crypt, written by hand into the table
 SECRET_HASH = "$6$TRTcBavuZA8gjbrO$pqYLR9AJXCzc2i1WRTo/nDLeY1hVwCvHuBiysRQ/o2wGW8qtueG.WRZq/nJcWt8ep/0p77/LgijqbJRti/gDR1"
@@ -336,6 +337,10 @@ def main():
     if bindir is None:
         print("test_pgsql: skipped: no PostgreSQL server binaries under "
               "/usr/lib/postgresql/*/bin (Debian package postgresql)")
+        return 77
+    if not os.path.exists(os.path.join(TOP_BUILDDIR, "plugins", ".libs", "pgsql.so")):
+        print("test_pgsql: skipped: the pgsql plugin was not built (configure found no "
+              "libpq; Debian package libpq-dev; --with-pgsql makes that an error)")
         return 77
     isolate()  # as root: re-runs this script in a network namespace of its own
     PG = Postgres(bindir)
