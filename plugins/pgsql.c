@@ -1356,7 +1356,8 @@ static int pg_init(const struct mass_host *host, const struct mass_config *confi
 {
 	struct pg *pg;
 
-	if (host->abi_minor < 1 || host->size < offsetof(struct mass_host, plugin_info)) {
+	if (host->abi_minor < 1 || !MASS_HOST_HAS(host, reply_send) ||
+	    !MASS_HOST_HAS(host, auth_complete) || !MASS_HOST_HAS(host, watch_remove)) {
 		snprintf(err, errlen, "needs ABI 1.1");
 		return -1;
 	}
