@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define PG_FIELD_MAX 255         /* a name, a password, a hash: 1..255 octets */
@@ -57,13 +58,14 @@
 #define PG_TICK_MS 1000          /* the watchdog's period */
 #define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
-#define PG_CACHE_DELAY_MS 100    /* changes within this are written to the cache once */
 
 /* One user of the copy; the array is sorted by name (memcmp, then length). */
 struct pg_user {
 	char *name;
 	size_t nlen;
 	char *hash;
+	uint64_t tag;                   /* the last good login's pg_tag(), when tagged */
+	bool tagged;
 };
 
 enum pg_op_kind {
@@ -106,6 +108,7 @@ struct pg_job {
 	size_t plen;
 	char hash[PG_FIELD_MAX + 1];    /* VERIFY: the stored hash; HASH: the result */
 	bool ok;
+	uint64_t tag;                   /* VERIFY, ok: pg_tag() of the login */
 };
 STAILQ_HEAD(pg_jobs, pg_job);
 
@@ -115,7 +118,7 @@ struct pg {
 	const struct mass_host *host;
 	char *conninfo;
 	char *cache_file;               /* NULL: no cache on disk */
-	struct mass_timer *cache_timer; /* a write of the cache is due */
+	bool cache_dirty;               /* the copy changed since the cache was written */
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
 	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del;
@@ -139,6 +142,7 @@ struct pg {
 
 	/* the crypt worker: todo and done under lock; done signalled by a
 	 * byte on pipe_w, read on the loop from pipe_r */
+	uint8_t tag_key[16];            /* pg_tag()'s key, random per load */
 	pthread_t worker;
 	bool worker_started;
 	pthread_mutex_t lock;
@@ -222,6 +226,83 @@ static bool pg_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
 	return d == 0;
 }
 
+/*
+ * Good logins are remembered so that a user's next ones skip crypt(3), as
+ * the server's own store does: pg_tag() is SipHash-2-4, under a key drawn
+ * at each load, of (name, stored hash, password), kept with the user after
+ * a successful check. A login whose tag matches is allowed at once; a
+ * changed hash forgets it (the hash is in the input, and a new hash clears
+ * the tag); failures are never remembered. The password itself is never
+ * kept. Pure: the worker computes it too.
+ */
+static uint64_t pg_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define PG_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define PG_SIPROUND do { \
+	v0 += v1; v1 = PG_ROTL(v1, 13); v1 ^= v0; v0 = PG_ROTL(v0, 32); \
+	v2 += v3; v3 = PG_ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = PG_ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = PG_ROTL(v1, 17); v1 ^= v2; v2 = PG_ROTL(v2, 32); \
+} while (0)
+
+static uint64_t pg_siphash(const uint8_t key[16], const uint8_t *in, size_t len)
+{
+	uint64_t k0 = pg_le64(key), k1 = pg_le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t end = len - len % 8;
+
+	for (size_t i = 0; i < end; i += 8) {
+		m = pg_le64(in + i);
+		v3 ^= m;
+		PG_SIPROUND;
+		PG_SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; j < len % 8; j++)
+		b |= (uint64_t)in[end + j] << (8 * j);
+	v3 ^= b;
+	PG_SIPROUND;
+	PG_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	PG_SIPROUND;
+	PG_SIPROUND;
+	PG_SIPROUND;
+	PG_SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The tag of a login: the three fields, each with its length in front. */
+static uint64_t pg_tag(const uint8_t key[16], const char *name, size_t nlen, const char *hash,
+		       const char *pass, size_t plen)
+{
+	uint8_t buf[3 * (PG_FIELD_MAX + 1)];
+	size_t hlen = strlen(hash), o = 0;
+	uint64_t t;
+
+	buf[o++] = (uint8_t)nlen;
+	memcpy(buf + o, name, nlen);
+	o += nlen;
+	buf[o++] = (uint8_t)hlen;
+	memcpy(buf + o, hash, hlen);
+	o += hlen;
+	buf[o++] = (uint8_t)plen;
+	memcpy(buf + o, pass, plen);
+	o += plen;
+	t = pg_siphash(key, buf, o);
+	explicit_bzero(buf, sizeof(buf));
+	return t;
+}
+
 /* ------------------------------------------------------------- the copy */
 
 static int pg_user_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -269,6 +350,8 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 	if (h == NULL)
 		return -1;
 	if (at >= 0) {
+		if (strcmp(pg->users[at].hash, h) != 0)
+			pg->users[at].tagged = false;  /* a new hash: the old password is forgotten */
 		free(pg->users[at].hash);
 		pg->users[at].hash = h;
 		return 0;
@@ -292,7 +375,7 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 	n[nlen] = '\0';
 	i = (size_t)(-at - 1);
 	memmove(pg->users + i + 1, pg->users + i, (pg->nusers - i) * sizeof(*pg->users));
-	pg->users[i] = (struct pg_user){ n, nlen, h };
+	pg->users[i] = (struct pg_user){ n, nlen, h, 0, false };
 	pg->nusers++;
 	return 0;
 }
@@ -319,9 +402,10 @@ static int pg_row_cmp(const void *a, const void *b)
 /*
  * The cache file (cache_file): the copy as NAME:HASH lines, so that a
  * restart or a reload (a new load starts with an empty copy) while the
- * database is down still knows the users. Written after each change
- * (coalesced over PG_CACHE_DELAY_MS) to a temporary file renamed over it,
- * mode 0600; not synced: the database is the truth, and the next connection
+ * database is down still knows the users. Written once the changes that
+ * arrived together are applied (no statement left queued: a burst of
+ * notifications is one write), to a temporary file renamed over it, mode
+ * 0600; not synced: the database is the truth, and the next connection
  * reloads from it. Read once in init, on the loop like the server's own
  * users file.
  */
@@ -359,20 +443,19 @@ static void pg_cache_write(struct pg *pg)
 	free(tmp);
 }
 
-static void pg_cache_fire(void *arg, struct mass_timer *t)
-{
-	struct pg *pg = arg;
-
-	(void)t;
-	pg->cache_timer = NULL;
-	pg_cache_write(pg);
-}
-
-/* The copy changed: the cache is to be written soon. */
+/* The copy changed: the cache is to be written (pg_cache_flush). */
 static void pg_cache_dirty(struct pg *pg)
 {
-	if (pg->cache_file != NULL && pg->cache_timer == NULL)
-		pg->cache_timer = pg->host->timer_add(PG_CACHE_DELAY_MS, 0, pg_cache_fire, pg);
+	pg->cache_dirty = pg->cache_file != NULL;
+}
+
+/* Writes the cache when the copy changed and no statement is queued. */
+static void pg_cache_flush(struct pg *pg)
+{
+	if (pg->cache_dirty && TAILQ_EMPTY(&pg->ops)) {
+		pg->cache_dirty = false;
+		pg_cache_write(pg);
+	}
 }
 
 /* Fills the (empty) copy from the cache file, when there is one. */
@@ -428,6 +511,9 @@ static void *pg_worker_main(void *arg)
 			out = crypt_rn(job->pass, job->hash, cd, (int)sizeof(*cd));
 			job->ok = out && out[0] == '$' &&
 				  pg_ct_equal(out, strlen(out), job->hash, strlen(job->hash));
+			if (job->ok)
+				job->tag = pg_tag(pg->tag_key, job->name, job->nlen, job->hash,
+						  job->pass, job->plen);
 		} else if (cd != NULL && crypt_gensalt_rn(pg->prefix, pg->cost, NULL, 0, setting,
 							  (int)sizeof(setting))) {
 			out = crypt_rn(job->pass, setting, cd, (int)sizeof(*cd));
@@ -493,6 +579,19 @@ static void pg_hash_done(struct pg *pg, struct pg_job *job)
 	pg_kick(pg);
 }
 
+/* A finished VERIFY job: the verdict, and a good login remembered when the
+ * user still has the hash it was checked against. */
+static void pg_verify_done(struct pg *pg, struct pg_job *job)
+{
+	long at = pg_copy_find(pg, job->name, job->nlen);
+
+	if (job->ok && at >= 0 && strcmp(pg->users[at].hash, job->hash) == 0) {
+		pg->users[at].tag = job->tag;
+		pg->users[at].tagged = true;
+	}
+	pg->host->auth_complete(job->pending, job->ok ? MASS_AUTH_ALLOW : MASS_AUTH_DENY);
+}
+
 /* The worker's pipe is readable: every finished job is acted upon here,
  * on the loop. */
 static void pg_pipe_ready(void *arg, struct mass_watch *w, int fd, int events)
@@ -512,7 +611,7 @@ static void pg_pipe_ready(void *arg, struct mass_watch *w, int fd, int events)
 	while ((job = STAILQ_FIRST(&done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&done, link);
 		if (job->kind == PG_JOB_VERIFY)
-			pg->host->auth_complete(job->pending, job->ok ? MASS_AUTH_ALLOW : MASS_AUTH_DENY);
+			pg_verify_done(pg, job);
 		else
 			pg_hash_done(pg, job);
 		free(job);
@@ -580,6 +679,7 @@ static void pg_lost(struct pg *pg, const char *what)
 	pg->fd = -1;
 	pg->state = PG_DOWN;
 	pg_ops_fail(pg);
+	pg_cache_flush(pg);
 	pg->retry = pg->host->timer_add(pg->backoff_ms, 0, pg_retry_fire, pg);
 	pg->backoff_ms = pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS
 								 : pg->backoff_ms * 2;
@@ -848,6 +948,7 @@ static void pg_input(struct pg *pg)
 		return;
 	}
 	pg_notifies(pg);
+	pg_cache_flush(pg);
 	if (!pg->inflight)
 		pg_kick(pg);
 	else
@@ -994,6 +1095,9 @@ static int pg_auth(void *arg, const struct mass_auth_query *q, struct mass_auth 
 		return MASS_AUTH_DECLINE;
 	if (!pg_valid_field(q->pass, q->pass_len, false))
 		return MASS_AUTH_DENY;
+	if (pg->users[at].tagged && pg->users[at].tag == pg_tag(pg->tag_key, q->user, q->user_len,
+								 pg->users[at].hash, q->pass, q->pass_len))
+		return MASS_AUTH_ALLOW;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return MASS_AUTH_DENY;
 	job->kind = PG_JOB_VERIFY;
@@ -1235,10 +1339,8 @@ static void pg_free(struct pg *pg)
 		pg->host->watch_remove(pg->pipe_watch);
 		pg->host->timer_cancel(pg->retry);
 		pg->host->timer_cancel(pg->tick);
-		if (pg->cache_timer != NULL) {
-			pg->host->timer_cancel(pg->cache_timer);
+		if (pg->cache_dirty)
 			pg_cache_write(pg);
-		}
 	}
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
@@ -1326,6 +1428,10 @@ static int pg_start(struct pg *pg, char *err, size_t errlen)
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	int fds[2];
 
+	if (getrandom(pg->tag_key, sizeof(pg->tag_key), 0) != (ssize_t)sizeof(pg->tag_key)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
 	if (!crypt_gensalt_rn(pg->prefix, pg->cost, NULL, 0, setting, (int)sizeof(setting))) {
 		snprintf(err, errlen, "password_hash/password_cost: this libcrypt cannot make "
 			 "such hashes (%s)", strerror(errno));

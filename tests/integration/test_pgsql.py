@@ -5,7 +5,8 @@ port, stopped by PID): two socks5d instances A and B share its table, each
 with pgsql on 01/0A/0B and as authentication provider. A user added with
 massctl on A logs in through B within 1 s (the time is printed); a delete
 on B refuses the user on A; a row written by hand (psql) reaches both; the
-table holds crypt(3) hashes only. With PostgreSQL stopped, tunnels and
+table holds crypt(3) hashes only; a changed hash forgets a remembered
+password. With PostgreSQL stopped, tunnels and
 logins of known users keep working and 0A/0B answer 01 at once with
 nothing written; once it is back (after a change made while the instances
 could not connect), 0A works again and the copies have resynced.
@@ -27,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, recv_exact, login_bytes, socks_connect, massctl, run,
-                     wait_for, free_port, isolate, MASS_ADMIN, TIMEOUT, TOP_BUILDDIR)
+                     wait_for, free_port, isolate, MASS_ADMIN, MASSCTL, TIMEOUT, TOP_BUILDDIR)
 
 # "secret" as sha512crypt, written by hand into the table
 SECRET_HASH = "$6$TRTcBavuZA8gjbrO$pqYLR9AJXCzc2i1WRTo/nDLeY1hVwCvHuBiysRQ/o2wGW8qtueG.WRZq/nJcWt8ep/0p77/LgijqbJRti/gDR1"
@@ -218,6 +219,24 @@ def test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both():
     PG.psql("DELETE FROM socks_users WHERE name = 'eve'")
 
 
+def test_a_changed_hash_forgets_a_remembered_password():
+    # good logins are remembered (the next skip crypt(3)); bad ones never
+    for _ in range(3):
+        assert socks_login(A, "dave", "secret")
+        assert not socks_login(A, "dave", "Secret")
+    h = subprocess.run([MASSCTL, "hash", "-m", "sha256crypt"], input=b"another\n",
+                       capture_output=True, timeout=20).stdout.decode().strip()
+    assert h.startswith("$5$"), h
+    PG.psql("UPDATE socks_users SET hash = '%s' WHERE name = 'dave'" % h)
+    for p in (A, B):
+        wait_for(lambda: socks_login(p, "dave", "another"), "the new hash", timeout=1.0)
+        assert not socks_login(p, "dave", "secret")
+    PG.psql("UPDATE socks_users SET hash = '%s' WHERE name = 'dave'" % SECRET_HASH)
+    for p in (A, B):
+        wait_for(lambda: socks_login(p, "dave", "secret"), "the old hash back", timeout=1.0)
+        assert not socks_login(p, "dave", "another")
+
+
 def test_database_down_keeps_logins_and_fails_0a_cleanly():
     PG.stop()
     for p in (A, B):
@@ -245,7 +264,7 @@ def test_database_down_keeps_logins_and_fails_0a_cleanly():
     wait_for(lambda: "cache %s: 2 users until the database answers" % os.path.join(PG.dir, "a.cache")
              in A.stderr(), "the reload with the cache")
     assert socks_login(A, "alice", "wonder land")
-    assert socks_login(A, "dave", "secret")
+    assert socks_login(A, "dave", "secret"), (cache, A.stderr())
     assert users_of(A) == ["alice", "dave"]
     # reconnect attempts, with their backoff, are logged
     wait_for(lambda: A.stderr().count("cannot connect to the database") >= 2, "retries logged")
@@ -351,6 +370,7 @@ def main():
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,
                   test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both,
+                  test_a_changed_hash_forgets_a_remembered_password,
                   test_database_down_keeps_logins_and_fails_0a_cleanly,
                   test_database_back_resyncs_and_restores_0a,
                   test_hung_database_is_dropped_by_the_watchdog,
