@@ -55,6 +55,7 @@
 #define PG_BACKOFF_MAX_MS 5000
 #define PG_ROWS_QUEUED_MAX 256   /* more pending row reloads: one full reload */
 #define PG_LIST_MAX 255          /* 01's COUNT is one octet */
+#define PG_JOBS_MAX 1024         /* crypt(3) calls waiting: beyond, logins fail at once */
 #define PG_TICK_MS 1000          /* the watchdog's period */
 #define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
@@ -149,6 +150,7 @@ struct pg {
 	pthread_cond_t cond;
 	bool stop;
 	struct pg_jobs todo, done;
+	size_t njobs;                   /* submitted, not yet acted upon; the loop's only */
 	int pipe_r, pipe_w;
 	struct mass_watch *pipe_watch;
 };
@@ -538,9 +540,17 @@ static void *pg_worker_main(void *arg)
 	return NULL;
 }
 
+/* True when PG_JOBS_MAX jobs wait already: a flood of logins must not
+ * queue work without bound, so callers answer at once instead. */
+static bool pg_jobs_full(const struct pg *pg)
+{
+	return pg->njobs >= PG_JOBS_MAX;
+}
+
 /* Hands job to the worker. */
 static void pg_job_submit(struct pg *pg, struct pg_job *job)
 {
+	pg->njobs++;
 	pthread_mutex_lock(&pg->lock);
 	STAILQ_INSERT_TAIL(&pg->todo, job, link);
 	pthread_cond_signal(&pg->cond);
@@ -610,6 +620,7 @@ static void pg_pipe_ready(void *arg, struct mass_watch *w, int fd, int events)
 	pthread_mutex_unlock(&pg->lock);
 	while ((job = STAILQ_FIRST(&done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&done, link);
+		pg->njobs--;
 		if (job->kind == PG_JOB_VERIFY)
 			pg_verify_done(pg, job);
 		else
@@ -1098,6 +1109,10 @@ static int pg_auth(void *arg, const struct mass_auth_query *q, struct mass_auth 
 	if (pg->users[at].tagged && pg->users[at].tag == pg_tag(pg->tag_key, q->user, q->user_len,
 								 pg->users[at].hash, q->pass, q->pass_len))
 		return MASS_AUTH_ALLOW;
+	if (pg_jobs_full(pg)) {
+		pg->host->log(MASS_LOG_WARN, "%d password checks waiting: login refused", PG_JOBS_MAX);
+		return MASS_AUTH_DENY;
+	}
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return MASS_AUTH_DENY;
 	job->kind = PG_JOB_VERIFY;
@@ -1178,6 +1193,11 @@ static int pg_add(void *state, const struct mass_request *req, struct mass_reply
 	if (pg_copy_find(pg, (const char *)name->data, name->len) >= 0 ||
 	    pg_in_store(pg, (const char *)name->data, name->len)) {
 		pg->host->log(MASS_LOG_INFO, "add %s: the user exists, answered 01", esc);
+		return MASS_STATUS_ERROR;
+	}
+	if (pg_jobs_full(pg)) {
+		pg->host->log(MASS_LOG_WARN, "add %s: %d password jobs waiting, answered 01", esc,
+			      PG_JOBS_MAX);
 		return MASS_STATUS_ERROR;
 	}
 	if ((job = calloc(1, sizeof(*job))) == NULL)
