@@ -1285,10 +1285,11 @@ static char *pg_sprintf(const char *fmt, ...)
 
 /*
  * The statements, the table name in them (a lower-case identifier checked
- * by pg_valid_table). SETUP runs under a transaction-scoped advisory lock so
- * that instances starting together do not race on CREATE ... IF NOT
- * EXISTS; LISTEN comes before the LOAD queued after it, so no change falls
- * between the two.
+ * by pg_valid_table). SETUP creates only what is missing (so an account
+ * that may only SELECT, INSERT and DELETE works once a DBA made the
+ * objects), under a transaction-scoped advisory lock so that instances
+ * starting together do not race; LISTEN comes before the LOAD queued after
+ * it, so no change falls between the two.
  */
 static int pg_sql_make(struct pg *pg)
 {
@@ -1298,18 +1299,22 @@ static int pg_sql_make(struct pg *pg)
 		"SET client_min_messages = warning;"
 		"BEGIN;"
 		"SELECT pg_advisory_xact_lock(hashtext('mass pgsql %s'));"
-		"CREATE TABLE IF NOT EXISTS %s (name text PRIMARY KEY, hash text NOT NULL,"
-		" created timestamptz NOT NULL DEFAULT now());"
-		"CREATE OR REPLACE FUNCTION %s_notify() RETURNS trigger LANGUAGE plpgsql AS $f$"
-		" BEGIN"
-		"  IF TG_OP = 'TRUNCATE' THEN PERFORM pg_notify('%s', '');"
-		"  ELSIF TG_OP = 'DELETE' THEN PERFORM pg_notify('%s', OLD.name);"
-		"  ELSE PERFORM pg_notify('%s', NEW.name);"
-		"   IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN PERFORM pg_notify('%s', OLD.name); END IF;"
-		"  END IF;"
-		"  RETURN NULL;"
-		" END $f$;"
 		"DO $d$ BEGIN"
+		" IF to_regclass('%s') IS NULL THEN"
+		"  CREATE TABLE %s (name text PRIMARY KEY, hash text NOT NULL,"
+		"   created timestamptz NOT NULL DEFAULT now());"
+		" END IF;"
+		" IF to_regprocedure('%s_notify()') IS NULL THEN"
+		"  CREATE FUNCTION %s_notify() RETURNS trigger LANGUAGE plpgsql AS $f$"
+		"  BEGIN"
+		"   IF TG_OP = 'TRUNCATE' THEN PERFORM pg_notify('%s', '');"
+		"   ELSIF TG_OP = 'DELETE' THEN PERFORM pg_notify('%s', OLD.name);"
+		"   ELSE PERFORM pg_notify('%s', NEW.name);"
+		"    IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN PERFORM pg_notify('%s', OLD.name); END IF;"
+		"   END IF;"
+		"   RETURN NULL;"
+		"  END $f$;"
+		" END IF;"
 		" IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '%s_notify' AND tgrelid = '%s'::regclass) THEN"
 		"  CREATE TRIGGER %s_notify AFTER INSERT OR UPDATE OR DELETE ON %s"
 		"   FOR EACH ROW EXECUTE FUNCTION %s_notify();"
@@ -1321,7 +1326,7 @@ static int pg_sql_make(struct pg *pg)
 		"END $d$;"
 		"COMMIT;"
 		"LISTEN %s;",
-		t, t, t, c, c, c, c, t, t, t, t, t, t, t, t, t, t, c);
+		t, t, t, t, t, c, c, c, c, t, t, t, t, t, t, t, t, t, t, c);
 	pg->sql_load = pg_sprintf("SELECT name, hash FROM %s", t);
 	pg->sql_row = pg_sprintf("SELECT name, hash FROM %s WHERE name = $1", t);
 	pg->sql_add = pg_sprintf("INSERT INTO %s (name, hash) VALUES ($1, $2)", t);

@@ -113,9 +113,10 @@ ECHO = None
 TUNNEL = None
 
 
-def instance(pg, cache=None):
+def instance(pg, cache=None, user="postgres"):
     idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)]
-    ini = "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % pg.conninfo()
+    conninfo = pg.conninfo().replace("user=postgres", "user=" + user)
+    ini = "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
     if cache:
         ini += "\ncache_file = %s" % cache
     return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx, ini=ini).start()
@@ -156,6 +157,21 @@ def test_instances_connect_and_create_the_table():
         wait_for(lambda: loaded_count(p) >= 1, "the copy's first load")
     assert PG.psql("SELECT count(*) FROM socks_users") == "0"
     assert PG.psql("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'socks_users_%'") == "2"
+
+
+def test_an_account_without_create_works_once_the_table_exists():
+    PG.psql("CREATE ROLE mass_limited LOGIN")
+    PG.psql("GRANT SELECT, INSERT, DELETE ON socks_users TO mass_limited")
+    c = instance(PG, user="mass_limited")
+    try:
+        wait_for(lambda: loaded_count(c) >= 1, "the limited account's load")
+        assert "setup failed" not in c.stderr(), c.stderr()
+        assert massctl(c, "add-user", "ivy", "limited")[0] == 0, c.stderr()
+        wait_for(lambda: socks_login(A, "ivy", "limited"), "ivy on A", timeout=1.0)
+        assert massctl(c, "del-user", "ivy")[0] == 0
+        wait_for(lambda: not socks_login(A, "ivy", "limited"), "ivy gone from A", timeout=1.0)
+    finally:
+        assert c.stop() == 0
 
 
 def test_add_on_a_logs_in_on_b_within_1s():
@@ -366,6 +382,7 @@ def main():
     try:
         PG.start()
         rc = run([test_instances_connect_and_create_the_table,
+                  test_an_account_without_create_works_once_the_table_exists,
                   test_add_on_a_logs_in_on_b_within_1s,
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,
