@@ -24,10 +24,18 @@
  * connection fails every queued 0A/0B with 01 and reconnects with a
  * backoff of 100 ms doubling up to 5 s; every transition is logged.
  *
+ * A watchdog (pg_tick) treats a statement unanswered for 5 s as a lost
+ * link, and probes an idle link every 10 s, so a database gone silent
+ * (no FIN, no RST) is noticed too.
+ *
  * crypt(3) (yescrypt costs ~15 ms per call) never runs on the loop: one
  * worker thread of the plugin's own hashes 0A's passwords and checks
  * logins, and hands results back through a pipe watched on the loop, where
- * every host service is called (struct pg_job).
+ * every host service is called (struct pg_job). A good login is remembered
+ * as a keyed tag (pg_tag), so a user's next logins skip crypt(3).
+ *
+ * With cache_file set, the copy is also kept on disk (hashes only) and read
+ * at load: a restart or reload while the database is down starts from it.
  *
  * Caveat: libpq resolves a host name given in conninfo with a blocking
  * getaddrinfo() inside PQconnectStart; give a numeric host (or hostaddr,
