@@ -348,13 +348,20 @@ def test_hung_database_is_dropped_by_the_watchdog():
 
 
 def test_bad_configuration_is_refused_with_a_reason():
-    p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
-              ini="[plugin pgsql]\nconninfo = host=127.0.0.1\ntable = Bad-Name").start()
-    try:
-        wait_for(lambda: "table: \"Bad-Name\" is not a lower-case SQL identifier" in p.stderr(),
-                 "the refusal")
-    finally:
-        p.stop()
+    cases = [("conninfo = host=127.0.0.1\ntable = Bad-Name",
+              "table: \"Bad-Name\" is not a lower-case SQL identifier"),
+             ("table = socks_users", "conninfo is required"),
+             ("conninfo = host=127.0.0.1\ncolour = blue", "unknown key \"colour\""),
+             ("conninfo = host=127.0.0.1\npassword_hash = md9", "unknown method \"md9\""),
+             ("conninfo = host=127.0.0.1\npassword_cost = many", "password_cost: not a number")]
+    for ini, reason in cases:
+        p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
+                  ini="[plugin pgsql]\n" + ini).start()
+        try:
+            wait_for(lambda: reason in p.stderr(), "the refusal: " + reason)
+            assert "01 = pgsql: not served" in p.stderr()
+        finally:
+            assert p.stop() == 0
 
 
 def test_instances_stop_cleanly():
