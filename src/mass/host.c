@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/escape.h"
 #include "core/log.h"
 #include "host_services.h"
 #include "mass_proto.h"
@@ -16,6 +17,9 @@
 #include "auth/users.h"
 #include "auth/verify.h"
 #include "core/loop.h"
+
+/* A user name as logged: RFC 1929 names are at most 255 octets. */
+#define HOST_NAME_LOG_MAX 255
 
 static const char *host_caller;
 static struct runtime_ctx *host_ctx;   /* see host.h: ABI 1.0 passes no context */
@@ -64,7 +68,7 @@ int host_users_status(int users_result)
 /* users_add() on the live store, persisted, logged; a MASS status. */
 static int host_users_add(const char *name, size_t name_len, const char *pass, size_t pass_len)
 {
-	char err[256] = "";
+	char err[256] = "", ename[ESCAPE_SIZE(HOST_NAME_LOG_MAX)];
 	enum users_result r;
 
 	if (host_ctx == NULL)
@@ -73,7 +77,8 @@ static int host_users_add(const char *name, size_t name_len, const char *pass, s
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: adding a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
-		log_info("management: user %.*s added", (int)name_len, name);
+		log_info("management: user '%s' added",
+			 escape_text(ename, sizeof(ename), name, name_len));
 	return host_users_status(r);
 }
 
@@ -272,7 +277,7 @@ static int host_users_add_async(const char *name, size_t name_len, const char *p
 
 static int host_users_del(const char *name, size_t name_len)
 {
-	char err[256] = "";
+	char err[256] = "", ename[ESCAPE_SIZE(HOST_NAME_LOG_MAX)];
 	enum users_result r;
 
 	if (host_ctx == NULL)
@@ -281,7 +286,8 @@ static int host_users_del(const char *name, size_t name_len)
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: deleting a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
-		log_info("management: user %.*s deleted", (int)name_len, name);
+		log_info("management: user '%s' deleted",
+			 escape_text(ename, sizeof(ename), name, name_len));
 	return host_users_status(r);
 }
 
@@ -318,7 +324,7 @@ static void host_log(int level, const char *fmt, ...)
 
 static void host_log(int level, const char *fmt, ...)
 {
-	char msg[768];
+	char msg[768], safe[ESCAPE_SIZE(768)];
 	va_list ap;
 
 	if (level < MASS_LOG_ERROR)
@@ -328,7 +334,9 @@ static void host_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg((enum log_level)level, "plugin %s: %s", host_caller ? host_caller : "?", msg);
+	/* a plugin may pass on network text: one line, escaped */
+	log_msg((enum log_level)level, "plugin %s: %s", host_caller ? host_caller : "?",
+		escape_str(safe, sizeof(safe), msg));
 }
 
 static struct mass_host host_table = {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/escape.h"
 #include "core/net.h"
 
 /*
@@ -102,46 +103,9 @@ void accesslog_close(void)
 	accesslog_path[0] = '\0';
 }
 
-/* Writes c, escaped, at d if all of it fits before end; NULL if not. */
-static char *accesslog_put_octet(char *d, const char *end, unsigned char c)
-{
-	static const char hex[] = "0123456789abcdef";
-	char tmp[4];
-	size_t n = 0;
-
-	if (c == '\t' || c == '\n' || c == '\\') {
-		tmp[n++] = '\\';
-		tmp[n++] = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
-	} else if (c < 0x20 || c >= 0x7f) {
-		tmp[n++] = '\\';
-		tmp[n++] = 'x';
-		tmp[n++] = hex[c >> 4];
-		tmp[n++] = hex[c & 15];
-	} else {
-		tmp[n++] = (char)c;
-	}
-	if ((size_t)(end - d) < n)
-		return NULL;
-	memcpy(d, tmp, n);
-	return d + n;
-}
-
 void accesslog_escape(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	char *d = dst;
-	const char *end = dst + dstlen - 1;  /* room for the NUL */
-	size_t i;
-
-	if (dstlen == 0)
-		return;
-	for (i = 0; i < len; i++) {
-		char *next = accesslog_put_octet(d, end, (unsigned char)src[i]);
-
-		if (next == NULL)
-			break;
-		d = next;
-	}
-	*d = '\0';
+	escape_text(dst, dstlen, src, len);
 }
 
 /* A line under construction: pos never passes end. */
