@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
+#include "core/net.h"
 #include "core/notify.h"
 #include "mass/host_services.h"
 #include "mass/mgmt.h"
@@ -217,6 +218,17 @@ static int main_raise_nofile(void)
 	return (int)rl.rlim_cur;
 }
 
+/* One bound listener into the context's list (the ACL's built-in rules). */
+static void main_note_self(const char *addr, uint16_t port)
+{
+	char err[128];
+	socklen_t len;
+
+	if (main_ctx.nself < RUNTIME_SELF_MAX &&
+	    net_parse_addr(addr, port, &main_ctx.self[main_ctx.nself], &len, err, sizeof(err)) == 0)
+		main_ctx.nself++;
+}
+
 static int main_open_listeners(const struct config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->listen_len; i++) {
@@ -226,6 +238,7 @@ static int main_open_listeners(const struct config *cfg, char *err, size_t errle
 		if (l == NULL)
 			return -1;
 		main_listeners[main_nlisteners++] = l;
+		main_note_self(listener_addr(l), listener_port(l));
 		log_info("SOCKS listening on %s port %u", listener_addr(l),
 			 (unsigned)listener_port(l));
 	}
@@ -437,6 +450,9 @@ static int main_start(char *err, size_t errlen)
 	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0)
 		goto out;
 	main_publish_listeners();
+	for (size_t i = 0; i < mgmt_listener_count(); i++)
+		if (mgmt_addr(i) != NULL)
+			main_note_self(mgmt_addr(i), mgmt_port(i));
 	if (main_drop_privileges(cfg.user, err, errlen) < 0 ||
 	    (main_ctx.verify = verify_pool_create(main_ctx.loop, 0, MAIN_VERIFY_QUEUE,
 						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||

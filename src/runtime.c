@@ -1,6 +1,7 @@
 /* runtime: the snapshot in force and reload as one transaction. See runtime.h. */
 #include "runtime.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "auth/cred.h"
 #include "auth/verify.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
@@ -135,6 +137,32 @@ static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtim
 	return 0;
 }
 
+/*
+ * The ACL of cfg behind the built-in rules: socks5d's listeners as bound,
+ * and the host's addresses as they are now (a wildcard listener is
+ * reachable on each). Returns the ACL, or NULL with err set.
+ */
+static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct config *cfg,
+				     char *err, size_t errlen)
+{
+	static struct sockaddr_storage local[ACL_LOCAL_MAX];
+	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
+	int n = net_local_addrs(local, ACL_LOCAL_MAX);
+	struct acl *acl;
+
+	if (n < 0)
+		log_warn("acl: the host's addresses cannot be listed (%s); the built-in rules "
+			 "cover loopback and the listen addresses only", strerror(errno));
+	self.nlocal = n > 0 ? (size_t)n : 0;
+	acl = acl_compile(cfg, &self, err, errlen);
+	if (acl != NULL)
+		log_info("acl: %zu built-in rules: no client reaches socks5d's %zu listeners on "
+			 "any of the host's %zu local addresses; %zu rules from [acl]",
+			 acl_builtin_count(acl), ctx->nself, self.nlocal,
+			 acl_rule_count(acl) - acl_builtin_count(acl));
+	return acl;
+}
+
 static void runtime_free(struct runtime *rt)
 {
 	plugins_free(rt->plugins);
@@ -176,7 +204,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	}
 	rt->auth = rt->cfg.auth;
 	rt->dissectors = rt->cfg.dissectors && !ctx->opts.no_dissectors;
-	if ((rt->acl = acl_compile(&rt->cfg, err, errlen)) == NULL ||
+	if ((rt->acl = runtime_build_acl(ctx, &rt->cfg, err, errlen)) == NULL ||
 	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
 		goto fail;
 	if (runtime_build_users_part(ctx, c, err, errlen) < 0)

@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "auth/users.h"
@@ -71,6 +72,9 @@ struct runtime_options {
 	bool no_dissectors;             /* -N: dissectors stay off across reloads */
 };
 
+/* Most sockets socks5d listens on: SOCKS and management listen addresses. */
+#define RUNTIME_SELF_MAX (2 * CONFIG_MAX_LISTEN)
+
 struct runtime_ctx {
 	struct loop *loop;
 	struct resolver *resolver;
@@ -79,6 +83,10 @@ struct runtime_ctx {
 	struct runtime_options opts;
 	struct verify_pool *verify; /* password checks off the loop (auth/verify.h) */
 	bool stopping;              /* SIGTERM seen: no new connections */
+	/* every listener as bound (SOCKS and management, ports as got), set by
+	 * main before the first runtime_apply(): the ACL's built-in rules */
+	struct sockaddr_storage self[RUNTIME_SELF_MAX];
+	size_t nself;
 };
 
 /*
@@ -89,7 +97,9 @@ struct runtime_ctx {
  * the candidate is in force.
  *
  * The parts, in order: the listen addresses (on reload the old ones are
- * kept; a change is logged as needing a restart), the ACL, the admins, the
+ * kept; a change is logged as needing a restart), the ACL (its built-in
+ * rules from ctx->self and the host's addresses as they are now, logged),
+ * the admins, the
  * SOCKS users, then the plugin set (plugins_load(), PLUGINS_START when
  * ctx->rt is NULL, else PLUGINS_RELOAD: see plugins.h for what each mode
  * refuses). Users: at start from users_file when it exists, else from

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -261,4 +262,25 @@ bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *
 		if (net_cidr_match(&nets[i], sa))
 			return true;
 	return false;
+}
+
+int net_local_addrs(struct sockaddr_storage *out, size_t max)
+{
+	struct ifaddrs *list, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&list) < 0)
+		return -1;
+	for (i = list; i != NULL && n < max; i = i->ifa_next) {
+		socklen_t len = i->ifa_addr != NULL ? net_addr_len(i->ifa_addr) : 0;
+
+		if (len == 0)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n], i->ifa_addr, len);
+		net_set_port(&out[n], 0);
+		n++;
+	}
+	freeifaddrs(list);
+	return (int)n;
 }

@@ -100,4 +100,11 @@ bool net_cidr_match(const struct net_cidr *c, const struct sockaddr *sa);
 /* True when sa is inside one of the n blocks of nets. */
 bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *sa);
 
+/*
+ * The IPv4 and IPv6 addresses of the host's interfaces (getifaddrs), at most
+ * max, into out (ports 0). Returns how many were written, or -1 with errno
+ * set when the list cannot be had.
+ */
+int net_local_addrs(struct sockaddr_storage *out, size_t max);
+
 #endif

@@ -33,6 +33,7 @@ struct acl_rule {
 	uint8_t action;               /* enum acl_verdict */
 	uint8_t has;                  /* enum acl_cond bits */
 	bool host_under_only;         /* ".example.com": not the name itself */
+	bool dest_local;              /* "dest local": any address of this host */
 	uint16_t port_lo, port_hi;
 	struct acl_net dest, src;
 	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
@@ -42,6 +43,9 @@ struct acl_rule {
 struct acl {
 	struct acl_rule *rules;
 	size_t len, cap;
+	size_t builtin;                /* the first rules, built in */
+	struct acl_net *local;         /* "dest local": loopback, unspecified, the host's */
+	size_t nlocal;
 };
 
 /* A condition's value against what is known: no, yes, or not known yet. */
@@ -250,7 +254,12 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 	}
 	r->has |= bit;
 	switch (bit) {
-	case ACL_HAS_DEST: return acl_parse_net(arg, &r->dest, why);
+	case ACL_HAS_DEST:
+		if (strcmp(arg, "local") == 0) {
+			r->dest_local = true;
+			return 0;
+		}
+		return acl_parse_net(arg, &r->dest, why);
 	case ACL_HAS_SRC: return acl_parse_net(arg, &r->src, why);
 	case ACL_HAS_PORT: return acl_parse_ports(arg, r, why);
 	default: return acl_parse_host(arg, r, why);
@@ -319,47 +328,92 @@ static int acl_add_rule(struct acl *a, const struct config_kv *kv, const char *p
 	return 0;
 }
 
-static int acl_add_builtin(struct acl *a, const char *net, uint16_t port)
+/* The address of sa as an acl_net host (mapped IPv4 unmapped). Returns false for other families. */
+static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *port)
+{
+	size_t len;
+
+	memset(n, 0, sizeof(*n));
+	len = sa != NULL ? net_host(sa, n->addr) : 0;
+	if (len == 0)
+		return false;
+	n->family = len == 4 ? AF_INET : AF_INET6;
+	n->prefix = (uint8_t)(len * 8);
+	*port = net_port(sa);
+	return true;
+}
+
+/* Loopback and the unspecified range: always local, whatever the interfaces say. */
+static const struct acl_net acl_always_local[] = {
+	{ AF_INET, 8, { 127 } },
+	{ AF_INET, 8, { 0 } },
+	{ AF_INET6, 128, { [15] = 1 } },
+	{ AF_INET6, 128, { 0 } },
+};
+
+static int acl_set_local(struct acl *a, const struct acl_self *self)
+{
+	size_t n = sizeof(acl_always_local) / sizeof(acl_always_local[0]);
+	size_t extra = self != NULL ? self->nlocal : 0;
+
+	if (extra > ACL_LOCAL_MAX)
+		extra = ACL_LOCAL_MAX;
+	a->local = calloc(n + extra, sizeof(*a->local));
+	if (a->local == NULL)
+		return -1;
+	memcpy(a->local, acl_always_local, sizeof(acl_always_local));
+	a->nlocal = n;
+	for (size_t i = 0; i < extra; i++) {
+		uint16_t unused;
+
+		if (acl_host_of((const struct sockaddr *)&self->local[i], &a->local[a->nlocal],
+				&unused))
+			a->nlocal++;
+	}
+	return 0;
+}
+
+/* 0.0.0.0/8 or :: (mapped already unmapped): what Linux delivers to the host itself. */
+static bool acl_unspecified(const struct acl_net *h)
+{
+	static const uint8_t zero[16];
+
+	return h->family == AF_INET ? h->addr[0] == 0 : memcmp(h->addr, zero, 16) == 0;
+}
+
+/*
+ * The built-in rule of one bound listener: its own address on its port,
+ * or, for a wildcard listener, every local address on its port.
+ */
+static int acl_add_listener(struct acl *a, const struct sockaddr_storage *ss)
 {
 	struct acl_rule r;
-	const char *why;
+	uint16_t port;
 
 	memset(&r, 0, sizeof(r));
+	if (!acl_host_of((const struct sockaddr *)ss, &r.dest, &port) || port == 0)
+		return 0; /* not bound: nothing to protect */
 	r.action = ACL_DENY;
 	r.has = ACL_HAS_DEST | ACL_HAS_PORT;
 	r.port_lo = r.port_hi = port;
 	r.line = ACL_LINE_BUILTIN;
-	if (acl_parse_net(net, &r.dest, &why) < 0)
-		return 0; /* config checked the listen addresses; be lenient anyway */
-	return acl_push(a, &r);
-}
-
-/* Management listeners: their addresses, loopback and the unspecified addresses. */
-static int acl_add_mgmt(struct acl *a, const struct config *cfg)
-{
-	static const char *const local[] = { "127.0.0.0/8", "::1", "0.0.0.0", "::" };
-
-	if (cfg->mgmt_port == 0)
-		return 0;
-	for (size_t i = 0; i < cfg->mgmt_listen_len; i++)
-		if (cfg->mgmt_listen[i] != NULL &&
-		    acl_add_builtin(a, cfg->mgmt_listen[i], cfg->mgmt_port) < 0)
-			return -1;
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-		if (acl_add_builtin(a, local[i], cfg->mgmt_port) < 0)
-			return -1;
+	r.dest_local = acl_unspecified(&r.dest);
+	if (acl_push(a, &r) < 0)
+		return -1;
+	a->builtin++;
 	return 0;
 }
 
-struct acl *acl_compile(const struct config *cfg, char *err, size_t errlen)
+struct acl *acl_compile(const struct config *cfg, const struct acl_self *self,
+			char *err, size_t errlen)
 {
 	struct acl *a = calloc(1, sizeof(*a));
 
-	if (a == NULL || acl_add_mgmt(a, cfg) < 0) {
-		snprintf(err, errlen, "out of memory");
-		acl_free(a);
-		return NULL;
-	}
+	if (a == NULL || acl_set_local(a, self) < 0)
+		goto oom;
+	for (size_t i = 0; self != NULL && i < self->nlisteners; i++)
+		if (acl_add_listener(a, &self->listeners[i]) < 0)
+			goto oom;
 	for (size_t i = 0; i < cfg->acl.len; i++) {
 		if (acl_add_rule(a, &cfg->acl.items[i], cfg->path, err, errlen) < 0) {
 			acl_free(a);
@@ -367,6 +421,10 @@ struct acl *acl_compile(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	return a;
+oom:
+	snprintf(err, errlen, "out of memory");
+	acl_free(a);
+	return NULL;
 }
 
 void acl_free(struct acl *acl)
@@ -374,6 +432,7 @@ void acl_free(struct acl *acl)
 	if (acl == NULL)
 		return;
 	free(acl->rules);
+	free(acl->local);
 	free(acl);
 }
 
@@ -382,19 +441,12 @@ size_t acl_rule_count(const struct acl *acl)
 	return acl ? acl->len : 0;
 }
 
-/* --- matching --- */
-
-/* The address of sa as an acl_net host (mapped IPv4 unmapped). Returns false for other families. */
-static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *port)
+size_t acl_builtin_count(const struct acl *acl)
 {
-	size_t len = sa != NULL ? net_host(sa, n->addr) : 0;
-
-	if (len == 0)
-		return false;
-	n->family = len == 4 ? AF_INET : AF_INET6;
-	*port = net_port(sa);
-	return true;
+	return acl ? acl->builtin : 0;
 }
+
+/* --- matching --- */
 
 static bool acl_net_has(const struct acl_net *net, const struct acl_net *host)
 {
@@ -421,39 +473,139 @@ static bool acl_host_matches(const struct acl_rule *r, const char *name, size_t 
 	return name[len - hlen - 1] == '.' && strncasecmp(name + len - hlen, r->host, hlen) == 0;
 }
 
-/* What is known about one request; has_dest false before resolution. */
+/*
+ * What is known about one request. has_dest false before resolution;
+ * has_alias when dest is unspecified (alias: the loopback address the
+ * kernel delivers it to); unknown when neither name nor address is known.
+ */
 struct acl_query {
 	const char *name;
 	size_t name_len;
-	struct acl_net src, dest;
-	bool has_src, has_dest;
+	struct acl_net src, dest, alias;
+	bool has_src, has_dest, has_alias, unknown;
 	uint16_t port;
 };
 
-static enum acl_tri acl_rule_matches(const struct acl_rule *r, const struct acl_query *q)
+static bool acl_is_local(const struct acl *acl, const struct acl_net *h)
+{
+	for (size_t i = 0; i < acl->nlocal; i++)
+		if (acl_net_has(&acl->local[i], h))
+			return true;
+	return false;
+}
+
+static bool acl_dest_matches(const struct acl *acl, const struct acl_rule *r,
+			     const struct acl_query *q)
+{
+	if (r->dest_local)
+		return acl_is_local(acl, &q->dest);
+	return acl_net_has(&r->dest, &q->dest) ||
+	       (q->has_alias && acl_net_has(&r->dest, &q->alias));
+}
+
+/* A NO anywhere wins over an UNKNOWN: the rule cannot match whatever comes later. */
+static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rule *r,
+				     const struct acl_query *q)
 {
 	enum acl_tri t = ACL_YES;
 
 	if (r->has & ACL_HAS_ALL)
 		return ACL_YES;
-	if ((r->has & ACL_HAS_PORT) && (q->port < r->port_lo || q->port > r->port_hi))
-		return ACL_NO;
 	if ((r->has & ACL_HAS_SRC) && (!q->has_src || !acl_net_has(&r->src, &q->src)))
 		return ACL_NO;
-	if ((r->has & ACL_HAS_HOST) &&
-	    (q->name == NULL || !acl_host_matches(r, q->name, q->name_len)))
-		return ACL_NO;
+	if (r->has & ACL_HAS_PORT) {
+		if (q->unknown)
+			t = ACL_UNKNOWN;
+		else if (q->port < r->port_lo || q->port > r->port_hi)
+			return ACL_NO;
+	}
+	if (r->has & ACL_HAS_HOST) {
+		if (q->unknown)
+			t = ACL_UNKNOWN;
+		else if (q->name == NULL || !acl_host_matches(r, q->name, q->name_len))
+			return ACL_NO;
+	}
 	if (r->has & ACL_HAS_DEST) {
 		if (!q->has_dest)
 			t = ACL_UNKNOWN;
-		else if (!acl_net_has(&r->dest, &q->dest))
+		else if (!acl_dest_matches(acl, r, q))
 			return ACL_NO;
 	}
 	return t;
 }
 
+/*
+ * First match, with what is not known yet: a rule that may match later
+ * (UNKNOWN) is passed over only while every such rule has the action of
+ * the first rule that matches now, since whichever of them matches in the
+ * end decides the same; otherwise the answer waits (ALLOW: check again).
+ * So the built-in deny rules, whose address is not known before
+ * resolution, do not hide a "deny = src ..." behind them.
+ */
 static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query *q, int *line)
 {
+	unsigned pending = 0;         /* bit per action of the UNKNOWN rules passed */
+
+	for (size_t i = 0; i < acl->len; i++) {
+		const struct acl_rule *r = &acl->rules[i];
+
+		switch (acl_rule_matches(acl, r, q)) {
+		case ACL_NO:
+			continue;
+		case ACL_YES:
+			if (pending & ~(1u << r->action))
+				return ACL_ALLOW; /* an earlier rule may yet decide otherwise */
+			*line = r->line;
+			return (enum acl_verdict)r->action;
+		case ACL_UNKNOWN:
+			pending |= 1u << r->action;
+			continue;
+		}
+	}
+	return ACL_ALLOW;
+}
+
+/*
+ * A name that is a numeric address (inet_pton's strict forms) is that
+ * address already; a mapped one is unmapped. Returns false for other names.
+ */
+static bool acl_literal(const char *name, size_t len, struct acl_net *n)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint16_t unused;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (net_parse_addr(buf, 0, &ss, &sslen, NULL, 0) < 0)
+		return false;
+	return acl_host_of((const struct sockaddr *)&ss, n, &unused);
+}
+
+static void acl_set_alias(struct acl_query *q)
+{
+	q->has_alias = acl_unspecified(&q->dest);
+	if (!q->has_alias)
+		return;
+	memset(&q->alias, 0, sizeof(q->alias));
+	q->alias.family = q->dest.family;
+	if (q->dest.family == AF_INET) {
+		q->alias.prefix = 32;
+		q->alias.addr[0] = 127;
+		q->alias.addr[3] = 1;
+	} else {
+		q->alias.prefix = 128;
+		q->alias.addr[15] = 1;
+	}
+}
+
+enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
+{
+	struct acl_query q;
+	uint16_t unused;
 	int dummy;
 
 	if (line == NULL)
@@ -461,58 +613,23 @@ static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query
 	*line = ACL_LINE_DEFAULT;
 	if (acl == NULL)
 		return ACL_ALLOW;
-	for (size_t i = 0; i < acl->len; i++) {
-		const struct acl_rule *r = &acl->rules[i];
-
-		switch (acl_rule_matches(r, q)) {
-		case ACL_NO:
-			continue;
-		case ACL_YES:
-			*line = r->line;
-			return (enum acl_verdict)r->action;
-		case ACL_UNKNOWN:
-			/* this rule's fate rests on the address: decide after resolution */
-			return ACL_ALLOW;
-		}
-	}
-	return ACL_ALLOW;
-}
-
-static void acl_query_name(struct acl_query *q, const char *name)
-{
-	q->name = name;
-	q->name_len = name ? strlen(name) : 0;
-	if (q->name_len > 0 && name[q->name_len - 1] == '.')
-		q->name_len--;
-}
-
-enum acl_verdict acl_check_name(const struct acl *acl, const struct sockaddr *src,
-				const char *name, uint16_t port, int *line)
-{
-	struct acl_query q;
-	uint16_t unused;
-
 	memset(&q, 0, sizeof(q));
-	acl_query_name(&q, name);
-	q.has_src = acl_host_of(src, &q.src, &unused);
-	q.port = port;
-	return acl_decide(acl, &q, line);
-}
-
-enum acl_verdict acl_check_addr(const struct acl *acl, const struct sockaddr *src,
-				const struct sockaddr *dst, const char *name, int *line)
-{
-	struct acl_query q;
-	uint16_t unused;
-
-	memset(&q, 0, sizeof(q));
-	acl_query_name(&q, name);
-	q.has_src = acl_host_of(src, &q.src, &unused);
-	if (!acl_host_of(dst, &q.dest, &q.port)) {
-		if (line != NULL)
-			*line = ACL_LINE_DEFAULT;
-		return ACL_DENY; /* not an IP destination: nothing to connect to */
+	q.name = req->name;
+	q.name_len = req->name ? strlen(req->name) : 0;
+	if (q.name_len > 0 && q.name[q.name_len - 1] == '.')
+		q.name_len--;
+	q.has_src = acl_host_of(req->src, &q.src, &unused);
+	q.port = req->port;
+	if (req->dst != NULL) {
+		if (!acl_host_of(req->dst, &q.dest, &q.port))
+			return ACL_DENY; /* not an IP destination: nothing to connect to */
+		q.has_dest = true;
+	} else if (q.name != NULL) {
+		q.has_dest = acl_literal(q.name, q.name_len, &q.dest);
+	} else {
+		q.unknown = true;
 	}
-	q.has_dest = true;
+	if (q.has_dest)
+		acl_set_alias(&q);
 	return acl_decide(acl, &q, line);
 }

@@ -16,25 +16,43 @@
  *   port N | N-M     the destination port (1-65535)
  *   src CIDR         the client's address
  *   all              every request (alone)
+ *   dest local       any address of this host: loopback (127.0.0.0/8, ::1),
+ *                    the unspecified range and the addresses of the host's
+ *                    interfaces when the ACL was built (start and reload)
  *
- * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are matched as the IPv4
- * address they reach, so a client cannot dodge an IPv4 rule by writing it
- * as IPv6.
+ * Addresses are judged by where the kernel delivers them. IPv4-mapped IPv6
+ * addresses (::ffff:a.b.c.d) are matched as the IPv4 address they reach,
+ * so a client cannot dodge an IPv4 rule by writing it as IPv6. The
+ * unspecified addresses (0.0.0.0/8, ::, ::ffff:0.0.0.0), which Linux
+ * delivers to the host itself, match as themselves and also as loopback
+ * (127.0.0.1, ::1): "deny = dest 127.0.0.0/8" denies 0.0.0.0 too. A name
+ * that is a numeric address ("0.0.0.0" as ATYP 03) is judged as that
+ * address already before resolution, and as every address it resolves to
+ * after.
  *
- * Before the user rules comes a built-in one protecting the management
- * server: "deny" of the management port (when it is not 0) on every
- * management listen address, on 127.0.0.0/8 and ::1, and on 0.0.0.0 and ::
- * (which the kernel routes to the host itself). A wildcard management
- * listener is also reachable on the host's other addresses: deny those with
- * rules of your own.
+ * Before the user rules come the built-in ones, computed from the sockets
+ * actually bound (struct acl_self): "deny" of every socks5d listener (the
+ * SOCKS ones and the management ones, whatever port they got, 0 included)
+ * on every address the host delivers to it: a listener on one address on
+ * that address (and, for a loopback listener, on the unspecified addresses
+ * through the rule above); a wildcard listener (0.0.0.0 or ::) on loopback,
+ * the unspecified range and every local address of its family. So no
+ * client reaches the management server through the proxy, nor chains the
+ * proxy through itself. They cannot be overridden.
  *
- * A request is checked twice: by name before it is resolved
- * (acl_check_name), then every address before it is connected to
- * (acl_check_addr), so a name cannot smuggle in a denied address. The two
- * agree: a name check decides only what no address could change.
+ * One decision function for every command (acl_check): CONNECT, BIND (the
+ * requested address, then the peer that connects), UDP ASSOCIATE (the
+ * client at association time, then every datagram's destination) all ask
+ * it with the same inputs: the client's address, the name as the client
+ * gave it, and the address once known. A name is checked before it is
+ * resolved, then every address before it is used, so a name cannot smuggle
+ * in a denied address. The stages agree: an earlier stage decides only
+ * what no later knowledge could change (the verdict; the deciding line may
+ * then be an earlier rule's of the same action).
  *
- * Compiling is pure (no sockets, no files) and all-or-nothing; matching is
- * pure and allocation-free.
+ * Compiling is pure (no sockets, no files: the caller gathers the bound
+ * and local addresses) and all-or-nothing; matching is pure and
+ * allocation-free.
  */
 #ifndef MASS_ACL_H
 #define MASS_ACL_H
@@ -49,16 +67,33 @@ struct acl;
 
 enum acl_verdict { ACL_ALLOW = 0, ACL_DENY = 1 };
 
-/* ACL_LINE_BUILTIN: the management rule; ACL_LINE_DEFAULT: no rule matched. */
+/* ACL_LINE_BUILTIN: a built-in rule; ACL_LINE_DEFAULT: no rule matched. */
 #define ACL_LINE_BUILTIN 0
 #define ACL_LINE_DEFAULT (-1)
 
+/* Most local addresses an ACL keeps for "dest local" and the built-in rules. */
+#define ACL_LOCAL_MAX 256
+
 /*
- * Compiles cfg->acl behind the built-in rule for cfg->mgmt_listen and
- * cfg->mgmt_port. Returns the ACL, or NULL with "PATH:LINE: [acl] KEY:
- * reason" (or "out of memory") in err.
+ * What socks5d itself is, gathered by the caller: every bound listener
+ * (address and port as bound: a port 0 asked for is the port got) and the
+ * host's local addresses (ports ignored). Loopback and the unspecified
+ * addresses count as local without being listed.
  */
-struct acl *acl_compile(const struct config *cfg, char *err, size_t errlen);
+struct acl_self {
+	const struct sockaddr_storage *listeners;
+	size_t nlisteners;
+	const struct sockaddr_storage *local;
+	size_t nlocal;               /* beyond ACL_LOCAL_MAX the rest is ignored */
+};
+
+/*
+ * Compiles cfg->acl behind the built-in rules for self (NULL: none, for
+ * tests of the user rules alone). Returns the ACL, or NULL with "PATH:LINE:
+ * [acl] KEY: reason" (or "out of memory") in err.
+ */
+struct acl *acl_compile(const struct config *cfg, const struct acl_self *self,
+			char *err, size_t errlen);
 
 /* Frees an ACL (NULL is fine). */
 void acl_free(struct acl *acl);
@@ -66,23 +101,33 @@ void acl_free(struct acl *acl);
 /* Number of rules, the built-in ones included. */
 size_t acl_rule_count(const struct acl *acl);
 
-/*
- * The verdict for a request for name:port from src, before resolution.
- * ACL_DENY only when the answer is deny whatever the name resolves to;
- * ACL_ALLOW means "go on and check every address". *line (when not NULL)
- * gets the mass.ini line of the deciding rule, ACL_LINE_BUILTIN or
- * ACL_LINE_DEFAULT. A NULL acl allows everything.
- */
-enum acl_verdict acl_check_name(const struct acl *acl, const struct sockaddr *src,
-				const char *name, uint16_t port, int *line);
+/* Number of built-in rules (they come first). */
+size_t acl_builtin_count(const struct acl *acl);
 
 /*
- * The verdict for connecting (or sending, for UDP) from src to dst (AF_INET
- * or AF_INET6, port included). name is what the client asked for, or NULL
- * when it gave an address. src may be NULL when unknown (src rules then do
- * not match). *line as for acl_check_name().
+ * One request as known at one stage. src: the client (NULL when unknown:
+ * src rules then do not match). dst: the address (AF_INET or AF_INET6,
+ * port included) once known, else NULL. name: the destination as the
+ * client named it (ATYP 03), or NULL. port: the destination port when dst
+ * is NULL and name is not. With neither dst nor name the destination is not
+ * known at all (UDP ASSOCIATE before any datagram, BIND naming no peer):
+ * only what no destination could change is decided.
  */
-enum acl_verdict acl_check_addr(const struct acl *acl, const struct sockaddr *src,
-				const struct sockaddr *dst, const char *name, int *line);
+struct acl_request {
+	const struct sockaddr *src;
+	const char *name;
+	const struct sockaddr *dst;
+	uint16_t port;
+};
+
+/*
+ * The verdict for req. Before the address is known, ACL_DENY only when the
+ * answer is deny whatever it turns out to be, and ACL_ALLOW means "go on
+ * and check again once known". A dst of another family is denied (nothing
+ * to connect to). *line (when not NULL) gets the mass.ini line of the
+ * deciding rule, ACL_LINE_BUILTIN or ACL_LINE_DEFAULT. A NULL acl allows
+ * everything.
+ */
+enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line);
 
 #endif

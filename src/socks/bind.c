@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -96,7 +95,7 @@ static void bind_accept(struct loop *loop, int fd, void *data, int events)
 	loop_timer_stop(b->env.loop, &b->timer);
 	/* the one place a BIND peer is judged: the wrong peer, or one the ACL denies */
 	if (!bind_peer_allowed((const struct sockaddr *)&peer, b->allowed, b->nallowed) ||
-	    acl_check_addr(b->env.acl, NULL, (const struct sockaddr *)&peer, NULL, NULL) != ACL_ALLOW) {
+	    !b->ops->permit(b->owner, (const struct sockaddr *)&peer)) {
 		close(cfd);
 		b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
 		return;

@@ -16,7 +16,8 @@
  * The peer: the first connection accepted. When DST.ADDR is not all-zeros
  * the peer's address must be DST.ADDR (for a domain, any address the
  * resolver gives for it); DST.PORT is not checked, as the peer's source
- * port is rarely known in advance. A peer not coming within
+ * port is rarely known in advance. The peer must also pass the ACL (the
+ * owner's permit callback), as DST itself did before the command started. A peer not coming within
  * connect_timeout seconds fails the command with REP 06.
  */
 #ifndef MASS_BIND_H
@@ -32,7 +33,6 @@
 struct bind;
 struct loop;
 struct resolver;
-struct acl;
 
 /*
  * What a BIND works with, copied by bind_start(); the pointers must outlive
@@ -41,7 +41,6 @@ struct acl;
 struct bind_env {
 	struct loop *loop;
 	struct resolver *resolver;     /* for a DST given by name */
-	const struct acl *acl;         /* judges the peer */
 	unsigned connect_timeout;      /* seconds the peer gets to connect */
 };
 
@@ -65,6 +64,12 @@ struct bind_ops {
 	 * resolve; others from socks5_rep_for_errno().
 	 */
 	void (*failed)(void *owner, uint8_t rep);
+	/*
+	 * The ACL's verdict on the peer that connected (the owner's one
+	 * decision function, which logs a denial). Returns true when allowed;
+	 * a denied peer is closed and the command fails with 02.
+	 */
+	bool (*permit)(void *owner, const struct sockaddr *peer);
 };
 
 /*

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -16,6 +17,7 @@
 #include "bind.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -76,6 +78,7 @@ struct session {
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
 	uint16_t dest_port;
+	struct ratelimit udp_denials;    /* access-log lines for denied datagrams */
 	uint8_t state;
 	/* for the close record of an established tunnel (accesslog.h) */
 	uint8_t end;                     /* enum accesslog_end, set where it ends */
@@ -100,9 +103,13 @@ static uint64_t session_next_id = 1;
 /* Refused PROXY headers in the daemon log: 10 at once, then 1 a second, over all peers. */
 static struct ratelimit session_proxy_lines = RATELIMIT_INIT(10, 1);
 
+/* Failed logins in the daemon log: 10 at once, then 1 a second, over all clients. */
+static struct ratelimit session_login_lines = RATELIMIT_INIT(10, 1);
+
 /* One read buffer for every handshake: the loop is single-threaded. */
 static uint8_t session_rx[POOL_BUF_SIZE];
 
+#define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
 /* The close line of an established tunnel, while its sockets are open. */
@@ -235,16 +242,15 @@ static void session_established_event(struct session *s, const struct sockaddr *
 		session_emit(s, &ev);
 }
 
+static char session_kind(uint8_t cmd);
+
 static void session_log_request(struct session *s, uint8_t rep)
 {
-	uint8_t cmd = s->hs->req.cmd;
-	char kind = cmd == SOCKS5_CMD_BIND ? ACCESSLOG_BIND
-		  : cmd == SOCKS5_CMD_UDP ? ACCESSLOG_UDP : ACCESSLOG_CONNECT;
 	char dest[256];
 
 	request_dest_str(&s->hs->req, dest, sizeof(dest));
-	accesslog_request(s->user, kind, (const struct sockaddr *)&s->hs->peer, dest,
-			  s->hs->req.port, rep);
+	accesslog_request(s->user, session_kind(s->hs->req.cmd),
+			  (const struct sockaddr *)&s->client_addr, dest, s->hs->req.port, rep);
 }
 
 /* Answers the request with a failure and closes. */
@@ -259,33 +265,105 @@ static void session_fail(struct session *s, uint8_t rep)
 	session_free(s);
 }
 
+static char session_kind(uint8_t cmd)
+{
+	return cmd == SOCKS5_CMD_BIND ? ACCESSLOG_BIND
+	     : cmd == SOCKS5_CMD_UDP ? ACCESSLOG_UDP : ACCESSLOG_CONNECT;
+}
+
 /*
- * The ACL verdict for the request (by name before resolution when addr is
- * NULL, else for that address); a denial is logged and answered with REP 02.
- * Returns true when the session was closed.
+ * The one decision point of every command: the ACL's verdict (acl_check)
+ * for this session's client and what is known of the destination (name as
+ * the client gave it, port, address once known; none of them for UDP
+ * ASSOCIATE before a datagram and for BIND naming no peer). Returns true
+ * when allowed; *line as acl_check() sets it.
+ */
+static bool session_verdict(const struct session *s, const char *name, uint16_t port,
+			    const struct sockaddr *dst, int *line)
+{
+	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
+
+	return acl_check(s->rt->acl, &q, line) == ACL_ALLOW;
+}
+
+/* A denial in the daemon log: command, client, destination (the name escaped), rule. */
+static void session_log_denial(const struct session *s, uint8_t cmd, const char *name,
+			       uint16_t port, const struct sockaddr *dst, int line)
+{
+	static const char *const what[] = { "CONNECT", "BIND", "UDP" };
+	char ename[ESCAPE_SIZE(SESSION_NAME_MAX)], ip[NET_ADDRSTRLEN] = "", client[NET_ADDRSTRLEN];
+	char rule[48];
+	const char *cmdname = what[cmd == SOCKS5_CMD_BIND ? 1 : cmd == SOCKS5_CMD_UDP ? 2 : 0];
+
+	escape_str(ename, sizeof(ename), name);
+	if (dst != NULL) {
+		net_ip_str(dst, ip, sizeof(ip));
+		port = net_port(dst);
+	}
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	if (line == ACL_LINE_BUILTIN)
+		snprintf(rule, sizeof(rule), "(built-in rule: socks5d's own listener)");
+	else
+		snprintf(rule, sizeof(rule), "by [acl] line %d", line);
+	if (name == NULL && dst == NULL)
+		log_info("acl: %s from %s denied %s", cmdname, client, rule);
+	else
+		log_info("acl: %s from %s to %s%s%s port %u denied %s", cmdname, client,
+			 name ? ename : "", name && dst ? " at " : "", ip, (unsigned)port, rule);
+}
+
+/* session_verdict(), a denial logged. Returns true when allowed. */
+static bool session_permit(struct session *s, uint8_t cmd, const char *name, uint16_t port,
+			   const struct sockaddr *dst)
+{
+	int line;
+
+	if (session_verdict(s, name, port, dst, &line))
+		return true;
+	session_log_denial(s, cmd, name, port, dst, line);
+	return false;
+}
+
+/*
+ * The request's verdict (by name before resolution when addr is NULL, else
+ * for that address); a denial is answered with REP 02 (and its access log
+ * line). Returns true when the session was closed.
  */
 static bool session_denied(struct session *s, const struct sockaddr *addr)
 {
 	struct request_parser *req = &s->hs->req;
 	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
-	const struct sockaddr *peer = (const struct sockaddr *)&s->hs->peer;
-	char dest[256], ip[NET_ADDRSTRLEN] = "";
-	int line;
 
-	if ((addr ? acl_check_addr(s->rt->acl, peer, addr, name, &line)
-		  : acl_check_name(s->rt->acl, peer, name, req->port, &line)) == ACL_ALLOW)
+	if (session_permit(s, req->cmd, name, req->port, addr))
 		return false;
-	request_dest_str(req, dest, sizeof(dest));
-	if (addr != NULL)
-		net_ip_str(addr, ip, sizeof(ip));
-	if (line == ACL_LINE_BUILTIN)
-		log_info("acl: %s%s%s port %u denied (built-in management rule)", dest,
-			 addr ? " at " : "", ip, (unsigned)req->port);
-	else
-		log_info("acl: %s%s%s port %u denied by [acl] line %d", dest,
-			 addr ? " at " : "", ip, (unsigned)req->port, line);
 	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
 	return true;
+}
+
+/*
+ * The request's own verdict before its command starts: by name, by the
+ * address given, or, for BIND and UDP ASSOCIATE with the all-zeros
+ * address (no peer named, or the client's source not known), by the
+ * client alone. Returns true when the session was closed.
+ */
+static bool session_request_denied(struct session *s)
+{
+	struct request_parser *req = &s->hs->req;
+	struct sockaddr_storage dst;
+	socklen_t len;
+
+	if (req->atyp == SOCKS5_ATYP_DOMAIN)
+		return session_denied(s, NULL);
+	request_sockaddr(req, &dst, &len);
+	if (req->cmd == SOCKS5_CMD_UDP ||
+	    (req->cmd == SOCKS5_CMD_BIND && net_is_unspecified((struct sockaddr *)&dst))) {
+		/* UDP's DST is the client's own source, not a destination */
+		if (session_permit(s, req->cmd, NULL, 0, NULL))
+			return false;
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED);
+		return true;
+	}
+	return session_denied(s, (struct sockaddr *)&dst);
 }
 
 /*
@@ -342,6 +420,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
 	s->hs->peer = *peer;
+	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
 	if (net_cidr_any(ctx->rt->cfg.proxy_protocol.nets, ctx->rt->cfg.proxy_protocol.len,
 			 (const struct sockaddr *)peer)) {
@@ -600,6 +679,21 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 
 /* --- auth: RFC 1929 username/password → status --- */
 
+/* A failed login in the daemon log: the name tried (escaped) and the client, rate-limited. */
+static void session_login_failed(const struct session *s, const struct userpass_parser *up)
+{
+	char name[ESCAPE_SIZE(sizeof(up->user))], client[NET_ADDRSTRLEN];
+	uint64_t held;
+
+	if (!ratelimit_take(&session_login_lines, loop_now_ms(s->ctx->loop), &held))
+		return;
+	if (held > 0)
+		log_warn("socks: %llu more failed logins not logged", (unsigned long long)held);
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_warn("socks: failed login for user '%s' from %s",
+		 escape_text(name, sizeof(name), up->user, up->ulen), client);
+}
+
 /*
  * The verify pool's answer: the status reply, then the octets the client
  * sent behind its login (a pipelined request), then the socket again.
@@ -615,6 +709,8 @@ static void session_auth_done(void *ctx, bool ok)
 	s->auth_pending = NULL;
 	if (ok)
 		s->user = strdup(hs->p.userpass.user);
+	else
+		session_login_failed(s, &hs->p.userpass);
 	reply[1] = ok && s->user != NULL ? 0x00 : 0x01;
 	if (events_wanted(MASS_EVENT_AUTHENTICATED)) {
 		struct mass_event ev = { .type = MASS_EVENT_AUTHENTICATED, .ok = reply[1] == 0,
@@ -780,12 +876,14 @@ static void session_request_done(struct session *s)
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
 		return;
 	}
+	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))
+		return;
 	if (req->cmd == SOCKS5_CMD_UDP) {
 		session_udp_start(s);
 		return;
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
-		struct bind_env env = { s->ctx->loop, s->ctx->resolver, s->rt->acl,
+		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
 					s->rt->cfg.connect_timeout };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
@@ -975,8 +1073,20 @@ static void session_bind_failed(void *owner, uint8_t rep)
 	session_fail(owner, rep);
 }
 
+/* The peer that connects is judged as the request's destination would be. */
+static bool session_bind_permit(void *owner, const struct sockaddr *peer)
+{
+	struct session *s = owner;
+	struct request_parser *req = &s->hs->req;
+
+	return session_permit(s, SOCKS5_CMD_BIND,
+			      req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL,
+			      req->port, peer);
+}
+
 static const struct bind_ops session_bind_ops = {
-	session_bind_listening, session_bind_connected, session_bind_failed
+	session_bind_listening, session_bind_connected, session_bind_failed,
+	session_bind_permit
 };
 
 static void session_udp_ended(void *owner)
@@ -984,11 +1094,41 @@ static void session_udp_ended(void *owner)
 	session_free(owner);
 }
 
+/*
+ * Every datagram's destination: by name before it resolves, by the address
+ * after. A denial is logged in both logs (access log: kind U, status 2), at most
+ * 8 at once and 1 a second per association.
+ */
+static bool session_udp_permit(void *owner, const char *name, uint16_t port,
+			       const struct sockaddr *dst)
+{
+	struct session *s = owner;
+	char dest[SESSION_NAME_MAX + 1];
+	uint64_t held;
+	int line;
+
+	if (session_verdict(s, name, port, dst, &line))
+		return true;
+	if (!ratelimit_take(&s->udp_denials, loop_now_ms(s->ctx->loop), &held))
+		return false;
+	if (held > 0)
+		log_info("acl: %llu more denied datagrams of this association not logged",
+			 (unsigned long long)held);
+	session_log_denial(s, SOCKS5_CMD_UDP, name, port, dst, line);
+	if (name != NULL)
+		snprintf(dest, sizeof(dest), "%s", name);
+	else
+		net_ip_str(dst, dest, sizeof(dest));
+	accesslog_request(s->user, ACCESSLOG_UDP, (const struct sockaddr *)&s->client_addr, dest,
+			  dst != NULL ? net_port(dst) : port, SOCKS5_REP_NOT_ALLOWED);
+	return false;
+}
+
 /* The association runs until the control connection ends (ST_UDP reads it to EOF). */
 static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
-	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, s->rt->acl,
+	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
 				     s->rt->cfg.idle_timeout };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;

@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "acl.h"
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/net.h"
@@ -23,6 +23,7 @@ struct udp_pending {
 	struct udp_assoc *a;
 	struct resolve_query *query;
 	size_t slot;           /* index in a->pending */
+	char name[256];        /* as the client named it, for the address's verdict */
 	size_t len;
 	uint8_t data[];
 };
@@ -39,6 +40,8 @@ struct udp_assoc {
 	uint64_t last_active_ms;
 	struct udp_pending *pending[UDP_ASSOC_PENDING_MAX];
 	size_t pending_bytes;
+	struct sockaddr_storage peers[UDP_ASSOC_PEERS_MAX]; /* targets sent to, allowed */
+	size_t npeers, next_peer;        /* next_peer: the slot replaced when full */
 };
 
 /* One datagram at a time moves through here: the loop is single-threaded. */
@@ -80,6 +83,27 @@ void udp_assoc_free(struct udp_assoc *a)
 
 /* --- targets → client --- */
 
+static bool udp_assoc_is_peer(const struct udp_assoc *a, const struct sockaddr_storage *from)
+{
+	for (size_t i = 0; i < a->npeers; i++)
+		if (net_same((const struct sockaddr *)from, (const struct sockaddr *)&a->peers[i]))
+			return true;
+	return false;
+}
+
+/* A target the ACL allowed and we sent to: replies from it may pass (oldest replaced). */
+static void udp_assoc_add_peer(struct udp_assoc *a, const struct sockaddr_storage *dst)
+{
+	if (udp_assoc_is_peer(a, dst))
+		return;
+	if (a->npeers < UDP_ASSOC_PEERS_MAX) {
+		a->peers[a->npeers++] = *dst;
+		return;
+	}
+	a->peers[a->next_peer] = *dst;
+	a->next_peer = (a->next_peer + 1) % UDP_ASSOC_PEERS_MAX;
+}
+
 static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int events)
 {
 	struct udp_assoc *a = data;
@@ -97,6 +121,8 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 
 		if (n < 0)
 			return;  /* EAGAIN, or an ICMP error of an earlier send: nothing to pass on */
+		if (!udp_assoc_is_peer(a, &from))
+			continue; /* never sent to: not a reply */
 		iov[0].iov_base = hdr;
 		iov[0].iov_len = socks5_udp_build(hdr, sizeof(hdr), (struct sockaddr *)&from);
 		if (iov[0].iov_len == 0)
@@ -139,20 +165,22 @@ static int udp_assoc_upstream(struct udp_assoc *a, int family)
 	return fd;
 }
 
-static void udp_assoc_send(struct udp_assoc *a, const struct sockaddr_storage *dst,
-			   const uint8_t *data, size_t len)
+/* name: the destination as the client named it, or NULL. */
+static void udp_assoc_send(struct udp_assoc *a, const char *name,
+			   const struct sockaddr_storage *dst, const uint8_t *data, size_t len)
 {
 	int fd;
 
-	/* the one place a UDP destination is judged: a denied datagram is dropped */
+	/* the one place a UDP destination address is judged: a denied datagram is dropped */
 	if (dst->ss_family != AF_INET && dst->ss_family != AF_INET6)
 		return;
-	if (acl_check_addr(a->env.acl, (const struct sockaddr *)&a->client,
-			   (const struct sockaddr *)dst, NULL, NULL) != ACL_ALLOW)
+	if (!a->env.permit(a->owner, name, net_port((const struct sockaddr *)dst),
+			   (const struct sockaddr *)dst))
 		return;
 	fd = udp_assoc_upstream(a, dst->ss_family);
 	if (fd < 0)
 		return;
+	udp_assoc_add_peer(a, dst);
 	if (sendto(fd, data, len, 0, (const struct sockaddr *)dst,
 		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
 		metrics_relay_write(len);
@@ -164,7 +192,7 @@ static void udp_assoc_resolved(void *data, enum resolve_status status,
 	struct udp_pending *p = data;
 
 	if (status == RESOLVE_OK && count > 0)
-		udp_assoc_send(p->a, &addrs[0], p->data, p->len);
+		udp_assoc_send(p->a, p->name, &addrs[0], p->data, p->len);
 	udp_assoc_pending_free(p);
 }
 
@@ -187,6 +215,7 @@ static void udp_assoc_defer(struct udp_assoc *a, const char *name, uint16_t port
 		return;
 	p->a = a;
 	p->slot = slot;
+	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->len = len;
 	memcpy(p->data, data, len);
 	p->query = resolve_start(a->env.resolver, name, port, udp_assoc_resolved, p);
@@ -237,12 +266,15 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 			metrics_relay_read(len);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 		if (h.dst.atyp == SOCKS5_ATYP_DOMAIN) {
+			/* by name first: dest-host rules apply to UDP too */
+			if (!a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
+				continue;
 			udp_assoc_defer(a, (const char *)h.dst.addr, h.dst.port,
 					udp_assoc_buf + h.data_offset, len);
 			continue;
 		}
 		request_sockaddr(&h.dst, &dst, &dstlen);
-		udp_assoc_send(a, &dst, udp_assoc_buf + h.data_offset, len);
+		udp_assoc_send(a, NULL, &dst, udp_assoc_buf + h.data_offset, len);
 	}
 }
 

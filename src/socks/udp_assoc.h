@@ -18,11 +18,17 @@
  * Toward targets, one unconnected UDP socket per address family (made on
  * the first datagram of that family) sends to every target and receives
  * every answer, which goes back to the client behind a header naming its
- * source. Domain destinations are resolved with the loop's resolver; while
+ * source. Replies come only from a target the client has sent to (its
+ * address and port, within the association): a target enters the table
+ * of the last UDP_ASSOC_PEERS_MAX sent to once the ACL allowed a datagram
+ * to it, so a reply is always from a peer the ACL allows; anything else
+ * arriving on the socket is dropped. Domain destinations are resolved with the loop's resolver; while
  * a name resolves its datagram waits in a bounded queue
  * (UDP_ASSOC_PENDING_MAX datagrams, UDP_ASSOC_PENDING_BYTES octets per
  * association); what does not fit is dropped, as is a datagram whose name
- * does not resolve. The first address resolved is used.
+ * does not resolve. The first address resolved is used. Every destination
+ * passes the ACL (env.permit): a name before it resolves, then the address
+ * (with the name) before the datagram is sent; a denied one is dropped.
  *
  * Metrics: each datagram's DATA (headers excluded) counts once as read when
  * it is taken for relaying and once as written when it has been sent on,
@@ -35,17 +41,27 @@
 #ifndef MASS_UDP_ASSOC_H
 #define MASS_UDP_ASSOC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #define UDP_ASSOC_PENDING_MAX 16            /* datagrams waiting for a name */
 #define UDP_ASSOC_PENDING_BYTES (64 * 1024) /* their DATA, in all */
 #define UDP_ASSOC_BURST 64                  /* datagrams per socket per wake-up */
+#define UDP_ASSOC_PEERS_MAX 64              /* targets a reply may come from */
 
 struct udp_assoc;
 struct loop;
 struct resolver;
-struct acl;
+
+/*
+ * The ACL's verdict on one datagram's destination, asked of the owner (its
+ * one decision function, which adds the client and logs a denial): by name
+ * before it resolves (dst NULL), then by the address (name still given).
+ * Returns true when allowed.
+ */
+typedef bool udp_assoc_permit_fn(void *owner, const char *name, uint16_t port,
+				 const struct sockaddr *dst);
 
 /*
  * What an association works with, copied by udp_assoc_start(); the pointers
@@ -55,7 +71,7 @@ struct acl;
 struct udp_assoc_env {
 	struct loop *loop;
 	struct resolver *resolver;     /* for destinations given by name */
-	const struct acl *acl;         /* judges every destination */
+	udp_assoc_permit_fn *permit;   /* judges every destination */
 	unsigned idle_timeout;         /* seconds without a datagram */
 };
 

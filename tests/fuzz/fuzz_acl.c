@@ -2,14 +2,20 @@
  * Fuzz target: the [acl] rule compiler and matcher. The input is a 35-octet
  * query (a flags octet, client and destination IPv6 addresses, which may be
  * IPv4-mapped, and the port) then text: the first line is the destination
- * name, every further line a rule "KEY VALUE" (first blank splits). The
- * name check must never contradict the address check it announces: a
- * decided name verdict is the address verdict for any address.
+ * name, every further line a rule "KEY VALUE" (first blank splits). Flag 1
+ * adds built-in rules: a listener on the destination address and port and
+ * one wildcard listener on that port, the client's address as local. No
+ * stage may contradict a later one: a verdict decided with the client
+ * alone is the verdict for any name and address, and a decided name
+ * verdict is the address verdict for any address (for a numeric name, the
+ * address it spells); the deciding line may move to an earlier rule of the
+ * same action, never to the default.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
+#include "core/net.h"
 #include "socks/acl.h"
 #include "config.h"
 #include "fuzz.h"
@@ -56,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config c;
 	struct acl *acl;
-	struct sockaddr_in6 src, dst;
+	struct sockaddr_in6 src, dst, wild;
+	struct sockaddr_storage listeners[2], local[1];
+	struct acl_self self = { listeners, 2, local, 1 };
 	char name[256] = "", err[512];
 	uint16_t port;
 
@@ -65,20 +73,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	port = (uint16_t)(data[33] << 8 | data[34]);
 	fuzz_acl_addr(&src, data + 1, 0);
 	fuzz_acl_addr(&dst, data + 17, port);
+	fuzz_acl_addr(&wild, (const uint8_t[16]){ 0 }, port);
+	memcpy(&listeners[0], &dst, sizeof(dst));
+	memcpy(&listeners[1], &wild, sizeof(wild));
+	memcpy(&local[0], &src, sizeof(src));
 	config_defaults(&c);
-	c.mgmt_port = (data[0] & 1) ? port : 0;
 	fuzz_acl_rules(&c, (const char *)data + FUZZ_ACL_HEAD, size - FUZZ_ACL_HEAD,
 		       name, sizeof(name));
-	acl = acl_compile(&c, err, sizeof(err));
+	acl = acl_compile(&c, (data[0] & 1) ? &self : NULL, err, sizeof(err));
 	if (acl != NULL) {
 		const char *nm = (data[0] & 2) ? NULL : name;
-		int nline = 0, aline = 0;
-		enum acl_verdict nv = acl_check_name(acl, (struct sockaddr *)&src, nm, port, &nline);
-		enum acl_verdict av = acl_check_addr(acl, (struct sockaddr *)&src,
-						     (struct sockaddr *)&dst, nm, &aline);
+		struct sockaddr_storage lit;
+		socklen_t litlen;
+		const struct sockaddr *d = (const struct sockaddr *)&dst;
+		int cline = 0, nline = 0, aline = 0;
+		enum acl_verdict cv, nv, av;
 
-		if (nv == ACL_DENY || nline != ACL_LINE_DEFAULT)
-			FUZZ_CHECK(nv == av && nline == aline);
+		/* a numeric name resolves to itself */
+		if (nm != NULL && net_parse_addr(nm, port, &lit, &litlen, NULL, 0) == 0)
+			d = (const struct sockaddr *)&lit;
+		cv = acl_check(acl, &(struct acl_request){ (struct sockaddr *)&src, NULL, NULL, 0 },
+			       &cline);
+		nv = acl_check(acl, &(struct acl_request){ (struct sockaddr *)&src, nm, NULL, port },
+			       &nline);
+		av = acl_check(acl, &(struct acl_request){ (struct sockaddr *)&src, nm, d, 0 }, &aline);
+		if (cv == ACL_DENY || cline != ACL_LINE_DEFAULT)
+			FUZZ_CHECK(cv == av && (aline == cline || aline != ACL_LINE_DEFAULT));
+		if (nm != NULL && (nv == ACL_DENY || nline != ACL_LINE_DEFAULT))
+			FUZZ_CHECK(nv == av && (aline == nline || aline != ACL_LINE_DEFAULT));
 		acl_free(acl);
 	} else {
 		FUZZ_CHECK(strstr(err, "[acl]") != NULL || strcmp(err, "out of memory") == 0);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (config_load(&c, path, err, sizeof(err)) == 0) {
 		FUZZ_CHECK(c.path != NULL && strcmp(c.path, path) == 0);
 		FUZZ_CHECK(c.listen_len <= CONFIG_MAX_LISTEN && c.max_users <= CONFIG_MAX_USERS_LIMIT);
-		acl = acl_compile(&c, err, sizeof(err));
+		acl = acl_compile(&c, NULL, err, sizeof(err));
 		if (acl == NULL)
 			FUZZ_CHECK(strncmp(err, path, strlen(path)) == 0);
 		acl_free(acl);

@@ -1,4 +1,9 @@
-/* Unit tests for the ACL: rule syntax and its errors, matching, the built-in rule. */
+/*
+ * Unit tests for the ACL: rule syntax and its errors, matching, where the
+ * kernel delivers an address (unspecified, mapped, numeric names), the
+ * built-in rules from bound listeners, "dest local", and the stage with no
+ * destination known (UDP ASSOCIATE, BIND naming no peer).
+ */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -12,7 +17,7 @@
 static struct config cfg;
 static char err[256];
 
-/* A config with no management port (no built-in rule) and the given rules. */
+/* A config with the given rules (compiled without built-in rules). */
 static void setup_rules(const char *const *rules)
 {
 	config_defaults(&cfg);
@@ -26,7 +31,7 @@ static struct acl *compile(const char *const *rules)
 	struct acl *a;
 
 	setup_rules(rules);
-	a = acl_compile(&cfg, err, sizeof(err));
+	a = acl_compile(&cfg, NULL, err, sizeof(err));
 	config_free(&cfg);
 	return a;
 }
@@ -56,15 +61,34 @@ static enum acl_verdict check(const struct acl *a, const char *src, const char *
 			      uint16_t port, const char *name)
 {
 	struct sockaddr_storage s = addr(src, 40000), d = addr(dst, port);
+	struct acl_request q = { (struct sockaddr *)&s, name, (struct sockaddr *)&d, 0 };
 
-	return acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d, name, NULL);
+	return acl_check(a, &q, NULL);
+}
+
+static enum acl_verdict check_addr(const struct acl *a, const struct sockaddr_storage *s,
+				   const struct sockaddr_storage *d, int *line)
+{
+	struct acl_request q = { (const struct sockaddr *)s, NULL, (const struct sockaddr *)d, 0 };
+
+	return acl_check(a, &q, line);
 }
 
 static enum acl_verdict check_name(const struct acl *a, const char *name, uint16_t port)
 {
 	struct sockaddr_storage s = addr("192.0.2.1", 40000);
+	struct acl_request q = { (struct sockaddr *)&s, name, NULL, port };
 
-	return acl_check_name(a, (struct sockaddr *)&s, name, port, NULL);
+	return acl_check(a, &q, NULL);
+}
+
+/* The stage with no destination known: the client alone. */
+static enum acl_verdict check_client(const struct acl *a, const char *src)
+{
+	struct sockaddr_storage s = addr(src, 40000);
+	struct acl_request q = { (struct sockaddr *)&s, NULL, NULL, 0 };
+
+	return acl_check(a, &q, NULL);
 }
 
 START_TEST(empty_acl_allows)
@@ -97,8 +121,7 @@ START_TEST(first_match_wins_with_final_deny)
 	ck_assert_msg(a != NULL, "%s", err);
 	ck_assert_int_eq(check(a, "127.0.0.1", "10.9.9.9", 80, NULL), ACL_ALLOW);
 	ck_assert_int_eq(check(a, "127.0.0.1", "10.9.9.9", 1024, NULL), ACL_ALLOW);
-	ck_assert_int_eq(acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d,
-					 NULL, &line), ACL_DENY);
+	ck_assert_int_eq(check_addr(a, &s, &d, &line), ACL_DENY);
 	ck_assert_int_eq(line, 11);
 	ck_assert_int_eq(check(a, "127.0.0.1", "fd12::1", 443, NULL), ACL_ALLOW);
 	ck_assert_int_eq(check(a, "127.0.0.1", "fe80::1", 443, NULL), ACL_DENY);
@@ -154,8 +177,7 @@ START_TEST(source_rules)
 	{
 		struct sockaddr_storage d = addr("8.8.8.8", 53);
 
-		ck_assert_int_eq(acl_check_addr(a, NULL, (struct sockaddr *)&d, NULL, NULL),
-				 ACL_ALLOW);
+		ck_assert_int_eq(check_addr(a, NULL, &d, NULL), ACL_ALLOW);
 	}
 	acl_free(a);
 }
@@ -196,28 +218,204 @@ START_TEST(prefix_edges)
 }
 END_TEST
 
-START_TEST(builtin_protects_management)
+/* Compiles rules behind the built-in rules of listeners (address, port) and local addresses. */
+static struct acl *compile_self(const char *const *rules, const char *const *listeners,
+				const uint16_t *ports, const char *const *local)
 {
+	struct sockaddr_storage l[8], loc[8];
+	struct acl_self self = { l, 0, loc, 0 };
 	struct acl *a;
-	int line;
-	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("127.0.0.1", 8080);
 
-	config_defaults(&cfg);
-	ck_assert_int_eq(config_list_add(&cfg.acl, "allow", "all", 40), 0);
-	a = acl_compile(&cfg, err, sizeof(err));
+	for (; listeners[self.nlisteners] != NULL; self.nlisteners++)
+		l[self.nlisteners] = addr(listeners[self.nlisteners], ports[self.nlisteners]);
+	for (; local[self.nlocal] != NULL; self.nlocal++)
+		loc[self.nlocal] = addr(local[self.nlocal], 0);
+	setup_rules(rules);
+	a = acl_compile(&cfg, &self, err, sizeof(err));
 	config_free(&cfg);
+	return a;
+}
+
+START_TEST(builtin_protects_listeners)
+{
+	static const char *const rules[] = { "allow", "all", NULL };
+	static const char *const listeners[] = { "127.0.0.1", "::1", NULL };
+	static const uint16_t ports[] = { 41000, 41001 };
+	static const char *const none[] = { NULL };
+	struct acl *a = compile_self(rules, listeners, ports, none);
+	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("127.0.0.1", 41000);
+	int line;
+
 	ck_assert_msg(a != NULL, "%s", err);
-	ck_assert_int_eq(acl_check_addr(a, (struct sockaddr *)&s, (struct sockaddr *)&d,
-					 NULL, &line), ACL_DENY);
+	ck_assert_uint_eq(acl_builtin_count(a), 2);
+	ck_assert_int_eq(check_addr(a, &s, &d, &line), ACL_DENY);
 	ck_assert_int_eq(line, ACL_LINE_BUILTIN);
-	ck_assert_int_eq(check(a, "127.0.0.1", "127.0.0.1", 8081, NULL), ACL_ALLOW);
-	ck_assert_int_eq(check(a, "127.0.0.1", "::1", 8080, NULL), ACL_DENY);
-	ck_assert_int_eq(check(a, "127.0.0.1", "0.0.0.0", 8080, NULL), ACL_DENY);
-	ck_assert_int_eq(check(a, "127.0.0.1", "::ffff:127.0.0.1", 8080, NULL), ACL_DENY);
-	ck_assert_int_eq(check(a, "127.0.0.1", "127.1.2.3", 8080, NULL), ACL_DENY);
-	ck_assert_int_eq(check(a, "127.0.0.1", "192.0.2.1", 8080, NULL), ACL_ALLOW);
+	/* the port as bound, whatever was asked for (0 included) */
+	ck_assert_int_eq(check(a, "127.0.0.1", "127.0.0.1", 41002, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "127.0.0.1", "0.0.0.0", 41000, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::ffff:127.0.0.1", 41000, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::ffff:0.0.0.0", 41000, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::1", 41001, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "127.0.0.1", "::", 41001, NULL), ACL_DENY);
+	/* a listener on 127.0.0.1 is not on 127.0.0.2 */
+	ck_assert_int_eq(check(a, "127.0.0.1", "127.0.0.2", 41000, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "0.0.0.0", 41000), ACL_DENY);
 	/* a name cannot be denied before it resolves */
-	ck_assert_int_eq(check_name(a, "localhost", 8080), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "localhost", 41000), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(builtin_wildcard_covers_local_addresses)
+{
+	static const char *const rules[] = { "allow", "all", NULL };
+	static const char *const listeners[] = { "0.0.0.0", "::", "127.0.0.1", NULL };
+	static const uint16_t ports[] = { 1080, 1080, 0 };
+	static const char *const local[] = { "192.0.2.10", "2001:db8::10", NULL };
+	struct acl *a = compile_self(rules, listeners, ports, local);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	/* a listener not bound (port 0) protects nothing */
+	ck_assert_uint_eq(acl_builtin_count(a), 2);
+	ck_assert_uint_eq(acl_rule_count(a), 3);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "::ffff:192.0.2.10", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "2001:db8::10", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.8.9.10", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "0.0.0.0", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "0.1.2.3", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "::", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "::1", 1080, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.11", 1080, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 1081, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(unspecified_counts_as_loopback)
+{
+	static const char *const rules[] = {
+		"deny", "dest 127.0.0.0/8",
+		"deny", "dest ::1",
+		NULL
+	};
+	static const char *const forms[] = {
+		"0.0.0.0", "0.1.2.3", "::", "::ffff:0.0.0.0", "::ffff:127.0.0.1", "127.1.2.3", "::1",
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		ck_assert_msg(check(a, "192.0.2.1", forms[i], 80, NULL) == ACL_DENY, "%s", forms[i]);
+		/* the name "0.0.0.0" and the like: before resolution and after */
+		ck_assert_msg(check_name(a, forms[i], 80) == ACL_DENY, "name %s", forms[i]);
+		ck_assert_msg(check(a, "192.0.2.1", forms[i], 80, forms[i]) == ACL_DENY, "%s", forms[i]);
+	}
+	ck_assert_int_eq(check(a, "192.0.2.1", "1.0.0.0", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.1", "::2", 80, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(numeric_names_judged_before_resolution)
+{
+	static const char *const rules[] = {
+		"deny", "dest 10.0.0.0/8",
+		"allow", "dest-host 10.1.2.3",
+		NULL
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check_name(a, "10.1.2.3", 80), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "::ffff:10.1.2.3", 80), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "11.1.2.3", 80), ACL_ALLOW);
+	/* not a strict numeric form: judged after resolution */
+	ck_assert_int_eq(check_name(a, "10.1", 80), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.1", "10.0.0.1", 80, "10.1"), ACL_DENY);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(dest_local)
+{
+	static const char *const rules[] = {
+		"allow", "dest 127.0.0.1 port 8000",
+		"deny", "dest local",
+		NULL
+	};
+	static const char *const none[] = { NULL };
+	static const uint16_t ports[] = { 0 };
+	static const char *const local[] = { "192.0.2.10", "fe80::1", NULL };
+	struct acl *a = compile_self(rules, none, ports, local);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "192.0.2.1", "127.0.0.1", 8000, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.1", "0.0.0.0", 8000, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.1", "127.0.0.1", 8001, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "127.9.9.9", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "192.0.2.10", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "::ffff:192.0.2.10", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "fe80::1", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "::", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "192.0.2.11", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "example.com", 80), ACL_ALLOW);
+	acl_free(a);
+	/* without the host's list, loopback and unspecified are still local */
+	a = compile(rules);
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "192.0.2.1", "::1", 80, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "192.0.2.1", "192.0.2.10", 80, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+START_TEST(client_alone_stage)
+{
+	static const char *const rules[] = {
+		"deny", "src 192.0.2.0/24",
+		"deny", "src 198.51.100.0/24 port 53",
+		"allow", "dest-host .example.com",
+		"deny", "all",
+		NULL
+	};
+	struct acl *a = compile(rules);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check_client(a, "192.0.2.9"), ACL_DENY);
+	/* undecided: the port and the name are not known yet */
+	ck_assert_int_eq(check_client(a, "198.51.100.9"), ACL_ALLOW);
+	ck_assert_int_eq(check_client(a, "203.0.113.9"), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "198.51.100.9", "10.0.0.1", 53, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "203.0.113.9", "10.0.0.1", 80, "www.example.com"), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "203.0.113.9", "10.0.0.1", 80, NULL), ACL_DENY);
+	acl_free(a);
+}
+END_TEST
+
+/* Built-in deny rules, undecidable before the address is known, hide no later deny. */
+START_TEST(builtin_rules_hide_no_src_deny)
+{
+	static const char *const rules[] = { "deny", "src 192.0.2.0/24", NULL };
+	static const char *const allow_first[] = {
+		"allow", "dest 10.0.0.0/8", "deny", "src 192.0.2.0/24", NULL
+	};
+	static const char *const listeners[] = { "0.0.0.0", NULL };
+	static const uint16_t ports[] = { 1080 };
+	static const char *const none[] = { NULL };
+	struct acl *a = compile_self(rules, listeners, ports, none);
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check_client(a, "192.0.2.9"), ACL_DENY);
+	ck_assert_int_eq(check_name(a, "example.com", 80), ACL_DENY);
+	ck_assert_int_eq(check_client(a, "198.51.100.9"), ACL_ALLOW);
+	acl_free(a);
+	/* an allow that may match later keeps the answer open */
+	a = compile_self(allow_first, listeners, ports, none);
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check_client(a, "192.0.2.9"), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.9", "10.0.0.1", 80, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.9", "11.0.0.1", 80, NULL), ACL_DENY);
 	acl_free(a);
 }
 END_TEST
@@ -253,7 +451,7 @@ START_TEST(bad_rules_name_file_and_line)
 
 		setup_rules(rules);
 		cfg.path = strdup("/etc/mass.ini");
-		a = acl_compile(&cfg, err, sizeof(err));
+		a = acl_compile(&cfg, NULL, err, sizeof(err));
 		config_free(&cfg);
 		ck_assert_msg(a == NULL, "accepted %s = %s", bad[i][0], bad[i][1]);
 		ck_assert_msg(strncmp(err, "/etc/mass.ini:10: [acl] ", 24) == 0, "%s", err);
@@ -272,7 +470,13 @@ int main(void)
 	tcase_add_test(tc, source_rules);
 	tcase_add_test(tc, mapped_ipv4_is_matched_as_ipv4);
 	tcase_add_test(tc, prefix_edges);
-	tcase_add_test(tc, builtin_protects_management);
+	tcase_add_test(tc, builtin_protects_listeners);
+	tcase_add_test(tc, builtin_wildcard_covers_local_addresses);
+	tcase_add_test(tc, unspecified_counts_as_loopback);
+	tcase_add_test(tc, numeric_names_judged_before_resolution);
+	tcase_add_test(tc, dest_local);
+	tcase_add_test(tc, client_alone_stage);
+	tcase_add_test(tc, builtin_rules_hide_no_src_deny);
 	tcase_add_test(tc, bad_rules_name_file_and_line);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
