@@ -79,6 +79,9 @@ void config_defaults(struct config *c)
 	c->mgmt_auth = true;
 	c->mgmt_timeout = 10;
 	c->mgmt_max_connections = 64;
+	c->mgmt_max_unauthenticated = 8;
+	c->max_buffer_memory = 64;
+	c->plugins_strict = true;
 	c->plugins_dir = config_pkglibdir;
 }
 
@@ -585,6 +588,7 @@ static const struct config_key config_keys[] = {
 	CK_STR("socks", "log_level", log_level, EMPTY_NULL, NULL, config_check_log_level),
 	{ "socks", "proxy_protocol", CT_CIDRS, offsetof(struct config, proxy_protocol),
 	  0, 0, 0, 0, 0, 0 },
+	CK_UINT("socks", "max_buffer_memory", max_buffer_memory, 1, 1048576),
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
 	DISSECT_PROTOCOLS(CK_DISSECTOR)
 #undef CK_DISSECTOR
@@ -593,7 +597,9 @@ static const struct config_key config_keys[] = {
 	CK_BOOL("management", "auth", mgmt_auth),
 	CK_UINT("management", "timeout", mgmt_timeout, 1, 86400),
 	CK_UINT("management", "max_connections", mgmt_max_connections, 1, 10000),
+	CK_UINT("management", "max_unauthenticated", mgmt_max_unauthenticated, 1, 10000),
 	CK_STR("plugins", "dir", plugins_dir, EMPTY_DEFAULT, config_pkglibdir, NULL),
+	CK_BOOL("plugins", "strict", plugins_strict),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(*config_keys))

@@ -78,6 +78,7 @@ struct config {
 	unsigned max_clients;             /* 0: limited by the fd limit only */
 	char *resolver;                   /* "ip[:port],..." for c-ares, NULL: system */
 	unsigned commands;                /* enum config_command bits */
+	unsigned max_buffer_memory;       /* MiB of relay pipes held by all tunnels */
 	char *user;                       /* drop to this user after binding, or NULL */
 	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
 	struct config_cidrs proxy_protocol; /* sources that must send a PROXY header; empty: none */
@@ -99,9 +100,11 @@ struct config {
 	bool mgmt_auth;
 	unsigned mgmt_timeout;
 	unsigned mgmt_max_connections;
+	unsigned mgmt_max_unauthenticated; /* of them, not yet logged in */
 
 	/* [plugins] and [indexes] */
 	char *plugins_dir;                /* default PKGLIBDIR */
+	bool plugins_strict;              /* refuse modules others could have written */
 	char *indexes[256];               /* plugin name serving each index, or NULL */
 	int index_lines[256];             /* line of each [indexes] entry, for messages */
 

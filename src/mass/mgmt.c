@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/listener.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "host_services.h"
 #include "core/loop.h"
@@ -29,20 +30,38 @@
 #define MGMT_DRAIN_MAX (64 * 1024)
 #define MGMT_DRAIN_MS 1000u
 
+/* Failed admin logins per source address: the delay before the failure
+ * reply doubles with each, from MGMT_DELAY_MIN_MS up to MGMT_DELAY_MAX_MS;
+ * the table holds the last MGMT_FAIL_SOURCES sources (the least recently
+ * failed one makes room). */
+#define MGMT_FAIL_SOURCES 256
+#define MGMT_DELAY_MIN_MS 250u
+#define MGMT_DELAY_MAX_MS 8000u
+
+/* The indexes known to change nothing: the core's 00 and the counters and
+ * list of 01..09. Every other request (0A..0D and any third-party index,
+ * which may change state) is logged with the admin, the address and the
+ * status. */
+#define MGMT_READ_ONLY_LAST 0x09
+
 /*
  * MGMT_VERIFYING: the login is with the verify pool or, for a name [admins]
- * does not hold, with the authentication providers (ABI 1.1); MGMT_PENDING:
- * the handler deferred its reply (ABI 1.1). Nothing is read in either.
+ * does not hold, with the authentication providers (ABI 1.1); MGMT_PENALTY:
+ * a failed login waits for its delayed answer; MGMT_PENDING: the handler
+ * deferred its reply (ABI 1.1). Nothing is read in any of them.
  */
-enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_REQUEST, MGMT_PENDING,
-		  MGMT_CLOSING, MGMT_DRAINING };
+enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_PENALTY, MGMT_REQUEST,
+		  MGMT_PENDING, MGMT_CLOSING, MGMT_DRAINING };
 
 struct mgmt_conn {
 	int fd;
 	enum mgmt_state state;
-	struct loop_timer timer;     /* idle deadline */
-	TAILQ_ENTRY(mgmt_conn) link; /* in mgmt.conns */
+	bool logged_in;              /* past the login (or greeted with auth off) */
+	struct loop_timer timer;     /* the deadline from accept, then the penalty or drain */
+	TAILQ_ENTRY(mgmt_conn) link; /* in mgmt.conns, newest first */
+	struct sockaddr_storage addr;
 	char peer[NET_ADDRSTRLEN];
+	char admin[ESCAPE_SIZE(255)]; /* the admin logged in, escaped; "-" with auth off */
 	uint8_t *out;                /* replies not yet written */
 	size_t out_len, out_off;
 	size_t drained;              /* octets discarded after the reply */
@@ -65,7 +84,14 @@ static struct {
 	size_t nlisteners;
 	TAILQ_HEAD(, mgmt_conn) conns;
 	size_t nconns;
+	size_t nunauth;                 /* of them, not logged in yet */
 	bool told_no_admins;
+	struct mgmt_failures {
+		uint8_t host[16];
+		size_t hostlen;         /* 0: a free slot */
+		unsigned count;         /* failures since the last success */
+		uint64_t last_ms;
+	} failures[MGMT_FAIL_SOURCES];
 } mgmt = { .conns = TAILQ_HEAD_INITIALIZER(mgmt.conns) };
 
 /* The snapshot in force: management settings, admins, plugins. */
@@ -94,6 +120,8 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	close(c->fd);
 	TAILQ_REMOVE(&mgmt.conns, c, link);
 	mgmt.nconns--;
+	if (!c->logged_in)
+		mgmt.nunauth--;
 	if (c->verify != NULL)
 		verify_cancel(c->verify);
 	/* a provider or a plugin answering later finds nobody */
@@ -112,11 +140,13 @@ static uint64_t mgmt_timeout_ms(void)
 /* False while the connection waits on the server's side (nothing is read). */
 static bool mgmt_reading(const struct mgmt_conn *c)
 {
-	return c->state != MGMT_VERIFYING && c->state != MGMT_PENDING;
+	return c->state != MGMT_VERIFYING && c->state != MGMT_PENDING &&
+	       c->state != MGMT_PENALTY;
 }
 
 static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len);
 static void mgmt_request_cut_log(const struct mgmt_conn *c, const char *how);
+static void mgmt_penalty_over(struct mgmt_conn *c);
 
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 {
@@ -134,6 +164,10 @@ static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 		host_defer_detach(c->later);
 		c->later = NULL;
 		mgmt_answer(c, &error, 1);
+		return;
+	}
+	if (c->state == MGMT_PENALTY) {
+		mgmt_penalty_over(c);
 		return;
 	}
 	if (c->state == MGMT_REQUEST)
@@ -190,7 +224,9 @@ static int mgmt_flush(struct mgmt_conn *c)
 			return -1;
 		}
 		c->out_off += (size_t)n;
-		loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+		/* a reply in progress: the deadline is then "nothing sent for timeout" */
+		if (c->state == MGMT_CLOSING)
+			loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -236,6 +272,15 @@ static void mgmt_admins_hint(void)
 		 "\"NAME = PASSWORD\" under [admins] in mass.ini and reload (SIGHUP)");
 }
 
+/* c is past the login: it no longer counts against max_unauthenticated. */
+static void mgmt_logged_in(struct mgmt_conn *c)
+{
+	if (!c->logged_in) {
+		c->logged_in = true;
+		mgmt.nunauth--;
+	}
+}
+
 /* The greeting is complete: choose the method. Returns -1 to drop at once. */
 static int mgmt_greeted(struct mgmt_conn *c)
 {
@@ -258,6 +303,7 @@ static int mgmt_greeted(struct mgmt_conn *c)
 		c->state = MGMT_AUTH;
 		userpass_init(&c->p.userpass);
 	} else {
+		mgmt_logged_in(c);  /* auth off: the greeting is the login */
 		c->state = MGMT_REQUEST;
 		mass_request_init(&c->p.request, mgmt_signature, NULL);
 	}
@@ -267,31 +313,112 @@ static int mgmt_greeted(struct mgmt_conn *c)
 static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len);
 
 /* The login's answer; then the octets read behind it, then the socket again. */
+/* The failure record of c's source address, made (or recycled) when make is set. */
+static struct mgmt_failures *mgmt_failures_of(const struct mgmt_conn *c, bool make)
+{
+	uint8_t host[16];
+	size_t len = net_host((const struct sockaddr *)&c->addr, host);
+	struct mgmt_failures *oldest = &mgmt.failures[0];
+
+	if (len == 0)
+		return NULL;
+	for (size_t i = 0; i < MGMT_FAIL_SOURCES; i++) {
+		struct mgmt_failures *f = &mgmt.failures[i];
+
+		if (f->hostlen == len && memcmp(f->host, host, len) == 0)
+			return f;
+		if (f->hostlen == 0 || (oldest->hostlen != 0 && f->last_ms < oldest->last_ms))
+			oldest = f;
+	}
+	if (!make)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	memcpy(oldest->host, host, len);
+	oldest->hostlen = len;
+	return oldest;
+}
+
+/* The delay before the nth failure reply from one source: 250 ms doubling, at most 8 s. */
+static uint64_t mgmt_failure_delay(unsigned n)
+{
+	uint64_t ms = MGMT_DELAY_MIN_MS;
+
+	while (n-- > 1 && ms < MGMT_DELAY_MAX_MS)
+		ms *= 2;
+	return ms < MGMT_DELAY_MAX_MS ? ms : MGMT_DELAY_MAX_MS;
+}
+
+/* The penalty is served: the failure reply goes out, then the close. */
+static void mgmt_penalty_over(struct mgmt_conn *c)
+{
+	c->state = MGMT_CLOSING;
+	if (mgmt_reply2(c, 0x01, 0x01) < 0) {
+		mgmt_conn_close(c);
+		return;
+	}
+	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	mgmt_flush(c);
+}
+
+/*
+ * A wrong admin name or password: logged with the name tried (escaped) and
+ * the address, and answered only after a delay growing with the failures
+ * from that address (nothing more is read meanwhile).
+ */
+static void mgmt_login_failed(struct mgmt_conn *c)
+{
+	const struct userpass_parser *u = &c->p.userpass;
+	struct mgmt_failures *f = mgmt_failures_of(c, true);
+	unsigned n = f != NULL ? ++f->count : 1;
+	uint64_t delay = mgmt_failure_delay(n);
+	char name[ESCAPE_SIZE(sizeof(u->user))];
+
+	if (f != NULL)
+		f->last_ms = loop_now_ms(mgmt.loop);
+	log_warn("management: failed login for admin '%s' from %s (failure %u from this "
+		 "address; answered in %llu ms)", escape_text(name, sizeof(name), u->user, u->ulen),
+		 c->peer, n, (unsigned long long)delay);
+	c->state = MGMT_PENALTY;
+	loop_set(mgmt.loop, c->fd, 0);
+	loop_timer_start(mgmt.loop, &c->timer, delay, mgmt_timer_fired);
+}
+
+/* A successful login: the admin is known, its address's failures are forgotten. */
+static void mgmt_login_ok(struct mgmt_conn *c)
+{
+	struct mgmt_failures *f = mgmt_failures_of(c, false);
+
+	if (f != NULL)
+		f->count = 0;
+	escape_text(c->admin, sizeof(c->admin), c->p.userpass.user, c->p.userpass.ulen);
+	mgmt_logged_in(c);
+	c->state = MGMT_REQUEST;
+	mass_request_init(&c->p.request, mgmt_signature, NULL);
+}
+
 static void mgmt_auth_done(void *ctx, bool ok)
 {
 	struct mgmt_conn *c = ctx;
 	uint8_t *pending = c->pending;
 	size_t n = c->pending_len;
-
 	c->verify = NULL;
 	c->auth_pending = NULL;
 	c->pending = NULL;
 	c->pending_len = 0;
-	if (mgmt_reply2(c, 0x01, ok ? 0x00 : 0x01) < 0) {
+	if (!ok) {
+		free(pending);
+		mgmt_login_failed(c);
+		return;
+	}
+	if (mgmt_reply2(c, 0x01, 0x00) < 0) {
 		free(pending);
 		mgmt_conn_close(c);
 		return;
 	}
-	if (!ok) {
-		log_warn("management: failed login from %s", c->peer);
+	mgmt_login_ok(c);
+	loop_set(mgmt.loop, c->fd, LOOP_READ);
+	if (n > 0 && mgmt_feed(c, pending, n) < 0)
 		c->state = MGMT_CLOSING;
-	} else {
-		c->state = MGMT_REQUEST;
-		mass_request_init(&c->p.request, mgmt_signature, NULL);
-		loop_set(mgmt.loop, c->fd, LOOP_READ);
-		if (n > 0 && mgmt_feed(c, pending, n) < 0)
-			c->state = MGMT_CLOSING;
-	}
 	free(pending);
 	mgmt_flush(c);
 }
@@ -332,8 +459,7 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 			/* allowed at once: on to the request, as after [admins] */
 			if (mgmt_reply2(c, 0x01, 0x00) < 0)
 				return -1;
-			c->state = MGMT_REQUEST;
-			mass_request_init(&c->p.request, mgmt_signature, NULL);
+			mgmt_login_ok(c);
 			return 0;
 		}
 	} else {
@@ -346,10 +472,7 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 		loop_set(mgmt.loop, c->fd, 0);
 		return 0;
 	}
-	if (mgmt_reply2(c, 0x01, 0x01) < 0)
-		return -1;
-	log_warn("management: failed login from %s", c->peer);
-	c->state = MGMT_CLOSING;
+	mgmt_login_failed(c);
 	return 0;
 }
 
@@ -379,11 +502,25 @@ static void mgmt_deferred_done(void *conn, const uint8_t *reply, size_t len)
 		mgmt_answer(c, reply, len);
 }
 
+/*
+ * The one place admin actions are attributed: every index but the reads,
+ * with the admin, the address and the status, whether answered at once or
+ * deferred.
+ */
+static void mgmt_log_result(const struct mgmt_conn *c, uint8_t status)
+{
+	if (c->p.request.req.index > MGMT_READ_ONLY_LAST)
+		log_info("management: admin '%s' from %s: index %02X status %02X", c->admin,
+			 c->peer, c->p.request.req.index, status);
+	else
+		log_debug("management: %s index %02X status %02X", c->peer,
+			  c->p.request.req.index, status);
+}
+
 /* Queues the final reply and starts writing it. */
 static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len)
 {
-	log_debug("management: %s index %02X status %02X", c->peer, c->p.request.req.index,
-		  reply[0]);
+	mgmt_log_result(c, reply[0]);
 	c->state = MGMT_CLOSING;
 	if (mgmt_queue(c, reply, len) < 0) {
 		mgmt_conn_close(c);
@@ -412,8 +549,7 @@ static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 			return 0;
 		}
 	}
-	log_debug("management: %s index %02X status %02X", c->peer,
-		  c->p.request.req.index, mgmt_reply_buf[0]);
+	mgmt_log_result(c, mgmt_reply_buf[0]);
 	c->state = MGMT_CLOSING;
 	return mgmt_queue(c, mgmt_reply_buf, n);
 }
@@ -428,7 +564,7 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
 	enum proto_result r;
 	size_t used;
 
-	while (len > 0 && c->state != MGMT_CLOSING) {
+	while (len > 0 && c->state != MGMT_CLOSING && c->state != MGMT_PENALTY) {
 		used = 0;
 		switch (c->state) {
 		case MGMT_GREETING:
@@ -486,6 +622,12 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		mgmt_drain(c);
 		return;
 	}
+	if (c->state == MGMT_PENALTY) {
+		/* nothing is read meanwhile; a peer that is gone ends it (the failure counts) */
+		if (events & LOOP_ERROR)
+			mgmt_conn_close(c);
+		return;
+	}
 	if (events & LOOP_WRITE) {
 		if (mgmt_flush(c) < 0)
 			return;
@@ -509,7 +651,7 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		mgmt_conn_close(c);
 		return;
 	}
-	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	/* no re-arming here: the deadline runs from accept to a complete request */
 	if (mgmt_feed(c, buf, (size_t)n) < 0) {
 		/* replies already earned (a greeting's) still go out first */
 		c->state = MGMT_CLOSING;
@@ -522,6 +664,41 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		mgmt_flush(c);
 }
 
+/* The connection not logged in that has waited longest (the list is newest first). */
+static struct mgmt_conn *mgmt_oldest_unauth(void)
+{
+	struct mgmt_conn *c, *found = NULL;
+
+	TAILQ_FOREACH(c, &mgmt.conns, link)
+		if (!c->logged_in)
+			found = c;
+	return found;
+}
+
+/*
+ * Room for one more connection, which starts not logged in: beyond
+ * max_unauthenticated of those, or at max_connections in all, the oldest
+ * one not logged in is dropped for it, so connections that never log in
+ * cannot keep an admin out; logged-in ones are never dropped. Returns
+ * false when every connection is logged in and the limit is reached.
+ */
+static bool mgmt_make_room(void)
+{
+	const struct config *cfg = &mgmt_rt()->cfg;
+
+	while (mgmt.nunauth >= (size_t)cfg->mgmt_max_unauthenticated ||
+	       mgmt.nconns >= (size_t)cfg->mgmt_max_connections) {
+		struct mgmt_conn *victim = mgmt_oldest_unauth();
+
+		if (victim == NULL)
+			return mgmt.nconns < (size_t)cfg->mgmt_max_connections;
+		log_info("management: %zu connections not logged in; dropping the oldest, from %s",
+			 mgmt.nunauth, victim->peer);
+		mgmt_conn_close(victim);
+	}
+	return true;
+}
+
 static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 			  void *unused)
 {
@@ -529,8 +706,9 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 
 	(void)peerlen;
 	(void)unused;
-	if (mgmt.nconns >= (size_t)mgmt_rt()->cfg.mgmt_max_connections) {
-		log_warn("management: %zu connections open, refusing another", mgmt.nconns);
+	if (!mgmt_make_room()) {
+		log_warn("management: %zu connections open, all logged in; refusing another",
+			 mgmt.nconns);
 		close(fd);
 		return;
 	}
@@ -543,6 +721,9 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 	}
 	c->fd = fd;
 	c->state = MGMT_GREETING;
+	c->addr = *peer;
+	snprintf(c->admin, sizeof(c->admin), "-");
+	mgmt.nunauth++;
 	net_ip_str((const struct sockaddr *)peer, c->peer, sizeof(c->peer));
 	greeting_init(&c->p.greeting, MASS_VERSION);
 	TAILQ_INSERT_HEAD(&mgmt.conns, c, link);

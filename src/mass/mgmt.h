@@ -19,12 +19,19 @@
  * sub-negotiation VER other than 01 closes without a reply; NMETHODS 0 is
  * answered 01 FF; with [management] auth = on the server picks 02 if offered,
  * else FF and closes; with auth = off it picks 00 if offered, else 02 (and
- * then still checks the credentials). A connection with nothing received for
- * cfg.mgmt_timeout seconds (nothing sent either, while a reply drains) is
- * dropped without a reply (a request cut short is logged); one whose client
- * sent its FIN in the middle of a request's parameters is answered 01 at
- * once. Beyond cfg.mgmt_max_connections open connections
- * a new one is closed at once.
+ * then still checks the credentials). A connection without a complete
+ * request cfg.mgmt_timeout seconds after accept (an absolute deadline, not
+ * extended by bytes; while a reply drains, the time allowed without
+ * progress) is dropped without a reply (a request cut short is logged);
+ * one whose client sent its FIN in the middle of a request's parameters is
+ * answered 01 at once. A new connection beyond
+ * cfg.mgmt_max_unauthenticated not logged in, or beyond
+ * cfg.mgmt_max_connections in all, drops the oldest one not logged in; it
+ * is closed at once only when every connection is logged in. A failed
+ * login is logged (name escaped, address) and answered after a delay
+ * growing per source address (250 ms doubling to 8 s, reset by a success;
+ * nothing is read meanwhile). Every request for an index above 09 is
+ * logged with the admin, the address and the status (mgmt_requested).
  *
  * Reads the context's snapshot in force (runtime.h: cfg.mgmt_auth,
  * mgmt_timeout, mgmt_max_connections, admins, plugins) at the time of each

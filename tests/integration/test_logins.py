@@ -43,7 +43,104 @@ def test_failed_socks_login_is_logged_escaped_and_rate_limited():
         assert "user 'alice'" not in p.stderr()
 
 
+def admin_proxy(ini=""):
+    return Proxy(ini, admins={ADMIN[0]: ADMIN[1]})
+
+
+def mgmt_login(p, user, password):
+    """Greeting and login; returns (socket, status octet or None, seconds taken)."""
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    s.sendall(b"\x01\x01\x02")
+    assert recv_exact(s, 2) == b"\x01\x02"
+    start = time.time()
+    s.sendall(login_bytes(user, password))
+    try:
+        st = recv_exact(s, 2)[1]
+    except EOFError:
+        st = None
+    return s, st, time.time() - start
+
+
+def test_mgmt_deadline_runs_from_accept():
+    with admin_proxy("[management]\ntimeout = 1") as p:
+        s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+        start = time.time()
+        closed = False
+        for b in b"\x01\x01\x02" + login_bytes(*ADMIN):
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.2)
+            if time.time() - start > 3:
+                break
+        if not closed:
+            s.settimeout(3)
+            try:
+                while s.recv(100):
+                    pass
+            except OSError:
+                pass
+        assert time.time() - start < 3, "a trickling client outlived the 1 s deadline"
+        s.close()
+
+
+def test_trickling_clients_cannot_lock_out_the_admin():
+    with admin_proxy("[management]\nmax_connections = 16\nmax_unauthenticated = 4\n"
+                     "timeout = 30") as p:
+        trick = []
+        for _ in range(16):
+            s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+            s.sendall(b"\x01")
+            trick.append(s)
+        time.sleep(0.2)
+        got = mass(p, b"\x00")
+        assert got[0] == 0, got.hex()
+        assert "not logged in; dropping the oldest" in p.stderr(), p.stderr()
+        for s in trick:
+            s.close()
+
+
+def test_failed_admin_logins_slowed_per_source_and_logged():
+    with admin_proxy() as p:
+        times = []
+        for _ in range(3):
+            s, st, took = mgmt_login(p, "ev\nil", "wrong")
+            s.close()
+            assert st == 1, st
+            times.append(took)
+        assert times[0] >= 0.2 and times[1] >= 0.45 and times[2] >= 0.95, times
+        err = p.stderr()
+        assert "management: failed login for admin 'ev\\nil' from 127.0.0.1 (failure 3" in err, err
+        # a success resets the count
+        s, st, _ = mgmt_login(p, *ADMIN)
+        assert st == 0
+        s.close()
+        s, st, took = mgmt_login(p, "admin", "wrong")
+        s.close()
+        assert st == 1 and 0.2 <= took < 0.45, took
+
+
+def test_state_changing_indexes_are_attributed():
+    with admin_proxy() as p:
+        assert mass(p, b"\x0a" + lv("carol") + lv("secret"))[0] == 0
+        assert mass(p, b"\x0a" + lv("carol") + lv("secret"))[0] == 1
+        assert mass(p, b"\x0c\x01")[0] == 0
+        assert mass(p, b"\x02")[0] == 0
+        wait_for(lambda: "index 0C" in p.stderr())
+        err = p.stderr()
+        assert "management: admin 'admin' from 127.0.0.1: index 0A status 00" in err, err
+        assert "management: admin 'admin' from 127.0.0.1: index 0A status 01" in err, err
+        assert "management: admin 'admin' from 127.0.0.1: index 0C status 00" in err, err
+        assert "index 02 status" not in err, err
+
+
 if __name__ == "__main__":
     sys.exit(run([
         test_failed_socks_login_is_logged_escaped_and_rate_limited,
+        test_mgmt_deadline_runs_from_accept,
+        test_trickling_clients_cannot_lock_out_the_admin,
+        test_failed_admin_logins_slowed_per_source_and_logged,
+        test_state_changing_indexes_are_attributed,
     ]))

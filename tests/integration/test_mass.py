@@ -201,12 +201,14 @@ def test_stalled_request_dropped_without_reply():
 
 
 def test_max_connections_cap():
+    """Connections not logged in give way to new ones (the oldest is dropped);
+    logged-in ones never do: with every slot logged in, a new one is refused."""
     with admin_proxy(ini="[management]\nmax_connections = 2") as p:
         held = []
         for _ in range(2):
             s = mgmt_conn(p)
-            s.sendall(b"\x01\x01\x02")
-            assert recv_exact(s, 2) == b"\x01\x02"       # accepted and served
+            s.sendall(b"\x01\x01\x02" + login_bytes(*ADMIN))
+            assert recv_exact(s, 4) == b"\x01\x02\x01\x00"  # logged in, request pending
             held.append(s)
         s = mgmt_conn(p)
         try:
