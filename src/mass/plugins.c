@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -61,6 +62,7 @@ struct plugins {
 	char **errors;
 	size_t nerrors;
 	bool oom;
+	bool lax;                          /* [plugins] strict = off (loading only) */
 	const char *file;                  /* for messages while loading only */
 	const char *dir;                   /* likewise: [plugins] dir or PKGLIBDIR */
 };
@@ -339,10 +341,59 @@ static const char *plugins_check_elf(int fd, off_t size)
 	return NULL;
 }
 
-/* Makes the private copy of path: a regular file, bounded, a whole ELF
- * object. Returns its descriptor, or -1 with *why set. */
-static int plugins_copy(const char *path, const char **why)
+/*
+ * Whether someone other than root or us could have written the module (st:
+ * the file as opened) or replaced it (its directory): writable by group or
+ * others, or owned by another user. Returns NULL, or the reason (in buf),
+ * naming the file or directory and its mode.
+ */
+static const char *plugins_untrusted(const char *path, const struct stat *st, char *buf,
+				     size_t buflen)
 {
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash != NULL && slash != path ? (size_t)(slash - path) : 1;
+	struct stat ds;
+	const struct stat *what[2] = { st, &ds };
+
+	if (dlen >= sizeof(dir))
+		dlen = sizeof(dir) - 1;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	if (stat(dir, &ds) < 0) {
+		snprintf(buf, buflen, "its directory %.200s: %s", dir, strerror(errno));
+		return buf;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *label = i == 0 ? "" : "its directory ", *name = i == 0 ? path : dir;
+		unsigned mode = (unsigned)(what[i]->st_mode & 07777);
+
+		if (what[i]->st_mode & (S_IWGRP | S_IWOTH)) {
+			snprintf(buf, buflen, "%s%.160s is writable by %s (mode %04o)", label, name,
+				 (what[i]->st_mode & S_IWOTH) ? "others" : "its group", mode);
+			return buf;
+		}
+		if (what[i]->st_uid != 0 && what[i]->st_uid != geteuid()) {
+			snprintf(buf, buflen, "%s%.160s is owned by uid %u, neither root nor the "
+				 "running user (mode %04o)", label, name,
+				 (unsigned)what[i]->st_uid, mode);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Makes the private copy of path: a regular file, bounded, a whole ELF
+ * object, that only root or we could have written (plugins_untrusted();
+ * with lax a warning instead of a refusal). Returns its descriptor, or -1
+ * with *why set (possibly to buf).
+ */
+static int plugins_copy(const char *path, bool lax, char *buf, size_t buflen,
+			const char **why)
+{
+	const char *untrusted;
+
 	char label[80];
 	struct stat st;
 	off_t size;
@@ -365,6 +416,15 @@ static int plugins_copy(const char *path, const char **why)
 	if (st.st_size > PLUGINS_FILE_MAX) {
 		*why = "larger than the 64 MiB a plugin may be";
 		goto fail;
+	}
+	/* like sshd's StrictModes: code that runs as us must be ours or root's */
+	if ((untrusted = plugins_untrusted(path, &st, buf, buflen)) != NULL) {
+		if (!lax) {
+			*why = untrusted;
+			goto fail;
+		}
+		log_warn("plugin file %s: loaded although %s ([plugins] strict = off)", path,
+			 untrusted);
 	}
 	/* the memfd's name, seen in /proc/PID/maps: bounded (the kernel takes 249) */
 	snprintf(label, sizeof(label), "mass:%s", plugins_basename(path));
@@ -518,7 +578,7 @@ static void plugins_module_open(struct plugins *p, struct plugins_module *m)
 		plugins_module_fail(p, m, "module must be an absolute path");
 		return;
 	}
-	m->copy = plugins_copy(m->path, &reason);
+	m->copy = plugins_copy(m->path, p->lax, why, sizeof(why), &reason);
 	if (m->copy < 0) {
 		plugins_module_fail(p, m, "%s", reason);
 		return;
@@ -679,6 +739,7 @@ struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_
 		goto oom;
 	p->file = spec->file != NULL ? spec->file : "mass.ini";
 	p->dir = spec->dir != NULL && spec->dir[0] != '\0' ? spec->dir : PKGLIBDIR;
+	p->lax = spec->lax;
 	for (i = 0; i < sizeof(plugins_core) / sizeof(plugins_core[0]); i++)
 		p->slots[plugins_core[i].index].entry = &plugins_core[i];
 	p->modules = calloc(spec->nindexes + 1, sizeof(*p->modules));
@@ -911,6 +972,7 @@ static int plugins_spec_from(const struct config *cfg, struct plugins_spec *spec
 	spec->nindexes = n;
 	spec->sections = s;
 	spec->nsections = cfg->plugins_len;
+	spec->lax = !cfg->plugins_strict;
 	return 0;
 }
 

@@ -39,6 +39,7 @@
 #ifndef MASS_PLUGINS_H
 #define MASS_PLUGINS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,7 @@ struct plugins_section {
 struct plugins_spec {
 	const char *file;         /* mass.ini path, for messages; NULL: "mass.ini" */
 	const char *dir;          /* [plugins] dir; NULL or "": PKGLIBDIR */
+	bool lax;                 /* [plugins] strict = off: see plugins_load_spec() */
 	const struct plugins_index_line *indexes;
 	size_t nindexes;
 	const struct plugins_section *sections;
@@ -83,7 +85,12 @@ enum plugins_mode {
 };
 
 /*
- * Loads a set from spec. PLUGINS_START: returns the set (possibly with
+ * Loads a set from spec. A module file writable by group or others, or
+ * owned by someone other than root or the running user, or in a directory
+ * that is so, is refused ("plugin NAME (PATH): PATH is writable by others
+ * (mode 0666)" and the like), as sshd's StrictModes refuses keys; with
+ * spec->lax it is loaded with a warning instead.
+ * PLUGINS_START: returns the set (possibly with
  * problems: see plugins_error_count()), or NULL with err set when memory ran
  * out. PLUGINS_RELOAD: returns a set without problems, or NULL with err set
  * to the first problem (or "plugins: out of memory").

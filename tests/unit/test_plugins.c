@@ -30,11 +30,13 @@ static struct plugins_index_line lines[8];
 static size_t nlines;
 static struct plugins_section sections[4];
 static size_t nsections;
+static bool spec_lax;     /* [plugins] strict = off */
 
 static void spec_reset(void)
 {
 	nlines = 0;
 	nsections = 0;
+	spec_lax = false;
 }
 
 static void spec_index(unsigned index, const char *plugin)
@@ -56,7 +58,7 @@ static void spec_section(const char *name, const struct mass_config_item *items,
 static struct plugins *spec_load(void)
 {
 	struct plugins_spec spec = {
-		.file = INI, .dir = FIXTURE_DIR,
+		.file = INI, .dir = FIXTURE_DIR, .lax = spec_lax,
 		.indexes = lines, .nindexes = nlines,
 		.sections = sections, .nsections = nsections,
 	};
@@ -145,10 +147,15 @@ END_TEST
 START_TEST(test_not_elf)
 {
 	static const struct mass_config_item item[] = { { "module", "/tmp/x", 1 } };
-	char path[] = "/tmp/mass-test-plugin-XXXXXX", msg[256];
+	char dir[] = "/tmp/mass-test-plugin-XXXXXX", path[64], msg[256];
 	struct mass_config_item items[1];
 	struct plugins *p;
-	int fd = mkstemp(path);
+	int fd;
+
+	/* a directory of our own: /tmp itself is writable by others */
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/text.so", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "#!/bin/sh\necho not a plugin\n", 28), 28);
@@ -166,6 +173,7 @@ START_TEST(test_not_elf)
 	assert_serves(p, "\x00\x40", 2);
 	plugins_free(p);
 	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -529,6 +537,75 @@ static struct plugins *upd_load(unsigned index)
 	return spec_load();
 }
 
+/* upd.so (fixture_good) with mode file_mode in a directory of mode dir_mode:
+ * refused because of the file (who 1) or its directory (who 2), writable by
+ * `by`, or loaded (who 0). */
+static void assert_strict(mode_t file_mode, mode_t dir_mode, bool lax, int who, const char *by)
+{
+	struct plugins *p;
+	char msg[512];
+
+	upd_setup("fixture_good");
+	ck_assert_int_eq(chmod(upd_path, file_mode), 0);
+	ck_assert_int_eq(chmod(tmpdir, dir_mode), 0);
+	spec_reset();
+	spec_index(0x40, "upd");
+	spec_section("upd", upd_item, 1);
+	spec_lax = lax;
+	p = spec_load();
+	if (who == 0) {
+		ck_assert_uint_eq(plugins_error_count(p), 0);
+		assert_serves(p, "\x00\x40", 2);
+	} else {
+		if (who == 1)
+			snprintf(msg, sizeof(msg), "plugin upd (%s): %s is writable by %s (mode %04o)",
+				 upd_path, upd_path, by, (unsigned)file_mode);
+		else
+			snprintf(msg, sizeof(msg), "plugin upd (%s): its directory %s is writable "
+				 "by %s (mode %04o)", upd_path, tmpdir, by, (unsigned)dir_mode);
+		ck_assert_uint_eq(plugins_error_count(p), 1);
+		ck_assert_str_eq(plugins_error(p, 0), msg);
+	}
+	plugins_free(p);
+	chmod(tmpdir, 0700);
+	upd_teardown();
+}
+
+/* StrictModes: a module others could have written or replaced is refused. */
+START_TEST(test_strict_modes)
+{
+	assert_strict(0755, 0700, false, 0, NULL);
+	assert_strict(0775, 0700, false, 1, "its group");
+	assert_strict(0757, 0700, false, 1, "others");
+	assert_strict(0755, 0777, false, 2, "others");
+	assert_strict(0755, 0770, false, 2, "its group");
+	/* a sticky world-writable directory (like /tmp) is refused too */
+	assert_strict(0755, 01777, false, 2, "others");
+	/* [plugins] strict = off: loaded, with a warning */
+	assert_strict(0757, 0777, true, 0, NULL);
+}
+END_TEST
+
+/* Owned by someone else (needs root to give the file away). */
+START_TEST(test_strict_owner)
+{
+	struct plugins *p;
+	char msg[512];
+
+	if (geteuid() != 0)
+		return;
+	upd_setup("fixture_good");
+	ck_assert_int_eq(chown(upd_path, 65534, 65534), 0);
+	p = upd_load(0x40);
+	snprintf(msg, sizeof(msg), "plugin upd (%s): %s is owned by uid 65534, neither root nor "
+		 "the running user (mode 0755)", upd_path, upd_path);
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_str_eq(plugins_error(p, 0), msg);
+	plugins_free(p);
+	upd_teardown();
+}
+END_TEST
+
 /* 41 echoes: only fixture_good's table has it. */
 static void assert_echoes(struct plugins *p)
 {
@@ -733,6 +810,8 @@ static Suite *plugins_suite(void)
 	tcase_add_test(tc, test_copy_truncated);
 	tcase_add_test(tc, test_copy_not_regular);
 	tcase_add_test(tc, test_load_logged);
+	tcase_add_test(tc, test_strict_modes);
+	tcase_add_test(tc, test_strict_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }
