@@ -4,6 +4,7 @@
 #include "cred.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -182,6 +183,9 @@ static char *users_image(const struct users *u, size_t *len)
 	return buf;
 }
 
+/* fsync(2) of the directory; a hook so tests can make it fail (users.h). */
+int (*users_dir_fsync)(int fd) = fsync;
+
 /* Makes the rename durable: fsync of the directory holding the file. */
 static int users_sync_dir(const char *file)
 {
@@ -194,7 +198,7 @@ static int users_sync_dir(const char *file)
 		return -1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
-		rc = fsync(fd);
+		rc = users_dir_fsync(fd);
 		close(fd);
 	}
 	free(dir);
@@ -283,11 +287,11 @@ int users_save(struct users *u, char *err, size_t errlen)
 		goto fail;
 	}
 	free(tmp);
-	if (users_sync_dir(u->file) != 0) {
-		users_set_err(err, errlen, "%s: sync of its directory: %s", u->file,
-			      strerror(errno));
-		return -1;
-	}
+	/* the file is replaced: what it holds is what is served from now on */
+	if (users_sync_dir(u->file) != 0)
+		log_warn("%s: replaced, but the sync of its directory failed (%s): the change "
+			 "stands and is served; it may not survive a power loss", u->file,
+			 strerror(errno));
 	return 0;
 fail:
 	users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
@@ -477,6 +481,36 @@ static void users_warn_plain(const struct users *u)
 		}
 }
 
+/*
+ * Removes the temporary files a crash left behind (users_save() names them
+ * FILE.tmp.XXXXXX, next to FILE), each logged. Errors are ignored: a stale
+ * file is only clutter.
+ */
+static void users_remove_stale(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	const char *base = slash ? slash + 1 : file;
+	char *dir = slash ? users_dup(file, slash == file ? 1 : (size_t)(slash - file)) :
+			    users_dup(".", 1);
+	size_t blen = strlen(base);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n != blen + 11 || strncmp(e->d_name, base, blen) != 0 ||
+		    strncmp(e->d_name + blen, ".tmp.", 5) != 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_info("%s/%s: removed a temporary file left by an earlier run", dir,
+				 e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+}
+
 int users_load(struct users *u, char *err, size_t errlen)
 {
 	char *buf, reason[128];
@@ -488,6 +522,7 @@ int users_load(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
+	users_remove_stale(u->file);
 	fd = open(u->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;

@@ -10,7 +10,11 @@
  * With a backing file (users_file in mass.ini) the file is the store: every
  * users_add()/users_del() rewrites it atomically (temporary file, fsync,
  * rename, fsync of the directory) before returning USERS_OK, and undoes the
- * in-memory change when that fails. File format: one "name:password" line
+ * in-memory change when the file could not be replaced. Acknowledged equals
+ * persisted: once the rename replaced the file the change stands, and a
+ * failed fsync of the directory after it is a logged durability warning,
+ * not an error, so a restart loads exactly what was served. The temporary
+ * files a crash leaves (FILE.tmp.XXXXXX) are removed by users_load(). File format: one "name:password" line
  * per user (the name ends at the first ':'), blank lines ignored, mode 0600.
  * There are no comments: the file is machine-written, and a name may start
  * with any printable octet, '#' and ';' included.
@@ -43,7 +47,7 @@ enum users_result {
 	USERS_NOT_FOUND,  /* del: no such name */
 	USERS_FULL,       /* add: max users reached */
 	USERS_INVALID,    /* a name or password outside the rules above */
-	USERS_IO,         /* the backing file could not be written; nothing changed */
+	USERS_IO,         /* the backing file could not be replaced; nothing changed */
 	USERS_NOMEM
 };
 
@@ -125,15 +129,21 @@ size_t users_plain_count(const struct users *u);
 /*
  * Loads the backing file into u (which should be empty), and logs one
  * warning naming the file and the first line when it holds plaintext
- * passwords. Returns 1 when loaded, 0 when the file does not exist, -1 on
+ * passwords. First removes (and logs) the temporary files FILE.tmp.XXXXXX a
+ * crash during users_save() left next to it. Returns 1 when loaded, 0 when the file does not exist, -1 on
  * a read or format error ("FILE:LINE: reason" in err; u is left empty).
  */
 int users_load(struct users *u, char *err, size_t errlen);
 
+/* The directory fsync of users_save(), fsync(2) unless a test replaces it. */
+extern int (*users_dir_fsync)(int fd);
+
 /*
  * Writes the whole set to the backing file atomically, after replacing every
- * plaintext entry by its hash in memory (see above). Returns 0 or -1 (err
- * set; entries already hashed stay hashed: the same credentials).
+ * plaintext entry by its hash in memory (see above). Returns 0 once the file
+ * is replaced (a failed directory fsync after that is only logged), or -1
+ * when it is not (err set; entries already hashed stay hashed: the same
+ * credentials).
  */
 int users_save(struct users *u, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* Unit tests for the users store: rules at the edges, the set, the file format, persistence. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +361,63 @@ START_TEST(failed_write_changes_nothing)
 }
 END_TEST
 
+static int fail_fsync(int fd)
+{
+	(void)fd;
+	errno = EIO;
+	return -1;
+}
+
+/* Acknowledged equals persisted: a failed directory fsync after the rename
+ * keeps the change, in memory and in the file, and reports success. */
+START_TEST(dir_fsync_failure_keeps_the_change)
+{
+	struct users u, again;
+	char err[256];
+
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	users_dir_fsync = fail_fsync;
+	ck_assert_int_eq(ADD(&u, "bob", "builder", true), USERS_OK);
+	ck_assert_int_eq(ADD(&u, "carol", "c", true), USERS_OK);
+	ck_assert_int_eq(users_del(&u, "carol", 5, true, err, sizeof(err)), USERS_OK);
+	users_dir_fsync = fsync;
+	ck_assert_uint_eq(u.len, 1);
+	/* what a restart loads is what was served */
+	ck_assert_int_eq(users_init(&again, 8, file), 0);
+	ck_assert_int_eq(users_load(&again, err, sizeof(err)), 1);
+	ck_assert_uint_eq(again.len, 1);
+	ck_assert(users_check(&again, "bob", 3, "builder", 7));
+	ck_assert_int_eq(users_find(&again, "carol", 5), -1);
+	ck_assert_int_eq(dir_entries(), 1);
+	users_free(&again);
+	users_free(&u);
+}
+END_TEST
+
+/* Temporary files a crash left next to the file are removed at load; others stay. */
+START_TEST(stale_temporary_files_removed_at_load)
+{
+	struct users u;
+	char err[256], stale[sizeof(file) + 16], other[sizeof(file) + 16];
+	FILE *f;
+
+	write_file("alice:a\n");
+	snprintf(stale, sizeof(stale), "%s.tmp.AbC123", file);
+	snprintf(other, sizeof(other), "%s.tmp.toolong1", file);
+	ck_assert_ptr_nonnull(f = fopen(stale, "w"));
+	fclose(f);
+	ck_assert_ptr_nonnull(f = fopen(other, "w"));
+	fclose(f);
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	ck_assert_int_eq(access(stale, F_OK), -1);
+	ck_assert_int_eq(access(other, F_OK), 0);
+	ck_assert_int_eq(unlink(other), 0);
+	ck_assert_uint_eq(u.len, 1);
+	users_free(&u);
+}
+END_TEST
+
 /* Hashes of "secret", one per kind (made by libxcrypt). */
 static const char *const kind_hash[] = {
 	"$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0",
@@ -491,6 +549,8 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, unwritable_directory);
 	tcase_add_test(tc, failed_write_changes_nothing);
+	tcase_add_test(tc, dir_fsync_failure_keeps_the_change);
+	tcase_add_test(tc, stale_temporary_files_removed_at_load);
 	tcase_add_loop_test(tc, each_kind, 0, (int)(sizeof(kind_hash) / sizeof(kind_hash[0])));
 	tcase_add_test(tc, dummy);
 	tcase_add_test(tc, set_pass);
