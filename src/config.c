@@ -80,7 +80,7 @@ void config_defaults(struct config *c)
 	c->mgmt_timeout = 10;
 	c->mgmt_max_connections = 64;
 	c->mgmt_max_unauthenticated = 8;
-	c->max_buffer_memory = 64;
+	c->max_buffer_memory = 256;
 	c->plugins_strict = true;
 	c->plugins_dir = config_pkglibdir;
 }

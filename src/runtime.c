@@ -10,6 +10,7 @@
 #include "auth/verify.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/pool.h"
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
@@ -235,6 +236,8 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	} else {
 		ctx->live.users.max = c->rt->cfg.max_users;
 	}
+	/* the cap on what stalled tunnels may hold in pipes ([socks] max_buffer_memory, MiB) */
+	pool_set_pipe_limit((size_t)c->rt->cfg.max_buffer_memory << 20);
 	ctx->live.auth = c->rt->auth;
 	ctx->live.dissectors = c->rt->dissectors;
 	/* remembered logins were checked against the old stores */

@@ -5,6 +5,15 @@
  * its directions, and gives it back as soon as that direction drains, so an
  * idle tunnel holds neither. Recycling avoids malloc churn and the
  * pipe2()/close() pair per transfer on the hot path.
+ *
+ * Memory under stalled peers is bounded: a direction whose receiver stopped
+ * reading keeps its pipe full (up to POOL_PIPE_SIZE, 1 MiB, of kernel
+ * memory) or its buffer full (POOL_BUF_SIZE, 16 KiB). The pipes handed out
+ * at once have a global cap (pool_set_pipe_limit(), [socks]
+ * max_buffer_memory); beyond it pool_pipe_get() says no and the flow uses
+ * a 16 KiB buffer, so the pipes never hold more than the cap and each
+ * tunnel beyond it at most 32 KiB (both directions), plus what the kernel
+ * queues in its two sockets.
  */
 #ifndef MASS_POOL_H
 #define MASS_POOL_H
@@ -30,10 +39,19 @@ struct pool_buf *pool_buf_get(void);
 void pool_buf_put(struct pool_buf *buf);
 
 /*
- * An empty pipe, or NULL when none can be made (EMFILE, ENFILE): the caller
- * then falls back to a buffer.
+ * An empty pipe, or NULL when none can be made (EMFILE, ENFILE) or the cap
+ * would be passed: the caller then falls back to a buffer.
  */
 struct pool_pipe *pool_pipe_get(void);
+
+/*
+ * The most pipe capacity handed out at once, in bytes (0: no cap); a pipe
+ * that would pass it is not handed out (pool_pipe_get() returns NULL).
+ */
+void pool_set_pipe_limit(size_t bytes);
+
+/* The pipe capacity handed out now, in bytes. */
+size_t pool_pipe_bytes(void);
 
 /* Returns an empty pipe to the pool (a pipe with bytes left in it must be closed with pool_pipe_discard). */
 void pool_pipe_put(struct pool_pipe *pipe);

@@ -494,6 +494,55 @@ def test_kill_9_during_user_additions_never_tears_the_file():
         assert not leftovers or all(f.startswith(".") or "tmp" in f for f in leftovers)
 
 
+def pipe_fds(pid):
+    n = 0
+    for f in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, f)).startswith("pipe:")
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def test_stalled_tunnels_hold_pipes_only_up_to_the_cap():
+    """Targets that do not read (a small receive window, set before accept):
+    with max_buffer_memory = 1 (MiB) one tunnel holds a splice pipe and the
+    others a 16 KiB buffer (without the cap each held its own pipe); every
+    one of them relays all its bytes once its target reads."""
+    echo = EchoServer()
+    sink = socket.socket()
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(16)
+    with Proxy("[socks]\nmax_buffer_memory = 1") as p:
+        tunnels = []
+        for _ in range(6):
+            c, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", sink.getsockname()[1])
+            assert rep == 0
+            peer, _ = sink.accept()
+            c.setblocking(False)
+            sent = 0
+            for _ in range(128):
+                try:
+                    sent += c.send(b"x" * 65536)
+                except BlockingIOError:
+                    break
+            tunnels.append((c, sent, peer))
+        time.sleep(0.2)
+        pipes = pipe_fds(p.proc.pid)
+        assert pipes <= 2 * 2, "%d pipe descriptors for 6 stalled tunnels, cap 1 MiB" % pipes
+        for c, sent, peer in tunnels:
+            peer.settimeout(TIMEOUT)
+            got = 0
+            while got < sent:
+                got += len(peer.recv(1 << 20))
+            c.close()
+            peer.close()
+        still_serves(p, echo)
+    sink.close()
+    echo.close()
+
+
 FSYNC_DIR_FAILS = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -588,4 +637,5 @@ if __name__ == "__main__":
         test_unwritable_users_file_refuses_additions,
         test_kill_9_during_user_additions_never_tears_the_file,
         test_acknowledged_user_changes_survive_an_unsyncable_directory,
+        test_stalled_tunnels_hold_pipes_only_up_to_the_cap,
     ]))

@@ -1,0 +1,62 @@
+/* Unit tests for the pool: the global cap on pipes held by tunnels. */
+#include <check.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "core/pool.h"
+
+/* Beyond the cap no pipe is handed out (the relay then uses a 16 KiB buffer). */
+START_TEST(pipes_stop_at_the_cap)
+{
+	struct pool_pipe *p[8];
+	size_t n = 0, cap;
+
+	pool_set_pipe_limit(0);
+	p[0] = pool_pipe_get();
+	ck_assert_ptr_nonnull(p[0]);
+	cap = p[0]->capacity;
+	ck_assert_uint_eq(pool_pipe_bytes(), cap);
+	pool_pipe_put(p[0]);
+	ck_assert_uint_eq(pool_pipe_bytes(), 0);
+	/* room for three pipes of the size the kernel grants */
+	pool_set_pipe_limit(3 * cap);
+	while (n < 8 && (p[n] = pool_pipe_get()) != NULL)
+		n++;
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(pool_pipe_bytes(), 3 * cap);
+	/* a buffer is still there for the flow that got no pipe */
+	{
+		struct pool_buf *b = pool_buf_get();
+
+		ck_assert_ptr_nonnull(b);
+		pool_buf_put(b);
+	}
+	/* one back (a full one discarded), then one more fits again */
+	pool_pipe_discard(p[--n]);
+	ck_assert_uint_eq(pool_pipe_bytes(), 2 * cap);
+	ck_assert_ptr_nonnull(p[n] = pool_pipe_get());
+	n++;
+	ck_assert_ptr_null(pool_pipe_get());
+	while (n > 0)
+		pool_pipe_put(p[--n]);
+	ck_assert_uint_eq(pool_pipe_bytes(), 0);
+	/* a cap below one pipe: none, and nothing is counted */
+	pool_set_pipe_limit(1);
+	ck_assert_ptr_null(pool_pipe_get());
+	ck_assert_uint_eq(pool_pipe_bytes(), 0);
+	pool_set_pipe_limit(0);
+	pool_drain();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, pipes_stop_at_the_cap);
+	suite_add_tcase(s, tc);
+	return check_main_run(s);
+}
