@@ -300,6 +300,19 @@ def test_no_chaining_through_any_socks_listener():
     echo.close()
 
 
+def test_builtin_rules_survive_a_reload():
+    with Proxy("[acl]\nallow = all") as p:
+        expect(p, "127.0.0.1", p.mgmt_port, 2)
+        p.write_ini("[acl]\nallow = dest 127.0.0.0/8")
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in p.stderr())
+        # recomputed from the same sockets: still first, still denying
+        assert p.stderr().count("built-in rules: no client reaches socks5d's 2 listeners") == 2, \
+            p.stderr()
+        expect(p, "127.0.0.1", p.mgmt_port, 2)
+        expect(p, "0.0.0.0", p.port, 2)
+
+
 def test_wildcard_listener_is_shielded_on_every_local_address():
     with Proxy("[socks]\nlisten = 0.0.0.0\n[acl]\nallow = all") as p:
         for host in ("127.0.0.1", "127.9.8.7", "0.0.0.0", "::ffff:127.0.0.2"):
@@ -400,6 +413,7 @@ if __name__ == "__main__":
         test_udp_replies_only_from_peers_sent_to,
         test_no_chaining_through_any_socks_listener,
         test_wildcard_listener_is_shielded_on_every_local_address,
+        test_builtin_rules_survive_a_reload,
         test_denied_names_are_escaped_in_the_daemon_log,
         test_shipped_defaults_deny_this_host_and_link_local,
         test_bad_rule_is_reported_with_file_and_line,
