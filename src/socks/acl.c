@@ -22,12 +22,8 @@ enum acl_cond {
 	ACL_HAS_ALL = 16
 };
 
-/* An address block; IPv4 is kept as such (mapped addresses are unmapped first). */
-struct acl_net {
-	uint8_t family;               /* AF_INET or AF_INET6 */
-	uint8_t prefix;
-	uint8_t addr[16];
-};
+/* Addresses are struct net_cidr (net.h): a rule's block, or one host as a
+ * full-length block; IPv4 kept as such (mapped addresses are unmapped first). */
 
 struct acl_rule {
 	uint8_t action;               /* enum acl_verdict */
@@ -35,7 +31,7 @@ struct acl_rule {
 	bool host_under_only;         /* ".example.com": not the name itself */
 	bool dest_local;              /* "dest local": any address of this host */
 	uint16_t port_lo, port_hi;
-	struct acl_net dest, src;
+	struct net_cidr dest, src;
 	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
 	int line;
 };
@@ -44,7 +40,7 @@ struct acl {
 	struct acl_rule *rules;
 	size_t len, cap;
 	size_t builtin;                /* the first rules, built in */
-	struct acl_net *local;         /* "dest local": loopback, unspecified, the host's */
+	struct net_cidr *local;         /* "dest local": loopback, unspecified, the host's */
 	size_t nlocal;
 };
 
@@ -68,75 +64,17 @@ static int acl_push(struct acl *a, const struct acl_rule *r)
 	return 0;
 }
 
-static bool acl_host_bits_clear(const struct acl_net *n)
+/* "a.b.c.d[/n]" or "v6[/n]", by the one CIDR parser (net.h). Returns 0, or -1 with why set. */
+static int acl_parse_net(const char *text, struct net_cidr *n, const char **why)
 {
-	size_t bytes = n->family == AF_INET ? 4 : 16;
+	char err[160];
 
-	for (size_t i = 0; i < bytes; i++) {
-		unsigned keep = n->prefix >= (i + 1) * 8 ? 8 : n->prefix > i * 8 ? n->prefix - i * 8 : 0;
-		uint8_t mask = (uint8_t)(0xffu << (8 - keep));
-
-		if (keep == 0)
-			mask = 0;
-		if (n->addr[i] & (uint8_t)~mask)
-			return false;
-	}
-	return true;
-}
-
-/* "a.b.c.d[/n]" or "v6[/n]". Returns 0, or -1 with why set. */
-static int acl_parse_net(const char *text, struct acl_net *n, const char **why)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	char *slash;
-	unsigned max;
-
-	if (strlen(text) >= sizeof(buf)) {
-		*why = "not an address or CIDR block";
-		return -1;
-	}
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, buf, n->addr) == 1) {
-		n->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
-		n->family = AF_INET6;
-		max = 128;
-	} else {
-		*why = "not an address or CIDR block";
-		return -1;
-	}
-	n->prefix = (uint8_t)max;
-	if (slash != NULL) {
-		const char *p = slash + 1;
-		unsigned v = 0;
-
-		if (*p == '\0' || strlen(p) > 3) {
-			*why = "bad prefix length";
-			return -1;
-		}
-		for (; *p; p++) {
-			if (*p < '0' || *p > '9') {
-				*why = "bad prefix length";
-				return -1;
-			}
-			v = v * 10 + (unsigned)(*p - '0');
-		}
-		if (v > max) {
-			*why = "prefix length too long for the address family";
-			return -1;
-		}
-		n->prefix = (uint8_t)v;
-	}
-	if (!acl_host_bits_clear(n)) {
-		*why = "host bits set after the prefix length";
-		return -1;
-	}
-	return 0;
+	if (net_cidr_parse(text, n, err, sizeof(err)) == 0)
+		return 0;
+	*why = strstr(err, "host bits") ? "host bits set after the prefix length"
+	     : strstr(err, "prefix length") ? "prefix length too long for the address family"
+	     : "not an address or CIDR block";
+	return -1;
 }
 
 static int acl_parse_uint16(const char *s, size_t len, uint16_t *out)
@@ -329,7 +267,7 @@ static int acl_add_rule(struct acl *a, const struct config_kv *kv, const char *p
 }
 
 /* The address of sa as an acl_net host (mapped IPv4 unmapped). Returns false for other families. */
-static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *port)
+static bool acl_host_of(const struct sockaddr *sa, struct net_cidr *n, uint16_t *port)
 {
 	size_t len;
 
@@ -344,7 +282,7 @@ static bool acl_host_of(const struct sockaddr *sa, struct acl_net *n, uint16_t *
 }
 
 /* Loopback and the unspecified range: always local, whatever the interfaces say. */
-static const struct acl_net acl_always_local[] = {
+static const struct net_cidr acl_always_local[] = {
 	{ AF_INET, 8, { 127 } },
 	{ AF_INET, 8, { 0 } },
 	{ AF_INET6, 128, { [15] = 1 } },
@@ -374,7 +312,7 @@ static int acl_set_local(struct acl *a, const struct acl_self *self)
 }
 
 /* 0.0.0.0/8 or :: (mapped already unmapped): what Linux delivers to the host itself. */
-static bool acl_unspecified(const struct acl_net *h)
+static bool acl_unspecified(const struct net_cidr *h)
 {
 	static const uint8_t zero[16];
 
@@ -448,7 +386,7 @@ size_t acl_builtin_count(const struct acl *acl)
 
 /* --- matching --- */
 
-static bool acl_net_has(const struct acl_net *net, const struct acl_net *host)
+static bool acl_net_has(const struct net_cidr *net, const struct net_cidr *host)
 {
 	unsigned full = net->prefix / 8, rest = net->prefix % 8;
 
@@ -481,12 +419,12 @@ static bool acl_host_matches(const struct acl_rule *r, const char *name, size_t 
 struct acl_query {
 	const char *name;
 	size_t name_len;
-	struct acl_net src, dest, alias;
+	struct net_cidr src, dest, alias;
 	bool has_src, has_dest, has_alias, unknown;
 	uint16_t port;
 };
 
-static bool acl_is_local(const struct acl *acl, const struct acl_net *h)
+static bool acl_is_local(const struct acl *acl, const struct net_cidr *h)
 {
 	for (size_t i = 0; i < acl->nlocal; i++)
 		if (acl_net_has(&acl->local[i], h))
@@ -569,7 +507,7 @@ static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query
  * A name that is a numeric address (inet_pton's strict forms) is that
  * address already; a mapped one is unmapped. Returns false for other names.
  */
-static bool acl_literal(const char *name, size_t len, struct acl_net *n)
+static bool acl_literal(const char *name, size_t len, struct net_cidr *n)
 {
 	char buf[INET6_ADDRSTRLEN];
 	struct sockaddr_storage ss;
@@ -625,7 +563,8 @@ enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req,
 			return ACL_DENY; /* not an IP destination: nothing to connect to */
 		q.has_dest = true;
 	} else if (q.name != NULL) {
-		q.has_dest = acl_literal(q.name, q.name_len, &q.dest);
+		/* as given: "1.2.3.4." is a name, judged once resolved */
+		q.has_dest = acl_literal(q.name, strlen(q.name), &q.dest);
 	} else {
 		q.unknown = true;
 	}

@@ -330,8 +330,10 @@ START_TEST(numeric_names_judged_before_resolution)
 	ck_assert_int_eq(check_name(a, "10.1.2.3", 80), ACL_DENY);
 	ck_assert_int_eq(check_name(a, "::ffff:10.1.2.3", 80), ACL_DENY);
 	ck_assert_int_eq(check_name(a, "11.1.2.3", 80), ACL_ALLOW);
-	/* not a strict numeric form: judged after resolution */
+	/* not a strict numeric form (nor with a final dot): judged after resolution */
 	ck_assert_int_eq(check_name(a, "10.1", 80), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "10.1.2.3.", 80), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "192.0.2.1", "10.1.2.3", 80, "10.1.2.3."), ACL_DENY);
 	ck_assert_int_eq(check(a, "192.0.2.1", "10.0.0.1", 80, "10.1"), ACL_DENY);
 	acl_free(a);
 }
