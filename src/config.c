@@ -79,7 +79,7 @@ void config_defaults(struct config *c)
 	c->mgmt_auth = true;
 	c->mgmt_timeout = 10;
 	c->mgmt_max_connections = 64;
-	c->mgmt_max_unauthenticated = 8;
+	c->mgmt_max_unauthenticated = 32;
 	c->max_buffer_memory = 256;
 	c->plugins_strict = true;
 	c->plugins_dir = config_pkglibdir;

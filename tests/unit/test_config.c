@@ -175,7 +175,7 @@ START_TEST(shipped_file_loads)
 	ck_assert_str_eq(c.acl.items[0].key, "allow");
 	ck_assert_str_eq(c.acl.items[1].value, "dest local");
 	ck_assert(c.plugins_strict);
-	ck_assert_uint_eq(c.mgmt_max_unauthenticated, 8);
+	ck_assert_uint_eq(c.mgmt_max_unauthenticated, 32);
 	ck_assert_ptr_nonnull(config_plugin_find(&c, "users"));
 	ck_assert_ptr_null(config_plugin_find(&c, "users")->module);
 	ck_assert_ptr_nonnull(config_plugin_find(&c, "prometheus"));
