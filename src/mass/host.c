@@ -156,11 +156,13 @@ static void host_add_old_hashed(void *ctx, const char *hash, size_t len, const c
 {
 	struct host_add *a = ctx;
 	struct users *u = host_ctx != NULL ? &host_ctx->live.users : NULL;
+	char ename[ESCAPE_SIZE(HOST_NAME_LOG_MAX)];
 	long i;
 
 	a->req = NULL;
+	escape_text(ename, sizeof(ename), a->old, a->old_len);
 	if (u == NULL || hash == NULL) {
-		log_error("management: hashing the plaintext password of %s: %s", a->old,
+		log_error("management: hashing the plaintext password of '%s': %s", ename,
 			  hash == NULL ? why : "no users store");
 		host_add_finish(a);   /* users_save() will say whether it can do it */
 		return;
@@ -169,7 +171,7 @@ static void host_add_old_hashed(void *ctx, const char *hash, size_t len, const c
 	if (i >= 0 && !u->list[i].hashed && u->list[i].pass_len == a->old_pass_len &&
 	    memcmp(u->list[i].pass, a->old_pass, a->old_pass_len) == 0 &&
 	    users_set_pass(u, (size_t)i, hash, len) == USERS_OK)
-		log_debug("management: plaintext password of %s hashed", a->old);
+		log_debug("management: plaintext password of '%s' hashed", ename);
 	explicit_bzero(a->old_pass, sizeof(a->old_pass));
 	host_add_next(a);
 }
@@ -203,10 +205,12 @@ static void host_add_next(struct host_add *a)
 static void host_add_hashed(void *ctx, const char *hash, size_t len, const char *why)
 {
 	struct host_add *a = ctx;
+	char ename[ESCAPE_SIZE(HOST_NAME_LOG_MAX)];
 
 	a->req = NULL;
 	if (hash == NULL) {
-		log_error("management: hashing the password of %s: %s", a->name, why);
+		log_error("management: hashing the password of '%s': %s",
+			  escape_text(ename, sizeof(ename), a->name, a->name_len), why);
 		host_add_answer(a, MASS_STATUS_ERROR);
 		return;
 	}
@@ -265,8 +269,10 @@ static int host_users_add_async(const char *name, size_t name_len, const char *p
 	}
 	if (verify_hash_start(a->pool, u->hash_method, u->hash_cost, pass, pass_len,
 			      host_add_hashed, a, &a->req) < 0) {
-		log_error("management: adding user %.*s: no worker free to hash its password",
-			  (int)name_len, name);
+		char ename[ESCAPE_SIZE(HOST_NAME_LOG_MAX)];
+
+		log_error("management: adding user '%s': no worker free to hash its password",
+			  escape_text(ename, sizeof(ename), name, name_len));
 		host_hold_drop(a->hold);
 		a->req = NULL;
 		host_add_free(a);
