@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Proxy, recv_exact, login_bytes, mass, lv, run, TIMEOUT
+from harness import Proxy, recv_exact, login_bytes, mass, lv, run, sanitized_build, TIMEOUT
 
 # "secret", one hash per kind (made by libxcrypt)
 KINDS = {
@@ -144,7 +144,8 @@ def test_0a_hashes_off_the_loop():
     timed all along, must never wait more than 100 ms (the bench's burst
     mode measures the real figure on a quiet machine; this bound only has to
     tell a loop that hashes from one that does not, under a parallel make
-    check); each add is stored as a hash in the users file."""
+    check; a sanitizer build only reports it); each add is stored as a hash
+    in the users file."""
     from harness import EchoServer, socks_connect
     tmp = tempfile.mkdtemp(prefix="mass-hash-")
     path = os.path.join(tmp, "users")
@@ -177,8 +178,9 @@ def test_0a_hashes_off_the_loop():
                 w.join()
             s.close()
             assert all(replies[i] == b"\x00" for i in range(20)), replies
-            assert worst < 0.100, "echo waited %.1f ms during the 0A burst" % (worst * 1000)
             print("     max echo %.1f ms over %d pings" % (worst * 1000, pings), flush=True)
+            if not sanitized_build():
+                assert worst < 0.100, "echo waited %.1f ms during the 0A burst" % (worst * 1000)
             assert socks_login(p, "u07", "pass 7")
         lines = dict(l.split(":", 1) for l in open(path).read().splitlines())
         assert all(lines["u%02d" % i].startswith("$y$") for i in range(20)), lines
