@@ -15,96 +15,20 @@ Skipped (exit 77, with a message) only when the PostgreSQL server binaries
 are not installed (Debian: postgresql) or the plugin was not built (no
 libpq: tests/run-suite.sh configures --with-pgsql so that CI fails instead)."""
 
-import glob
 import os
-import pwd
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, recv_exact, login_bytes, socks_connect, massctl, run,
-                     wait_for, free_port, isolate, MASS_ADMIN, MASSCTL, TIMEOUT, TOP_BUILDDIR)
+                     wait_for, isolate, MASS_ADMIN, MASSCTL, TIMEOUT)
+from servers import Postgres, pg_bindir, pgsql_skip_reason
 
 # "secret" as sha512crypt, written by hand into the table
 SECRET_HASH = "$6$TRTcBavuZA8gjbrO$pqYLR9AJXCzc2i1WRTo/nDLeY1hVwCvHuBiysRQ/o2wGW8qtueG.WRZq/nJcWt8ep/0p77/LgijqbJRti/gDR1"
-
-
-def pg_bindir():
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.access(os.path.join(d, "postgres"), os.X_OK) and \
-           os.access(os.path.join(d, "initdb"), os.X_OK):
-            return d
-    return None
-
-
-class Postgres:
-    """A throw-away cluster: initdb once, then postgres started and stopped
-    by PID as often as wanted. As root it runs as the postgres account
-    (setpriv, the directory chowned to it)."""
-
-    def __init__(self, bindir):
-        self.bin = bindir
-        self.dir = tempfile.mkdtemp(prefix="mass-pg-")
-        self.data = os.path.join(self.dir, "data")
-        self.sock = os.path.join(self.dir, "sock")
-        self.logf = os.path.join(self.dir, "postgres.log")
-        os.mkdir(self.sock)
-        self.port = free_port()
-        self.proc = None
-        self.prefix = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            for root, dirs, files in os.walk(self.dir):
-                os.chown(root, pw.pw_uid, pw.pw_gid)
-                for f in files:
-                    os.chown(os.path.join(root, f), pw.pw_uid, pw.pw_gid)
-            self.prefix = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
-                           "--clear-groups", "--"]
-        r = subprocess.run(self.prefix + [os.path.join(self.bin, "initdb"), "-D", self.data,
-                                          "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
-                           capture_output=True, timeout=120)
-        assert r.returncode == 0, r.stderr.decode()
-
-    def conninfo(self):
-        return "host=127.0.0.1 port=%d dbname=postgres user=postgres connect_timeout=2" % self.port
-
-    def start(self, tcp=True):
-        log = open(self.logf, "a")
-        self.proc = subprocess.Popen(
-            self.prefix + [os.path.join(self.bin, "postgres"), "-D", self.data, "-k", self.sock,
-                           "-c", "listen_addresses=%s" % ("127.0.0.1" if tcp else ""),
-                           "-p", str(self.port), "-c", "fsync=off"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        log.close()
-        wait_for(lambda: self.psql("SELECT 1", check=False) == "1", "PostgreSQL to accept")
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown: clients cut at once
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def psql(self, sql, check=True):
-        """One statement through the Unix socket; its output (-At), stripped."""
-        r = subprocess.run(self.prefix + ["psql", "-X", "-h", self.sock, "-p", str(self.port),
-                                          "-U", "postgres", "-d", "postgres", "-Atqc", sql],
-                           capture_output=True, timeout=20)
-        if check:
-            assert r.returncode == 0, r.stderr.decode()
-        return r.stdout.decode().strip() if r.returncode == 0 else None
-
-    def close(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 PG = None
@@ -375,17 +299,12 @@ def test_instances_stop_cleanly():
 
 def main():
     global PG, TUNNEL
-    bindir = pg_bindir()
-    if bindir is None:
-        print("test_pgsql: skipped: no PostgreSQL server binaries under "
-              "/usr/lib/postgresql/*/bin (Debian package postgresql)")
-        return 77
-    if not os.path.exists(os.path.join(TOP_BUILDDIR, "plugins", ".libs", "pgsql.so")):
-        print("test_pgsql: skipped: the pgsql plugin was not built (configure found no "
-              "libpq; Debian package libpq-dev; --with-pgsql makes that an error)")
+    why = pgsql_skip_reason()
+    if why is not None:
+        print("test_pgsql: skipped: " + why)
         return 77
     isolate()  # as root: re-runs this script in a network namespace of its own
-    PG = Postgres(bindir)
+    PG = Postgres(pg_bindir())
     try:
         PG.start()
         rc = run([test_instances_connect_and_create_the_table,

@@ -13,14 +13,13 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, Web, curl, free_port, read_reply, recv_all,
+from harness import (Proxy, EchoServer, Web, curl, read_reply, recv_all,
                      recv_exact, request_bytes, run, wait_for, TIMEOUT, TOP_BUILDDIR)
+from servers import HAProxy
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 GREETING = b"\x05\x01\x00"
@@ -307,50 +306,6 @@ def test_malformed_oversized_unfinished_headers_are_closed():
 
 
 # --- a real HAProxy ---------------------------------------------------------
-
-class HAProxy:
-    """haproxy -db with a tcp frontend on 127.0.0.1 and one server."""
-
-    def __init__(self, server_port, send_proxy):
-        self.dir = tempfile.mkdtemp(prefix="mass-haproxy-")
-        self.port = free_port()
-        self.cfg = os.path.join(self.dir, "haproxy.cfg")
-        with open(self.cfg, "w") as f:
-            f.write("global\n    maxconn 256\n\n"
-                    "defaults\n    mode tcp\n    timeout connect 5s\n"
-                    "    timeout client 30s\n    timeout server 30s\n\n"
-                    "frontend socks\n    bind 127.0.0.1:%d\n    default_backend mass\n\n"
-                    "backend mass\n    server s1 127.0.0.1:%d %s\n"
-                    % (self.port, server_port, send_proxy))
-        self.log = open(os.path.join(self.dir, "haproxy.log"), "w+")
-        self.proc = subprocess.Popen(["haproxy", "-f", self.cfg, "-db"],
-                                     stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-        def up():
-            assert self.proc.poll() is None, self.text()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, "haproxy listening")
-
-    def text(self):
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 def through_haproxy(send_proxy):
     if shutil.which("haproxy") is None:
