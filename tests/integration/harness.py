@@ -361,9 +361,12 @@ def login_bytes(user, password):
 
 
 def socks_connect(proxy_port, host, port, user=None, password=None, cmd=1,
-                  proxy_host="127.0.0.1"):
-    """Full handshake; returns (socket, rep, bnd_atyp, bnd_addr, bnd_port)."""
-    s = socket.create_connection((proxy_host, proxy_port), timeout=TIMEOUT)
+                  proxy_host="127.0.0.1", source=None):
+    """Full handshake, from the address source when given; returns
+    (socket, rep, bnd_atyp, bnd_addr, bnd_port), rep None when the login
+    was refused."""
+    s = socket.create_connection((proxy_host, proxy_port), timeout=TIMEOUT,
+                                 source_address=(source, 0) if source else None)
     if user is None:
         s.sendall(b"\x05\x01\x00")
         assert recv_exact(s, 2) == b"\x05\x00"
