@@ -37,9 +37,10 @@
  * With cache_file set, the copy is also kept on disk (hashes only) and read
  * at load: a restart or reload while the database is down starts from it.
  *
- * Caveat: libpq resolves a host name given in conninfo with a blocking
- * getaddrinfo() inside PQconnectStart; give a numeric host (or hostaddr,
- * or a Unix socket directory) to keep the loop from waiting on DNS.
+ * libpq resolves a host name given in conninfo with a blocking
+ * getaddrinfo() inside PQconnectStart, so a conninfo whose host is a name
+ * (and that gives no hostaddr) is refused at load: give a numeric host, a
+ * hostaddr, or a Unix socket directory.
  */
 #include <mass/plugin.h>
 
@@ -47,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1394,6 +1396,61 @@ static void pg_free(struct pg *pg)
 	free(pg);
 }
 
+/* True when every entry of a comma-separated host list is numeric or a path. */
+static bool pg_hosts_numeric(const char *hosts)
+{
+	char one[256];
+	unsigned char addr[16];
+
+	while (*hosts != '\0') {
+		size_t n = strcspn(hosts, ",");
+
+		if (n >= sizeof(one))
+			return false;
+		memcpy(one, hosts, n);
+		one[n] = '\0';
+		if (n > 0 && one[0] != '/' && one[0] != '@' &&
+		    inet_pton(AF_INET, one, addr) != 1 && inet_pton(AF_INET6, one, addr) != 1)
+			return false;
+		hosts += n + (hosts[n] == ',');
+	}
+	return true;
+}
+
+/*
+ * Refuses a conninfo that would make libpq resolve a name with a blocking
+ * call on the loop: a host that is a name, with no hostaddr beside it.
+ */
+static int pg_check_conninfo(const char *conninfo, char *err, size_t errlen)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &why), *o;
+	const char *host = NULL, *hostaddr = NULL;
+	int rc = 0;
+
+	if (opts == NULL) {
+		snprintf(err, errlen, "conninfo: %.200s", why ? why : "out of memory");
+		PQfreemem(why);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	}
+	if (host == NULL || host[0] == '\0')
+		host = getenv("PGHOST");
+	if ((hostaddr == NULL || hostaddr[0] == '\0') && host != NULL && !pg_hosts_numeric(host)) {
+		snprintf(err, errlen, "conninfo: host \"%.64s\" is a name, which libpq resolves "
+			 "with a blocking call; give a numeric host, hostaddr=, or a socket "
+			 "directory", host);
+		rc = -1;
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
 /* Reads [plugin pgsql]. Returns 0, or -1 with the reason in err. */
 static int pg_configure(struct pg *pg, const struct mass_config *config, char *err, size_t errlen)
 {
@@ -1452,7 +1509,7 @@ static int pg_configure(struct pg *pg, const struct mass_config *config, char *e
 			 "\"host=127.0.0.1 dbname=mass user=mass\")");
 		return -1;
 	}
-	return 0;
+	return pg_check_conninfo(pg->conninfo, err, errlen);
 }
 
 /* Everything but the connection: the thread, its pipe, the statements. */

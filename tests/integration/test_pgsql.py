@@ -277,7 +277,11 @@ def test_bad_configuration_is_refused_with_a_reason():
              ("table = socks_users", "conninfo is required"),
              ("conninfo = host=127.0.0.1\ncolour = blue", "unknown key \"colour\""),
              ("conninfo = host=127.0.0.1\npassword_hash = md9", "unknown method \"md9\""),
-             ("conninfo = host=127.0.0.1\npassword_cost = many", "password_cost: not a number")]
+             ("conninfo = host=127.0.0.1\npassword_cost = many", "password_cost: not a number"),
+             # a name would be resolved by libpq with a blocking call on the loop
+             ("conninfo = host=db.example dbname=mass", "host \"db.example\" is a name"),
+             ("conninfo = postgresql://db.example/mass", "host \"db.example\" is a name"),
+             ("conninfo = host=127.0.0.1 port=nope x", "conninfo: ")]
     for ini, reason in cases:
         p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
                   ini="[plugin pgsql]\n" + ini).start()
