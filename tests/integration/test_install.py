@@ -97,6 +97,32 @@ def test_configured_paths_substituted():
         assert "sysconfdir" not in text and not re.search(r"@\w+@", text), page
 
 
+def test_quickstart_stores_hashes_of_generated_passwords():
+    """make quickstart: a random password for a SOCKS user and a MASS admin,
+    printed; the file, left 0600, holds only their crypt(3) hashes."""
+    import signal
+    ini = under(variable("sysconfdir") + "/mass.ini")
+    p = subprocess.Popen([MAKE, "-s", "-C", TOP_BUILDDIR, "quickstart", "DESTDIR=" + DEST],
+                         env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if "SOCKS on port 1080" in line:
+                break
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=30)
+    made = dict(re.findall(r"entry '(\w+)' with password (\w+)", "".join(lines)))
+    assert set(made) == {"admin", "user"}, lines
+    text = open(ini).read()
+    for name, pw in made.items():
+        assert re.search(r"^%s = \$y\$\S+$" % name, text, re.M), (name, text)
+        assert pw not in text, "clear password in " + ini
+    assert stat.S_IMODE(os.stat(ini).st_mode) == 0o600
+
+
 def test_uninstall_keeps_the_edit():
     sysconfdir, pkglibdir = variable("sysconfdir"), variable("pkglibdir")
     ini = under(sysconfdir + "/mass.ini")
@@ -124,6 +150,7 @@ if __name__ == "__main__":
     sys.exit(run([
         test_install_twice_keeps_edited_ini,
         test_configured_paths_substituted,
+        test_quickstart_stores_hashes_of_generated_passwords,
         test_uninstall_keeps_the_edit,
         test_man_pages_lint,
     ]))
