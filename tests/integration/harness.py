@@ -240,6 +240,35 @@ def blackhole():
     return port, keep
 
 
+class UdpEcho:
+    """Echoes every datagram to its sender; got lists the payloads, sources
+    who sent them, in order."""
+
+    def __init__(self, host="127.0.0.1"):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.got, self.sources = [], []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, src = self.sock.recvfrom(65535)
+            except OSError:
+                return
+            self.got.append(data)
+            self.sources.append(src)
+            try:
+                self.sock.sendto(data, src)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
 class Web:
     """A local HTTP server answering every GET with 200 and body."""
 

@@ -13,13 +13,12 @@ import re
 import signal
 import socket
 import struct
-import threading
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, free_port, recv_all, recv_exact, socks_connect,
+from harness import (UdpEcho, Proxy, EchoServer, free_port, recv_all, recv_exact, socks_connect,
                      read_reply, request_bytes, wait_for, run, TOP_SRCDIR, TIMEOUT)
 
 DNS_STUB = os.path.join(TOP_SRCDIR, "tests", "integration", "dns_stub.py")
@@ -164,32 +163,6 @@ def test_loopback_forms_denied_for_bind():
         assert re.search(r"acl: BIND from 127.0.0.1 to 127.0.0.1 port [1-9]", p.stderr())
 
 
-class UdpEcho:
-    """Echoes datagrams to their sender; remembers who sent them."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.got = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(65535)
-            except OSError:
-                return
-            self.got.append((data, src))
-            try:
-                self.sock.sendto(data, src)
-            except OSError:
-                pass
-
-    def close(self):
-        self.sock.close()
-
-
 def udp_header(atyp_addr, port):
     return b"\x00\x00\x00" + atyp_addr + struct.pack(">H", port)
 
@@ -252,7 +225,7 @@ def test_udp_replies_only_from_peers_sent_to():
         u.sendto(udp_header(request_bytes("127.0.0.1", 0)[3:-2], echo.port) + b"hello", relay)
         dg = u.recvfrom(65535)[0]
         assert dg.endswith(b"hello"), dg
-        upstream = echo.got[0][1]  # the relay's socket toward targets
+        upstream = echo.sources[0]  # the relay's socket toward targets
         # a stranger, and the peer's host from another port: both dropped
         for src_port in (0, 0):
             x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

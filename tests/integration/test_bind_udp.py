@@ -10,11 +10,10 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, recv_exact, recv_all, read_reply, request_bytes,
+from harness import (UdpEcho, Proxy, recv_exact, recv_all, read_reply, request_bytes,
                      socks_connect, run, massctl, wait_for, TOP_SRCDIR, TIMEOUT)
 
 # PySocks is a Debian package (python3-socks) for the system interpreter,
@@ -48,33 +47,6 @@ def have_pysocks():
                                capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
-
-
-class UdpEcho:
-    """Echoes every datagram to its sender and remembers what it got."""
-
-    def __init__(self, host="127.0.0.1"):
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
-        self.port = self.sock.getsockname()[1]
-        self.got = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(65535)
-            except OSError:
-                return
-            self.got.append(data)
-            try:
-                self.sock.sendto(data, src)
-            except OSError:
-                pass
-
-    def close(self):
-        self.sock.close()
 
 
 def dns_stub(*records):
