@@ -74,7 +74,8 @@ static int plugins_core_indexes(void *state, const struct mass_request *req,
 
 /* The core's own indexes: always served, whatever mass.ini says. */
 static const struct mass_index plugins_core[] = {
-	{ 0x00, "", "supported indexes", plugins_core_indexes },
+	{ .index = 0x00, .signature = "", .usage = "supported indexes",
+	  .handler = plugins_core_indexes, .reply_layout = "indexes:[index:u8]" },
 };
 
 static const char *plugins_name_or(const struct plugins_module *m)
