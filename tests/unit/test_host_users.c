@@ -49,7 +49,7 @@ static void on_done(void *arg, int status)
 	struct answer *a = arg;
 
 	ck_assert(!calling);
-	ck_assert_ptr_eq(host_owner_current(), owner);   /* called back as its load */
+	ck_assert_ptr_eq(owner_current(), owner);   /* called back as its load */
 	a->calls++;
 	a->status = status;
 }
@@ -87,13 +87,13 @@ static void setup(void)
 	ck_assert(MASS_HOST_HAS(host, users_add_async));
 	owner = host_owner_new("t", NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(owner);
-	host_owner_enter(owner);
+	owner_enter(owner);
 }
 
 static void teardown(void)
 {
 	host_owner_release(owner);   /* NULL when a test released it */
-	host_owner_enter(NULL);
+	owner_enter(NULL);
 	host_set_context(NULL);
 	verify_pool_destroy(ctx.verify);
 	users_free(&ctx.live.users);
@@ -382,9 +382,9 @@ START_TEST(no_owner_refused)
 {
 	struct answer a = { 0 };
 
-	host_owner_enter(NULL);
+	owner_enter(NULL);
 	ck_assert_int_eq(add("lou", "one", &a), MASS_STATUS_ERROR);
-	host_owner_enter(owner);
+	owner_enter(owner);
 	run_for(50);
 	ck_assert_int_eq(a.calls, 0);
 }

@@ -32,7 +32,7 @@
  *      whole set (steps 1 to 3, for every plugin) has run, and at reload
  *      only when all of them passed.
  *      An index mass.ini gives a plugin that is not in the plugin's table
- *      refuses that plugin ("index NN: not served by plugin NAME"), as any
+ *      refuses that plugin ("does not serve index NN (FILE:LINE)"), as any
  *      other failed check: at start its indexes answer 02, at reload the
  *      reload is refused. A descriptor name different from the name
  *      mass.ini uses is only a warning in the log ("plugin NAME (FILE):
@@ -548,6 +548,8 @@ struct mass_index_info {
 	const char *plugin_version; /* descriptor version (core: the daemon's) */
 	const char *signature;
 	const char *usage;          /* the table's usage line ("" when NULL) */
+	/* ABI 1.2 (check size): the index's reply layout, NULL when undescribed */
+	const char *reply_layout;
 };
 
 /* One plugin of the set in force, as host->plugin_info() describes it. */
