@@ -701,10 +701,12 @@ struct mass_host {
 	struct mass_reply *(*reply_defer)(struct mass_reply *r);
 	/* Sends the deferred reply with status (as a handler's return) and
 	 * frees it. Returns 0 when the reply was handed to its client's
-	 * connection, -1 whenever it could not be delivered: the management
-	 * timeout answered first, or the client is gone, whether it closed
-	 * normally (FIN) or reset the connection (since 1.2; a 1.1 host
-	 * returned 0 after a FIN). later is freed in every case. Called from
+	 * connection, -1 when it could not be: the management timeout
+	 * answered first, or the connection was reset or failed (exactly the
+	 * cases in which reply_defer_ctx's cancel runs). A client that closed
+	 * normally (FIN) cannot be told from one that half-closed and waits
+	 * (massctl half-closes after each request): the reply is written to
+	 * it and 0 returned. later is freed in every case. Called from
 	 * inside the handler that
 	 * deferred it, it only frees later (returns -1): the handler's return
 	 * status then answers, with the fields of the handler's reply. */
@@ -786,10 +788,15 @@ struct mass_host {
 						       unsigned timeout_ms,
 						       mass_auth_ctx_fn *fn, void *arg);
 	/* reply_defer() with a cancel notice: when the reply can no longer be
-	 * delivered before reply_send (the admin's client closed its side or
-	 * reset the connection, or the management timeout answered 01 first),
-	 * cancel(ctx, arg, later) runs once, on the loop, never from inside a
-	 * host service the plugin called; stop the work behind it there.
+	 * delivered (the admin's connection was reset or failed, or the
+	 * management timeout answered 01 first), cancel(ctx, arg, later) runs
+	 * once, on the loop, in a round of its own (never from inside a host
+	 * service the plugin called); stop the work behind it there. A client
+	 * that only shut down its sending side (a FIN: massctl does after
+	 * every request) is still reading, so that is no cancel: TCP does not
+	 * tell it from a client that closed altogether until the reply is
+	 * written, and such a reply is written (reply_send returns 0) and
+	 * dropped by the client's kernel.
 	 * later stays valid until reply_send, which the plugin still calls
 	 * exactly once (it then returns -1 and only frees later); calling it
 	 * from inside cancel is fine. cancel is not called when reply_send came
