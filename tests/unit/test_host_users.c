@@ -381,6 +381,103 @@ START_TEST(no_owner_refused)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- ABI 1.2 password service */
+
+struct pw_answer {
+	int calls;
+	int match;
+	struct mass_ctx *ctx;
+	char hash[256];
+	bool failed;
+};
+
+static void on_verified(struct mass_ctx *c, void *arg, int match)
+{
+	struct pw_answer *a = arg;
+
+	ck_assert(!calling);
+	ck_assert_ptr_eq(owner_current(), owner);   /* called back as its load */
+	a->calls++;
+	a->match = match;
+	a->ctx = c;
+}
+
+static void on_hashed(struct mass_ctx *c, void *arg, const char *hash, const char *why)
+{
+	struct pw_answer *a = arg;
+
+	ck_assert(!calling);
+	a->calls++;
+	a->ctx = c;
+	a->failed = hash == NULL;
+	snprintf(a->hash, sizeof(a->hash), "%s", hash != NULL ? hash : why);
+}
+
+static int verify(const char *crypt, const char *pass, struct pw_answer *a)
+{
+	int rc;
+
+	calling = true;
+	rc = host->password_verify(&owner->ctx, crypt, pass, strlen(pass), on_verified, a);
+	calling = false;
+	return rc;
+}
+
+/* A match, a mismatch, a string that is no crypt hash: each answered later,
+ * on the loop, with the caller's context. */
+START_TEST(password_verify_matches)
+{
+	struct pw_answer ok = { 0 }, bad = { 0 }, odd = { 0 };
+
+	ck_assert_int_eq(verify(yes, "secret", &ok), 0);
+	ck_assert_int_eq(verify(yes, "Secret", &bad), 0);
+	ck_assert_int_eq(verify("plaintext", "plaintext", &odd), 0);
+	ck_assert_int_eq(ok.calls + bad.calls + odd.calls, 0);
+	run_until(&ok.calls, 1);
+	run_until(&bad.calls, 1);
+	run_until(&odd.calls, 1);
+	ck_assert_int_eq(ok.match, 1);
+	ck_assert_int_eq(bad.match, 0);
+	ck_assert_int_eq(odd.match, -1);
+	ck_assert_ptr_eq(ok.ctx, &owner->ctx);
+	/* refused at once: no pass, or no context */
+	ck_assert_int_eq(verify(yes, "", &ok), -1);
+	ck_assert_int_eq(host->password_verify(NULL, yes, "x", 1, on_verified, &ok), -1);
+	run_for(50);
+	ck_assert_int_eq(ok.calls, 1);
+}
+END_TEST
+
+/* A hash made with the server's method, which then verifies. */
+START_TEST(password_hash_then_verify)
+{
+	struct pw_answer h = { 0 }, v = { 0 };
+
+	calling = true;
+	ck_assert_int_eq(host->password_hash(&owner->ctx, "pw", 2, on_hashed, &h), 0);
+	calling = false;
+	run_until(&h.calls, 1);
+	ck_assert_msg(!h.failed && h.hash[0] == '$', "%s", h.hash);
+	ck_assert_int_eq(verify(h.hash, "pw", &v), 0);
+	run_until(&v.calls, 1);
+	ck_assert_int_eq(v.match, 1);
+}
+END_TEST
+
+/* The load ends first: done is never called, nothing leaks (ASan). */
+START_TEST(password_unload_while_pending)
+{
+	struct pw_answer a = { 0 }, b = { 0 };
+
+	ck_assert_int_eq(verify(yes, "secret", &a), 0);
+	ck_assert_int_eq(host->password_hash(&owner->ctx, "pw", 2, on_hashed, &b), 0);
+	host_owner_release(owner);
+	owner = NULL;
+	run_for(300);
+	ck_assert_int_eq(a.calls + b.calls, 0);
+}
+END_TEST
+
 static Suite *host_users_suite(void)
 {
 	Suite *s = suite_create("host_users");
@@ -398,6 +495,9 @@ static Suite *host_users_suite(void)
 	tcase_add_test(tc, users_plugin_defers_0a);
 	tcase_add_test(tc, unload_while_pending);
 	tcase_add_test(tc, no_owner_refused);
+	tcase_add_test(tc, password_verify_matches);
+	tcase_add_test(tc, password_hash_then_verify);
+	tcase_add_test(tc, password_unload_while_pending);
 	suite_add_tcase(s, tc);
 	return s;
 }
