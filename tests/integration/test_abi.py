@@ -1,10 +1,11 @@
-"""Plugin ABI 1.1 end to end: the bundled sessions, info and prometheus
+"""Plugin ABI 1.1 and 1.2 end to end: the bundled sessions, info and prometheus
 plugins over MASS (raw and through massctl), a plugin built from the frozen
 ABI 1.0 header served unchanged, the loader's diagnostics (a request cut
 short answered 01 at once), /metrics through promtool and a real Prometheus
 server scraping it."""
 
 import json
+import signal
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, TOP_BUILDDIR, socks_connect, run, lv, mass,
                      mass_exchange, login_bytes, massctl as ctl, wait_for, free_port,
-                     recv_all, TIMEOUT)
+                     recv_all, recv_exact, TIMEOUT)
 
 ADMINS = {"admin": "pw"}
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -342,6 +343,99 @@ def test_auth_providers_socks_and_admin():
         assert got == b"\x01\x02\x01\x01", got.hex()
 
 
+# ---- the frozen 1.1 ABI, and ABI 1.2 -------------------------------------------
+
+V12 = os.path.join(TOP_BUILDDIR, "tests", "unit", ".libs", "fixture_v12.so")
+V12_INDEXES = ["%02X = %%s" % i for i in range(0x50, 0x56)]
+
+
+def v12_proxy(name="fixture_v12", extra="", indexes=None):
+    ini = "[plugin %s]\nmodule = %s\n[management]\ntimeout = 1\n%s" % (name, V12, extra)
+    idx = indexes if indexes is not None else [l % name for l in V12_INDEXES]
+    return proxy(extra_ini=ini, indexes=BASE + idx)
+
+
+def mass_open(p, request):
+    """A management connection that sent the login and request and read the
+    login's answer; the caller reads (or abandons) the reply."""
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    s.sendall(b"\x01\x01\x02" + login_bytes("admin", "pw") + request)
+    assert recv_exact(s, 4) == b"\x01\x02\x01\x00"
+    return s
+
+
+def test_abi_11_plugin_loads_and_serves():
+    so = os.path.join(TOP_BUILDDIR, "tests", "abi", ".libs", "abi11.so")
+    ini = "[plugin abi11]\nmodule = %s" % so
+    with proxy(extra_ini=ini, indexes=BASE + ["44 = abi11", "45 = abi11", "46 = abi11"]) as p:
+        assert "abi11 loaded on a host of ABI 1.2" in p.stderr(), p.stderr()
+        assert mass(p, b"\x44") == b"\x00\x06pong11"
+        r = mass(p, b"\x45")
+        assert r[0] == 0 and r[1] == len(r) - 2 and r[2:3].isdigit(), r.hex()
+        assert mass(p, b"\x46") == b"\x00\x05later"
+
+
+def test_abi_12_context_u64_and_password_service():
+    with v12_proxy() as p:
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+        assert mass(p, b"\x51") == b"\x00" + bytes(range(1, 9))
+        r = mass(p, b"\x53" + lv("s3cret"))
+        assert r[0] == 0 and r[1] == len(r) - 2 and r[2:3] == b"$", r
+        crypt = r[2:]
+        assert mass(p, b"\x52" + lv(crypt) + lv("s3cret")) == b"\x00\x02"
+        assert mass(p, b"\x52" + lv(crypt) + lv("wrong")) == b"\x00\x01"
+        assert mass(p, b"\x52" + lv("plaintext") + lv("x")) == b"\x00\x00"
+        assert "descriptor names itself" not in p.stderr()
+
+
+def test_abi_12_cancel_on_reset_and_timeout_not_on_fin():
+    with v12_proxy() as p:
+        # the admin's connection is reset while 55 is pending: cancel runs,
+        # and the reply_send 300 ms later returns -1
+        s = mass_open(p, b"\x55")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        wait_for(lambda: "sent 55: -1 (cancelled 1)" in p.stderr(), "sent 55: -1 (cancelled 1)")
+        assert p.stderr().count("cancel 55") == 1
+        # the management timeout answers 54 first (01): cancel runs once,
+        # and reply_send from inside it returns -1
+        assert mass(p, b"\x54") == b"\x01"
+        wait_for(lambda: "cancel 54: reply_send -1" in p.stderr(), "cancel 54: reply_send -1")
+        # a FIN after the request (massctl's half-close) is no cancel: the
+        # reply is delivered and reply_send returns 0
+        s = mass_open(p, b"\x55")
+        s.shutdown(socket.SHUT_WR)
+        assert recv_all(s) == b"\x00\x04late"
+        s.close()
+        wait_for(lambda: "sent 55: 0 (cancelled 0)" in p.stderr(), "sent 55: 0 (cancelled 0)")
+        assert p.stderr().count("cancel 55") == 1
+
+
+def test_descriptor_name_mismatch_warned():
+    with v12_proxy(name="v12") as p:
+        assert "plugin v12 (%s): descriptor names itself fixture_v12" % V12 in p.stderr(), \
+            p.stderr()
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+
+
+def test_index_not_served_refuses_the_plugin():
+    # at start: the plugin is dropped, every index given to it answers 02
+    with v12_proxy(indexes=["50 = fixture_v12", "60 = fixture_v12"]) as p:
+        assert "does not serve index 60" in p.stderr(), p.stderr()
+        assert mass(p, b"\x50") == b"\x02"
+    # at reload: the reload is refused, the running set keeps serving
+    with v12_proxy(indexes=["50 = fixture_v12"]) as p:
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+        ini = "[plugin prometheus]\nlisten = 127.0.0.1:%d\n[plugin fixture_v12]\n" \
+              "module = %s\n[management]\ntimeout = 1\n" % (free_port(), V12)
+        p.write_ini(ini, auth=True, users=USERS, admins=ADMINS,
+                    indexes=BASE + ABI + ["50 = fixture_v12", "60 = fixture_v12"])
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "keeping the running configuration" in p.stderr(), "keeping the running configuration")
+        assert "does not serve index 60" in p.stderr()
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+
+
 # ---- prometheus -------------------------------------------------------------
 
 def scrape(port, path="/metrics"):
@@ -441,6 +535,10 @@ if __name__ == "__main__":
     sys.exit(run([test_sessions_list_kill_kick_and_totals, test_info_and_indexes_with_usage,
                   test_massctl_info_and_indexes,
                   test_indexes_without_info_unchanged, test_abi_10_plugin_loads_and_serves,
+                  test_abi_11_plugin_loads_and_serves,
+                  test_abi_12_context_u64_and_password_service,
+                  test_abi_12_cancel_on_reset_and_timeout_not_on_fin,
+                  test_descriptor_name_mismatch_warned, test_index_not_served_refuses_the_plugin,
                   test_request_cut_short_answered_01_at_once,
                   test_session_events_in_order, test_auth_providers_socks_and_admin,
                   test_prometheus_metrics_and_promtool, test_real_prometheus_scrapes_the_plugin]))
