@@ -79,7 +79,7 @@
  * pointer; reply_u64; a cancel notice for a deferred reply whose client
  * left (reply_defer_ctx); the off-loop password service (password_verify,
  * password_hash); and an optional reply layout per index (reply_layout),
- * which index 00 and the info plugin publish so that clients (massctl raw
+ * which index_info and the info plugin publish so that clients (massctl raw
  * and -j) can decode a third party's replies. A 1.2 plugin runs only on a
  * 1.2 host (the loader refuses it on an older one).
  *
@@ -120,8 +120,10 @@
  *
  * Registrations and release (ABI 1.1). Every object a plugin registers
  * (subscription, timer, watch, provider, deferred reply, pending
- * authentication) belongs to the load that registered it: a host service
- * called from inside init, a handler or a callback of that load. When the
+ * authentication; since 1.2 also a password_verify or password_hash in
+ * flight) belongs to the load that registered it: a host service called
+ * from inside init, a handler or a callback of that load (1.2: the load
+ * whose context the *_ctx service was given). When the
  * load ends (its fini returned, at a reload or exit, or its init failed)
  * the host removes and frees all of them, so a fini that forgets leaks
  * nothing and no callback ever reaches an unloaded object. Descriptors the
@@ -259,7 +261,7 @@ typedef int mass_serve_fn(struct mass_ctx *ctx, const struct mass_request *req,
  *   "sessions:[id:u64,user:str,client:str,port:u32]"
  * The host checks the layout when it loads the plugin (a bad one refuses
  * the plugin with the reason) but not each reply against it: describe
- * what you send. Index 00 and the info plugin publish it, and massctl
+ * what you send. index_info and the info plugin (14) publish it, and massctl
  * decodes replies by it (`massctl raw`, -j). NULL: undescribed.
  */
 
@@ -564,8 +566,8 @@ struct mass_plugin_info {
 };
 
 /*
- * The host services table, handed to init. Keep the pointer; it stays valid
- * until fini. Versioned and sized like the descriptor: fields only ever get
+ * The host services table, handed to init (1.2: ctx->host, for every
+ * call). A 1.0/1.1 plugin keeps the pointer; it stays valid until fini. Versioned and sized like the descriptor: fields only ever get
  * appended, so check `size` before using a field newer than your minor.
  * Every function is to be called on the loop thread only.
  */
