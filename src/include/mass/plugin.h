@@ -2,7 +2,7 @@
  * <mass/plugin.h>: the plugin ABI of socks5d's MASS management server.
  *
  * This header is the whole SDK and its manual. A plugin is a shared object
- * (build it with `cc -shared -fPIC $(pkg-config --cflags mass-plugin)`) that
+ * (build it with `cc -shared -fPIC $(pkg-config --cflags --libs mass-plugin)`) that
  * exports exactly one symbol:
  *
  *	const struct mass_plugin mass_plugin = { MASS_PLUGIN_IDENTITY, ... };
@@ -25,20 +25,20 @@
  *      <= the host's; size at least the descriptor size of that minor.
  *      A mismatch is reported as "x.so built for ABI 1.3, host has 1.2".
  *   3. the index table is checked (00, the core's, and FF, reserved, never
- *      claimed; no index twice; every signature valid), then the whole
- *      [indexes] section against the set: every index mass.ini gives a
- *      plugin must be in its table, and no index goes to two plugins.
+ *      claimed; no index twice; every signature valid; since 1.2 each
+ *      entry sets exactly one of handler and serve, and each reply_layout
+ *      given is valid, see "Reply layouts"), then the whole [indexes]
+ *      section against the set: every index mass.ini gives a plugin must
+ *      be in its table, and no index goes to two plugins. An index mass.ini
+ *      gives a plugin that is not in its table fails that plugin ("does
+ *      not serve index NN (FILE:LINE)"), like any other check: at start
+ *      all its indexes answer 02, at reload the reload is refused. A
+ *      descriptor name other than the one mass.ini uses is only a warning
+ *      ("plugin NAME (FILE): descriptor names itself OTHER"): mass.ini's
+ *      name is the one used.
  *   4. init() is called on each plugin only once every static check of the
  *      whole set (steps 1 to 3, for every plugin) has run, and at reload
  *      only when all of them passed.
- *      An index mass.ini gives a plugin that is not in the plugin's table
- *      refuses that plugin ("does not serve index NN (FILE:LINE)"), as any
- *      other failed check: at start its indexes answer 02, at reload the
- *      reload is refused. A descriptor name different from the name
- *      mass.ini uses is only a warning in the log ("plugin NAME (FILE):
- *      descriptor names itself OTHER"): mass.ini's name is the one used.
- *   3b. (ABI 1.2) each index's reply_layout, when set, is checked (see
- *      "Reply layouts"); a bad one refuses the plugin with the reason.
  * The rule is the same at start and at reload; only the outcome of a
  * failure differs. At start a plugin that fails any step (its init
  * included) is dropped, the log names it, the reason and every index it
