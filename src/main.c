@@ -232,8 +232,8 @@ static void main_note_self(const char *addr, uint16_t port)
 static int main_open_listeners(const struct config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->listen_len; i++) {
-		struct listener *l = listener_open(main_ctx.loop, cfg->listen[i], cfg->port,
-						   session_accept, &main_ctx, err, errlen);
+		struct listener *l = listener_open(main_ctx.socks.loop, cfg->listen[i], cfg->port,
+						   session_accept, &main_ctx.socks, err, errlen);
 
 		if (l == NULL)
 			return -1;
@@ -307,7 +307,7 @@ static void main_reload(void)
 
 static void main_exit_now(void)
 {
-	loop_stop(main_ctx.loop);
+	loop_stop(main_ctx.socks.loop);
 }
 
 static void main_grace_over(struct loop *loop, struct loop_timer *t)
@@ -337,18 +337,18 @@ static void main_begin_shutdown(int signo)
 {
 	unsigned grace = main_ctx.rt->cfg.shutdown_timeout;
 
-	if (main_ctx.stopping) {
+	if (main_ctx.socks.stopping) {
 		log_info("second signal: exiting now");
 		main_exit_now();
 		return;
 	}
-	main_ctx.stopping = true;
+	main_ctx.socks.stopping = true;
 	log_info("%s: no new connections; %zu tunnels get up to %u s to finish",
 		 strsignal(signo), session_count(), grace);
 	main_close_listeners();
 	mgmt_stop();
-	loop_timer_start(main_ctx.loop, &main_grace, (uint64_t)grace * 1000u, main_grace_over);
-	main_check_drained(main_ctx.loop, NULL);
+	loop_timer_start(main_ctx.socks.loop, &main_grace, (uint64_t)grace * 1000u, main_grace_over);
+	main_check_drained(main_ctx.socks.loop, NULL);
 }
 
 static void main_on_signal(struct loop *loop, int fd, void *data, int events)
@@ -382,7 +382,7 @@ static int main_setup_signals(char *err, size_t errlen)
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (main_signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    loop_add(main_ctx.loop, main_signal_fd, LOOP_READ, main_on_signal, NULL) < 0) {
+	    loop_add(main_ctx.socks.loop, main_signal_fd, LOOP_READ, main_on_signal, NULL) < 0) {
 		snprintf(err, errlen, "signals: %s", strerror(errno));
 		return -1;
 	}
@@ -438,30 +438,31 @@ static int main_start(char *err, size_t errlen)
 	if (main_load_config(&cfg, err, errlen) < 0)
 		return -1;
 	log_threshold = main_log_level(&cfg);
-	main_ctx.loop = loop_create(max_fds, err, errlen);
-	if (main_ctx.loop == NULL || main_setup_signals(err, errlen) < 0)
+	main_ctx.socks.loop = loop_create(max_fds, err, errlen);
+	if (main_ctx.socks.loop == NULL || main_setup_signals(err, errlen) < 0)
 		goto out;
-	loop_set_before_wait(main_ctx.loop, accesslog_flush);
-	host_services_start(main_ctx.loop);
-	main_ctx.resolver = resolver_create(main_ctx.loop, cfg.resolver, err, errlen);
-	if (main_ctx.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
+	loop_set_before_wait(main_ctx.socks.loop, accesslog_flush);
+	host_services_start(main_ctx.socks.loop);
+	main_ctx.socks.resolver = resolver_create(main_ctx.socks.loop, cfg.resolver, err, errlen);
+	if (main_ctx.socks.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
 		goto out;
 	if (main_open_listeners(&cfg, err, errlen) < 0 ||
-	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0)
+	    mgmt_start(&main_ctx.mgmt, cfg.mgmt_listen, cfg.mgmt_listen_len, cfg.mgmt_port,
+		       err, errlen) < 0)
 		goto out;
 	main_publish_listeners();
 	for (size_t i = 0; i < mgmt_listener_count(); i++)
 		if (mgmt_addr(i) != NULL)
 			main_note_self(mgmt_addr(i), mgmt_port(i));
 	if (main_drop_privileges(cfg.user, err, errlen) < 0 ||
-	    (main_ctx.verify = verify_pool_create(main_ctx.loop, 0, MAIN_VERIFY_QUEUE,
+	    (main_ctx.socks.verify = verify_pool_create(main_ctx.socks.loop, 0, MAIN_VERIFY_QUEUE,
 						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||
 	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)
 		goto out;
 	mgmt_ready();
 	log_info("socks5d %s ready: auth %s, dissectors %s, %zu users, up to %d descriptors",
-		 PACKAGE_VERSION, main_ctx.live.auth ? "on" : "off",
-		 main_ctx.live.dissectors ? "on" : "off", main_ctx.live.users.len, max_fds);
+		 PACKAGE_VERSION, main_ctx.socks.live.auth ? "on" : "off",
+		 main_ctx.socks.live.dissectors ? "on" : "off", main_ctx.socks.live.users.len, max_fds);
 	rc = 0;
 out:
 	config_free(&cfg);
@@ -473,12 +474,12 @@ static void main_cleanup(void)
 	session_close_all();
 	main_close_listeners();
 	mgmt_stop();
-	if (main_ctx.resolver != NULL)
-		resolver_destroy(main_ctx.resolver);
+	if (main_ctx.socks.resolver != NULL)
+		resolver_destroy(main_ctx.socks.resolver);
 	if (main_signal_fd >= 0)
 		close(main_signal_fd);
 	runtime_ctx_free(&main_ctx);
-	loop_destroy(main_ctx.loop);
+	loop_destroy(main_ctx.socks.loop);
 	accesslog_close();
 	pool_drain();
 }
@@ -500,7 +501,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	notify_ready();
-	if (loop_run(main_ctx.loop) < 0) {
+	if (loop_run(main_ctx.socks.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		status = 1;
 	}

@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,13 +150,19 @@ static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct
 	static struct sockaddr_storage local[ACL_LOCAL_MAX];
 	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
 	int n = net_local_addrs(local, ACL_LOCAL_MAX);
+	struct acl_rules rules;
 	struct acl *acl;
 
+	if (config_acl_rules(cfg, &rules) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	if (n < 0)
 		log_warn("acl: the host's addresses cannot be listed (%s); the built-in rules "
 			 "cover loopback and the listen addresses only", strerror(errno));
 	self.nlocal = n > 0 ? (size_t)n : 0;
-	acl = acl_compile(cfg, &self, err, errlen);
+	acl = acl_compile(&rules, &self, err, errlen);
+	free((void *)rules.items);
 	if (acl != NULL)
 		log_info("acl: %zu built-in rules: no client reaches socks5d's %zu listeners on "
 			 "any of the host's %zu local addresses; %zu rules from [acl]",
@@ -171,6 +178,40 @@ static void runtime_free(struct runtime *rt)
 	users_free(&rt->admins);
 	config_free(&rt->cfg);
 	free(rt);
+}
+
+/* The snapshot's destroy (core/snapshot.h): its last holder is gone. */
+static void runtime_destroy(struct snapshot *snap)
+{
+	runtime_free((struct runtime *)((char *)snap - offsetof(struct runtime, snap)));
+}
+
+/* The views the lower layers read, pointing into rt's own parts. */
+static void runtime_fill_views(struct runtime *rt)
+{
+	const struct config *cfg = &rt->cfg;
+
+	rt->socks = (struct socks_policy){
+		.snap = &rt->snap,
+		.acl = rt->acl,
+		.connect_timeout = cfg->connect_timeout,
+		.idle_timeout = cfg->idle_timeout,
+		.handshake_timeout = cfg->handshake_timeout,
+		.fin_timeout = cfg->fin_timeout,
+		.max_clients = cfg->max_clients,
+		.commands = cfg->commands,
+		.proxy_nets = cfg->proxy_protocol.nets,
+		.proxy_len = cfg->proxy_protocol.len,
+		.dissector_ports = cfg->dissector_ports,
+	};
+	rt->mgmt = (struct mgmt_settings){
+		.auth = cfg->mgmt_auth,
+		.timeout = cfg->mgmt_timeout,
+		.max_connections = cfg->mgmt_max_connections,
+		.max_unauthenticated = cfg->mgmt_max_unauthenticated,
+		.admins = &rt->admins,
+		.plugins = rt->plugins,
+	};
 }
 
 /*
@@ -190,8 +231,8 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	atomic_init(&rt->refs, 1);
-	rt->destroy = runtime_free;
+	atomic_init(&rt->snap.refs, 1);
+	rt->snap.destroy = runtime_destroy;
 	rt->cfg = *cfg;
 	config_defaults(cfg);
 	c->rt = rt;
@@ -215,6 +256,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 				   err, errlen);
 	if (rt->plugins == NULL)
 		goto fail;
+	runtime_fill_views(rt);
 	return 0;
 fail:
 	if (c->new_users)
@@ -230,20 +272,22 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	struct runtime *old = (struct runtime *)ctx->rt;
 
 	ctx->rt = c->rt;
+	ctx->socks.policy = &c->rt->socks;
+	ctx->mgmt.settings = &c->rt->mgmt;
 	if (c->new_users) {
-		users_free(&ctx->live.users);
-		ctx->live.users = c->users;
+		users_free(&ctx->socks.live.users);
+		ctx->socks.live.users = c->users;
 	} else {
-		ctx->live.users.max = c->rt->cfg.max_users;
+		ctx->socks.live.users.max = c->rt->cfg.max_users;
 	}
 	/* the cap on what stalled tunnels may hold in pipes ([socks] max_buffer_memory, MiB) */
 	pool_set_pipe_limit((size_t)c->rt->cfg.max_buffer_memory << 20);
-	ctx->live.auth = c->rt->auth;
-	ctx->live.dissectors = c->rt->dissectors;
+	ctx->socks.live.auth = c->rt->auth;
+	ctx->socks.live.dissectors = c->rt->dissectors;
 	/* remembered logins were checked against the old stores */
-	if (ctx->verify)
-		verify_cache_clear(ctx->verify);
-	host_set_context(ctx);
+	if (ctx->socks.verify)
+		verify_cache_clear(ctx->socks.verify);
+	host_set_context(&ctx->socks);
 	if (old != NULL) {
 		/* the new set is initialised; the old one ends now, not with its last holder */
 		plugins_free(old->plugins);
@@ -267,8 +311,10 @@ void runtime_ctx_free(struct runtime_ctx *ctx)
 	host_set_context(NULL);
 	runtime_release(ctx->rt);
 	ctx->rt = NULL;
-	users_free(&ctx->live.users);
+	ctx->socks.policy = NULL;
+	ctx->mgmt.settings = NULL;
+	users_free(&ctx->socks.live.users);
 	config_list_clear(&ctx->opts.cli_users);
-	verify_pool_destroy(ctx->verify);
-	ctx->verify = NULL;
+	verify_pool_destroy(ctx->socks.verify);
+	ctx->socks.verify = NULL;
 }

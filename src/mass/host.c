@@ -12,7 +12,7 @@
 #include "host_services.h"
 #include "mass_proto.h"
 #include "core/metrics.h"
-#include "runtime.h"
+#include "socks/context.h"
 #include "auth/cred.h"
 #include "auth/users.h"
 #include "auth/verify.h"
@@ -22,9 +22,9 @@
 #define HOST_NAME_LOG_MAX 255
 
 static const char *host_caller;
-static struct runtime_ctx *host_ctx;   /* see host.h: ABI 1.0 passes no context */
+static struct socks_ctx *host_ctx;   /* see host.h: ABI 1.0 passes no context */
 
-void host_set_context(struct runtime_ctx *ctx)
+void host_set_context(struct socks_ctx *ctx)
 {
 	host_ctx = ctx;
 }

@@ -7,7 +7,7 @@
  * is a hold of the calling load (host_services.h), freed if it unloads.
  *
  * ABI 1.0 host functions take no context argument, so this module keeps
- * one module-local pointer to the runtime context, set by the runtime when
+ * one module-local pointer to the SOCKS context (socks/context.h), set by the runtime when
  * it swaps a snapshot in (host_set_context). It reads nothing else.
  */
 #ifndef MASS_HOST_H
@@ -15,10 +15,10 @@
 
 #include "mass/plugin.h"
 
-struct runtime_ctx;
+struct socks_ctx;
 
 /* The context the services act on (NULL: none; the services then do nothing). */
-void host_set_context(struct runtime_ctx *ctx);
+void host_set_context(struct socks_ctx *ctx);
 
 /* The one services table (static storage; valid for the process's life). */
 const struct mass_host *host_services(void);

@@ -18,7 +18,6 @@
 #include "mass_proto.h"
 #include "core/net.h"
 #include "plugins.h"
-#include "runtime.h"
 #include "socks/socks5_proto.h"
 #include "auth/users.h"
 #include "auth/verify.h"
@@ -79,7 +78,7 @@ struct mgmt_conn {
 
 static struct {
 	struct loop *loop;
-	const struct runtime_ctx *ctx;  /* its snapshot in force is read at each event */
+	const struct mgmt_env *env;     /* its settings in force are read at each event */
 	struct listener *listeners[MGMT_LISTEN_MAX];
 	size_t nlisteners;
 	TAILQ_HEAD(, mgmt_conn) conns;
@@ -94,10 +93,10 @@ static struct {
 	} failures[MGMT_FAIL_SOURCES];
 } mgmt = { .conns = TAILQ_HEAD_INITIALIZER(mgmt.conns) };
 
-/* The snapshot in force: management settings, admins, plugins. */
-static const struct runtime *mgmt_rt(void)
+/* The settings in force: management settings, admins, plugins. */
+static const struct mgmt_settings *mgmt_set(void)
 {
-	return mgmt.ctx->rt;
+	return mgmt.env->settings;
 }
 
 /*
@@ -107,7 +106,7 @@ static const struct runtime *mgmt_rt(void)
 static const char *mgmt_signature(void *unused, uint8_t index)
 {
 	(void)unused;
-	return plugins_signature(mgmt_rt()->plugins, index);
+	return plugins_signature(mgmt_set()->plugins, index);
 }
 
 /* Reply encoding room: status octet plus the largest field set. */
@@ -134,7 +133,7 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 
 static uint64_t mgmt_timeout_ms(void)
 {
-	return (uint64_t)mgmt_rt()->cfg.mgmt_timeout * 1000u;
+	return (uint64_t)mgmt_set()->timeout * 1000u;
 }
 
 /* False while the connection waits on the server's side (nothing is read). */
@@ -157,10 +156,10 @@ static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 	(void)loop;
 	if (c->state == MGMT_PENDING) {
 		/* the plugin's deferred reply is late: 01 now, its reply_send later frees it */
-		if (plugins_index_info(mgmt_rt()->plugins, c->p.request.req.index, &info) < 0)
+		if (plugins_index_info(mgmt_set()->plugins, c->p.request.req.index, &info) < 0)
 			info.plugin = "?";
 		log_error("plugin %s: index %02X: no reply within %u s", info.plugin,
-			  c->p.request.req.index, (unsigned)mgmt_rt()->cfg.mgmt_timeout);
+			  c->p.request.req.index, (unsigned)mgmt_set()->timeout);
 		host_defer_detach(c->later);
 		c->later = NULL;
 		mgmt_answer(c, &error, 1);
@@ -265,7 +264,7 @@ static int mgmt_reply2(struct mgmt_conn *c, uint8_t a, uint8_t b)
 
 static void mgmt_admins_hint(void)
 {
-	if (mgmt_rt()->admins.len > 0 || mgmt.told_no_admins)
+	if (mgmt_set()->admins->len > 0 || mgmt.told_no_admins)
 		return;
 	mgmt.told_no_admins = true;
 	log_warn("management: no admin configured, every login fails; add one as "
@@ -287,7 +286,7 @@ static int mgmt_greeted(struct mgmt_conn *c)
 	struct greeting_parser *g = &c->p.greeting;
 	uint8_t method = SOCKS5_METHOD_REJECT;
 
-	if (mgmt_rt()->cfg.mgmt_auth) {
+	if (mgmt_set()->auth) {
 		if (greeting_offers(g, SOCKS5_METHOD_USERPASS))
 			method = SOCKS5_METHOD_USERPASS;
 	} else {
@@ -451,7 +450,7 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 	bool ok = false;
 	int rc;
 
-	if (users_find(&mgmt_rt()->admins, u->user, u->ulen) < 0
+	if (users_find(mgmt_set()->admins, u->user, u->ulen) < 0
 	    && host_auth_has_providers(MASS_AUTH_ADMIN)) {
 		rc = mgmt_ask_providers(c, &ok) == 1 ? 0 : -1;
 		explicit_bzero(u->pass, sizeof(u->pass));
@@ -463,7 +462,7 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 			return 0;
 		}
 	} else {
-		rc = verify_start_first(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen,
+		rc = verify_start_first(mgmt.env->verify, mgmt_set()->admins, u->user, u->ulen,
 					u->pass, u->plen, mgmt_auth_done, c, &c->verify);
 		explicit_bzero(u->pass, sizeof(u->pass));
 	}
@@ -538,7 +537,7 @@ static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 		mgmt_reply_buf[0] = MASS_STATUS_ERROR;
 		n = 1;
 	} else {
-		n = plugins_serve(mgmt_rt()->plugins, &c->p.request, mgmt_reply_buf,
+		n = plugins_serve(mgmt_set()->plugins, &c->p.request, mgmt_reply_buf,
 				  sizeof(mgmt_reply_buf), &c->later);
 		if (c->later != NULL) {
 			/* answered by mgmt_deferred_done, or 01 at the timeout */
@@ -684,14 +683,14 @@ static struct mgmt_conn *mgmt_oldest_unauth(void)
  */
 static bool mgmt_make_room(void)
 {
-	const struct config *cfg = &mgmt_rt()->cfg;
+	const struct mgmt_settings *set = mgmt_set();
 
-	while (mgmt.nunauth >= (size_t)cfg->mgmt_max_unauthenticated ||
-	       mgmt.nconns >= (size_t)cfg->mgmt_max_connections) {
+	while (mgmt.nunauth >= (size_t)set->max_unauthenticated ||
+	       mgmt.nconns >= (size_t)set->max_connections) {
 		struct mgmt_conn *victim = mgmt_oldest_unauth();
 
 		if (victim == NULL)
-			return mgmt.nconns < (size_t)cfg->mgmt_max_connections;
+			return mgmt.nconns < (size_t)set->max_connections;
 		log_info("management: %zu connections not logged in; dropping the oldest, from %s",
 			 mgmt.nunauth, victim->peer);
 		mgmt_conn_close(victim);
@@ -749,15 +748,15 @@ static int mgmt_listen_one(const char *host, uint16_t port, char *err, size_t er
 	return 0;
 }
 
-int mgmt_start(struct loop *loop, const struct config *cfg, const struct runtime_ctx *ctx,
+int mgmt_start(const struct mgmt_env *env, char *const *listen, size_t nlisten, uint16_t port,
 	       char *err, size_t errlen)
 {
 	size_t i;
 
-	mgmt.loop = loop;
-	mgmt.ctx = ctx;
-	for (i = 0; i < cfg->mgmt_listen_len; i++) {
-		if (mgmt_listen_one(cfg->mgmt_listen[i], cfg->mgmt_port, err, errlen) < 0) {
+	mgmt.loop = env->loop;
+	mgmt.env = env;
+	for (i = 0; i < nlisten; i++) {
+		if (mgmt_listen_one(listen[i], port, err, errlen) < 0) {
 			mgmt_stop();
 			return -1;
 		}
@@ -767,7 +766,7 @@ int mgmt_start(struct loop *loop, const struct config *cfg, const struct runtime
 
 void mgmt_ready(void)
 {
-	if (mgmt_rt()->cfg.mgmt_auth)
+	if (mgmt_set()->auth)
 		mgmt_admins_hint();
 }
 

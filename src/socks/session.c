@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "acl.h"
 #include "bind.h"
+#include "context.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
 #include "core/escape.h"
@@ -26,7 +27,6 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
-#include "runtime.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
 #include "auth/users.h"
@@ -65,8 +65,8 @@ struct handshake {
 };
 
 struct session {
-	struct runtime_ctx *ctx;         /* loop, resolver, live users and switches */
-	const struct runtime *rt;        /* the snapshot it started with (held) */
+	struct socks_ctx *ctx;           /* loop, resolver, live users and switches */
+	const struct socks_policy *policy; /* the one it started with (its snapshot held) */
 	struct relay relay;              /* owns both fds (upstream -1 until connecting) */
 	struct loop_timer timer;         /* the current stage's deadline */
 	struct loop_timer kick;          /* resumes a relay that yielded */
@@ -167,7 +167,8 @@ static void session_free(struct session *s)
 		free(hs);
 	}
 	TAILQ_REMOVE(&session_list, s, link);
-	runtime_release(s->rt);
+	if (s->policy != NULL)
+		snapshot_release(s->policy->snap);
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
@@ -283,7 +284,7 @@ static bool session_verdict(const struct session *s, const char *name, uint16_t 
 {
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
 
-	return acl_check(s->rt->acl, &q, line) == ACL_ALLOW;
+	return acl_check(s->policy->acl, &q, line) == ACL_ALLOW;
 }
 
 /* A denial in the daemon log: command, client, destination (the name escaped), rule. */
@@ -402,12 +403,12 @@ static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context)
 {
-	struct runtime_ctx *ctx = context;
+	struct socks_ctx *ctx = context;
 	struct session *s;
 
 	(void)peerlen;
 	if (ctx->stopping ||
-	    (ctx->rt->cfg.max_clients != 0 && session_total >= ctx->rt->cfg.max_clients)) {
+	    (ctx->policy->max_clients != 0 && session_total >= ctx->policy->max_clients)) {
 		close(fd);
 		return;
 	}
@@ -422,7 +423,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->hs->peer = *peer;
 	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
-	if (net_cidr_any(ctx->rt->cfg.proxy_protocol.nets, ctx->rt->cfg.proxy_protocol.len,
+	if (net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
 			 (const struct sockaddr *)peer)) {
 		proxy_init(&s->hs->p.proxy);
 		s->state = ST_PROXY;
@@ -437,7 +438,8 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		return;
 	}
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
-	s->rt = runtime_hold(ctx->rt);
+	s->policy = ctx->policy;
+	snapshot_hold(s->policy->snap);
 	s->id = session_next_id++;
 	s->accepted_ms = loop_now_ms(ctx->loop);
 	memcpy(&s->client_addr, peer, sizeof(s->client_addr));
@@ -447,7 +449,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	metrics_accepted();
 	if (s->state == ST_GREETING)
 		session_started(s);
-	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.handshake_timeout),
+	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->policy->handshake_timeout),
 			 session_handshake_timeout);
 	/* deferred accept: the greeting is usually here already */
 	s->relay.ready[RELAY_CLIENT] = RELAY_READABLE | RELAY_WRITABLE;
@@ -844,9 +846,9 @@ static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_
 static bool session_command_enabled(const struct session *s, uint8_t cmd)
 {
 	switch (cmd) {
-	case SOCKS5_CMD_CONNECT: return s->rt->cfg.commands & CMD_CONNECT;
-	case SOCKS5_CMD_BIND: return s->rt->cfg.commands & CMD_BIND;
-	case SOCKS5_CMD_UDP: return s->rt->cfg.commands & CMD_UDP;
+	case SOCKS5_CMD_CONNECT: return s->policy->commands & SOCKS_ALLOW_CONNECT;
+	case SOCKS5_CMD_BIND: return s->policy->commands & SOCKS_ALLOW_BIND;
+	case SOCKS5_CMD_UDP: return s->policy->commands & SOCKS_ALLOW_UDP;
 	default: return false;
 	}
 }
@@ -884,7 +886,7 @@ static void session_request_done(struct session *s)
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
 		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
-					s->rt->cfg.connect_timeout };
+					s->policy->connect_timeout };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
 		s->state = ST_BIND;
@@ -989,7 +991,7 @@ static void session_try_next(struct session *s)
 		}
 		s->relay.fd[RELAY_UPSTREAM] = fd;
 		s->state = ST_CONNECTING;
-		loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.connect_timeout),
+		loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->policy->connect_timeout),
 				 session_connect_timeout);
 		return;
 	}
@@ -1129,7 +1131,7 @@ static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
-				     s->rt->cfg.idle_timeout };
+				     s->policy->idle_timeout };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1190,7 +1192,7 @@ static void session_tap_release(void *ctx)
  * the client's first bytes, or -1 when none watches. */
 static int session_watch(struct session *s, const uint8_t *first, size_t len)
 {
-	struct dissect *d = dissect_start(s->rt->cfg.dissector_ports, s->dest_port, first, len,
+	struct dissect *d = dissect_start(s->policy->dissector_ports, s->dest_port, first, len,
 					  session_credential, s);
 
 	if (d == NULL)
@@ -1256,8 +1258,8 @@ static void session_kick(struct loop *loop, struct loop_timer *t)
 /* How long the tunnel may stay quiet now: fin_timeout once half-closed. */
 static uint64_t session_relay_limit(const struct session *s)
 {
-	return SESSION_MS(relay_half_closed(&s->relay) ? s->rt->cfg.fin_timeout
-						       : s->rt->cfg.idle_timeout);
+	return SESSION_MS(relay_half_closed(&s->relay) ? s->policy->fin_timeout
+						       : s->policy->idle_timeout);
 }
 
 /*

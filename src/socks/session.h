@@ -34,12 +34,13 @@
 
 /*
  * Takes ownership of an accepted SOCKS client socket (a listener_accept_fn).
- * context is the struct runtime_ctx (runtime.h) the listener was opened
- * with. The session holds a reference to the snapshot in force at accept
- * (runtime_hold) until it ends, and reads from it the ACL, proxy_protocol, timeouts,
- * commands, dissector ports and max_clients; the users and the auth and
- * dissector switches it reads live from context->live at each use, and it
- * refuses new clients once context->stopping is set.
+ * context is the struct socks_ctx (context.h) the listener was opened
+ * with. The session holds the snapshot of the policy in force at accept
+ * (snapshot_hold on context->policy->snap) until it ends, and reads from
+ * it the ACL, proxy_protocol, timeouts, commands, dissector ports and
+ * max_clients; the users and the auth and dissector switches it reads live
+ * from context->live at each use, and it refuses new clients once
+ * context->stopping is set.
  */
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context);
