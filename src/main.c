@@ -446,6 +446,7 @@ static int main_start(char *err, size_t errlen)
 	main_ctx.socks.resolver = resolver_create(main_ctx.socks.loop, cfg.resolver, err, errlen);
 	if (main_ctx.socks.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
 		goto out;
+	main_ctx.mgmt.loop = main_ctx.socks.loop;
 	if (main_open_listeners(&cfg, err, errlen) < 0 ||
 	    mgmt_start(&main_ctx.mgmt, cfg.mgmt_listen, cfg.mgmt_listen_len, cfg.mgmt_port,
 		       err, errlen) < 0)
@@ -457,6 +458,7 @@ static int main_start(char *err, size_t errlen)
 	if (main_drop_privileges(cfg.user, err, errlen) < 0 ||
 	    (main_ctx.socks.verify = verify_pool_create(main_ctx.socks.loop, 0, MAIN_VERIFY_QUEUE,
 						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||
+	    (main_ctx.mgmt.verify = main_ctx.socks.verify) == NULL ||
 	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)
 		goto out;
 	mgmt_ready();
