@@ -52,6 +52,7 @@ struct main_options {
 	const char *mgmt_listen;
 	long mgmt_port;
 	bool debug;              /* -d: log_level debug whatever the file says */
+	bool check;              /* -t: check the file and the plugins, then exit */
 };
 
 static struct main_options opts = { .port = -1, .mgmt_port = -1 };
@@ -66,7 +67,7 @@ static void main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: socks5d [-c FILE] [-l ADDR] [-p PORT] [-L ADDR] [-P PORT]\n"
-		"               [-u USER:PASS]... [-N] [-v] [-h]\n"
+		"               [-u USER:PASS]... [-N] [-t] [-v] [-h]\n"
 		"  -c FILE       configuration file (default %s/mass.ini)\n"
 		"  -l ADDR       SOCKS listen address (default 0.0.0.0 and ::)\n"
 		"  -p PORT       SOCKS port (default 1080; 0 picks a free port)\n"
@@ -75,6 +76,8 @@ static void main_usage(FILE *out)
 		"  -u USER:PASS  add a SOCKS user (repeatable)\n"
 		"  -N            disable the password dissectors\n"
 		"  -d            log at debug level (overrides [socks] log_level)\n"
+		"  -t            check the configuration and every plugin (init and fini),\n"
+		"                print what would be served, exit 0 (ok) or 1; binds nothing\n"
 		"  -v, --version print the version and exit\n"
 		"  -h, --help    print this help and exit\n"
 		"Usage errors exit with 64.\n",
@@ -121,7 +124,7 @@ static int main_parse_args(int argc, char **argv)
 	int c;
 
 	opts.config_path = SYSCONFDIR "/mass.ini";
-	while ((c = getopt_long(argc, argv, "c:l:p:L:P:u:Ndvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:p:L:P:u:Ndtvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts.config_path = optarg;
@@ -153,6 +156,10 @@ static int main_parse_args(int argc, char **argv)
 			break;
 		case 'd':
 			opts.debug = true;
+			break;
+		case 't':
+			opts.check = true;
+			main_ctx.opts.check = true;
 			break;
 		case 'v':
 			printf("socks5d (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -471,6 +478,86 @@ out:
 	return rc;
 }
 
+/* -t: what the checked configuration would serve, on stdout. */
+static void main_check_print(const struct config *cfg)
+{
+	const struct runtime *rt = main_ctx.rt;
+	struct mass_index_info info;
+
+	for (size_t i = 0; i < cfg->listen_len; i++)
+		printf("socks listener: %s port %u\n", cfg->listen[i], (unsigned)cfg->port);
+	for (size_t i = 0; i < cfg->mgmt_listen_len; i++)
+		printf("management listener: %s port %u\n", cfg->mgmt_listen[i],
+		       (unsigned)cfg->mgmt_port);
+	for (unsigned i = 0; i < 256; i++) {
+		info.size = sizeof(info);
+		if (plugins_index_info(rt->plugins, (uint8_t)i, &info) == 0)
+			printf("index %02X: %s %s\n", i, info.plugin,
+			       info.plugin_version != NULL ? info.plugin_version : "");
+	}
+	printf("users: %zu (auth %s); admins: %zu\n", main_ctx.socks.live.users.len,
+	       rt->auth ? "on" : "off", rt->admins.len);
+	printf("acl: %zu rules from [acl], %zu built-in\n",
+	       acl_rule_count(rt->acl) - acl_builtin_count(rt->acl), acl_builtin_count(rt->acl));
+}
+
+/*
+ * -t: everything main_start() builds except what acts on the world: no
+ * socket is bound, no privilege dropped, no file written (runtime.h's
+ * opts.check), no access log opened; every plugin loads and runs its init,
+ * then its fini. The built-in ACL rules are computed from the listen
+ * addresses as configured. Returns the exit status: 0 when the file and
+ * every plugin are fine, else 1 with the reasons on stderr.
+ */
+static int main_check(void)
+{
+	char err[MAIN_ERRLEN];
+	struct config cfg;
+	int rc = 1;
+
+	if (main_load_config(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socks5d: %s\n", err);
+		printf("socks5d: configuration %s: test failed\n", opts.config_path);
+		return 1;
+	}
+	log_threshold = opts.debug ? LOG_DEBUG : LOG_WARN;
+	for (size_t i = 0; i < cfg.listen_len; i++)
+		main_note_self(cfg.listen[i], cfg.port);
+	for (size_t i = 0; i < cfg.mgmt_listen_len; i++)
+		main_note_self(cfg.mgmt_listen[i], cfg.mgmt_port);
+	if (cfg.user != NULL && getpwnam(cfg.user) == NULL) {
+		snprintf(err, sizeof(err), "%s: [socks] user: no such user %s",
+			 cfg.path ? cfg.path : "mass.ini", cfg.user);
+		goto out;
+	}
+	main_ctx.socks.loop = loop_create(64, err, sizeof(err));
+	if (main_ctx.socks.loop == NULL)
+		goto out;
+	host_services_start(main_ctx.socks.loop);
+	if ((main_ctx.socks.verify = verify_pool_create(main_ctx.socks.loop, 1, 16, 0, err,
+							sizeof(err))) == NULL ||
+	    runtime_apply(&main_ctx, &cfg, err, sizeof(err)) < 0)
+		goto out;
+	if (plugins_error_count(main_ctx.rt->plugins) > 0) {
+		snprintf(err, sizeof(err), "%s: %zu plugin problems (above), first: %s",
+			 opts.config_path, plugins_error_count(main_ctx.rt->plugins),
+			 plugins_error(main_ctx.rt->plugins, 0));
+		goto out;
+	}
+	main_check_print(main_ctx.rt ? &main_ctx.rt->cfg : &cfg);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "socks5d: %s\n", err);
+	printf("socks5d: configuration %s: %s\n", opts.config_path,
+	       rc == 0 ? "test is successful" : "test failed");
+	config_free(&cfg);
+	runtime_ctx_free(&main_ctx);   /* the plugins' fini */
+	if (main_ctx.socks.loop != NULL)
+		loop_destroy(main_ctx.socks.loop);
+	return rc;
+}
+
 static void main_cleanup(void)
 {
 	session_close_all();
@@ -494,6 +581,8 @@ int main(int argc, char **argv)
 	if (main_parse_args(argc, argv) < 0)
 		return 64;
 	log_init();
+	if (opts.check)
+		return main_check();
 	if (notify_init() < 0)
 		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
 	metrics_reset();

@@ -61,10 +61,12 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
  * The SOCKS users store for cfg: from users_file when it exists (then
  * [users] is ignored, with a log line), else from [users], creating
  * users_file when it is set; -u users are added last and persisted.
- * Returns 0, or -1 with err set and u freed.
+ * With check (socks5d -t) no file is written. Returns 0, or -1 with err
+ * set and u freed.
  */
 static int runtime_build_users(struct users *u, const struct config *cfg,
-			       const struct config_list *cli_users, char *err, size_t errlen)
+			       const struct config_list *cli_users, bool check, char *err,
+			       size_t errlen)
 {
 	int loaded;
 
@@ -89,11 +91,12 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 				 cfg->users_file, cfg->path ? cfg->path : "mass.ini");
 	} else {
 		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
-		    users_save(u, err, errlen) < 0)
+		    (!check && users_save(u, err, errlen) < 0))
 			goto fail;
-		log_info("created users file %s with %zu users", cfg->users_file, u->len);
+		log_info("%s users file %s with %zu users", check ? "would create" : "created",
+			 cfg->users_file, u->len);
 	}
-	if (runtime_add_list(u, cli_users, true, cfg, NULL, err, errlen) < 0)
+	if (runtime_add_list(u, cli_users, !check, cfg, NULL, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -129,7 +132,8 @@ static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtim
 	const struct runtime *old = ctx->rt;
 
 	if (old == NULL || (cfg->users_file == NULL && old->cfg.users_file == NULL)) {
-		if (runtime_build_users(&c->users, cfg, &ctx->opts.cli_users, err, errlen) < 0)
+		if (runtime_build_users(&c->users, cfg, &ctx->opts.cli_users, ctx->opts.check,
+					err, errlen) < 0)
 			return -1;
 		c->new_users = true;
 		return 0;

@@ -70,6 +70,7 @@ struct runtime {
 struct runtime_options {
 	struct config_list cli_users;   /* -u USER:PASS, added after the file's */
 	bool no_dissectors;             /* -N: dissectors stay off across reloads */
+	bool check;                     /* -t: build everything, write no file */
 };
 
 /* Most sockets socks5d listens on: SOCKS and management listen addresses. */
