@@ -321,8 +321,8 @@ static void main_grace_over(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
 	(void)t;
-	if (session_count() > 0)
-		log_info("closing %zu tunnels still open after %u s", session_count(),
+	if (session_count(&main_ctx.socks) > 0)
+		log_info("closing %zu tunnels still open after %u s", session_count(&main_ctx.socks),
 			 main_ctx.rt->cfg.shutdown_timeout);
 	main_exit_now();
 }
@@ -333,7 +333,7 @@ static struct loop_timer main_drain_poll;
 static void main_check_drained(struct loop *loop, struct loop_timer *t)
 {
 	(void)t;
-	if (session_count() == 0) {
+	if (session_count(&main_ctx.socks) == 0) {
 		main_exit_now();
 		return;
 	}
@@ -351,7 +351,7 @@ static void main_begin_shutdown(int signo)
 	}
 	main_ctx.socks.stopping = true;
 	log_info("%s: no new connections; %zu tunnels get up to %u s to finish",
-		 strsignal(signo), session_count(), grace);
+		 strsignal(signo), session_count(&main_ctx.socks), grace);
 	main_close_listeners();
 	mgmt_stop();
 	loop_timer_start(main_ctx.socks.loop, &main_grace, (uint64_t)grace * 1000u, main_grace_over);
@@ -445,6 +445,7 @@ static int main_start(char *err, size_t errlen)
 	if (main_load_config(&cfg, err, errlen) < 0)
 		return -1;
 	log_threshold = main_log_level(&cfg);
+	session_table_init(&main_ctx.socks.sessions);
 	main_ctx.socks.loop = loop_create(max_fds, err, errlen);
 	if (main_ctx.socks.loop == NULL || main_setup_signals(err, errlen) < 0)
 		goto out;
@@ -530,6 +531,7 @@ static int main_check(void)
 			 cfg.path ? cfg.path : "mass.ini", cfg.user);
 		goto out;
 	}
+	session_table_init(&main_ctx.socks.sessions);
 	main_ctx.socks.loop = loop_create(64, err, sizeof(err));
 	if (main_ctx.socks.loop == NULL)
 		goto out;
@@ -560,7 +562,7 @@ out:
 
 static void main_cleanup(void)
 {
-	session_close_all();
+	session_close_all(&main_ctx.socks);
 	main_close_listeners();
 	mgmt_stop();
 	if (main_ctx.socks.resolver != NULL)

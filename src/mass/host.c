@@ -29,6 +29,11 @@ void host_set_context(struct socks_ctx *ctx)
 	host_ctx = ctx;
 }
 
+struct socks_ctx *host_context(void)
+{
+	return host_ctx;
+}
+
 void host_set_caller(const char *name)
 {
 	host_caller = name;

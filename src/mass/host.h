@@ -20,6 +20,9 @@ struct socks_ctx;
 /* The context the services act on (NULL: none; the services then do nothing). */
 void host_set_context(struct socks_ctx *ctx);
 
+/* The context set last (NULL: none). */
+struct socks_ctx *host_context(void);
+
 /* The one services table (static storage; valid for the process's life). */
 const struct mass_host *host_services(void);
 

@@ -924,12 +924,13 @@ static int host_reply_send(struct mass_reply *r, int status)
 
 static size_t host_sessions_each(mass_session_fn *fn, void *arg)
 {
-	return fn != NULL ? session_each(fn, arg) : 0;
+	return fn != NULL && host_context() != NULL ? session_each(host_context(), fn, arg) : 0;
 }
 
 static int host_session_close(uint64_t id)
 {
-	return session_close_id(id) == 0 ? MASS_STATUS_OK : MASS_STATUS_ERROR;
+	return host_context() != NULL && session_close_id(host_context(), id) == 0
+	       ? MASS_STATUS_OK : MASS_STATUS_ERROR;
 }
 
 static int host_index_info(uint8_t index, struct mass_index_info *out)

@@ -13,9 +13,14 @@
  *   struct socks_live    the live store: the SOCKS users (MASS 0A/0B) and
  *                        the auth and dissector switches (MASS 0C/0D); it
  *                        outlives snapshots.
+ *   struct session_table the sessions of one loop (oldest first), their
+ *                        count, the next id, the daemon log's rate limits
+ *                        and the one handshake read buffer; only
+ *                        session.c reads or writes it (session_table_init
+ *                        there).
  *   struct socks_ctx     the loop's SOCKS context: the loop, the resolver,
  *                        the verify pool, the live store, the policy in
- *                        force and the stopping flag. Its owner (main's
+ *                        force, the session table and the stopping flag. Its owner (main's
  *                        runtime context) passes it to the listeners
  *                        (session_accept) and to the MASS host.
  *
@@ -26,9 +31,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
 
 #include "auth/users.h"
 #include "core/net.h"
+#include "core/pool.h"
+#include "core/ratelimit.h"
 #include "core/snapshot.h"
 #include "dissect/dissect.h"
 
@@ -36,7 +45,7 @@ struct loop;
 struct resolver;
 struct verify_pool;
 struct acl;
-struct session_table;
+struct session;
 
 /* The commands a policy allows (bits of socks_policy.commands). */
 enum socks_command_bit { SOCKS_ALLOW_CONNECT = 1, SOCKS_ALLOW_BIND = 2, SOCKS_ALLOW_UDP = 4 };
@@ -61,12 +70,22 @@ struct socks_live {
 	bool dissectors;                  /* dissectors on now */
 };
 
+struct session_table {
+	TAILQ_HEAD(session_list, session) list; /* oldest first */
+	size_t total;
+	uint64_t next_id;                 /* the id of the next session, from 1 */
+	struct ratelimit proxy_lines;     /* refused PROXY headers logged */
+	struct ratelimit login_lines;     /* failed logins logged */
+	uint8_t rx[POOL_BUF_SIZE];        /* one read buffer for every handshake of the loop */
+};
+
 struct socks_ctx {
 	struct loop *loop;
 	struct resolver *resolver;
 	struct verify_pool *verify;       /* password checks off the loop (auth/verify.h) */
 	struct socks_live live;
 	const struct socks_policy *policy; /* in force (NULL before the first one) */
+	struct session_table sessions;    /* session_table_init() (session.h) before use */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

@@ -74,7 +74,7 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
-	TAILQ_ENTRY(session) link;       /* in session_list */
+	TAILQ_ENTRY(session) link;       /* in ctx->sessions.list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
 	uint16_t dest_port;
@@ -95,19 +95,16 @@ struct session {
 	uint16_t bound_port;
 };
 
-/* oldest first */
-static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
-static size_t session_total;
-static uint64_t session_next_id = 1;
-
-/* Refused PROXY headers in the daemon log: 10 at once, then 1 a second, over all peers. */
-static struct ratelimit session_proxy_lines = RATELIMIT_INIT(10, 1);
-
-/* Failed logins in the daemon log: 10 at once, then 1 a second, over all clients. */
-static struct ratelimit session_login_lines = RATELIMIT_INIT(10, 1);
-
-/* One read buffer for every handshake: the loop is single-threaded. */
-static uint8_t session_rx[POOL_BUF_SIZE];
+void session_table_init(struct session_table *t)
+{
+	TAILQ_INIT(&t->list);
+	t->total = 0;
+	t->next_id = 1;
+	/* refused PROXY headers and failed logins in the daemon log: 10 at
+	 * once, then 1 a second, over all peers */
+	t->proxy_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+	t->login_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+}
 
 #define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
@@ -166,14 +163,14 @@ static void session_free(struct session *s)
 		free(hs->addrs);
 		free(hs);
 	}
-	TAILQ_REMOVE(&session_list, s, link);
+	TAILQ_REMOVE(&s->ctx->sessions.list, s, link);
+	s->ctx->sessions.total--;
 	if (s->policy != NULL)
 		snapshot_release(s->policy->snap);
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
 	free(s);
-	session_total--;
 	metrics_closed();
 }
 
@@ -408,7 +405,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 
 	(void)peerlen;
 	if (ctx->stopping ||
-	    (ctx->policy->max_clients != 0 && session_total >= ctx->policy->max_clients)) {
+	    (ctx->policy->max_clients != 0 && ctx->sessions.total >= ctx->policy->max_clients)) {
 		close(fd);
 		return;
 	}
@@ -440,12 +437,12 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
 	s->policy = ctx->policy;
 	snapshot_hold(s->policy->snap);
-	s->id = session_next_id++;
+	s->id = ctx->sessions.next_id++;
 	s->accepted_ms = loop_now_ms(ctx->loop);
 	memcpy(&s->client_addr, peer, sizeof(s->client_addr));
 	s->rep = 0xFF;
-	TAILQ_INSERT_TAIL(&session_list, s, link);
-	session_total++;
+	TAILQ_INSERT_TAIL(&ctx->sessions.list, s, link);
+	ctx->sessions.total++;
 	metrics_accepted();
 	if (s->state == ST_GREETING)
 		session_started(s);
@@ -480,7 +477,7 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 static void session_client_readable(struct session *s)
 {
 	for (;;) {
-		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], session_rx, sizeof(session_rx), 0);
+		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], s->ctx->sessions.rx, sizeof(s->ctx->sessions.rx), 0);
 		size_t off = 0;
 
 		if (n < 0) {
@@ -500,11 +497,11 @@ static void session_client_readable(struct session *s)
 			return;
 		}
 		/* a short read drained the socket (unless an EOF is still to be read) */
-		if ((size_t)n < sizeof(session_rx) &&
+		if ((size_t)n < sizeof(s->ctx->sessions.rx) &&
 		    !(s->relay.ready[RELAY_CLIENT] & RELAY_EOF_PENDING))
 			s->relay.ready[RELAY_CLIENT] &= ~RELAY_READABLE;
 		while (off < (size_t)n) {
-			ssize_t used = session_handshake(s, session_rx + off, (size_t)n - off);
+			ssize_t used = session_handshake(s, s->ctx->sessions.rx + off, (size_t)n - off);
 
 			if (used < 0)
 				return;
@@ -583,7 +580,7 @@ static void session_proxy_refused(const struct session *s, const char *why)
 	char peer[NET_ADDRSTRLEN];
 	uint64_t held;
 
-	if (!ratelimit_take(&session_proxy_lines, loop_now_ms(s->ctx->loop), &held))
+	if (!ratelimit_take(&s->ctx->sessions.proxy_lines, loop_now_ms(s->ctx->loop), &held))
 		return;
 	if (held > 0)
 		log_warn("proxy_protocol: %llu more refused connections not logged",
@@ -687,7 +684,7 @@ static void session_login_failed(const struct session *s, const struct userpass_
 	char name[ESCAPE_SIZE(sizeof(up->user))], client[NET_ADDRSTRLEN];
 	uint64_t held;
 
-	if (!ratelimit_take(&session_login_lines, loop_now_ms(s->ctx->loop), &held))
+	if (!ratelimit_take(&s->ctx->sessions.login_lines, loop_now_ms(s->ctx->loop), &held))
 		return;
 	if (held > 0)
 		log_warn("socks: %llu more failed logins not logged", (unsigned long long)held);
@@ -727,9 +724,9 @@ static void session_auth_done(void *ctx, bool ok)
 	}
 	s->state = ST_REQUEST;
 	hs->pending_len = 0;
-	memcpy(session_rx, hs->pending, n);
+	memcpy(s->ctx->sessions.rx, hs->pending, n);
 	while (off < n) {
-		ssize_t used = session_handshake(s, session_rx + off, n - off);
+		ssize_t used = session_handshake(s, s->ctx->sessions.rx + off, n - off);
 
 		if (used < 0)
 			return;
@@ -1325,9 +1322,9 @@ static void session_start_relay(struct session *s)
 
 /* --- the set of sessions --- */
 
-size_t session_count(void)
+size_t session_count(const struct socks_ctx *ctx)
 {
-	return session_total;
+	return ctx->sessions.total;
 }
 
 static uint8_t session_public_state(const struct session *s)
@@ -1347,13 +1344,13 @@ static uint8_t session_public_state(const struct session *s)
 	}
 }
 
-size_t session_each(mass_session_fn *fn, void *arg)
+size_t session_each(struct socks_ctx *ctx, mass_session_fn *fn, void *arg)
 {
 	char client[NET_ADDRSTRLEN];
 	struct session *s;
 	size_t n = 0;
 
-	TAILQ_FOREACH(s, &session_list, link) {
+	TAILQ_FOREACH(s, &ctx->sessions.list, link) {
 		struct mass_session ms = {
 			.size = sizeof(ms), .state = session_public_state(s), .command = s->cmd,
 			.id = s->id, .user = s->user, .user_len = s->user ? strlen(s->user) : 0,
@@ -1381,11 +1378,11 @@ static void session_closer_fired(struct loop *loop, struct loop_timer *t)
 	session_free(s);
 }
 
-int session_close_id(uint64_t id)
+int session_close_id(struct socks_ctx *ctx, uint64_t id)
 {
 	struct session *s;
 
-	TAILQ_FOREACH(s, &session_list, link)
+	TAILQ_FOREACH(s, &ctx->sessions.list, link)
 		if (s->id == id) {
 			/* never from inside the caller's call: it may be one of our events */
 			if (!loop_timer_armed(&s->closer))
@@ -1395,10 +1392,10 @@ int session_close_id(uint64_t id)
 	return -1;
 }
 
-void session_close_all(void)
+void session_close_all(struct socks_ctx *ctx)
 {
-	while (!TAILQ_EMPTY(&session_list)) {
-		TAILQ_FIRST(&session_list)->end = ACCESSLOG_END_SHUTDOWN;
-		session_free(TAILQ_FIRST(&session_list));
+	while (!TAILQ_EMPTY(&ctx->sessions.list)) {
+		TAILQ_FIRST(&ctx->sessions.list)->end = ACCESSLOG_END_SHUTDOWN;
+		session_free(TAILQ_FIRST(&ctx->sessions.list));
 	}
 }
