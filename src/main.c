@@ -307,7 +307,7 @@ static void main_reload(void)
 		return;
 	}
 	log_threshold = level;
-	if (accesslog_reopen(err, sizeof(err)) < 0)
+	if (accesslog_reopen(&main_ctx.accesslog, err, sizeof(err)) < 0)
 		log_error("reload: %s", err);
 	log_info("reloaded %s", opts.config_path);
 }
@@ -445,14 +445,13 @@ static int main_start(char *err, size_t errlen)
 	if (main_load_config(&cfg, err, errlen) < 0)
 		return -1;
 	log_threshold = main_log_level(&cfg);
-	session_table_init(&main_ctx.socks.sessions);
 	main_ctx.socks.loop = loop_create(max_fds, err, errlen);
 	if (main_ctx.socks.loop == NULL || main_setup_signals(err, errlen) < 0)
 		goto out;
-	loop_set_before_wait(main_ctx.socks.loop, accesslog_flush);
+	loop_set_before_wait(main_ctx.socks.loop, accesslog_flush_hook, &main_ctx.accesslog);
 	host_services_start(main_ctx.socks.loop);
 	main_ctx.socks.resolver = resolver_create(main_ctx.socks.loop, cfg.resolver, err, errlen);
-	if (main_ctx.socks.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
+	if (main_ctx.socks.resolver == NULL || accesslog_open(&main_ctx.accesslog, cfg.access_log, err, errlen) < 0)
 		goto out;
 	main_ctx.mgmt.loop = main_ctx.socks.loop;
 	if (main_open_listeners(&cfg, err, errlen) < 0 ||
@@ -531,7 +530,6 @@ static int main_check(void)
 			 cfg.path ? cfg.path : "mass.ini", cfg.user);
 		goto out;
 	}
-	session_table_init(&main_ctx.socks.sessions);
 	main_ctx.socks.loop = loop_create(64, err, sizeof(err));
 	if (main_ctx.socks.loop == NULL)
 		goto out;
@@ -571,7 +569,7 @@ static void main_cleanup(void)
 		close(main_signal_fd);
 	runtime_ctx_free(&main_ctx);
 	loop_destroy(main_ctx.socks.loop);
-	accesslog_close();
+	accesslog_close(&main_ctx.accesslog);
 	pool_drain();
 }
 
@@ -583,6 +581,10 @@ int main(int argc, char **argv)
 	if (main_parse_args(argc, argv) < 0)
 		return 64;
 	log_init();
+	/* what the loop's SOCKS context owns */
+	session_table_init(&main_ctx.socks.sessions);
+	accesslog_init(&main_ctx.accesslog);
+	main_ctx.socks.accesslog = &main_ctx.accesslog;
 	if (opts.check)
 		return main_check();
 	if (notify_init() < 0)

@@ -47,6 +47,7 @@
 #include "auth/users.h"
 #include "core/snapshot.h"
 #include "mass/mgmt.h"
+#include "socks/accesslog.h"
 #include "socks/context.h"
 
 struct plugins;
@@ -83,6 +84,7 @@ struct runtime_ctx {
 	/* the MASS server's view (mass/mgmt.h): its settings in force */
 	struct mgmt_env mgmt;
 	const struct runtime *rt;   /* in force (NULL before the first apply) */
+	struct accesslog accesslog; /* socks.accesslog points here */
 	struct runtime_options opts;
 	/* every listener as bound (SOCKS and management, ports as got), set by
 	 * main before the first runtime_apply(): the ACL's built-in rules */

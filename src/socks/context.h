@@ -20,7 +20,8 @@
  *                        there).
  *   struct socks_ctx     the loop's SOCKS context: the loop, the resolver,
  *                        the verify pool, the live store, the policy in
- *                        force, the session table and the stopping flag. Its owner (main's
+ *                        force, the session table, the access log and the
+ *                        stopping flag. Its owner (main's
  *                        runtime context) passes it to the listeners
  *                        (session_accept) and to the MASS host.
  *
@@ -45,6 +46,7 @@ struct loop;
 struct resolver;
 struct verify_pool;
 struct acl;
+struct accesslog;
 struct session;
 
 /* The commands a policy allows (bits of socks_policy.commands). */
@@ -86,6 +88,7 @@ struct socks_ctx {
 	struct socks_live live;
 	const struct socks_policy *policy; /* in force (NULL before the first one) */
 	struct session_table sessions;    /* session_table_init() (session.h) before use */
+	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

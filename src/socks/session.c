@@ -112,7 +112,7 @@ void session_table_init(struct session_table *t)
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->user, (const struct sockaddr *)&s->client_addr, s->dest,
+	accesslog_tunnel_close(s->ctx->accesslog, s->user, (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
@@ -247,7 +247,7 @@ static void session_log_request(struct session *s, uint8_t rep)
 	char dest[256];
 
 	request_dest_str(&s->hs->req, dest, sizeof(dest));
-	accesslog_request(s->user, session_kind(s->hs->req.cmd),
+	accesslog_request(s->ctx->accesslog, s->user, session_kind(s->hs->req.cmd),
 			  (const struct sockaddr *)&s->client_addr, dest, s->hs->req.port, rep);
 }
 
@@ -1118,7 +1118,7 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 		snprintf(dest, sizeof(dest), "%s", name);
 	else
 		net_ip_str(dst, dest, sizeof(dest));
-	accesslog_request(s->user, ACCESSLOG_UDP, (const struct sockaddr *)&s->client_addr, dest,
+	accesslog_request(s->ctx->accesslog, s->user, ACCESSLOG_UDP, (const struct sockaddr *)&s->client_addr, dest,
 			  dst != NULL ? net_port(dst) : port, SOCKS5_REP_NOT_ALLOWED);
 	return false;
 }
@@ -1160,7 +1160,7 @@ static void session_credential(void *ctx, const struct dissect_credential *c)
 
 	if (!s->ctx->live.dissectors)
 		return;
-	accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+	accesslog_credential(s->ctx->accesslog, s->user, c->protocol, s->dest, s->dest_port,
 			     c->user, c->user_len, c->pass, c->pass_len, c->result);
 	if (events_wanted(MASS_EVENT_CREDENTIAL)) {
 		struct mass_event ev = {
