@@ -585,11 +585,12 @@ int main(int argc, char **argv)
 	session_table_init(&main_ctx.socks.sessions);
 	accesslog_init(&main_ctx.accesslog);
 	main_ctx.socks.accesslog = &main_ctx.accesslog;
+	main_ctx.socks.metrics = &main_ctx.metrics;
 	if (opts.check)
 		return main_check();
 	if (notify_init() < 0)
 		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
-	metrics_reset();
+	metrics_reset(&main_ctx.metrics);
 	if (main_start(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		main_cleanup();

@@ -45,6 +45,7 @@
 
 #include "config.h"
 #include "auth/users.h"
+#include "core/metrics.h"
 #include "core/snapshot.h"
 #include "mass/mgmt.h"
 #include "socks/accesslog.h"
@@ -85,6 +86,7 @@ struct runtime_ctx {
 	struct mgmt_env mgmt;
 	const struct runtime *rt;   /* in force (NULL before the first apply) */
 	struct accesslog accesslog; /* socks.accesslog points here */
+	struct metrics metrics;     /* socks.metrics points here (MASS 02..09) */
 	struct runtime_options opts;
 	/* every listener as bound (SOCKS and management, ports as got), set by
 	 * main before the first runtime_apply(): the ACL's built-in rules */

@@ -43,7 +43,7 @@ static uint64_t host_counter(uint8_t index)
 {
 	if (index < METRIC_HISTORIC_CONNECTIONS || index > METRIC_AVG_BYTES_PER_WRITE)
 		return 0;
-	return metrics_get((enum metrics_counter)index);
+	return host_ctx != NULL ? metrics_get(host_ctx->metrics, (enum metrics_counter)index) : 0;
 }
 
 static size_t host_users_count(void)

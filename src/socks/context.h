@@ -14,8 +14,9 @@
  *                        the auth and dissector switches (MASS 0C/0D); it
  *                        outlives snapshots.
  *   struct session_table the sessions of one loop (oldest first), their
- *                        count, the next id, the daemon log's rate limits
- *                        and the one handshake read buffer; only
+ *                        count, the next id, the daemon log's rate limits,
+ *                        the one handshake read buffer and the one UDP
+ *                        datagram buffer; only
  *                        session.c reads or writes it (session_table_init
  *                        there).
  *   struct socks_ctx     the loop's SOCKS context: the loop, the resolver,
@@ -47,7 +48,11 @@ struct resolver;
 struct verify_pool;
 struct acl;
 struct accesslog;
+struct metrics;
 struct session;
+
+/* The largest datagram a UDP association moves (udp_assoc.h). */
+#define SOCKS_UDP_BUF 65536
 
 /* The commands a policy allows (bits of socks_policy.commands). */
 enum socks_command_bit { SOCKS_ALLOW_CONNECT = 1, SOCKS_ALLOW_BIND = 2, SOCKS_ALLOW_UDP = 4 };
@@ -79,6 +84,7 @@ struct session_table {
 	struct ratelimit proxy_lines;     /* refused PROXY headers logged */
 	struct ratelimit login_lines;     /* failed logins logged */
 	uint8_t rx[POOL_BUF_SIZE];        /* one read buffer for every handshake of the loop */
+	uint8_t udp[SOCKS_UDP_BUF];       /* one datagram at a time, for every UDP association */
 };
 
 struct socks_ctx {
@@ -89,6 +95,7 @@ struct socks_ctx {
 	const struct socks_policy *policy; /* in force (NULL before the first one) */
 	struct session_table sessions;    /* session_table_init() (session.h) before use */
 	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
+	struct metrics *metrics;          /* what sessions, relays, UDP count into */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

@@ -67,7 +67,7 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 			}
 			return -1;
 		}
-		metrics_relay_write((uint64_t)n);
+		metrics_relay_write(r->metrics, (uint64_t)n);
 		d->off += (uint32_t)n;
 		d->len -= (uint32_t)n;
 	}
@@ -181,7 +181,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			continue;
 		}
 		*moved = true;
-		metrics_relay_read((uint64_t)n);
+		metrics_relay_read(r->metrics, (uint64_t)n);
 		d->bytes += (uint64_t)n;
 		d->len = (uint32_t)n;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;

@@ -170,8 +170,8 @@ static void session_free(struct session *s)
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
+	metrics_closed(s->ctx->metrics);
 	free(s);
-	metrics_closed();
 }
 
 /* Ends the tunnel with an RST instead of a FIN, to pass a reset on. */
@@ -417,6 +417,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	}
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
+	s->relay.metrics = ctx->metrics;
 	s->hs->peer = *peer;
 	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
@@ -443,7 +444,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->rep = 0xFF;
 	TAILQ_INSERT_TAIL(&ctx->sessions.list, s, link);
 	ctx->sessions.total++;
-	metrics_accepted();
+	metrics_accepted(ctx->metrics);
 	if (s->state == ST_GREETING)
 		session_started(s);
 	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->policy->handshake_timeout),
@@ -757,7 +758,7 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 	}
 	if (r == PROTO_MORE)
 		return (ssize_t)used;
-	metrics_auth_attempt();
+	metrics_auth_attempt(s->ctx->metrics);
 	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
 	    && events_auth_has(MASS_AUTH_SOCKS)) {
 		/* a name the store does not hold: the providers decide */
@@ -928,7 +929,7 @@ static void session_established(struct session *s, const struct sockaddr *bnd)
 		return;
 	}
 	session_established_event(s, bnd);
-	metrics_tunnel_established();
+	metrics_tunnel_established(s->ctx->metrics);
 	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
 	session_start_relay(s);
 }
@@ -1128,7 +1129,8 @@ static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
-				     s->policy->idle_timeout };
+				     s->policy->idle_timeout, s->ctx->metrics,
+				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp) };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1145,7 +1147,7 @@ static void session_udp_start(struct session *s)
 		return;
 	}
 	session_established_event(s, (struct sockaddr *)&bnd);
-	metrics_tunnel_established();
+	metrics_tunnel_established(s->ctx->metrics);
 	free(s->hs);
 	s->hs = NULL;
 	s->state = ST_UDP;

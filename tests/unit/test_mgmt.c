@@ -179,7 +179,8 @@ static void setup(void)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.rt = &rt;
 	host_set_context(&ctx.socks);
-	metrics_reset();
+	metrics_reset(&ctx.metrics);
+	ctx.socks.metrics = &ctx.metrics;
 	loop = loop_create(1024, err, sizeof(err));
 	ck_assert_ptr_nonnull(loop);
 	ctx.socks.loop = loop;
@@ -245,15 +246,15 @@ END_TEST
 
 START_TEST(test_counters)
 {
-	metrics.historic_connections = 258;
-	metrics.concurrent_connections = 3;
-	metrics.max_concurrent_connections = (1ull << 32) + 5;  /* wraps like Counter32 */
-	metrics.read_bytes = 1000;
-	metrics.read_calls = 3;
-	metrics.auth_attempts = 7;
-	metrics.connection_attempts = 0x01020304;
-	metrics.write_bytes = 10;
-	metrics.write_calls = 4;
+	ctx.metrics.historic_connections = 258;
+	ctx.metrics.concurrent_connections = 3;
+	ctx.metrics.max_concurrent_connections = (1ull << 32) + 5;  /* wraps like Counter32 */
+	ctx.metrics.read_bytes = 1000;
+	ctx.metrics.read_calls = 3;
+	ctx.metrics.auth_attempts = 7;
+	ctx.metrics.connection_attempts = 0x01020304;
+	ctx.metrics.write_bytes = 10;
+	ctx.metrics.write_calls = 4;
 	assert_request("\x02", 1, "\x00\x00\x00\x01\x02", 5);
 	assert_request("\x03", 1, "\x00\x00\x00\x00\x03", 5);
 	assert_request("\x04", 1, "\x00\x00\x00\x00\x05", 5);
