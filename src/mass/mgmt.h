@@ -43,15 +43,17 @@
  *
  * How main uses this module:
  *	start:  after the loop exists and before privileges are dropped:
- *	            if (mgmt_start(&ctx.mgmt, cfg.mgmt_listen, cfg.mgmt_listen_len,
- *	                           cfg.mgmt_port, err, sizeof(err)) < 0) fatal(err);
+ *	            srv = mgmt_start(&ctx.mgmt, cfg.mgmt_listen, cfg.mgmt_listen_len,
+ *	                             cfg.mgmt_port, err, sizeof(err));
+ *	            if (srv == NULL) fatal(err);
  *	        it logs "management listening on ADDR port PORT" per listener;
  *	        once runtime_apply() put the first snapshot in force (before
  *	        the loop runs: no connection is served without one),
  *	        mgmt_ready() logs the hint when no admin is configured.
  *	reload: nothing to call (see above); runtime_apply() swaps env->settings.
  *	stop:   mgmt_stop() on SIGTERM/SIGINT: closes the listeners and drops
- *	        open management connections (call before loop_destroy).
+ *	        open management connections; mgmt_free() at exit (before
+ *	        loop_destroy).
  */
 #ifndef MASS_MGMT_H
 #define MASS_MGMT_H
@@ -90,31 +92,40 @@ struct mgmt_env {
 };
 
 /*
+ * The server: its listeners, connections, login failure table and reply
+ * buffer, owned by whoever runs its loop (main), never shared.
+ */
+struct mgmt_server;
+
+/*
  * Opens the listeners on the nlisten numeric addresses listen, port port
  * (0: an ephemeral port each; see mgmt_port()) and watches them on
  * env->loop; every connection is then served with env->settings (which
- * must be set before the loop runs). Returns 0, or -1 with err set and
- * nothing left open.
+ * must be set before the loop runs). Returns the server, or NULL with err
+ * set and nothing left open.
  */
-int mgmt_start(const struct mgmt_env *env, char *const *listen, size_t nlisten, uint16_t port,
-	       char *err, size_t errlen);
+struct mgmt_server *mgmt_start(const struct mgmt_env *env, char *const *listen, size_t nlisten,
+			       uint16_t port, char *err, size_t errlen);
 
-/* The first snapshot is in force: warns when logins cannot succeed (no [admins]). */
-void mgmt_ready(void);
+/* The first settings are in force: warns when logins cannot succeed (no [admins]). */
+void mgmt_ready(struct mgmt_server *srv);
 
 /* Closes the listeners and every open management connection. Idempotent. */
-void mgmt_stop(void);
+void mgmt_stop(struct mgmt_server *srv);
+
+/* Stops (mgmt_stop) and frees the server. NULL is a no-op. */
+void mgmt_free(struct mgmt_server *srv);
 
 /* The number of listeners open. */
-size_t mgmt_listener_count(void);
+size_t mgmt_listener_count(const struct mgmt_server *srv);
 
 /* The bound port of listener i (host order), 0 when there is no such listener. */
-uint16_t mgmt_port(size_t i);
+uint16_t mgmt_port(const struct mgmt_server *srv, size_t i);
 
 /* The bound address of listener i as text, NULL when there is no such listener. */
-const char *mgmt_addr(size_t i);
+const char *mgmt_addr(const struct mgmt_server *srv, size_t i);
 
 /* Management connections open now. */
-size_t mgmt_connection_count(void);
+size_t mgmt_connection_count(const struct mgmt_server *srv);
 
 #endif

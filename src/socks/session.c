@@ -112,7 +112,8 @@ void session_table_init(struct session_table *t)
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->ctx->accesslog, s->user, (const struct sockaddr *)&s->client_addr, s->dest,
+	accesslog_tunnel_close(s->ctx->accesslog, s->user,
+			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
@@ -478,7 +479,8 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 static void session_client_readable(struct session *s)
 {
 	for (;;) {
-		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], s->ctx->sessions.rx, sizeof(s->ctx->sessions.rx), 0);
+		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], s->ctx->sessions.rx,
+				 sizeof(s->ctx->sessions.rx), 0);
 		size_t off = 0;
 
 		if (n < 0) {
@@ -1119,7 +1121,8 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 		snprintf(dest, sizeof(dest), "%s", name);
 	else
 		net_ip_str(dst, dest, sizeof(dest));
-	accesslog_request(s->ctx->accesslog, s->user, ACCESSLOG_UDP, (const struct sockaddr *)&s->client_addr, dest,
+	accesslog_request(s->ctx->accesslog, s->user, ACCESSLOG_UDP,
+			  (const struct sockaddr *)&s->client_addr, dest,
 			  dst != NULL ? net_port(dst) : port, SOCKS5_REP_NOT_ALLOWED);
 	return false;
 }

@@ -35,6 +35,7 @@ static struct loop *loop;
 /* the snapshot and context mgmt and host serve from; the test fills them by hand */
 static struct runtime rt;
 static struct runtime_ctx ctx;
+static struct mgmt_server *srv;
 static uint16_t port;
 
 struct exchange {
@@ -212,17 +213,19 @@ static void setup(void)
 		      plugins_error(rt.plugins, 0));
 	rt.mgmt.plugins = rt.plugins;
 	ctx.mgmt = (struct mgmt_env){ loop, ctx.socks.verify, &rt.mgmt };
-	ck_assert_msg(mgmt_start(&ctx.mgmt, (char *const[]){ (char *)"127.0.0.1" }, 1, 0,
-				 err, sizeof(err)) == 0, "%s", err);
-	ck_assert_uint_eq(mgmt_listener_count(), 1);
-	port = mgmt_port(0);
+	srv = mgmt_start(&ctx.mgmt, (char *const[]){ (char *)"127.0.0.1" }, 1, 0, err, sizeof(err));
+	ck_assert_msg(srv != NULL, "%s", err);
+	ck_assert_uint_eq(mgmt_listener_count(srv), 1);
+	port = mgmt_port(srv, 0);
 	ck_assert_uint_ne(port, 0);
 }
 
 static void teardown(void)
 {
-	mgmt_stop();
-	ck_assert_uint_eq(mgmt_connection_count(), 0);
+	mgmt_stop(srv);
+	ck_assert_uint_eq(mgmt_connection_count(srv), 0);
+	mgmt_free(srv);
+	srv = NULL;
 	plugins_free(rt.plugins);
 	rt.plugins = NULL;
 	users_free(&ctx.socks.live.users);
@@ -412,7 +415,7 @@ START_TEST(test_max_connections)
 	ck_assert(x.eof);
 	ck_assert_uint_eq(x.in_len, 0);
 	/* the held connections go away and the server serves again */
-	while (mgmt_connection_count() > 0)
+	while (mgmt_connection_count(srv) > 0)
 		loop_run_once(loop, 20);
 	assert_request("\x06", 1, "\x00\x00\x00\x00\x00", 5);
 }
