@@ -68,6 +68,7 @@ struct main_state {
 	struct listener *listeners[CONFIG_MAX_LISTEN];
 	size_t nlisteners;
 	int signal_fd;
+	struct notify notify;          /* the service manager (notify.h) */
 	struct loop_timer grace;       /* the shutdown grace period */
 	struct loop_timer drain_poll;  /* checks whether every tunnel is gone */
 };
@@ -385,11 +386,11 @@ static void main_on_signal(struct loop *loop, int fd, void *data, int events)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		/* the service manager hears of reloads and of the shutdown (notify.h) */
 		if (si.ssi_signo == SIGHUP) {
-			notify_reloading();
+			notify_reloading(&m->notify);
 			main_reload(m);
-			notify_ready();
+			notify_ready(&m->notify);
 		} else {
-			notify_stopping();
+			notify_stopping(&m->notify);
 			main_begin_shutdown(m, (int)si.ssi_signo);
 		}
 	}
@@ -608,7 +609,7 @@ static int main_run(struct main_state *m, int argc, char **argv)
 	m->ctx.socks.metrics = &m->ctx.metrics;
 	if (m->opts.check)
 		return main_check(m);
-	if (notify_init() < 0)
+	if (notify_init(&m->notify) < 0)
 		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
 	metrics_reset(&m->ctx.metrics);
 	if (main_start(m, err, sizeof(err)) < 0) {
@@ -616,14 +617,14 @@ static int main_run(struct main_state *m, int argc, char **argv)
 		main_cleanup(m);
 		return 1;
 	}
-	notify_ready();
+	notify_ready(&m->notify);
 	if (loop_run(m->ctx.socks.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		status = 1;
 	}
 	log_info("exiting");
 	main_cleanup(m);
-	notify_close();
+	notify_close(&m->notify);
 	return status;
 }
 
@@ -640,6 +641,7 @@ int main(int argc, char **argv)
 	m->opts.port = -1;
 	m->opts.mgmt_port = -1;
 	m->signal_fd = -1;
+	m->notify.fd = -1;
 	status = main_run(m, argc, argv);
 	free(m);
 	return status;
