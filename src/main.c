@@ -590,7 +590,7 @@ static void main_cleanup(struct main_state *m)
 	runtime_ctx_free(&m->ctx);
 	loop_destroy(m->ctx.socks.loop);
 	accesslog_close(&m->ctx.accesslog);
-	pool_drain();
+	pool_drain(&m->ctx.pool);
 }
 
 /* The daemon's life once the state exists: start, loop, clean up. Returns the exit status. */
@@ -607,6 +607,7 @@ static int main_run(struct main_state *m, int argc, char **argv)
 	accesslog_init(&m->ctx.accesslog);
 	m->ctx.socks.accesslog = &m->ctx.accesslog;
 	m->ctx.socks.metrics = &m->ctx.metrics;
+	m->ctx.socks.pool = &m->ctx.pool;
 	if (m->opts.check)
 		return main_check(m);
 	if (notify_init(&m->notify) < 0)

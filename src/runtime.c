@@ -285,7 +285,8 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 		ctx->socks.live.users.max = c->rt->cfg.max_users;
 	}
 	/* the cap on what stalled tunnels may hold in pipes ([socks] max_buffer_memory, MiB) */
-	pool_set_pipe_limit((size_t)c->rt->cfg.max_buffer_memory << 20);
+	if (ctx->socks.pool != NULL)
+		pool_set_pipe_limit(ctx->socks.pool, (size_t)c->rt->cfg.max_buffer_memory << 20);
 	ctx->socks.live.auth = c->rt->auth;
 	ctx->socks.live.dissectors = c->rt->dissectors;
 	/* remembered logins were checked against the old stores */

@@ -87,6 +87,7 @@ struct runtime_ctx {
 	const struct runtime *rt;   /* in force (NULL before the first apply) */
 	struct accesslog accesslog; /* socks.accesslog points here */
 	struct metrics metrics;     /* socks.metrics points here (MASS 02..09) */
+	struct pool pool;           /* socks.pool points here */
 	struct runtime_options opts;
 	/* every listener as bound (SOCKS and management, ports as got), set by
 	 * main before the first runtime_apply(): the ACL's built-in rules */

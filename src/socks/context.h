@@ -96,6 +96,7 @@ struct socks_ctx {
 	struct session_table sessions;    /* session_table_init() (session.h) before use */
 	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
 	struct metrics *metrics;          /* what sessions, relays, UDP count into */
+	struct pool *pool;                /* the relays' buffers and pipes (core/pool.h) */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

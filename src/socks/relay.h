@@ -74,6 +74,7 @@ struct relay {
 	struct relay_dir dir[2];
 	struct relay_tap tap;    /* feed NULL: nothing watches the flow */
 	struct metrics *metrics; /* counts the I/O (core/metrics.h); set after relay_init */
+	struct pool *pool;       /* the loop's buffers and pipes (core/pool.h); likewise */
 };
 
 enum relay_status {

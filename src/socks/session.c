@@ -419,6 +419,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
 	s->relay.metrics = ctx->metrics;
+	s->relay.pool = ctx->pool;
 	s->hs->peer = *peer;
 	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
