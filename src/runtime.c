@@ -151,22 +151,26 @@ static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtim
 static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct config *cfg,
 				     char *err, size_t errlen)
 {
-	static struct sockaddr_storage local[ACL_LOCAL_MAX];
+	/* 32 KiB: on the heap, only while the ACL is compiled */
+	struct sockaddr_storage *local = calloc(ACL_LOCAL_MAX, sizeof(*local));
 	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
-	int n = net_local_addrs(local, ACL_LOCAL_MAX);
 	struct acl_rules rules;
 	struct acl *acl;
+	int n;
 
-	if (config_acl_rules(cfg, &rules) < 0) {
+	if (local == NULL || config_acl_rules(cfg, &rules) < 0) {
+		free(local);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	n = net_local_addrs(local, ACL_LOCAL_MAX);
 	if (n < 0)
 		log_warn("acl: the host's addresses cannot be listed (%s); the built-in rules "
 			 "cover loopback and the listen addresses only", strerror(errno));
 	self.nlocal = n > 0 ? (size_t)n : 0;
 	acl = acl_compile(&rules, &self, err, errlen);
 	free((void *)rules.items);
+	free(local);
 	if (acl != NULL)
 		log_info("acl: %zu built-in rules: no client reaches socks5d's %zu listeners on "
 			 "any of the host's %zu local addresses; %zu rules from [acl]",

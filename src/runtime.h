@@ -34,6 +34,37 @@
  * Only this header and main.c include config.h and this header: the
  * layers below read the views above, never struct config.
  *
+ * Process-wide state: everything mutable is owned by an object passed as
+ * an argument (main's struct main_state holds this context, the management
+ * server, the listeners and the notify socket; the context holds the
+ * session table, access log, counters and buffer pool of its loop). What
+ * stays process-wide, and why:
+ *
+ *   - signal disposition and mask (main.c: SIGPIPE ignored; SIGHUP, SIGTERM
+ *     and SIGINT blocked and read from one signalfd): the kernel keeps them
+ *     per process; one loop (main's) owns the signalfd.
+ *   - credentials and limits (setuid/setgid after binding, RLIMIT_NOFILE):
+ *     kernel attributes of the process.
+ *   - the environment ($NOTIFY_SOCKET, read and unset once by notify_init):
+ *     one per process.
+ *   - log_threshold and log_journal (core/log.c): the daemon log is the
+ *     process's stderr; the threshold is set at start and at reload on the
+ *     main loop and only read elsewhere.
+ *   - the host's context pointer and "current caller" (mass/host.c, h2's):
+ *     ABI 1.0 and 1.1 callbacks receive no context, so the host must find
+ *     the loop's context and the plugin running from file scope; 1.2
+ *     plugins get it as an argument (struct mass_ctx).
+ *   - events_active (core/events.c, h2's) and the host services' file-scope
+ *     table (mass/host_services.c, h2's): their owner splits them per
+ *     concern; until then they belong to the one loop that runs plugins.
+ *   - c-ares's library init (ares_library_init, socks/resolve.c) and the
+ *     dynamic linker's state for loaded plugins: process-wide by the
+ *     libraries' design.
+ *   - config.c's default strings ("0.0.0.0", "::", "127.0.0.1", "-",
+ *     PKGLIBDIR) and resolve.c's c-ares lookups string ("fb"): non-const
+ *     only because the structures they go into hold char *; never written
+ *     (config.c tells them from allocated strings by address).
+ *
  * Everything runs on the loop thread.
  */
 #ifndef MASS_RUNTIME_H
