@@ -124,6 +124,19 @@ static int main_add_cli_user(struct main_state *m, char *arg)
 	return config_list_add(&m->ctx.opts.cli_users, arg, colon + 1, 0);
 }
 
+/* -p PORT or -P PORT (c says which). Returns 0 or -1 (said on stderr). */
+static int main_set_port(struct main_state *m, int c, const char *arg)
+{
+	long port = main_parse_port(arg);
+
+	if (port < 0) {
+		fprintf(stderr, "socks5d: -%c %s: not a port (0-65535)\n", c, arg);
+		return -1;
+	}
+	*(c == 'p' ? &m->opts.port : &m->opts.mgmt_port) = port;
+	return 0;
+}
+
 static int main_parse_args(struct main_state *m, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -147,16 +160,10 @@ static int main_parse_args(struct main_state *m, int argc, char **argv)
 			m->opts.mgmt_listen = optarg;
 			break;
 		case 'p':
-		case 'P': {
-			long port = main_parse_port(optarg);
-
-			if (port < 0) {
-				fprintf(stderr, "socks5d: -%c %s: not a port (0-65535)\n", c, optarg);
+		case 'P':
+			if (main_set_port(m, c, optarg) < 0)
 				return -1;
-			}
-			*(c == 'p' ? &m->opts.port : &m->opts.mgmt_port) = port;
 			break;
-		}
 		case 'u':
 			if (main_add_cli_user(m, optarg) < 0)
 				return -1;
