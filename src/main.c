@@ -137,6 +137,7 @@ static int main_set_port(struct main_state *m, int c, const char *arg)
 	return 0;
 }
 
+/* Returns 0 to run, 1 when -v or -h said all (exit 0), -1 on a usage error (said). */
 static int main_parse_args(struct main_state *m, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -180,10 +181,10 @@ static int main_parse_args(struct main_state *m, int argc, char **argv)
 			break;
 		case 'v':
 			printf("socks5d (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			exit(0);
+			return 1;
 		case 'h':
 			main_usage(stdout);
-			exit(0);
+			return 1;
 		default:
 			main_usage(stderr);
 			return -1;
@@ -604,10 +605,10 @@ static void main_cleanup(struct main_state *m)
 static int main_run(struct main_state *m, int argc, char **argv)
 {
 	char err[MAIN_ERRLEN];
-	int status = 0;
+	int status = main_parse_args(m, argc, argv);
 
-	if (main_parse_args(m, argc, argv) < 0)
-		return 64;
+	if (status != 0)
+		return status < 0 ? 64 : 0;   /* a usage error, or -v/-h done */
 	log_init();
 	/* what the loop's SOCKS context owns */
 	session_table_init(&m->ctx.socks.sessions);
