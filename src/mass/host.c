@@ -19,7 +19,7 @@
 #include "host_impl.h"
 #include "host_services.h"
 #include "plugins.h"
-#include "runtime.h"
+#include "socks/context.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "?"
@@ -66,7 +66,7 @@ void host_services_start(struct loop *loop)
 	host_events_start(h);
 }
 
-void host_set_context(struct runtime_ctx *ctx)
+void host_set_context(struct socks_ctx *ctx)
 {
 	host_get()->rt = ctx;
 }
@@ -154,16 +154,17 @@ static uint64_t host_now_ms(void)
 
 /* ---------------------------------------------------------------- counters, switches */
 
+static struct socks_ctx *host_rt(void)
+{
+	return host_of(owner_current())->rt;
+}
+
 static uint64_t host_counter(uint8_t index)
 {
 	if (index < METRIC_HISTORIC_CONNECTIONS || index > METRIC_AVG_BYTES_PER_WRITE)
 		return 0;
-	return metrics_get((enum metrics_counter)index);
-}
-
-static struct runtime_ctx *host_rt(void)
-{
-	return host_of(owner_current())->rt;
+	return host_rt() != NULL ? metrics_get(host_rt()->metrics, (enum metrics_counter)index)
+				 : 0;
 }
 
 static int host_auth_get(void)
@@ -173,7 +174,7 @@ static int host_auth_get(void)
 
 static void host_auth_set(int on)
 {
-	struct runtime_ctx *rt = host_rt();
+	struct socks_ctx *rt = host_rt();
 
 	if (rt == NULL)
 		return;
@@ -189,7 +190,7 @@ static int host_dissectors_get(void)
 
 static void host_dissectors_set(int on)
 {
-	struct runtime_ctx *rt = host_rt();
+	struct socks_ctx *rt = host_rt();
 
 	if (rt == NULL)
 		return;

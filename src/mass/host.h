@@ -22,12 +22,13 @@
 #include "mass/plugin.h"
 #include "owner.h"
 
-struct runtime_ctx;
+struct socks_ctx;
 struct plugins;
 
-/* The runtime context the services act on (NULL: none; the users and
- * switch services then do nothing). The runtime sets it at each swap. */
-void host_set_context(struct runtime_ctx *ctx);
+/* The SOCKS context (socks/context.h) the services act on (NULL: none; the
+ * users, switch and session services then do nothing). The runtime sets
+ * it at each swap. */
+void host_set_context(struct socks_ctx *ctx);
 
 /* The one services table (valid for the process's life). */
 const struct mass_host *host_services(void);

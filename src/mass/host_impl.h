@@ -26,12 +26,12 @@
 #include "owner.h"
 
 struct loop;
-struct runtime_ctx;
+struct socks_ctx;
 struct host_deferred;
 
 struct host {
 	struct loop *loop;                 /* NULL until host_services_start */
-	struct runtime_ctx *rt;            /* host_set_context; NULL: none */
+	struct socks_ctx *rt;              /* the SOCKS context (host_set_context); NULL: none */
 	struct mass_host table;            /* the one services table */
 	time_t start_time;
 	struct mass_listen_addr *listen[2];/* SOCKS (0) and MASS (1) listeners */

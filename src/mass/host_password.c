@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "host_impl.h"
-#include "runtime.h"
+#include "socks/context.h"
 
 struct host_pw {
 	struct owner_res res;              /* first: a registration of the load */

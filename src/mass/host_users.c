@@ -14,14 +14,14 @@
 #include "core/loop.h"
 #include "host.h"
 #include "host_impl.h"
-#include "runtime.h"
+#include "socks/context.h"
 
 /* A user name as logged: RFC 1929 names are at most 255 octets. */
 #define HOST_NAME_LOG_MAX 255
 
 /* The runtime context the store belongs to (NULL: none; the services then
  * do nothing). */
-static struct runtime_ctx *host_rt(void)
+static struct socks_ctx *host_rt(void)
 {
 	return host_of(owner_current())->rt;
 }

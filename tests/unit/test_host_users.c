@@ -26,14 +26,14 @@
 #include "mass/host_services.h"
 #include "mass/mass_proto.h"
 #include "mass/plugin.h"
-#include "runtime.h"
+#include "socks/context.h"
 
 #define S(x) x, strlen(x)
 
 /* "secret" */
 static const char yes[] = "$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0";
 
-static struct runtime_ctx ctx;
+static struct socks_ctx ctx;
 static const struct mass_host *host;
 static struct host_owner *owner;
 static char dir[64], file[96], err[256];

@@ -14,7 +14,10 @@
 #include "mass/host.h"
 #include "mass/mass_proto.h"
 #include "mass/plugin.h"
+#include "socks/context.h"
 
+static struct metrics counters;  /* the loop's counters, as the host reads them */
+static struct socks_ctx ctx;
 static void *handle;
 static const struct mass_plugin *plugin;
 static struct mass_ctx mctx;   /* the plugin is ABI 1.2 and keeps no state */
@@ -22,7 +25,9 @@ static struct mass_ctx mctx;   /* the plugin is ABI 1.2 and keeps no state */
 static void setup(void)
 {
 	log_threshold = LOG_ERROR;
-	metrics_reset();
+	metrics_reset(&counters);
+	ctx.metrics = &counters;
+	host_set_context(&ctx);
 	handle = dlopen(PLUGIN_BUILD_DIR "/metrics.so", RTLD_NOW | RTLD_LOCAL);
 	ck_assert_msg(handle != NULL, "%s", dlerror());
 	plugin = dlsym(handle, MASS_PLUGIN_SYMBOL);
@@ -34,6 +39,7 @@ static void setup(void)
 static void teardown(void)
 {
 	dlclose(handle);
+	host_set_context(NULL);
 }
 
 /* Serves index with no parameters; returns the octets sent (status first). */
@@ -64,15 +70,15 @@ static uint64_t be64(const uint8_t *p)
 
 static void seed_near_2_32(void)
 {
-	metrics.historic_connections = (1ull << 32) - 1;
-	metrics.concurrent_connections = 3;
-	metrics.max_concurrent_connections = (1ull << 32) + 5;
-	metrics.read_bytes = (1ull << 32) + 1000;  /* bytes_transferred past 4 GiB */
-	metrics.read_calls = 2;
-	metrics.auth_attempts = 0x0102030405060708ull;
-	metrics.connection_attempts = 1ull << 40;
-	metrics.write_bytes = 10;
-	metrics.write_calls = 4;
+	counters.historic_connections = (1ull << 32) - 1;
+	counters.concurrent_connections = 3;
+	counters.max_concurrent_connections = (1ull << 32) + 5;
+	counters.read_bytes = (1ull << 32) + 1000;  /* bytes_transferred past 4 GiB */
+	counters.read_calls = 2;
+	counters.auth_attempts = 0x0102030405060708ull;
+	counters.connection_attempts = 1ull << 40;
+	counters.write_bytes = 10;
+	counters.write_calls = 4;
 }
 
 START_TEST(test_all_u64)
