@@ -21,7 +21,7 @@ static int auth_init(const struct mass_host *host, const struct mass_config *con
 }
 
 static const struct mass_index auth_indexes[] = {
-	{ 0x0C, "b", "SOCKS authentication: 00 on, other off", auth_set },
+	{ .index = 0x0C, .signature = "b", .usage = "SOCKS authentication: 00 on, other off", .handler = auth_set },
 };
 
 const struct mass_plugin mass_plugin = {

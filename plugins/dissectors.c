@@ -21,7 +21,7 @@ static int dissectors_init(const struct mass_host *host, const struct mass_confi
 }
 
 static const struct mass_index dissectors_indexes[] = {
-	{ 0x0D, "b", "password dissectors: 00 on, other off", dissectors_set },
+	{ .index = 0x0D, .signature = "b", .usage = "password dissectors: 00 on, other off", .handler = dissectors_set },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -67,8 +67,8 @@ static int info_init(const struct mass_host *host, const struct mass_config *con
 }
 
 static const struct mass_index info_indexes[] = {
-	{ 0x14, "", "daemon version, uptime, and every served index's plugin and usage",
-	  info_get },
+	{ .index = 0x14, .signature = "", .usage = "daemon version, uptime, and every served index's plugin and usage",
+	  .handler = info_get },
 };
 
 const struct mass_plugin mass_plugin = {

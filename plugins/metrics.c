@@ -56,15 +56,15 @@ static int metrics_init(const struct mass_host *host, const struct mass_config *
 }
 
 static const struct mass_index metrics_indexes[] = {
-	{ 0x02, "", "historic connections (tunnels established)", metrics_counter },
-	{ 0x03, "", "concurrent connections", metrics_counter },
-	{ 0x04, "", "max concurrent connections", metrics_counter },
-	{ 0x05, "", "historic bytes transferred", metrics_counter },
-	{ 0x06, "", "historic authentication attempts", metrics_counter },
-	{ 0x07, "", "historic connection attempts", metrics_counter },
-	{ 0x08, "", "average bytes per read", metrics_counter },
-	{ 0x09, "", "average bytes per write", metrics_counter },
-	{ 0x0F, "", "every counter 02..09 as u64, one snapshot", metrics_all },
+	{ .index = 0x02, .signature = "", .usage = "historic connections (tunnels established)", .handler = metrics_counter },
+	{ .index = 0x03, .signature = "", .usage = "concurrent connections", .handler = metrics_counter },
+	{ .index = 0x04, .signature = "", .usage = "max concurrent connections", .handler = metrics_counter },
+	{ .index = 0x05, .signature = "", .usage = "historic bytes transferred", .handler = metrics_counter },
+	{ .index = 0x06, .signature = "", .usage = "historic authentication attempts", .handler = metrics_counter },
+	{ .index = 0x07, .signature = "", .usage = "historic connection attempts", .handler = metrics_counter },
+	{ .index = 0x08, .signature = "", .usage = "average bytes per read", .handler = metrics_counter },
+	{ .index = 0x09, .signature = "", .usage = "average bytes per write", .handler = metrics_counter },
+	{ .index = 0x0F, .signature = "", .usage = "every counter 02..09 as u64, one snapshot", .handler = metrics_all },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -534,7 +534,7 @@ static void prom_fini(void *state)
 }
 
 static const struct mass_index prom_indexes[] = {
-	{ 0x15, "", "prometheus exporter: listen address, port, scrapes served", prom_status },
+	{ .index = 0x15, .signature = "", .usage = "prometheus exporter: listen address, port, scrapes served", .handler = prom_status },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -211,11 +211,11 @@ static void sessions_fini(void *state)
 }
 
 static const struct mass_index sessions_indexes[] = {
-	{ 0x10, "", "live sessions: id, state, user, client, destination, bytes, age",
-	  sessions_list },
-	{ 0x11, "s", "close a session: ID", sessions_kill },
-	{ 0x12, "s", "close every session of a user: USER", sessions_kick },
-	{ 0x13, "", "per-user totals: connections, bytes from/to client", sessions_user_stats },
+	{ .index = 0x10, .signature = "", .usage = "live sessions: id, state, user, client, destination, bytes, age",
+	  .handler = sessions_list },
+	{ .index = 0x11, .signature = "s", .usage = "close a session: ID", .handler = sessions_kill },
+	{ .index = 0x12, .signature = "s", .usage = "close every session of a user: USER", .handler = sessions_kick },
+	{ .index = 0x13, .signature = "", .usage = "per-user totals: connections, bytes from/to client", .handler = sessions_user_stats },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -77,9 +77,9 @@ static int users_init(const struct mass_host *host, const struct mass_config *co
 }
 
 static const struct mass_index users_indexes[] = {
-	{ 0x01, "", "list the SOCKS users", users_list },
-	{ 0x0A, "ss", "add a SOCKS user: NAME PASSWORD", users_add },
-	{ 0x0B, "s", "delete a SOCKS user: NAME", users_del },
+	{ .index = 0x01, .signature = "", .usage = "list the SOCKS users", .handler = users_list },
+	{ .index = 0x0A, .signature = "ss", .usage = "add a SOCKS user: NAME PASSWORD", .handler = users_add },
+	{ .index = 0x0B, .signature = "s", .usage = "delete a SOCKS user: NAME", .handler = users_del },
 };
 
 const struct mass_plugin mass_plugin = {

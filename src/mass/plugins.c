@@ -34,6 +34,8 @@
 /* Descriptor octets an ABI 1.0 plugin has: up to and including fini. */
 #define PLUGINS_DESC_MIN (offsetof(struct mass_plugin, fini) + sizeof(void (*)(void *)))
 #define PLUGINS_IDENTITY_SIZE (offsetof(struct mass_plugin, size) + sizeof(uint32_t))
+/* Index entry octets of ABI 1.0 and 1.1: up to and including handler. */
+#define PLUGINS_ENTRY_MIN (offsetof(struct mass_index, handler) + sizeof(mass_handler_fn *))
 
 struct plugins_module {
 	char *name;
@@ -72,7 +74,8 @@ static int plugins_core_indexes(void *state, const struct mass_request *req,
 
 /* The core's own indexes: always served, whatever mass.ini says. */
 static const struct mass_index plugins_core[] = {
-	{ 0x00, "", "supported indexes", plugins_core_indexes },
+	{ .index = 0x00, .signature = "", .usage = "supported indexes",
+	  .handler = plugins_core_indexes, .reply_layout = "indexes:[index:u8]" },
 };
 
 static const char *plugins_name_or(const struct plugins_module *m)
@@ -530,7 +533,7 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 				    d->size, d->abi_major, d->abi_minor, PLUGINS_DESC_MIN);
 		return -1;
 	}
-	if (d->nindexes > 0 && (d->indexes == NULL || d->index_size < sizeof(struct mass_index)
+	if (d->nindexes > 0 && (d->indexes == NULL || d->index_size < PLUGINS_ENTRY_MIN
 				|| d->nindexes > 256)) {
 		plugins_module_fail(p, m, "malformed index table");
 		return -1;

@@ -194,14 +194,14 @@ END_TEST
 START_TEST(test_abi_major)
 {
 	assert_rejected("fixture_abimajor", "plugin fixture_abimajor (" FIXTURE_DIR
-			"/fixture_abimajor.so): fixture_abimajor.so built for ABI 2.1, host has 1.1");
+			"/fixture_abimajor.so): fixture_abimajor.so built for ABI 2.2, host has 1.2");
 }
 END_TEST
 
 START_TEST(test_newer_minor)
 {
 	assert_rejected("fixture_newminor", "plugin fixture_newminor (" FIXTURE_DIR
-			"/fixture_newminor.so): fixture_newminor.so built for ABI 1.4, host has 1.1");
+			"/fixture_newminor.so): fixture_newminor.so built for ABI 1.5, host has 1.2");
 }
 END_TEST
 

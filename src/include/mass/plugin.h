@@ -31,6 +31,14 @@
  *   4. init() is called on each plugin only once every static check of the
  *      whole set (steps 1 to 3, for every plugin) has run, and at reload
  *      only when all of them passed.
+ *      An index mass.ini gives a plugin that is not in the plugin's table
+ *      refuses that plugin ("index NN: not served by plugin NAME"), as any
+ *      other failed check: at start its indexes answer 02, at reload the
+ *      reload is refused. A descriptor name different from the name
+ *      mass.ini uses is only a warning in the log ("plugin NAME (FILE):
+ *      descriptor names itself OTHER"): mass.ini's name is the one used.
+ *   3b. (ABI 1.2) each index's reply_layout, when set, is checked (see
+ *      "Reply layouts"); a bad one refuses the plugin with the reason.
  * The rule is the same at start and at reload; only the outcome of a
  * failure differs. At start a plugin that fails any step (its init
  * included) is dropped, the log names it, the reason and every index it
@@ -65,8 +73,42 @@
  * and plugin tables, and (appended before 1.1 was released, so check
  * MASS_HOST_HAS) users_add_async. A 1.1 plugin that wants to run on a 1.0 host
  * too checks host->abi_minor >= 1 (or host->size) before touching them.
+ * 1.2 (the "ABI 1.2" parts below): the call context (struct mass_ctx)
+ * handed to init_ctx, fini_ctx, serve and every callback registered
+ * through a *_ctx service, so a plugin needs no global and no stored host
+ * pointer; reply_u64; a cancel notice for a deferred reply whose client
+ * left (reply_defer_ctx); the off-loop password service (password_verify,
+ * password_hash); and an optional reply layout per index (reply_layout),
+ * which index 00 and the info plugin publish so that clients (massctl raw
+ * and -j) can decode a third party's replies. A 1.2 plugin runs only on a
+ * 1.2 host (the loader refuses it on an older one).
  *
- * Threading contract: init, fini, every handler and every callback a
+ * Writing a 1.2 plugin: set init_ctx and fini_ctx (not init and fini) in
+ * the descriptor and serve (not handler) in each index; keep your state in
+ * ctx->state and reach the host as ctx->host; register callbacks with the
+ * *_ctx services. The minimal shape:
+ *
+ *	static int ping(struct mass_ctx *ctx, const struct mass_request *req,
+ *			struct mass_reply *reply)
+ *	{
+ *		(void)req;
+ *		return ctx->host->reply_str(reply, "pong", 4) == 0 ?
+ *		       MASS_STATUS_OK : MASS_STATUS_ERROR;
+ *	}
+ *	static const struct mass_index table[] = {
+ *		{ .index = 0x80, .signature = "", .usage = "ping",
+ *		  .serve = ping, .reply_layout = "answer:str" },
+ *	};
+ *	const struct mass_plugin mass_plugin = { MASS_PLUGIN_IDENTITY,
+ *		.name = "ping", .version = "1.0.0", .description = "ping",
+ *		MASS_PLUGIN_INDEXES(table) };
+ *
+ * Link with -Wl,--no-undefined (a missing symbol is then a link error, not
+ * a load failure on the server) and -fvisibility=hidden (only mass_plugin
+ * is exported: this header marks it visible); `pkg-config --cflags --libs
+ * mass-plugin` gives both.
+ *
+ * Threading contract: init, fini (init_ctx, fini_ctx, serve), every handler and every callback a
  * plugin registers (event, timer, watch, authentication provider) run on
  * the event-loop thread that owns the plugin set, one at a time: the host
  * never calls into a plugin concurrently, nor re-enters it from inside a
@@ -89,7 +131,7 @@
  * State is per load: a reload (SIGHUP) loads the new set, calls init on it,
  * and only then fini on the old set, so for a while two loads of the same
  * plugin are alive, each with its own state. Keep everything in what init
- * stores in *state, nothing in static variables: each load is a separate
+ * stores in *state (ctx->state in 1.2), nothing in static variables: each load is a separate
  * copy of the object, with statics of its own, fresh at every reload.
  */
 #ifndef MASS_PLUGIN_H
@@ -104,7 +146,7 @@ extern "C" {
 
 #define MASS_PLUGIN_MAGIC 0x4D415353u  /* "MASS" */
 #define MASS_ABI_MAJOR 1
-#define MASS_ABI_MINOR 1
+#define MASS_ABI_MINOR 2
 
 /* The name of the one symbol the host looks up. */
 #define MASS_PLUGIN_SYMBOL "mass_plugin"
@@ -169,6 +211,21 @@ struct mass_request {
 struct mass_reply;
 
 /*
+ * ABI 1.2: the call context. One per load of a 1.2 plugin, made by the host
+ * before init_ctx and valid until fini_ctx returns; the same pointer is
+ * handed to init_ctx, fini_ctx, every serve and every callback registered
+ * through a *_ctx service, so a plugin reaches the host services and its
+ * own state from the argument alone. The host fills size and host; the
+ * plugin owns state (init_ctx sets it; the host never reads it). Do not
+ * keep the pointer past fini_ctx.
+ */
+struct mass_ctx {
+	uint32_t size;                  /* sizeof(struct mass_ctx) in the host */
+	const struct mass_host *host;   /* the services (never NULL) */
+	void *state;                    /* the plugin's: what init_ctx stored */
+};
+
+/*
  * A handler: serves one request. state is what init stored.
  * Returns a mass_status. On MASS_STATUS_OK the fields appended to reply are
  * sent after the status octet; on any other status they are discarded and
@@ -183,12 +240,40 @@ struct mass_reply;
 typedef int mass_handler_fn(void *state, const struct mass_request *req,
 			    struct mass_reply *reply);
 
+/* ABI 1.2: the same, with the call context (ctx->state is what init_ctx
+ * stored). Same statuses and rules as mass_handler_fn. */
+typedef int mass_serve_fn(struct mass_ctx *ctx, const struct mass_request *req,
+			  struct mass_reply *reply);
+
+/*
+ * Reply layouts (ABI 1.2, struct mass_index.reply_layout). A layout
+ * describes the fields a MASS_STATUS_OK reply carries after the status
+ * octet, as comma-separated NAME:TYPE, TYPE one of
+ *   u8    one octet
+ *   u32   four octets, big-endian
+ *   u64   eight octets, big-endian
+ *   str   LENGTH (one octet) then LENGTH octets
+ * or NAME:[FIELDS] for a COUNT-prefixed list: one count octet, then COUNT
+ * records of FIELDS (the shape reply_count_begin/_end writes). NAME is
+ * 1..32 of [a-z0-9_]. Example:
+ *   "sessions:[id:u64,user:str,client:str,port:u32]"
+ * The host checks the layout when it loads the plugin (a bad one refuses
+ * the plugin with the reason) but not each reply against it: describe
+ * what you send. Index 00 and the info plugin publish it, and massctl
+ * decodes replies by it (`massctl raw`, -j). NULL: undescribed.
+ */
+
 /* One served index, in the plugin's static table. */
 struct mass_index {
 	uint8_t index;          /* 0x01..0xFE */
 	const char *signature;  /* see above; never NULL */
 	const char *usage;      /* one line for humans, e.g. "add user: NAME PASS" */
-	mass_handler_fn *handler;
+	mass_handler_fn *handler;  /* 1.0, 1.1; NULL in a 1.2 entry that sets serve */
+	/* ABI 1.2 (read only when the descriptor's abi_minor >= 2 and its
+	 * index_size covers them) */
+	mass_serve_fn *serve;      /* called instead of handler when set; an entry
+				    * must set exactly one of handler and serve */
+	const char *reply_layout;  /* see "Reply layouts"; NULL: undescribed */
 };
 
 /* One key = value of the plugin's [plugin NAME] section in mass.ini. */
@@ -402,6 +487,25 @@ struct mass_auth_query {
  */
 typedef int mass_auth_fn(void *arg, const struct mass_auth_query *q, struct mass_auth *pending);
 
+/* ABI 1.2: the callbacks of the *_ctx services. Each is the 1.1 callback
+ * with the call context first (the registering load's); arg is the
+ * plugin's as given at registration. Same contracts as their 1.1 twins. */
+typedef void mass_event_ctx_fn(struct mass_ctx *ctx, void *arg, const struct mass_event *ev);
+typedef void mass_timer_ctx_fn(struct mass_ctx *ctx, void *arg, struct mass_timer *timer);
+typedef void mass_watch_ctx_fn(struct mass_ctx *ctx, void *arg, struct mass_watch *watch,
+			       int fd, int events);
+typedef int mass_auth_ctx_fn(struct mass_ctx *ctx, void *arg, const struct mass_auth_query *q,
+			     struct mass_auth *pending);
+/* A deferred reply's cancel notice (reply_defer_ctx). */
+typedef void mass_reply_cancel_fn(struct mass_ctx *ctx, void *arg, struct mass_reply *later);
+/* Completions of the password service: match 1 matches, 0 does not, -1
+ * could not check (the crypt string is malformed or of an unknown method);
+ * hash is the new crypt(3) string, or NULL with err saying why. Both
+ * strings are valid for the call only. */
+typedef void mass_verify_done_fn(struct mass_ctx *ctx, void *arg, int match);
+typedef void mass_hash_done_fn(struct mass_ctx *ctx, void *arg, const char *hash,
+			       const char *err);
+
 /*
  * Session control (host->sessions_each()). A snapshot of one live
  * session, valid for the callback only.
@@ -594,8 +698,12 @@ struct mass_host {
 	 * a handler, or twice in one): then answer now. */
 	struct mass_reply *(*reply_defer)(struct mass_reply *r);
 	/* Sends the deferred reply with status (as a handler's return) and
-	 * frees it. Returns 0 when it was sent, -1 when its client was gone
-	 * (timed out, disconnected). Called from inside the handler that
+	 * frees it. Returns 0 when the reply was handed to its client's
+	 * connection, -1 whenever it could not be delivered: the management
+	 * timeout answered first, or the client is gone, whether it closed
+	 * normally (FIN) or reset the connection (since 1.2; a 1.1 host
+	 * returned 0 after a FIN). later is freed in every case. Called from
+	 * inside the handler that
 	 * deferred it, it only frees later (returns -1): the handler's return
 	 * status then answers, with the fields of the handler's reply. */
 	int (*reply_send)(struct mass_reply *later, int status);
@@ -647,6 +755,68 @@ struct mass_host {
 	 * return status; with done calling reply_send(arg, status). */
 	int (*users_add_async)(const char *name, size_t name_len, const char *pass,
 			       size_t pass_len, void (*done)(void *arg, int status), void *arg);
+
+	/* ================= ABI 1.2: check abi_minor >= 2 ================= *
+	 * The *_ctx services take the caller's context first (the one the host
+	 * handed to init_ctx, serve or the callback running) and register what
+	 * they make to that load, exactly as their 1.1 twins do (released when
+	 * the load ends); their callbacks get that context back. A 1.2 plugin
+	 * uses them instead of log, subscribe, timer_add, watch_add,
+	 * auth_provider_add and reply_defer; the handles they return are
+	 * released with the 1.1 services (unsubscribe, timer_cancel,
+	 * watch_remove, auth_provider_remove, reply_send), which need no
+	 * context. */
+
+	/* Appends v as eight octets, big-endian (as reply_u32). */
+	int (*reply_u64)(struct mass_reply *r, uint64_t v);
+	/* host->log for the load of ctx (same prefix and levels). */
+	void (*log_ctx)(struct mass_ctx *ctx, int level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/* subscribe(), timer_add(), watch_add(), auth_provider_add() with the
+	 * call context: same arguments, returns and errors. */
+	struct mass_subscription *(*subscribe_ctx)(struct mass_ctx *ctx, uint32_t mask,
+						   mass_event_ctx_fn *fn, void *arg);
+	struct mass_timer *(*timer_add_ctx)(struct mass_ctx *ctx, uint64_t ms, uint64_t repeat_ms,
+					    mass_timer_ctx_fn *fn, void *arg);
+	struct mass_watch *(*watch_add_ctx)(struct mass_ctx *ctx, int fd, int events,
+					    mass_watch_ctx_fn *fn, void *arg);
+	struct mass_provider *(*auth_provider_add_ctx)(struct mass_ctx *ctx, unsigned realms,
+						       unsigned timeout_ms,
+						       mass_auth_ctx_fn *fn, void *arg);
+	/* reply_defer() with a cancel notice: when the reply can no longer be
+	 * delivered before reply_send (the admin's client closed its side or
+	 * reset the connection, or the management timeout answered 01 first),
+	 * cancel(ctx, arg, later) runs once, on the loop, never from inside a
+	 * host service the plugin called; stop the work behind it there.
+	 * later stays valid until reply_send, which the plugin still calls
+	 * exactly once (it then returns -1 and only frees later); calling it
+	 * from inside cancel is fine. cancel is not called when reply_send came
+	 * first, nor when the load ends (fini_ctx is the plugin's notice then).
+	 * cancel may be NULL (then this is reply_defer). Returns as
+	 * reply_defer. */
+	struct mass_reply *(*reply_defer_ctx)(struct mass_ctx *ctx, struct mass_reply *r,
+					      mass_reply_cancel_fn *cancel, void *arg);
+
+	/* --- the password service, off the loop ---
+	 * The work runs on the host's worker threads (the pool that hashes
+	 * slow logins); done runs on the loop, later, exactly once, never from
+	 * inside the call, unless the load of ctx ends first (then never).
+	 * pass is copied (pass_len octets, 1..255; it may hold any octet).
+	 * Both return 0 when queued, -1 when refused (every worker slot busy,
+	 * no memory, bad arguments); done is then never called. Nothing is
+	 * cached: every call does the full work. */
+
+	/* Checks pass against crypt, a crypt(3) string of any method the
+	 * host's crypt supports (yescrypt $y$, bcrypt $2b$, SHA-512 $6$, ...):
+	 * done(ctx, arg, match), match as mass_verify_done_fn says. The
+	 * comparison is constant-time. */
+	int (*password_verify)(struct mass_ctx *ctx, const char *crypt, const char *pass,
+			       size_t pass_len, mass_verify_done_fn *done, void *arg);
+	/* Hashes pass with the server's password_hash method and password_cost
+	 * (the [socks] keys of mass.ini) and a fresh random salt:
+	 * done(ctx, arg, hash, NULL), or done(ctx, arg, NULL, err). */
+	int (*password_hash)(struct mass_ctx *ctx, const char *pass, size_t pass_len,
+			     mass_hash_done_fn *done, void *arg);
 };
 
 /*
@@ -684,7 +854,8 @@ struct mass_plugin {
 	 * Called once per load, after every check passed, with the host
 	 * services and the plugin's [plugin NAME] section. Store anything in
 	 * *state (NULL is fine); it is passed to each handler and to fini.
-	 * Returns 0, or -1 with a one-line reason in err (errlen octets):
+	 * Returns 0, or -1 with a one-line reason in err (errlen octets; the
+	 * host terminates it, so a reason that fills it is cut, not overrun):
 	 * the host logs "plugin NAME (PATH): reason"; at start the plugin's
 	 * indexes then answer 02, at reload the old set keeps running (see
 	 * Loading above). May be NULL.
@@ -693,6 +864,20 @@ struct mass_plugin {
 		    void **state, char *err, size_t errlen);
 	/* Frees what init made; called once per successful init. May be NULL. */
 	void (*fini)(void *state);
+
+	/*
+	 * ABI 1.2: init and fini with the call context. A 1.2 plugin sets
+	 * these and leaves init and fini NULL (setting both init and init_ctx
+	 * refuses the plugin). init_ctx stores the plugin's state in
+	 * ctx->state (it starts NULL); returns as init, err as init. The host
+	 * NUL-terminates err itself after the call, so a reason that fills the
+	 * buffer is cut, never read past. fini_ctx frees what init_ctx made;
+	 * called once per successful init_ctx; ctx is dead after it returns.
+	 * Either may be NULL.
+	 */
+	int (*init_ctx)(struct mass_ctx *ctx, const struct mass_config *config,
+			char *err, size_t errlen);
+	void (*fini_ctx)(struct mass_ctx *ctx);
 };
 
 /* The symbol every plugin defines (declared here so its type is checked). */
