@@ -492,13 +492,19 @@ int verify_start_first(struct verify_pool *pool, const struct users *users, cons
 	return verify_start_at(pool, true, users, name, nlen, pass, plen, done, ctx, handle);
 }
 
-int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
-		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle)
+/*
+ * One crypt string (verify_crypt_start, _cached): a worker checks it,
+ * unless name is given (cached) and the cache remembers this success.
+ */
+static int verify_crypt_at(struct verify_pool *pool, const char *name, size_t nlen,
+			   const char *crypt, const char *pass, size_t plen, verify_done_fn *done,
+			   void *ctx, struct verify_req **handle)
 {
 	size_t clen = strnlen(crypt, CRED_HASH_MAX);
 	struct verify_req *r;
 
-	if (clen > CRED_FIELD_MAX || !cred_is_hash(crypt, clen)) {
+	if (clen > CRED_FIELD_MAX || !cred_is_hash(crypt, clen) ||
+	    (name && (nlen < 1 || nlen > CRED_FIELD_MAX))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -510,14 +516,37 @@ int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *
 	r->known = true;
 	r->done = done;
 	r->ctx = ctx;
+	r->generation = pool->generation;
 	pool->checks++;
 	if (!cred_valid_pass(pass, plen))
 		return verify_submit(pool, r, false, handle);
+	if (name && pool->cache_sets) {
+		verify_digest(pool, name, nlen, crypt, clen, pass, plen, r->digest);
+		if (verify_cache_hit(pool, r->digest)) {
+			pool->hits++;
+			r->ok = true;
+			return verify_submit(pool, r, false, handle);
+		}
+		r->cacheable = true;
+	}
 	memcpy(r->stored, crypt, clen);
 	r->slen = clen;
 	memcpy(r->pass, pass, plen);
 	r->plen = plen;
 	return verify_submit(pool, r, true, handle);
+}
+
+int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
+		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	return verify_crypt_at(pool, NULL, 0, crypt, pass, plen, done, ctx, handle);
+}
+
+int verify_crypt_start_cached(struct verify_pool *pool, const char *name, size_t nlen,
+			      const char *crypt, const char *pass, size_t plen,
+			      verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	return verify_crypt_at(pool, name, nlen, crypt, pass, plen, done, ctx, handle);
 }
 
 int verify_hash_start(struct verify_pool *pool, const char *method, unsigned long cost,

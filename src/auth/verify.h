@@ -121,6 +121,21 @@ int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *
 		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle);
 
 /*
+ * verify_crypt_start() for a login whose success may be remembered: name
+ * (nlen octets, 1..255) is the user the crypt string belongs to. A success
+ * goes into the pool's cache as the store's logins do (the digest of name,
+ * crypt and pass), so the next login with the same three is answered in
+ * the loop's next round without a worker; a changed crypt string misses by
+ * itself, verify_cache_clear() forgets everything, a failure is never
+ * remembered. For an authentication provider's users (the pgsql plugin),
+ * through the host's password service. Same returns as
+ * verify_crypt_start(); EINVAL also for a name out of range.
+ */
+int verify_crypt_start_cached(struct verify_pool *pool, const char *name, size_t nlen,
+			      const char *crypt, const char *pass, size_t plen,
+			      verify_done_fn *done, void *ctx, struct verify_req **handle);
+
+/*
  * Hashes pass (plen octets) with method (NULL: the default) and cost, as
  * cred_hash_make() does, on a worker: for MASS 0A, which then stores the
  * hash. Returns 0 (done runs later unless cancelled) or -1 (queue full or
