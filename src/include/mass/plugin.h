@@ -32,7 +32,7 @@
  *      whole set (steps 1 to 3, for every plugin) has run, and at reload
  *      only when all of them passed.
  *      An index mass.ini gives a plugin that is not in the plugin's table
- *      refuses that plugin ("index NN: not served by plugin NAME"), as any
+ *      refuses that plugin ("does not serve index NN (FILE:LINE)"), as any
  *      other failed check: at start its indexes answer 02, at reload the
  *      reload is refused. A descriptor name different from the name
  *      mass.ini uses is only a warning in the log ("plugin NAME (FILE):
@@ -548,6 +548,8 @@ struct mass_index_info {
 	const char *plugin_version; /* descriptor version (core: the daemon's) */
 	const char *signature;
 	const char *usage;          /* the table's usage line ("" when NULL) */
+	/* ABI 1.2 (check size): the index's reply layout, NULL when undescribed */
+	const char *reply_layout;
 };
 
 /* One plugin of the set in force, as host->plugin_info() describes it. */
@@ -699,10 +701,12 @@ struct mass_host {
 	struct mass_reply *(*reply_defer)(struct mass_reply *r);
 	/* Sends the deferred reply with status (as a handler's return) and
 	 * frees it. Returns 0 when the reply was handed to its client's
-	 * connection, -1 whenever it could not be delivered: the management
-	 * timeout answered first, or the client is gone, whether it closed
-	 * normally (FIN) or reset the connection (since 1.2; a 1.1 host
-	 * returned 0 after a FIN). later is freed in every case. Called from
+	 * connection, -1 when it could not be: the management timeout
+	 * answered first, or the connection was reset or failed (exactly the
+	 * cases in which reply_defer_ctx's cancel runs). A client that closed
+	 * normally (FIN) cannot be told from one that half-closed and waits
+	 * (massctl half-closes after each request): the reply is written to
+	 * it and 0 returned. later is freed in every case. Called from
 	 * inside the handler that
 	 * deferred it, it only frees later (returns -1): the handler's return
 	 * status then answers, with the fields of the handler's reply. */
@@ -784,10 +788,15 @@ struct mass_host {
 						       unsigned timeout_ms,
 						       mass_auth_ctx_fn *fn, void *arg);
 	/* reply_defer() with a cancel notice: when the reply can no longer be
-	 * delivered before reply_send (the admin's client closed its side or
-	 * reset the connection, or the management timeout answered 01 first),
-	 * cancel(ctx, arg, later) runs once, on the loop, never from inside a
-	 * host service the plugin called; stop the work behind it there.
+	 * delivered (the admin's connection was reset or failed, or the
+	 * management timeout answered 01 first), cancel(ctx, arg, later) runs
+	 * once, on the loop, in a round of its own (never from inside a host
+	 * service the plugin called); stop the work behind it there. A client
+	 * that only shut down its sending side (a FIN: massctl does after
+	 * every request) is still reading, so that is no cancel: TCP does not
+	 * tell it from a client that closed altogether until the reply is
+	 * written, and such a reply is written (reply_send returns 0) and
+	 * dropped by the client's kernel.
 	 * later stays valid until reply_send, which the plugin still calls
 	 * exactly once (it then returns -1 and only frees later); calling it
 	 * from inside cancel is fine. cancel is not called when reply_send came
