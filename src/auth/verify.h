@@ -12,15 +12,18 @@
  * pool's mutex; they never call back, log, or read the users store. Every
  * callback runs on the loop thread, from the eventfd's callback.
  *
- * Successful checks are remembered as keyed digests, HMAC-SHA-256 under a
- * per-process random key (getrandom()) of (name, stored password, password),
+ * Successful checks are remembered as keyed digests, HMAC-SHA-256
+ * (libsodium's crypto_auth_hmacsha256) under a per-pool random key
+ * (randombytes) of (name, stored password, password),
  * in a fixed table of cache_entries slots (sets of 4, the least recently
  * used replaced): a repeated login by the same user with the same password
  * costs one HMAC, microseconds.
  * A failure is never remembered. Because the stored hash is part of the key,
  * a changed password misses by itself and a deleted user fails the lookup
  * of its name before the cache is consulted; verify_cache_clear() forgets
- * everything (call it on reload). Digests are compared in constant time.
+ * everything (call it on reload). Digests are compared in constant time
+ * (sodium_memcmp). verify_pool_create() calls sodium_init(), libsodium's
+ * one-time setup, for socks5d.
  *
  * Answers are always deferred: verify_start() never calls back from inside
  * itself. A plaintext entry, an unknown name in a store without hashes, and
@@ -116,6 +119,21 @@ int verify_start_first(struct verify_pool *pool, const struct users *users, cons
  */
 int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
 		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle);
+
+/*
+ * verify_crypt_start() for a login whose success may be remembered: name
+ * (nlen octets, 1..255) is the user the crypt string belongs to. A success
+ * goes into the pool's cache as the store's logins do (the digest of name,
+ * crypt and pass), so the next login with the same three is answered in
+ * the loop's next round without a worker; a changed crypt string misses by
+ * itself, verify_cache_clear() forgets everything, a failure is never
+ * remembered. For an authentication provider's users (the pgsql plugin),
+ * through the host's password service. Same returns as
+ * verify_crypt_start(); EINVAL also for a name out of range.
+ */
+int verify_crypt_start_cached(struct verify_pool *pool, const char *name, size_t nlen,
+			      const char *crypt, const char *pass, size_t plen,
+			      verify_done_fn *done, void *ctx, struct verify_req **handle);
 
 /*
  * Hashes pass (plen octets) with method (NULL: the default) and cost, as
