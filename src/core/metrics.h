@@ -1,6 +1,6 @@
 /*
  * metrics: the counters behind MASS indexes 02..09, kept by the SOCKS core.
- * Meanings are those of mass-protocol.md ("counter meanings"); all counters
+ * Meanings are those of mass-protocol(7) (section "Counters"); all counters
  * are volatile (reset at start). One thread updates them, so no atomics.
  * Readers (the management plugins) go through metrics_get().
  */

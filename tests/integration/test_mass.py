@@ -1,5 +1,5 @@
 """MASS end to end: a running socks5d answered by a raw MASS client (byte-exact
-against the examples of mass-protocol.md) and by massctl (stdout, -j, exit
+against the examples of mass-protocol(7)) and by massctl (stdout, -j, exit
 status); counters checked against traffic driven through the proxy; runtime
 switches, the users store, SIGHUP reloads and plugins that fail to load."""
 
