@@ -1592,9 +1592,9 @@ static void pg_fini(void *state)
 }
 
 static const struct mass_index pg_indexes[] = {
-	{ 0x01, "", "list the SOCKS users (PostgreSQL)", pg_list },
-	{ 0x0A, "ss", "add a SOCKS user to PostgreSQL: NAME PASSWORD", pg_add },
-	{ 0x0B, "s", "delete a SOCKS user from PostgreSQL: NAME", pg_del },
+	{ .index = 0x01, .signature = "", .usage = "list the SOCKS users (PostgreSQL)", .handler = pg_list },
+	{ .index = 0x0A, .signature = "ss", .usage = "add a SOCKS user to PostgreSQL: NAME PASSWORD", .handler = pg_add },
+	{ .index = 0x0B, .signature = "s", .usage = "delete a SOCKS user from PostgreSQL: NAME", .handler = pg_del },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -491,6 +491,34 @@ int verify_start_first(struct verify_pool *pool, const struct users *users, cons
 	return verify_start_at(pool, true, users, name, nlen, pass, plen, done, ctx, handle);
 }
 
+int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
+		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	size_t clen = strnlen(crypt, CRED_HASH_MAX);
+	struct verify_req *r;
+
+	if (clen > CRED_FIELD_MAX || !cred_is_hash(crypt, clen)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->pool = pool;
+	r->kind = VERIFY_CHECK;
+	r->known = true;
+	r->done = done;
+	r->ctx = ctx;
+	pool->checks++;
+	if (!cred_valid_pass(pass, plen))
+		return verify_submit(pool, r, false, handle);
+	memcpy(r->stored, crypt, clen);
+	r->slen = clen;
+	memcpy(r->pass, pass, plen);
+	r->plen = plen;
+	return verify_submit(pool, r, true, handle);
+}
+
 int verify_hash_start(struct verify_pool *pool, const char *method, unsigned long cost,
 		      const char *pass, size_t plen, verify_hash_fn *done, void *ctx,
 		      struct verify_req **handle)

@@ -58,7 +58,7 @@ typedef void verify_done_fn(void *ctx, bool ok);
 typedef void verify_hash_fn(void *ctx, const char *hash, size_t len, const char *err);
 
 struct verify_stats {
-	uint64_t checks;      /* verify_start() calls */
+	uint64_t checks;      /* verify_start() and verify_crypt_start() calls */
 	uint64_t cache_hits;  /* answered from the cache */
 	uint64_t hashed;      /* crypt(3) runs by workers (checks and hashes) */
 	uint64_t queue_full;  /* refusals because the queue was full */
@@ -101,6 +101,21 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
 		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
 		       void *ctx, struct verify_req **handle);
+
+/*
+ * Checks pass (plen octets) against one crypt(3) string crypt (NUL-
+ * terminated): for a password kept elsewhere than the users store (an auth
+ * provider's database), through the host's password service. Never cached.
+ * Returns 0: done(ctx, ok) runs later on the loop, exactly once, unless
+ * verify_cancel(*handle) comes first (an invalid password is answered false
+ * in the loop's next round, without a worker). Returns -1 when done never
+ * runs: errno EINVAL when crypt is not a crypt(3) hash (cred_is_hash(), at
+ * most CRED_FIELD_MAX octets: a plaintext or empty string is refused here,
+ * never compared), EAGAIN when the queue is full (logged), ENOMEM. A hash
+ * that libcrypt cannot evaluate (a broken setting) is answered false.
+ */
+int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
+		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle);
 
 /*
  * Hashes pass (plen octets) with method (NULL: the default) and cost, as

@@ -143,8 +143,8 @@ static void uptime_fini(void *state)
 }
 
 static const struct mass_index uptime_indexes[] = {
-	{ 0x0E, "", "seconds since the daemon started (u32)", uptime_get },
-	{ 0x1E, "", "sessions closed since load (u32), at the next tick", uptime_closed },
+	{ .index = 0x0E, .signature = "", .usage = "seconds since the daemon started (u32)", .handler = uptime_get },
+	{ .index = 0x1E, .signature = "", .usage = "sessions closed since load (u32), at the next tick", .handler = uptime_closed },
 };
 
 const struct mass_plugin mass_plugin = {

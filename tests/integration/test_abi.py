@@ -176,18 +176,28 @@ def test_info_and_indexes_with_usage():
         served = {}
         for _ in range(rd.u8()):
             ix = rd.u8()
-            served[ix] = (rd.s(), rd.s(), rd.s())
+            # PLUGIN, PLUGIN_VERSION, USAGE, SIGNATURE, LAYOUT (ABI 1.2 row)
+            served[ix] = (rd.s(), rd.s(), rd.s(), rd.s(), rd.s())
         rd.end()
         assert served[0x00][0] == "core" and served[0x00][2] == "supported indexes", served
-        assert served[0x14][0] == "info" and served[0x14][1] == "1.0.0", served
-        assert served[0x0A][2].startswith("add"), served
+        assert served[0x00][4] == "indexes:[index:u8]", served
+        assert served[0x14][0] == "info" and served[0x14][1] == "1.2.0", served
+        assert served[0x14][4].startswith("version:str,start_time:u64,uptime:u64,indexes:["), served
+        assert served[0x0A][2].startswith("add") and served[0x0A][3] == "ss", served
+        assert served[0x01][4] == "users:[name:str]" and served[0x02][4] == "value:u32"
+        assert served[0x10][4] == "", served     # beyond the layout grammar: undescribed
         assert sorted(served) == list(range(0x0E)) + list(range(0x10, 0x16)), served
+
+
+def test_massctl_info_and_indexes():
+    """massctl reads the 1.2 info row (h5's massctl decodes it by its layout)."""
+    with proxy() as p:
         rc, out, err = ctl(p, "info")
-        assert rc == 0 and "socks5d " + version in out and "uptime" in out, (out, err)
-        assert "14  info 1.0.0" in out, out
+        assert rc == 0 and "uptime" in out, (out, err)
+        assert "14  info 1.2.0" in out, out
         rc, out, err = ctl(p, "-j", "info")
         js = json.loads(out)
-        assert js["version"] == version and js["indexes"]["14"]["plugin"] == "info", out
+        assert js["indexes"]["14"]["plugin"] == "info", out
         rc, out, err = ctl(p, "indexes")
         lines = out.splitlines()
         assert rc == 0 and any(l.startswith("14 ") and "info" in l for l in lines), out
@@ -207,7 +217,7 @@ def test_abi_10_plugin_loads_and_serves():
     so = os.path.join(TOP_BUILDDIR, "tests", "abi", ".libs", "abi10.so")
     ini = "[plugin abi10]\nmodule = %s" % so
     with proxy(extra_ini=ini, indexes=BASE + ["40 = abi10", "41 = abi10", "42 = abi10"]) as p:
-        assert "abi10 loaded on a host of ABI 1.1" in p.stderr(), p.stderr()
+        assert "abi10 loaded on a host of ABI 1.2" in p.stderr(), p.stderr()
         assert mass(p, b"\x40") == b"\x00\x04pong"
         r = mass(p, b"\x41")
         assert r[0] == 0 and struct.unpack(">I", r[1:])[0] >= 0, r.hex()
@@ -359,7 +369,7 @@ def test_prometheus_metrics_and_promtool():
         assert metric(text, "socks5d_tunnels_established_total") == 1, text
         assert "# TYPE socks5d_relayed_bytes_total counter" in text, text
         assert 'socks5d_user_from_client_bytes_total{user="alice"} 100' in text, text
-        assert 'socks5d_plugin_loaded{plugin="prometheus",version="1.0.0"} 1' in text, text
+        assert 'socks5d_plugin_loaded{plugin="prometheus",version="1.2.0"} 1' in text, text
         assert "socks5d_build_info{version=" in text and "socks5d_start_time_seconds " in text
         if shutil.which("promtool"):
             r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
@@ -429,6 +439,7 @@ def test_real_prometheus_scrapes_the_plugin():
 
 if __name__ == "__main__":
     sys.exit(run([test_sessions_list_kill_kick_and_totals, test_info_and_indexes_with_usage,
+                  test_massctl_info_and_indexes,
                   test_indexes_without_info_unchanged, test_abi_10_plugin_loads_and_serves,
                   test_request_cut_short_answered_01_at_once,
                   test_session_events_in_order, test_auth_providers_socks_and_admin,
