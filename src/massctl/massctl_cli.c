@@ -989,44 +989,20 @@ static int massctl_raw_print(const struct massctl_opts *o, const struct massctl_
 	return 0;
 }
 
-/* raw: the request as given, one exchange, then massctl_raw_print. */
-static int massctl_run_raw(const struct massctl_opts *o, const struct massctl_io *io,
-			   struct massctl_fail *f)
-{
-	static uint8_t req[MASSCTL_REQ_MAX];
-	struct massctl_reply r;
-	uint8_t *rep;
-	size_t used;
-	long n;
-	int ret = -1;
-
-	if (massctl_cli_request(o, req, sizeof(req), &used, f->msg, sizeof(f->msg)) < 0) {
-		f->code = MASSCTL_EXIT_USAGE;
-		return -1;
-	}
-	rep = malloc(MASSCTL_REPLY_MAX);
-	if (!rep)
-		return massctl_fail_set(f, MASSCTL_EXIT_SOFTWARE, "out of memory");
-	n = io->exchange(io->ctx, req, used, rep, MASSCTL_REPLY_MAX, f);
-	if (n >= 0) {
-		if (massctl_reply_split(rep, (size_t)n, &r, f->msg, sizeof(f->msg)) < 0)
-			massctl_protocol(f);
-		else
-			ret = massctl_raw_print(o, io, req[0], &r, f);
-	}
-	free(rep);
-	return ret;
-}
+/* What to do with the one reply of a single-request command. */
+typedef int massctl_done_fn(const struct massctl_opts *o, const struct massctl_io *io,
+			    const uint8_t *req, size_t used, const struct massctl_reply *r,
+			    struct massctl_fail *f);
 
 /*
- * The default run: one request, one reply, the row's print. A bundled
- * plugin's index is first looked up in the info reply.
+ * One request, one reply: builds the request (a bundled plugin's index is
+ * first looked up in the info reply), exchanges it, splits the reply and
+ * hands it to done.
  */
-static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io *io,
-			   struct massctl_fail *f)
+static int massctl_one_exchange(const struct massctl_opts *o, const struct massctl_io *io,
+				massctl_done_fn *done, struct massctl_fail *f)
 {
 	static uint8_t req[MASSCTL_REQ_MAX];
-	massctl_print_fn *print = o->cmd->print ? o->cmd->print : massctl_print_empty;
 	struct massctl_reply r;
 	uint8_t *rep;
 	size_t used;
@@ -1048,16 +1024,41 @@ static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io
 		if (massctl_reply_split(rep, (size_t)n, &r, f->msg, sizeof(f->msg)) < 0)
 			massctl_protocol(f);
 		else
-			ret = print(o, req, used, &r, io->out, f);
+			ret = done(o, io, req, used, &r, f);
 	}
 	free(rep);
 	return ret;
 }
 
+static int massctl_raw_done(const struct massctl_opts *o, const struct massctl_io *io,
+			    const uint8_t *req, size_t used, const struct massctl_reply *r,
+			    struct massctl_fail *f)
+{
+	(void)used;
+	return massctl_raw_print(o, io, req[0], r, f);
+}
+
+/* raw: the request as given, one exchange, then massctl_raw_print. */
+static int massctl_run_raw(const struct massctl_opts *o, const struct massctl_io *io,
+			   struct massctl_fail *f)
+{
+	return massctl_one_exchange(o, io, massctl_raw_done, f);
+}
+
+/* The default: the row's print (massctl_print_empty when it has none). */
+static int massctl_print_done(const struct massctl_opts *o, const struct massctl_io *io,
+			      const uint8_t *req, size_t used, const struct massctl_reply *r,
+			      struct massctl_fail *f)
+{
+	massctl_print_fn *print = o->cmd->print ? o->cmd->print : massctl_print_empty;
+
+	return print(o, req, used, r, io->out, f);
+}
+
 int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
 		    struct massctl_fail *f)
 {
-	return o->cmd->run ? o->cmd->run(o, io, f) : massctl_run_one(o, io, f);
+	return o->cmd->run ? o->cmd->run(o, io, f) : massctl_one_exchange(o, io, massctl_print_done, f);
 }
 
 static int massctl_run_help(const struct massctl_opts *o, const struct massctl_io *io,
