@@ -1058,7 +1058,9 @@ static int massctl_print_done(const struct massctl_opts *o, const struct massctl
 int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
 		    struct massctl_fail *f)
 {
-	return o->cmd->run ? o->cmd->run(o, io, f) : massctl_one_exchange(o, io, massctl_print_done, f);
+	if (o->cmd->run)
+		return o->cmd->run(o, io, f);
+	return massctl_one_exchange(o, io, massctl_print_done, f);
 }
 
 static int massctl_run_help(const struct massctl_opts *o, const struct massctl_io *io,
