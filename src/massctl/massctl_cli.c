@@ -672,15 +672,20 @@ static void massctl_usage_print(const struct massctl_opts *o, FILE *out,
 	fputc('\n', out);
 }
 
-/* "massctl: CMD: note: ..." on io->note; unless always, only with -V or -j. */
-static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io, bool always,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io, bool always,
-			 const char *fmt, ...)
+/* Who sees a note: everyone, -V and -j (a guess was made), or -V alone. */
+enum massctl_note_level { MASSCTL_NOTE_ALWAYS, MASSCTL_NOTE_GUESS, MASSCTL_NOTE_VERBOSE };
+
+/* "massctl: CMD: note: ..." on io->note, for the readers level names. */
+static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io,
+			 enum massctl_note_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io,
+			 enum massctl_note_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!always && !o->verbose && !o->json)
+	if ((level == MASSCTL_NOTE_GUESS && !o->verbose && !o->json) ||
+	    (level == MASSCTL_NOTE_VERBOSE && !o->verbose))
 		return;
 	fprintf(io->note, "massctl: %s: note: ", o->cmd_name);
 	va_start(ap, fmt);
@@ -742,18 +747,19 @@ int massctl_find_index(const struct massctl_opts *o, const struct massctl_io *io
 	case MASSCTL_INFO_FAILED:
 		return -1;
 	case MASSCTL_INFO_NOT_SERVED:
-		massctl_note(o, io, false, "info (14) not served (status %02x): using the "
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "info (14) not served (status %02x): using the "
 			     "documented index %02x of plugin %s", status, documented, plugin);
 		return 0;
 	case MASSCTL_INFO_OTHER:
-		massctl_note(o, io, false, "%s: using the documented index %02x of plugin %s",
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "%s: using the documented index %02x of plugin %s",
 			     why, documented, plugin);
 		return 0;
 	case MASSCTL_INFO_OK:
 		break;
 	}
 	if (massctl_info_serves(info, documented, plugin)) {
-		massctl_note(o, io, false, "index %02x found by info: plugin %s", documented, plugin);
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "index %02x found by info: plugin %s",
+			     documented, plugin);
 		return 1;
 	}
 	massctl_fail_set(f, MASSCTL_EXIT_UNSUPPORTED, massctl_info_row(info, documented)
@@ -847,7 +853,7 @@ static int massctl_run_indexes(const struct massctl_opts *o, const struct massct
 		case MASSCTL_INFO_FAILED:
 			return -1;
 		case MASSCTL_INFO_OTHER:
-			massctl_note(o, io, true, "%s: the plain list", why);
+			massctl_note(o, io, MASSCTL_NOTE_ALWAYS, "%s: the plain list", why);
 			break;
 		case MASSCTL_INFO_NOT_SERVED:   /* disabled in between: the plain list */
 		case MASSCTL_INFO_OK:
@@ -876,7 +882,7 @@ static int massctl_run_info(const struct massctl_opts *o, const struct massctl_i
 	case MASSCTL_INFO_NOT_SERVED:
 		return massctl_status_fail(o, status, f);
 	case MASSCTL_INFO_OTHER:
-		massctl_note(o, io, true, "%s: the served indexes instead", why);
+		massctl_note(o, io, MASSCTL_NOTE_ALWAYS, "%s: the served indexes instead", why);
 		if (massctl_served(o, io, ix, &n, f) < 0)
 			return -1;
 		massctl_indexes_print(o, io->out, ix, n, NULL);
@@ -918,17 +924,17 @@ static int massctl_raw_layout(const struct massctl_opts *o, const struct massctl
 	case MASSCTL_INFO_FAILED:
 		return -1;
 	case MASSCTL_INFO_NOT_SERVED:
-		massctl_note(o, io, false, "info (14) not served: the reply in hex only");
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "info (14) not served: the reply in hex only");
 		return 0;
 	case MASSCTL_INFO_OTHER:
-		massctl_note(o, io, false, "%s: the reply in hex only", why);
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "%s: the reply in hex only", why);
 		return 0;
 	case MASSCTL_INFO_OK:
 		break;
 	}
 	u = massctl_info_row(info, ix);
 	if (u == NULL || u->layout.len == 0) {
-		massctl_note(o, io, false, "index %02x declares no reply layout (info): "
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "index %02x declares no reply layout (info): "
 			     "the reply in hex only", ix);
 		return 0;
 	}
@@ -1120,7 +1126,7 @@ static int massctl_stats_is_metrics(const struct massctl_opts *o, const struct m
 	case MASSCTL_INFO_OK:
 		if (massctl_info_serves(info, MASSCTL_IX_COUNTERS64, "metrics"))
 			return 1;
-		massctl_note(o, io, false, "index 0f is not the metrics plugin's (info): "
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "index 0f is not the metrics plugin's (info): "
 			     "the counters 02..09 one by one");
 		return 0;
 	case MASSCTL_INFO_NOT_SERVED:
@@ -1129,7 +1135,7 @@ static int massctl_stats_is_metrics(const struct massctl_opts *o, const struct m
 	case MASSCTL_INFO_OTHER:
 		break;
 	}
-	massctl_note(o, io, false, "%s: 0f taken as the metrics plugin's counters by its "
+	massctl_note(o, io, MASSCTL_NOTE_GUESS, "%s: 0f taken as the metrics plugin's counters by its "
 		     "documented number", why);
 	return 1;
 }
