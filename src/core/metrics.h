@@ -1,6 +1,6 @@
 /*
  * metrics: the counters behind MASS indexes 02..09, kept by the SOCKS core.
- * Meanings are those of mass-protocol.md ("counter meanings"); all counters
+ * Meanings are those of mass-protocol(7) (section "Counters"); all counters
  * are volatile (reset at start). A struct metrics belongs to the loop that
  * counts into it (main's runtime context holds the one there is), handed
  * to those who count (sessions, relays, UDP associations) as a pointer;
