@@ -130,6 +130,9 @@ size_t usage_reclass(struct usage_table *t,
  * counts the session in both and fills *ticket. A refusal is counted in
  * e->refused. Returns USAGE_OK, or the limit that refused (nothing held).
  * With throttle as the quota action a used-up quota does not refuse.
+ * Addresses are counted only for a class with max_sessions_per_address;
+ * when that count cannot be allocated the session is let in uncounted
+ * there.
  */
 enum usage_verdict usage_session_open(struct usage_table *t, struct usage_entry *e,
 				      const uint8_t addr[16], int64_t now_s,
