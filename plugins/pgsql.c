@@ -887,8 +887,8 @@ static int pg_auth(struct mass_ctx *ctx, void *arg, const struct mass_auth_query
 		return MASS_AUTH_DECLINE;
 	if (!pg_valid_field(q->pass, q->pass_len, false))
 		return MASS_AUTH_DENY;
-	if (ctx->host->password_verify(ctx, pg->users[at].hash, q->pass, q->pass_len,
-				       pg_verified, pending) < 0) {
+	if (ctx->host->password_verify_cached(ctx, q->user, q->user_len, pg->users[at].hash,
+					      q->pass, q->pass_len, pg_verified, pending) < 0) {
 		PG_LOG(ctx, MASS_LOG_WARN, "login of %.*s refused: the password service is busy",
 		       (int)q->user_len, q->user);
 		return MASS_AUTH_DENY;
@@ -1289,7 +1289,7 @@ static int pg_init(struct mass_ctx *ctx, const struct mass_config *config, char 
 	const struct mass_host *host = ctx->host;
 	struct pg *pg;
 
-	if (host->abi_minor < 2 || !MASS_HOST_HAS(host, password_hash)) {
+	if (host->abi_minor < 2 || !MASS_HOST_HAS(host, password_verify_cached)) {
 		snprintf(err, errlen, "needs ABI 1.2 (the host's password service)");
 		return -1;
 	}

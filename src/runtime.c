@@ -260,7 +260,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	if (runtime_build_users_part(ctx, c, err, errlen) < 0)
 		goto fail;
 	/* plugins last: their init is the one step with effects outside */
-	rt->plugins = plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
+	rt->plugins = runtime_plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
 				   err, errlen);
 	if (rt->plugins == NULL)
 		goto fail;
@@ -326,4 +326,73 @@ void runtime_ctx_free(struct runtime_ctx *ctx)
 	config_list_clear(&ctx->opts.cli_users);
 	verify_pool_destroy(ctx->socks.verify);
 	ctx->socks.verify = NULL;
+}
+
+/* Builds the spec from cfg: [indexes] ascending, [plugin NAME] sections copied
+ * into the ABI's item layout. Frees with runtime_plugins_spec_free(). */
+static int runtime_plugins_spec(const struct config *cfg, struct plugins_spec *spec,
+			     struct plugins_index_line *lines, struct plugins_section **sections)
+{
+	struct mass_config_item *items;
+	struct plugins_section *s;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < 256; i++)
+		if (cfg->indexes[i] != NULL) {
+			lines[n].index = (unsigned)i;
+			lines[n].plugin = cfg->indexes[i];
+			lines[n].line = cfg->index_lines[i] > 0 ? (unsigned)cfg->index_lines[i] : 0;
+			n++;
+		}
+	*sections = s = calloc(cfg->plugins_len + 1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < cfg->plugins_len; i++) {
+		const struct config_list *keys = &cfg->plugins[i].keys;
+
+		s[i].name = cfg->plugins[i].name;
+		s[i].count = keys->len;
+		s[i].items = items = calloc(keys->len + 1, sizeof(*items));
+		if (items == NULL)
+			return -1;
+		for (j = 0; j < keys->len; j++) {
+			items[j].key = keys->items[j].key;
+			items[j].value = keys->items[j].value;
+			items[j].line = keys->items[j].line > 0 ? (unsigned)keys->items[j].line : 0;
+		}
+	}
+	spec->file = cfg->path != NULL ? cfg->path : "mass.ini";
+	spec->dir = cfg->plugins_dir;
+	spec->indexes = lines;
+	spec->nindexes = n;
+	spec->sections = s;
+	spec->nsections = cfg->plugins_len;
+	spec->lax = !cfg->plugins_strict;
+	return 0;
+}
+
+static void runtime_plugins_spec_free(struct plugins_section *sections, size_t n)
+{
+	size_t i;
+
+	for (i = 0; sections != NULL && i < n; i++)
+		free((void *)sections[i].items);
+	free(sections);
+}
+
+struct plugins *runtime_plugins_load(const struct config *cfg, enum plugins_mode mode,
+				     char *err, size_t errlen)
+{
+	struct plugins_index_line lines[256];
+	struct plugins_section *sections = NULL;
+	struct plugins_spec spec;
+	struct plugins *p = NULL;
+
+	memset(&spec, 0, sizeof(spec));
+	if (runtime_plugins_spec(cfg, &spec, lines, &sections) < 0)
+		snprintf(err, errlen, "plugins: out of memory");
+	else
+		p = plugins_load_spec(&spec, mode, err, errlen);
+	runtime_plugins_spec_free(sections, cfg->plugins_len);
+	return p;
 }

@@ -79,6 +79,7 @@
 #include "core/metrics.h"
 #include "core/snapshot.h"
 #include "mass/mgmt.h"
+#include "mass/plugins.h"
 #include "socks/accesslog.h"
 #include "socks/context.h"
 
@@ -137,7 +138,7 @@ struct runtime_ctx {
  * kept; a change is logged as needing a restart), the ACL (its built-in
  * rules from ctx->self and the host's addresses as they are now, logged),
  * the admins, the
- * SOCKS users, then the plugin set (plugins_load(), PLUGINS_START when
+ * SOCKS users, then the plugin set (runtime_plugins_load(), PLUGINS_START when
  * ctx->rt is NULL, else PLUGINS_RELOAD: see plugins.h for what each mode
  * refuses). Users: at start from users_file when it exists, else from
  * [users] (creating users_file when set), then -u; on reload they are
@@ -159,6 +160,12 @@ static inline void runtime_release(const struct runtime *rt)
 	if (rt != NULL)
 		snapshot_release((struct snapshot *)&rt->snap);
 }
+
+/* plugins_load_spec() over cfg's [indexes], [plugins] and [plugin NAME]:
+ * the one place a struct config becomes a plugin spec (the loader below
+ * knows only the spec). */
+struct plugins *runtime_plugins_load(const struct config *cfg, enum plugins_mode mode,
+				     char *err, size_t errlen);
 
 /* Releases the snapshot in force and the live store (exit). */
 void runtime_ctx_free(struct runtime_ctx *ctx);

@@ -6,7 +6,8 @@
 # src: the -I order of Makefile.am) and the folder of the file found is
 # compared with the folder of the includer. Layers, lowest first:
 #
-#   src/include < src/core < src/auth < src/dissect < src/socks < src/mass < src (top)
+#   src/include < src/core < src/auth < src/limits < src/route < src/dissect
+#   < src/socks < src/mass < src (top)
 #
 # A file may include from its own layer or any below it. src/massctl may use
 # src/include, src/core and src/auth (and itself); plugins/ only src/include
@@ -28,12 +29,14 @@ layer() {
 	src/include/*) echo 0 ;;
 	src/core/*) echo 1 ;;
 	src/auth/*) echo 2 ;;
-	src/dissect/*) echo 3 ;;
-	src/socks/*) echo 4 ;;
-	src/mass/*) echo 5 ;;
+	src/limits/*) echo 3 ;;
+	src/route/*) echo 4 ;;
+	src/dissect/*) echo 5 ;;
+	src/socks/*) echo 6 ;;
+	src/mass/*) echo 7 ;;
 	src/massctl/*) echo massctl ;;
 	src/*/*) echo "" ;;
-	src/*) echo 6 ;;
+	src/*) echo 8 ;;
 	plugins/*) echo plugins ;;
 	*) echo "" ;;
 	esac

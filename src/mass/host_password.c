@@ -92,18 +92,25 @@ static void host_pw_malformed(struct loop *loop, struct loop_timer *t)
 	host_pw_verified(j, -1);
 }
 
-static int host_password_verify(struct mass_ctx *ctx, const char *crypt, const char *pass,
-				size_t pass_len, mass_verify_done_fn *done, void *arg)
+/* password_verify, and password_verify_cached when name is not NULL. */
+static int host_password_check(struct mass_ctx *ctx, const char *name, size_t name_len,
+			       const char *crypt, const char *pass, size_t pass_len,
+			       mass_verify_done_fn *done, void *arg)
 {
 	struct verify_pool *pool;
 	struct users *users;
 	struct host_pw *j;
+	int rc;
 
 	if (crypt == NULL || pass == NULL || done == NULL ||
 	    (j = host_pw_new(ctx, pass_len, arg, &pool, &users)) == NULL)
 		return -1;
 	j->verify_done = done;
-	if (verify_crypt_start(pool, crypt, pass, pass_len, host_pw_checked, j, &j->req) == 0)
+	rc = name == NULL ?
+	     verify_crypt_start(pool, crypt, pass, pass_len, host_pw_checked, j, &j->req) :
+	     verify_crypt_start_cached(pool, name, name_len, crypt, pass, pass_len,
+				       host_pw_checked, j, &j->req);
+	if (rc == 0)
 		return 0;
 	j->req = NULL;
 	if (errno == EINVAL) {
@@ -114,6 +121,21 @@ static int host_password_verify(struct mass_ctx *ctx, const char *crypt, const c
 	}
 	host_pw_free(j);
 	return -1;
+}
+
+static int host_password_verify(struct mass_ctx *ctx, const char *crypt, const char *pass,
+				size_t pass_len, mass_verify_done_fn *done, void *arg)
+{
+	return host_password_check(ctx, NULL, 0, crypt, pass, pass_len, done, arg);
+}
+
+static int host_password_verify_cached(struct mass_ctx *ctx, const char *name, size_t name_len,
+				       const char *crypt, const char *pass, size_t pass_len,
+				       mass_verify_done_fn *done, void *arg)
+{
+	if (name == NULL)
+		return -1;
+	return host_password_check(ctx, name, name_len, crypt, pass, pass_len, done, arg);
 }
 
 static void host_pw_hashed(void *arg, const char *hash, size_t len, const char *err)
@@ -154,4 +176,5 @@ void host_password_fill(struct mass_host *t)
 {
 	t->password_verify = host_password_verify;
 	t->password_hash = host_password_hash;
+	t->password_verify_cached = host_password_verify_cached;
 }

@@ -15,7 +15,7 @@
  *   is read and discarded until its FIN (at most 64 KiB, at most 1 s), so
  *   unread input does not turn the close into a reset that could destroy the
  *   reply in flight → close.
- * Decisions of mass-protocol.md implemented here: a greeting or
+ * Decisions of mass-protocol(7) implemented here: a greeting or
  * sub-negotiation VER other than 01 closes without a reply; NMETHODS 0 is
  * answered 01 FF; with [management] auth = on the server picks 02 if offered,
  * else FF and closes; with auth = off it picks 00 if offered, else 02 (and

@@ -20,6 +20,7 @@
 #include "mass/mass_proto.h"
 #include "mass/plugins.h"
 #include "mass/host_services.h"
+#include "runtime.h"
 #include "core/events.h"
 #include "core/loop.h"
 #include <stdbool.h>
@@ -395,19 +396,19 @@ START_TEST(test_reload)
 	cfg.plugins_dir = (char *)FIXTURE_DIR;
 	cfg.indexes[0x40] = (char *)"fixture_good";
 	cfg.index_lines[0x40] = 4;
-	first = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
+	first = runtime_plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
 	ck_assert_ptr_nonnull(first);
 	ck_assert_uint_eq(plugins_error_count(first), 0);
 
 	/* a broken new set is refused */
 	cfg.indexes[0x42] = (char *)"fixture_badmagic";
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_str_eq(err, "plugin fixture_badmagic (" FIXTURE_DIR "/fixture_badmagic.so): "
 			 "bad magic: mass_plugin is not a mass plugin descriptor");
 
 	/* a good one loads */
 	cfg.indexes[0x42] = (char *)"fixture_other";
-	fresh = plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err));
+	fresh = runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err));
 	ck_assert_msg(fresh != NULL, "%s", err);
 	assert_serves(fresh, "\x00\x40\x42", 3);
 	plugins_free(first);
@@ -455,7 +456,7 @@ START_TEST(test_reload_refused_runs_no_init)
 	/* fixture_other loads fine but does not serve 0x43: a mapping problem */
 	cfg.indexes[0x43] = (char *)"fixture_other";
 	cfg.index_lines[0x43] = 5;
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "does not serve index 43") != NULL, "%s", err);
 	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
 	ck_assert_uint_eq(fixture_calls(path, "fini"), 0);
@@ -463,11 +464,11 @@ START_TEST(test_reload_refused_runs_no_init)
 	/* a bad descriptor next to a good plugin: still no init at all */
 	cfg.indexes[0x43] = NULL;
 	cfg.indexes[0x42] = (char *)"fixture_badmagic";
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
 
 	/* at start the same set serves what passed: one init, then its fini */
-	p = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
+	p = runtime_plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(plugins_error_count(p), 1);
 	ck_assert_uint_eq(fixture_calls(path, "init"), 1);

@@ -190,7 +190,7 @@ enum mass_log_level {
  * every request), and logs "management: PEER index NN: request cut short:
  * K of N parameters (signature "SIG"), answered 01"; a client that just
  * stops is still dropped without a reply after the management timeout
- * (mass-protocol.md), with the same line ending "dropped".
+ * (mass-protocol(7)), with the same line ending "dropped".
  */
 #define MASS_PARAMS_MAX 8
 
@@ -267,7 +267,7 @@ typedef int mass_serve_fn(struct mass_ctx *ctx, const struct mass_request *req,
 
 /* One served index, in the plugin's static table. */
 struct mass_index {
-	uint8_t index;          /* 0x01..0xFE */
+	uint8_t index;          /* 0x01..0xFE; third parties take 0x80..0xFE (mass-protocol(7)) */
 	const char *signature;  /* see above; never NULL */
 	const char *usage;      /* one line for humans, e.g. "add user: NAME PASS" */
 	mass_handler_fn *handler;  /* 1.0, 1.1; NULL in a 1.2 entry that sets serve */
@@ -814,8 +814,9 @@ struct mass_host {
 	 * inside the call, unless the load of ctx ends first (then never).
 	 * pass is copied (pass_len octets, 1..255; it may hold any octet).
 	 * Both return 0 when queued, -1 when refused (every worker slot busy,
-	 * no memory, bad arguments); done is then never called. Nothing is
-	 * cached: every call does the full work. */
+	 * no memory, bad arguments); done is then never called.
+	 * password_verify and password_hash cache nothing: every call does
+	 * the full work (password_verify_cached, below, may remember). */
 
 	/* Checks pass against crypt, a crypt(3) string of any method the
 	 * host's crypt supports (yescrypt $y$, bcrypt $2b$, SHA-512 $6$, ...):
@@ -828,6 +829,18 @@ struct mass_host {
 	 * done(ctx, arg, hash, NULL), or done(ctx, arg, NULL, err). */
 	int (*password_hash)(struct mass_ctx *ctx, const char *pass, size_t pass_len,
 			     mass_hash_done_fn *done, void *arg);
+	/* password_verify() for a login whose success may be remembered, as
+	 * the server's own users' are: name (name_len octets, 1..255) is the
+	 * user crypt belongs to. A success is kept in the host's login cache
+	 * (a keyed digest of name, crypt and pass; never the password) and the
+	 * same three again are answered from it, still later and on the loop,
+	 * without a worker; a changed crypt string misses by itself, a reload
+	 * (SIGHUP) forgets everything, a failure is never kept. Same returns
+	 * and match values as password_verify. For an authentication
+	 * provider's users (the pgsql plugin). */
+	int (*password_verify_cached)(struct mass_ctx *ctx, const char *name, size_t name_len,
+				      const char *crypt, const char *pass, size_t pass_len,
+				      mass_verify_done_fn *done, void *arg);
 };
 
 /*
