@@ -1059,16 +1059,33 @@ static void config_parse(struct config_parser *p)
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	struct config_parser p = { .c = c, .path = path, .err = err, .errlen = errlen };
+	size_t len;
+	char *buf;
+	int rc;
 
 	config_defaults(c);
-	p.buf = config_read(path, &p.len, err, errlen);
-	if (!p.buf)
+	buf = config_read(path, &len, err, errlen);
+	if (!buf)
 		return -1;
+	rc = config_load_buffer(c, path, buf, len, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
+		       char *err, size_t errlen)
+{
+	struct config_parser p = { .c = c, .path = name, .err = err, .errlen = errlen,
+				   .buf = buf, .len = len };
+
+	config_defaults(c);
+	if (len > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than 1 MiB", name);
+		return -1;
+	}
 	config_parse(&p);
-	free((char *)p.buf);
-	if (!p.failed && config_set_string(&c->path, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+	if (!p.failed && config_set_string(&c->path, name) != 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
 		p.failed = true;
 	}
 	if (p.failed) {

@@ -132,6 +132,15 @@ void config_defaults(struct config *c);
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
+/*
+ * As config_load(), from the len octets at buf (no NUL needed; more than
+ * 1 MiB is refused as a file would be), with name standing for the path in
+ * messages and in c->path. No file and no process work: for the fuzz target
+ * and tests.
+ */
+int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
+		       char *err, size_t errlen);
+
 /* Releases everything c owns; c is left with the defaults. */
 void config_free(struct config *c);
 

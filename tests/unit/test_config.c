@@ -524,6 +524,55 @@ START_TEST(errors_are_exact)
 }
 END_TEST
 
+/* The same text from memory: the same result, named as asked; the buffer ends at len. */
+START_TEST(errors_are_exact_from_memory)
+{
+	struct config c;
+	char err[512], want[512], *copy;
+	const char *text = bad[_i].text;
+	size_t len = strlen(text);
+
+	if (strstr(bad[_i].msg, "NUL"))
+		len += 2;
+	copy = malloc(len);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, text, len);
+	ck_assert_int_eq(config_load_buffer(&c, "mem.ini", copy, len, err, sizeof(err)), -1);
+	free(copy);
+	snprintf(want, sizeof(want), "mem.ini:%s", bad[_i].msg);
+	ck_assert_str_eq(err, want);
+	assert_defaults(&c);
+}
+END_TEST
+
+START_TEST(load_from_memory)
+{
+	static const char text[] = "[socks]\nport = 1081\n[acl]\ndeny = all";
+	struct config c;
+	char err[512], *big;
+
+	/* no final newline and no NUL after the last octet */
+	ck_assert_int_eq(config_load_buffer(&c, "mem.ini", text, sizeof(text) - 1, err,
+					    sizeof(err)), 0);
+	ck_assert_str_eq(c.path, "mem.ini");
+	ck_assert_uint_eq(c.port, 1081);
+	ck_assert_uint_eq(c.acl.len, 1);
+	ck_assert_str_eq(c.acl.items[0].value, "all");
+	config_free(&c);
+	/* as large as a file may be, and one octet more */
+	big = malloc(1024 * 1024 + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, '\n', 1024 * 1024 + 1);
+	ck_assert_int_eq(config_load_buffer(&c, "big.ini", big, 1024 * 1024, err, sizeof(err)), 0);
+	config_free(&c);
+	ck_assert_int_eq(config_load_buffer(&c, "big.ini", big, 1024 * 1024 + 1, err,
+					    sizeof(err)), -1);
+	ck_assert_str_eq(err, "big.ini: larger than 1 MiB");
+	assert_defaults(&c);
+	free(big);
+}
+END_TEST
+
 START_TEST(long_line)
 {
 	struct config c;
@@ -594,6 +643,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, every_key_type);
 	tcase_add_test(tc, empty_values_restore_defaults);
 	tcase_add_loop_test(tc, errors_are_exact, 0, (int)(sizeof(bad) / sizeof(*bad)));
+	tcase_add_loop_test(tc, errors_are_exact_from_memory, 0, (int)(sizeof(bad) / sizeof(*bad)));
+	tcase_add_test(tc, load_from_memory);
 	tcase_add_test(tc, long_line);
 	tcase_add_test(tc, unreadable_file);
 	tcase_add_test(tc, helpers);
