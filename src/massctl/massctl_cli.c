@@ -1069,29 +1069,54 @@ int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
 	return massctl_one_exchange(o, io, massctl_print_done, f);
 }
 
+/* help -j: {"commands":[{"name":..,"args":..,"help":..,"index":"0a"|null},..]}, from the rows. */
+static void massctl_help_json(FILE *out)
+{
+	fputs("{\"commands\":[", out);
+	for (size_t i = 0; i < massctl_ncmds; i++) {
+		const struct massctl_cmd *c = &massctl_cmds[i];
+
+		fputs(i ? ",{\"name\":" : "{\"name\":", out);
+		massctl_json_print(out, c->names[0], strlen(c->names[0]));
+		fputs(",\"args\":", out);
+		massctl_json_print(out, c->args, strlen(c->args));
+		fputs(",\"help\":", out);
+		massctl_json_print(out, c->help, strlen(c->help));
+		if (c->index != MASSCTL_NO_INDEX)
+			fprintf(out, ",\"index\":\"%02x\"}", (unsigned)c->index);
+		else
+			fputs(",\"index\":null}", out);
+	}
+	fputs("]}\n", out);
+}
+
 static int massctl_run_help(const struct massctl_opts *o, const struct massctl_io *io,
 			    struct massctl_fail *f)
 {
-	(void)o, (void)f;
-	massctl_cli_usage(io->out);
+	(void)f;
+	if (o->json)
+		massctl_help_json(io->out);
+	else
+		massctl_cli_usage(io->out);
 	return 0;
 }
 
 /*
  * hash: local, no exchange. Its arguments stand right after the command
- * name in argv, so o->args - 1 is the argv that massctl_hash_main() takes
- * (argv[0] "hash"); it prints the hash, or its own reason on stderr.
+ * name in argv, so o->args - 1 is the argv that massctl_hash_run() takes
+ * (argv[0] "hash"); it prints the hash (-j: as JSON), and its reason for
+ * not doing so becomes the failure's, on stderr and in the -j object.
  */
 static int massctl_run_hash(const struct massctl_opts *o, const struct massctl_io *io,
 			    struct massctl_fail *f)
 {
+	char why[sizeof(f->msg)] = "no hash made";
 	int r;
 
-	(void)io;
-	r = massctl_hash_main(o->nargs + 1, o->args - 1);
+	r = massctl_hash_run(o->nargs + 1, o->args - 1, o->json, io->out, why, sizeof(why));
 	if (r == 0)
 		return 0;
-	return massctl_fail_set(f, r == 2 ? MASSCTL_EXIT_USAGE : 1, "no hash made");
+	return massctl_fail_set(f, r == 2 ? MASSCTL_EXIT_USAGE : 1, "%s", why);
 }
 
 /* One single-octet request whose reply is split into r (rep holds it). */

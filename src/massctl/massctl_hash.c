@@ -94,10 +94,8 @@ static ssize_t hash_read_tty(char *pass, size_t cap)
 	if (n >= 0)
 		m = hash_prompt("Again: ", again, sizeof(again));
 	(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
-	if (n >= 0 && (m != n || memcmp(again, pass, (size_t)n) != 0)) {
-		fprintf(stderr, "massctl hash: the passwords differ\n");
+	if (n >= 0 && (m != n || memcmp(again, pass, (size_t)n) != 0))
 		n = -2;
-	}
 	explicit_bzero(again, sizeof(again));
 	return n;
 }
@@ -130,39 +128,58 @@ static int hash_options(int argc, char **argv, const char **method, unsigned lon
 	return 0;
 }
 
-int massctl_hash_main(int argc, char **argv)
+/* The hash on out: a line, or with json {"hash":"..."} (a crypt string
+ * needs no escaping: its alphabet is [A-Za-z0-9./$,=-]). */
+static int hash_print(FILE *out, bool json, const char *hash)
+{
+	fprintf(out, json ? "{\"hash\":\"%s\"}\n" : "%s\n", hash);
+	return fflush(out) == 0 && !ferror(out) ? 0 : 1;
+}
+
+int massctl_hash_run(int argc, char **argv, bool json, FILE *out, char *err, size_t errlen)
 {
 	const char *method = NULL;
 	unsigned long cost = 0;
-	char pass[CRED_HASH_MAX + 1], hash[CRED_HASH_MAX], err[256];
+	char pass[CRED_HASH_MAX + 1], hash[CRED_HASH_MAX], methods[128];
 	ssize_t n;
 	int len;
 
 	if (hash_options(argc, argv, &method, &cost) != 0) {
-		hash_usage();
+		snprintf(err, errlen, "usage: massctl hash [-m METHOD] [-c COST] (METHOD: %s)",
+			 cred_methods(methods, sizeof(methods)));
 		return 2;
 	}
 	if (method && !cred_method_supported(method)) {
-		char methods[128];
-
-		fprintf(stderr, "massctl hash: unknown or unsupported method '%s' (this system "
-				"has: %s)\n", method, cred_methods(methods, sizeof(methods)));
+		snprintf(err, errlen, "unknown or unsupported method '%s' (this system has: %s)",
+			 method, cred_methods(methods, sizeof(methods)));
 		return 2;
 	}
 	n = hash_read_pass(pass, sizeof(pass));
 	if (n < 0) {
-		if (n == -1)
-			fprintf(stderr, "massctl hash: no password read (one line of 1..255 "
-					"characters)\n");
+		snprintf(err, errlen, "%s", n == -2 ? "the passwords differ" :
+			 "no password read (one line of 1..255 characters)");
 		explicit_bzero(pass, sizeof(pass));
 		return 1;
 	}
-	len = cred_hash_make(method, cost, pass, (size_t)n, hash, sizeof(hash), err, sizeof(err));
+	len = cred_hash_make(method, cost, pass, (size_t)n, hash, sizeof(hash), err, errlen);
 	explicit_bzero(pass, sizeof(pass));
-	if (len < 0) {
-		fprintf(stderr, "massctl hash: %s\n", err);
+	if (len < 0)
+		return 1;
+	if (hash_print(out, json, hash) != 0) {
+		snprintf(err, errlen, "writing the hash: %s", strerror(errno));
 		return 1;
 	}
-	printf("%s\n", hash);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return 0;
+}
+
+int massctl_hash_main(int argc, char **argv)
+{
+	char err[256] = "";
+	int r = massctl_hash_run(argc, argv, false, stdout, err, sizeof(err));
+
+	if (r == 2 && strncmp(err, "usage:", 6) == 0)
+		hash_usage();
+	else if (r != 0)
+		fprintf(stderr, "massctl hash: %s\n", err);
+	return r;
 }

@@ -441,6 +441,20 @@ def main():
     js = json.loads(p.stdout.decode() or "{}")
     check("hash with an unknown method: exit 64, -j error object", p.returncode == 64 and
           js.get("exit") == 64 and js.get("command") == "hash", p.stdout)
+    check("-j hash -m nope keeps the reason", "unknown or unsupported method 'nope'" in
+          js.get("error", "") and "yescrypt" in js["error"] and
+          "unknown or unsupported method 'nope'" in p.stderr.decode(), (p.stdout, p.stderr))
+    p = subprocess.run([MASSCTL, "-j", "hash", "-m", "sha512crypt"], input=b"s3cret\n",
+                       capture_output=True, timeout=TIMEOUT * 3)
+    js = json.loads(p.stdout.decode() or "{}")
+    check("-j hash prints {\"hash\": ...}", p.returncode == 0 and set(js) == {"hash"} and
+          js["hash"].startswith("$6$") and p.stdout.decode().count("\n") == 1, p.stdout)
+    code, out, err = massctl(["-j", "help"])
+    js = json.loads(out or "{}")
+    names = [c.get("name") for c in js.get("commands", [])]
+    check("-j help lists every command as JSON", code == 0 and "hash" in names and
+          "add-user" in names and {"name", "args", "help", "index"} <= set(js["commands"][3]) and
+          js["commands"][3]["index"] == "0a", out)
     code, out, err = massctl(["frobnicate"])
     check("usage error without -j prints nothing on stdout", code == 64 and out == "", out)
 

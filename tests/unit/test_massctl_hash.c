@@ -119,6 +119,41 @@ START_TEST(errors)
 }
 END_TEST
 
+/* massctl -j hash: the hash as JSON, and every refusal's reason kept for the caller. */
+START_TEST(run_json_and_reasons)
+{
+	char *argv[] = { "hash", "-m", "sha256crypt", NULL },
+	     *nosuch[] = { "hash", "-m", "nosuch", NULL }, *bad[] = { "hash", "-x", NULL };
+	char err[256] = "", buf[512] = "";
+	FILE *out;
+	int in[2];
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(write(in[1], "pw\n", 3), 3);
+	close(in[1]);
+	ck_assert_int_ne(dup2(in[0], 0), -1);
+	close(in[0]);
+	out = fmemopen(buf, sizeof(buf), "w");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(massctl_hash_run(3, argv, true, out, err, sizeof(err)), 0);
+	fclose(out);
+	ck_assert_msg(strncmp(buf, "{\"hash\":\"$5$", 12) == 0, "%s", buf);
+	ck_assert_msg(strcmp(buf + strlen(buf) - 3, "\"}\n") == 0, "%s", buf);
+	buf[strlen(buf) - 3] = '\0';
+	ck_assert(cred_check(buf + 9, strlen(buf + 9), "pw", 2));
+	/* no password left on stdin */
+	out = fmemopen(buf, sizeof(buf), "w");
+	ck_assert_int_eq(massctl_hash_run(3, argv, true, out, err, sizeof(err)), 1);
+	fclose(out);
+	ck_assert_str_eq(err, "no password read (one line of 1..255 characters)");
+	ck_assert_int_eq(massctl_hash_run(3, nosuch, true, stdout, err, sizeof(err)), 2);
+	ck_assert_msg(strncmp(err, "unknown or unsupported method 'nosuch' (this system has: ",
+			      57) == 0, "%s", err);
+	ck_assert_int_eq(massctl_hash_run(2, bad, true, stdout, err, sizeof(err)), 2);
+	ck_assert_msg(strncmp(err, "usage: massctl hash", 19) == 0, "%s", err);
+}
+END_TEST
+
 /* Reads from the pty master until want appears (or EOF); all of it lands in buf. */
 static void pty_read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
 {
@@ -182,6 +217,7 @@ static Suite *massctl_hash_suite(void)
 	tcase_add_test(tc, from_stdin);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, from_terminal);
+	tcase_add_test(tc, run_json_and_reasons);
 	suite_add_tcase(s, tc);
 	return s;
 }
