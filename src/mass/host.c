@@ -179,7 +179,7 @@ static void host_auth_set(int on)
 	if (rt == NULL)
 		return;
 	if (rt->live.auth != (on != 0))
-		log_info("management: SOCKS authentication %s", on ? "on" : "off");
+		log_debug("management: SOCKS authentication %s", on ? "on" : "off");
 	rt->live.auth = on != 0;
 }
 
@@ -195,7 +195,7 @@ static void host_dissectors_set(int on)
 	if (rt == NULL)
 		return;
 	if (rt->live.dissectors != (on != 0))
-		log_info("management: password dissectors %s", on ? "on" : "off");
+		log_debug("management: password dissectors %s", on ? "on" : "off");
 	rt->live.dissectors = on != 0;
 }
 

@@ -62,7 +62,7 @@ static int host_users_add(const char *name, size_t name_len, const char *pass, s
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: adding a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
-		log_info("management: user '%s' added",
+		log_debug("management: user '%s' added",
 			 escape_text(ename, sizeof(ename), name, name_len));
 	return host_users_status(r);
 }
@@ -277,7 +277,7 @@ static int host_users_del(const char *name, size_t name_len)
 	if (r == USERS_IO || r == USERS_NOMEM)
 		log_error("management: deleting a user: %s", err[0] ? err : "out of memory");
 	else if (r == USERS_OK)
-		log_info("management: user '%s' deleted",
+		log_debug("management: user '%s' deleted",
 			 escape_text(ename, sizeof(ename), name, name_len));
 	return host_users_status(r);
 }

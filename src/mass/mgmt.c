@@ -514,15 +514,45 @@ static void mgmt_deferred_done(void *conn, const uint8_t *reply, size_t len)
 }
 
 /*
+ * What a request acts on, for its audit line: its first parameter (a
+ * plugin puts its object first, and never a secret there: 0A's PASSWORD is
+ * second and never logged), a string quoted and escaped, an octet in hex,
+ * or for the core switches 0C and 0D the state asked for, "on" or "off".
+ * Empty without parameters.
+ */
+static const char *mgmt_log_object(const struct mgmt_conn *c, char *buf, size_t len)
+{
+	const struct mass_request *req = &c->p.request.req;
+	const struct mass_param *p = &req->params[0];
+	char esc[ESCAPE_SIZE(255)];
+
+	if (req->nparams == 0 || p->data == NULL)
+		snprintf(buf, len, "%s", "");
+	else if (c->p.request.signature[0] == 's')
+		snprintf(buf, len, " '%s'", escape_text(esc, sizeof(esc), (const char *)p->data,
+							 p->len));
+	else if (req->index == 0x0C || req->index == 0x0D)
+		snprintf(buf, len, " %s", p->data[0] == 0 ? "on" : "off");
+	else
+		snprintf(buf, len, " %02X", p->data[0]);
+	return buf;
+}
+
+/*
  * The one place admin actions are attributed: every index but the reads,
- * with the admin, the address and the status, whether answered at once or
- * deferred.
+ * one line with the admin, the address, the index, its object and the
+ * status, whether answered at once or deferred (the host services the
+ * plugins call log the change itself at debug level only, so no other
+ * admin's line can come between a change and its author).
  */
 static void mgmt_log_result(const struct mgmt_conn *c, uint8_t status)
 {
+	char object[ESCAPE_SIZE(255) + 4];
+
 	if (c->p.request.req.index > MGMT_READ_ONLY_LAST)
-		log_info("management: admin '%s' from %s: index %02X status %02X", c->admin,
-			 c->peer, c->p.request.req.index, status);
+		log_info("management: admin '%s' from %s: index %02X%s status %02X", c->admin,
+			 c->peer, c->p.request.req.index,
+			 mgmt_log_object(c, object, sizeof(object)), status);
 	else
 		log_debug("management: %s index %02X status %02X", c->peer,
 			  c->p.request.req.index, status);

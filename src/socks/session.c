@@ -1381,6 +1381,7 @@ static void session_closer_fired(struct loop *loop, struct loop_timer *t)
 
 	(void)loop;
 	log_info("session %llu closed by a plugin", (unsigned long long)s->id);
+	s->end = ACCESSLOG_END_ADMIN;
 	session_free(s);
 }
 

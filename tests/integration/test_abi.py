@@ -139,6 +139,15 @@ def test_sessions_list_kill_kick_and_totals():
         st = user_stats(p)
         assert st == {"alice": (1, 100, 100), "bob": (2, 200, 200)}, st
         assert "closed by request" in p.stderr()
+        # the access log says why they ended (not "error"), the daemon log who asked
+        closes = [l.split("\t") for l in p.log_lines() if l.split("\t")[2:3] == ["C"]]
+        assert [(c[1], c[-1]) for c in closes] == [("alice", "admin"), ("bob", "admin"),
+                                                   ("bob", "admin")], closes
+        err = p.stderr()
+        assert "management: admin 'admin' from 127.0.0.1: index 11 '%d' status 00" % x["id"] \
+            in err, err
+        assert "management: admin 'admin' from 127.0.0.1: index 11 '12x' status 01" in err, err
+        assert "management: admin 'admin' from 127.0.0.1: index 12 'bob' status 00" in err, err
         # massctl
         c = tunnel(p, echo, "alice")
         rc, out, err = ctl(p, "sessions")

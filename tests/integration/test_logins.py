@@ -123,17 +123,30 @@ def test_failed_admin_logins_slowed_per_source_and_logged():
 
 
 def test_state_changing_indexes_are_attributed():
+    """One line per state-changing request, naming its object (never the
+    password), and no second line about the change that another admin's
+    could come between."""
     with admin_proxy() as p:
         assert mass(p, b"\x0a" + lv("carol") + lv("secret"))[0] == 0
         assert mass(p, b"\x0a" + lv("carol") + lv("secret"))[0] == 1
+        assert mass(p, b"\x0b" + lv("ev\nil"))[0] == 1
+        assert mass(p, b"\x0b" + lv("carol"))[0] == 0
         assert mass(p, b"\x0c\x01")[0] == 0
+        assert mass(p, b"\x0d\x00")[0] == 0
         assert mass(p, b"\x02")[0] == 0
-        wait_for(lambda: "index 0C" in p.stderr())
+        wait_for(lambda: "index 0D" in p.stderr())
         err = p.stderr()
-        assert "management: admin 'admin' from 127.0.0.1: index 0A status 00" in err, err
-        assert "management: admin 'admin' from 127.0.0.1: index 0A status 01" in err, err
-        assert "management: admin 'admin' from 127.0.0.1: index 0C status 00" in err, err
+        who = "management: admin 'admin' from 127.0.0.1: "
+        assert who + "index 0A 'carol' status 00\n" in err, err
+        assert who + "index 0A 'carol' status 01\n" in err, err
+        assert who + "index 0B 'ev\\nil' status 01\n" in err, err
+        assert who + "index 0B 'carol' status 00\n" in err, err
+        assert who + "index 0C off status 00\n" in err, err
+        assert who + "index 0D on status 00\n" in err, err
         assert "index 02 status" not in err, err
+        assert "secret" not in err, err
+        assert "added" not in err and "deleted" not in err, err
+        assert "SOCKS authentication" not in err, err
 
 
 if __name__ == "__main__":
