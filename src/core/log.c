@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum log_level log_threshold = LOG_INFO;
@@ -49,9 +50,29 @@ const char *log_level_name(enum log_level level)
 	return level <= LOG_DEBUG ? log_keys[level] : "?";
 }
 
+/*
+ * "2024-05-01T12:34:56.789Z " (RFC 3339, UTC, milliseconds) into buf, for
+ * the plain form: the journal stamps its lines itself. Reentrant (the hash
+ * workers log too).
+ */
+static const char *log_stamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || gmtime_r(&ts.tv_sec, &tm) == NULL) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ts.tv_nsec / 1000000) % 1000);
+	return buf;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], stamp[64];
 	va_list ap;
 	int n, saved = errno;
 	size_t len;
@@ -62,8 +83,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		n = snprintf(line, sizeof(line), "<%c>%s: ", log_priorities[level],
 			     log_names[level]);
 	else
-		n = snprintf(line, sizeof(line), "socks5d[%d]: %s: ", (int)getpid(),
-			     log_names[level]);
+		n = snprintf(line, sizeof(line), "%ssocks5d[%d]: %s: ",
+			     log_stamp(stamp, sizeof(stamp)), (int)getpid(), log_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - 1 - (size_t)n, fmt, ap);
 	va_end(ap);

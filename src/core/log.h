@@ -2,8 +2,10 @@
  * log: the daemon's diagnostic log on stderr (not the access log).
  *
  * One line per call, written with one write(2):
- *   "socks5d[pid]: LEVEL: message"          stderr is a terminal, file or pipe
+ *   "TIME socks5d[pid]: LEVEL: message"     stderr is a terminal, file or pipe
  *   "<N>LEVEL: message"                     stderr is the journal
+ * TIME is RFC 3339 in UTC with milliseconds, "2024-05-01T12:34:56.789Z";
+ * the journal keeps its own time stamps.
  * The second form is journald's stream protocol (sd-daemon(3)): N is the
  * syslog priority (3 error, 4 warning, 6 info, 7 debug), and journald adds
  * the identifier and pid itself. log_init() picks it when $JOURNAL_STREAM

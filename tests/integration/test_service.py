@@ -4,7 +4,9 @@ $JOURNAL_STREAM, log levels (-d, [socks] log_level), the access log's
 close record (bytes each way equal what was sent, how it ended), the MASS
 0F snapshot, and the command line's --help/--version/usage exit codes."""
 
+import datetime
 import os
+import re
 import signal
 import socket
 import struct
@@ -99,11 +101,23 @@ def test_journal_prefixes():
         assert not any("socks5d[" in l for l in lines), lines
 
 
+PLAIN_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z socks5d\[\d+\]: "
+                        r"(error|warning|info|debug): ")
+
+
 def test_journal_stream_elsewhere_keeps_plain_lines():
+    """Not the journal: every line starts with its time, RFC 3339 in UTC
+    with milliseconds (the journal stamps its own lines)."""
+    before = time.time()
     p = Proxy(env=dict(os.environ, JOURNAL_STREAM="1:2"))
     with p:
         lines = p.stderr().splitlines()
-        assert lines and all(l.startswith("socks5d[") for l in lines), lines
+        assert lines and all(PLAIN_LINE.match(l) for l in lines), lines
+        after = time.time()
+        for l in lines:
+            t = datetime.datetime.strptime(PLAIN_LINE.match(l).group(1) + "+0000",
+                                           "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+            assert before - 0.002 <= t <= after + 0.002, (before, l, after)
 
 
 def test_log_level_from_file_and_reload():
