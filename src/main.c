@@ -309,6 +309,17 @@ static enum log_level main_log_level(const struct main_state *m, const struct co
 	return level;
 }
 
+/* After a refused reload: what the running configuration goes on serving,
+ * since the refusal's own messages are about the file that was refused. */
+static void main_reload_refused(const struct main_state *m)
+{
+	char served[1024];
+
+	log_info("reload refused: still running %s as loaded before, MASS indexes %s",
+		 m->opts.config_path, plugins_describe(m->ctx.rt != NULL ? m->ctx.rt->plugins
+						       : NULL, served, sizeof(served)));
+}
+
 /* SIGHUP: everything or nothing (runtime_apply); a broken file keeps the running configuration. */
 static void main_reload(struct main_state *m)
 {
@@ -319,11 +330,13 @@ static void main_reload(struct main_state *m)
 	log_info("reloading %s", m->opts.config_path);
 	if (main_load_config(m, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
+		main_reload_refused(m);
 		return;
 	}
 	level = main_log_level(m, &cfg);
 	if (runtime_apply(&m->ctx, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
+		main_reload_refused(m);
 		return;
 	}
 	log_threshold = level;

@@ -75,6 +75,7 @@ struct plugins {
 	size_t nerrors;
 	bool oom;
 	bool lax;                          /* [plugins] strict = off (loading only) */
+	bool reload;                       /* PLUGINS_RELOAD (loading only) */
 	const char *file;                  /* for messages while loading only */
 	const char *dir;                   /* likewise: [plugins] dir or PKGLIBDIR */
 };
@@ -671,12 +672,18 @@ static const struct mass_index *plugins_desc_entry(const struct mass_plugin *d, 
 }
 
 /* Logs which [indexes] line goes unserved because its plugin failed (`what`).
- * Only logged: the module's own failure is the one error kept in the set. */
+ * Only logged: the module's own failure is the one error kept in the set.
+ * At a reload that failure refuses the whole file, and the running set
+ * goes on serving what it served: "not served" would then be untrue. */
 static void plugins_unserved(const struct plugins *p, unsigned line, unsigned index,
 			     const char *name, const char *what)
 {
-	log_error("%s:%u: [indexes] %02X = %s: not served, the plugin did not %s",
-		  p->file, line, index, name, what);
+	if (p->reload)
+		log_error("%s:%u: [indexes] %02X = %s: the plugin did not %s, so the reload "
+			  "is refused", p->file, line, index, name, what);
+	else
+		log_error("%s:%u: [indexes] %02X = %s: not served, the plugin did not %s",
+			  p->file, line, index, name, what);
 }
 
 static void plugins_unassign(struct plugins *p, const struct plugins_module *m,
@@ -825,6 +832,7 @@ struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_
 	p->file = spec->file != NULL ? spec->file : "mass.ini";
 	p->dir = spec->dir != NULL && spec->dir[0] != '\0' ? spec->dir : PKGLIBDIR;
 	p->lax = spec->lax;
+	p->reload = mode == PLUGINS_RELOAD;
 	for (i = 0; i < sizeof(plugins_core) / sizeof(plugins_core[0]); i++)
 		p->slots[plugins_core[i].index].entry = &plugins_core[i];
 	p->modules = calloc(spec->nindexes + 1, sizeof(*p->modules));
@@ -1016,4 +1024,49 @@ int plugins_module_info(const struct plugins *p, size_t i, struct mass_plugin_in
 	}
 	out->error = m->error;
 	return 0;
+}
+
+/* "NN" or "NN-MM" then " NAME", after ", " unless first; false when full. */
+static bool plugins_describe_run(char *buf, size_t len, size_t *used, unsigned first,
+				 unsigned last, const char *name)
+{
+	int n;
+
+	if (first == last)
+		n = snprintf(buf + *used, len - *used, "%s%02X %s", *used ? ", " : "", first,
+			     name);
+	else
+		n = snprintf(buf + *used, len - *used, "%s%02X-%02X %s", *used ? ", " : "",
+			     first, last, name);
+	if (n < 0 || (size_t)n >= len - *used)
+		return false;
+	*used += (size_t)n;
+	return true;
+}
+
+const char *plugins_describe(const struct plugins *p, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (p == NULL) {
+		snprintf(buf, len, "00 core");
+		return buf;
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		const struct plugins_slot *s = &p->slots[i];
+		unsigned last = i;
+
+		if (s->entry == NULL)
+			continue;
+		while (last + 1 < 256 && p->slots[last + 1].entry != NULL
+		       && p->slots[last + 1].module == s->module)
+			last++;
+		if (!plugins_describe_run(buf, len, &used, i, last, plugins_name_or(s->module)))
+			break;  /* what fits: the rest is cut */
+		i = last;
+	}
+	return buf;
 }

@@ -109,6 +109,13 @@ const char *plugins_error(const struct plugins *p, size_t i);
 /* True when index is served by p (00 always is). */
 int plugins_served(const struct plugins *p, uint8_t index);
 
+/*
+ * What p serves, for a log line: runs of indexes served by one plugin,
+ * "00 core, 01 users, 02-09 metrics, 0A-0B users, 0C auth", into buf (cut
+ * at len). NULL p: "00 core". Returns buf.
+ */
+const char *plugins_describe(const struct plugins *p, char *buf, size_t len);
+
 /* The usage line of a served index, or NULL. */
 const char *plugins_usage(const struct plugins *p, uint8_t index);
 

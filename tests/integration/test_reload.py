@@ -223,6 +223,33 @@ def test_broken_file_keeps_the_old_configuration():
         echo.close()
 
 
+def test_refused_reload_says_what_keeps_running():
+    """A refused reload's lines are about the file refused: an index whose
+    new plugin failed is not called "not served" while the running set
+    serves it, and the last line says what goes on being served."""
+    text = MATRIX[5][1]()
+    p = RawProxy(text).start()
+    try:
+        start = len(p.stderr())
+        p.reload(text.replace("0C = auth\n", "0C = ghost\n"),
+                 expect="keeping the running configuration")
+        wait_for(lambda: "reload refused: still running" in p.stderr()[start:], "the summary")
+        err = p.stderr()[start:]
+        assert "not served" not in err, err
+        assert "[indexes] 0C = ghost: the plugin did not load, so the reload is refused" \
+            in err, err
+        assert re.search(r"reload refused: still running \S+ as loaded before, MASS indexes "
+                         r"00 core, 01 users, 02-09 metrics, 0A-0B users, 0C auth, "
+                         r"0D dissectors$", err, re.M), err
+        assert mass(p, b"\x0C\x01") == b"\x00"   # still served by auth
+        start = len(p.stderr())
+        p.reload(text + "\n[socks]\nno_such_key = 1\n",
+                 expect="keeping the running configuration")
+        wait_for(lambda: "reload refused: still running" in p.stderr()[start:], "the summary")
+    finally:
+        p.stop()
+
+
 def test_listen_change_needs_a_restart():
     text = MATRIX[2][1]()
     echo = EchoServer()
@@ -243,4 +270,5 @@ def test_listen_change_needs_a_restart():
 if __name__ == "__main__":
     raise SystemExit(run([test_reload_matrix, test_removed_index_answers_02,
                           test_broken_file_keeps_the_old_configuration,
+                          test_refused_reload_says_what_keeps_running,
                           test_listen_change_needs_a_restart]))
