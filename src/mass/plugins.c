@@ -1038,8 +1038,10 @@ static bool plugins_describe_run(char *buf, size_t len, size_t *used, unsigned f
 	else
 		n = snprintf(buf + *used, len - *used, "%s%02X-%02X %s", *used ? ", " : "",
 			     first, last, name);
-	if (n < 0 || (size_t)n >= len - *used)
+	if (n < 0 || (size_t)n >= len - *used) {
+		buf[*used] = '\0';  /* no half run */
 		return false;
+	}
 	*used += (size_t)n;
 	return true;
 }

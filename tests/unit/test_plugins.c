@@ -138,6 +138,24 @@ START_TEST(test_good)
 }
 END_TEST
 
+/* The runs a refused reload's last line names (plugins_describe). */
+START_TEST(test_describe)
+{
+	struct plugins *p;
+	char buf[128], small[12];
+
+	ck_assert_str_eq(plugins_describe(NULL, buf, sizeof(buf)), "00 core");
+	spec_reset();
+	spec_index(0x40, "fixture_good");
+	spec_index(0x41, "fixture_good");
+	p = spec_load();
+	ck_assert_str_eq(plugins_describe(p, buf, sizeof(buf)), "00 core, 40-41 fixture_good");
+	/* cut where the next run does not fit */
+	ck_assert_str_eq(plugins_describe(p, small, sizeof(small)), "00 core");
+	plugins_free(p);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	assert_rejected("missing",
@@ -917,6 +935,7 @@ static Suite *plugins_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_reload_refused_runs_no_init);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_not_elf);
