@@ -106,9 +106,81 @@ def test_bind_port_condition_is_the_requested_port():
         s.close()
 
 
+# --- item 8: multicast and broadcast denied unless allowed ----------------
+
+def shipped_proxy(extra_acl=()):
+    """etc/mass.ini as shipped, on test ports, loopback, no auth."""
+    with open(os.path.join(TOP_SRCDIR, "etc", "mass.ini")) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^port = \d+", "port = 0", text)
+    text = re.sub(r"(?m)^listen = .*$", "listen = 127.0.0.1", text)
+    text = re.sub(r"(?m)^auth = on", "auth = off", text)
+    text = re.sub(r"(?m)^dir =.*$", "dir = %s" % os.path.join(
+        os.environ.get("top_builddir", "."), "plugins", ".libs"), text)
+    p = Proxy()
+    with open(p.ini_path, "w") as f:
+        f.write(text)
+    return p
+
+
+def multicast_receiver(group, port):
+    """A socket joined to group on loopback (made multicast-capable: the
+    test runs in a namespace of its own), as an SSDP listener would be."""
+    subprocess.run("ip link set lo multicast on && ip route replace 224.0.0.0/4 dev lo",
+                   shell=True, check=True)
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    r.bind(("0.0.0.0", port))
+    r.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    r.settimeout(1)
+    return r
+
+
+def test_multicast_and_broadcast_denied_by_the_shipped_acl():
+    """Attack: a UDP datagram to 239.255.255.250:1900 (SSDP) left the
+    proxy under the shipped [acl]."""
+    if not os.environ.get("MASS_NETNS"):
+        print("SKIP: needs a network namespace of its own (run as root)")
+        return
+    r = multicast_receiver("239.255.255.250", 1900)
+    # the receiver works: a datagram sent directly arrives
+    d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    d.sendto(b"direct", ("239.255.255.250", 1900))
+    assert r.recvfrom(100)[0] == b"direct"
+    d.close()
+    with shipped_proxy() as p:
+        s, rep, _, addr, bport = socks_connect(p.port, "0.0.0.0", 0, cmd=3)
+        assert rep == 0, rep
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        relay = (socket.inet_ntoa(addr), bport)
+        for host in ("239.255.255.250", "::ffff:239.255.255.250", "255.255.255.255",
+                     "ff02::c"):
+            u.sendto(udp_header(request_bytes(host, 0)[3:-2], 1900) + b"M-SEARCH", relay)
+        try:
+            got = r.recvfrom(100)
+            raise AssertionError("a multicast datagram left through the proxy: %r" % (got,))
+        except socket.timeout:
+            pass
+        assert re.search(r"acl: UDP from 127.0.0.1 to 239.255.255.250 port 1900 denied by "
+                         r"\[acl\] line", p.stderr()), p.stderr()
+        assert "to 255.255.255.255 port 1900 denied" in p.stderr(), p.stderr()
+        assert "to ff02::c port 1900 denied" in p.stderr(), p.stderr()
+        s.close()
+        u.close()
+        for host in ("239.255.255.250", "224.0.0.251", "255.255.255.255", "ff02::1"):
+            for cmd in (1, 2):
+                s, rep, _, _, _ = socks_connect(p.port, host, 1900, cmd=cmd)
+                assert rep == 2, (host, cmd, rep)
+                s.close()
+    r.close()
+
+
 TESTS = [
     test_bind_by_name_judges_every_address_before_listening,
     test_bind_port_condition_is_the_requested_port,
+    test_multicast_and_broadcast_denied_by_the_shipped_acl,
 ]
 
 if __name__ == "__main__":
