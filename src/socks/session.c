@@ -339,6 +339,17 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 	return true;
 }
 
+/* A name that is no host name (net_name_normalise): REP 04, logged escaped. */
+static void session_refuse_name(struct session *s)
+{
+	char ename[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
+
+	escape_str(ename, sizeof(ename), s->dest);
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_info("request from %s to %s refused: not a host name", client, ename);
+	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+}
+
 /*
  * The request's own verdict before its command starts: by name, by the
  * address given, or, for BIND and UDP ASSOCIATE with the all-zeros
@@ -860,6 +871,9 @@ static void session_request_done(struct session *s)
 	struct request_parser *req = &hs->req;
 	char dest[256];
 	socklen_t len;
+	/* one form of the name for the ACL, the resolver and the access log */
+	bool bad_name = req->atyp == SOCKS5_ATYP_DOMAIN &&
+			net_name_normalise((char *)req->addr) < 0;
 
 	request_dest_str(req, dest, sizeof(dest));
 	s->dest = strdup(dest);
@@ -877,6 +891,10 @@ static void session_request_done(struct session *s)
 
 	if (!session_command_enabled(s, req->cmd)) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+		return;
+	}
+	if (bad_name) {
+		session_refuse_name(s);
 		return;
 	}
 	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))

@@ -264,8 +264,10 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 			metrics_relay_read(a->env.metrics, len);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 		if (h.dst.atyp == SOCKS5_ATYP_DOMAIN) {
-			/* by name first: dest-host rules apply to UDP too */
-			if (!a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
+			/* by name first: dest-host rules apply to UDP too; a name
+			 * that is no host name (net_name_normalise) is dropped */
+			if (net_name_normalise((char *)h.dst.addr) < 0 ||
+			    !a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
 				continue;
 			udp_assoc_defer(a, (const char *)h.dst.addr, h.dst.port,
 					a->env.buf + h.data_offset, len);

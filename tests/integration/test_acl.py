@@ -297,10 +297,10 @@ def test_denied_names_are_escaped_in_the_daemon_log():
     with acl_proxy(rules=["deny = all"]) as p:
         name = "a.test\nsocks5d[1]: error: forged\x1b[2J"
         s = raw_request(p.port, name_bytes(name), 80, 1)
-        assert read_reply(s)[0] == 2
+        assert read_reply(s)[0] == 4  # no host name: refused before the rules
         s.close()
         err = p.stderr()
-        assert "to a.test\\nsocks5d[1]: error: forged\\x1b[2J port 80 denied" in err, err
+        assert "to a.test\\nsocks5d[1]: error: forged\\x1b[2J refused" in err, err
         assert "\nsocks5d[1]: error: forged" not in err and "\x1b" not in err, err
 
 

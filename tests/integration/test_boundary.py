@@ -177,10 +177,60 @@ def test_multicast_and_broadcast_denied_by_the_shipped_acl():
     r.close()
 
 
+# --- item 6: names judged as they will be resolved ------------------------
+
+def test_names_are_judged_as_resolved():
+    """Attack: with "deny = dest-host lo.test" and "search test" in the
+    resolver's configuration, "l\\o.test" (c-ares strips the escape) and
+    "lo" (completed from the search list) both reached lo.test. LOCALDOMAIN
+    is resolv.conf's search line for c-ares, in the daemon's environment
+    only."""
+    echo = EchoServer()
+    dns = DnsStub("lo.test=127.0.0.1", "other.test=127.0.0.1")
+    env = dict(os.environ, LOCALDOMAIN="test")
+    try:
+        with acl_proxy("[socks]\nresolver = 127.0.0.1:%d" % dns.port,
+                       ["deny = dest-host lo.test"], env=env) as p:
+            # the search list is in force for c-ares: "other" would be other.test
+            for name, want in (("lo.test", 2), ("LO.Test.", 2), ("l\\o.test", 4),
+                               ("lo", 4), ("lo\\.test", 4), ("lo..test", 4),
+                               ("other.test", 0)):
+                s = raw_request(p.port, name_bytes(name), echo.port, 1)
+                rep = read_reply(s)[0]
+                assert rep == want, "%r: REP %r, wanted %r" % (name, rep, want)
+                if rep == 0:
+                    s.sendall(b"hi")
+                    assert recv_exact(s, 2) == b"hi"
+                s.close()
+            # the access log records the name judged and asked
+            p.wait_log(lambda l: l.split("\t")[5:7] == ["lo.test", str(echo.port)] and
+                       l.endswith("\t2") and "LO" not in l)
+            assert "LO.Test" not in "\n".join(p.log_lines())
+            # UDP: the same names dropped
+            s, rep, _, addr, bport = socks_connect(p.port, "0.0.0.0", 0, cmd=3)
+            assert rep == 0, rep
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            u.settimeout(1)
+            udp = UdpEcho()
+            for name in ("l\\o.test", "lo"):
+                u.sendto(udp_header(name_bytes(name), udp.port) + b"x",
+                         (socket.inet_ntoa(addr), bport))
+            time.sleep(0.5)
+            assert udp.got == [], udp.got
+            udp.close()
+            u.close()
+            s.close()
+    finally:
+        dns.close()
+        echo.close()
+
+
 TESTS = [
     test_bind_by_name_judges_every_address_before_listening,
     test_bind_port_condition_is_the_requested_port,
     test_multicast_and_broadcast_denied_by_the_shipped_acl,
+    test_names_are_judged_as_resolved,
 ]
 
 if __name__ == "__main__":
