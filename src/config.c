@@ -82,6 +82,7 @@ void config_defaults(struct config *c)
 	c->mgmt_max_unauthenticated = 32;
 	c->max_buffer_memory = 256;
 	c->plugins_strict = true;
+	c->strict_files = true;
 	c->plugins_dir = config_pkglibdir;
 }
 
@@ -585,6 +586,7 @@ static const struct config_key config_keys[] = {
 	CK_BOOL("socks", "auth", auth),
 	CK_BOOL("socks", "dissectors", dissectors),
 	CK_STR("socks", "users_file", users_file, EMPTY_NULL, NULL, NULL),
+	CK_BOOL("socks", "strict_files", strict_files),
 	CK_UINT("socks", "max_users", max_users, 0, CONFIG_MAX_USERS_LIMIT),
 	CK_STR("socks", "password_hash", password_hash, EMPTY_NULL, NULL, config_check_hash),
 	CK_UINT("socks", "password_cost", password_cost, 0, 999999999),

@@ -73,6 +73,7 @@ struct config {
 	bool auth;
 	bool dissectors;
 	char *users_file;                 /* NULL: users live in memory only */
+	bool strict_files;                /* refuse files others could have written (trusted_file.h) */
 	unsigned max_users;               /* 0..255 */
 	char *password_hash;              /* method for new hashes (0A, rehash); NULL: yescrypt */
 	unsigned password_cost;           /* its cost; 0: libcrypt's default */

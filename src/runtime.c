@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,17 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
 	return 0;
 }
 
+/* How files socks5d loads or rewrites are opened (core/trusted_file.h). */
+struct trusted_policy runtime_trust(const struct config *cfg)
+{
+	struct trusted_policy pol = { cfg->strict_files, (uid_t)-1 };
+	const struct passwd *pw = cfg->user != NULL ? getpwnam(cfg->user) : NULL;
+
+	if (pw != NULL)
+		pol.service_uid = pw->pw_uid;
+	return pol;
+}
+
 /*
  * The SOCKS users store for cfg: from users_file when it exists (then
  * [users] is ignored, with a log line), else from [users], creating
@@ -76,6 +88,7 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	u->trust = runtime_trust(cfg);
 	if (cfg->users_file == NULL) {
 		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
 		    runtime_add_list(u, cli_users, false, cfg, NULL, err, errlen) < 0)

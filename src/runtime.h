@@ -170,4 +170,11 @@ struct plugins *runtime_plugins_load(const struct config *cfg, enum plugins_mode
 /* Releases the snapshot in force and the live store (exit). */
 void runtime_ctx_free(struct runtime_ctx *ctx);
 
+/*
+ * How the files socks5d loads or rewrites (users file, quota state) are
+ * opened, from cfg: [socks] strict_files and the service user (`user`,
+ * which owns what socks5d rewrites after start). See core/trusted_file.h.
+ */
+struct trusted_policy runtime_trust(const struct config *cfg);
+
 #endif

@@ -23,6 +23,7 @@ int users_init(struct users *u, unsigned max, const char *file)
 {
 	memset(u, 0, sizeof(*u));
 	u->max = max > 255 ? 255 : max;
+	u->trust = TRUSTED_POLICY_DEFAULT;
 	if (file) {
 		u->file = strdup(file);
 		if (!u->file)
@@ -267,7 +268,8 @@ int users_save(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	if (users_rehash(u, err, errlen) != 0)
+	if (users_rehash(u, err, errlen) != 0 ||
+	    trusted_file_check_dir(u->file, &u->trust, err, errlen) != 0)
 		return -1;
 	flen = strlen(u->file);
 	tmp = malloc(flen + sizeof(suffix));
@@ -522,14 +524,12 @@ int users_load(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	users_remove_stale(u->file);
-	fd = open(u->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
+	fd = trusted_file_open(u->file, O_RDONLY, 0, &u->trust, err, errlen);
+	if (fd < 0 && errno != ENOENT)
 		return -1;
-	}
+	users_remove_stale(u->file);
+	if (fd < 0)
+		return 0;
 	buf = malloc(USERS_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);

@@ -18,6 +18,10 @@
  * per user (the name ends at the first ':'), blank lines ignored, mode 0600.
  * There are no comments: the file is machine-written, and a name may start
  * with any printable octet, '#' and ';' included.
+ * The file is opened as core/trusted_file.h says (u->trust): never through
+ * a final symlink, and refused when it or its directory could have been
+ * written by anyone but root, the running user or the service user; a
+ * rewrite first checks the directory the same way.
  *
  * No clear password at rest: every rewrite of the file first replaces each
  * plaintext entry by its hash (method and cost from users_set_hash(), by
@@ -38,6 +42,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "core/trusted_file.h"
 
 #define USERS_FIELD_MAX 255
 
@@ -66,6 +72,7 @@ struct users {
 	char *file;       /* backing file, or NULL */
 	char *hash_method; /* for the rehash on rewrite; NULL: CRED_DEFAULT_METHOD */
 	unsigned long hash_cost; /* 0: libcrypt's default */
+	struct trusted_policy trust; /* how file is opened (core/trusted_file.h); strict by default */
 };
 
 /*

@@ -226,11 +226,68 @@ def test_names_are_judged_as_resolved():
         echo.close()
 
 
+# --- item 7: files from shared places checked like plugins ----------------
+
+def test_users_file_from_a_shared_directory_is_refused():
+    """Attack: in a shared directory another user's symlink to /etc/shadow
+    made root's socks5d load its entries as SOCKS users. Here the shadow is
+    a file of ours holding "root:<field>", the symlink in a 1777 directory."""
+    import tempfile
+    shared = tempfile.mkdtemp(prefix="mass-shared-")
+    os.chmod(shared, 0o1777)
+    secret = tempfile.mkdtemp(prefix="mass-secret-")
+    shadow = os.path.join(secret, "shadow")
+    with open(shadow, "w") as f:
+        f.write("root:hunter2\n")
+    link = os.path.join(shared, "users")
+    os.symlink(shadow, link)
+    try:
+        p = Proxy("[socks]\nusers_file = %s" % link, auth=True)
+        p.start(expect_fail=True)
+        if p.proc.poll() is None:
+            s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", 9, user="root",
+                                            password="hunter2")
+            p.stop()
+            raise AssertionError("socks5d started with a symlinked users file (login %s)"
+                                 % ("accepted" if rep is not None else "refused"))
+        err = p.stderr()
+        assert re.search(r"error: %s: its directory %s is writable by others \(mode 1777\): "
+                         r"refused" % (re.escape(link), re.escape(shared)), err), err
+        # the same symlink in a private directory: a final symlink is refused too
+        private = os.path.join(secret, "users")
+        os.symlink(shadow, private)
+        p = Proxy("[socks]\nusers_file = %s" % private, auth=True)
+        p.start(expect_fail=True)
+        os.unlink(private)
+        assert p.proc.poll() is not None, "started with a symlinked users file"
+        assert "%s: a symbolic link: refused" % private in p.stderr(), p.stderr()
+        # a plain file in the shared directory: its directory is writable by others
+        os.unlink(link)
+        with open(link, "w") as f:
+            f.write("alice:$6$salt$x\n")
+        p = Proxy("[socks]\nusers_file = %s" % link, auth=True)
+        p.start(expect_fail=True)
+        assert p.proc.poll() is not None, "started with a users file in a 1777 directory"
+        err = p.stderr()
+        assert re.search(r"%s: its directory %s is writable by others \(mode 1777\)" %
+                         (re.escape(link), re.escape(shared)), err), err
+        # strict_files = off: warned, loaded
+        with Proxy("[socks]\nusers_file = %s\nstrict_files = off" % link, auth=True) as p:
+            assert "used anyway (strict_files = off)" in p.stderr(), p.stderr()
+    finally:
+        for path in (link, shadow):
+            if os.path.lexists(path):
+                os.unlink(path)
+        os.rmdir(shared)
+        os.rmdir(secret)
+
+
 TESTS = [
     test_bind_by_name_judges_every_address_before_listening,
     test_bind_port_condition_is_the_requested_port,
     test_multicast_and_broadcast_denied_by_the_shipped_acl,
     test_names_are_judged_as_resolved,
+    test_users_file_from_a_shared_directory_is_refused,
 ]
 
 if __name__ == "__main__":

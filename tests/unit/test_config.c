@@ -170,8 +170,9 @@ START_TEST(shipped_file_loads)
 	/* no account with a published password */
 	ck_assert_uint_eq(c.users.len, 0);
 	ck_assert_uint_eq(c.admins.len, 0);
-	/* the safe defaults: the quick start's allow, then this host and link-local */
-	ck_assert_uint_eq(c.acl.len, 4);
+	/* the safe defaults: the quick start's allow, then this host, link-local,
+	 * multicast and broadcast */
+	ck_assert_uint_eq(c.acl.len, 7);
 	ck_assert_str_eq(c.acl.items[0].key, "allow");
 	ck_assert_str_eq(c.acl.items[1].value, "dest local");
 	ck_assert(c.plugins_strict);
