@@ -166,7 +166,7 @@ static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct
 {
 	/* 32 KiB: on the heap, only while the ACL is compiled */
 	struct sockaddr_storage *local = calloc(ACL_LOCAL_MAX, sizeof(*local));
-	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
+	struct acl_self self = { ctx->self, ctx->nself, local, 0, ctx->socks.self_live };
 	struct acl_rules rules;
 	struct acl *acl;
 	int n;

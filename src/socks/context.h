@@ -97,6 +97,8 @@ struct socks_ctx {
 	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
 	struct metrics *metrics;          /* what sessions, relays, UDP count into */
 	struct pool *pool;                /* the relays' buffers and pipes (core/pool.h) */
+	struct acl_live *self_live;       /* what socks5d is now (acl.h): the ACL and the host
+					   * (a plugin's listener) read and write it; NULL: none */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

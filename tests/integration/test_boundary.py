@@ -282,12 +282,86 @@ def test_users_file_from_a_shared_directory_is_refused():
         os.rmdir(secret)
 
 
+# --- item 3: "local" follows the host live --------------------------------
+
+def listening_socket(family=socket.AF_INET, addr="0.0.0.0"):
+    """A service bound to the wildcard address: a connect() to it succeeds."""
+    l = socket.socket(family, socket.SOCK_STREAM)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((addr, 0))
+    l.listen(64)
+    return l
+
+
+def rep_for(p, host, port):
+    s, rep, _, _, _ = socks_connect(p.port, host, port)
+    s.close()
+    return rep
+
+
+def refused_within(p, host, port, seconds=1.0):
+    """Polls until CONNECT host:port is refused with REP 02; returns the
+    time it took, or raises with the last REP after seconds."""
+    start = time.time()
+    while True:
+        rep = rep_for(p, host, port)
+        if rep == 2:
+            return time.time() - start
+        if time.time() - start > seconds:
+            raise AssertionError("%s port %d: REP %r %.1f s after the address was added"
+                                 % (host, port, rep, time.time() - start))
+        time.sleep(0.05)
+
+
+def test_addresses_gained_after_start_are_local_at_once():
+    """Attack: after `ip addr add 198.51.100.9/32 dev lo` a client reached
+    socks5d's own SOCKS port (chaining through itself), its MASS port and a
+    service on 0.0.0.0 through 198.51.100.9, until the next SIGHUP."""
+    if not os.environ.get("MASS_NETNS"):
+        print("SKIP: needs a network namespace of its own (run as root)")
+        return
+    svc = listening_socket()
+    svc6 = listening_socket(socket.AF_INET6, "::")
+    sport = svc.getsockname()[1]
+    sport6 = svc6.getsockname()[1]
+    with acl_proxy("[socks]\nlisten = 0.0.0.0, ::\n[management]\nlisten = 0.0.0.0",
+                   ["deny = dest local port %d" % sport, "deny = dest local port %d" % sport6,
+                    "allow = all"]) as p:
+        socks = [int(n) for n in re.findall(r"SOCKS listening on \S+ port (\d+)", p.stderr())]
+        assert rep_for(p, "198.51.100.9", sport) == 3  # not there yet: no route
+        subprocess.run(["ip", "addr", "add", "198.51.100.9/32", "dev", "lo"], check=True)
+        subprocess.run(["ip", "-6", "addr", "add", "2001:db8::9/128", "dev", "lo"], check=True)
+        try:
+            took = refused_within(p, "198.51.100.9", socks[0])
+            assert refused_within(p, "198.51.100.9", p.mgmt_port) < 1.0
+            assert refused_within(p, "198.51.100.9", sport) < 1.0
+            assert refused_within(p, "::ffff:198.51.100.9", sport) < 1.0
+            assert refused_within(p, "2001:db8::9", socks[-1]) < 1.0
+            assert refused_within(p, "2001:db8::9", sport6) < 1.0
+            assert "built-in rule" in p.stderr()
+            assert "netlink: 198.51.100.9 is local now" in p.stderr(), p.stderr()
+            print("     new address covered after %.2f s" % took)
+        finally:
+            subprocess.run(["ip", "addr", "del", "198.51.100.9/32", "dev", "lo"], check=True)
+            subprocess.run(["ip", "-6", "addr", "del", "2001:db8::9/128", "dev", "lo"],
+                           check=True)
+        # removed: no longer this host's, so "dest local" no longer matches (no route: 03)
+        deadline = time.time() + 1.0
+        while rep_for(p, "198.51.100.9", sport) != 3:
+            assert time.time() < deadline, "198.51.100.9 still judged local after removal"
+            time.sleep(0.05)
+        assert "netlink: 198.51.100.9 is no longer local" in p.stderr(), p.stderr()
+    svc.close()
+    svc6.close()
+
+
 TESTS = [
     test_bind_by_name_judges_every_address_before_listening,
     test_bind_port_condition_is_the_requested_port,
     test_multicast_and_broadcast_denied_by_the_shipped_acl,
     test_names_are_judged_as_resolved,
     test_users_file_from_a_shared_directory_is_refused,
+    test_addresses_gained_after_start_are_local_at_once,
 ]
 
 if __name__ == "__main__":
