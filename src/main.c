@@ -475,6 +475,7 @@ static void main_watch_addresses(struct main_state *m)
 			 err);
 	m->self_live.host = m->netlink;
 	m->ctx.socks.self_live = &m->self_live;
+	host_services_set_self(&m->self_live); /* a plugin's listener joins it */
 }
 
 /*

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, UdpEcho, recv_all, recv_exact, socks_connect,
-                     read_reply, request_bytes, run, TOP_SRCDIR, TIMEOUT)
+                     read_reply, request_bytes, run, free_port, TOP_SRCDIR, TIMEOUT)
 
 DNS_STUB = os.path.join(TOP_SRCDIR, "tests", "integration", "dns_stub.py")
 
@@ -355,6 +355,160 @@ def test_addresses_gained_after_start_are_local_at_once():
     svc6.close()
 
 
+# --- item 4: every listener of the process is its own ---------------------
+
+MASSCTL = os.path.join(os.environ.get("top_builddir", "."), "src", "massctl", "massctl")
+PROM_INDEXES = ["01 = users"] + ["%02X = metrics" % i for i in range(2, 10)] + \
+               ["15 = prometheus"]
+
+
+def prom_proxy(port, extra="", rules=("allow = all",), **kw):
+    p = Proxy("[plugin prometheus]\nlisten = %s\n%s" % (port, extra), indexes=PROM_INDEXES,
+              **kw)
+    with open(p.ini_path, "a") as f:
+        f.write("\n[acl]\n" + "".join(r + "\n" for r in rules))
+    return p
+
+
+def http_get(port, headers=(), host="127.0.0.1", timeout=TIMEOUT):
+    """GET /metrics; returns (status, body) or raises OSError."""
+    c = socket.create_connection((host, port), timeout=timeout)
+    c.sendall(("GET /metrics HTTP/1.1\r\nHost: x\r\n" + "".join(h + "\r\n" for h in headers)
+               + "\r\n").encode())
+    data = recv_all(c, timeout)
+    c.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head:
+        raise OSError("no response")
+    return int(head.split(b" ")[1]), body.decode(errors="replace")
+
+
+def test_plugin_listener_is_shielded_like_socks5d_own():
+    """Attack: with an [acl] that allows loopback ports, a SOCKS client
+    read /metrics (user names, per-user bytes) from the exporter through
+    the proxy, on 127.0.0.1, 0.0.0.0, ::ffff:127.0.0.1 and by name."""
+    port = free_port()
+    with prom_proxy("0.0.0.0:%d" % port) as p:
+        assert http_get(port)[0] == 200  # it serves
+        for host in ("127.0.0.1", "0.0.0.0", "::ffff:127.0.0.1", "127.0.0.9"):
+            s, rep, _, _, _ = socks_connect(p.port, host, port)
+            if rep == 0:
+                s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                got = recv_all(s)
+                s.close()
+                raise AssertionError("%s: /metrics through the proxy: %r" % (host, got[:60]))
+            assert rep == 2, (host, rep)
+            s.close()
+        s = raw_request(p.port, name_bytes("localhost"), port, 1)
+        assert read_reply(s)[0] == 2
+        s.close()
+        assert "a plugin's listener on 0.0.0.0 port %d joins the built-in rules" % port \
+            in p.stderr(), p.stderr()
+        assert "(built-in rule: socks5d's own listener)" in p.stderr()
+
+
+def test_exporter_keeps_scraping_under_idle_connections():
+    """Attack: the exporter served at most 16 connections for 5 s each:
+    20 idle connections made every scrape fail."""
+    port = free_port()
+    with prom_proxy("127.0.0.1:%d" % port) as p:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                for _ in range(40)]
+        for c in idle[:20]:
+            c.sendall(b"GET /metr")  # a request begun, never finished
+        for i in range(5):
+            start = time.time()
+            st, body = http_get(port, timeout=3)
+            assert st == 200 and "socks5d_connections_accepted_total" in body, (i, st)
+            assert time.time() - start < 2.0, "scrape %d took %.1f s" % (i, time.time() - start)
+        # the idlers were closed for the scrapes, or by the 2 s head deadline
+        time.sleep(2.5)
+        closed = 0
+        for c in idle:
+            c.settimeout(0.2)
+            try:
+                closed += c.recv(1) == b""
+            except OSError:
+                closed += 1
+            c.close()
+        assert closed == 40, "%d of 40 idle connections still open" % closed
+
+
+def hash_of(password):
+    r = subprocess.run([MASSCTL, "hash", "-m", "sha512crypt"], input=password + "\n",
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_exporter_credentials_bearer_and_basic():
+    """/metrics may require a bearer token or Basic credentials, as
+    Prometheus' scrape config sends them; a real Prometheus scrapes with
+    Basic credentials when installed."""
+    import base64
+    port = free_port()
+    with prom_proxy("127.0.0.1:%d" % port, "bearer_token = s3cret-token") as p:
+        assert http_get(port)[0] == 401
+        assert http_get(port, ["Authorization: Bearer wrong"])[0] == 401
+        assert http_get(port, ["Authorization: Bearer s3cret-token2"])[0] == 401
+        st, body = http_get(port, ["authorization:  Bearer s3cret-token"])
+        assert st == 200 and "socks5d_build_info" in body, st
+    crypt = hash_of("scrape pw")
+    port = free_port()
+    with prom_proxy("127.0.0.1:%d" % port,
+                    "basic_user = prom\nbasic_password = %s" % crypt) as p:
+        def basic(u, w):
+            return ["Authorization: Basic " + base64.b64encode(("%s:%s" % (u, w)).encode())
+                    .decode()]
+        assert http_get(port)[0] == 401
+        assert http_get(port, basic("prom", "wrong"))[0] == 401
+        assert http_get(port, basic("other", "scrape pw"))[0] == 401
+        assert http_get(port, basic("prom", "scrape pw"))[0] == 200
+        assert http_get(port, basic("prom", "scrape pw"))[0] == 200  # remembered
+        if subprocess.run(["which", "prometheus"], capture_output=True).returncode != 0:
+            print("     (prometheus not installed: the real scrape skipped)")
+            return
+        real_prometheus_scrapes(port, "    basic_auth:\n      username: prom\n"
+                                      "      password: scrape pw\n")
+
+
+def real_prometheus_scrapes(port, auth_yaml):
+    import json
+    import shutil
+    import tempfile
+    import urllib.request
+    prom_port = free_port()
+    work = tempfile.mkdtemp(prefix="mass-prom-")
+    with open(os.path.join(work, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: socks5d\n"
+                + auth_yaml + "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % port)
+    prom = subprocess.Popen(
+        ["prometheus", "--config.file=" + os.path.join(work, "prometheus.yml"),
+         "--storage.tsdb.path=" + os.path.join(work, "data"),
+         "--web.listen-address=127.0.0.1:%d" % prom_port],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d/api/v1/query?query=socks5d_build_info" % prom_port
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if json.loads(r.read()).get("data", {}).get("result"):
+                        return
+            except OSError:
+                pass
+            assert time.time() < deadline, "Prometheus never stored a scrape"
+            time.sleep(0.5)
+    finally:
+        prom.terminate()
+        try:
+            prom.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            prom.kill()
+            prom.wait(timeout=5)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 TESTS = [
     test_bind_by_name_judges_every_address_before_listening,
     test_bind_port_condition_is_the_requested_port,
@@ -362,6 +516,9 @@ TESTS = [
     test_names_are_judged_as_resolved,
     test_users_file_from_a_shared_directory_is_refused,
     test_addresses_gained_after_start_are_local_at_once,
+    test_plugin_listener_is_shielded_like_socks5d_own,
+    test_exporter_keeps_scraping_under_idle_connections,
+    test_exporter_credentials_bearer_and_basic,
 ]
 
 if __name__ == "__main__":

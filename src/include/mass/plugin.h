@@ -679,7 +679,14 @@ struct mass_host {
 	 * for `events` (MASS_WATCH_READ | MASS_WATCH_WRITE; 0 pauses it).
 	 * At most one watch per descriptor. Returns the watch, or NULL with
 	 * errno set (EEXIST: fd is already watched; EBADF, ERANGE: fd is not
-	 * one the loop can watch; ENOMEM). */
+	 * one the loop can watch; ENOMEM).
+	 * A socket already listening (listen() before the watch: the host
+	 * asks SO_ACCEPTCONN and getsockname) joins socks5d's own listeners
+	 * until the watch is removed: the ACL's built-in rules keep every
+	 * SOCKS client away from it, on its address (every local address for
+	 * a wildcard one), as from the SOCKS and MASS ports. Nothing to call:
+	 * a plugin that serves a port (the Prometheus exporter) is covered by
+	 * watching it. (watch_add_ctx alike.) */
 	struct mass_watch *(*watch_add)(int fd, int events, mass_watch_fn *fn, void *arg);
 	/* Changes what a watch waits for. Returns 0, or -1 with errno set. */
 	int (*watch_set)(struct mass_watch *w, int events);
