@@ -45,7 +45,11 @@ enum massctl_index {
 	MASSCTL_IX_KILL = 0x11,         /* sessions: close one by id */
 	MASSCTL_IX_KICK = 0x12,         /* sessions: close a user's */
 	MASSCTL_IX_USER_STATS = 0x13,   /* sessions: per-user totals */
-	MASSCTL_IX_INFO = 0x14          /* info */
+	MASSCTL_IX_INFO = 0x14,         /* info */
+	MASSCTL_IX_CLASSES = 0x16,      /* limits: the classes */
+	MASSCTL_IX_USER_LIMITS = 0x17,  /* limits: a user's class and usage */
+	MASSCTL_IX_SET_CLASS = 0x18,    /* limits: move a user to a class */
+	MASSCTL_IX_RESET_USAGE = 0x19   /* limits: reset a user's quota usage */
 };
 
 #define MASSCTL_NCOUNTERS (MASSCTL_IX_LAST_COUNTER - MASSCTL_IX_FIRST_COUNTER + 1)
