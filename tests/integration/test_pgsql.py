@@ -87,7 +87,8 @@ def test_instances_connect_and_create_the_table():
 
 def test_an_account_without_create_works_once_the_table_exists():
     PG.psql("CREATE ROLE mass_limited LOGIN")
-    PG.psql("GRANT SELECT, INSERT, DELETE ON socks_users TO mass_limited")
+    PG.psql("GRANT SELECT, INSERT, UPDATE, DELETE ON socks_users, socks_users_usage "
+            "TO mass_limited")
     c = instance(PG, user="mass_limited")
     try:
         wait_for(lambda: loaded_count(c) >= 1, "the limited account's load")
@@ -98,6 +99,28 @@ def test_an_account_without_create_works_once_the_table_exists():
         wait_for(lambda: not socks_login(A, "ivy", "limited"), "ivy gone from A", timeout=1.0)
     finally:
         assert c.stop() == 0
+
+
+def test_setup_adds_the_class_column_to_an_older_table():
+    # a table as the plugin made it before classes: no class column, no usage table
+    PG.psql("CREATE TABLE old_users (name text PRIMARY KEY, hash text NOT NULL, "
+            "created timestamptz NOT NULL DEFAULT now())")
+    PG.psql("INSERT INTO old_users (name, hash) VALUES ('olga', '%s')" % SECRET_HASH)
+    idx = ["01 = pgsql"]
+    c = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx,
+              ini="[plugin pgsql]\nconninfo = %s\ntable = old_users" % PG.conninfo()).start()
+    try:
+        wait_for(lambda: loaded_count(c) >= 1, "the old table's load")
+        assert "setup failed" not in c.stderr(), c.stderr()
+        assert PG.psql("SELECT data_type FROM information_schema.columns WHERE "
+                       "table_name = 'old_users' AND column_name = 'class'") == "text"
+        assert PG.psql("SELECT count(*) FROM old_users_usage") == "0"
+        assert PG.psql("SELECT class IS NULL FROM old_users WHERE name = 'olga'") == "t"
+        assert socks_login(c, "olga", "secret")
+        assert users_of(c) == ["olga"]
+    finally:
+        assert c.stop() == 0
+    PG.psql("DROP TABLE old_users, old_users_usage")
 
 
 def test_add_on_a_logs_in_on_b_within_1s():
@@ -281,7 +304,9 @@ def test_bad_configuration_is_refused_with_a_reason():
              # a name would be resolved by libpq with a blocking call on the loop
              ("conninfo = host=db.example dbname=mass", "host \"db.example\" is a name"),
              ("conninfo = postgresql://db.example/mass", "host \"db.example\" is a name"),
-             ("conninfo = host=127.0.0.1 port=nope x", "conninfo: ")]
+             ("conninfo = host=127.0.0.1 port=nope x", "conninfo: "),
+             ("conninfo = host=127.0.0.1\nquota_sync = 6",
+              "quota_sync: \"6\" is not a number of seconds (1..5)")]
     for ini, reason in cases:
         p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
                   ini="[plugin pgsql]\n" + ini).start()
@@ -343,6 +368,7 @@ def main():
         PG.start()
         rc = run([test_instances_connect_and_create_the_table,
                   test_an_account_without_create_works_once_the_table_exists,
+                  test_setup_adds_the_class_column_to_an_older_table,
                   test_add_on_a_logs_in_on_b_within_1s,
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,

@@ -1,0 +1,107 @@
+/* Unit tests for pgsql_quota: the pgsql plugin's share of the fleet's quotas
+ * (entries, the additive statement's arrays, commit, failure, pruning). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "../../plugins/pgsql_quota.h"
+
+/* Drained bytes wait in pending until a statement carrying them commits. */
+START_TEST(test_drained_bytes_kept_until_written)
+{
+	struct pg_quotas q = { 0 };
+	struct pg_quota *e;
+	char *n, *s, *b;
+
+	ck_assert_int_eq(pg_quota_want(&q, "bob", 3, 86400, 700), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 100), 0);
+	e = pg_quota_find(&q, "bob", 3, 86400);
+	ck_assert_ptr_nonnull(e);
+	/* no total read yet: the host keeps what it counted itself */
+	ck_assert_uint_eq(pg_quota_base(e), 700);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 1);
+	ck_assert_str_eq(n, "{\"bob\"}");
+	ck_assert_str_eq(s, "{86400}");
+	ck_assert_str_eq(b, "{100}");
+	free(n), free(s), free(b);
+	/* more drained while the statement is out; then it fails */
+	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 50), 0);
+	pg_quota_result(&q, "bob", 3, 86400, 1000);
+	pg_quota_abort(&q);
+	e = pg_quota_find(&q, "bob", 3, 86400);
+	ck_assert_uint_eq(e->pending, 150);
+	ck_assert(!e->known);
+	/* the next statement carries both; it commits: the fleet's total counts */
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 1);
+	ck_assert_str_eq(b, "{150}");
+	free(n), free(s), free(b);
+	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 7), 0);
+	pg_quota_result(&q, "bob", 3, 86400, 5000);
+	pg_quota_done(&q);
+	e = pg_quota_find(&q, "bob", 3, 86400);
+	ck_assert_uint_eq(e->pending, 7);
+	ck_assert_uint_eq(e->fleet, 5000);
+	ck_assert_uint_eq(pg_quota_base(e), 5007);
+	pg_quota_free(&q);
+}
+END_TEST
+
+/* Names are quoted for a text[] literal; entries sort by name then period. */
+START_TEST(test_arrays_quote_and_sort)
+{
+	struct pg_quotas q = { 0 };
+	char *n, *s, *b;
+
+	ck_assert_int_eq(pg_quota_add(&q, "z\"q", 3, 5, 1), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "a\\b", 3, 9, 2), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "a\\b", 3, 7, 3), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "a b,{}", 6, 7, 4), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 4);
+	ck_assert_str_eq(n, "{\"a b,{}\",\"a\\\\b\",\"a\\\\b\",\"z\\\"q\"}");
+	ck_assert_str_eq(s, "{7,7,9,5}");
+	ck_assert_str_eq(b, "{4,3,2,1}");
+	free(n), free(s), free(b);
+	pg_quota_free(&q);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 0);
+	ck_assert_ptr_null(n);
+}
+END_TEST
+
+/* An entry goes once nobody wants it and it holds nothing to write. */
+START_TEST(test_prune)
+{
+	struct pg_quotas q = { 0 };
+	char *n, *s, *b;
+
+	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 0), 0);
+	ck_assert_int_eq(pg_quota_want(&q, "idle", 4, 1, 0), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "old", 3, 0, 9), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "sent", 4, 0, 9), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 4);
+	free(n), free(s), free(b);
+	pg_quota_unwant(&q);
+	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 0), 0);
+	pg_quota_prune(&q);
+	/* "old" and "sent" still hold bytes in flight */
+	ck_assert_uint_eq(q.len, 3);
+	ck_assert_ptr_null(pg_quota_find(&q, "idle", 4, 1));
+	pg_quota_done(&q);
+	pg_quota_prune(&q);
+	ck_assert_uint_eq(q.len, 1);
+	ck_assert_ptr_nonnull(pg_quota_find(&q, "kept", 4, 1));
+	pg_quota_free(&q);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pgsql_quota");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_drained_bytes_kept_until_written);
+	tcase_add_test(tc, test_arrays_quote_and_sort);
+	tcase_add_test(tc, test_prune);
+	suite_add_tcase(s, tc);
+	return check_main_run(s);
+}
