@@ -763,7 +763,7 @@ static void pg_usage_tell(struct mass_ctx *ctx)
 		const struct pg_quota *e = &pg->quotas.list[i];
 
 		if (e->wanted)
-			ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->period_start,
+			ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start,
 						   pg_quota_base(e));
 	}
 }
@@ -1076,14 +1076,49 @@ static void pg_quota_full(struct mass_ctx *ctx)
 	pg->quota_full = true;
 }
 
-/* usage_each: a quota the host enforces now. */
+/* The classes whose quota period is rolling, and its days (class_each). */
+struct pg_rolling {
+	char name[PG_CLASS_MAX + 1];
+	unsigned days;
+};
+
+struct pg_rollings {
+	struct pg_rolling list[64];
+	size_t len;
+};
+
+/* class_each: the describe line says "quota=SIZE/rolling N" for those. */
+static int pg_rolling_one(struct mass_ctx *ctx, void *arg, const char *name, const char *describe)
+{
+	struct pg_rollings *r = arg;
+	const char *at = strstr(describe, "/rolling ");
+
+	(void)ctx;
+	if (at != NULL && strlen(name) <= PG_CLASS_MAX && r->len < 64) {
+		strcpy(r->list[r->len].name, name);
+		r->list[r->len++].days = (unsigned)strtoul(at + 9, NULL, 10);
+	}
+	return 0;
+}
+
+/*
+ * usage_each: a quota the host enforces now. The table's key is the slot
+ * the host counts in now: the period's start, or for a rolling period the
+ * current day (whose start usage_drain hands out too); usage_fleet_set
+ * still gets the period's start.
+ */
 static int pg_sync_want(struct mass_ctx *ctx, void *arg, const struct mass_usage *u)
 {
 	struct pg *pg = ctx->state;
+	const struct pg_rollings *r = arg;
+	int64_t slot = u->period_start;
 
-	(void)arg;
-	if (u->quota > 0 && u->period_start != 0 && u->user_len <= PG_FIELD_MAX &&
-	    pg_quota_want(&pg->quotas, u->user, u->user_len, u->period_start, u->used) < 0)
+	if (u->quota == 0 || u->period_start == 0 || u->user_len > PG_FIELD_MAX)
+		return 0;
+	for (size_t i = 0; u->class_name != NULL && i < r->len; i++)
+		if (strcmp(r->list[i].name, u->class_name) == 0 && r->list[i].days > 1)
+			slot += (int64_t)(r->list[i].days - 1) * 86400;
+	if (pg_quota_want(&pg->quotas, u->user, u->user_len, slot, u->period_start, u->used) < 0)
 		pg_quota_full(ctx);
 	return 0;
 }
@@ -1109,12 +1144,14 @@ static void pg_sync_drained(struct mass_ctx *ctx, void *arg, const char *user, s
 static void pg_sync(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 {
 	struct pg *pg = ctx->state;
+	struct pg_rollings rolling = { .len = 0 };
 	struct pg_op *op;
 
 	(void)arg;
 	(void)t;
 	pg_quota_unwant(&pg->quotas);
-	ctx->host->usage_each(ctx, pg_sync_want, NULL);
+	ctx->host->class_each(ctx, pg_rolling_one, &rolling);
+	ctx->host->usage_each(ctx, pg_sync_want, &rolling);
 	ctx->host->usage_drain(ctx, pg_sync_drained, NULL);
 	pg_usage_tell(ctx);
 	pg_quota_prune(&pg->quotas);
@@ -1623,7 +1660,7 @@ static int pg_init(struct mass_ctx *ctx, const struct mass_config *config, char 
 	if (pg->cache_file != NULL)
 		pg_cache_read(ctx);
 	if (MASS_HOST_HAS(host, usage_drain) && MASS_HOST_HAS(host, usage_fleet_set) &&
-	    MASS_HOST_HAS(host, usage_each) &&
+	    MASS_HOST_HAS(host, usage_each) && MASS_HOST_HAS(host, class_each) &&
 	    !host->timer_add_ctx(ctx, pg->sync_s * 1000u, pg->sync_s * 1000u, pg_sync, NULL)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

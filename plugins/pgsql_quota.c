@@ -83,15 +83,16 @@ void pg_quota_unwant(struct pg_quotas *q)
 		q->list[i].wanted = false;
 }
 
-int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
-		  uint64_t seen)
+int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t slot_start,
+		  int64_t period_start, uint64_t seen)
 {
-	struct pg_quota *e = pg_quota_get(q, name, nlen, period_start);
+	struct pg_quota *e = pg_quota_get(q, name, nlen, slot_start);
 
 	if (e == NULL)
 		return -1;
 	e->wanted = true;
 	e->seen = seen;
+	e->tell_start = period_start;
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct pg_quota {
 	uint64_t fleet;      /* the table's total, as last read (known) */
 	uint64_t read;       /* the total the statement in flight answered (has_read) */
 	uint64_t seen;       /* the host's own total at the last want */
+	int64_t tell_start;  /* the period start usage_fleet_set is given (wanted) */
 	bool known, has_read, wanted;
 };
 
@@ -62,9 +63,14 @@ struct pg_quota *pg_quota_find(const struct pg_quotas *q, const char *name, size
 /* Starts a sync: no entry is wanted until pg_quota_want says so. */
 void pg_quota_unwant(struct pg_quotas *q);
 
-/* The host enforces a quota on (name, period_start) and counts seen in all. */
-int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
-		  uint64_t seen);
+/*
+ * The host enforces a quota on name, counts seen in all, and counts it in
+ * the slot starting slot_start, which is the table's key: the period's
+ * start (period_start), or for a rolling period of N days the current
+ * day's (period_start + (N - 1) days; the host keeps the older days).
+ */
+int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t slot_start,
+		  int64_t period_start, uint64_t seen);
 
 /* bytes drained from the host for (name, period_start). */
 int pg_quota_add(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,

@@ -14,7 +14,7 @@ START_TEST(test_drained_bytes_kept_until_written)
 	struct pg_quota *e;
 	char *n, *s, *b;
 
-	ck_assert_int_eq(pg_quota_want(&q, "bob", 3, 86400, 700), 0);
+	ck_assert_int_eq(pg_quota_want(&q, "bob", 3, 86400, 86400, 700), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 100), 0);
 	e = pg_quota_find(&q, "bob", 3, 86400);
 	ck_assert_ptr_nonnull(e);
@@ -74,14 +74,14 @@ START_TEST(test_prune)
 	struct pg_quotas q = { 0 };
 	char *n, *s, *b;
 
-	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 0), 0);
-	ck_assert_int_eq(pg_quota_want(&q, "idle", 4, 1, 0), 0);
+	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 1, 0), 0);
+	ck_assert_int_eq(pg_quota_want(&q, "idle", 4, 1, 1, 0), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "old", 3, 0, 9), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "sent", 4, 0, 9), 0);
 	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 4);
 	free(n), free(s), free(b);
 	pg_quota_unwant(&q);
-	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 0), 0);
+	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 1, 0), 0);
 	pg_quota_prune(&q);
 	/* "old" and "sent" still hold bytes in flight */
 	ck_assert_uint_eq(q.len, 3);
