@@ -280,16 +280,18 @@ static bool pg_class_same(const char *a, const char *b)
 
 /*
  * The copy says user name is of class cls now (NULL: the default), where it
- * said was before: the host is told when they differ, so the user's live
+ * said was before (fresh: the user is new to the copy): the host is told
+ * when they differ, and of every new user (so that the host knows the
+ * provider's users: user-limits answers for them), so the user's live
  * tunnels follow within a second. An unknown class is logged and leaves
  * the user where the host had it.
  */
 static void pg_class_tell(struct mass_ctx *ctx, const char *name, size_t nlen, const char *was,
-			  const char *cls)
+			  const char *cls, bool fresh)
 {
 	struct pg *pg = ctx->state;
 
-	if (pg_class_same(was, cls) || !MASS_HOST_HAS(ctx->host, user_class_set))
+	if ((!fresh && pg_class_same(was, cls)) || !MASS_HOST_HAS(ctx->host, user_class_set))
 		return;
 	if (ctx->host->user_class_set(ctx, name, nlen, cls ? cls : "default") != MASS_STATUS_OK)
 		PG_LOG(ctx, MASS_LOG_WARN, "table %s: user %.*s: class \"%s\" is not a class of "
@@ -315,7 +317,7 @@ static int pg_copy_put(struct mass_ctx *ctx, const char *name, size_t nlen, cons
 		return -1;
 	}
 	if (at >= 0) {
-		pg_class_tell(ctx, name, nlen, pg->users[at].cls, c);
+		pg_class_tell(ctx, name, nlen, pg->users[at].cls, c, false);
 		free(pg->users[at].hash);
 		free(pg->users[at].cls);
 		pg->users[at].hash = h;
@@ -345,7 +347,7 @@ static int pg_copy_put(struct mass_ctx *ctx, const char *name, size_t nlen, cons
 	memmove(pg->users + i + 1, pg->users + i, (pg->nusers - i) * sizeof(*pg->users));
 	pg->users[i] = (struct pg_user){ n, nlen, h, c };
 	pg->nusers++;
-	pg_class_tell(ctx, name, nlen, NULL, c);
+	pg_class_tell(ctx, name, nlen, NULL, c, true);
 	return 0;
 }
 
@@ -356,7 +358,7 @@ static void pg_copy_del(struct mass_ctx *ctx, const char *name, size_t nlen)
 
 	if (at < 0)
 		return;
-	pg_class_tell(ctx, name, nlen, pg->users[at].cls, NULL);
+	pg_class_tell(ctx, name, nlen, pg->users[at].cls, NULL, false);
 	free(pg->users[at].name);
 	free(pg->users[at].hash);
 	free(pg->users[at].cls);
@@ -725,13 +727,15 @@ static void pg_classes_tell(struct mass_ctx *ctx, const struct pg_user *rows, si
 		      : pg_user_cmp(pg->users[i].name, pg->users[i].nlen, rows[j].name, rows[j].nlen);
 
 		if (c < 0) {
-			pg_class_tell(ctx, pg->users[i].name, pg->users[i].nlen, pg->users[i].cls, NULL);
+			pg_class_tell(ctx, pg->users[i].name, pg->users[i].nlen, pg->users[i].cls, NULL,
+				      false);
 			i++;
 		} else if (c > 0) {
-			pg_class_tell(ctx, rows[j].name, rows[j].nlen, NULL, rows[j].cls);
+			pg_class_tell(ctx, rows[j].name, rows[j].nlen, NULL, rows[j].cls, true);
 			j++;
 		} else {
-			pg_class_tell(ctx, rows[j].name, rows[j].nlen, pg->users[i].cls, rows[j].cls);
+			pg_class_tell(ctx, rows[j].name, rows[j].nlen, pg->users[i].cls, rows[j].cls,
+				      false);
 			i++;
 			j++;
 		}

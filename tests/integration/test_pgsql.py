@@ -17,6 +17,7 @@ Skipped (exit 77, with a message) only when the PostgreSQL server binaries
 are not installed (Debian: postgresql) or the plugin was not built (no
 libpq: tests/run-suite.sh configures --with-pgsql so that CI fails instead)."""
 
+import json
 import os
 import signal
 import socket
@@ -40,9 +41,11 @@ TUNNEL = None
 
 
 def instance(pg, cache=None, user="postgres"):
-    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)]
+    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)] \
+        + ["14 = info", "16 = limits", "17 = limits", "18 = limits", "19 = limits"]
     conninfo = pg.conninfo().replace("user=postgres", "user=" + user)
-    ini = "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
+    ini = "[class basic]\nmax_sessions = 2\n" \
+        "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
     if cache:
         ini += "\ncache_file = %s" % cache
     return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx, ini=ini).start()
@@ -202,6 +205,44 @@ def test_a_changed_hash_applies_at_once():
         assert not socks_login(p, "dave", "another")
 
 
+def class_of(p, user):
+    rc, out, err = massctl(p, "-j", "user-limits", user)
+    assert rc == 0, (out, err, p.stderr())
+    return json.loads(out)["class"]
+
+
+def test_the_class_column_moves_the_user_on_both():
+    assert class_of(A, "dave") == class_of(B, "dave") == "default"
+    t0 = time.monotonic()
+    PG.psql("UPDATE socks_users SET class = 'basic' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "basic", "dave in basic", timeout=1.0)
+    print("     the UPDATE reached both instances' limits in %.0f ms"
+          % ((time.monotonic() - t0) * 1000))
+    # the class is enforced: basic allows 2 sessions
+    held = [socks_connect(A.port, "127.0.0.1", ECHO.port, "dave", "secret")[0] for _ in range(2)]
+    s, rep, *_ = socks_connect(A.port, "127.0.0.1", ECHO.port, "dave", "secret")
+    s.close()
+    assert rep == 2, rep
+    for h in held:
+        h.close()
+    # a name that is no class of the configuration: logged, the user stays
+    PG.psql("UPDATE socks_users SET class = 'nosuch' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: 'user dave: class "nosuch" is not a class of this configuration'
+                 in p.stderr(), "the unknown class logged")
+        assert class_of(p, "dave") == "basic"
+    PG.psql("UPDATE socks_users SET class = NULL WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "default", "dave back in default", timeout=1.0)
+    PG.psql("UPDATE socks_users SET class = 'basic' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "basic", "dave in basic again", timeout=1.0)
+    # A's cache keeps the class with the hash
+    wait_for(lambda: "dave:%s:basic\n" % SECRET_HASH in open(os.path.join(PG.dir, "a.cache")).read(),
+             "the class in the cache")
+
+
 def test_database_down_keeps_logins_and_fails_0a_cleanly():
     PG.stop()
     for p in (A, B):
@@ -231,6 +272,7 @@ def test_database_down_keeps_logins_and_fails_0a_cleanly():
     assert socks_login(A, "alice", "wonder land")
     assert socks_login(A, "dave", "secret"), (cache, A.stderr())
     assert users_of(A) == ["alice", "dave"]
+    assert class_of(A, "dave") == "basic"   # from the cache
     # reconnect attempts, with their backoff, are logged
     wait_for(lambda: A.stderr().count("cannot connect to the database") >= 2, "retries logged")
 
@@ -374,6 +416,7 @@ def main():
                   test_duplicate_and_unknown_answer_01,
                   test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both,
                   test_a_changed_hash_applies_at_once,
+                  test_the_class_column_moves_the_user_on_both,
                   test_no_thread_of_its_own,
                   test_database_down_keeps_logins_and_fails_0a_cleanly,
                   test_database_back_resyncs_and_restores_0a,
