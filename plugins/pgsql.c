@@ -566,15 +566,15 @@ static int pg_flush(struct mass_ctx *ctx)
 static int pg_usage_send(struct mass_ctx *ctx)
 {
 	struct pg *pg = ctx->state;
-	char *arr[3] = { NULL, NULL, NULL };
-	const char *params[3] = { "{}", "{}", "{}" };
+	char *arr[4] = { NULL, NULL, NULL, NULL };
+	const char *params[4] = { "{}", "{}", "{}", "{}" };
 	int ok;
 
-	if (pg_quota_arrays(&pg->quotas, &arr[0], &arr[1], &arr[2]) > 0)
-		for (int i = 0; i < 3; i++)
+	if (pg_quota_arrays(&pg->quotas, &arr[0], &arr[1], &arr[2], &arr[3]) > 0)
+		for (int i = 0; i < 4; i++)
 			params[i] = arr[i];
-	ok = PQsendQueryParams(pg->conn, pg->sql_usage, 3, NULL, params, NULL, NULL, 0);
-	for (int i = 0; i < 3; i++)
+	ok = PQsendQueryParams(pg->conn, pg->sql_usage, 4, NULL, params, NULL, NULL, 0);
+	for (int i = 0; i < 4; i++)
 		free(arr[i]);
 	return ok;
 }
@@ -1451,19 +1451,25 @@ static int pg_sql_make(struct pg *pg)
 	/* additive: two instances adding at once both count (the row lock of
 	 * ON CONFLICT DO UPDATE orders them); rows in key order, so two such
 	 * statements never wait on each other crosswise. The CTE's rows are
-	 * not visible to the outer SELECT: the added rows come from RETURNING,
-	 * the rest (0 to add: read only) from the table. */
+	 * not visible to the outer SELECT: a slot written now comes from
+	 * RETURNING, one only read (0 to add) from the table; a rolling
+	 * period adds its older days (since .. the slot). A slot with no row
+	 * yet gives no answer (the host keeps its own count). */
 	pg->sql_usage = pg_sprintf(
-		"WITH d AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])"
-		"  AS d(name, period_start, used)),"
+		"WITH d AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[],"
+		"  $4::bigint[]) AS d(name, period_start, used, since)),"
 		" up AS (INSERT INTO %s_usage AS u (name, period_start, used)"
 		"  SELECT name, period_start, used FROM d WHERE used > 0 ORDER BY name, period_start"
 		"  ON CONFLICT (name, period_start) DO UPDATE SET used = u.used + EXCLUDED.used"
-		"  RETURNING u.name, u.period_start, u.used)"
-		" SELECT name, period_start, used FROM up"
-		" UNION ALL SELECT u.name, u.period_start, u.used FROM %s_usage u"
-		"  JOIN d ON d.name = u.name AND d.period_start = u.period_start WHERE d.used = 0",
-		t, t);
+		"  RETURNING u.name, u.period_start, u.used),"
+		" cur AS (SELECT d.name, d.period_start, d.since, coalesce(up.used, u.used) AS used"
+		"  FROM d LEFT JOIN up ON up.name = d.name AND up.period_start = d.period_start"
+		"  LEFT JOIN %s_usage u ON u.name = d.name AND u.period_start = d.period_start)"
+		" SELECT c.name, c.period_start, (c.used + coalesce((SELECT sum(o.used)"
+		"  FROM %s_usage o WHERE o.name = c.name AND o.period_start >= c.since"
+		"  AND o.period_start < c.period_start), 0))::bigint"
+		" FROM cur c WHERE c.used IS NOT NULL",
+		t, t, t);
 	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del &&
 	       pg->sql_usage ? 0 : -1;
 }

@@ -72,7 +72,8 @@ struct pg_quota *pg_quota_get(struct pg_quotas *q, const char *name, size_t nlen
 	n[nlen] = '\0';
 	i = (size_t)(-at - 1);
 	memmove(q->list + i + 1, q->list + i, (q->len - i) * sizeof(*q->list));
-	q->list[i] = (struct pg_quota){ .name = n, .nlen = nlen, .period_start = period_start };
+	q->list[i] = (struct pg_quota){ .name = n, .nlen = nlen, .period_start = period_start,
+					.tell_start = period_start };
 	q->len++;
 	return &q->list[i];
 }
@@ -127,11 +128,12 @@ static size_t pg_quota_quote(char *out, const char *s, size_t len)
 	return o;
 }
 
-long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **bytes)
+long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **bytes,
+		     char **since)
 {
-	size_t nsize = 3, o = 0, so = 0, bo = 0;
+	size_t nsize = 3, o = 0, so = 0, bo = 0, to = 0;
 
-	*names = *starts = *bytes = NULL;
+	*names = *starts = *bytes = *since = NULL;
 	if (q->len == 0)
 		return 0;
 	for (size_t i = 0; i < q->len; i++)
@@ -139,27 +141,30 @@ long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **by
 	*names = malloc(nsize);
 	*starts = malloc(q->len * 22 + 3);
 	*bytes = malloc(q->len * 22 + 3);
-	if (*names == NULL || *starts == NULL || *bytes == NULL) {
+	*since = malloc(q->len * 22 + 3);
+	if (*names == NULL || *starts == NULL || *bytes == NULL || *since == NULL) {
 		free(*names);
 		free(*starts);
 		free(*bytes);
-		*names = *starts = *bytes = NULL;
+		free(*since);
+		*names = *starts = *bytes = *since = NULL;
 		return -1;
 	}
-	(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = '{';
+	(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = (*since)[to++] = '{';
 	for (size_t i = 0; i < q->len; i++) {
 		struct pg_quota *e = &q->list[i];
 
 		if (i > 0)
-			(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = ',';
+			(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = (*since)[to++] = ',';
 		e->sending = e->pending;
 		e->has_read = false;
 		o += pg_quota_quote(*names + o, e->name, e->nlen);
 		so += (size_t)sprintf(*starts + so, "%" PRId64, e->period_start);
 		bo += (size_t)sprintf(*bytes + bo, "%" PRIu64, e->sending);
+		to += (size_t)sprintf(*since + to, "%" PRId64, e->tell_start);
 	}
-	(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = '}';
-	(*names)[o] = (*starts)[so] = (*bytes)[bo] = '\0';
+	(*names)[o++] = (*starts)[so++] = (*bytes)[bo++] = (*since)[to++] = '}';
+	(*names)[o] = (*starts)[so] = (*bytes)[bo] = (*since)[to] = '\0';
 	return (long)q->len;
 }
 

@@ -42,7 +42,8 @@ struct pg_quota {
 	uint64_t fleet;      /* the table's total, as last read (known) */
 	uint64_t read;       /* the total the statement in flight answered (has_read) */
 	uint64_t seen;       /* the host's own total at the last want */
-	int64_t tell_start;  /* the period start usage_fleet_set is given (wanted) */
+	int64_t tell_start;  /* the period's start: usage_fleet_set's, and where the
+				total read back starts (a rolling period's older days) */
 	bool known, has_read, wanted;
 };
 
@@ -82,14 +83,18 @@ int pg_quota_add(struct pg_quotas *q, const char *name, size_t nlen, int64_t per
 uint64_t pg_quota_base(const struct pg_quota *e);
 
 /*
- * The entries as three array literals for the statement ($1 text[] names,
- * $2 bigint[] period starts, $3 bigint[] bytes to add; malloc'd, free them),
- * moving each entry's pending to sending. Returns the number of entries
- * (0: nothing to send, the arrays are NULL), or -1 out of memory.
+ * The entries as four array literals for the statement ($1 text[] names,
+ * $2 bigint[] slot starts, $3 bigint[] bytes to add, $4 bigint[] period
+ * starts; malloc'd, free them), moving each entry's pending to sending.
+ * Returns the number of entries (0: nothing to send, the arrays are NULL),
+ * or -1 out of memory.
  */
-long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **bytes);
+long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **bytes,
+		     char **since);
 
-/* One row of the statement's answer: the table's total for (name, period). */
+/* One row of the statement's answer: the table's total for name's period
+ * whose current slot starts at period_start (for a rolling period, the sum
+ * of its days). */
 void pg_quota_result(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
 		     uint64_t total);
 

@@ -12,7 +12,7 @@ START_TEST(test_drained_bytes_kept_until_written)
 {
 	struct pg_quotas q = { 0 };
 	struct pg_quota *e;
-	char *n, *s, *b;
+	char *n, *s, *b, *w;
 
 	ck_assert_int_eq(pg_quota_want(&q, "bob", 3, 86400, 86400, 700), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 100), 0);
@@ -20,11 +20,11 @@ START_TEST(test_drained_bytes_kept_until_written)
 	ck_assert_ptr_nonnull(e);
 	/* no total read yet: the host keeps what it counted itself */
 	ck_assert_uint_eq(pg_quota_base(e), 700);
-	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 1);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 1);
 	ck_assert_str_eq(n, "{\"bob\"}");
 	ck_assert_str_eq(s, "{86400}");
 	ck_assert_str_eq(b, "{100}");
-	free(n), free(s), free(b);
+	free(n), free(s), free(b), free(w);
 	/* more drained while the statement is out; then it fails */
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 50), 0);
 	pg_quota_result(&q, "bob", 3, 86400, 1000);
@@ -33,9 +33,9 @@ START_TEST(test_drained_bytes_kept_until_written)
 	ck_assert_uint_eq(e->pending, 150);
 	ck_assert(!e->known);
 	/* the next statement carries both; it commits: the fleet's total counts */
-	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 1);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 1);
 	ck_assert_str_eq(b, "{150}");
-	free(n), free(s), free(b);
+	free(n), free(s), free(b), free(w);
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 7), 0);
 	pg_quota_result(&q, "bob", 3, 86400, 5000);
 	pg_quota_done(&q);
@@ -51,20 +51,39 @@ END_TEST
 START_TEST(test_arrays_quote_and_sort)
 {
 	struct pg_quotas q = { 0 };
-	char *n, *s, *b;
+	char *n, *s, *b, *w;
 
 	ck_assert_int_eq(pg_quota_add(&q, "z\"q", 3, 5, 1), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "a\\b", 3, 9, 2), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "a\\b", 3, 7, 3), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "a b,{}", 6, 7, 4), 0);
-	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 4);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 4);
 	ck_assert_str_eq(n, "{\"a b,{}\",\"a\\\\b\",\"a\\\\b\",\"z\\\"q\"}");
 	ck_assert_str_eq(s, "{7,7,9,5}");
 	ck_assert_str_eq(b, "{4,3,2,1}");
-	free(n), free(s), free(b);
+	free(n), free(s), free(b), free(w);
 	pg_quota_free(&q);
-	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 0);
 	ck_assert_ptr_null(n);
+}
+END_TEST
+
+/* A rolling period: keyed by its current day, read back from its first. */
+START_TEST(test_rolling_reads_from_the_period_start)
+{
+	struct pg_quotas q = { 0 };
+	char *n, *s, *b, *w;
+
+	ck_assert_int_eq(pg_quota_want(&q, "r", 1, 3 * 86400, 86400, 10), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "r", 1, 3 * 86400, 5), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "r", 1, 2 * 86400, 6), 0);   /* before the roll */
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 2);
+	ck_assert_str_eq(s, "{172800,259200}");
+	ck_assert_str_eq(b, "{6,5}");
+	ck_assert_str_eq(w, "{172800,86400}");
+	free(n), free(s), free(b), free(w);
+	ck_assert_int_eq(pg_quota_find(&q, "r", 1, 3 * 86400)->tell_start, 86400);
+	pg_quota_free(&q);
 }
 END_TEST
 
@@ -72,14 +91,14 @@ END_TEST
 START_TEST(test_prune)
 {
 	struct pg_quotas q = { 0 };
-	char *n, *s, *b;
+	char *n, *s, *b, *w;
 
 	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 1, 0), 0);
 	ck_assert_int_eq(pg_quota_want(&q, "idle", 4, 1, 1, 0), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "old", 3, 0, 9), 0);
 	ck_assert_int_eq(pg_quota_add(&q, "sent", 4, 0, 9), 0);
-	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b), 4);
-	free(n), free(s), free(b);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 4);
+	free(n), free(s), free(b), free(w);
 	pg_quota_unwant(&q);
 	ck_assert_int_eq(pg_quota_want(&q, "kept", 4, 1, 1, 0), 0);
 	pg_quota_prune(&q);
@@ -102,6 +121,7 @@ int main(void)
 	tcase_add_test(tc, test_drained_bytes_kept_until_written);
 	tcase_add_test(tc, test_arrays_quote_and_sort);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_rolling_reads_from_the_period_start);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }
