@@ -109,7 +109,8 @@ enum pg_op_kind {
 	PG_OP_ADD,    /* 0A's INSERT, reply deferred */
 	PG_OP_DEL,    /* 0B's DELETE, reply deferred */
 	PG_OP_PING,   /* an empty statement on an idle link (the watchdog) */
-	PG_OP_USAGE   /* the fleet's quotas: usage added, totals read (pgsql_quota.h) */
+	PG_OP_USAGE,  /* the fleet's quotas: usage added, totals read (pgsql_quota.h) */
+	PG_OP_RESET   /* a quota reset here: the period's rows deleted */
 };
 
 /* One statement, queued or in flight (the head of pg.ops). */
@@ -120,6 +121,7 @@ struct pg_op {
 	char name[PG_FIELD_MAX + 1];    /* ROW, ADD, DEL */
 	size_t nlen;
 	char hash[PG_FIELD_MAX + 1];    /* ADD */
+	char start[24], since[24];      /* RESET: the slot and the period's start */
 	bool failed;                    /* a result was an error */
 	bool done;                      /* ADD/DEL: the row was written */
 	char sqlstate[6];
@@ -149,7 +151,7 @@ struct pg {
 	bool cache_dirty;               /* the copy changed since the cache was written */
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
-	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del, *sql_usage;
+	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del, *sql_usage, *sql_reset;
 
 	enum pg_state state;
 	PGconn *conn;
@@ -611,6 +613,12 @@ static void pg_kick(struct mass_ctx *ctx)
 	case PG_OP_USAGE:
 		ok = pg_usage_send(ctx);
 		break;
+	case PG_OP_RESET: {
+		const char *rp[3] = { op->name, op->since, op->start };
+
+		ok = PQsendQueryParams(pg->conn, pg->sql_reset, 3, NULL, rp, NULL, NULL, 0);
+		break;
+	}
 	default:
 		ok = PQsendQueryParams(pg->conn, pg->sql_del, 1, NULL, params, NULL, NULL, 0);
 		break;
@@ -682,7 +690,7 @@ static void pg_usage_rows(struct mass_ctx *ctx, PGresult *res)
 		return;
 	for (int i = 0; i < n; i++)
 		pg_quota_result(&pg->quotas, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0),
-				strtoll(PQgetvalue(res, i, 1), NULL, 10),
+				strtoll(PQgetvalue(res, i, 1), NULL, 10), !PQgetisnull(res, i, 2),
 				strtoull(PQgetvalue(res, i, 2), NULL, 10));
 }
 
@@ -764,12 +772,34 @@ static void pg_usage_tell(struct mass_ctx *ctx)
 	struct pg *pg = ctx->state;
 
 	for (size_t i = 0; i < pg->quotas.len; i++) {
-		const struct pg_quota *e = &pg->quotas.list[i];
+		struct pg_quota *e = &pg->quotas.list[i];
+		uint64_t base = pg_quota_base(e);
 
-		if (e->wanted)
-			ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start,
-						   pg_quota_base(e));
+		if (e->wanted && ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start,
+							    base) == MASS_STATUS_OK)
+			pg_quota_told(e, base);
 	}
+}
+
+/* A reset's DELETE is done: the fleet's count starts again from 0 (failed:
+ * tried again at the next sync). */
+static void pg_reset_finish(struct mass_ctx *ctx, struct pg_op *op)
+{
+	struct pg *pg = ctx->state;
+	struct pg_quota *e = pg_quota_find(&pg->quotas, op->name, op->nlen,
+					   strtoll(op->start, NULL, 10));
+
+	if (op->failed) {
+		if (e != NULL)
+			e->reset_queued = false;
+		PG_LOG(ctx, MASS_LOG_WARN, "table %s_usage: resetting %s failed: %s (SQLSTATE %s); "
+		       "tried again", pg->table, op->name, op->message, op->sqlstate);
+		return;
+	}
+	if (e != NULL)
+		pg_quota_reset_done(e);
+	PG_LOG(ctx, MASS_LOG_INFO, "table %s_usage: %s's usage reset for the fleet", pg->table,
+	       op->name);
 }
 
 /* The USAGE statement is done: its bytes are in the table (or, failed, kept
@@ -801,7 +831,8 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 	const char *name = op->name;    /* NUL-terminated: the op was zeroed */
 	bool ok = !op->failed;
 
-	if (ok && op->kind != PG_OP_SETUP && op->kind != PG_OP_PING && op->kind != PG_OP_USAGE)
+	if (ok && (op->kind == PG_OP_LOAD || op->kind == PG_OP_ROW || op->kind == PG_OP_ADD ||
+		   op->kind == PG_OP_DEL))
 		pg_cache_dirty(pg);
 	switch (op->kind) {
 	case PG_OP_SETUP:
@@ -832,6 +863,9 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 		break;
 	case PG_OP_USAGE:
 		pg_usage_finish(ctx, op);
+		break;
+	case PG_OP_RESET:
+		pg_reset_finish(ctx, op);
 		break;
 	case PG_OP_ADD:
 	case PG_OP_DEL:
@@ -1122,9 +1156,37 @@ static int pg_sync_want(struct mass_ctx *ctx, void *arg, const struct mass_usage
 	for (size_t i = 0; u->class_name != NULL && i < r->len; i++)
 		if (strcmp(r->list[i].name, u->class_name) == 0 && r->list[i].days > 1)
 			slot += (int64_t)(r->list[i].days - 1) * 86400;
-	if (pg_quota_want(&pg->quotas, u->user, u->user_len, slot, u->period_start, u->used) < 0)
+	switch (pg_quota_want(&pg->quotas, u->user, u->user_len, slot, u->period_start, u->used)) {
+	case -1:
 		pg_quota_full(ctx);
+		break;
+	case 1:
+		PG_LOG(ctx, MASS_LOG_INFO, "usage of %.*s reset here: resetting it for the fleet "
+		       "(table %s_usage)", (int)u->user_len, u->user, pg->table);
+		break;
+	}
 	return 0;
+}
+
+/* Queues the DELETE of every reset not yet written (before the USAGE
+ * statement: one connection answers in order). */
+static void pg_sync_resets(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+
+	for (size_t i = 0; i < pg->quotas.len; i++) {
+		struct pg_quota *e = &pg->quotas.list[i];
+		struct pg_op *op;
+
+		if (!e->reset_due || e->reset_queued || (op = pg_op_new(PG_OP_RESET)) == NULL)
+			continue;
+		memcpy(op->name, e->name, e->nlen);
+		op->nlen = e->nlen;
+		snprintf(op->start, sizeof(op->start), "%lld", (long long)e->period_start);
+		snprintf(op->since, sizeof(op->since), "%lld", (long long)e->tell_start);
+		e->reset_queued = true;
+		pg_op_queue(pg, op);
+	}
 }
 
 /* usage_drain: bytes the host counted since the last sync. */
@@ -1159,6 +1221,10 @@ static void pg_sync(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 	ctx->host->usage_drain(ctx, pg_sync_drained, NULL);
 	pg_usage_tell(ctx);
 	pg_quota_prune(&pg->quotas);
+	if (pg->state == PG_UP) {
+		pg_sync_resets(ctx);
+		pg_kick(ctx);
+	}
 	if (pg->state != PG_UP || pg->quota_queued || pg->quotas.len == 0 ||
 	    (op = pg_op_new(PG_OP_USAGE)) == NULL)
 		return;
@@ -1453,8 +1519,8 @@ static int pg_sql_make(struct pg *pg)
 	 * statements never wait on each other crosswise. The CTE's rows are
 	 * not visible to the outer SELECT: a slot written now comes from
 	 * RETURNING, one only read (0 to add) from the table; a rolling
-	 * period adds its older days (since .. the slot). A slot with no row
-	 * yet gives no answer (the host keeps its own count). */
+	 * period adds its older days (since .. the slot). A period with no
+	 * row answers NULL (pg_quota_result). */
 	pg->sql_usage = pg_sprintf(
 		"WITH d AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[],"
 		"  $4::bigint[]) AS d(name, period_start, used, since)),"
@@ -1465,13 +1531,16 @@ static int pg_sql_make(struct pg *pg)
 		" cur AS (SELECT d.name, d.period_start, d.since, coalesce(up.used, u.used) AS used"
 		"  FROM d LEFT JOIN up ON up.name = d.name AND up.period_start = d.period_start"
 		"  LEFT JOIN %s_usage u ON u.name = d.name AND u.period_start = d.period_start)"
-		" SELECT c.name, c.period_start, (c.used + coalesce((SELECT sum(o.used)"
-		"  FROM %s_usage o WHERE o.name = c.name AND o.period_start >= c.since"
-		"  AND o.period_start < c.period_start), 0))::bigint"
-		" FROM cur c WHERE c.used IS NOT NULL",
+		" SELECT c.name, c.period_start, CASE WHEN c.used IS NULL AND o.s IS NULL THEN NULL"
+		"  ELSE (coalesce(c.used, 0) + coalesce(o.s, 0))::bigint END"
+		" FROM cur c LEFT JOIN LATERAL (SELECT sum(used) AS s FROM %s_usage o"
+		"  WHERE o.name = c.name AND o.period_start >= c.since"
+		"  AND o.period_start < c.period_start) o ON true",
 		t, t, t);
+	pg->sql_reset = pg_sprintf("DELETE FROM %s_usage WHERE name = $1 AND period_start >= $2"
+				   " AND period_start <= $3", t);
 	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del &&
-	       pg->sql_usage ? 0 : -1;
+	       pg->sql_usage && pg->sql_reset ? 0 : -1;
 }
 
 
@@ -1564,6 +1633,7 @@ static void pg_free(struct mass_ctx *ctx)
 	free(pg->sql_add);
 	free(pg->sql_del);
 	free(pg->sql_usage);
+	free(pg->sql_reset);
 	pg_quota_free(&pg->quotas);
 	free(pg);
 	ctx->state = NULL;

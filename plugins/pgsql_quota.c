@@ -94,7 +94,30 @@ int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t sl
 	e->wanted = true;
 	e->seen = seen;
 	e->tell_start = period_start;
-	return 0;
+	if (!e->has_told || seen >= e->told)
+		return 0;
+	/* reset: what was drained before it is not to be written, and the
+	 * fleet's total is 0 once the rows are gone */
+	e->reset_due = true;
+	e->pending = 0;
+	e->sending = 0;     /* a statement out now is older than the reset */
+	e->has_read = false;
+	e->fleet = 0;
+	e->known = true;
+	e->has_told = false;
+	return 1;
+}
+
+void pg_quota_told(struct pg_quota *e, uint64_t v)
+{
+	e->told = v;
+	e->has_told = true;
+}
+
+void pg_quota_reset_done(struct pg_quota *e)
+{
+	e->reset_due = false;
+	e->reset_queued = false;
 }
 
 int pg_quota_add(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
@@ -169,12 +192,13 @@ long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **by
 }
 
 void pg_quota_result(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
-		     uint64_t total)
+		     bool present, uint64_t total)
 {
 	struct pg_quota *e = pg_quota_find(q, name, nlen, period_start);
 
-	if (e != NULL) {
-		e->read = total;
+	/* reset_due: a total from before the DELETE */
+	if (e != NULL && !e->reset_due && (present || e->known)) {
+		e->read = present ? total : 0;
 		e->has_read = true;
 	}
 }
@@ -199,6 +223,7 @@ void pg_quota_abort(struct pg_quotas *q)
 	for (size_t i = 0; i < q->len; i++) {
 		q->list[i].sending = 0;
 		q->list[i].has_read = false;
+		q->list[i].reset_queued = false;
 	}
 }
 
@@ -209,7 +234,7 @@ void pg_quota_prune(struct pg_quotas *q)
 	for (size_t i = 0; i < q->len; i++) {
 		struct pg_quota *e = &q->list[i];
 
-		if (!e->wanted && e->pending == 0 && e->sending == 0)
+		if (!e->wanted && e->pending == 0 && e->sending == 0 && !e->reset_due)
 			free(e->name);
 		else
 			q->list[o++] = *e;

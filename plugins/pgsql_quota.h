@@ -16,6 +16,10 @@
  *      forgotten when it failed (pg_quota_abort: pending kept, written at
  *      a later sync: nothing drained is lost while the database is down);
  *   4. drops the entries nobody needs any more (pg_quota_prune).
+ * A reset here (MASS 19) shows as the host counting less than it was last
+ * told (pg_quota_told) in the same period: pg_quota_want says so, the
+ * entry forgets its bytes and is reset_due until the plugin has deleted
+ * the period's rows from the table, so the reset holds for the fleet.
  *
  * A statement that committed but whose answer was lost (the link broke in
  * between) is sent again: the fleet then counts those bytes twice, an
@@ -44,7 +48,10 @@ struct pg_quota {
 	uint64_t seen;       /* the host's own total at the last want */
 	int64_t tell_start;  /* the period's start: usage_fleet_set's, and where the
 				total read back starts (a rolling period's older days) */
-	bool known, has_read, wanted;
+	uint64_t told;       /* what the host was last told (has_told) */
+	bool known, has_read, wanted, has_told;
+	bool reset_due;      /* reset here: the table's rows are to be deleted */
+	bool reset_queued;   /* the DELETE is queued or in flight */
 };
 
 struct pg_quotas {
@@ -72,6 +79,13 @@ void pg_quota_unwant(struct pg_quotas *q);
  */
 int pg_quota_want(struct pg_quotas *q, const char *name, size_t nlen, int64_t slot_start,
 		  int64_t period_start, uint64_t seen);
+/* (returns 1 when seen is below what the host was last told: a reset.) */
+
+/* The host was told v for e (usage_fleet_set answered 00). */
+void pg_quota_told(struct pg_quota *e, uint64_t v);
+
+/* The rows of e's period are deleted from the table: the reset holds. */
+void pg_quota_reset_done(struct pg_quota *e);
 
 /* bytes drained from the host for (name, period_start). */
 int pg_quota_add(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
@@ -94,14 +108,17 @@ long pg_quota_arrays(struct pg_quotas *q, char **names, char **starts, char **by
 
 /* One row of the statement's answer: the table's total for name's period
  * whose current slot starts at period_start (for a rolling period, the sum
- * of its days). */
+ * of its days); present false when the table has no row for the slot: 0
+ * for an entry whose total was read before (its rows were deleted: a reset
+ * by some instance or by hand), nothing learnt for one never read. */
 void pg_quota_result(struct pg_quotas *q, const char *name, size_t nlen, int64_t period_start,
-		     uint64_t total);
+		     bool present, uint64_t total);
 
 /* The statement committed: sent bytes leave pending, totals read become fleet. */
 void pg_quota_done(struct pg_quotas *q);
 
-/* The statement failed or the link broke: nothing sent counts as written. */
+/* The statement failed or the link broke: nothing sent counts as written
+ * (and no DELETE of a reset is out any more). */
 void pg_quota_abort(struct pg_quotas *q);
 
 /* Drops the entries neither wanted nor holding bytes to write. */

@@ -18,7 +18,8 @@ on A and B: the traffic together stops at the quota plus the documented
 slack (each instance may go over by about quota_sync seconds, 1 here, plus
 a round trip, of its own traffic: 2 x 1.5 s x 1 MiB/s), where without
 sharing it would reach twice the quota; then both refuse the user (REP 02),
-and the usage table holds what the client got. Bytes moved while PostgreSQL
+and the usage table holds what the client got. massctl reset-usage on A
+resets the fleet's count (A deletes the rows): both let the user in again. Bytes moved while PostgreSQL
 is down are still counted by the instance and reach the table once it is
 back.
 
@@ -243,6 +244,23 @@ def test_shared_quota_stops_traffic_split_between_instances():
     assert total <= used <= total + 2 * MiB, (used, total)
 
 
+def test_reset_on_one_instance_resets_the_fleet():
+    rc, out, err = massctl(A, "reset-usage", "q")
+    assert rc == 0, (out, err)
+    t0 = time.monotonic()
+    # A deletes the period's rows at its next sync; B learns the new total at its own
+    wait_for(lambda: table_used("q") == 0, "q's rows deleted", timeout=3 * SYNC_S + 2)
+    for p in (A, B):
+        wait_for(lambda: user_limits(p, "q")["used"] == 0, "q's usage 0", timeout=3 * SYNC_S + 2)
+    print("     reset on A: the fleet's usage 0 on A and B after %.1f s"
+          % (time.monotonic() - t0))
+    assert "q's usage reset for the fleet" in A.stderr()
+    socks = [download_lb("q", "secret") for _ in range(2)]
+    assert all(not isinstance(s, int) for s in socks), socks
+    for s in socks:
+        s.close()
+
+
 def test_database_down_keeps_tunnel_and_logins_fails_0a():
     global TUNNEL
     TUNNEL = through_lb("alice", "wonder land")
@@ -332,6 +350,7 @@ def main():
                   test_user_added_on_a_logs_in_on_both_within_1s,
                   test_access_logs_show_the_real_client,
                   test_shared_quota_stops_traffic_split_between_instances,
+                  test_reset_on_one_instance_resets_the_fleet,
                   test_database_down_keeps_tunnel_and_logins_fails_0a,
                   test_usage_while_down_is_counted,
                   test_database_back_restores_0a,

@@ -27,7 +27,7 @@ START_TEST(test_drained_bytes_kept_until_written)
 	free(n), free(s), free(b), free(w);
 	/* more drained while the statement is out; then it fails */
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 50), 0);
-	pg_quota_result(&q, "bob", 3, 86400, 1000);
+	pg_quota_result(&q, "bob", 3, 86400, true, 1000);
 	pg_quota_abort(&q);
 	e = pg_quota_find(&q, "bob", 3, 86400);
 	ck_assert_uint_eq(e->pending, 150);
@@ -37,7 +37,7 @@ START_TEST(test_drained_bytes_kept_until_written)
 	ck_assert_str_eq(b, "{150}");
 	free(n), free(s), free(b), free(w);
 	ck_assert_int_eq(pg_quota_add(&q, "bob", 3, 86400, 7), 0);
-	pg_quota_result(&q, "bob", 3, 86400, 5000);
+	pg_quota_result(&q, "bob", 3, 86400, true, 5000);
 	pg_quota_done(&q);
 	e = pg_quota_find(&q, "bob", 3, 86400);
 	ck_assert_uint_eq(e->pending, 7);
@@ -87,6 +87,55 @@ START_TEST(test_rolling_reads_from_the_period_start)
 }
 END_TEST
 
+/* A reset here: the host counts less than it was told in the same period. */
+START_TEST(test_reset_seen_and_held_until_deleted)
+{
+	struct pg_quotas q = { 0 };
+	struct pg_quota *e;
+	char *n, *s, *b, *w;
+
+	ck_assert_int_eq(pg_quota_want(&q, "u", 1, 100, 100, 0), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "u", 1, 100, 40), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 1);
+	free(n), free(s), free(b), free(w);
+	pg_quota_result(&q, "u", 1, 100, true, 900);
+	pg_quota_done(&q);
+	e = pg_quota_find(&q, "u", 1, 100);
+	pg_quota_told(e, pg_quota_base(e));
+	ck_assert_uint_eq(e->told, 900);
+	/* more counted: no reset */
+	ck_assert_int_eq(pg_quota_want(&q, "u", 1, 100, 100, 950), 0);
+	ck_assert_int_eq(pg_quota_add(&q, "u", 1, 100, 50), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 1);   /* 50 out */
+	free(n), free(s), free(b), free(w);
+	/* reset while that statement is out: the host counts 3 */
+	ck_assert_int_eq(pg_quota_want(&q, "u", 1, 100, 100, 3), 1);
+	e = pg_quota_find(&q, "u", 1, 100);
+	ck_assert(e->reset_due);
+	ck_assert_uint_eq(pg_quota_base(e), 0);
+	pg_quota_result(&q, "u", 1, 100, true, 950);   /* from before the DELETE: ignored */
+	pg_quota_done(&q);
+	ck_assert_uint_eq(e->pending, 0);
+	ck_assert_uint_eq(e->fleet, 0);
+	pg_quota_unwant(&q);
+	pg_quota_prune(&q);                      /* kept until the DELETE is done */
+	ck_assert_ptr_nonnull(pg_quota_find(&q, "u", 1, 100));
+	e = pg_quota_find(&q, "u", 1, 100);
+	pg_quota_reset_done(e);
+	ck_assert(!e->reset_due);
+	/* the rows gone: a known entry reads 0; one never read learns nothing */
+	ck_assert_int_eq(pg_quota_add(&q, "v", 1, 100, 1), 0);
+	ck_assert_int_eq(pg_quota_arrays(&q, &n, &s, &b, &w), 2);
+	free(n), free(s), free(b), free(w);
+	pg_quota_result(&q, "u", 1, 100, false, 0);
+	pg_quota_result(&q, "v", 1, 100, false, 0);
+	pg_quota_done(&q);
+	ck_assert(pg_quota_find(&q, "u", 1, 100)->known);
+	ck_assert(!pg_quota_find(&q, "v", 1, 100)->known);
+	pg_quota_free(&q);
+}
+END_TEST
+
 /* An entry goes once nobody wants it and it holds nothing to write. */
 START_TEST(test_prune)
 {
@@ -121,6 +170,7 @@ int main(void)
 	tcase_add_test(tc, test_drained_bytes_kept_until_written);
 	tcase_add_test(tc, test_arrays_quote_and_sort);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_reset_seen_and_held_until_deleted);
 	tcase_add_test(tc, test_rolling_reads_from_the_period_start);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
