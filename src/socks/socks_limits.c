@@ -83,6 +83,8 @@ const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
 
 	if (t == NULL || t->len == 0)
 		return NULL;
+	if (t->len == 1)
+		return &t->list[0];   /* only default: no user can be in another */
 	if (user != NULL) {
 		i = users_find(&ctx->live.users, user, len);
 		name = i >= 0 ? ctx->live.users.list[i].cls : socks_limits_override(ctx, user, len);
