@@ -20,7 +20,10 @@
  *                         u64 (requests refused by a limit); 01: no such user
  *   18 set-class    "ss"  NAME CLASS: moves the user to CLASS (stored where
  *                         the user is kept; live tunnels follow within 1 s);
- *                         01: no such class, or it could not be stored
+ *                         01: no such user (one the server does not know:
+ *                         not in its store, never told by a provider such
+ *                         as pgsql, never counted), no such class, or it
+ *                         could not be stored
  *   19 reset-usage  "s"   NAME: the user's usage in the current period
  *                         starts again from 0; 01: no such user
  *
@@ -115,11 +118,19 @@ static int limits_set_class(struct mass_ctx *ctx, const struct mass_request *req
 			    struct mass_reply *reply)
 {
 	const struct mass_param *name = &req->params[0], *cls = &req->params[1];
+	struct mass_usage u = { .size = sizeof(u) };
 	int st;
 
 	(void)reply;
 	if (!limits_valid(name) || !limits_valid(cls))
 		return MASS_STATUS_ERROR;
+	/* a name the server never heard of is a typo, not a provider's user
+	 * to remember a class for (pgsql tells the host of all of its own) */
+	if (ctx->host->usage_get(ctx, (const char *)name->data, name->len, &u) < 0) {
+		ctx->host->log_ctx(ctx, MASS_LOG_INFO, "set-class %.*s %s: no such user, answered 01",
+				   (int)name->len, (const char *)name->data, (const char *)cls->data);
+		return MASS_STATUS_ERROR;
+	}
 	st = ctx->host->user_class_set(ctx, (const char *)name->data, name->len,
 				       (const char *)cls->data);
 	ctx->host->log_ctx(ctx, MASS_LOG_INFO, "set-class %.*s %s: %s", (int)name->len,

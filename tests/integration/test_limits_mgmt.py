@@ -245,6 +245,7 @@ def test_bad_input_gets_a_clear_status():
     with proxy() as p:
         # over MASS: status 01 alone
         assert mass(p, b"\x18" + lv("mover") + lv("nosuch")) == b"\x01"
+        assert mass(p, b"\x18" + lv("nobody") + lv("quick")) == b"\x01"
         assert mass(p, b"\x17" + lv("nobody")) == b"\x01"
         assert mass(p, b"\x19" + lv("nobody")) == b"\x01"
         assert mass(p, b"\x17" + lv("bad\x00name")) == b"\x01"
@@ -254,6 +255,8 @@ def test_bad_input_gets_a_clear_status():
         assert rc == 1 and out == "", (rc, out)
         assert "set-class mover: no such user or class, or the class cannot be stored " \
                "(status 01)" in err, err
+        wait_for(lambda: "set-class nobody quick: no such user, answered 01" in p.stderr(),
+                 "the refusal logged")
         rc, out, err = massctl(p, "-j", "user-limits", "nobody")
         assert rc == 1, (rc, out, err)
         js = json.loads(out)
