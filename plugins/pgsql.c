@@ -110,7 +110,8 @@ enum pg_op_kind {
 	PG_OP_DEL,    /* 0B's DELETE, reply deferred */
 	PG_OP_PING,   /* an empty statement on an idle link (the watchdog) */
 	PG_OP_USAGE,  /* the fleet's quotas: usage added, totals read (pgsql_quota.h) */
-	PG_OP_RESET   /* a quota reset here: the period's rows deleted */
+	PG_OP_RESET,  /* a quota reset here: the period's rows deleted */
+	PG_OP_CLASS   /* 18's UPDATE of the class column, reply deferred */
 };
 
 /* One statement, queued or in flight (the head of pg.ops). */
@@ -120,7 +121,7 @@ struct pg_op {
 	struct mass_reply *later;       /* ADD, DEL */
 	char name[PG_FIELD_MAX + 1];    /* ROW, ADD, DEL */
 	size_t nlen;
-	char hash[PG_FIELD_MAX + 1];    /* ADD */
+	char hash[PG_FIELD_MAX + 1];    /* ADD; CLASS: the class ("": NULL, the default) */
 	char start[24], since[24];      /* RESET: the slot and the period's start */
 	bool failed;                    /* a result was an error */
 	bool done;                      /* ADD/DEL: the row was written */
@@ -152,6 +153,7 @@ struct pg {
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
 	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del, *sql_usage, *sql_reset;
+	char *sql_class;
 
 	enum pg_state state;
 	PGconn *conn;
@@ -613,6 +615,10 @@ static void pg_kick(struct mass_ctx *ctx)
 	case PG_OP_USAGE:
 		ok = pg_usage_send(ctx);
 		break;
+	case PG_OP_CLASS:
+		params[1] = op->hash[0] ? op->hash : NULL;
+		ok = PQsendQueryParams(pg->conn, pg->sql_class, 2, NULL, params, NULL, NULL, 0);
+		break;
 	case PG_OP_RESET: {
 		const char *rp[3] = { op->name, op->since, op->start };
 
@@ -718,7 +724,7 @@ static void pg_op_result(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 		pg_usage_rows(ctx, res);
 	else if (op->kind == PG_OP_ADD)
 		op->done = true;
-	else if (op->kind == PG_OP_DEL)
+	else if (op->kind == PG_OP_DEL || op->kind == PG_OP_CLASS)
 		op->done = strcmp(PQcmdTuples(res), "1") == 0;
 }
 
@@ -781,6 +787,24 @@ static void pg_usage_tell(struct mass_ctx *ctx)
 	}
 }
 
+/* 18's UPDATE is done: the copy and the host follow at once (the
+ * notification that comes back finds them current), then the answer. */
+static void pg_class_finish(struct mass_ctx *ctx, struct pg_op *op)
+{
+	struct pg *pg = ctx->state;
+	long at = pg_copy_find(pg, op->name, op->nlen);
+	bool ok = !op->failed && op->done;
+
+	if (ok && at >= 0)
+		ok = pg_copy_put(ctx, op->name, op->nlen, pg->users[at].hash,
+				 op->hash[0] ? op->hash : NULL) == 0;
+	PG_LOG(ctx, ok ? MASS_LOG_INFO : MASS_LOG_WARN, "set-class %s %s: %s", op->name,
+	       op->hash[0] ? op->hash : "default", ok ? "committed" : op->failed ? op->message
+	       : "no such user, answered 01");
+	ctx->host->reply_send(op->later, ok ? MASS_STATUS_OK : MASS_STATUS_ERROR);
+	op->later = NULL;
+}
+
 /* A reset's DELETE is done: the fleet's count starts again from 0 (failed:
  * tried again at the next sync). */
 static void pg_reset_finish(struct mass_ctx *ctx, struct pg_op *op)
@@ -832,7 +856,7 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 	bool ok = !op->failed;
 
 	if (ok && (op->kind == PG_OP_LOAD || op->kind == PG_OP_ROW || op->kind == PG_OP_ADD ||
-		   op->kind == PG_OP_DEL))
+		   op->kind == PG_OP_DEL || op->kind == PG_OP_CLASS))
 		pg_cache_dirty(pg);
 	switch (op->kind) {
 	case PG_OP_SETUP:
@@ -866,6 +890,9 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 		break;
 	case PG_OP_RESET:
 		pg_reset_finish(ctx, op);
+		break;
+	case PG_OP_CLASS:
+		pg_class_finish(ctx, op);
 		break;
 	case PG_OP_ADD:
 	case PG_OP_DEL:
@@ -1403,6 +1430,77 @@ static int pg_add(struct mass_ctx *ctx, const struct mass_request *req, struct m
 	return h->later != NULL ? MASS_STATUS_PENDING : MASS_STATUS_ERROR;
 }
 
+struct pg_class_find {
+	const char *name;
+	bool found;
+};
+
+static int pg_class_is(struct mass_ctx *ctx, void *arg, const char *name, const char *describe)
+{
+	struct pg_class_find *f = arg;
+
+	(void)ctx;
+	(void)describe;
+	f->found = strcmp(name, f->name) == 0;
+	return f->found;
+}
+
+/* True when name is a class of the configuration in force. */
+static bool pg_class_exists(struct mass_ctx *ctx, const char *name)
+{
+	struct pg_class_find f = { name, false };
+
+	if (MASS_HOST_HAS(ctx->host, class_each))
+		ctx->host->class_each(ctx, pg_class_is, &f);
+	return f.found;
+}
+
+/*
+ * 18 NAME CLASS, when [indexes] gives it to pgsql: a user of the table gets
+ * the class in its row (UPDATE, answered after the commit; every instance
+ * follows by the notification), so it lasts and holds for the fleet; a
+ * user of the built-in store goes to the host as the limits plugin would.
+ * CLASS "default" writes NULL. 01: no such class, no such user, the
+ * database not connected.
+ */
+static int pg_set_class(struct mass_ctx *ctx, const struct mass_request *req,
+			struct mass_reply *reply)
+{
+	struct pg *pg = ctx->state;
+	const struct mass_param *name = &req->params[0], *cls = &req->params[1];
+	const char *n = (const char *)name->data, *c = (const char *)cls->data;
+	struct pg_op *op;
+
+	if (!pg_valid_field(n, name->len, true) || pg_class_value(c, cls->len) == NULL ||
+	    !pg_class_exists(ctx, c)) {
+		PG_LOG(ctx, MASS_LOG_INFO, "set-class %.*s: no class \"%.32s\", answered 01",
+		       (int)name->len, n, c);
+		return MASS_STATUS_ERROR;
+	}
+	if (!MASS_HOST_HAS(ctx->host, user_class_set))
+		return MASS_STATUS_ERROR;
+	if (pg_in_store(ctx->host, n, name->len))
+		return ctx->host->user_class_set(ctx, n, name->len, c);
+	if (pg_copy_find(pg, n, name->len) < 0 || pg->state != PG_UP) {
+		PG_LOG(ctx, MASS_LOG_INFO, "set-class %.*s %s: %s, answered 01", (int)name->len, n, c,
+		       pg->state != PG_UP ? "database not connected" : "no such user");
+		return MASS_STATUS_ERROR;
+	}
+	if ((op = pg_op_new(PG_OP_CLASS)) == NULL)
+		return MASS_STATUS_ERROR;
+	if ((op->later = ctx->host->reply_defer_ctx(ctx, reply, NULL, NULL)) == NULL) {
+		free(op);
+		return MASS_STATUS_ERROR;
+	}
+	memcpy(op->name, n, name->len);
+	op->nlen = name->len;
+	if (strcmp(c, "default") != 0)
+		strcpy(op->hash, c);
+	pg_op_queue(pg, op);
+	pg_kick(ctx);
+	return MASS_STATUS_PENDING;
+}
+
 /* 0B NAME: the DELETE is queued; the reply waits for its commit. */
 static int pg_del(struct mass_ctx *ctx, const struct mass_request *req, struct mass_reply *reply)
 {
@@ -1537,10 +1635,11 @@ static int pg_sql_make(struct pg *pg)
 		"  WHERE o.name = c.name AND o.period_start >= c.since"
 		"  AND o.period_start < c.period_start) o ON true",
 		t, t, t);
+	pg->sql_class = pg_sprintf("UPDATE %s SET class = $2 WHERE name = $1", t);
 	pg->sql_reset = pg_sprintf("DELETE FROM %s_usage WHERE name = $1 AND period_start >= $2"
 				   " AND period_start <= $3", t);
 	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del &&
-	       pg->sql_usage && pg->sql_reset ? 0 : -1;
+	       pg->sql_usage && pg->sql_reset && pg->sql_class ? 0 : -1;
 }
 
 
@@ -1634,6 +1733,7 @@ static void pg_free(struct mass_ctx *ctx)
 	free(pg->sql_del);
 	free(pg->sql_usage);
 	free(pg->sql_reset);
+	free(pg->sql_class);
 	pg_quota_free(&pg->quotas);
 	free(pg);
 	ctx->state = NULL;
@@ -1765,6 +1865,9 @@ static const struct mass_index pg_indexes[] = {
 	  .serve = pg_add, .reply_layout = "" },
 	{ .index = 0x0B, .signature = "s", .usage = "delete a SOCKS user from PostgreSQL: NAME",
 	  .serve = pg_del, .reply_layout = "" },
+	{ .index = 0x18, .signature = "ss",
+	  .usage = "move a user to a class, kept in PostgreSQL: NAME CLASS",
+	  .serve = pg_set_class, .reply_layout = "" },
 };
 
 const struct mass_plugin mass_plugin = {

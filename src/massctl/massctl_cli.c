@@ -69,7 +69,7 @@ const struct massctl_cmd massctl_cmds[] = {
 	  .params = "n", .print = massctl_print_user_limits, .status01 = "no such user",
 	  .arg_in_msg = true },
 	{ .names = { "set-class" }, .args = "NAME CLASS", .help = "move NAME to CLASS (live tunnels too)",
-	  .min_args = 2, .max_args = 2, .index = MASSCTL_IX_SET_CLASS, .plugin = "limits",
+	  .min_args = 2, .max_args = 2, .index = MASSCTL_IX_SET_CLASS, .plugin = "limits|pgsql",
 	  .params = "ns", .status01 = "no such user or class, or the class cannot be stored",
 	  .arg_in_msg = true },
 	{ .names = { "reset-usage" }, .args = "NAME", .help = "start NAME's quota usage again from 0",

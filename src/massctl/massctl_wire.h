@@ -228,7 +228,8 @@ int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
 /* The row of index ix in info, or NULL. */
 const struct massctl_index_usage *massctl_info_row(const struct massctl_info *info, uint8_t ix);
 
-/* True when the row of ix names plugin (a NUL-terminated name). */
+/* True when the row of ix names plugin (a NUL-terminated name, or several
+ * separated by '|': any of them). */
 bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char *plugin);
 
 /* 0A..0D: no fields. */

@@ -42,7 +42,7 @@ TUNNEL = None
 
 def instance(pg, cache=None, user="postgres"):
     idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)] \
-        + ["14 = info", "16 = limits", "17 = limits", "18 = limits", "19 = limits"]
+        + ["14 = info", "16 = limits", "17 = limits", "18 = pgsql", "19 = limits"]
     conninfo = pg.conninfo().replace("user=postgres", "user=" + user)
     ini = "[class basic]\nmax_sessions = 2\n" \
         "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
@@ -238,6 +238,22 @@ def test_the_class_column_moves_the_user_on_both():
     PG.psql("UPDATE socks_users SET class = 'basic' WHERE name = 'dave'")
     for p in (A, B):
         wait_for(lambda: class_of(p, "dave") == "basic", "dave in basic again", timeout=1.0)
+    # set-class through pgsql (18 = pgsql) writes the column: both follow
+    t0 = time.monotonic()
+    rc, out, err = massctl(B, "set-class", "dave", "default")
+    assert rc == 0, (out, err, B.stderr())
+    assert PG.psql("SELECT class IS NULL FROM socks_users WHERE name = 'dave'") == "t"
+    assert class_of(B, "dave") == "default"   # answered after the commit, applied
+    wait_for(lambda: class_of(A, "dave") == "default", "dave moved on A", timeout=1.0)
+    print("     massctl set-class on B reached A in %.0f ms" % ((time.monotonic() - t0) * 1000))
+    rc, out, err = massctl(A, "set-class", "dave", "basic")
+    assert rc == 0, (out, err, A.stderr())
+    assert PG.psql("SELECT class FROM socks_users WHERE name = 'dave'") == "basic"
+    wait_for(lambda: class_of(B, "dave") == "basic", "dave back in basic on B", timeout=1.0)
+    for args in (("dave", "nosuch"), ("nobody", "basic")):
+        rc, out, err = massctl(A, "set-class", *args)
+        assert rc == 1 and "(status 01)" in err, (args, rc, out, err)
+    assert PG.psql("SELECT class FROM socks_users WHERE name = 'dave'") == "basic"
     # A's cache keeps the class with the hash
     wait_for(lambda: "dave:%s:basic\n" % SECRET_HASH in open(os.path.join(PG.dir, "a.cache")).read(),
              "the class in the cache")

@@ -1072,6 +1072,8 @@ START_TEST(limits_commands_by_info)
 		{ 0x18, "limits", "ss", "" }, { 0x19, "limits", "s", "" },
 	};
 	const struct irow other[] = { { 0x14, "info", "", "" }, { 0x17, "mine", "s", "" } };
+	const struct irow pg18[] = { { 0x14, "info", "", "" }, { 0x18, "pgsql", "ss", "" } };
+	char hexpg[2 * 8192 + 1];
 	/* two classes: default "unlimited", basic "max_sessions=3" */
 	const char *classes = "00" "02" "0764656661756c74" "09756e6c696d69746564"
 			      "056261736963" "0e6d61785f73657373696f6e733d33";
@@ -1083,6 +1085,7 @@ START_TEST(limits_commands_by_info)
 
 	strcpy(hex12, info_hex(rows, 5, true));
 	strcpy(moved, info_hex(other, 2, true));
+	strcpy(hexpg, info_hex(pg18, 2, true));
 	{
 		const struct fake_step cl[] = { { "14", hex12 }, { "16", classes } };
 		const struct fake_step ul[] = { { "14", hex12 }, { "1703626f62", limits } };
@@ -1092,7 +1095,10 @@ START_TEST(limits_commands_by_info)
 		const struct fake_step sc01[] = { { "14", hex12 }, { "1803626f6202786b", "01" } };
 		const struct fake_step rs[] = { { "14", hex12 }, { "1903626f62", "00" } };
 		const struct fake_step taken[] = { { "14", moved } };
+		/* 18 given to pgsql (its users' class kept in the table) */
+		const struct fake_step scpg[] = { { "14", hexpg }, { "1803626f6205626173696b", "00" } };
 
+		ck_assert_int_eq(RUN(scpg, &f, "set-class", "bob", "basik"), 0);
 		ck_assert_int_eq(RUN(cl, &f, "classes"), 0);
 		ck_assert_str_eq(mem_text, "CLASS\tLIMITS\ndefault\tunlimited\nbasic\tmax_sessions=3\n");
 		ck_assert_int_eq(RUN(cl, &f, "-j", "classes"), 0);
