@@ -6,9 +6,10 @@
  *     in-memory copy of the table, so logins never wait for the database
  *     and keep working while it is down;
  *   - MASS 01 (list, from the copy), 0A (add: a crypt(3) hash is inserted,
- *     never the password) and 0B (delete), when [indexes] gives them to
- *     pgsql; 0A/0B are answered after the statement committed (deferred
- *     replies), and 01 at once when the database is not connected.
+ *     never the password), 0B (delete) and 18 (set-class: the class
+ *     column), when [indexes] gives them to pgsql; 0A/0B/18 are answered
+ *     after the statement committed (deferred replies), and 01 at once
+ *     when the database is not connected.
  *
  * The copy is loaded whole at every connection and kept current by
  * LISTEN/NOTIFY: the table carries a trigger (created with it) that
