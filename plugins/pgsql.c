@@ -782,8 +782,12 @@ static void pg_usage_tell(struct mass_ctx *ctx)
 		struct pg_quota *e = &pg->quotas.list[i];
 		uint64_t base = pg_quota_base(e);
 
-		if (e->wanted && ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start,
-							    base) == MASS_STATUS_OK)
+		/* unchanged: not told again (each telling marks the host's quota
+		 * file for a rewrite) */
+		if (!e->wanted || (e->has_told && e->told == base))
+			continue;
+		if (ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start, base) ==
+		    MASS_STATUS_OK)
 			pg_quota_told(e, base);
 	}
 }
