@@ -27,7 +27,10 @@
  * Metrics: the counters of MASS 02..09 under socks5d_ names (counters end
  * in _total, sizes in _bytes), per-user totals as labelled series
  * (user="NAME", escaped as the format says), socks5d_build_info{version},
- * socks5d_start_time_seconds, socks5d_plugin_loaded{plugin,version}.
+ * socks5d_start_time_seconds, socks5d_plugin_loaded{plugin,version}, and
+ * the per-user limits (socks5d_user_quota_used_bytes, _quota_bytes,
+ * _rate_delayed_bytes_total, _limit_refused_total) from the host's usage
+ * table.
  *
  * Index (see mass-protocol(7); no reply layout: the u16 port is beyond the
  * layout grammar):
@@ -204,6 +207,104 @@ static void prom_user_family(struct prom_buf *b, const struct user_totals *t, co
 	}
 }
 
+/* One user's limits, as copied from usage_each (names live past the callback). */
+struct prom_limit {
+	char name[256];
+	size_t name_len;
+	int has_quota;
+	uint64_t used, quota, delayed, refused;
+};
+
+struct prom_limits {
+	struct prom_limit *list;
+	size_t len, cap;
+	int failed;
+};
+
+static int prom_limit_one(struct mass_ctx *ctx, void *arg, const struct mass_usage *u)
+{
+	struct prom_limits *l = arg;
+	struct prom_limit *e;
+
+	(void)ctx;
+	if (l->len == USER_TOTALS_MAX)
+		return 1;           /* the same cap as the per-user totals */
+	if (u->user_len == 0 || u->user_len > 255)
+		return 0;           /* unauthenticated clients have no user label */
+	if (l->len == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct prom_limit *grown = realloc(l->list, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			l->failed = 1;
+			return 1;
+		}
+		l->list = grown;
+		l->cap = cap;
+	}
+	e = &l->list[l->len++];
+	memcpy(e->name, u->user, u->user_len);
+	e->name_len = u->user_len;
+	e->has_quota = u->quota > 0;
+	e->used = u->used;
+	e->quota = u->quota;
+	e->delayed = u->delayed_bytes;
+	e->refused = u->refused;
+	return 0;
+}
+
+/* One family of the per-user limits: the samples of users where want(e). */
+static void prom_limit_family(struct prom_buf *b, const struct prom_limits *l, const char *name,
+			      const char *type, const char *help, size_t field, int quota_only)
+{
+	prom_family(b, name, type, help);
+	for (size_t i = 0; i < l->len; i++) {
+		const struct prom_limit *e = &l->list[i];
+
+		if (quota_only && !e->has_quota)
+			continue;
+		prom_printf(b, "%s{user=\"", name);
+		prom_label(b, e->name, e->name_len);
+		prom_printf(b, "\"} %llu\n", (unsigned long long)
+			    *(const uint64_t *)(const void *)((const char *)e + field));
+	}
+}
+
+/*
+ * The per-user limits (issue 20) from the host's usage table, when the host
+ * has it: quota used and the quota (users of a class with a quota), octets
+ * delayed by the rate limit, requests refused by a limit. At most
+ * USER_TOTALS_MAX users, as for the per-user totals. One copy per scrape,
+ * so the families hold the same users.
+ */
+static void prom_limits(struct mass_ctx *ctx, struct prom_buf *b)
+{
+	struct prom_limits l = { 0 };
+
+	if (!MASS_HOST_HAS(ctx->host, usage_each))
+		return;
+	ctx->host->usage_each(ctx, prom_limit_one, &l);
+	if (l.failed) {
+		free(l.list);
+		b->failed = 1;
+		return;
+	}
+	prom_limit_family(b, &l, "socks5d_user_quota_used_bytes", "gauge",
+			  "Octets the user moved in the current quota period, both directions "
+			  "(the fleet's when the quota is shared).",
+			  offsetof(struct prom_limit, used), 1);
+	prom_limit_family(b, &l, "socks5d_user_quota_bytes", "gauge",
+			  "The user's quota per period, in octets.",
+			  offsetof(struct prom_limit, quota), 1);
+	prom_limit_family(b, &l, "socks5d_user_rate_delayed_bytes_total", "counter",
+			  "Octets of the user's that waited for the rate limit.",
+			  offsetof(struct prom_limit, delayed), 0);
+	prom_limit_family(b, &l, "socks5d_user_limit_refused_total", "counter",
+			  "Requests of the user's refused by a limit (sessions, quota).",
+			  offsetof(struct prom_limit, refused), 0);
+	free(l.list);
+}
+
 /* The whole exposition into b. */
 static void prom_render(struct mass_ctx *ctx, struct prom_buf *b)
 {
@@ -231,6 +332,7 @@ static void prom_render(struct mass_ctx *ctx, struct prom_buf *b)
 				 offsetof(struct user_total, bytes_to_client));
 		user_totals_free(&now);
 	}
+	prom_limits(ctx, b);
 	prom_family(b, "socks5d_build_info", "gauge", "The daemon's version, as a label.");
 	prom_printf(b, "socks5d_build_info{version=\"");
 	prom_label(b, si->version, strlen(si->version));
