@@ -602,6 +602,7 @@ static const struct config_key config_keys[] = {
 	{ "socks", "proxy_protocol", CT_CIDRS, offsetof(struct config, proxy_protocol),
 	  0, 0, 0, 0, 0, 0 },
 	CK_UINT("socks", "max_buffer_memory", max_buffer_memory, 1, 1048576),
+	CK_BOOL("socks", "http_connect", http_connect),
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
 	DISSECT_PROTOCOLS(CK_DISSECTOR)
 #undef CK_DISSECTOR

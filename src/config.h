@@ -89,6 +89,7 @@ struct config {
 	char *user;                       /* drop to this user after binding, or NULL */
 	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
 	struct config_cidrs proxy_protocol; /* sources that must send a PROXY header; empty: none */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener (off) */
 
 	/* [dissectors]: one key per protocol of dissect.h's table */
 	struct dissect_ports dissector_ports[DISSECT_COUNT];

@@ -211,6 +211,7 @@ static void runtime_fill_views(struct runtime *rt)
 		.proxy_nets = cfg->proxy_protocol.nets,
 		.proxy_len = cfg->proxy_protocol.len,
 		.dissector_ports = cfg->dissector_ports,
+		.http_connect = cfg->http_connect,
 	};
 	rt->mgmt = (struct mgmt_settings){
 		.auth = cfg->mgmt_auth,

@@ -69,6 +69,7 @@ struct socks_policy {
 	const struct net_cidr *proxy_nets; /* sources that must send a PROXY header */
 	size_t proxy_len;
 	const struct dissect_ports *dissector_ports; /* DISSECT_COUNT entries */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener too */
 };
 
 struct socks_live {

@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "bind.h"
 #include "context.h"
+#include "http_connect.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
 #include "core/escape.h"
@@ -27,6 +28,7 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
+#include "route/http_head.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
 #include "auth/users.h"
@@ -35,6 +37,7 @@
 enum session_state {
 	ST_PROXY,        /* a balancer's PROXY header first ([socks] proxy_protocol) */
 	ST_GREETING,
+	ST_HTTP,         /* an HTTP CONNECT head instead of a greeting (http_connect.h) */
 	ST_AUTH,
 	ST_VERIFYING,    /* login parsed: the verify pool (auth/verify.h) or the
 			  * authentication providers (core/events.h) have it */
@@ -93,6 +96,7 @@ struct session {
 	void *auth_pending;              /* a provider's login in progress */
 	char *bound;                     /* the proxy's side, once established, if wanted */
 	uint16_t bound_port;
+	struct http_connect *http;       /* an HTTP CONNECT client: its answers translated */
 };
 
 void session_table_init(struct session_table *t)
@@ -171,6 +175,7 @@ static void session_free(struct session *s)
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
+	http_connect_free(s->http);
 	metrics_closed(s->ctx->metrics);
 	free(s);
 }
@@ -193,7 +198,17 @@ static void session_abort(struct session *s)
  */
 static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 {
-	ssize_t n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
+	char http[HTTP_RESPONSE_MAX];
+	ssize_t n;
+
+	if (s->http != NULL) {
+		/* an HTTP CONNECT client gets the HTTP response that stands for it */
+		len = http_connect_answer(s->http, buf, len, http, sizeof(http));
+		if (len == 0)
+			return true;
+		buf = (const uint8_t *)http;
+	}
+	n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
 
 	return n == (ssize_t)len;
 }
@@ -376,6 +391,8 @@ static void session_started(struct session *s);
 static ssize_t session_proxy_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_proxy_lost(struct session *s, const char *why, bool quiet);
 static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_resolved(void *data, enum resolve_status status,
@@ -467,7 +484,13 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 	case ST_PROXY:
 		return session_proxy_feed(s, buf, len);
 	case ST_GREETING:
+		/* nothing read yet (G_VER) and not SOCKS5: maybe HTTP CONNECT */
+		if (s->policy->http_connect && s->hs->p.greeting.state == 0 && len > 0 &&
+		    buf[0] != SOCKS5_VERSION)
+			return session_http_start(s, buf, len);
 		return session_greeting_feed(s, buf, len);
+	case ST_HTTP:
+		return session_http_feed(s, buf, len);
 	case ST_AUTH:
 		return session_auth_feed(s, buf, len);
 	case ST_REQUEST:
@@ -531,6 +554,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	switch (s->state) {
 	case ST_PROXY:
 	case ST_GREETING:
+	case ST_HTTP:
 	case ST_AUTH:
 	case ST_REQUEST:
 	case ST_UDP:     /* bytes on the control connection are ignored, EOF ends it */
@@ -678,6 +702,70 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 		s->state = ST_REQUEST;
 	}
 	return (ssize_t)used;
+}
+
+/*
+ * --- HTTP CONNECT ([socks] http_connect): the head, then the SOCKS5
+ * handshake it stands for, fed to the stages below (http_connect.h) ---
+ */
+
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len)
+{
+	s->http = http_connect_new();
+	if (s->http == NULL) {
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_HTTP;
+	return session_http_feed(s, buf, len);
+}
+
+/*
+ * Feeds the head. Once complete, the greeting it stands for goes to the
+ * greeting stage; then the login (when the method chosen asks for it), the
+ * CONNECT request and the octets behind the head go to the stages that
+ * follow, as a SOCKS client's would. Returns the octets consumed while the
+ * head is incomplete, else -1 (the session moved on, waits, or is gone).
+ */
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	uint8_t greeting[4], *socks;
+	size_t used = 0, n, off = 0;
+	int status = 400;
+	enum proto_result r = http_connect_feed(s->http, buf, len, &used, &status);
+
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	if (r == PROTO_ERROR) {
+		char resp[HTTP_RESPONSE_MAX];
+		size_t rlen = http_head_response(resp, sizeof(resp), status, NULL);
+
+		(void)send(s->relay.fd[RELAY_CLIENT], resp, rlen, MSG_NOSIGNAL);
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_GREETING;
+	n = http_connect_greeting(s->http, greeting);
+	if (session_greeting_feed(s, greeting, n) < 0)
+		return -1;
+	socks = malloc(HTTP_CONNECT_SOCKS_MAX + len - used);
+	if (socks == NULL) {
+		session_free(s);
+		return -1;
+	}
+	n = http_connect_socks(s->http, socks, HTTP_CONNECT_SOCKS_MAX);
+	memcpy(socks + n, buf + used, len - used);
+	n += len - used;
+	while (off < n) {
+		ssize_t u = session_handshake(s, socks + off, n - off);
+
+		if (u < 0)
+			break;
+		off += (size_t)u;
+	}
+	explicit_bzero(socks, HTTP_CONNECT_SOCKS_MAX);
+	free(socks);
+	return -1;
 }
 
 /* --- auth: RFC 1929 username/password → status --- */
@@ -1337,7 +1425,8 @@ static uint8_t session_public_state(const struct session *s)
 {
 	switch (s->state) {
 	case ST_PROXY:
-	case ST_GREETING: return MASS_SESSION_GREETING;
+	case ST_GREETING:
+	case ST_HTTP: return MASS_SESSION_GREETING;
 	case ST_AUTH:
 	case ST_VERIFYING: return MASS_SESSION_AUTH;
 	case ST_REQUEST: return MASS_SESSION_REQUEST;
