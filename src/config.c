@@ -110,6 +110,10 @@ void config_free(struct config *c)
 	config_release(&c->log_level);
 	config_release(&c->plugins_dir);
 	config_list_clear(&c->acl);
+	for (size_t i = 0; i < c->upstreams.len; i++)   /* URLs may hold passwords */
+		explicit_bzero(c->upstreams.items[i].value, strlen(c->upstreams.items[i].value));
+	config_list_clear(&c->upstreams);
+	config_list_clear(&c->routes);
 	config_list_clear(&c->users);
 	config_list_clear(&c->admins);
 	for (size_t i = 0; i < 256; i++)
@@ -767,6 +771,14 @@ static int config_on_acl(struct config_parser *p, const char *section, const cha
 	return config_add(p, &p->c->acl, section, key, value);
 }
 
+/* [upstreams] (names and URLs checked when the routes are built) and [routes] */
+static int config_on_routes(struct config_parser *p, const char *section, const char *key,
+			    const char *value)
+{
+	return config_add(p, strcmp(section, "routes") == 0 ? &p->c->routes : &p->c->upstreams,
+			  section, key, value);
+}
+
 static int config_on_credentials(struct config_parser *p, const char *section,
 				 const char *key, const char *value)
 {
@@ -885,6 +897,8 @@ static const struct {
 	{ "admins", config_on_credentials },
 	{ "plugins", config_on_table },
 	{ "indexes", config_on_index },
+	{ "upstreams", config_on_routes },
+	{ "routes", config_on_routes },
 };
 
 static config_section_fn config_section_handler(const char *section)

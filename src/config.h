@@ -97,6 +97,10 @@ struct config {
 	/* [acl], rules in order (parsed by the acl module) */
 	struct config_list acl;
 
+	/* [upstreams] NAME = URL...; [routes] TARGET = CONDITIONS (socks/routes.h) */
+	struct config_list upstreams;
+	struct config_list routes;
+
 	/* [users] and [admins]: name = password */
 	struct config_list users;
 	struct config_list admins;

@@ -15,6 +15,7 @@
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
+#include "socks/routes.h"
 
 /* A snapshot being built, with the users store that goes live with it. */
 struct runtime_candidate {
@@ -183,9 +184,40 @@ static void runtime_free(struct runtime *rt)
 {
 	plugins_free(rt->plugins);
 	acl_free(rt->acl);
+	routes_free(rt->routes);
 	users_free(&rt->admins);
 	config_free(&rt->cfg);
 	free(rt);
+}
+
+/*
+ * [upstreams] and [routes], taking over the failover state of the parents
+ * old has unchanged. Returns the routes, or NULL with err set.
+ */
+static struct routes *runtime_build_routes(const struct config *cfg, const struct runtime *old,
+					   char *err, size_t errlen)
+{
+	const struct config_list *lists[2] = { &cfg->upstreams, &cfg->routes };
+	struct routes_text *t[2] = { NULL, NULL };
+	struct routes *r = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		if (lists[k]->len > 0 && (t[k] = calloc(lists[k]->len, sizeof(*t[k]))) == NULL)
+			goto oom;
+		for (size_t i = 0; i < lists[k]->len; i++)
+			t[k][i] = (struct routes_text){ lists[k]->items[i].key,
+							lists[k]->items[i].value,
+							lists[k]->items[i].line };
+	}
+	r = routes_build(t[0], cfg->upstreams.len, t[1], cfg->routes.len, cfg->path,
+			 old != NULL ? old->routes : NULL, err, errlen);
+	free(t[0]);
+	free(t[1]);
+	return r;
+oom:
+	free(t[0]);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
 }
 
 /* The snapshot's destroy (core/snapshot.h): its last holder is gone. */
@@ -212,6 +244,7 @@ static void runtime_fill_views(struct runtime *rt)
 		.proxy_len = cfg->proxy_protocol.len,
 		.dissector_ports = cfg->dissector_ports,
 		.http_connect = cfg->http_connect,
+		.routes = rt->routes,
 	};
 	rt->mgmt = (struct mgmt_settings){
 		.auth = cfg->mgmt_auth,
@@ -256,6 +289,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	rt->auth = rt->cfg.auth;
 	rt->dissectors = rt->cfg.dissectors && !ctx->opts.no_dissectors;
 	if ((rt->acl = runtime_build_acl(ctx, &rt->cfg, err, errlen)) == NULL ||
+	    (rt->routes = runtime_build_routes(&rt->cfg, old, err, errlen)) == NULL ||
 	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
 		goto fail;
 	if (runtime_build_users_part(ctx, c, err, errlen) < 0)

@@ -50,6 +50,7 @@ struct acl;
 struct accesslog;
 struct metrics;
 struct session;
+struct routes;
 
 /* The largest datagram a UDP association moves (udp_assoc.h). */
 #define SOCKS_UDP_BUF 65536
@@ -70,6 +71,8 @@ struct socks_policy {
 	size_t proxy_len;
 	const struct dissect_ports *dissector_ports; /* DISSECT_COUNT entries */
 	bool http_connect;                /* HTTP CONNECT on the SOCKS listener too */
+	struct routes *routes;            /* [upstreams] and [routes] (routes.h); their
+					   * failover state is mutable, loop thread only */
 };
 
 struct socks_live {

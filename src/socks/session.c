@@ -29,8 +29,10 @@
 #include "relay.h"
 #include "resolve.h"
 #include "route/http_head.h"
+#include "routes.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
+#include "upstream_connect.h"
 #include "auth/users.h"
 #include "auth/verify.h"
 
@@ -44,6 +46,7 @@ enum session_state {
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
+	ST_UPSTREAM,     /* CONNECT through a parent proxy (upstream_connect.h) */
 	ST_BIND,         /* BIND: waiting for the peer (bind.h) */
 	ST_UDP,          /* UDP ASSOCIATE: the control connection (udp_assoc.h) */
 	ST_RELAY
@@ -77,6 +80,7 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
+	struct upconn *up;               /* ST_UPSTREAM only */
 	TAILQ_ENTRY(session) link;       /* in ctx->sessions.list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
@@ -153,6 +157,7 @@ static void session_free(struct session *s)
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
+	upconn_free(s->up);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
 			loop_forget(s->ctx->loop, s->relay.fd[i]);
@@ -398,6 +403,7 @@ static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_
 static void session_resolved(void *data, enum resolve_status status,
 			     const struct sockaddr_storage *addrs, size_t count);
 static void session_try_next(struct session *s);
+static bool session_route(struct session *s);
 static void session_upstream_ready(struct session *s, int events);
 static void session_udp_start(struct session *s);
 static void session_start_relay(struct session *s);
@@ -568,6 +574,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		return;
 	case ST_RESOLVING:
 	case ST_CONNECTING:
+	case ST_UPSTREAM:
 	case ST_BIND:
 		/* a client leaving while we work for it: stop at once */
 		if (side == RELAY_CLIENT) {
@@ -984,6 +991,8 @@ static void session_request_done(struct session *s)
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
+	if (session_route(s))   /* a [routes] rule sends it to a parent */
+		return;
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
 		if (session_denied(s, NULL))
 			return;
@@ -1128,6 +1137,75 @@ static void session_resolved(void *data, enum resolve_status status,
 	hs->last_error = EHOSTUNREACH;
 	session_try_next(s);
 }
+/* --- CONNECT through a parent proxy: upstream_connect.h works, the session answers --- */
+
+static void session_upconn_connected(void *owner, int fd)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		close(fd);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	s->relay.fd[RELAY_UPSTREAM] = fd;
+	/* what the parent sent behind its reply is waiting: the relay looks */
+	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE | RELAY_READABLE;
+	session_connected(s);
+}
+
+static void session_upconn_failed(void *owner, uint8_t rep, bool unavailable)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (unavailable && s->http != NULL)
+		http_connect_unavailable(s->http);
+	session_fail(s, rep);
+}
+
+static const struct upconn_ops session_upconn_ops = {
+	session_upconn_connected, session_upconn_failed,
+};
+
+/*
+ * CONNECT's route (routes.h), decided once, before resolution: direct
+ * returns false (the caller goes on); an upstream starts the upstream stage
+ * once the ACL allowed the request as named. Returns true when the session
+ * moved on or was closed.
+ */
+static bool session_route(struct session *s)
+{
+	struct request_parser *req = &s->hs->req;
+	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
+	struct sockaddr_storage dst;
+	socklen_t len;
+	struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, NULL, req->port };
+	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout };
+	struct routes_upstream *to;
+
+	if (s->policy->routes == NULL)
+		return false;
+	if (name == NULL) {
+		request_sockaddr(req, &dst, &len);
+		q.dst = (const struct sockaddr *)&dst;
+	}
+	to = routes_pick(s->policy->routes, &q, NULL);
+	if (to == NULL)
+		return false;
+	if (session_request_denied(s))
+		return true;
+	loop_timer_stop(s->ctx->loop, &s->timer);
+	s->state = ST_UPSTREAM;
+	s->up = upconn_start(&env, to, name, q.dst, req->port, &session_upconn_ops, s);
+	if (s->up == NULL)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+	return true;
+}
+
 /* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
 
 static void session_bind_listening(void *owner, const struct sockaddr *bnd)
@@ -1431,7 +1509,8 @@ static uint8_t session_public_state(const struct session *s)
 	case ST_VERIFYING: return MASS_SESSION_AUTH;
 	case ST_REQUEST: return MASS_SESSION_REQUEST;
 	case ST_RESOLVING:
-	case ST_CONNECTING: return MASS_SESSION_CONNECTING;
+	case ST_CONNECTING:
+	case ST_UPSTREAM: return MASS_SESSION_CONNECTING;
 	case ST_BIND: return MASS_SESSION_BIND;
 	case ST_UDP: return MASS_SESSION_UDP;
 	default: return relay_half_closed(&s->relay) ? MASS_SESSION_CLOSING
