@@ -75,6 +75,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "core/loop.h"
 #include "auth/users.h"
 #include "core/metrics.h"
 #include "core/snapshot.h"
@@ -126,6 +127,7 @@ struct runtime_ctx {
 	 * main before the first runtime_apply(): the ACL's built-in rules */
 	struct sockaddr_storage self[RUNTIME_SELF_MAX];
 	size_t nself;
+	struct loop_timer limits_tick; /* per-user limits, once a second (socks_limits.h) */
 };
 
 /*

@@ -42,6 +42,8 @@
 #include "core/ratelimit.h"
 #include "core/snapshot.h"
 #include "dissect/dissect.h"
+#include "limits/limits_class.h"
+#include "socks/socks_limits.h"
 
 struct loop;
 struct resolver;
@@ -73,12 +75,16 @@ struct socks_policy {
 	bool http_connect;                /* HTTP CONNECT on the SOCKS listener too */
 	struct routes *routes;            /* [upstreams] and [routes] (routes.h); their
 					   * failover state is mutable, loop thread only */
+	/* [class NAME] sections, list[0] default (empty table: all unlimited);
+	 * a class pointer a session reads is valid while it holds the snapshot */
+	const struct limits_class_table *classes;
 };
 
 struct socks_live {
 	struct users users;               /* SOCKS users (RFC 1929) */
 	bool auth;                        /* SOCKS auth required now */
 	bool dissectors;                  /* dissectors on now */
+	struct socks_limits_live limits;  /* per-user limits in force (socks_limits.h) */
 };
 
 struct session_table {

@@ -74,6 +74,41 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 	return 1;
 }
 
+/* The most a limited read may take at once: a burst's worth is typical. */
+#define RELAY_LIMIT_CHUNK (1024 * 1024)
+
+/* What the next read of direction which may take. Returns false (stopped) for none. */
+static bool relay_limit_take(struct relay *r, int which)
+{
+	struct relay_limit *l = r->limit;
+	uint64_t want = l->quota_left < RELAY_LIMIT_CHUNK ? l->quota_left : RELAY_LIMIT_CHUNK;
+
+	if (want > 0 && l->bucket[which] != NULL)
+		want = bucket_take(l->bucket[which], l->now_ns, want);
+	l->grant = (size_t)want;
+	l->stopped[which] = want == 0;
+	return want > 0;
+}
+
+/* After the read: what was granted and not read goes back. */
+static void relay_limit_settle(struct relay *r, int which, ssize_t n)
+{
+	struct relay_limit *l = r->limit;
+	size_t moved = n > 0 ? (size_t)n : 0;
+
+	if (l->bucket[which] != NULL && l->grant > moved)
+		bucket_return(l->bucket[which], l->grant - moved);
+	if (l->quota_left != UINT64_MAX)
+		l->quota_left -= moved < l->quota_left ? moved : l->quota_left;
+	l->grant = 0;
+}
+
+/* A read's size: cap, or less under a limit. */
+static size_t relay_cap(const struct relay *r, size_t cap)
+{
+	return r->limit != NULL && r->limit->grant < cap ? r->limit->grant : cap;
+}
+
 /*
  * Reads one chunk: by splice into the direction's pipe once the flow is
  * bulk and nothing inspects it, else by recv into a pooled buffer.
@@ -92,7 +127,8 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 		if (d->pipe == NULL)
 			d->pipe = pool_pipe_get(r->pool);
 		if (d->pipe != NULL)
-			return splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
+			return splice(r->fd[src], NULL, d->pipe->wfd, NULL,
+				      relay_cap(r, d->pipe->capacity),
 				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	}
 	if (d->pipe != NULL) {
@@ -105,8 +141,9 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 		return -1;
 	}
 	d->off = 0;
-	n = recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
-	if (n == POOL_BUF_SIZE)
+	n = recv(r->fd[src], d->buf->data, relay_cap(r, POOL_BUF_SIZE), 0);
+	/* a limited read that got all it asked for proves nothing drained either */
+	if (n == POOL_BUF_SIZE || (r->limit != NULL && n > 0 && (size_t)n == r->limit->grant))
 		d->bulk = true;
 	else if (n > 0 && !(r->ready[src] & RELAY_EOF_PENDING))
 		r->ready[src] &= ~RELAY_READABLE;  /* short read: drained */
@@ -166,7 +203,11 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		if (budget == 0)
 			return RELAY_YIELD;
 		inspect = r->tap.feed != NULL;
+		if (r->limit != NULL && !relay_limit_take(r, which))
+			break;   /* stopped: readiness kept, the owner's timer resumes */
 		n = relay_fill(r, d, src, inspect);
+		if (r->limit != NULL)
+			relay_limit_settle(r, which, n);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

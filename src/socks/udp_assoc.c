@@ -133,6 +133,8 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		msg.msg_iov = iov;
 		msg.msg_iovlen = 2;
 		metrics_relay_read(a->env.metrics, (uint64_t)n);
+		if (a->env.meter != NULL && !a->env.meter(a->owner, 1, (size_t)n))
+			continue;   /* over the user's rate or quota: dropped */
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
 		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
 			metrics_relay_write(a->env.metrics, (uint64_t)n);
@@ -175,6 +177,8 @@ static void udp_assoc_send(struct udp_assoc *a, const char *name,
 	if (!a->env.permit(a->owner, name, net_port((const struct sockaddr *)dst),
 			   (const struct sockaddr *)dst))
 		return;
+	if (a->env.meter != NULL && !a->env.meter(a->owner, 0, len))
+		return;   /* over the user's rate or quota: dropped */
 	fd = udp_assoc_upstream(a, dst->ss_family);
 	if (fd < 0)
 		return;
