@@ -165,13 +165,14 @@ struct routes *routes_build(const struct routes_text *upstreams, size_t nupstrea
 	return r;
 }
 
-struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *req, int *line)
+struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *req,
+				    const struct acl_who *who, int *line)
 {
 	for (size_t i = 0; r != NULL && i < r->nrules; i++) {
 		int at;
 
 		/* the one rule denies exactly when its conditions all match */
-		if (acl_check(r->rules[i].match, req, &at) == ACL_DENY &&
+		if (acl_check_as(r->rules[i].match, req, who, &at) == ACL_DENY &&
 		    at == r->rules[i].line) {
 			if (line != NULL)
 				*line = at;

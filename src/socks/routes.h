@@ -70,10 +70,12 @@ void routes_free(struct routes *r);
 int routes_check_upstream(const char *name, const char *value, char *err, size_t errlen);
 
 /*
- * The route of req: an upstream (valid as long as r), or NULL for direct.
+ * The route of req asked by who (acl.h; NULL: no login): an upstream
+ * (valid as long as r), or NULL for direct.
  * *line (when not NULL) gets the deciding [routes] line, 0 without one.
  */
-struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *req, int *line);
+struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *req,
+				    const struct acl_who *who, int *line);
 
 /* Number of upstreams, and the i-th (for the MASS index and counters). */
 size_t routes_upstream_count(const struct routes *r);

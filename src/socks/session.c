@@ -303,12 +303,22 @@ static char session_kind(uint8_t cmd)
  * ASSOCIATE before a datagram and for BIND naming no peer). Returns true
  * when allowed; *line as acl_check() sets it.
  */
+/* The name of the session's class (limits: the user's, or default), NULL without classes. */
+static const char *session_class_name(const struct session *s)
+{
+	const struct limits_class *c = socks_limits_class_of(s->ctx, s->user,
+							     s->user ? strlen(s->user) : 0);
+
+	return c != NULL ? c->name : NULL;
+}
+
 static bool session_verdict(const struct session *s, const char *name, uint16_t port,
 			    const struct sockaddr *dst, int *line)
 {
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
+	const struct acl_who who = { s->user, session_class_name(s) };
 
-	return acl_check(s->policy->acl, &q, line) == ACL_ALLOW;
+	return acl_check_as(s->policy->acl, &q, &who, line) == ACL_ALLOW;
 }
 
 /* A denial in the daemon log: command, client, destination (the name escaped), rule. */
@@ -1221,6 +1231,7 @@ static bool session_route(struct session *s)
 	struct sockaddr_storage dst;
 	socklen_t len;
 	struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, NULL, req->port };
+	const struct acl_who who = { s->user, session_class_name(s) };
 	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout };
 	struct routes_upstream *to;
 
@@ -1230,7 +1241,7 @@ static bool session_route(struct session *s)
 		request_sockaddr(req, &dst, &len);
 		q.dst = (const struct sockaddr *)&dst;
 	}
-	to = routes_pick(s->policy->routes, &q, NULL);
+	to = routes_pick(s->policy->routes, &q, &who, NULL);
 	if (to == NULL)
 		return false;
 	if (session_request_denied(s))

@@ -43,22 +43,22 @@ START_TEST(test_pick)
 
 	ck_assert_msg(r != NULL, "%s", err);
 	ck_assert_uint_eq(routes_upstream_count(r), 2);
-	ck_assert_ptr_null(routes_pick(r, &q, &line));          /* direct, by rule */
+	ck_assert_ptr_null(routes_pick(r, &q, NULL, &line));          /* direct, by rule */
 	ck_assert_int_eq(line, 7);
 	q.dst = (struct sockaddr *)&b;
-	ck_assert_ptr_eq(routes_pick(r, &q, &line), routes_find(r, "corp"));
+	ck_assert_ptr_eq(routes_pick(r, &q, NULL, &line), routes_find(r, "corp"));
 	ck_assert_int_eq(line, 10);
 	q.dst = (struct sockaddr *)&c;
-	ck_assert_ptr_null(routes_pick(r, &q, &line));          /* no rule: direct */
+	ck_assert_ptr_null(routes_pick(r, &q, NULL, &line));          /* no rule: direct */
 	ck_assert_int_eq(line, 0);
 	q = (struct acl_request){ NULL, "git.corp.example", NULL, 22 };
-	ck_assert_ptr_eq(routes_pick(r, &q, NULL), routes_find(r, "corp"));
+	ck_assert_ptr_eq(routes_pick(r, &q, NULL, NULL), routes_find(r, "corp"));
 	q = (struct acl_request){ NULL, "example.org", NULL, 80 };
-	ck_assert_ptr_eq(routes_pick(r, &q, &line), routes_find(r, "web"));
+	ck_assert_ptr_eq(routes_pick(r, &q, NULL, &line), routes_find(r, "web"));
 	ck_assert_int_eq(line, 9);
 	/* a rule by address never matches a name */
 	q = (struct acl_request){ NULL, "example.org", NULL, 443 };
-	ck_assert_ptr_null(routes_pick(r, &q, NULL));
+	ck_assert_ptr_null(routes_pick(r, &q, NULL, NULL));
 	routes_free(r);
 }
 END_TEST
