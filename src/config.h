@@ -103,6 +103,11 @@ struct config {
 	/* [upstreams] NAME = URL...; [routes] TARGET = CONDITIONS (socks/routes.h) */
 	struct config_list upstreams;
 	struct config_list routes;
+	/* the egress, egress_mode and route keys of [class NAME] sections, one
+	 * list per key: class name = value (checked; route names at build) */
+	struct config_list class_egress;
+	struct config_list class_egress_mode;
+	struct config_list class_route;
 
 	/* [users] and [admins]: name = password */
 	struct config_list users;

@@ -199,6 +199,43 @@ static void runtime_free(struct runtime *rt)
 	free(rt);
 }
 
+/* The egress, egress_mode and route keys of the classes, into r. Returns 0 or -1. */
+static int runtime_route_classes(const struct config *cfg, struct routes *r, char *err,
+				 size_t errlen)
+{
+	const struct config_list *lists[3] = { &cfg->class_egress, &cfg->class_egress_mode,
+						&cfg->class_route };
+	size_t max = lists[0]->len + lists[1]->len + lists[2]->len, n = 0;
+	struct routes_class_text *t = max ? calloc(max, sizeof(*t)) : NULL;
+	int rc;
+
+	if (max > 0 && t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k]->len; i++) {
+			const struct config_kv *kv = &lists[k]->items[i];
+			size_t j = 0;
+
+			while (j < n && strcmp(t[j].cls, kv->key) != 0)
+				j++;
+			if (j == n)
+				t[n++].cls = kv->key;
+			if (k == 0)
+				t[j].egress = kv->value;
+			else if (k == 1)
+				t[j].mode = kv->value;
+			else
+				t[j].route = kv->value;
+			t[j].line = kv->line;
+		}
+	}
+	rc = routes_set_classes(r, t, n, cfg->path, err, errlen);
+	free(t);
+	return rc;
+}
+
 /*
  * [upstreams] and [routes], taking over the failover state of the parents
  * old has unchanged. Returns the routes, or NULL with err set.
@@ -222,6 +259,10 @@ static struct routes *runtime_build_routes(const struct config *cfg, const struc
 			 old != NULL ? old->routes : NULL, err, errlen);
 	free(t[0]);
 	free(t[1]);
+	if (r != NULL && runtime_route_classes(cfg, r, err, errlen) < 0) {
+		routes_free(r);
+		return NULL;
+	}
 	return r;
 oom:
 	free(t[0]);

@@ -17,6 +17,8 @@ struct routes {
 	size_t nups;
 	struct routes_rule *rules;
 	size_t nrules;
+	struct routes_class *classes;
+	size_t nclasses;
 };
 
 static bool routes_valid_name(const char *name)
@@ -53,6 +55,7 @@ void routes_free(struct routes *r)
 		acl_free(r->rules[i].match);
 	free(r->ups);
 	free(r->rules);
+	free(r->classes);
 	free(r);
 }
 
@@ -181,6 +184,56 @@ struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *
 	}
 	if (line != NULL)
 		*line = 0;
+	{
+		const struct routes_class *c = routes_class_find(r, who ? who->cls : NULL);
+
+		return c != NULL && c->has_route ? c->to : NULL;
+	}
+}
+
+int routes_set_classes(struct routes *r, const struct routes_class_text *cls, size_t n,
+		       const char *path, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (path == NULL)
+		path = "(defaults)";
+	if (n > 0 && (r->classes = calloc(n, sizeof(*r->classes))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct routes_class *c = &r->classes[i];
+		enum egress_mode mode = EGRESS_RANDOM;
+
+		snprintf(c->name, sizeof(c->name), "%s", cls[i].cls);
+		egress_init(&c->egress);
+		if ((cls[i].egress && egress_parse(&c->egress, cls[i].egress, why, sizeof(why)) < 0) ||
+		    (cls[i].mode && egress_mode_parse(cls[i].mode, &mode, why, sizeof(why)) < 0)) {
+			snprintf(err, errlen, "%s:%d: [class %s] egress: %s", path, cls[i].line,
+				 cls[i].cls, why);
+			return -1;
+		}
+		c->egress.mode = (uint8_t)mode;
+		c->has_route = cls[i].route != NULL;
+		if (c->has_route && strcmp(cls[i].route, "direct") != 0 &&
+		    (c->to = routes_find(r, cls[i].route)) == NULL) {
+			snprintf(err, errlen, "%s:%d: [class %s] route: no such upstream (in "
+				 "[upstreams]) and not \"direct\"", path, cls[i].line, cls[i].cls);
+			return -1;
+		}
+		r->nclasses++;
+	}
+	return 0;
+}
+
+const struct routes_class *routes_class_find(const struct routes *r, const char *cls)
+{
+	if (cls == NULL)
+		cls = "default";
+	for (size_t i = 0; r != NULL && i < r->nclasses; i++)
+		if (strcmp(r->classes[i].name, cls) == 0)
+			return &r->classes[i];
 	return NULL;
 }
 

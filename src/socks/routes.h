@@ -19,7 +19,15 @@
  * lives here, mutable, read and written on the loop thread; a rebuild on
  * reload takes over the state of every parent that is unchanged (same
  * upstream name, same URL without credentials), so a parent known down
- * stays down. Credentials live only in the upstream structures and are
+ * stays down.
+ *
+ * A class ([class NAME], limits/limits_class.h) may add three keys, kept
+ * here: egress (route/egress.h: addresses and IPv6 prefixes its outbound
+ * sockets leave from), egress_mode (random or sticky) and route (the
+ * upstream, or direct, for its requests no [routes] rule matches; a class
+ * routed through an upstream has its UDP ASSOCIATE refused, REP 07).
+ *
+ * Credentials live only in the upstream structures and are
  * wiped when the routes are freed; nothing this module writes holds them.
  */
 #ifndef MASS_ROUTES_H
@@ -30,6 +38,7 @@
 #include <stdint.h>
 
 #include "acl.h"
+#include "route/egress.h"
 #include "route/upstream.h"
 
 #define ROUTES_NAME_MAX 63
@@ -41,7 +50,22 @@ struct routes_upstream {
 	struct upstream_health health[UPSTREAM_MAX_PARENTS];
 };
 
+/* A class's egress and default route. */
+struct routes_class {
+	char name[33];
+	struct egress_spec egress;       /* n 0: the kernel picks */
+	bool has_route;                  /* route given: to (NULL: direct) */
+	struct routes_upstream *to;
+};
+
 struct routes;
+
+/* A class's keys as read (NULL: not given). */
+struct routes_class_text {
+	const char *cls;
+	const char *egress, *mode, *route;
+	int line;                        /* of route, for its message */
+};
 
 /* One key = value line of either section, as read (the caller owns the strings). */
 struct routes_text {
@@ -63,6 +87,18 @@ struct routes *routes_build(const struct routes_text *upstreams, size_t nupstrea
 			    const struct routes_text *rules, size_t nrules, const char *path,
 			    const struct routes *old, char *err, size_t errlen);
 
+/*
+ * Adds the classes' keys (after routes_build). Returns 0, or -1 with
+ * "PATH:LINE: [class NAME] route: ..." for a route naming no upstream (the
+ * other keys were checked by the config loader; a bad one is refused here
+ * too).
+ */
+int routes_set_classes(struct routes *r, const struct routes_class_text *cls, size_t n,
+		       const char *path, char *err, size_t errlen);
+
+/* The keys of class cls (NULL: "default"), or NULL when it has none. */
+const struct routes_class *routes_class_find(const struct routes *r, const char *cls);
+
 /* Wipes the credentials and frees (NULL is fine). */
 void routes_free(struct routes *r);
 
@@ -71,7 +107,8 @@ int routes_check_upstream(const char *name, const char *value, char *err, size_t
 
 /*
  * The route of req asked by who (acl.h; NULL: no login): an upstream
- * (valid as long as r), or NULL for direct.
+ * (valid as long as r), or NULL for direct. With no [routes] rule matching,
+ * the route of who's class when it has one.
  * *line (when not NULL) gets the deciding [routes] line, 0 without one.
  */
 struct routes_upstream *routes_pick(struct routes *r, const struct acl_request *req,

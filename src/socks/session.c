@@ -28,6 +28,7 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
+#include "route/egress.h"
 #include "route/http_head.h"
 #include "routes.h"
 #include "socks5_proto.h"
@@ -91,6 +92,7 @@ struct session {
 	uint8_t end;                     /* enum accesslog_end, set where it ends */
 	uint64_t start_ms;
 	struct sockaddr_in6 client_addr, peer_addr;  /* room for either family */
+	struct sockaddr_in6 src_addr;    /* our side of the outbound connection */
 	uint8_t cmd;                     /* the request's command; 0 before */
 	uint8_t rep;                     /* the REP octet sent; 0xFF none yet */
 	/* for plugins (ABI 1.1 events and session control) */
@@ -124,14 +126,14 @@ void session_table_init(struct session_table *t)
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->ctx->accesslog, s->user,
+	accesslog_tunnel_close_src(s->ctx->accesslog, s->user,
 			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
 			       s->relay.dir[RELAY_TO_CLIENT].bytes,
 			       loop_now_ms(s->ctx->loop) - s->start_ms,
-			       (enum accesslog_end)s->end);
+			       (enum accesslog_end)s->end, (const struct sockaddr *)&s->src_addr);
 }
 
 static void session_emit(struct session *s, struct mass_event *ev);
@@ -420,6 +422,9 @@ static void session_resolved(void *data, enum resolve_status status,
 			     const struct sockaddr_storage *addrs, size_t count);
 static void session_try_next(struct session *s);
 static bool session_route(struct session *s);
+static bool session_udp_routed(struct session *s);
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind);
 static void session_upstream_ready(struct session *s, int events);
 static void session_udp_start(struct session *s);
 static void session_start_relay(struct session *s);
@@ -1023,13 +1028,15 @@ static void session_request_done(struct session *s)
 		return;
 	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))
 		return;
+	if (req->cmd == SOCKS5_CMD_UDP && session_udp_routed(s))
+		return;
 	if (req->cmd == SOCKS5_CMD_UDP) {
 		session_udp_start(s);
 		return;
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
 		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
-					s->policy->connect_timeout };
+					s->policy->connect_timeout, session_egress_source };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
 		s->state = ST_BIND;
@@ -1113,6 +1120,45 @@ static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
 	session_try_next(s);
 }
 
+/*
+ * A connect leaving from the class's egress (routes.h, route/egress.h:
+ * random or sticky per user), else from what the kernel picks. A family
+ * the class has no egress for: -1, EAFNOSUPPORT (REP 08 when nothing else).
+ */
+static int session_connect_out(struct session *s, const struct sockaddr *a, socklen_t alen)
+{
+	struct sockaddr_storage src;
+	socklen_t slen;
+	bool freebind = false;
+
+	switch (session_egress_source(s, a->sa_family, &src, &slen, &freebind)) {
+	case -1:
+		errno = EAFNOSUPPORT;
+		return -1;
+	case 0:
+		return net_connect_start(a, alen);
+	default:
+		return net_connect_from(a, alen, (const struct sockaddr *)&src, slen, freebind);
+	}
+}
+
+/* The egress source for a socket of family (bind_env and udp_assoc_env's source). */
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind)
+{
+	struct session *s = owner;
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->egress.n == 0)
+		return 0;
+	switch (egress_pick(&c->egress, family, s->user, s->user ? strlen(s->user) : 0,
+			    egress_random(), src, len, freebind)) {
+	case EGRESS_NO_FAMILY: return -1;
+	case EGRESS_NONE: return 0;
+	default: return 1;
+	}
+}
+
 static void session_try_next(struct session *s)
 {
 	struct handshake *hs = s->hs;
@@ -1124,7 +1170,7 @@ static void session_try_next(struct session *s)
 
 		if (session_denied(s, (const struct sockaddr *)a))
 			return;
-		fd = net_connect_start((const struct sockaddr *)a, alen);
+		fd = session_connect_out(s, (const struct sockaddr *)a, alen);
 		if (fd < 0) {
 			hs->last_error = errno;
 			continue;
@@ -1232,7 +1278,8 @@ static bool session_route(struct session *s)
 	socklen_t len;
 	struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, NULL, req->port };
 	const struct acl_who who = { s->user, session_class_name(s) };
-	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout };
+	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout,
+				  session_egress_source };
 	struct routes_upstream *to;
 
 	if (s->policy->routes == NULL)
@@ -1251,6 +1298,20 @@ static bool session_route(struct session *s)
 	s->up = upconn_start(&env, to, name, q.dst, req->port, &session_upconn_ops, s);
 	if (s->up == NULL)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+	return true;
+}
+
+/*
+ * UDP ASSOCIATE of a class routed through an upstream: refused with REP 07
+ * (datagrams cannot follow the route). Returns true when refused.
+ */
+static bool session_udp_routed(struct session *s)
+{
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->to == NULL)
+		return false;
+	session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
 	return true;
 }
 
@@ -1359,7 +1420,7 @@ static void session_udp_start(struct session *s)
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
 				     s->policy->idle_timeout, s->ctx->metrics,
 				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp),
-				     session_udp_meter };
+				     session_udp_meter, session_egress_source };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1585,6 +1646,10 @@ static void session_start_relay(struct session *s)
 		if (getpeername(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->peer_addr,
 				&plen) < 0)
 			s->peer_addr.sin6_family = AF_UNSPEC;
+		plen = sizeof(s->src_addr);
+		if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->src_addr,
+				&plen) < 0)
+			s->src_addr.sin6_family = AF_UNSPEC;
 		s->start_ms = loop_now_ms(s->ctx->loop);
 	}
 	if (relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {

@@ -292,7 +292,18 @@ static void upconn_io(struct loop *loop, int fd, void *data, int events)
 
 static void upconn_connect(struct upconn *uc, const struct sockaddr *addr)
 {
-	uc->fd = net_connect_start(addr, net_addr_len(addr));
+	struct sockaddr_storage src;
+	socklen_t slen = 0;
+	bool freebind = false;
+	int r = uc->env.source ? uc->env.source(uc->owner, addr->sa_family, &src, &slen, &freebind)
+			       : 0;
+
+	if (r < 0) {
+		upconn_parent_failed(uc, "no egress address of its family");
+		return;
+	}
+	uc->fd = net_connect_from(addr, net_addr_len(addr), r > 0 ? (struct sockaddr *)&src : NULL,
+				  slen, freebind);
 	if (uc->fd < 0) {
 		upconn_parent_failed(uc, strerror(errno));
 		return;

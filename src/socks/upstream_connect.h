@@ -56,6 +56,9 @@ struct upconn_env {
 	struct loop *loop;
 	struct resolver *resolver;
 	unsigned connect_timeout;      /* seconds per parent */
+	/* egress toward the parent, as bind_env's source (bind.h); NULL: none */
+	int (*source)(void *owner, int family, struct sockaddr_storage *src, socklen_t *len,
+		      bool *freebind);
 };
 
 /*
