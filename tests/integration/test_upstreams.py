@@ -21,8 +21,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EchoServer, Proxy, Web, blackhole, curl, free_port, recv_all,
-                     recv_exact, socks_connect, wait_for, run, TIMEOUT)
+from harness import (EchoServer, Proxy, Web, blackhole, curl, free_port, massctl, recv_all,
+                     recv_exact, socks_connect, wait_for, run, MASS_ADMIN, TIMEOUT)
 
 PARENT_USERS = {"alice": "s3cret-parent"}
 SECRET = "s3cret-parent"
@@ -310,6 +310,45 @@ def test_rules_route_some_and_reload():
     web.close()
 
 
+def test_state_through_mass_1a_and_reload():
+    import json
+    web = Web()
+    dead = free_port()
+    with Proxy() as b:
+        ups = "pair = socks5://alice:%s@127.0.0.1:%d socks5://127.0.0.1:%d max_fails=2 " \
+              "fail_timeout=60" % (SECRET, dead, b.port)
+        ini = "[indexes]\n1A = upstreams"
+        c = Proxy(ini, admins=dict([MASS_ADMIN]))
+        with open(c.ini_path, "a") as f:
+            f.write("\n[upstreams]\n%s\n[routes]\npair = all\n" % ups)
+        with c:
+            rc, out, err = massctl(c, "-j", "upstreams")
+            assert rc == 0, (out, err)
+            got = json.loads(out)["upstreams"]
+            assert [(u["name"], u["parent"], u["state"], u["fails"]) for u in got] == [
+                ("pair", "socks5://127.0.0.1:%d" % dead, 0, 0),
+                ("pair", "socks5://127.0.0.1:%d" % b.port, 0, 0)], got
+            for _ in range(2):
+                assert get(c, web)[0] == 0
+            t0 = time.time()
+            rc, out, err = massctl(c, "-j", "upstreams")
+            got = json.loads(out)["upstreams"]
+            assert got[0]["state"] == 2 and got[0]["fails"] == 2, got
+            assert abs(got[0]["down_since"] - t0) < 5, got
+            assert "refused" in got[0]["last_error"].lower(), got
+            assert got[1]["state"] == 0, got
+            assert SECRET not in out
+            rc, out, err = massctl(c, "upstreams")
+            assert rc == 0 and "upstreams[0].state 2" in out, out
+            # SIGHUP: the unchanged parent keeps its state
+            c.signal(signal.SIGHUP)
+            wait_for(lambda: "reloaded " in c.stderr(), "the reload")
+            got = json.loads(massctl(c, "-j", "upstreams")[1])["upstreams"]
+            assert got[0]["state"] == 2 and got[0]["fails"] == 2, got
+            no_secret(c)
+    web.close()
+
+
 def test_bad_configuration():
     cases = [
         (["p = socks5://user:hunter2@127.0.0.1"], ["p = all"], "[upstreams] p"),   # no port
@@ -335,4 +374,5 @@ if __name__ == "__main__":
                   test_wrong_parent_credentials_fail_with_rep_03, test_dante_parent,
                   test_tinyproxy_parent_and_http_connect_client, test_failover_and_probe,
                   test_all_down_rep_03_and_503, test_garbage_or_stalling_parent,
-                  test_rules_route_some_and_reload, test_bad_configuration]))
+                  test_rules_route_some_and_reload, test_state_through_mass_1a_and_reload,
+                  test_bad_configuration]))
