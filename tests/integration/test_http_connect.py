@@ -3,7 +3,8 @@ tunnels through it with Proxy-Authorization Basic (plain HTTP with -p, and
 HTTPS), a wrong or missing password gets 407 with Proxy-Authenticate, a
 denied destination 403, a refused one 502, a head that is not CONNECT 405,
 a malformed one 400; bytes behind the head reach the target; the access
-log records the tunnel under the user, with its bytes; off by default (an
+log records the tunnel under the user, with its bytes; the user's class
+limits apply (max_sessions: 403); off by default (an
 HTTP client is closed without an answer) and SOCKS5 is unchanged beside it."""
 
 import os
@@ -176,6 +177,22 @@ def test_pipelined_bytes_and_no_auth():
     echo.close()
 
 
+def test_limits_apply():
+    echo = EchoServer()
+    ini = ON + "\n[class one]\nmax_sessions = 1"
+    with Proxy(ini, auth=True, users={"alice": "wonderland class=one"}) as p:
+        auth = basic("alice", "wonderland")
+        status, text, s, _ = head(p, connect_head("127.0.0.1", echo.port, auth))
+        assert status == 200, text
+        # the class allows one session: the second is refused as SOCKS would be (REP 02)
+        status, text, t, _ = head(p, connect_head("127.0.0.1", echo.port, auth))
+        assert status == 403, text
+        t.close()
+        assert "refused by max_sessions" in p.stderr(), p.stderr()
+        s.close()
+    echo.close()
+
+
 def test_off_by_default():
     echo = EchoServer()
     with Proxy() as p:
@@ -190,4 +207,4 @@ if __name__ == "__main__":
     sys.exit(run([test_curl_tunnel_plain, test_curl_tunnel_https,
                   test_wrong_or_missing_password_407, test_denied_403_refused_502,
                   test_not_connect_405_malformed_400, test_pipelined_bytes_and_no_auth,
-                  test_off_by_default]))
+                  test_limits_apply, test_off_by_default]))
