@@ -317,7 +317,9 @@ def test_state_through_mass_1a_and_reload():
     with Proxy() as b:
         ups = "pair = socks5://alice:%s@127.0.0.1:%d socks5://127.0.0.1:%d max_fails=2 " \
               "fail_timeout=60" % (SECRET, dead, b.port)
-        ini = "[indexes]\n1A = upstreams"
+        prom = free_port()
+        ini = "[indexes]\n1A = upstreams\n15 = prometheus\n[plugin prometheus]\n" \
+              "listen = 127.0.0.1:%d" % prom
         c = Proxy(ini, admins=dict([MASS_ADMIN]))
         with open(c.ini_path, "a") as f:
             f.write("\n[upstreams]\n%s\n[routes]\npair = all\n" % ups)
@@ -340,6 +342,17 @@ def test_state_through_mass_1a_and_reload():
             assert SECRET not in out
             rc, out, err = massctl(c, "upstreams")
             assert rc == 0 and "upstreams[0].state 2" in out, out
+            # the same through Prometheus, without credentials
+            import urllib.request
+            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % prom,
+                                          timeout=TIMEOUT).read().decode()
+            assert 'socks5d_upstream_up{upstream="pair",parent="socks5://127.0.0.1:%d"} 0' \
+                % dead in text, text
+            assert 'socks5d_upstream_up{upstream="pair",parent="socks5://127.0.0.1:%d"} 1' \
+                % b.port in text, text
+            assert 'socks5d_upstream_failures{upstream="pair",parent="socks5://127.0.0.1:%d"} 2' \
+                % dead in text, text
+            assert SECRET not in text
             # SIGHUP: the unchanged parent keeps its state
             c.signal(signal.SIGHUP)
             wait_for(lambda: "reloaded " in c.stderr(), "the reload")
