@@ -83,8 +83,12 @@ static bool relay_limit_take(struct relay *r, int which)
 	struct relay_limit *l = r->limit;
 	uint64_t want = l->quota_left < RELAY_LIMIT_CHUNK ? l->quota_left : RELAY_LIMIT_CHUNK;
 
-	if (want > 0 && l->bucket[which] != NULL)
+	if (want > 0 && l->bucket[which] != NULL && bucket_limited(l->bucket[which])) {
+		/* never more than a burst: the rest would only count as delayed */
+		if (want > l->bucket[which]->burst)
+			want = l->bucket[which]->burst;
 		want = bucket_take(l->bucket[which], l->now_ns, want);
+	}
 	l->grant = (size_t)want;
 	l->stopped[which] = want == 0;
 	return want > 0;

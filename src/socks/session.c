@@ -1536,6 +1536,27 @@ static void session_limits_close_user(struct socks_ctx *ctx, const struct sessio
 }
 
 /*
+ * True when a limited relay waits for its bucket (the wake timer armed) and
+ * nothing else could move: no bytes in flight, no direction that is not
+ * stopped has its source readable. The source of a stopped direction keeps
+ * signalling arrivals (edge-triggered, one event per packet); they change
+ * nothing until the wake, so they cost no pump.
+ */
+static bool session_limits_waiting(const struct session *s)
+{
+	if (!loop_timer_armed(&s->wake))
+		return false;
+	for (int d = 0; d < 2; d++) {
+		int src = d == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
+
+		if (s->relay.dir[d].len > 0 ||
+		    (!s->lim.relay.stopped[d] && (s->relay.ready[src] & RELAY_READABLE)))
+			return false;
+	}
+	return true;
+}
+
+/*
  * After a limited relay_pump(): the bytes go into the usage table; a quota
  * used up under quota_action = close ends the user's tunnels (this one
  * now); a direction its bucket stopped resumes from the wake timer.
@@ -1568,6 +1589,8 @@ static void session_relay_run(struct session *s)
 	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
 	if (!s->ctx->live.dissectors)
 		relay_tap_clear(&s->relay);
+	if (s->lim.entry != NULL && session_limits_waiting(s))
+		return;
 	if (s->lim.entry != NULL)
 		socks_limits_prepare(s->ctx, &s->lim);
 	st = relay_pump(&s->relay, &moved);

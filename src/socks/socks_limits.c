@@ -83,6 +83,8 @@ const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
 
 	if (t == NULL || t->len == 0)
 		return NULL;
+	if (t->len == 1)
+		return &t->list[0];   /* only default: no user can be in another */
 	if (user != NULL) {
 		i = users_find(&ctx->live.users, user, len);
 		name = i >= 0 ? ctx->live.users.list[i].cls : socks_limits_override(ctx, user, len);
@@ -224,6 +226,25 @@ bool socks_limits_account(struct socks_ctx *ctx, struct socks_limit *l,
 	return crossed && c != NULL && c->action == LIMITS_CLOSE;
 }
 
+/*
+ * Nanoseconds until b holds three quarters of its burst: a stopped tunnel
+ * wakes for a chunk that large, so a limited flow costs few system calls
+ * per byte, and the quarter left is room for a timer that fires late
+ * (the loop counts milliseconds) before the cap at burst loses anything.
+ */
+static uint64_t socks_limits_wait_bucket(struct bucket *b, uint64_t now)
+{
+	__extension__ typedef unsigned __int128 u128;
+	uint64_t target = b->burst - b->burst / 4;
+
+	(void)bucket_wait_ns(b, now, 1);   /* refills the bucket to now */
+	if (b->tokens >= target)
+		return 0;
+	/* as bucket_wait_ns: bytes missing less the fraction earned, in 128 bits */
+	return (uint64_t)(((u128)(target - b->tokens) * BUCKET_NS - b->carry + b->rate - 1) /
+			  b->rate);
+}
+
 uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l)
 {
 	uint64_t now = socks_limits_now_ns(), wait = 0;
@@ -232,8 +253,8 @@ uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l)
 	for (int d = 0; d < 2; d++) {
 		struct bucket *b = l->relay.bucket[d];
 
-		if (l->relay.stopped[d] && b != NULL) {
-			uint64_t w = bucket_wait_ns(b, now, RELAY_YIELD_BYTES);
+		if (l->relay.stopped[d] && b != NULL && bucket_limited(b)) {
+			uint64_t w = socks_limits_wait_bucket(b, now);
 
 			if (wait == 0 || (w > 0 && w < wait))
 				wait = w;
