@@ -67,6 +67,7 @@ struct handshake {
 	struct sockaddr_storage *addrs;  /* candidates for the destination */
 	size_t naddrs, next_addr;
 	int last_error;                  /* errno of the last failed attempt */
+	bool tried;                      /* a connect to some address was started */
 	size_t pending_len;              /* client bytes behind the login or the request */
 	uint8_t pending[];               /* ... kept here until the relay starts */
 };
@@ -1172,9 +1173,12 @@ static void session_try_next(struct session *s)
 			return;
 		fd = session_connect_out(s, (const struct sockaddr *)a, alen);
 		if (fd < 0) {
-			hs->last_error = errno;
+			/* an address skipped for want of egress hides no real failure */
+			if (errno != EAFNOSUPPORT || !hs->tried)
+				hs->last_error = errno;
 			continue;
 		}
+		hs->tried = true;
 		if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
 			hs->last_error = errno;
 			close(fd);
