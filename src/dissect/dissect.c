@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
+#include "core/base64.h"
 #include "core/log.h"
 #include "dissect_int.h"
 
