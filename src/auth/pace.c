@@ -127,3 +127,11 @@ void pace_release(struct pace *p, const struct sockaddr *sa)
 	if (s != NULL && s->unauth > 0)
 		s->unauth--;
 }
+
+bool pace_same_source(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint8_t ka[16], kb[16];
+	size_t la = pace_key(a, ka);
+
+	return la > 0 && la == pace_key(b, kb) && memcmp(ka, kb, la) == 0;
+}

@@ -84,4 +84,7 @@ uint64_t pace_delay(const struct pace *p, unsigned n);
 bool pace_hold(struct pace *p, const struct sockaddr *sa, unsigned cap, uint64_t now_ms);
 void pace_release(struct pace *p, const struct sockaddr *sa);
 
+/* True when a and b are the same source (IPv4 address, IPv6 /64). */
+bool pace_same_source(const struct sockaddr *a, const struct sockaddr *b);
+
 #endif

@@ -46,6 +46,11 @@
  * password". No failure is counted. */
 #define MGMT_LOGIN_BUSY 0x02
 
+/* Descriptors each management listener holds in reserve (core/listener.h):
+ * when a client has exhausted the process's, this many admins can still
+ * connect at once (a stats and a kick need one each). */
+#define MGMT_FD_RESERVE 8
+
 /* The indexes known to change nothing: the core's 00 and the counters and
  * list of 01..09. Every other request (0A..0D and any third-party index,
  * which may change state) is logged with the admin, the address and the
@@ -142,6 +147,9 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	free(c->pending);
 	free(c->out);
 	free(c);
+	/* the descriptor just closed may refill the reserve */
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_reserve_refill(srv->listeners[i]);
 }
 
 static uint64_t mgmt_timeout_ms(struct mgmt_server *srv)
@@ -829,6 +837,7 @@ static int mgmt_listen_one(struct mgmt_server *srv, const char *host, uint16_t p
 	if (l == NULL)
 		return -1;
 	srv->listeners[srv->nlisteners++] = l;
+	listener_reserve(l, MGMT_FD_RESERVE);
 	log_info("management listening on %s port %u", listener_addr(l),
 		 (unsigned)listener_port(l));
 	return 0;

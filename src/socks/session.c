@@ -102,8 +102,9 @@ struct session {
 #define SESSION_PACE_MIN_MS 250u
 #define SESSION_PACE_MAX_MS 8000u
 /* Connections from one source (IPv4 address, IPv6 /64) not yet past their
- * login; beyond it a new one is closed at accept. A balancer listed in
- * proxy_protocol is not capped. */
+ * login; beyond it the oldest still sending its greeting or login gives way
+ * to a new one (session_source_room). A balancer listed in proxy_protocol
+ * is not capped. */
 #define SESSION_UNAUTH_PER_SOURCE 64u
 
 void session_table_init(struct session_table *t)
@@ -412,6 +413,33 @@ static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 	session_free(s);
 }
 
+/*
+ * Counts a new connection among its source's connections not past their
+ * login (SESSION_UNAUTH_PER_SOURCE at most): beyond the cap, the oldest of
+ * them still sending its greeting or login (not one being checked or
+ * waiting its turn) gives way, as MASS tricklers do. False when none may.
+ */
+static bool session_source_room(struct socks_ctx *ctx, const struct sockaddr_storage *peer)
+{
+	struct pace *pace = &ctx->sessions.login_pace;
+	uint64_t now = loop_now_ms(ctx->loop);
+	struct session *o;
+
+	if (pace_hold(pace, (const struct sockaddr *)peer, SESSION_UNAUTH_PER_SOURCE, now))
+		return true;
+	TAILQ_FOREACH(o, &ctx->sessions.list, link) {
+		if (o->hs != NULL && o->hs->held &&
+		    (o->state == ST_GREETING || o->state == ST_AUTH) &&
+		    pace_same_source((const struct sockaddr *)&o->hs->peer,
+				     (const struct sockaddr *)peer)) {
+			session_free(o);
+			return pace_hold(pace, (const struct sockaddr *)peer,
+					 SESSION_UNAUTH_PER_SOURCE, now);
+		}
+	}
+	return false;
+}
+
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context)
 {
@@ -437,8 +465,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->hs->peer = *peer;
 	if (!net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
 			  (const struct sockaddr *)peer)) {
-		if (!pace_hold(&ctx->sessions.login_pace, (const struct sockaddr *)peer,
-			       SESSION_UNAUTH_PER_SOURCE, loop_now_ms(ctx->loop))) {
+		if (!session_source_room(ctx, peer)) {
 			free(s->hs);
 			free(s);
 			close(fd);
