@@ -87,6 +87,7 @@ def test_mass_guessing_is_paced_whatever_the_client_does():
     with Proxy(admins={"admin": "right"}) as p:
         attempts, found = attack(mgmt_attempt(p), 20, right_at=40)
         made = checks_made(p, "management: failed login for admin")
+        print("     MASS: %d checks made of %d attempts in 20 s, found: %s" % (made, attempts, found))
         # 250+500+1000+2000+4000 ms, then 8 s: at most 7 checks in 20 s
         # (one more for scheduling slack); the old code made ~240
         assert made <= 8, (made, attempts)
@@ -112,6 +113,7 @@ def test_socks_guessing_is_paced():
         made = checks_made(p, "socks: failed login for user") + \
             sum(int(x) for x in __import__("re").findall(
                 r"(\d+) more failed logins not logged", p.stderr()))
+        print("     SOCKS: %d checks made of %d attempts in 20 s, found: %s" % (made, attempts, found))
         assert made <= 8, (made, attempts)
         assert attempts >= 30, attempts
         # a source that never failed is not serialised: 20 logins at once
@@ -186,6 +188,7 @@ def test_fifty_admin_requests_at_once_all_answered():
             t.start()
         for t in ts:
             t.join()
+        print("     %d of 50 answered" % got.count(0))
         assert got.count(0) == 50, got
 
 
