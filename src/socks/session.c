@@ -779,6 +779,9 @@ static void session_auth_release(struct session *s)
 	if (hs->held)
 		pace_release(pace, (const struct sockaddr *)&hs->peer);
 	hs->paced = hs->held = false;
+	/* a login that waited its turn kept its password until now */
+	if (s->state == ST_VERIFYING)
+		explicit_bzero(hs->p.userpass.pass, sizeof(hs->p.userpass.pass));
 }
 
 /*
