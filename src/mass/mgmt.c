@@ -741,29 +741,37 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 }
 
 /*
- * The connection to give way for a new one: the oldest not logged in that
- * is still sending its login (a greeting or login not complete: nothing of
- * ours to wait for), and, unless any will do, has held its slot for
- * MGMT_TRICKLE_MS already. A login being checked, paced or answered is
- * never dropped: in a burst, those are the clients that log in promptly.
- * NULL when there is none (the list is newest first).
+ * The connection to give way for a new one (the list is newest first):
+ * the oldest not logged in that is still sending its login (a greeting or
+ * login not complete: nothing of ours to wait for) and, unless any will
+ * do, has held its slot for MGMT_TRICKLE_MS already; else the oldest
+ * waiting for its source's turn or for its failure reply (a source that
+ * has failed: pace.h), which learns nothing it would not have. A login
+ * being checked and a logged-in connection are never dropped: in a burst,
+ * those are the clients that log in promptly. NULL when there is none.
  */
 static struct mgmt_conn *mgmt_trickler(struct mgmt_server *srv, bool any_age)
 {
 	uint64_t now = loop_now_ms(srv->loop);
-	struct mgmt_conn *c, *found = NULL;
+	struct mgmt_conn *c, *found = NULL, *failed = NULL;
 
-	TAILQ_FOREACH(c, &srv->conns, link)
-		if (!c->logged_in && (c->state == MGMT_GREETING || c->state == MGMT_AUTH) &&
+	TAILQ_FOREACH(c, &srv->conns, link) {
+		if (c->logged_in)
+			continue;
+		if ((c->state == MGMT_GREETING || c->state == MGMT_AUTH) &&
 		    (any_age || now - c->accepted_ms >= MGMT_TRICKLE_MS))
 			found = c;
-	return found;
+		else if (c->state == MGMT_WAITING || c->state == MGMT_PENALTY)
+			failed = c;
+	}
+	return found != NULL ? found : failed;
 }
 
 /*
  * Room for one more connection, which starts not logged in. Beyond
  * max_unauthenticated of those, a trickler (held its slot MGMT_TRICKLE_MS
- * without completing its login) is dropped for it, and without one the new
+ * without completing its login) or a login of a failed source that waits
+ * (mgmt_trickler) is dropped for it, and without one the new
  * connection is taken anyway while there are fewer than max_connections:
  * a burst of clients that log in promptly is served whole. At
  * max_connections, the oldest connection still sending its login is
@@ -782,8 +790,8 @@ static bool mgmt_make_room(struct mgmt_server *srv)
 
 		if (victim == NULL)
 			return !full;
-		log_info("management: %zu connections not logged in; dropping the oldest still "
-			 "sending its login, from %s", srv->nunauth, victim->peer);
+		log_info("management: %zu connections not logged in; dropping the oldest that "
+			 "may give way, from %s", srv->nunauth, victim->peer);
 		mgmt_conn_close(victim);
 	}
 	return true;
