@@ -185,6 +185,12 @@ int massctl_login_reply(const uint8_t rep[2], char *err, size_t errlen)
 		snprintf(err, errlen, "login reply has version %02x, not 01", rep[0]);
 		return -1;
 	}
+	if (rep[1] == 0x02) {
+		/* mass-protocol(7): busy, the password was not checked (no penalty) */
+		snprintf(err, errlen, "admin login not checked: the server is busy (status 02); "
+			 "try again");
+		return -2;
+	}
 	if (rep[1] != 0x00) {
 		snprintf(err, errlen, "admin login refused (status %02x)", rep[1]);
 		return -2;

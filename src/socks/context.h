@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "auth/pace.h"
 #include "auth/users.h"
 #include "core/net.h"
 #include "core/pool.h"
@@ -93,6 +94,7 @@ struct session_table {
 	uint64_t next_id;                 /* the id of the next session, from 1 */
 	struct ratelimit proxy_lines;     /* refused PROXY headers logged */
 	struct ratelimit login_lines;     /* failed logins logged */
+	struct pace login_pace;           /* failed logins and handshakes per source (auth/pace.h) */
 	uint8_t rx[POOL_BUF_SIZE];        /* one read buffer for every handshake of the loop */
 	uint8_t udp[SOCKS_UDP_BUF];       /* one datagram at a time, for every UDP association */
 };

@@ -64,6 +64,8 @@ struct handshake {
 	struct sockaddr_storage peer;
 	struct resolve_query *query;
 	struct verify_req *verify;       /* ST_VERIFYING: the pending check */
+	bool paced;                      /* its check is in flight for pace_admit() */
+	bool held;                       /* counted by pace_hold() until past the login */
 	struct sockaddr_storage *addrs;  /* candidates for the destination */
 	size_t naddrs, next_addr;
 	int last_error;                  /* errno of the last failed attempt */
@@ -110,6 +112,16 @@ struct session {
 	bool quota_close;                /* wake ends the session ("quota") */
 };
 
+/* Failed SOCKS logins per source (auth/pace.h): the delay before the
+ * source's next check, 250 ms doubling up to 8 s; success resets it. */
+#define SESSION_PACE_MIN_MS 250u
+#define SESSION_PACE_MAX_MS 8000u
+/* Connections from one source (IPv4 address, IPv6 /64) not yet past their
+ * login; beyond it the oldest still sending its greeting or login gives way
+ * to a new one (session_source_room). A balancer listed in proxy_protocol
+ * is not capped. */
+#define SESSION_UNAUTH_PER_SOURCE 64u
+
 void session_table_init(struct session_table *t)
 {
 	TAILQ_INIT(&t->list);
@@ -119,6 +131,7 @@ void session_table_init(struct session_table *t)
 	 * once, then 1 a second, over all peers */
 	t->proxy_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
 	t->login_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+	pace_init(&t->login_pace, SESSION_PACE_MIN_MS, SESSION_PACE_MAX_MS);
 }
 
 #define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
@@ -138,6 +151,7 @@ static void session_log_close(struct session *s)
 }
 
 static void session_emit(struct session *s, struct mass_event *ev);
+static void session_auth_release(struct session *s);
 
 static void session_free(struct session *s)
 {
@@ -179,6 +193,7 @@ static void session_free(struct session *s)
 			resolve_cancel(hs->query);
 		if (hs->verify != NULL)
 			verify_cancel(hs->verify);
+		session_auth_release(s);
 		free(hs->addrs);
 		free(hs);
 	}
@@ -454,6 +469,33 @@ static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 	session_free(s);
 }
 
+/*
+ * Counts a new connection among its source's connections not past their
+ * login (SESSION_UNAUTH_PER_SOURCE at most): beyond the cap, the oldest of
+ * them still sending its greeting or login (not one being checked or
+ * waiting its turn) gives way, as MASS tricklers do. False when none may.
+ */
+static bool session_source_room(struct socks_ctx *ctx, const struct sockaddr_storage *peer)
+{
+	struct pace *pace = &ctx->sessions.login_pace;
+	uint64_t now = loop_now_ms(ctx->loop);
+	struct session *o;
+
+	if (pace_hold(pace, (const struct sockaddr *)peer, SESSION_UNAUTH_PER_SOURCE, now))
+		return true;
+	TAILQ_FOREACH(o, &ctx->sessions.list, link) {
+		if (o->hs != NULL && o->hs->held &&
+		    (o->state == ST_GREETING || o->state == ST_AUTH) &&
+		    pace_same_source((const struct sockaddr *)&o->hs->peer,
+				     (const struct sockaddr *)peer)) {
+			session_free(o);
+			return pace_hold(pace, (const struct sockaddr *)peer,
+					 SESSION_UNAUTH_PER_SOURCE, now);
+		}
+	}
+	return false;
+}
+
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context)
 {
@@ -477,6 +519,16 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	s->relay.metrics = ctx->metrics;
 	s->relay.pool = ctx->pool;
 	s->hs->peer = *peer;
+	if (!net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
+			  (const struct sockaddr *)peer)) {
+		if (!session_source_room(ctx, peer)) {
+			free(s->hs);
+			free(s);
+			close(fd);
+			return;
+		}
+		s->hs->held = true;
+	}
 	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
 	if (net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
@@ -488,6 +540,8 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		s->state = ST_GREETING;
 	}
 	if (loop_add(ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		if (s->hs->held)
+			pace_release(&ctx->sessions.login_pace, (const struct sockaddr *)peer);
 		free(s->hs);
 		free(s);
 		close(fd);
@@ -739,6 +793,7 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 		userpass_init(&hs->p.userpass);
 		s->state = ST_AUTH;
 	} else {
+		session_auth_release(s);  /* no login: past it already */
 		s->state = ST_REQUEST;
 	}
 	return (ssize_t)used;
@@ -825,9 +880,42 @@ static void session_login_failed(const struct session *s, const struct userpass_
 		 escape_text(name, sizeof(name), up->user, up->ulen), client);
 }
 
+/* Milliseconds left of handshake_timeout (0: none). */
+static uint64_t session_auth_deadline(const struct session *s)
+{
+	uint64_t end = s->accepted_ms + SESSION_MS(s->policy->handshake_timeout);
+	uint64_t now = loop_now_ms(s->ctx->loop);
+
+	return end > now ? end - now : 0;
+}
+
+static void session_auth_wait(struct loop *loop, struct loop_timer *t);
+
+/*
+ * The session is past its login or gone: its check in flight (if any)
+ * ends unanswered for pace.h, and its place among its source's connections
+ * not logged in is given back.
+ */
+static void session_auth_release(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	struct pace *pace = &s->ctx->sessions.login_pace;
+
+	if (hs->paced)
+		pace_end(pace, (const struct sockaddr *)&s->client_addr, PACE_NONE,
+			 loop_now_ms(s->ctx->loop), NULL);
+	if (hs->held)
+		pace_release(pace, (const struct sockaddr *)&hs->peer);
+	hs->paced = hs->held = false;
+	/* a login that waited its turn kept its password until now */
+	if (s->state == ST_VERIFYING)
+		explicit_bzero(hs->p.userpass.pass, sizeof(hs->p.userpass.pass));
+}
+
 /*
  * The verify pool's answer: the status reply, then the octets the client
- * sent behind its login (a pipelined request), then the socket again.
+ * sent behind its login (a pipelined request), then the socket again. A
+ * failure earns its source a delay before its next check (pace.h).
  */
 static void session_auth_done(void *ctx, bool ok)
 {
@@ -838,6 +926,9 @@ static void session_auth_done(void *ctx, bool ok)
 
 	hs->verify = NULL;
 	s->auth_pending = NULL;
+	pace_end(&s->ctx->sessions.login_pace, (const struct sockaddr *)&s->client_addr,
+		 ok ? PACE_OK : PACE_FAIL, loop_now_ms(s->ctx->loop), NULL);
+	hs->paced = false;
 	if (ok)
 		s->user = strdup(hs->p.userpass.user);
 	else
@@ -854,6 +945,7 @@ static void session_auth_done(void *ctx, bool ok)
 		session_free(s);
 		return;
 	}
+	session_auth_release(s);
 	s->state = ST_REQUEST;
 	hs->pending_len = 0;
 	memcpy(s->ctx->sessions.rx, hs->pending, n);
@@ -869,27 +961,17 @@ static void session_auth_done(void *ctx, bool ok)
 }
 
 /*
- * Feeds the sub-negotiation; a complete one goes to the verify pool, and
- * the octets behind it wait in hs->pending. Returns the octets consumed, or
- * -1 when the session was closed or waits for the pool (stop feeding).
+ * A login whose turn has come: the providers decide a name the store does
+ * not hold (when there are some), the verify pool any other. A full verify
+ * queue (busy: verify.h) closes the connection without a status, so the
+ * client never reads it as a wrong password, and nobody earns a delay.
  */
-static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
+static void session_auth_check(struct session *s)
 {
 	struct userpass_parser *up = &s->hs->p.userpass;
-	uint8_t reply[2] = { 0x01, 0x01 };
-	size_t used = 0;
-	enum proto_result r = userpass_parse(up, buf, len, &used);
-	struct handshake *grown;
 	bool decided = false, at_once = false;
 	int rc;
 
-	if (r == PROTO_ERROR) {
-		session_free(s);
-		return -1;
-	}
-	if (r == PROTO_MORE)
-		return (ssize_t)used;
-	metrics_auth_attempt(s->ctx->metrics);
 	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
 	    && events_auth_has(MASS_AUTH_SOCKS)) {
 		/* a name the store does not hold: the providers decide */
@@ -905,16 +987,82 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 		decided = s->auth_pending == NULL;
 		rc = 0;
 	} else {
-		rc = verify_start(s->ctx->verify, &s->ctx->live.users, up->user, up->ulen, up->pass,
-				  up->plen, session_auth_done, s, &s->hs->verify);
+		const struct verify_from from = { (const struct sockaddr *)&s->client_addr, false };
+
+		rc = verify_start_from(s->ctx->verify, &from, &s->ctx->live.users, up->user,
+				       up->ulen, up->pass, up->plen, session_auth_done, s,
+				       &s->hs->verify);
 	}
 	/* the password must not linger in freed memory */
 	explicit_bzero(up->pass, sizeof(up->pass));
 	if (rc < 0) {
-		(void)session_send(s, reply, 2);
+		session_free(s);  /* busy (session_auth_release ends the pacing unanswered) */
+		return;
+	}
+	loop_timer_start(s->ctx->loop, &s->timer, session_auth_deadline(s), session_handshake_timeout);
+	if (decided)
+		session_auth_done(s, at_once);   /* the providers answered at once */
+}
+
+/*
+ * Starts the check when the client's source may (pace.h: after a failure,
+ * not before its delay and one at a time), else waits on the session's
+ * timer, reading nothing, within handshake_timeout.
+ */
+static void session_auth_try(struct session *s)
+{
+	uint64_t now = loop_now_ms(s->ctx->loop), left = session_auth_deadline(s);
+	uint64_t wait = pace_admit(&s->ctx->sessions.login_pace,
+				   (const struct sockaddr *)&s->client_addr, now);
+
+	if (wait == 0) {
+		s->hs->paced = true;
+		session_auth_check(s);
+		return;
+	}
+	if (left == 0) {
+		session_free(s);
+		return;
+	}
+	loop_timer_start(s->ctx->loop, &s->timer, wait < left ? wait : left, session_auth_wait);
+}
+
+static void session_auth_wait(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
+	uint8_t peek;
+	ssize_t n;
+
+	(void)loop;
+	/* a client that left while waiting (the guesser's drop) is not checked */
+	n = recv(s->relay.fd[RELAY_CLIENT], &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		session_free(s);
+		return;
+	}
+	session_auth_try(s);
+}
+
+/*
+ * Feeds the sub-negotiation; a complete one goes to session_auth_try(),
+ * and the octets behind it wait in hs->pending. Returns the octets
+ * consumed, or -1 when the session was closed or waits for its check (stop
+ * feeding).
+ */
+static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct userpass_parser *up = &s->hs->p.userpass;
+	size_t used = 0;
+	enum proto_result r = userpass_parse(up, buf, len, &used);
+	struct handshake *grown;
+
+	if (r == PROTO_ERROR) {
 		session_free(s);
 		return -1;
 	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	metrics_auth_attempt(s->ctx->metrics);
 	s->state = ST_VERIFYING;
 	if (len - used > 0) {
 		grown = realloc(s->hs, sizeof(*grown) + len - used);
@@ -926,8 +1074,7 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 		memcpy(grown->pending, buf + used, len - used);
 		grown->pending_len = len - used;
 	}
-	if (decided)
-		session_auth_done(s, at_once);   /* the providers answered at once */
+	session_auth_try(s);
 	return -1;
 }
 
