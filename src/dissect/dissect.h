@@ -30,7 +30,9 @@
 /*
  * The protocols, the one table of them: X(ID, [dissectors] key, default
  * ports...). It makes the ids (DISSECT_POP3 ...), the configuration keys
- * (config.c) and the defaults below; the parsers register in dissect.c.
+ * (config.c), the defaults below and the registry (dissect_registry.c),
+ * whose row for ID is DISSECT_PROTO(ID), defined in that protocol's file
+ * (dissect_int.h). Adding a protocol is that file and one line here.
  */
 #define DISSECT_PROTOCOLS(X) \
 	X(POP3, "pop3", 110) \

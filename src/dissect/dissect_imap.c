@@ -8,6 +8,7 @@
  * several units, so its arguments are gathered token by token across them.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "dissect_int.h"
 
@@ -242,9 +243,26 @@ static enum dissect_verdict imap_unit(struct dissect *d, void *state, enum disse
 	return imap_server(d, state, u);
 }
 
-const struct dissect_proto dissect_imap = {
+/* A server greeting "* OK", "* PREAUTH" or "* BYE". */
+static enum dissect_sniff imap_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				     bool first_bytes)
+{
+	static const char *const greetings[] = { "* OK", "* PREAUTH", "* BYE" };
+
+	if (dir != DISSECT_TO_CLIENT || first_bytes)
+		return DISSECT_SNIFF_NO;
+	for (size_t i = 0; i < sizeof(greetings) / sizeof(greetings[0]); i++) {
+		size_t n = strlen(greetings[i]);
+
+		if (u->len >= n && strncasecmp(u->s, greetings[i], n) == 0)
+			return DISSECT_SNIFF_YES;
+	}
+	return DISSECT_SNIFF_NO;
+}
+
+DISSECT_PROTO(IMAP) = {
 	.name = "IMAP",
-	.index = DISSECT_IMAP,
 	.state_size = sizeof(struct imap_state),
 	.unit = imap_unit,
+	.sniff = imap_sniff,
 };
