@@ -20,6 +20,7 @@ struct dissect_split {
 	bool cut;          /* the current unit outgrew buf; skipping its rest */
 	uint64_t raw;      /* bytes still to pass as a raw block */
 	bool raw_keep;     /* hand them over (else skip them) */
+	bool raw_pass;     /* the owner may take them unseen (dissect_pass) */
 	size_t seen;       /* line bytes since the last reset, against DISSECT_BUDGET */
 };
 
@@ -221,14 +222,31 @@ bool dissect_word(const char *s, size_t len, const char *word)
 	return true;
 }
 
-void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, bool keep)
+void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, enum dissect_raw_mode mode)
 {
 	struct dissect_split *sp = &d->split[dir];
 
 	sp->raw = n;
-	sp->raw_keep = keep && n > 0;
+	sp->raw_keep = mode == DISSECT_RAW_KEEP && n > 0;
+	sp->raw_pass = mode == DISSECT_RAW_PASS && n > 0;
 	sp->len = 0;
 	sp->cut = false;
+}
+
+uint64_t dissect_pass(struct dissect *d, enum dissect_dir dir)
+{
+	struct dissect_split *sp;
+	uint64_t n;
+
+	if (d == NULL || d->stopped || (dir != DISSECT_TO_SERVER && dir != DISSECT_TO_CLIENT))
+		return 0;
+	sp = &d->split[dir];
+	if (!sp->raw_pass)
+		return 0;
+	n = sp->raw;
+	sp->raw = 0;
+	sp->raw_pass = false;
+	return n;
 }
 
 /* Hands the collected unit to the protocol and resets the splitter. */
@@ -273,6 +291,8 @@ static size_t dissect_feed_raw(struct dissect *d, enum dissect_dir dir, const ui
 		sp->seen += take;
 	}
 	sp->raw -= take;
+	if (sp->raw == 0)
+		sp->raw_pass = false;
 	if (sp->raw == 0 && sp->raw_keep) {
 		sp->raw_keep = false;
 		*v = dissect_deliver(d, dir, true);

@@ -149,7 +149,7 @@ static bool http_body(struct dissect *d, struct http_msg *m, enum dissect_dir di
 		return true;
 	}
 	if (m->has_length) {
-		dissect_raw(d, dir, m->length, false);
+		dissect_raw(d, dir, m->length, DISSECT_RAW_PASS);
 		return true;
 	}
 	return dir == DISSECT_TO_SERVER; /* a request without either has no body */
@@ -173,7 +173,7 @@ static bool http_framing(struct dissect *d, struct http_state *st, enum dissect_
 		if (size == 0)
 			m->phase = HTTP_TRAILERS;
 		else
-			dissect_raw(d, dir, size + 2, false); /* the data and its CRLF */
+			dissect_raw(d, dir, size + 2, DISSECT_RAW_PASS); /* the data and its CRLF */
 		return true;
 	case HTTP_TRAILERS:
 		if (u->len == 0 && !u->cut)

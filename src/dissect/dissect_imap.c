@@ -179,7 +179,8 @@ static enum dissect_verdict imap_client(struct dissect *d, struct imap_state *st
 	lit = imap_line(&st->cmd, u->s, u->len);
 	if (lit >= 0) {
 		/* keep only what may be LOGIN's arguments */
-		dissect_raw(d, DISSECT_TO_SERVER, (uint64_t)lit, st->cmd.argc >= 2 && st->cmd.argc < 4);
+		dissect_raw(d, DISSECT_TO_SERVER, (uint64_t)lit,
+			    st->cmd.argc >= 2 && st->cmd.argc < 4 ? DISSECT_RAW_KEEP : DISSECT_RAW_SKIP);
 		st->in_literal = true;
 		st->more = true;
 		return DISSECT_CONTINUE;
@@ -212,7 +213,7 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 		return DISSECT_CONTINUE;
 	if (st->in_literal && imap_tagged(u, st->cmd.tag, st->cmd.len[0], &rest, &len)) {
 		/* refused before the literal was sent: the client moves on */
-		dissect_raw(d, DISSECT_TO_SERVER, 0, false);
+		dissect_raw(d, DISSECT_TO_SERVER, 0, DISSECT_RAW_SKIP);
 		st->in_literal = false;
 		st->more = false;
 	}
@@ -231,7 +232,7 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 		;
 	lit = len > 0 && !u->cut ? imap_literal(u->s + len - 1, u->len - len + 1) : -1;
 	if (lit > 0)
-		dissect_raw(d, DISSECT_TO_CLIENT, (uint64_t)lit, false); /* a server literal */
+		dissect_raw(d, DISSECT_TO_CLIENT, (uint64_t)lit, DISSECT_RAW_PASS); /* a server literal */
 	return DISSECT_CONTINUE;
 }
 

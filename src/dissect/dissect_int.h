@@ -79,12 +79,22 @@ struct dissect *dissect_flow_new(const struct dissect_proto *const *candidates, 
 				 const struct dissect_proto *by_port,
 				 dissect_report_fn *report, void *ctx);
 
+/* What dissect_raw() does with the bytes it names. */
+enum dissect_raw_mode {
+	DISSECT_RAW_SKIP,   /* skipped unseen, but counted here: a later unit of
+			     * the other direction may still cancel them (a
+			     * synchronising IMAP literal the server refuses) */
+	DISSECT_RAW_KEEP,   /* handed over as one raw unit (cut when n > DISSECT_LINE_MAX) */
+	DISSECT_RAW_PASS,   /* certain to follow (framed by a length the sender
+			     * announced): the owner may move them without
+			     * feeding them at all (dissect_pass()) */
+};
+
 /*
- * The next n bytes of dir are not lines: with keep they are handed over as
- * one raw unit (cut when n > DISSECT_LINE_MAX), else skipped unseen (bodies).
- * n = 0 cancels a pending request and drops a partly collected line.
+ * The next n bytes of dir are not lines: they are skipped or kept as mode
+ * says. n = 0 cancels a pending request and drops a partly collected line.
  */
-void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, bool keep);
+void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, enum dissect_raw_mode mode);
 
 /*
  * Queues a client command of a protocol-defined kind awaiting its answer.

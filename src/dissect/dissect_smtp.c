@@ -57,7 +57,7 @@ static enum dissect_verdict smtp_client(struct dissect *d, struct smtp_state *st
 	else if (!u->cut && dissect_word(u->s, u->len, "DATA"))
 		kind = SMTP_DATA;
 	else if (!u->cut && dissect_word(u->s, u->len, "BDAT") && smtp_bdat_size(u, &size))
-		dissect_raw(d, DISSECT_TO_SERVER, size, false);
+		dissect_raw(d, DISSECT_TO_SERVER, size, DISSECT_RAW_PASS);
 	if (dissect_queue_push(d, kind) < 0)
 		return DISSECT_STOP;
 	if (kind == SMTP_AUTH)
