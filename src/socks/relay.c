@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/metrics.h"
 
 void relay_init(struct relay *r, int client_fd, int upstream_fd)
@@ -74,26 +76,39 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 	return 1;
 }
 
+/* Gives the user-space buffer back and takes a pipe; false when none is left. */
+static bool relay_to_pipe(struct relay_dir *d)
+{
+	/* a buffer left from preloaded or inspected bytes goes back */
+	if (d->buf != NULL) {
+		pool_buf_put(d->buf);
+		d->buf = NULL;
+	}
+	if (d->pipe == NULL)
+		d->pipe = pool_pipe_get();
+	return d->pipe != NULL;
+}
+
 /*
  * Reads one chunk: by splice into the direction's pipe once the flow is
- * bulk and nothing inspects it, else by recv into a pooled buffer.
+ * bulk and nothing inspects it, or while the tap lets enough bytes go by
+ * unseen (then no more than those), else by recv into a pooled buffer.
  * Returns the bytes read, 0 on EOF, -1 with errno set.
  */
 static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
 {
+	size_t want = POOL_BUF_SIZE;
 	ssize_t n;
 
-	if (!inspect && d->bulk) {
-		/* a buffer left from preloaded or inspected bytes goes back */
-		if (d->buf != NULL) {
-			pool_buf_put(d->buf);
-			d->buf = NULL;
-		}
-		if (d->pipe == NULL)
-			d->pipe = pool_pipe_get();
-		if (d->pipe != NULL)
-			return splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
-				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(d)) {
+		size_t cap = d->pipe->capacity;
+
+		if (inspect && d->unseen < cap)
+			cap = (size_t)d->unseen;
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			d->spliced += (uint64_t)n;
+		return n;
 	}
 	if (d->pipe != NULL) {
 		/* switching to user space: the pipe is empty here, keep order simple */
@@ -105,10 +120,14 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 		return -1;
 	}
 	d->off = 0;
-	n = recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
+	if (inspect && d->peek && d->unseen == 0)
+		want = RELAY_PEEK_BYTES;
+	n = recv(r->fd[src], d->buf->data, want, 0);
+	if (n > 0)
+		d->peek = false;
 	if (n == POOL_BUF_SIZE)
 		d->bulk = true;
-	else if (n > 0 && !(r->ready[src] & RELAY_EOF_PENDING))
+	else if (n > 0 && (size_t)n < want && !(r->ready[src] & RELAY_EOF_PENDING))
 		r->ready[src] &= ~RELAY_READABLE;  /* short read: drained */
 	return n;
 }
@@ -123,13 +142,38 @@ void relay_tap_clear(struct relay *r)
 	struct relay_tap tap = r->tap;
 
 	r->tap = (struct relay_tap){ .feed = NULL };
+	for (int i = 0; i < 2; i++) {
+		r->dir[i].unseen = 0;
+		r->dir[i].peek = false;
+	}
 	if (tap.release != NULL)
 		tap.release(tap.ctx);
 }
 
+/* Asks the tap how many bytes of dir it lets go by unseen, once the last
+ * such bytes have gone (it counts from the last byte it was fed). */
+static void relay_tap_pass(struct relay *r, int which)
+{
+	struct relay_dir *d = &r->dir[which];
+
+	if (r->tap.feed == NULL || r->tap.pass == NULL || d->unseen > 0)
+		return;
+	d->unseen = r->tap.pass(r->tap.ctx, which);
+	/* decided once per run: its tail, however short, is spliced too */
+	d->splice_unseen = d->unseen >= RELAY_SPLICE_MIN;
+}
+
+/* Shows the tap the bytes just read into the buffer, except those it let go. */
 static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len)
 {
-	if (r->tap.feed(r->tap.ctx, which, data, len) == RELAY_TAP_DONE)
+	struct relay_dir *d = &r->dir[which];
+	size_t skip = d->unseen < len ? (size_t)d->unseen : len;
+
+	d->unseen -= skip;
+	if (skip == len)
+		return;
+	d->tapped += len - skip;
+	if (r->tap.feed(r->tap.ctx, which, data + skip, len - skip) == RELAY_TAP_DONE)
 		relay_tap_clear(r);
 }
 
@@ -165,6 +209,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			break;
 		if (budget == 0)
 			return RELAY_YIELD;
+		relay_tap_pass(r, which);
 		inspect = r->tap.feed != NULL;
 		n = relay_fill(r, d, src, inspect);
 		if (n < 0) {
@@ -187,6 +232,8 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 		if (d->buf != NULL && inspect)
 			relay_inspect(r, which, d->buf->data, (size_t)n);
+		else if (inspect && (d->unseen -= (uint64_t)n) == 0)
+			d->peek = true; /* spliced the last unseen byte: a line comes next */
 	}
 	relay_dir_idle(d);
 	return RELAY_OPEN;
@@ -217,6 +264,13 @@ bool relay_half_closed(const struct relay *r)
 
 void relay_release(struct relay *r)
 {
+	const struct relay_dir *up = &r->dir[RELAY_TO_UPSTREAM], *down = &r->dir[RELAY_TO_CLIENT];
+
+	if (up->bytes > 0 || down->bytes > 0)
+		log_debug("relay: closed: to upstream %" PRIu64 " bytes (%" PRIu64 " spliced, %"
+			  PRIu64 " tapped), to client %" PRIu64 " bytes (%" PRIu64 " spliced, %"
+			  PRIu64 " tapped)", up->bytes, up->spliced, up->tapped,
+			  down->bytes, down->spliced, down->tapped);
 	for (int i = 0; i < 2; i++) {
 		struct relay_dir *d = &r->dir[i];
 

@@ -10,7 +10,13 @@
  * through a pooled pipe with splice(2), never entering user space. Small
  * request/response flows thus cost the fewest system calls and large ones
  * no copies. Flows a tap watches (struct relay_tap: the owner's inspector,
- * e.g. a password dissector) stay on the buffer path. An EOF on
+ * e.g. a password dissector) take the buffer path for what the tap reads,
+ * and the splice path for what it lets go by unseen (an HTTP body of known
+ * length, a chunk's data): the tap says how many bytes after each feed, the
+ * relay moves exactly that many of that direction without showing them,
+ * by splice when there are enough to be worth a pipe, then feeds the tap
+ * again from the next byte on. Once the tap is done the flow is the tap's
+ * no more and bulk moves by splice for good. An EOF on
  * one side is carried across with shutdown(SHUT_WR) once its direction has
  * drained (or simply by close() when it is the last direction open).
  *
@@ -54,7 +60,23 @@ struct relay_tap {
 	 */
 	int (*feed)(void *ctx, int dir, const uint8_t *data, size_t len);
 	void (*release)(void *ctx);  /* NULL: nothing to free */
+	/*
+	 * Asked after each feed that answered RELAY_TAP_MORE (NULL: never
+	 * skips): how many of the bytes of dir that follow the ones just fed the
+	 * tap lets go by unseen. The tap counts them as gone at once; the relay
+	 * moves exactly that many of dir before feeding it again (a direction's
+	 * skips add up). Further feeds of the other direction go on meanwhile.
+	 */
+	uint64_t (*pass)(void *ctx, int dir);
 };
+
+/* A run of unseen bytes this long or longer goes by splice (all of it); a
+ * shorter one through the buffer, read with what follows it. */
+#define RELAY_SPLICE_MIN POOL_BUF_SIZE
+/* A read right after unseen bytes, where the tap expects a line (a chunk
+ * size, the next message's start), takes at most this many: the next
+ * skip follows it closely, so copying more would only copy body bytes. */
+#define RELAY_PEEK_BYTES 2048
 
 struct relay_dir {
 	struct pool_buf *buf;    /* in-flight bytes in user space, or NULL */
@@ -63,7 +85,12 @@ struct relay_dir {
 	bool bulk;               /* a read filled a buffer: move by splice from now on */
 	bool eof;                /* the source sent EOF */
 	bool shut;               /* EOF carried to the destination */
+	bool peek;               /* unseen bytes just ended: read at most RELAY_PEEK_BYTES */
+	uint64_t unseen;         /* bytes still to move without feeding the tap */
+	bool splice_unseen;      /* they were RELAY_SPLICE_MIN or more: by splice */
 	uint64_t bytes;          /* octets read from the source (preload included) */
+	uint64_t spliced;        /* of those, octets moved by splice (never in user space) */
+	uint64_t tapped;         /* of those, octets fed to a tap */
 };
 
 struct relay {
@@ -104,7 +131,11 @@ enum relay_status relay_pump(struct relay *r, bool *moved);
 /* True when one direction has carried EOF and the other has not. */
 bool relay_half_closed(const struct relay *r);
 
-/* Returns buffers and pipes to the pool and releases the tap. Does not close fds. */
+/*
+ * Returns buffers and pipes to the pool and releases the tap. Does not close
+ * fds. Logs at debug level what each direction moved, by splice and through
+ * user space, and what a tap saw ("relay: closed ...": the tests' statistic).
+ */
 void relay_release(struct relay *r);
 
 #endif
