@@ -174,6 +174,9 @@ static bool http_framing(struct dissect *d, struct http_state *st, enum dissect_
 			m->phase = HTTP_TRAILERS;
 		else
 			dissect_raw(d, dir, size + 2, DISSECT_RAW_PASS); /* the data and its CRLF */
+		/* a chunk is progress, like a message: a long body of small chunks
+		 * must not use up the line budget of the messages behind it */
+		dissect_budget_reset(d, dir);
 		return true;
 	case HTTP_TRAILERS:
 		if (u->len == 0 && !u->cut)

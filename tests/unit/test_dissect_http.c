@@ -228,6 +228,38 @@ START_TEST(test_long_keepalive)
 END_TEST
 
 /*
+ * A chunked body of many small chunks: its chunk-size lines add up to far
+ * more than DISSECT_BUDGET, yet each chunk is progress, so the login of the
+ * request behind it is still seen.
+ */
+START_TEST(test_many_chunks)
+{
+	static char down[40000 * 6 + 256];
+	static struct harness_step t[4];
+	static const size_t chunks[] = { 0, 1, 4096 };
+	struct harness_out out;
+	size_t n;
+
+	n = (size_t)snprintf(down, sizeof(down), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 40000; i++)
+		n += (size_t)snprintf(down + n, sizeof(down) - n, "1\r\nx\r\n");
+	n += (size_t)snprintf(down + n, sizeof(down) - n, "0\r\n\r\n");
+	ck_assert_uint_gt(40000 * 3, 1 * DISSECT_BUDGET);
+	t[0] = (struct harness_step)C("GET /a HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n");
+	t[1] = (struct harness_step){ DISSECT_TO_CLIENT, down, n };
+	t[2] = (struct harness_step)C("GET /b HTTP/1.1\r\nAuthorization: Basic Yjoy\r\n\r\n");
+	t[3] = (struct harness_step)S("HTTP/1.1 401 No\r\nContent-Length: 0\r\n\r\n");
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		harness_run(t, 4, 80, chunks[c], 4, 0, &out);
+		ck_assert_str_eq(out.text, "HTTP a 1 ok\nHTTP b 2 fail\n");
+		harness_run_pass(t, 4, 80, chunks[c], 4, 0, &out);
+		ck_assert_str_eq(out.text, "HTTP a 1 ok\nHTTP b 2 fail\n");
+		ck_assert(!out.stopped);
+	}
+}
+END_TEST
+
+/*
  * What the relay splices: a Content-Length body and a chunked one (each
  * chunk's data and CRLF), both ways, with the next request pipelined right
  * behind a body in the same read, so the skip ends inside a read. Every
@@ -320,6 +352,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_leaves_http);
 	tcase_add_test(tc, test_other_port);
 	tcase_add_test(tc, test_long_keepalive);
+	tcase_add_test(tc, test_many_chunks);
 	tcase_add_test(tc, test_pass_bodies);
 	tcase_add_test(tc, test_lying_lengths);
 	suite_add_tcase(s, tc);
