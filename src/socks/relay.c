@@ -150,17 +150,44 @@ void relay_tap_clear(struct relay *r)
 		tap.release(tap.ctx);
 }
 
-/* Asks the tap how many bytes of dir it lets go by unseen, once the last
- * such bytes have gone (it counts from the last byte it was fed). */
-static void relay_tap_pass(struct relay *r, int which)
+/*
+ * Before a read of a tapped direction, once the last unseen bytes have gone:
+ * asks the tap how many bytes it lets go next. Right after a spliced run,
+ * where a line is expected (a chunk size, the next start line), the line is
+ * first looked at in place (MSG_PEEK) and fed, then moved with the run it
+ * announces, so neither is copied through the buffer. Returns 0, or -1 with
+ * errno set (EAGAIN: nothing to read yet).
+ */
+static int relay_tap_prepare(struct relay *r, int which, int src)
 {
 	struct relay_dir *d = &r->dir[which];
+	uint8_t line[RELAY_LINE_PEEK];
+	const uint8_t *lf = NULL;
+	uint64_t seen = 0;
+	ssize_t n;
 
 	if (r->tap.feed == NULL || r->tap.pass == NULL || d->unseen > 0)
-		return;
-	d->unseen = r->tap.pass(r->tap.ctx, which);
+		return 0;
+	if (d->peek) {
+		n = recv(r->fd[src], line, sizeof(line), MSG_PEEK);
+		if (n < 0)
+			return -1;
+		lf = memchr(line, '\n', (size_t)n);
+	}
+	if (lf != NULL) {
+		seen = (uint64_t)(lf - line) + 1;
+		d->tapped += seen;
+		d->peek = false;
+		if (r->tap.feed(r->tap.ctx, which, line, (size_t)seen) == RELAY_TAP_DONE) {
+			relay_tap_clear(r);
+			return 0; /* the line is still to read, untapped */
+		}
+	}
+	/* the line fed is moved with what the tap lets go after it */
+	d->unseen = seen + r->tap.pass(r->tap.ctx, which);
 	/* decided once per run: its tail, however short, is spliced too */
 	d->splice_unseen = d->unseen >= RELAY_SPLICE_MIN;
+	return 0;
 }
 
 /* Shows the tap the bytes just read into the buffer, except those it let go. */
@@ -175,6 +202,21 @@ static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_
 	d->tapped += len - skip;
 	if (r->tap.feed(r->tap.ctx, which, data + skip, len - skip) == RELAY_TAP_DONE)
 		relay_tap_clear(r);
+}
+
+/* Accounts for n bytes just read in direction which and shows the tap what
+ * it is to see of them. */
+static void relay_took(struct relay *r, int which, size_t n, bool inspect)
+{
+	struct relay_dir *d = &r->dir[which];
+
+	metrics_relay_read((uint64_t)n);
+	d->bytes += (uint64_t)n;
+	d->len = (uint32_t)n;
+	if (d->buf != NULL && inspect)
+		relay_inspect(r, which, d->buf->data, n);
+	else if (inspect && (d->unseen -= (uint64_t)n) == 0)
+		d->peek = true; /* spliced the last unseen byte: a line comes next */
 }
 
 /* Pumps one direction. Returns a relay_status for this direction alone. */
@@ -209,9 +251,10 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			break;
 		if (budget == 0)
 			return RELAY_YIELD;
-		relay_tap_pass(r, which);
+		n = relay_tap_prepare(r, which, src);
 		inspect = r->tap.feed != NULL;
-		n = relay_fill(r, d, src, inspect);
+		if (n == 0)
+			n = relay_fill(r, d, src, inspect);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -226,14 +269,8 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			continue;
 		}
 		*moved = true;
-		metrics_relay_read((uint64_t)n);
-		d->bytes += (uint64_t)n;
-		d->len = (uint32_t)n;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-		if (d->buf != NULL && inspect)
-			relay_inspect(r, which, d->buf->data, (size_t)n);
-		else if (inspect && (d->unseen -= (uint64_t)n) == 0)
-			d->peek = true; /* spliced the last unseen byte: a line comes next */
+		relay_took(r, which, (size_t)n, inspect);
 	}
 	relay_dir_idle(d);
 	return RELAY_OPEN;

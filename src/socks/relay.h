@@ -77,6 +77,9 @@ struct relay_tap {
  * size, the next message's start), takes at most this many: the next
  * skip follows it closely, so copying more would only copy body bytes. */
 #define RELAY_PEEK_BYTES 2048
+/* Before that read, a line this short is looked at in place (MSG_PEEK) and
+ * fed, then spliced with the run it announces: no read at all. */
+#define RELAY_LINE_PEEK 64
 
 struct relay_dir {
 	struct pool_buf *buf;    /* in-flight bytes in user space, or NULL */

@@ -27,7 +27,7 @@ from harness import (Proxy, curl, mass, free_port, recv_exact, socks_connect, ru
 
 USER, PASS = "alice", "s3cret"
 ODD = 'pa ss"w\\rd'   # a space, a quote and a backslash: IMAP quotes and escapes it
-CREDS = {USER: PASS, "bob": "builder", "odd": ODD}
+CREDS = {USER: PASS, "bob": "builder", "odd": ODD, "carol": "c4r0l"}
 
 
 def b64(s):
@@ -835,9 +835,12 @@ class BigWeb(LineServer):
 
 def test_http_keepalive_after_big_bodies():
     """One kept-alive connection: a 100 MiB Content-Length body, a refused
-    login, a 100 MiB chunked body, then another login: four P lines, each
-    once with its own result; the bodies took the splice path (the relay's
-    statistic), only headers and chunk-size lines were fed to the dissector."""
+    login, a 100 MiB chunked body (64 KiB chunks), another login, a 20 MiB
+    body in 20,480 chunks of 1 KiB (more chunk-size lines than the line
+    budget), and a last login: five P lines, each once with its own result.
+    The big bodies took the splice path (the relay's statistic); only
+    headers, chunk-size lines and the small chunks were fed to the
+    dissector."""
     web = BigWeb()
     base = "http://localhost:%d" % web.port
     size = 100 * MIB
@@ -845,25 +848,28 @@ def test_http_keepalive_after_big_bodies():
         args = []
         for cred, path in (("%s:%s" % (USER, PASS), "/cl/%d" % size),
                            ("bob:wrong", "/cl/1"),
-                           ("bob:builder", "/chunked/%d/%d" % (size, MIB)),
-                           ("odd:" + ODD, "/cl/1000")):
+                           ("bob:builder", "/chunked/%d/%d" % (size, 64 * 1024)),
+                           ("odd:" + ODD, "/chunked/%d/1024" % (20 * MIB)),
+                           ("carol:c4r0l", "/cl/1000")):
             args += socks5h(p) + ["-u", cred, "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n",
                                   base + path, "--next"]
         r = subprocess.run(["curl", "-sS"] + args[:-1], capture_output=True, timeout=120)
         assert r.returncode == 0, r
         assert r.stdout.decode().split("\n") == [
-            "200 %d" % size, "401 4", "200 %d" % size, "200 1000", ""], r.stdout
+            "200 %d" % size, "401 4", "200 %d" % size, "200 %d" % (20 * MIB), "200 1000", ""], r.stdout
         expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), USER, PASS, "ok"])
         expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "bob", "wrong", "fail"])
         expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "bob", "builder", "ok"])
         expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "odd", ODD.replace("\\", "\\\\"), "ok"])
-        assert len(p_lines(p)) == 4, p.log_lines()
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "carol", "c4r0l", "ok"])
+        assert len(p_lines(p)) == 5, p.log_lines()
         tunnels = [l for l in p.log_lines() if l.split("\t")[2:3] == ["A"]]
         assert len(tunnels) == 1, p.log_lines()
         st = relay_stats(p)[0]
-        assert st["down"] >= 2 * size, st
+        assert st["down"] >= 2 * size + 20 * MIB, st
         assert st["down_spliced"] >= 2 * size - MIB, st
-        assert st["down_tapped"] < MIB, st   # headers, chunk-size lines, a little body
+        # headers, chunk-size lines, the 1 KiB chunks, a little of each body
+        assert st["down_tapped"] < 22 * MIB, st
         assert st["up_tapped"] == st["up"], st  # requests: all headers
     web.close()
 
