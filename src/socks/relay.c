@@ -89,23 +89,60 @@ static bool relay_to_pipe(struct relay_dir *d)
 	return d->pipe != NULL;
 }
 
+static int relay_tap_prepare(struct relay *r, int which, int src);
+
+/*
+ * Splices the tap's unseen run into the direction's pipe and, while the
+ * pipe has room and the socket has bytes, the runs that follow it, each
+ * announced by a line looked at in place (relay_tap_prepare): a chunked
+ * body fills the pipe chunk after chunk before it is written on. Returns
+ * the bytes spliced, or what splice() said when it spliced none.
+ */
+static ssize_t relay_splice_unseen(struct relay *r, int which, int src)
+{
+	struct relay_dir *d = &r->dir[which];
+	size_t total = 0;
+
+	for (;;) {
+		size_t room = d->pipe->capacity - total;
+		size_t cap = d->unseen < room ? (size_t)d->unseen : room;
+		ssize_t n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n <= 0)
+			return total > 0 ? (ssize_t)total : n;
+		total += (size_t)n;
+		d->spliced += (uint64_t)n;
+		d->unseen -= (uint64_t)n;
+		if (d->unseen == 0)
+			d->peek = true; /* the run is over: a line comes next */
+		if (d->unseen > 0 || total == d->pipe->capacity)
+			break; /* the socket is dry for now, or the pipe full */
+		/* a failed look (EAGAIN) ends the batch; the next read sees it again */
+		if (relay_tap_prepare(r, which, src) < 0 || r->tap.feed == NULL ||
+		    !d->splice_unseen || d->unseen == 0)
+			break;
+	}
+	return (ssize_t)total;
+}
+
 /*
  * Reads one chunk: by splice into the direction's pipe once the flow is
  * bulk and nothing inspects it, or while the tap lets enough bytes go by
  * unseen (then no more than those), else by recv into a pooled buffer.
  * Returns the bytes read, 0 on EOF, -1 with errno set.
  */
-static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
+static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 {
+	struct relay_dir *d = &r->dir[which];
 	size_t want = POOL_BUF_SIZE;
 	ssize_t n;
 
 	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(d)) {
-		size_t cap = d->pipe->capacity;
-
-		if (inspect && d->unseen < cap)
-			cap = (size_t)d->unseen;
-		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (inspect)
+			return relay_splice_unseen(r, which, src);
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0)
 			d->spliced += (uint64_t)n;
 		return n;
@@ -215,8 +252,6 @@ static void relay_took(struct relay *r, int which, size_t n, bool inspect)
 	d->len = (uint32_t)n;
 	if (d->buf != NULL && inspect)
 		relay_inspect(r, which, d->buf->data, n);
-	else if (inspect && (d->unseen -= (uint64_t)n) == 0)
-		d->peek = true; /* spliced the last unseen byte: a line comes next */
 }
 
 /* Pumps one direction. Returns a relay_status for this direction alone. */
@@ -254,7 +289,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		n = relay_tap_prepare(r, which, src);
 		inspect = r->tap.feed != NULL;
 		if (n == 0)
-			n = relay_fill(r, d, src, inspect);
+			n = relay_fill(r, which, src, inspect);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
