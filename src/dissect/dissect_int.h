@@ -34,7 +34,7 @@ struct dissect_unit {
 	size_t len;
 	bool cut;       /* longer than DISSECT_LINE_MAX: s holds only the start
 			 * (a raw block: nothing); the rest was skipped */
-	bool raw;       /* a block asked for with dissect_raw(.., keep = true) */
+	bool raw;       /* a block asked for with dissect_raw(.., DISSECT_RAW_KEEP) */
 };
 
 /* What a sniff hook says of a flow's first line. */
