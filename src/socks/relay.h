@@ -12,11 +12,14 @@
  * no copies. Flows a tap watches (struct relay_tap: the owner's inspector,
  * e.g. a password dissector) take the buffer path for what the tap reads,
  * and the splice path for what it lets go by unseen (an HTTP body of known
- * length, a chunk's data): the tap says how many bytes after each feed, the
- * relay moves exactly that many of that direction without showing them,
- * by splice when there are enough to be worth a pipe, then feeds the tap
- * again from the next byte on. Once the tap is done the flow is the tap's
- * no more and bulk moves by splice for good. An EOF on
+ * length, a chunk's data): the tap says how many bytes, the relay moves
+ * exactly that many of that direction without showing them, by splice when
+ * they are RELAY_SPLICE_MIN or more, then feeds the tap again from the next
+ * byte on. The short line that follows such a run (a chunk size, the next
+ * start line) is looked at in place (MSG_PEEK) and fed, then spliced along
+ * with the run it announces, so a chunked body fills the pipe chunk after
+ * chunk without a copy. Once the tap is done the flow is the tap's no more
+ * and bulk moves by splice for good. An EOF on
  * one side is carried across with shutdown(SHUT_WR) once its direction has
  * drained (or simply by close() when it is the last direction open).
  *
@@ -44,8 +47,9 @@ enum { RELAY_READABLE = 1, RELAY_WRITABLE = 2, RELAY_EOF_PENDING = 4 };
 #define RELAY_YIELD_BYTES (1024 * 1024)
 
 /*
- * A tap sees every chunk of both directions as it is relayed, until it says
- * it is done. The relay knows nothing of what it does with them.
+ * A tap sees the bytes of both directions as they are relayed, except those
+ * it lets go (pass), until it says it is done. The relay knows nothing of
+ * what it does with them.
  */
 enum relay_tap_verdict { RELAY_TAP_MORE = 0, RELAY_TAP_DONE = 1 };
 
@@ -61,11 +65,12 @@ struct relay_tap {
 	int (*feed)(void *ctx, int dir, const uint8_t *data, size_t len);
 	void (*release)(void *ctx);  /* NULL: nothing to free */
 	/*
-	 * Asked after each feed that answered RELAY_TAP_MORE (NULL: never
-	 * skips): how many of the bytes of dir that follow the ones just fed the
-	 * tap lets go by unseen. The tap counts them as gone at once; the relay
-	 * moves exactly that many of dir before feeding it again (a direction's
-	 * skips add up). Further feeds of the other direction go on meanwhile.
+	 * NULL: the tap sees every byte. Else asked before a read of dir once
+	 * the bytes it last let go have gone: how many of the bytes of dir that
+	 * follow those it was fed it lets go by unseen (0: it must see the next
+	 * one). It counts them as gone at once; the relay moves exactly that
+	 * many of dir before feeding dir again, while feeds of the other
+	 * direction go on.
 	 */
 	uint64_t (*pass)(void *ctx, int dir);
 };
