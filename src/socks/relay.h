@@ -94,8 +94,8 @@ struct relay_dir {
 	bool eof;                /* the source sent EOF */
 	bool shut;               /* EOF carried to the destination */
 	bool peek;               /* unseen bytes just ended: read at most RELAY_PEEK_BYTES */
-	uint64_t unseen;         /* bytes still to move without feeding the tap */
 	bool splice_unseen;      /* they were RELAY_SPLICE_MIN or more: by splice */
+	uint64_t unseen;         /* bytes still to move without feeding the tap */
 	uint64_t bytes;          /* octets read from the source (preload included) */
 	uint64_t spliced;        /* of those, octets moved by splice (never in user space) */
 	uint64_t tapped;         /* of those, octets fed to a tap */
