@@ -1,34 +1,24 @@
-/* auth: MASS index 0C, SOCKS authentication: 00 = on, any other octet = off. */
+/* auth: MASS index 0C, SOCKS authentication: 00 = on, any other octet = off
+ * (ABI 1.2: the host through the call context; no state). */
 #include <mass/plugin.h>
 
-static int auth_set(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int auth_set(struct mass_ctx *ctx, const struct mass_request *req,
+		    struct mass_reply *reply)
 {
-	const struct mass_host *host = state;
-
 	(void)reply;
-	host->auth_set(mass_param_u8(req, 0) == 0x00);
+	ctx->host->auth_set(mass_param_u8(req, 0) == 0x00);
 	return MASS_STATUS_OK;
 }
 
-static int auth_init(const struct mass_host *host, const struct mass_config *config,
-		     void **state, char *err, size_t errlen)
-{
-	(void)config;
-	(void)err;
-	(void)errlen;
-	*state = (void *)host;
-	return 0;
-}
-
 static const struct mass_index auth_indexes[] = {
-	{ 0x0C, "b", "SOCKS authentication: 00 on, other off", auth_set },
+	{ .index = 0x0C, .signature = "b", .usage = "SOCKS authentication: 00 on, other off",
+	  .serve = auth_set, .reply_layout = "" },
 };
 
 const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_IDENTITY,
 	.name = "auth",
-	.version = "1.0.0",
+	.version = "1.2.0",
 	.description = "switch SOCKS username/password authentication",
 	MASS_PLUGIN_INDEXES(auth_indexes),
-	.init = auth_init,
 };

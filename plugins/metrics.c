@@ -1,5 +1,6 @@
 /*
- * metrics: the SOCKS counters.
+ * metrics: the SOCKS counters (ABI 1.2: the host through the call context;
+ * no state).
  *
  *   02..09  one counter each, as a u32 in network byte order: the 64-bit
  *           count modulo 2^32, like SNMP Counter32 (bytes_transferred wraps
@@ -15,63 +16,49 @@
 #define METRICS_FIRST 0x02
 #define METRICS_LAST 0x09
 
-static const struct mass_host *metrics_host;
-
-static int metrics_counter(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int metrics_counter(struct mass_ctx *ctx, const struct mass_request *req,
+			   struct mass_reply *reply)
 {
-	(void)state;
-	metrics_host->reply_u32(reply, (uint32_t)metrics_host->counter(req->index));
+	ctx->host->reply_u32(reply, (uint32_t)ctx->host->counter(req->index));
 	return MASS_STATUS_OK;
 }
 
 /* All of them at once: the loop runs nothing else meanwhile, so one snapshot. */
-static int metrics_all(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int metrics_all(struct mass_ctx *ctx, const struct mass_request *req,
+		       struct mass_reply *reply)
 {
-	long mark = metrics_host->reply_count_begin(reply);
+	const struct mass_host *host = ctx->host;
+	long mark = host->reply_count_begin(reply);
 	size_t n = 0;
 
-	(void)state;
 	(void)req;
-	for (unsigned i = METRICS_FIRST; i <= METRICS_LAST; i++, n++) {
-		uint64_t v = metrics_host->counter((uint8_t)i);
-		uint8_t be[8];
-
-		for (int b = 0; b < 8; b++)
-			be[b] = (uint8_t)(v >> (56 - 8 * b));
-		metrics_host->reply_bytes(reply, be, sizeof(be));
-	}
-	metrics_host->reply_count_end(reply, mark, n);
+	for (unsigned i = METRICS_FIRST; i <= METRICS_LAST; i++, n++)
+		host->reply_u64(reply, host->counter((uint8_t)i));
+	host->reply_count_end(reply, mark, n);
 	return MASS_STATUS_OK;
 }
 
-static int metrics_init(const struct mass_host *host, const struct mass_config *config,
-			void **state, char *err, size_t errlen)
-{
-	(void)config;
-	(void)err;
-	(void)errlen;
-	metrics_host = host;
-	*state = NULL;
-	return 0;
-}
+#define METRICS_ROW(i, text) \
+	{ .index = (i), .signature = "", .usage = (text), .serve = metrics_counter, \
+	  .reply_layout = "value:u32" }
 
 static const struct mass_index metrics_indexes[] = {
-	{ 0x02, "", "historic connections (tunnels established)", metrics_counter },
-	{ 0x03, "", "concurrent connections", metrics_counter },
-	{ 0x04, "", "max concurrent connections", metrics_counter },
-	{ 0x05, "", "historic bytes transferred", metrics_counter },
-	{ 0x06, "", "historic authentication attempts", metrics_counter },
-	{ 0x07, "", "historic connection attempts", metrics_counter },
-	{ 0x08, "", "average bytes per read", metrics_counter },
-	{ 0x09, "", "average bytes per write", metrics_counter },
-	{ 0x0F, "", "every counter 02..09 as u64, one snapshot", metrics_all },
+	METRICS_ROW(0x02, "historic connections (tunnels established)"),
+	METRICS_ROW(0x03, "concurrent connections"),
+	METRICS_ROW(0x04, "max concurrent connections"),
+	METRICS_ROW(0x05, "historic bytes transferred"),
+	METRICS_ROW(0x06, "historic authentication attempts"),
+	METRICS_ROW(0x07, "historic connection attempts"),
+	METRICS_ROW(0x08, "average bytes per read"),
+	METRICS_ROW(0x09, "average bytes per write"),
+	{ .index = 0x0F, .signature = "", .usage = "every counter 02..09 as u64, one snapshot",
+	  .serve = metrics_all, .reply_layout = "counters:[value:u64]" },
 };
 
 const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_IDENTITY,
 	.name = "metrics",
-	.version = "1.1.0",
+	.version = "1.2.0",
 	.description = "SOCKS counters: 02..09 as u32, 0F all as u64",
 	MASS_PLUGIN_INDEXES(metrics_indexes),
-	.init = metrics_init,
 };

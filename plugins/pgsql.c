@@ -1,6 +1,6 @@
 /*
  * pgsql: SOCKS users kept in PostgreSQL, shared by every socks5d that
- * points at the same table (ABI 1.1).
+ * points at the same table (ABI 1.2).
  *
  *   - an authentication provider (MASS_AUTH_SOCKS) answering from a local
  *     in-memory copy of the table, so logins never wait for the database
@@ -28,11 +28,13 @@
  * link, and probes an idle link every 10 s, so a database gone silent
  * (no FIN, no RST) is noticed too.
  *
- * crypt(3) (yescrypt costs ~15 ms per call) never runs on the loop: one
- * worker thread of the plugin's own hashes 0A's passwords and checks
- * logins, and hands results back through a pipe watched on the loop, where
- * every host service is called (struct pg_job). A good login is remembered
- * as a keyed tag (pg_tag), so a user's next logins skip crypt(3).
+ * crypt(3) never runs on the loop nor in a thread of the plugin's: logins
+ * are checked and 0A's passwords hashed by the host's password service
+ * (password_verify, password_hash: the server's worker pool, its method
+ * and cost, its constant-time compare), whose answers come back on the
+ * loop. Every callback gets the call context (struct mass_ctx): the
+ * plugin keeps no host pointer and no static state. Log lines go through
+ * the host's log, which escapes network and server text itself.
  *
  * With cache_file set, the copy is also kept on disk (hashes only) and read
  * at load: a restart or reload while the database is down starts from it.
@@ -49,14 +51,12 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #define PG_FIELD_MAX 255         /* a name, a password, a hash: 1..255 octets */
@@ -65,18 +65,18 @@
 #define PG_BACKOFF_MAX_MS 5000
 #define PG_ROWS_QUEUED_MAX 256   /* more pending row reloads: one full reload */
 #define PG_LIST_MAX 255          /* 01's COUNT is one octet */
-#define PG_JOBS_MAX 1024         /* crypt(3) calls waiting: beyond, logins fail at once */
 #define PG_TICK_MS 1000          /* the watchdog's period */
 #define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
+
+/* One line in the daemon's log, for this load (the host escapes it). */
+#define PG_LOG(ctx, level, ...) (ctx)->host->log_ctx((ctx), (level), __VA_ARGS__)
 
 /* One user of the copy; the array is sorted by name (memcmp, then length). */
 struct pg_user {
 	char *name;
 	size_t nlen;
 	char *hash;
-	uint64_t tag;                   /* the last good login's pg_tag(), when tagged */
-	bool tagged;
 };
 
 enum pg_op_kind {
@@ -99,42 +99,33 @@ struct pg_op {
 	bool failed;                    /* a result was an error */
 	bool done;                      /* ADD/DEL: the row was written */
 	char sqlstate[6];
-	char message[160];              /* escaped, for the log */
+	char message[160];              /* for the log */
 	struct pg_user *rows;           /* LOAD/ROW: what the result held */
 	size_t nrows;
 };
 TAILQ_HEAD(pg_ops, pg_op);
 
-enum pg_job_kind { PG_JOB_VERIFY, PG_JOB_HASH };
-
-/* One crypt(3) call for the worker thread. */
-struct pg_job {
-	STAILQ_ENTRY(pg_job) link;
-	enum pg_job_kind kind;
-	struct mass_auth *pending;      /* VERIFY */
-	struct mass_reply *later;       /* HASH: 0A's reply */
+/*
+ * One 0A whose password the host is hashing. Kept on a list so that fini
+ * frees it: when the load ends first, the host never calls back.
+ */
+struct pg_hashing {
+	LIST_ENTRY(pg_hashing) link;
+	struct mass_reply *later;       /* NULL: reply_defer failed, drop the result */
 	char name[PG_FIELD_MAX + 1];
 	size_t nlen;
-	char pass[PG_FIELD_MAX + 1];
-	size_t plen;
-	char hash[PG_FIELD_MAX + 1];    /* VERIFY: the stored hash; HASH: the result */
-	bool ok;
-	uint64_t tag;                   /* VERIFY, ok: pg_tag() of the login */
 };
-STAILQ_HEAD(pg_jobs, pg_job);
+LIST_HEAD(pg_hashings, pg_hashing);
 
 enum pg_state { PG_DOWN, PG_CONNECTING, PG_UP };
 
 struct pg {
-	const struct mass_host *host;
 	char *conninfo;
 	char *cache_file;               /* NULL: no cache on disk */
 	bool cache_dirty;               /* the copy changed since the cache was written */
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
 	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del;
-	const char *prefix;             /* crypt_gensalt prefix, e.g. "$y$" */
-	unsigned long cost;
 
 	enum pg_state state;
 	PGconn *conn;
@@ -147,26 +138,19 @@ struct pg {
 	struct pg_ops ops;
 	bool inflight;                  /* the head of ops was sent */
 	size_t rows_queued;
+	struct pg_hashings hashing;     /* 0As waiting for password_hash */
 
 	struct pg_user *users;
 	size_t nusers, capusers;
-
-	/* the crypt worker: todo and done under lock; done signalled by a
-	 * byte on pipe_w, read on the loop from pipe_r */
-	uint8_t tag_key[16];            /* pg_tag()'s key, random per load */
-	pthread_t worker;
-	bool worker_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
-	struct pg_jobs todo, done;
-	size_t njobs;                   /* submitted, not yet acted upon; the loop's only */
-	int pipe_r, pipe_w;
-	struct mass_watch *pipe_watch;
 };
 
 /* ------------------------------------------------------------- text helpers */
 
+/*
+ * A name (no ':') or a password: 1..255 printable ASCII octets, the rule
+ * of the server's own store (src/auth/cred.h), which the ABI does not
+ * export; the copy's names must also fit the cache file's NAME:HASH lines.
+ */
 static bool pg_valid_field(const char *s, size_t len, bool name)
 {
 	if (len < 1 || len > PG_FIELD_MAX)
@@ -183,136 +167,31 @@ static bool pg_valid_hash(const char *s, size_t len)
 	return pg_valid_field(s, len, false) && s[0] == '$';
 }
 
-/* Network or server text, for a log line: printable ASCII kept, anything
- * else (and '\\') as \xHH; always NUL-terminated, cut to fit. */
-static const char *pg_esc(const char *s, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c <= 0x7E && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* A libpq or server message on one line: each run of blanks (newline,
- * tab, space) made one space, trailing ones dropped, the rest escaped. */
+ * tab, space) made one space, trailing ones dropped. The host's log
+ * escapes what is left. */
 static const char *pg_oneline(const char *m, char *out, size_t cap)
 {
-	char flat[512];
 	size_t n = 0;
 
-	for (; *m != '\0' && n + 1 < sizeof(flat); m++) {
+	for (; *m != '\0' && n + 1 < cap; m++) {
 		bool blank = *m == '\n' || *m == '\t' || *m == ' ' || *m == '\r';
 
 		if (!blank)
-			flat[n++] = *m;
-		else if (n > 0 && flat[n - 1] != ' ')
-			flat[n++] = ' ';
+			out[n++] = *m;
+		else if (n > 0 && out[n - 1] != ' ')
+			out[n++] = ' ';
 	}
-	while (n > 0 && flat[n - 1] == ' ')
+	while (n > 0 && out[n - 1] == ' ')
 		n--;
-	return pg_esc(flat, n, out, cap);
+	out[n] = '\0';
+	return out;
 }
 
 /* libpq's last message, for the log. */
 static const char *pg_errmsg(PGconn *conn, char *out, size_t cap)
 {
 	return pg_oneline(conn ? PQerrorMessage(conn) : "out of memory", out, cap);
-}
-
-static bool pg_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-	unsigned char d = 0;
-
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
-/*
- * Good logins are remembered so that a user's next ones skip crypt(3), as
- * the server's own store does: pg_tag() is SipHash-2-4, under a key drawn
- * at each load, of (name, stored hash, password), kept with the user after
- * a successful check. A login whose tag matches is allowed at once; a
- * changed hash forgets it (the hash is in the input, and a new hash clears
- * the tag); failures are never remembered. The password itself is never
- * kept. Pure: the worker computes it too.
- */
-static uint64_t pg_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-#define PG_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define PG_SIPROUND do { \
-	v0 += v1; v1 = PG_ROTL(v1, 13); v1 ^= v0; v0 = PG_ROTL(v0, 32); \
-	v2 += v3; v3 = PG_ROTL(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = PG_ROTL(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = PG_ROTL(v1, 17); v1 ^= v2; v2 = PG_ROTL(v2, 32); \
-} while (0)
-
-static uint64_t pg_siphash(const uint8_t key[16], const uint8_t *in, size_t len)
-{
-	uint64_t k0 = pg_le64(key), k1 = pg_le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
-	uint64_t m, b = (uint64_t)len << 56;
-	size_t end = len - len % 8;
-
-	for (size_t i = 0; i < end; i += 8) {
-		m = pg_le64(in + i);
-		v3 ^= m;
-		PG_SIPROUND;
-		PG_SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; j < len % 8; j++)
-		b |= (uint64_t)in[end + j] << (8 * j);
-	v3 ^= b;
-	PG_SIPROUND;
-	PG_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	PG_SIPROUND;
-	PG_SIPROUND;
-	PG_SIPROUND;
-	PG_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/* The tag of a login: the three fields, each with its length in front. */
-static uint64_t pg_tag(const uint8_t key[16], const char *name, size_t nlen, const char *hash,
-		       const char *pass, size_t plen)
-{
-	uint8_t buf[3 * (PG_FIELD_MAX + 1)];
-	size_t hlen = strlen(hash), o = 0;
-	uint64_t t;
-
-	buf[o++] = (uint8_t)nlen;
-	memcpy(buf + o, name, nlen);
-	o += nlen;
-	buf[o++] = (uint8_t)hlen;
-	memcpy(buf + o, hash, hlen);
-	o += hlen;
-	buf[o++] = (uint8_t)plen;
-	memcpy(buf + o, pass, plen);
-	o += plen;
-	t = pg_siphash(key, buf, o);
-	explicit_bzero(buf, sizeof(buf));
-	return t;
 }
 
 /* ------------------------------------------------------------- the copy */
@@ -362,8 +241,6 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 	if (h == NULL)
 		return -1;
 	if (at >= 0) {
-		if (strcmp(pg->users[at].hash, h) != 0)
-			pg->users[at].tagged = false;  /* a new hash: the old password is forgotten */
 		free(pg->users[at].hash);
 		pg->users[at].hash = h;
 		return 0;
@@ -387,7 +264,7 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 	n[nlen] = '\0';
 	i = (size_t)(-at - 1);
 	memmove(pg->users + i + 1, pg->users + i, (pg->nusers - i) * sizeof(*pg->users));
-	pg->users[i] = (struct pg_user){ n, nlen, h, 0, false };
+	pg->users[i] = (struct pg_user){ n, nlen, h };
 	pg->nusers++;
 	return 0;
 }
@@ -421,8 +298,9 @@ static int pg_row_cmp(const void *a, const void *b)
  * reloads from it. Read once in init, on the loop like the server's own
  * users file.
  */
-static void pg_cache_write(struct pg *pg)
+static void pg_cache_write(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	char *tmp = NULL;
 	FILE *f = NULL;
 	int fd = -1, bad = 0;
@@ -447,8 +325,8 @@ static void pg_cache_write(struct pg *pg)
 	if (!bad && rename(tmp, pg->cache_file) < 0)
 		bad = 1;
 	if (bad) {
-		pg->host->log(MASS_LOG_WARN, "cache %s: cannot write it: %s", pg->cache_file,
-			      strerror(errno));
+		PG_LOG(ctx, MASS_LOG_WARN, "cache %s: cannot write it: %s", pg->cache_file,
+		       strerror(errno));
 		if (tmp != NULL)
 			unlink(tmp);
 	}
@@ -462,24 +340,27 @@ static void pg_cache_dirty(struct pg *pg)
 }
 
 /* Writes the cache when the copy changed and no statement is queued. */
-static void pg_cache_flush(struct pg *pg)
+static void pg_cache_flush(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
+
 	if (pg->cache_dirty && TAILQ_EMPTY(&pg->ops)) {
 		pg->cache_dirty = false;
-		pg_cache_write(pg);
+		pg_cache_write(ctx);
 	}
 }
 
 /* Fills the (empty) copy from the cache file, when there is one. */
-static void pg_cache_read(struct pg *pg)
+static void pg_cache_read(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	FILE *f = fopen(pg->cache_file, "re");
 	char line[2 * PG_FIELD_MAX + 4], *colon;
 	size_t n, bad = 0;
 
 	if (f == NULL) {
 		if (errno != ENOENT)
-			pg->host->log(MASS_LOG_WARN, "cache %s: %s", pg->cache_file, strerror(errno));
+			PG_LOG(ctx, MASS_LOG_WARN, "cache %s: %s", pg->cache_file, strerror(errno));
 		return;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -493,150 +374,8 @@ static void pg_cache_read(struct pg *pg)
 			bad++;
 	}
 	fclose(f);
-	pg->host->log(bad ? MASS_LOG_WARN : MASS_LOG_INFO, "cache %s: %zu users until the "
-		      "database answers%s", pg->cache_file, pg->nusers,
-		      bad ? " (bad lines skipped)" : "");
-}
-
-/* ------------------------------------------------------------- crypt worker */
-
-static void *pg_worker_main(void *arg)
-{
-	struct pg *pg = arg;
-	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	struct pg_job *job;
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	const char *out;
-
-	pthread_mutex_lock(&pg->lock);
-	for (;;) {
-		while (!pg->stop && STAILQ_EMPTY(&pg->todo))
-			pthread_cond_wait(&pg->cond, &pg->lock);
-		if (pg->stop)
-			break;
-		job = STAILQ_FIRST(&pg->todo);
-		STAILQ_REMOVE_HEAD(&pg->todo, link);
-		pthread_mutex_unlock(&pg->lock);
-
-		job->ok = false;
-		if (cd != NULL && job->kind == PG_JOB_VERIFY) {
-			out = crypt_rn(job->pass, job->hash, cd, (int)sizeof(*cd));
-			job->ok = out && out[0] == '$' &&
-				  pg_ct_equal(out, strlen(out), job->hash, strlen(job->hash));
-			if (job->ok)
-				job->tag = pg_tag(pg->tag_key, job->name, job->nlen, job->hash,
-						  job->pass, job->plen);
-		} else if (cd != NULL && crypt_gensalt_rn(pg->prefix, pg->cost, NULL, 0, setting,
-							  (int)sizeof(setting))) {
-			out = crypt_rn(job->pass, setting, cd, (int)sizeof(*cd));
-			if (out && out[0] == '$' && strlen(out) <= PG_FIELD_MAX) {
-				strcpy(job->hash, out);
-				job->ok = true;
-			}
-		}
-		explicit_bzero(job->pass, sizeof(job->pass));
-		if (cd != NULL)
-			explicit_bzero(cd, sizeof(*cd));
-
-		pthread_mutex_lock(&pg->lock);
-		STAILQ_INSERT_TAIL(&pg->done, job, link);
-		/* the pipe is non-blocking: when full, the loop has bytes to read
-		 * already and will find this job with the others */
-		if (write(pg->pipe_w, "", 1) < 0 && errno != EAGAIN)
-			break;
-	}
-	pthread_mutex_unlock(&pg->lock);
-	free(cd);
-	return NULL;
-}
-
-/* True when PG_JOBS_MAX jobs wait already: a flood of logins must not
- * queue work without bound, so callers answer at once instead. */
-static bool pg_jobs_full(const struct pg *pg)
-{
-	return pg->njobs >= PG_JOBS_MAX;
-}
-
-/* Hands job to the worker. */
-static void pg_job_submit(struct pg *pg, struct pg_job *job)
-{
-	pg->njobs++;
-	pthread_mutex_lock(&pg->lock);
-	STAILQ_INSERT_TAIL(&pg->todo, job, link);
-	pthread_cond_signal(&pg->cond);
-	pthread_mutex_unlock(&pg->lock);
-}
-
-static void pg_op_queue(struct pg *pg, struct pg_op *op);
-static void pg_kick(struct pg *pg);
-
-/* A finished HASH job: 0A's INSERT goes to the queue (or 01 when the
- * database went away meanwhile). */
-static void pg_hash_done(struct pg *pg, struct pg_job *job)
-{
-	char esc[4 * PG_FIELD_MAX + 1];
-	struct pg_op *op;
-
-	if (!job->ok) {
-		pg->host->log(MASS_LOG_ERROR, "add %s: crypt(3) failed to hash the password",
-			      pg_esc(job->name, job->nlen, esc, sizeof(esc)));
-		pg->host->reply_send(job->later, MASS_STATUS_ERROR);
-		return;
-	}
-	if (pg->state != PG_UP || (op = calloc(1, sizeof(*op))) == NULL) {
-		pg->host->log(MASS_LOG_WARN, "add %s: %s, answered 01",
-			      pg_esc(job->name, job->nlen, esc, sizeof(esc)),
-			      pg->state != PG_UP ? "database not connected" : "out of memory");
-		pg->host->reply_send(job->later, MASS_STATUS_ERROR);
-		return;
-	}
-	op->kind = PG_OP_ADD;
-	op->later = job->later;
-	memcpy(op->name, job->name, job->nlen + 1);
-	op->nlen = job->nlen;
-	strcpy(op->hash, job->hash);
-	pg_op_queue(pg, op);
-	pg_kick(pg);
-}
-
-/* A finished VERIFY job: the verdict, and a good login remembered when the
- * user still has the hash it was checked against. */
-static void pg_verify_done(struct pg *pg, struct pg_job *job)
-{
-	long at = pg_copy_find(pg, job->name, job->nlen);
-
-	if (job->ok && at >= 0 && strcmp(pg->users[at].hash, job->hash) == 0) {
-		pg->users[at].tag = job->tag;
-		pg->users[at].tagged = true;
-	}
-	pg->host->auth_complete(job->pending, job->ok ? MASS_AUTH_ALLOW : MASS_AUTH_DENY);
-}
-
-/* The worker's pipe is readable: every finished job is acted upon here,
- * on the loop. */
-static void pg_pipe_ready(void *arg, struct mass_watch *w, int fd, int events)
-{
-	struct pg *pg = arg;
-	struct pg_jobs done = STAILQ_HEAD_INITIALIZER(done);
-	struct pg_job *job;
-	char buf[64];
-
-	(void)w;
-	(void)events;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&pg->lock);
-	STAILQ_CONCAT(&done, &pg->done);
-	pthread_mutex_unlock(&pg->lock);
-	while ((job = STAILQ_FIRST(&done)) != NULL) {
-		STAILQ_REMOVE_HEAD(&done, link);
-		pg->njobs--;
-		if (job->kind == PG_JOB_VERIFY)
-			pg_verify_done(pg, job);
-		else
-			pg_hash_done(pg, job);
-		free(job);
-	}
+	PG_LOG(ctx, bad ? MASS_LOG_WARN : MASS_LOG_INFO, "cache %s: %zu users until the "
+	       "database answers%s", pg->cache_file, pg->nusers, bad ? " (bad lines skipped)" : "");
 }
 
 /* ------------------------------------------------------------- statements */
@@ -664,44 +403,47 @@ static struct pg_op *pg_op_new(enum pg_op_kind kind)
 }
 
 /* Fails every queued statement (their clients get 01) and empties the queue. */
-static void pg_ops_fail(struct pg *pg)
+static void pg_ops_fail(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	struct pg_op *op;
 
 	while ((op = TAILQ_FIRST(&pg->ops)) != NULL) {
 		TAILQ_REMOVE(&pg->ops, op, link);
 		if (op->later != NULL)
-			pg->host->reply_send(op->later, MASS_STATUS_ERROR);
+			ctx->host->reply_send(op->later, MASS_STATUS_ERROR);
 		pg_op_free(op);
 	}
 	pg->inflight = false;
 	pg->rows_queued = 0;
 }
 
-static void pg_retry_fire(void *arg, struct mass_timer *t);
-static void pg_watch_ready(void *arg, struct mass_watch *w, int fd, int events);
+static void pg_retry_fire(struct mass_ctx *ctx, void *arg, struct mass_timer *t);
+static void pg_watch_ready(struct mass_ctx *ctx, void *arg, struct mass_watch *w, int fd,
+			   int events);
 
 /* The connection is gone (or never came): drop it, fail what was queued,
  * and try again after the backoff. what says why, for the log. */
-static void pg_lost(struct pg *pg, const char *what)
+static void pg_lost(struct mass_ctx *ctx, const char *what)
 {
+	struct pg *pg = ctx->state;
 	char msg[256];
 
 	pg_errmsg(pg->conn, msg, sizeof(msg));
-	pg->host->log(MASS_LOG_WARN, "%s%s%s; reconnecting in %u ms", what, msg[0] ? ": " : "",
-		      msg, pg->backoff_ms);
-	pg->host->watch_remove(pg->watch);
+	PG_LOG(ctx, MASS_LOG_WARN, "%s%s%s; reconnecting in %u ms", what, msg[0] ? ": " : "",
+	       msg, pg->backoff_ms);
+	ctx->host->watch_remove(pg->watch);
 	pg->watch = NULL;
-	pg->host->timer_cancel(pg->tick);
+	ctx->host->timer_cancel(pg->tick);
 	pg->tick = NULL;
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
 	pg->conn = NULL;
 	pg->fd = -1;
 	pg->state = PG_DOWN;
-	pg_ops_fail(pg);
-	pg_cache_flush(pg);
-	pg->retry = pg->host->timer_add(pg->backoff_ms, 0, pg_retry_fire, pg);
+	pg_ops_fail(ctx);
+	pg_cache_flush(ctx);
+	pg->retry = ctx->host->timer_add_ctx(ctx, pg->backoff_ms, 0, pg_retry_fire, NULL);
 	pg->backoff_ms = pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS
 								 : pg->backoff_ms * 2;
 }
@@ -709,21 +451,23 @@ static void pg_lost(struct pg *pg, const char *what)
 /* What the watch waits for: reading always once connected, writing while
  * libpq still holds output. Returns 0, or -1 when the connection failed
  * (pg_lost done). */
-static int pg_flush(struct pg *pg)
+static int pg_flush(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	int r = PQflush(pg->conn);
 
 	if (r < 0) {
-		pg_lost(pg, "database connection lost");
+		pg_lost(ctx, "database connection lost");
 		return -1;
 	}
-	pg->host->watch_set(pg->watch, MASS_WATCH_READ | (r ? MASS_WATCH_WRITE : 0));
+	ctx->host->watch_set(pg->watch, MASS_WATCH_READ | (r ? MASS_WATCH_WRITE : 0));
 	return 0;
 }
 
 /* Sends the head of the queue when nothing is in flight. */
-static void pg_kick(struct pg *pg)
+static void pg_kick(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	struct pg_op *op = TAILQ_FIRST(&pg->ops);
 	const char *params[2];
 	int ok;
@@ -754,19 +498,19 @@ static void pg_kick(struct pg *pg)
 		break;
 	}
 	if (!ok) {
-		pg_lost(pg, "database connection lost");
+		pg_lost(ctx, "database connection lost");
 		return;
 	}
 	pg->inflight = true;
-	pg->sent_ms = pg->host->now_ms();
-	pg_flush(pg);
+	pg->sent_ms = ctx->host->now_ms();
+	pg_flush(ctx);
 }
 
 /* Collects a LOAD or ROW result's valid rows into op->rows. */
-static void pg_op_rows(struct pg *pg, struct pg_op *op, PGresult *res)
+static void pg_op_rows(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 {
+	struct pg *pg = ctx->state;
 	int n = PQntuples(res), skipped = 0;
-	char esc[4 * PG_FIELD_MAX + 1];
 
 	if (PQnfields(res) != 2 || n <= 0)
 		return;
@@ -783,9 +527,9 @@ static void pg_op_rows(struct pg *pg, struct pg_op *op, PGresult *res)
 		if (!pg_valid_field(name, nlen, true) ||
 		    !pg_valid_hash(hash, (size_t)PQgetlength(res, i, 1))) {
 			if (skipped++ == 0)
-				pg->host->log(MASS_LOG_WARN, "table %s: row %s skipped: name or hash "
-					      "invalid (a crypt(3) hash is wanted, never a password)",
-					      pg->table, pg_esc(name, nlen, esc, sizeof(esc)));
+				PG_LOG(ctx, MASS_LOG_WARN, "table %s: row %.*s skipped: name or hash "
+				       "invalid (a crypt(3) hash is wanted, never a password)",
+				       pg->table, (int)nlen, name);
 			continue;
 		}
 		u->name = strdup(name);
@@ -799,11 +543,11 @@ static void pg_op_rows(struct pg *pg, struct pg_op *op, PGresult *res)
 		}
 	}
 	if (skipped > 1)
-		pg->host->log(MASS_LOG_WARN, "table %s: %d invalid rows skipped", pg->table, skipped);
+		PG_LOG(ctx, MASS_LOG_WARN, "table %s: %d invalid rows skipped", pg->table, skipped);
 }
 
 /* One PGresult of the statement in flight. */
-static void pg_op_result(struct pg *pg, struct pg_op *op, PGresult *res)
+static void pg_op_result(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 {
 	ExecStatusType st = PQresultStatus(res);
 	const char *s;
@@ -815,13 +559,13 @@ static void pg_op_result(struct pg *pg, struct pg_op *op, PGresult *res)
 			s = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 			if (s == NULL)
 				s = PQresStatus(st);
-			pg_esc(s, strlen(s), op->message, sizeof(op->message));
+			snprintf(op->message, sizeof(op->message), "%s", s);
 		}
 		op->failed = true;
 		return;
 	}
 	if (op->kind == PG_OP_LOAD || op->kind == PG_OP_ROW)
-		pg_op_rows(pg, op, res);
+		pg_op_rows(ctx, op, res);
 	else if (op->kind == PG_OP_ADD)
 		op->done = true;
 	else if (op->kind == PG_OP_DEL)
@@ -829,8 +573,10 @@ static void pg_op_result(struct pg *pg, struct pg_op *op, PGresult *res)
 }
 
 /* Replaces the copy by a LOAD's rows (sorted here). */
-static void pg_copy_replace(struct pg *pg, struct pg_op *op)
+static void pg_copy_replace(struct mass_ctx *ctx, struct pg_op *op)
 {
+	struct pg *pg = ctx->state;
+
 	if (op->nrows > 1)
 		qsort(op->rows, op->nrows, sizeof(*op->rows), pg_row_cmp);
 	pg_users_free(pg->users, pg->nusers);
@@ -838,7 +584,7 @@ static void pg_copy_replace(struct pg *pg, struct pg_op *op)
 	pg->nusers = pg->capusers = op->nrows;
 	op->rows = NULL;
 	op->nrows = 0;
-	pg->host->log(MASS_LOG_INFO, "table %s: %zu users loaded", pg->table, pg->nusers);
+	PG_LOG(ctx, MASS_LOG_INFO, "table %s: %zu users loaded", pg->table, pg->nusers);
 }
 
 /*
@@ -846,10 +592,10 @@ static void pg_copy_replace(struct pg *pg, struct pg_op *op)
  * answer its client. Returns 0, or -1 when the connection was dropped
  * (a failed SETUP: pg_lost done).
  */
-static int pg_op_finish(struct pg *pg, struct pg_op *op)
+static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 {
-	char esc[4 * PG_FIELD_MAX + 1];
-	const char *name = pg_esc(op->name, op->nlen, esc, sizeof(esc));
+	struct pg *pg = ctx->state;
+	const char *name = op->name;    /* NUL-terminated: the op was zeroed */
 	bool ok = !op->failed;
 
 	if (ok && op->kind != PG_OP_SETUP && op->kind != PG_OP_PING)
@@ -857,22 +603,22 @@ static int pg_op_finish(struct pg *pg, struct pg_op *op)
 	switch (op->kind) {
 	case PG_OP_SETUP:
 		if (!ok) {
-			pg->host->log(MASS_LOG_ERROR, "table %s: setup failed: %s (SQLSTATE %s)",
-				      pg->table, op->message, op->sqlstate);
+			PG_LOG(ctx, MASS_LOG_ERROR, "table %s: setup failed: %s (SQLSTATE %s)",
+			       pg->table, op->message, op->sqlstate);
 			return -1;
 		}
 		break;
 	case PG_OP_LOAD:
 		if (ok)
-			pg_copy_replace(pg, op);
+			pg_copy_replace(ctx, op);
 		else
-			pg->host->log(MASS_LOG_ERROR, "table %s: load failed: %s; the copy is kept",
-				      pg->table, op->message);
+			PG_LOG(ctx, MASS_LOG_ERROR, "table %s: load failed: %s; the copy is kept",
+			       pg->table, op->message);
 		break;
 	case PG_OP_ROW:
 		if (!ok)
-			pg->host->log(MASS_LOG_ERROR, "table %s: reloading %s failed: %s",
-				      pg->table, name, op->message);
+			PG_LOG(ctx, MASS_LOG_ERROR, "table %s: reloading %s failed: %s",
+			       pg->table, name, op->message);
 		else if (op->nrows == 1)
 			ok = pg_copy_put(pg, op->rows[0].name, op->rows[0].nlen, op->rows[0].hash) == 0;
 		else
@@ -887,13 +633,13 @@ static int pg_op_finish(struct pg *pg, struct pg_op *op)
 		else if (ok && op->done)
 			pg_copy_del(pg, op->name, op->nlen);
 		if (!ok)
-			pg->host->log(strcmp(op->sqlstate, "23505") == 0 ? MASS_LOG_INFO : MASS_LOG_WARN,
-				      "%s %s: %s, answered 01", op->kind == PG_OP_ADD ? "add" : "delete",
-				      name, op->message[0] ? op->message : "out of memory");
+			PG_LOG(ctx, strcmp(op->sqlstate, "23505") == 0 ? MASS_LOG_INFO : MASS_LOG_WARN,
+			       "%s %s: %s, answered 01", op->kind == PG_OP_ADD ? "add" : "delete",
+			       name, op->message[0] ? op->message : "out of memory");
 		else
-			pg->host->log(MASS_LOG_INFO, "%s %s: %s", op->kind == PG_OP_ADD ? "add" : "delete",
-				      name, op->done ? "committed" : "no such user, answered 01");
-		pg->host->reply_send(op->later, ok && op->done ? MASS_STATUS_OK : MASS_STATUS_ERROR);
+			PG_LOG(ctx, MASS_LOG_INFO, "%s %s: %s", op->kind == PG_OP_ADD ? "add" : "delete",
+			       name, op->done ? "committed" : "no such user, answered 01");
+		ctx->host->reply_send(op->later, ok && op->done ? MASS_STATUS_OK : MASS_STATUS_ERROR);
 		op->later = NULL;
 		break;
 	}
@@ -901,8 +647,9 @@ static int pg_op_finish(struct pg *pg, struct pg_op *op)
 }
 
 /* A notification: reload the row it names ("" after a TRUNCATE: all). */
-static void pg_notified(struct pg *pg, const char *name)
+static void pg_notified(struct mass_ctx *ctx, const char *name)
 {
+	struct pg *pg = ctx->state;
 	size_t nlen = strlen(name);
 	struct pg_op *op, *q;
 	bool full = nlen == 0 || pg->rows_queued >= PG_ROWS_QUEUED_MAX;
@@ -914,8 +661,8 @@ static void pg_notified(struct pg *pg, const char *name)
 		if (q->kind == PG_OP_LOAD && (q != TAILQ_FIRST(&pg->ops) || !pg->inflight))
 			return;
 	if ((op = pg_op_new(full ? PG_OP_LOAD : PG_OP_ROW)) == NULL) {
-		pg->host->log(MASS_LOG_ERROR, "table %s: out of memory for a change notification",
-			      pg->table);
+		PG_LOG(ctx, MASS_LOG_ERROR, "table %s: out of memory for a change notification",
+		       pg->table);
 		return;
 	}
 	memcpy(op->name, name, nlen + 1);
@@ -924,13 +671,14 @@ static void pg_notified(struct pg *pg, const char *name)
 }
 
 /* The notifications libpq has parsed so far. */
-static void pg_notifies(struct pg *pg)
+static void pg_notifies(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	PGnotify *n;
 
 	while ((n = PQnotifies(pg->conn)) != NULL) {
 		if (strcmp(n->relname, pg->channel) == 0)
-			pg_notified(pg, n->extra);
+			pg_notified(ctx, n->extra);
 		PQfreemem(n);
 	}
 }
@@ -938,42 +686,43 @@ static void pg_notifies(struct pg *pg)
 /* Input arrived: notifications and results, as long as libpq holds them.
  * libpq parses what follows a result only once that result is taken, so
  * notifications are looked for again after the results. */
-static void pg_input(struct pg *pg)
+static void pg_input(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	PGresult *res;
 	struct pg_op *op;
 
 	if (!PQconsumeInput(pg->conn)) {
-		pg_lost(pg, "database connection lost");
+		pg_lost(ctx, "database connection lost");
 		return;
 	}
-	pg_notifies(pg);
+	pg_notifies(ctx);
 	while (pg->inflight && !PQisBusy(pg->conn)) {
 		op = TAILQ_FIRST(&pg->ops);
 		if ((res = PQgetResult(pg->conn)) != NULL) {
-			pg_op_result(pg, op, res);
+			pg_op_result(ctx, op, res);
 			PQclear(res);
 			continue;
 		}
 		TAILQ_REMOVE(&pg->ops, op, link);
 		pg->inflight = false;
-		if (pg_op_finish(pg, op) < 0) {
+		if (pg_op_finish(ctx, op) < 0) {
 			pg_op_free(op);
-			pg_lost(pg, "database setup failed");
+			pg_lost(ctx, "database setup failed");
 			return;
 		}
 		pg_op_free(op);
 	}
 	if (PQstatus(pg->conn) == CONNECTION_BAD) {
-		pg_lost(pg, "database connection lost");
+		pg_lost(ctx, "database connection lost");
 		return;
 	}
-	pg_notifies(pg);
-	pg_cache_flush(pg);
+	pg_notifies(ctx);
+	pg_cache_flush(ctx);
 	if (!pg->inflight)
-		pg_kick(pg);
+		pg_kick(ctx);
 	else
-		pg_flush(pg);
+		pg_flush(ctx);
 }
 
 /* ------------------------------------------------------------- connecting */
@@ -985,83 +734,89 @@ static void pg_input(struct pg *pg)
  * idle link gets an empty statement every PG_IDLE_MS to find out. Without
  * it a silent loss would also lose the notifications unnoticed.
  */
-static void pg_tick(void *arg, struct mass_timer *t)
+static void pg_tick(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 {
-	struct pg *pg = arg;
-	uint64_t age = pg->host->now_ms() - pg->sent_ms;
+	struct pg *pg = ctx->state;
+	uint64_t age = ctx->host->now_ms() - pg->sent_ms;
 	struct pg_op *op;
 
+	(void)arg;
 	(void)t;
 	if (pg->inflight && age >= PG_STALL_MS) {
-		pg->host->log(MASS_LOG_WARN, "no answer from the database for %llu ms",
-			      (unsigned long long)age);
-		pg_lost(pg, "database connection dropped");
+		PG_LOG(ctx, MASS_LOG_WARN, "no answer from the database for %llu ms",
+		       (unsigned long long)age);
+		pg_lost(ctx, "database connection dropped");
 	} else if (!pg->inflight && TAILQ_EMPTY(&pg->ops) && age >= PG_IDLE_MS &&
 		   (op = pg_op_new(PG_OP_PING)) != NULL) {
 		pg_op_queue(pg, op);
-		pg_kick(pg);
+		pg_kick(ctx);
 	}
 }
 
-static void pg_connected(struct pg *pg)
+static void pg_connected(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	struct pg_op *setup = pg_op_new(PG_OP_SETUP), *load = pg_op_new(PG_OP_LOAD);
 
 	if (setup == NULL || load == NULL || PQsetnonblocking(pg->conn, 1) != 0) {
 		free(setup);
 		free(load);
-		pg_lost(pg, "database connection unusable");
+		pg_lost(ctx, "database connection unusable");
 		return;
 	}
 	pg->state = PG_UP;
 	pg->backoff_ms = PG_BACKOFF_MIN_MS;
-	pg->tick = pg->host->timer_add(PG_TICK_MS, PG_TICK_MS, pg_tick, pg);
-	pg->host->log(MASS_LOG_INFO, "connected to database %s on %s port %s; loading table %s",
-		      PQdb(pg->conn), PQhost(pg->conn), PQport(pg->conn), pg->table);
+	pg->tick = ctx->host->timer_add_ctx(ctx, PG_TICK_MS, PG_TICK_MS, pg_tick, NULL);
+	PG_LOG(ctx, MASS_LOG_INFO, "connected to database %s on %s port %s; loading table %s",
+	       PQdb(pg->conn), PQhost(pg->conn), PQport(pg->conn), pg->table);
 	pg_op_queue(pg, setup);
 	pg_op_queue(pg, load);
-	pg_kick(pg);
+	pg_kick(ctx);
 }
 
 /* One step of PQconnectPoll; libpq may move to another socket (another
  * address of the host), then the watch follows it. */
-static void pg_connect_step(struct pg *pg)
+static void pg_connect_step(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
 	PostgresPollingStatusType r = PQconnectPoll(pg->conn);
 	int fd = PQsocket(pg->conn);
 
 	if (r == PGRES_POLLING_FAILED || fd < 0) {
-		pg_lost(pg, "cannot connect to the database");
+		pg_lost(ctx, "cannot connect to the database");
 		return;
 	}
 	if (fd != pg->fd) {
-		pg->host->watch_remove(pg->watch);
+		ctx->host->watch_remove(pg->watch);
 		pg->fd = fd;
-		if ((pg->watch = pg->host->watch_add(fd, MASS_WATCH_WRITE, pg_watch_ready, pg)) == NULL) {
-			pg_lost(pg, "cannot watch the database socket");
+		pg->watch = ctx->host->watch_add_ctx(ctx, fd, MASS_WATCH_WRITE, pg_watch_ready, NULL);
+		if (pg->watch == NULL) {
+			pg_lost(ctx, "cannot watch the database socket");
 			return;
 		}
 	}
 	if (r == PGRES_POLLING_OK)
-		pg_connected(pg);
+		pg_connected(ctx);
 	else
-		pg->host->watch_set(pg->watch, r == PGRES_POLLING_READING ? MASS_WATCH_READ
+		ctx->host->watch_set(pg->watch, r == PGRES_POLLING_READING ? MASS_WATCH_READ
 									  : MASS_WATCH_WRITE);
 }
 
-static void pg_watch_ready(void *arg, struct mass_watch *w, int fd, int events)
+static void pg_watch_ready(struct mass_ctx *ctx, void *arg, struct mass_watch *w, int fd,
+			   int events)
 {
-	struct pg *pg = arg;
+	struct pg *pg = ctx->state;
 
+	(void)arg;
 	(void)w;
 	(void)fd;
 	if (pg->state == PG_CONNECTING)
-		pg_connect_step(pg);
+		pg_connect_step(ctx);
 	else if (pg->state == PG_UP && (events & MASS_WATCH_WRITE) &&
 		 !(events & (MASS_WATCH_READ | MASS_WATCH_ERROR)))
-		pg_flush(pg);
+		pg_flush(ctx);
 	else if (pg->state == PG_UP)
-		pg_input(pg);
+		pg_input(ctx);
 }
 
 /* What the server says outside a result (a warning, "terminating
@@ -1069,97 +824,102 @@ static void pg_watch_ready(void *arg, struct mass_watch *w, int fd, int events)
  * which is libpq's default. */
 static void pg_notice(void *arg, const char *message)
 {
-	struct pg *pg = arg;
-	char esc[512];
+	struct mass_ctx *ctx = arg;  /* valid while the connection is: fini finishes it */
+	char line[512];
 
-	pg->host->log(MASS_LOG_INFO, "server: %s", pg_oneline(message, esc, sizeof(esc)));
+	PG_LOG(ctx, MASS_LOG_INFO, "server: %s", pg_oneline(message, line, sizeof(line)));
 }
 
-static void pg_connect(struct pg *pg)
+static void pg_connect(struct mass_ctx *ctx)
 {
+	struct pg *pg = ctx->state;
+
 	pg->conn = PQconnectStart(pg->conninfo);
 	if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD) {
-		pg_lost(pg, "cannot connect to the database");
+		pg_lost(ctx, "cannot connect to the database");
 		return;
 	}
-	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
+	PQsetNoticeProcessor(pg->conn, pg_notice, ctx);
 	pg->state = PG_CONNECTING;
 	pg->fd = PQsocket(pg->conn);
 	/* libpq's first wait is for writing (the connect in progress) */
-	pg->watch = pg->fd < 0 ? NULL : pg->host->watch_add(pg->fd, MASS_WATCH_WRITE,
-							       pg_watch_ready, pg);
+	pg->watch = pg->fd < 0 ? NULL : ctx->host->watch_add_ctx(ctx, pg->fd, MASS_WATCH_WRITE,
+								  pg_watch_ready, NULL);
 	if (pg->watch == NULL)
-		pg_lost(pg, "cannot watch the database socket");
+		pg_lost(ctx, "cannot watch the database socket");
 }
 
-static void pg_retry_fire(void *arg, struct mass_timer *t)
+static void pg_retry_fire(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 {
-	struct pg *pg = arg;
+	struct pg *pg = ctx->state;
 
+	(void)arg;
 	(void)t;
 	pg->retry = NULL;
-	pg->host->log(MASS_LOG_DEBUG, "connecting to the database");
-	pg_connect(pg);
+	PG_LOG(ctx, MASS_LOG_DEBUG, "connecting to the database");
+	pg_connect(ctx);
 }
+
 
 /* ------------------------------------------------------------- logins */
 
-/* The provider: a name the copy does not hold is not ours (DECLINE); one it
- * holds is checked against its hash by the worker (PENDING). */
-static int pg_auth(void *arg, const struct mass_auth_query *q, struct mass_auth *pending)
+/* The host's verdict on a login (pending is the arg given with it). */
+static void pg_verified(struct mass_ctx *ctx, void *arg, int match)
 {
-	struct pg *pg = arg;
-	long at;
-	struct pg_job *job;
+	if (match < 0)
+		PG_LOG(ctx, MASS_LOG_WARN, "a stored hash could not be checked (malformed, or a "
+		       "method this system's crypt(3) lacks): login refused");
+	ctx->host->auth_complete(arg, match == 1 ? MASS_AUTH_ALLOW : MASS_AUTH_DENY);
+}
 
-	if (!pg_valid_field(q->user, q->user_len, true) || (at = pg_copy_find(pg, q->user, q->user_len)) < 0)
+/* The provider: a name the copy does not hold is not ours (DECLINE); one it
+ * holds is checked against its hash by the host's password service
+ * (PENDING), off the loop. */
+static int pg_auth(struct mass_ctx *ctx, void *arg, const struct mass_auth_query *q,
+		   struct mass_auth *pending)
+{
+	struct pg *pg = ctx->state;
+	long at;
+
+	(void)arg;
+	if (!pg_valid_field(q->user, q->user_len, true) ||
+	    (at = pg_copy_find(pg, q->user, q->user_len)) < 0)
 		return MASS_AUTH_DECLINE;
 	if (!pg_valid_field(q->pass, q->pass_len, false))
 		return MASS_AUTH_DENY;
-	if (pg->users[at].tagged && pg->users[at].tag == pg_tag(pg->tag_key, q->user, q->user_len,
-								 pg->users[at].hash, q->pass, q->pass_len))
-		return MASS_AUTH_ALLOW;
-	if (pg_jobs_full(pg)) {
-		pg->host->log(MASS_LOG_WARN, "%d password checks waiting: login refused", PG_JOBS_MAX);
+	if (ctx->host->password_verify_cached(ctx, q->user, q->user_len, pg->users[at].hash,
+					      q->pass, q->pass_len, pg_verified, pending) < 0) {
+		PG_LOG(ctx, MASS_LOG_WARN, "login of %.*s refused: the password service is busy",
+		       (int)q->user_len, q->user);
 		return MASS_AUTH_DENY;
 	}
-	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return MASS_AUTH_DENY;
-	job->kind = PG_JOB_VERIFY;
-	job->pending = pending;
-	memcpy(job->name, q->user, q->user_len);
-	job->nlen = q->user_len;
-	memcpy(job->pass, q->pass, q->pass_len);
-	job->plen = q->pass_len;
-	strcpy(job->hash, pg->users[at].hash);
-	pg_job_submit(pg, job);
 	return MASS_AUTH_PENDING;
 }
 
 /* ------------------------------------------------------------- MASS indexes */
 
 /* 01: the names of the copy, in byte order; the first 255 (COUNT is one octet). */
-static int pg_list(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int pg_list(struct mass_ctx *ctx, const struct mass_request *req, struct mass_reply *reply)
 {
-	struct pg *pg = state;
+	struct pg *pg = ctx->state;
 	size_t n = pg->nusers < PG_LIST_MAX ? pg->nusers : PG_LIST_MAX;
-	long mark = pg->host->reply_count_begin(reply);
+	long mark = ctx->host->reply_count_begin(reply);
 
 	(void)req;
 	for (size_t i = 0; i < n; i++)
-		pg->host->reply_str(reply, pg->users[i].name, pg->users[i].nlen);
-	pg->host->reply_count_end(reply, mark, n);
+		ctx->host->reply_str(reply, pg->users[i].name, pg->users[i].nlen);
+	ctx->host->reply_count_end(reply, mark, n);
 	return MASS_STATUS_OK;
 }
 
 /* True when the built-in store holds name: a pgsql user of that name could
  * never log in (the store decides names it holds). */
-static bool pg_in_store(const struct pg *pg, const char *name, size_t nlen)
+static bool pg_in_store(const struct mass_host *host, const char *name, size_t nlen)
 {
-	size_t n = pg->host->users_count(), len;
+	size_t n = host->users_count(), len;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *s = pg->host->users_name(i, &len);
+		const char *s = host->users_name(i, &len);
 
 		if (s != NULL && len == nlen && memcmp(s, name, nlen) == 0)
 			return true;
@@ -1182,91 +942,123 @@ static bool pg_is_hash(const char *pass, size_t len)
 #endif
 }
 
-/* 0A NAME PASS: 01 at once for an invalid or known name or a database not
- * connected; else the worker hashes (a ready crypt(3) string skips that),
- * the INSERT is queued, and the reply waits for its commit. */
-static int pg_add(void *state, const struct mass_request *req, struct mass_reply *reply)
+/* 0A's INSERT goes to the queue (or 01 when the database went away while
+ * the password was hashed). */
+static void pg_insert(struct mass_ctx *ctx, const char *name, size_t nlen, const char *hash,
+		      struct mass_reply *later)
 {
-	struct pg *pg = state;
-	const struct mass_param *name = &req->params[0], *pass = &req->params[1];
-	char esc[4 * PG_FIELD_MAX + 1];
-	struct pg_job *job;
+	struct pg *pg = ctx->state;
+	struct pg_op *op;
 
-	if (!pg_valid_field((const char *)name->data, name->len, true) ||
-	    !pg_valid_field((const char *)pass->data, pass->len, false))
+	if (pg->state != PG_UP || strlen(hash) > PG_FIELD_MAX ||
+	    (op = pg_op_new(PG_OP_ADD)) == NULL) {
+		PG_LOG(ctx, MASS_LOG_WARN, "add %.*s: %s, answered 01", (int)nlen, name,
+		       pg->state != PG_UP ? "database not connected" : "hash too long or out of memory");
+		ctx->host->reply_send(later, MASS_STATUS_ERROR);
+		return;
+	}
+	op->later = later;
+	memcpy(op->name, name, nlen);
+	op->nlen = nlen;
+	strcpy(op->hash, hash);
+	pg_op_queue(pg, op);
+	pg_kick(ctx);
+}
+
+/* The host has hashed 0A's password (or failed to). */
+static void pg_hashed(struct mass_ctx *ctx, void *arg, const char *hash, const char *err)
+{
+	struct pg_hashing *h = arg;
+
+	LIST_REMOVE(h, link);
+	if (h->later == NULL) {
+		/* the reply could not be deferred: 01 went at once */
+	} else if (hash == NULL) {
+		PG_LOG(ctx, MASS_LOG_ERROR, "add %.*s: hashing the password failed: %s",
+		       (int)h->nlen, h->name, err ? err : "?");
+		ctx->host->reply_send(h->later, MASS_STATUS_ERROR);
+	} else {
+		pg_insert(ctx, h->name, h->nlen, hash, h->later);
+	}
+	free(h);
+}
+
+/* 0A NAME PASS: 01 at once for an invalid or known name or a database not
+ * connected; else the host hashes the password (a ready crypt(3) string
+ * skips that), the INSERT is queued, and the reply waits for its commit. */
+static int pg_add(struct mass_ctx *ctx, const struct mass_request *req, struct mass_reply *reply)
+{
+	struct pg *pg = ctx->state;
+	const struct mass_param *name = &req->params[0], *pass = &req->params[1];
+	const char *n = (const char *)name->data, *p = (const char *)pass->data;
+	struct pg_hashing *h;
+	struct mass_reply *later;
+
+	if (!pg_valid_field(n, name->len, true) || !pg_valid_field(p, pass->len, false))
 		return MASS_STATUS_ERROR;
-	pg_esc((const char *)name->data, name->len, esc, sizeof(esc));
 	if (pg->state != PG_UP) {
-		pg->host->log(MASS_LOG_WARN, "add %s: database not connected, answered 01", esc);
+		PG_LOG(ctx, MASS_LOG_WARN, "add %.*s: database not connected, answered 01",
+		       (int)name->len, n);
 		return MASS_STATUS_ERROR;
 	}
-	if (pg_copy_find(pg, (const char *)name->data, name->len) >= 0 ||
-	    pg_in_store(pg, (const char *)name->data, name->len)) {
-		pg->host->log(MASS_LOG_INFO, "add %s: the user exists, answered 01", esc);
+	if (pg_copy_find(pg, n, name->len) >= 0 || pg_in_store(ctx->host, n, name->len)) {
+		PG_LOG(ctx, MASS_LOG_INFO, "add %.*s: the user exists, answered 01", (int)name->len, n);
 		return MASS_STATUS_ERROR;
 	}
-	if (pg_jobs_full(pg)) {
-		pg->host->log(MASS_LOG_WARN, "add %s: %d password jobs waiting, answered 01", esc,
-			      PG_JOBS_MAX);
-		return MASS_STATUS_ERROR;
-	}
-	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return MASS_STATUS_ERROR;
-	if ((job->later = pg->host->reply_defer(reply)) == NULL) {
-		free(job);
-		return MASS_STATUS_ERROR;
-	}
-	job->kind = PG_JOB_HASH;
-	memcpy(job->name, name->data, name->len);
-	job->nlen = name->len;
-	if (pg_is_hash((const char *)pass->data, pass->len)) {
-		memcpy(job->hash, pass->data, pass->len);
-		job->ok = true;
-		pg_hash_done(pg, job);
-		free(job);
+	if (pg_is_hash(p, pass->len)) {
+		char hash[PG_FIELD_MAX + 1];
+
+		if ((later = ctx->host->reply_defer_ctx(ctx, reply, NULL, NULL)) == NULL)
+			return MASS_STATUS_ERROR;
+		memcpy(hash, p, pass->len);
+		hash[pass->len] = '\0';
+		pg_insert(ctx, n, name->len, hash, later);
 		return MASS_STATUS_PENDING;
 	}
-	memcpy(job->pass, pass->data, pass->len);
-	job->plen = pass->len;
-	pg_job_submit(pg, job);
-	return MASS_STATUS_PENDING;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return MASS_STATUS_ERROR;
+	if (ctx->host->password_hash(ctx, p, pass->len, pg_hashed, h) < 0) {
+		PG_LOG(ctx, MASS_LOG_WARN, "add %.*s: the password service is busy, answered 01",
+		       (int)name->len, n);
+		free(h);
+		return MASS_STATUS_ERROR;
+	}
+	memcpy(h->name, n, name->len);
+	h->nlen = name->len;
+	LIST_INSERT_HEAD(&pg->hashing, h, link);
+	/* NULL (no memory): 01 now, and pg_hashed drops the hash */
+	h->later = ctx->host->reply_defer_ctx(ctx, reply, NULL, NULL);
+	return h->later != NULL ? MASS_STATUS_PENDING : MASS_STATUS_ERROR;
 }
 
 /* 0B NAME: the DELETE is queued; the reply waits for its commit. */
-static int pg_del(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int pg_del(struct mass_ctx *ctx, const struct mass_request *req, struct mass_reply *reply)
 {
-	struct pg *pg = state;
+	struct pg *pg = ctx->state;
 	const struct mass_param *name = &req->params[0];
-	char esc[4 * PG_FIELD_MAX + 1];
 	struct pg_op *op;
 
 	if (!pg_valid_field((const char *)name->data, name->len, true))
 		return MASS_STATUS_ERROR;
 	if (pg->state != PG_UP) {
-		pg->host->log(MASS_LOG_WARN, "delete %s: database not connected, answered 01",
-			      pg_esc((const char *)name->data, name->len, esc, sizeof(esc)));
+		PG_LOG(ctx, MASS_LOG_WARN, "delete %.*s: database not connected, answered 01",
+		       (int)name->len, (const char *)name->data);
 		return MASS_STATUS_ERROR;
 	}
 	if ((op = pg_op_new(PG_OP_DEL)) == NULL)
 		return MASS_STATUS_ERROR;
-	if ((op->later = pg->host->reply_defer(reply)) == NULL) {
+	if ((op->later = ctx->host->reply_defer_ctx(ctx, reply, NULL, NULL)) == NULL) {
 		free(op);
 		return MASS_STATUS_ERROR;
 	}
 	memcpy(op->name, name->data, name->len);
 	op->nlen = name->len;
 	pg_op_queue(pg, op);
-	pg_kick(pg);
+	pg_kick(ctx);
 	return MASS_STATUS_PENDING;
 }
 
 /* ------------------------------------------------------------- init, fini */
-
-/* mass.ini's password_hash names, as the server's (src/auth/cred.c). */
-static const struct { const char *name, *prefix; } pg_methods[] = {
-	{ "yescrypt", "$y$" }, { "gost-yescrypt", "$gy$" }, { "scrypt", "$7$" },
-	{ "bcrypt", "$2b$" }, { "sha512crypt", "$6$" }, { "sha256crypt", "$5$" },
-};
 
 static bool pg_valid_table(const char *s)
 {
@@ -1344,57 +1136,6 @@ static int pg_sql_make(struct pg *pg)
 	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del ? 0 : -1;
 }
 
-static void pg_free(struct pg *pg)
-{
-	struct pg_job *job;
-
-	if (pg->worker_started) {
-		pthread_mutex_lock(&pg->lock);
-		pg->stop = true;
-		pthread_cond_signal(&pg->cond);
-		pthread_mutex_unlock(&pg->lock);
-		pthread_join(pg->worker, NULL);
-	}
-	/* the host frees the pending logins and deferred replies of this load
-	 * once fini returns; only our own memory goes here */
-	STAILQ_CONCAT(&pg->todo, &pg->done);
-	while ((job = STAILQ_FIRST(&pg->todo)) != NULL) {
-		STAILQ_REMOVE_HEAD(&pg->todo, link);
-		explicit_bzero(job, sizeof(*job));
-		free(job);
-	}
-	while (!TAILQ_EMPTY(&pg->ops)) {
-		struct pg_op *op = TAILQ_FIRST(&pg->ops);
-
-		TAILQ_REMOVE(&pg->ops, op, link);
-		pg_op_free(op);
-	}
-	if (pg->host != NULL) {
-		pg->host->watch_remove(pg->watch);
-		pg->host->watch_remove(pg->pipe_watch);
-		pg->host->timer_cancel(pg->retry);
-		pg->host->timer_cancel(pg->tick);
-		if (pg->cache_dirty)
-			pg_cache_write(pg);
-	}
-	if (pg->conn != NULL)
-		PQfinish(pg->conn);
-	if (pg->pipe_r >= 0)
-		close(pg->pipe_r);
-	if (pg->pipe_w >= 0)
-		close(pg->pipe_w);
-	pg_users_free(pg->users, pg->nusers);
-	free(pg->conninfo);
-	free(pg->cache_file);
-	free(pg->sql_setup);
-	free(pg->sql_load);
-	free(pg->sql_row);
-	free(pg->sql_add);
-	free(pg->sql_del);
-	pthread_mutex_destroy(&pg->lock);
-	pthread_cond_destroy(&pg->cond);
-	free(pg);
-}
 
 /* True when every entry of a comma-separated host list is numeric or a path. */
 static bool pg_hosts_numeric(const char *hosts)
@@ -1451,14 +1192,56 @@ static int pg_check_conninfo(const char *conninfo, char *err, size_t errlen)
 	return rc;
 }
 
-/* Reads [plugin pgsql]. Returns 0, or -1 with the reason in err. */
-static int pg_configure(struct pg *pg, const struct mass_config *config, char *err, size_t errlen)
+/*
+ * Frees the state. The host drops this load's registrations itself once
+ * fini returns (watches, timers, the provider, pending logins, deferred
+ * replies, password requests: their callbacks never run), so only our own
+ * memory and the connection go here.
+ */
+static void pg_free(struct mass_ctx *ctx)
 {
-	const char *method = "yescrypt";
+	struct pg *pg = ctx->state;
+	struct pg_hashing *h;
+
+	while (!TAILQ_EMPTY(&pg->ops)) {
+		struct pg_op *op = TAILQ_FIRST(&pg->ops);
+
+		TAILQ_REMOVE(&pg->ops, op, link);
+		pg_op_free(op);
+	}
+	while ((h = LIST_FIRST(&pg->hashing)) != NULL) {
+		LIST_REMOVE(h, link);
+		free(h);
+	}
+	if (pg->cache_dirty)
+		pg_cache_write(ctx);
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	pg_users_free(pg->users, pg->nusers);
+	free(pg->conninfo);
+	free(pg->cache_file);
+	free(pg->sql_setup);
+	free(pg->sql_load);
+	free(pg->sql_row);
+	free(pg->sql_add);
+	free(pg->sql_del);
+	free(pg);
+	ctx->state = NULL;
+}
+
+/*
+ * Reads [plugin pgsql]. Returns 0, or -1 with the reason in err.
+ * password_hash and password_cost were this plugin's own until it used
+ * the host's password service: now [socks]'s apply, and these are
+ * accepted (a mass.ini that has them still loads) with a warning.
+ */
+static int pg_configure(struct mass_ctx *ctx, const struct mass_config *config, char *err,
+			size_t errlen)
+{
+	struct pg *pg = ctx->state;
 
 	for (size_t i = 0; i < config->count; i++) {
 		const struct mass_config_item *it = &config->items[i];
-		char *end;
 
 		if (strcmp(it->key, "conninfo") == 0) {
 			free(pg->conninfo);
@@ -1474,16 +1257,11 @@ static int pg_configure(struct pg *pg, const struct mass_config *config, char *e
 				return -1;
 			}
 			strcpy(pg->table, it->value);
-		} else if (strcmp(it->key, "password_hash") == 0) {
-			method = it->value;
-		} else if (strcmp(it->key, "password_cost") == 0) {
-			errno = 0;
-			pg->cost = strtoul(it->value, &end, 10);
-			if (errno || end == it->value || *end != '\0' || it->value[0] == '-') {
-				snprintf(err, errlen, "%s:%u: password_cost: not a number", config->file,
-					 it->line);
-				return -1;
-			}
+		} else if (strcmp(it->key, "password_hash") == 0 ||
+			   strcmp(it->key, "password_cost") == 0) {
+			PG_LOG(ctx, MASS_LOG_WARN, "%s:%u: %s is ignored: 0A hashes with [socks] "
+			       "password_hash and password_cost (the server's password service)",
+			       config->file, it->line, it->key);
 		} else if (strcmp(it->key, "cache_file") == 0) {
 			free(pg->cache_file);
 			pg->cache_file = it->value[0] ? strdup(it->value) : NULL;
@@ -1492,17 +1270,10 @@ static int pg_configure(struct pg *pg, const struct mass_config *config, char *e
 				return -1;
 			}
 		} else if (strcmp(it->key, "module") != 0) {
-			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, cache_file, "
-				 "password_hash, password_cost)", config->file, it->line, it->key);
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, cache_file)",
+				 config->file, it->line, it->key);
 			return -1;
 		}
-	}
-	for (size_t i = 0; i < sizeof(pg_methods) / sizeof(pg_methods[0]); i++)
-		if (strcmp(pg_methods[i].name, method) == 0)
-			pg->prefix = pg_methods[i].prefix;
-	if (pg->prefix == NULL) {
-		snprintf(err, errlen, "password_hash: unknown method \"%.64s\"", method);
-		return -1;
 	}
 	if (pg->conninfo == NULL) {
 		snprintf(err, errlen, "conninfo is required (libpq syntax, e.g. "
@@ -1512,97 +1283,67 @@ static int pg_configure(struct pg *pg, const struct mass_config *config, char *e
 	return pg_check_conninfo(pg->conninfo, err, errlen);
 }
 
-/* Everything but the connection: the thread, its pipe, the statements. */
-static int pg_start(struct pg *pg, char *err, size_t errlen)
+static int pg_init(struct mass_ctx *ctx, const struct mass_config *config, char *err,
+		   size_t errlen)
 {
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	int fds[2];
-
-	if (getrandom(pg->tag_key, sizeof(pg->tag_key), 0) != (ssize_t)sizeof(pg->tag_key)) {
-		snprintf(err, errlen, "getrandom: %s", strerror(errno));
-		return -1;
-	}
-	if (!crypt_gensalt_rn(pg->prefix, pg->cost, NULL, 0, setting, (int)sizeof(setting))) {
-		snprintf(err, errlen, "password_hash/password_cost: this libcrypt cannot make "
-			 "such hashes (%s)", strerror(errno));
-		return -1;
-	}
-	snprintf(pg->channel, sizeof(pg->channel), "%s_changed", pg->table);
-	if (pg_sql_make(pg) < 0 || pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "out of memory or descriptors");
-		return -1;
-	}
-	pg->pipe_r = fds[0];
-	pg->pipe_w = fds[1];
-	if ((pg->pipe_watch = pg->host->watch_add(pg->pipe_r, MASS_WATCH_READ, pg_pipe_ready, pg)) == NULL ||
-	    !pg->host->auth_provider_add(MASS_AUTH_SOCKS, 0, pg_auth, pg)) {
-		snprintf(err, errlen, "cannot register with the host: %s", strerror(errno));
-		return -1;
-	}
-	if (pthread_create(&pg->worker, NULL, pg_worker_main, pg) != 0) {
-		snprintf(err, errlen, "cannot start the crypt thread");
-		return -1;
-	}
-	pg->worker_started = true;
-	return 0;
-}
-
-static int pg_init(const struct mass_host *host, const struct mass_config *config,
-		   void **state, char *err, size_t errlen)
-{
+	const struct mass_host *host = ctx->host;
 	struct pg *pg;
 
-	if (host->abi_minor < 1 || !MASS_HOST_HAS(host, reply_send) ||
-	    !MASS_HOST_HAS(host, auth_complete) || !MASS_HOST_HAS(host, watch_remove)) {
-		snprintf(err, errlen, "needs ABI 1.1");
+	if (host->abi_minor < 2 || !MASS_HOST_HAS(host, password_verify_cached)) {
+		snprintf(err, errlen, "needs ABI 1.2 (the host's password service)");
 		return -1;
 	}
 	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	pthread_mutex_init(&pg->lock, NULL);
-	pthread_cond_init(&pg->cond, NULL);
-	STAILQ_INIT(&pg->todo);
-	STAILQ_INIT(&pg->done);
+	ctx->state = pg;
 	TAILQ_INIT(&pg->ops);
-	pg->pipe_r = pg->pipe_w = pg->fd = -1;
+	LIST_INIT(&pg->hashing);
+	pg->fd = -1;
 	pg->backoff_ms = PG_BACKOFF_MIN_MS;
 	strcpy(pg->table, "socks_users");
-	if (pg_configure(pg, config, err, errlen) < 0) {
-		pg_free(pg);
-		return -1;
+	if (pg_configure(ctx, config, err, errlen) < 0)
+		goto fail;
+	snprintf(pg->channel, sizeof(pg->channel), "%s_changed", pg->table);
+	if (pg_sql_make(pg) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
-	pg->host = host;
-	if (pg_start(pg, err, errlen) < 0) {
-		pg_free(pg);
-		return -1;
+	if (!host->auth_provider_add_ctx(ctx, MASS_AUTH_SOCKS, 0, pg_auth, NULL)) {
+		snprintf(err, errlen, "cannot register with the host: %s", strerror(errno));
+		goto fail;
 	}
 	if (pg->cache_file != NULL)
-		pg_cache_read(pg);
-	host->log(MASS_LOG_INFO, "connecting to the database; users in table %s", pg->table);
-	pg_connect(pg);
-	*state = pg;
+		pg_cache_read(ctx);
+	PG_LOG(ctx, MASS_LOG_INFO, "connecting to the database; users in table %s", pg->table);
+	pg_connect(ctx);
 	return 0;
+fail:
+	pg_free(ctx);
+	return -1;
 }
 
-static void pg_fini(void *state)
+static void pg_fini(struct mass_ctx *ctx)
 {
-	pg_free(state);
+	pg_free(ctx);
 }
 
 static const struct mass_index pg_indexes[] = {
-	{ 0x01, "", "list the SOCKS users (PostgreSQL)", pg_list },
-	{ 0x0A, "ss", "add a SOCKS user to PostgreSQL: NAME PASSWORD", pg_add },
-	{ 0x0B, "s", "delete a SOCKS user from PostgreSQL: NAME", pg_del },
+	{ .index = 0x01, .signature = "", .usage = "list the SOCKS users (PostgreSQL)",
+	  .serve = pg_list, .reply_layout = "users:[name:str]" },
+	{ .index = 0x0A, .signature = "ss", .usage = "add a SOCKS user to PostgreSQL: NAME PASSWORD",
+	  .serve = pg_add, .reply_layout = "" },
+	{ .index = 0x0B, .signature = "s", .usage = "delete a SOCKS user from PostgreSQL: NAME",
+	  .serve = pg_del, .reply_layout = "" },
 };
 
 const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_IDENTITY,
 	.name = "pgsql",
-	.version = "1.0.0",
+	.version = "2.0.0",
 	.description = "SOCKS users in PostgreSQL, shared by every instance",
 	MASS_PLUGIN_INDEXES(pg_indexes),
-	.init = pg_init,
-	.fini = pg_fini,
+	.init_ctx = pg_init,
+	.fini_ctx = pg_fini,
 };

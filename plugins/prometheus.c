@@ -1,6 +1,7 @@
 /*
  * prometheus: serves http://ADDR:PORT/metrics in the Prometheus text
- * exposition format (version 0.0.4), from the loop services of ABI 1.1: a
+ * exposition format (version 0.0.4), from the loop services (ABI 1.2: the
+ * host and the state through the call context, threaded to every helper): a
  * non-blocking listener and connections watched by the host's loop, one
  * request read (at most PROM_REQUEST_MAX octets, within PROM_CONN_MS), one
  * response written, then close. Nothing blocks the loop.
@@ -13,7 +14,8 @@
  * (user="NAME", escaped as the format says), socks5d_build_info{version},
  * socks5d_start_time_seconds, socks5d_plugin_loaded{plugin,version}.
  *
- * Index (see README.md):
+ * Index (see mass-protocol(7); no reply layout: the u16 port is beyond the
+ * layout grammar):
  *   15 prometheus status  ""  ADDR str, PORT u16, SCRAPES u64, CONNECTIONS u32
  */
 #include <mass/plugin.h>
@@ -29,7 +31,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "reply64.h"
 #include "user_totals.h"
 
 #define PROM_DEFAULT_LISTEN "127.0.0.1:9108"
@@ -54,7 +55,6 @@ struct prom_conn {
 };
 
 struct prom {
-	const struct mass_host *host;
 	int fd;
 	struct mass_watch *watch;
 	char addr[64];
@@ -175,9 +175,10 @@ static void prom_user_family(struct prom_buf *b, const struct user_totals *t, co
 }
 
 /* The whole exposition into b. */
-static void prom_render(struct prom *p, struct prom_buf *b)
+static void prom_render(struct mass_ctx *ctx, struct prom_buf *b)
 {
-	const struct mass_host *h = p->host;
+	const struct mass_host *h = ctx->host;
+	struct prom *p = ctx->state;
 	const struct mass_server_info *si = h->server_info();
 	struct mass_plugin_info pi;
 	struct user_totals now;
@@ -223,7 +224,7 @@ static void prom_render(struct prom *p, struct prom_buf *b)
 
 /* ---------------------------------------------------------------- HTTP */
 
-static void prom_conn_close(struct prom_conn *c)
+static void prom_conn_close(struct mass_ctx *ctx, struct prom_conn *c)
 {
 	struct prom *p = c->p;
 	struct prom_conn **at;
@@ -233,30 +234,31 @@ static void prom_conn_close(struct prom_conn *c)
 			*at = c->next;
 			break;
 		}
-	p->host->watch_remove(c->watch);
-	p->host->timer_cancel(c->timer);
+	ctx->host->watch_remove(c->watch);
+	ctx->host->timer_cancel(c->timer);
 	close(c->fd);
 	free(c->out);
 	free(c);
 	p->nconns--;
 }
 
-static void prom_conn_timeout(void *arg, struct mass_timer *t)
+static void prom_conn_timeout(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 {
 	struct prom_conn *c = arg;
 
 	(void)t;
 	c->timer = NULL;   /* a one-shot timer is freed after this call */
-	prom_conn_close(c);
+	prom_conn_close(ctx, c);
 }
 
 /* The response: status line, headers, body; then only writing is watched. */
-static void prom_respond(struct prom_conn *c, const char *status, const char *body, size_t len)
+static void prom_respond(struct mass_ctx *ctx, struct prom_conn *c, const char *status,
+			 const char *body, size_t len)
 {
 	struct prom_buf b = { .data = malloc(256 + len), .cap = 256 + len };
 
 	if (b.data == NULL) {
-		prom_conn_close(c);
+		prom_conn_close(ctx, c);
 		return;
 	}
 	prom_printf(&b, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -269,47 +271,48 @@ static void prom_respond(struct prom_conn *c, const char *status, const char *bo
 	}
 	if (b.failed) {
 		free(b.data);
-		prom_conn_close(c);
+		prom_conn_close(ctx, c);
 		return;
 	}
 	c->out = b.data;
 	c->out_len = b.len;
-	c->p->host->watch_set(c->watch, MASS_WATCH_WRITE);
+	ctx->host->watch_set(c->watch, MASS_WATCH_WRITE);
 }
 
 /* A whole request head is in c->in: GET /metrics or an error status. */
-static void prom_request(struct prom_conn *c)
+static void prom_request(struct mass_ctx *ctx, struct prom_conn *c)
 {
 	struct prom_buf body = { .data = malloc(4096), .cap = 4096 };
 	const char *path;
 
 	if (strncmp(c->in, "GET ", 4) != 0) {
 		free(body.data);
-		prom_respond(c, "405 Method Not Allowed", "only GET\n", 9);
+		prom_respond(ctx, c, "405 Method Not Allowed", "only GET\n", 9);
 		return;
 	}
 	path = strchr(c->in, ' ') + 1;
 	if (strncmp(path, "/metrics ", 9) != 0 && strncmp(path, "/metrics?", 9) != 0) {
 		free(body.data);
-		prom_respond(c, "404 Not Found", "see /metrics\n", 13);
+		prom_respond(ctx, c, "404 Not Found", "see /metrics\n", 13);
 		return;
 	}
 	if (body.data == NULL) {
-		prom_conn_close(c);
+		prom_conn_close(ctx, c);
 		return;
 	}
-	prom_render(c->p, &body);
+	prom_render(ctx, &body);
 	if (body.failed) {
 		free(body.data);
-		prom_respond(c, "500 Internal Server Error", "out of memory\n", 14);
+		prom_respond(ctx, c, "500 Internal Server Error", "out of memory\n", 14);
 		return;
 	}
 	c->p->scrapes++;
-	prom_respond(c, "200 OK", body.data, body.len);
+	prom_respond(ctx, c, "200 OK", body.data, body.len);
 	free(body.data);
 }
 
-static void prom_conn_ready(void *arg, struct mass_watch *w, int fd, int events)
+static void prom_conn_ready(struct mass_ctx *ctx, void *arg, struct mass_watch *w, int fd,
+			    int events)
 {
 	struct prom_conn *c = arg;
 	ssize_t n;
@@ -324,7 +327,7 @@ static void prom_conn_ready(void *arg, struct mass_watch *w, int fd, int events)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0 || (c->drained += (size_t)n) > PROM_DRAIN_MAX)
-			prom_conn_close(c);
+			prom_conn_close(ctx, c);
 		return;
 	}
 	if (c->out != NULL) {
@@ -336,32 +339,34 @@ static void prom_conn_ready(void *arg, struct mass_watch *w, int fd, int events)
 		if (n > 0)
 			c->out_off += (size_t)n;
 		if (n <= 0 || (c->out_off == c->out_len && shutdown(fd, SHUT_WR) < 0))
-			prom_conn_close(c);
+			prom_conn_close(ctx, c);
 		else if (c->out_off == c->out_len)
-			c->p->host->watch_set(c->watch, MASS_WATCH_READ);
+			ctx->host->watch_set(c->watch, MASS_WATCH_READ);
 		return;
 	}
 	n = recv(fd, c->in + c->in_len, PROM_REQUEST_MAX - c->in_len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		prom_conn_close(c);
+		prom_conn_close(ctx, c);
 		return;
 	}
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
 	if (memchr(c->in, '\0', c->in_len) != NULL) {
-		prom_respond(c, "400 Bad Request", "bad request\n", 12);
+		prom_respond(ctx, c, "400 Bad Request", "bad request\n", 12);
 		return;
 	}
 	if (strstr(c->in, "\r\n\r\n") != NULL || strstr(c->in, "\n\n") != NULL)
-		prom_request(c);
+		prom_request(ctx, c);
 	else if (c->in_len == PROM_REQUEST_MAX)
-		prom_respond(c, "431 Request Header Fields Too Large", "too large\n", 10);
+		prom_respond(ctx, c, "431 Request Header Fields Too Large", "too large\n", 10);
 }
 
-static void prom_accept(void *arg, struct mass_watch *w, int fd, int events)
+static void prom_accept(struct mass_ctx *ctx, void *arg, struct mass_watch *w, int fd,
+			int events)
 {
+	const struct mass_host *h = ctx->host;
 	struct prom *p = arg;
 	struct prom_conn *c;
 	int cfd;
@@ -378,11 +383,11 @@ static void prom_accept(void *arg, struct mass_watch *w, int fd, int events)
 		}
 		c->p = p;
 		c->fd = cfd;
-		c->watch = p->host->watch_add(cfd, MASS_WATCH_READ, prom_conn_ready, c);
-		c->timer = p->host->timer_add(PROM_CONN_MS, 0, prom_conn_timeout, c);
+		c->watch = h->watch_add_ctx(ctx, cfd, MASS_WATCH_READ, prom_conn_ready, c);
+		c->timer = h->timer_add_ctx(ctx, PROM_CONN_MS, 0, prom_conn_timeout, c);
 		if (c->watch == NULL || c->timer == NULL) {
-			p->host->watch_remove(c->watch);
-			p->host->timer_cancel(c->timer);
+			h->watch_remove(c->watch);
+			h->timer_cancel(c->timer);
 			close(cfd);
 			free(c);
 			continue;
@@ -465,30 +470,29 @@ static int prom_listen(struct prom *p, const char *text, char *err, size_t errle
 	return fd;
 }
 
-static int prom_status(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int prom_status(struct mass_ctx *ctx, const struct mass_request *req,
+		       struct mass_reply *reply)
 {
-	struct prom *p = state;
+	const struct mass_host *h = ctx->host;
+	struct prom *p = ctx->state;
 	uint8_t port[2] = { (uint8_t)(p->port >> 8), (uint8_t)p->port };
 
 	(void)req;
-	p->host->reply_str(reply, p->addr, strlen(p->addr));
-	p->host->reply_bytes(reply, port, 2);
-	reply_u64(p->host, reply, p->scrapes);
-	p->host->reply_u32(reply, (uint32_t)p->nconns);
+	h->reply_str(reply, p->addr, strlen(p->addr));
+	h->reply_bytes(reply, port, 2);
+	h->reply_u64(reply, p->scrapes);
+	h->reply_u32(reply, (uint32_t)p->nconns);
 	return MASS_STATUS_OK;
 }
 
-static int prom_init(const struct mass_host *host, const struct mass_config *config,
-		     void **state, char *err, size_t errlen)
+static int prom_init(struct mass_ctx *ctx, const struct mass_config *config, char *err,
+		     size_t errlen)
 {
+	const struct mass_host *host = ctx->host;
 	const char *listen_at = PROM_DEFAULT_LISTEN;
 	struct prom *p;
 	size_t i;
 
-	if (host->abi_minor < 1) {
-		snprintf(err, errlen, "needs a host of ABI 1.1 or later");
-		return -1;
-	}
 	for (i = 0; i < config->count; i++) {
 		if (strcmp(config->items[i].key, "listen") == 0) {
 			listen_at = config->items[i].value;
@@ -502,47 +506,50 @@ static int prom_init(const struct mass_host *host, const struct mass_config *con
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	p->host = host;
 	p->fd = prom_listen(p, listen_at, err, errlen);
 	if (p->fd < 0) {
 		free(p);
 		return -1;
 	}
-	p->watch = host->watch_add(p->fd, MASS_WATCH_READ, prom_accept, p);
-	if (p->watch == NULL || user_totals_subscribe(host, &p->totals) == NULL) {
+	ctx->state = p;
+	p->watch = host->watch_add_ctx(ctx, p->fd, MASS_WATCH_READ, prom_accept, p);
+	if (p->watch == NULL || user_totals_subscribe(ctx, &p->totals) == NULL) {
 		snprintf(err, errlen, "cannot watch the listener: %s", strerror(errno));
 		close(p->fd);
 		free(p);   /* what was registered goes with the failed init */
+		ctx->state = NULL;
 		return -1;
 	}
-	host->log(MASS_LOG_INFO, "serving /metrics on %s port %u", p->addr, (unsigned)p->port);
-	*state = p;
+	host->log_ctx(ctx, MASS_LOG_INFO, "serving /metrics on %s port %u", p->addr,
+		      (unsigned)p->port);
 	return 0;
 }
 
 /* Watches and timers go with the load; the descriptors are ours to close. */
-static void prom_fini(void *state)
+static void prom_fini(struct mass_ctx *ctx)
 {
-	struct prom *p = state;
+	struct prom *p = ctx->state;
 
 	while (p->conns != NULL)
-		prom_conn_close(p->conns);
-	p->host->watch_remove(p->watch);
+		prom_conn_close(ctx, p->conns);
+	ctx->host->watch_remove(p->watch);
 	close(p->fd);
 	user_totals_free(&p->totals);
 	free(p);
 }
 
 static const struct mass_index prom_indexes[] = {
-	{ 0x15, "", "prometheus exporter: listen address, port, scrapes served", prom_status },
+	{ .index = 0x15, .signature = "",
+	  .usage = "prometheus exporter: listen address, port, scrapes served",
+	  .serve = prom_status },
 };
 
 const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_IDENTITY,
 	.name = "prometheus",
-	.version = "1.0.0",
+	.version = "1.2.0",
 	.description = "Prometheus text exposition of the counters on HTTP /metrics",
 	MASS_PLUGIN_INDEXES(prom_indexes),
-	.init = prom_init,
-	.fini = prom_fini,
+	.init_ctx = prom_init,
+	.fini_ctx = prom_fini,
 };

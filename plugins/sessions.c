@@ -1,6 +1,7 @@
 /*
  * sessions: the live SOCKS sessions and per-user totals, and closing them
- * (ABI 1.1: session control and session events). Indexes (see README.md):
+ * (session control and session events; ABI 1.2: the host and the state
+ * through the call context). Indexes (see mass-protocol(7)):
  *
  *   10 sessions    ""   TOTAL u32, N u32, then N records, oldest first:
  *                       ID u64, STATE u8, CMD u8, USER str, CLIENT str,
@@ -23,19 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reply64.h"
 #include "user_totals.h"
 
 /* Room a record may take at most: fixed fields and three 255-octet strings. */
 #define SESSIONS_RECORD_MAX (8 + 2 + 3 * 256 + 2 + 2 + 3 * 8)
 
 struct sessions {
-	const struct mass_host *host;
 	struct user_totals totals;
 };
 
 struct sessions_walk {
-	struct sessions *st;
+	const struct mass_host *h;
 	struct mass_reply *reply;
 	size_t listed, total, room;
 	const char *user;            /* kick: whose */
@@ -58,14 +57,14 @@ static int sessions_u16(const struct mass_host *h, struct mass_reply *r, uint16_
 static int sessions_list_one(void *arg, const struct mass_session *s)
 {
 	struct sessions_walk *w = arg;
-	const struct mass_host *h = w->st->host;
+	const struct mass_host *h = w->h;
 
 	w->total++;
 	if (w->room < SESSIONS_RECORD_MAX)
 		return 0;          /* keep counting, list no more */
 	w->room -= SESSIONS_RECORD_MAX;
 	w->listed++;
-	reply_u64(h, w->reply, s->id);
+	h->reply_u64(w->reply, s->id);
 	h->reply_u8(w->reply, s->state);
 	h->reply_u8(w->reply, s->command);
 	sessions_text(h, w->reply, s->user, s->user_len);
@@ -73,9 +72,9 @@ static int sessions_list_one(void *arg, const struct mass_session *s)
 	sessions_u16(h, w->reply, s->client_port);
 	sessions_text(h, w->reply, s->destination, s->destination ? strlen(s->destination) : 0);
 	sessions_u16(h, w->reply, s->destination_port);
-	reply_u64(h, w->reply, s->bytes_from_client);
-	reply_u64(h, w->reply, s->bytes_to_client);
-	reply_u64(h, w->reply, s->age_ms);
+	h->reply_u64(w->reply, s->bytes_from_client);
+	h->reply_u64(w->reply, s->bytes_to_client);
+	h->reply_u64(w->reply, s->age_ms);
 	return 0;
 }
 
@@ -88,27 +87,28 @@ static int sessions_count_one(void *arg, const struct mass_session *s)
 
 /* 10: the counts go first, so the sessions are walked twice (both on this
  * loop round: nothing changes in between). */
-static int sessions_list(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int sessions_list(struct mass_ctx *ctx, const struct mass_request *req,
+			 struct mass_reply *reply)
 {
-	struct sessions *st = state;
-	struct sessions_walk w = { .st = st, .reply = reply, .room = MASS_REPLY_MAX - 8 };
-	struct sessions_walk count = { .st = st };
+	const struct mass_host *h = ctx->host;
+	struct sessions_walk w = { .h = h, .reply = reply, .room = MASS_REPLY_MAX - 8 };
+	struct sessions_walk count = { .h = h };
 	size_t listed;
 
 	(void)req;
-	st->host->sessions_each(sessions_count_one, &count);
+	h->sessions_each(sessions_count_one, &count);
 	listed = count.total < (MASS_REPLY_MAX - 8) / SESSIONS_RECORD_MAX
 	       ? count.total : (MASS_REPLY_MAX - 8) / SESSIONS_RECORD_MAX;
-	st->host->reply_u32(reply, (uint32_t)count.total);
-	st->host->reply_u32(reply, (uint32_t)listed);
-	st->host->sessions_each(sessions_list_one, &w);
+	h->reply_u32(reply, (uint32_t)count.total);
+	h->reply_u32(reply, (uint32_t)listed);
+	h->sessions_each(sessions_list_one, &w);
 	return MASS_STATUS_OK;
 }
 
 /* 11: ID in decimal. */
-static int sessions_kill(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int sessions_kill(struct mass_ctx *ctx, const struct mass_request *req,
+			 struct mass_reply *reply)
 {
-	struct sessions *st = state;
 	const struct mass_param *p = &req->params[0];
 	unsigned long long id;
 	char *end;
@@ -120,9 +120,9 @@ static int sessions_kill(void *state, const struct mass_request *req, struct mas
 	id = strtoull((const char *)p->data, &end, 10);
 	if (errno != 0 || end != (const char *)p->data + p->len)
 		return MASS_STATUS_ERROR;
-	if (st->host->session_close(id) != MASS_STATUS_OK)
+	if (ctx->host->session_close(id) != MASS_STATUS_OK)
 		return MASS_STATUS_ERROR;
-	st->host->log(MASS_LOG_INFO, "session %llu closed by request", id);
+	ctx->host->log_ctx(ctx, MASS_LOG_INFO, "session %llu closed by request", id);
 	return MASS_STATUS_OK;
 }
 
@@ -132,98 +132,101 @@ static int sessions_kick_one(void *arg, const struct mass_session *s)
 
 	if (s->user != NULL && s->user_len == w->user_len
 	    && memcmp(s->user, w->user, w->user_len) == 0
-	    && w->st->host->session_close(s->id) == MASS_STATUS_OK)
+	    && w->h->session_close(s->id) == MASS_STATUS_OK)
 		w->listed++;
 	return 0;
 }
 
 /* 12: every session of USER. */
-static int sessions_kick(void *state, const struct mass_request *req, struct mass_reply *reply)
+static int sessions_kick(struct mass_ctx *ctx, const struct mass_request *req,
+			 struct mass_reply *reply)
 {
-	struct sessions *st = state;
-	struct sessions_walk w = { .st = st, .user = (const char *)req->params[0].data,
+	struct sessions_walk w = { .h = ctx->host, .user = (const char *)req->params[0].data,
 				   .user_len = req->params[0].len };
 
 	if (w.user_len == 0)
 		return MASS_STATUS_ERROR;
-	st->host->sessions_each(sessions_kick_one, &w);
+	ctx->host->sessions_each(sessions_kick_one, &w);
 	if (w.listed > 0)
-		st->host->log(MASS_LOG_INFO, "%zu session%s of %.*s closed by request", w.listed,
-			      w.listed == 1 ? "" : "s", (int)w.user_len, w.user);
-	st->host->reply_u32(reply, (uint32_t)w.listed);
+		ctx->host->log_ctx(ctx, MASS_LOG_INFO, "%zu session%s of %.*s closed by request",
+				   w.listed, w.listed == 1 ? "" : "s", (int)w.user_len, w.user);
+	ctx->host->reply_u32(reply, (uint32_t)w.listed);
 	return MASS_STATUS_OK;
 }
 
 /* 13: the closed sessions' totals plus what the live ones moved so far. */
-static int sessions_user_stats(void *state, const struct mass_request *req,
+static int sessions_user_stats(struct mass_ctx *ctx, const struct mass_request *req,
 			       struct mass_reply *reply)
 {
-	struct sessions *st = state;
+	const struct mass_host *h = ctx->host;
+	struct sessions *st = ctx->state;
 	struct user_totals now;
 	size_t i;
 
 	(void)req;
-	if (user_totals_now(st->host, &st->totals, &now) < 0)
+	if (user_totals_now(h, &st->totals, &now) < 0)
 		return MASS_STATUS_ERROR;
-	st->host->reply_u32(reply, (uint32_t)now.len);
+	h->reply_u32(reply, (uint32_t)now.len);
 	for (i = 0; i < now.len; i++) {
-		st->host->reply_str(reply, now.list[i].name, now.list[i].name_len);
-		reply_u64(st->host, reply, now.list[i].connections);
-		reply_u64(st->host, reply, now.list[i].bytes_from_client);
-		reply_u64(st->host, reply, now.list[i].bytes_to_client);
+		h->reply_str(reply, now.list[i].name, now.list[i].name_len);
+		h->reply_u64(reply, now.list[i].connections);
+		h->reply_u64(reply, now.list[i].bytes_from_client);
+		h->reply_u64(reply, now.list[i].bytes_to_client);
 	}
 	user_totals_free(&now);
 	return MASS_STATUS_OK;
 }
 
-static int sessions_init(const struct mass_host *host, const struct mass_config *config,
-			 void **state, char *err, size_t errlen)
+static int sessions_init(struct mass_ctx *ctx, const struct mass_config *config,
+			 char *err, size_t errlen)
 {
 	struct sessions *st;
 
 	(void)config;
-	if (host->abi_minor < 1) {
-		snprintf(err, errlen, "needs a host of ABI 1.1 or later");
-		return -1;
-	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	st->host = host;
-	if (user_totals_subscribe(host, &st->totals) == NULL) {
+	if (user_totals_subscribe(ctx, &st->totals) == NULL) {
 		free(st);
 		snprintf(err, errlen, "cannot subscribe to session events");
 		return -1;
 	}
-	*state = st;
+	ctx->state = st;
 	return 0;
 }
 
 /* The subscription goes with the load (the host releases it). */
-static void sessions_fini(void *state)
+static void sessions_fini(struct mass_ctx *ctx)
 {
-	struct sessions *st = state;
+	struct sessions *st = ctx->state;
 
 	user_totals_free(&st->totals);
 	free(st);
 }
 
 static const struct mass_index sessions_indexes[] = {
-	{ 0x10, "", "live sessions: id, state, user, client, destination, bytes, age",
-	  sessions_list },
-	{ 0x11, "s", "close a session: ID", sessions_kill },
-	{ 0x12, "s", "close every session of a user: USER", sessions_kick },
-	{ 0x13, "", "per-user totals: connections, bytes from/to client", sessions_user_stats },
+	/* 10 and 13 have no layout: their u16 ports and u32-counted lists are
+	 * beyond the layout grammar (u8, u32, u64, str, u8-counted lists) */
+	{ .index = 0x10, .signature = "",
+	  .usage = "live sessions: id, state, user, client, destination, bytes, age",
+	  .serve = sessions_list },
+	{ .index = 0x11, .signature = "s", .usage = "close a session: ID",
+	  .serve = sessions_kill, .reply_layout = "" },
+	{ .index = 0x12, .signature = "s", .usage = "close every session of a user: USER",
+	  .serve = sessions_kick, .reply_layout = "closed:u32" },
+	{ .index = 0x13, .signature = "",
+	  .usage = "per-user totals: connections, bytes from/to client",
+	  .serve = sessions_user_stats },
 };
 
 const struct mass_plugin mass_plugin = {
 	MASS_PLUGIN_IDENTITY,
 	.name = "sessions",
-	.version = "1.0.0",
+	.version = "1.2.0",
 	.description = "live SOCKS sessions, per-user totals, closing sessions",
 	MASS_PLUGIN_INDEXES(sessions_indexes),
-	.init = sessions_init,
-	.fini = sessions_fini,
+	.init_ctx = sessions_init,
+	.fini_ctx = sessions_fini,
 };

@@ -1,5 +1,5 @@
 /*
- * user_totals: per-user totals kept from session events (ABI 1.1), shared
+ * user_totals: per-user totals kept from session events (ABI 1.2), shared
  * by the bundled sessions and prometheus plugins (a header of static
  * functions: each plugin is one object of its own, with its own copy).
  *
@@ -60,11 +60,13 @@ static inline struct user_total *user_totals_get(struct user_totals *t, const ch
 }
 
 /* Connections count at AUTHENTICATED (accepted), octets at CLOSED. */
-static inline void user_totals_event(void *arg, const struct mass_event *ev)
+static inline void user_totals_event(struct mass_ctx *ctx, void *arg,
+				     const struct mass_event *ev)
 {
 	struct user_totals *t = arg;
 	struct user_total *u;
 
+	(void)ctx;
 	if (ev->user == NULL || (ev->type == MASS_EVENT_AUTHENTICATED && !ev->ok))
 		return;
 	if (ev->type != MASS_EVENT_AUTHENTICATED && ev->type != MASS_EVENT_CLOSED)
@@ -79,11 +81,11 @@ static inline void user_totals_event(void *arg, const struct mass_event *ev)
 	u->bytes_to_client += ev->bytes_to_client;
 }
 
-static inline struct mass_subscription *user_totals_subscribe(const struct mass_host *host,
+static inline struct mass_subscription *user_totals_subscribe(struct mass_ctx *ctx,
 							      struct user_totals *t)
 {
-	return host->subscribe(MASS_EVENT_BIT(MASS_EVENT_AUTHENTICATED) |
-			       MASS_EVENT_BIT(MASS_EVENT_CLOSED), user_totals_event, t);
+	return ctx->host->subscribe_ctx(ctx, MASS_EVENT_BIT(MASS_EVENT_AUTHENTICATED) |
+					MASS_EVENT_BIT(MASS_EVENT_CLOSED), user_totals_event, t);
 }
 
 static inline void user_totals_free(struct user_totals *t)

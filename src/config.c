@@ -166,6 +166,19 @@ static const struct config_kv *config_list_find(const struct config_list *list,
 	return NULL;
 }
 
+int config_acl_rules(const struct config *c, struct acl_rules *rules)
+{
+	struct acl_rule_text *items = NULL;
+
+	if (c->acl.len > 0 && (items = calloc(c->acl.len, sizeof(*items))) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->acl.len; i++)
+		items[i] = (struct acl_rule_text){ c->acl.items[i].key, c->acl.items[i].value,
+						   c->acl.items[i].line };
+	*rules = (struct acl_rules){ items, c->acl.len, c->path };
+	return 0;
+}
+
 const struct config_plugin *config_plugin_find(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->plugins_len; i++)

@@ -23,6 +23,8 @@
 
 #include "core/net.h"
 #include "dissect/dissect.h"
+#include "socks/acl.h"
+#include "socks/context.h"
 
 #define CONFIG_MAX_LISTEN 8      /* addresses per listen key */
 #define CONFIG_MAX_USERS_LIMIT 255
@@ -53,7 +55,12 @@ struct config_plugin {
 	struct config_list keys; /* every key of the section, module included */
 };
 
-enum config_command { CMD_CONNECT = 1, CMD_BIND = 2, CMD_UDP = 4 };
+/* the [socks] commands key, as the SOCKS policy's bits (socks/context.h) */
+enum config_command {
+	CMD_CONNECT = SOCKS_ALLOW_CONNECT,
+	CMD_BIND = SOCKS_ALLOW_BIND,
+	CMD_UDP = SOCKS_ALLOW_UDP
+};
 
 
 struct config {
@@ -130,6 +137,13 @@ void config_free(struct config *c);
 
 /* The [plugin NAME] section, or NULL. */
 const struct config_plugin *config_plugin_find(const struct config *c, const char *name);
+
+/*
+ * The [acl] lines as acl_compile() takes them (socks/acl.h), pointing into
+ * c (valid while c is). Returns 0 (release with free((void *)rules->items)),
+ * or -1 on ENOMEM.
+ */
+int config_acl_rules(const struct config *c, struct acl_rules *rules);
 
 /* Appends "key = value" to a list (copies both). Returns 0, -1 on ENOMEM. */
 int config_list_add(struct config_list *list, const char *key, const char *value, int line);

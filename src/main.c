@@ -52,21 +52,32 @@ struct main_options {
 	const char *mgmt_listen;
 	long mgmt_port;
 	bool debug;              /* -d: log_level debug whatever the file says */
+	bool check;              /* -t: check the file and the plugins, then exit */
 };
 
-static struct main_options opts = { .port = -1, .mgmt_port = -1 };
-/* the one runtime context (runtime.h), handed to the listeners, mgmt and host */
-static struct runtime_ctx main_ctx;
-static struct listener *main_listeners[CONFIG_MAX_LISTEN];
-static size_t main_nlisteners;
-static int main_signal_fd = -1;
-static struct loop_timer main_grace;
+/*
+ * Everything the daemon owns, in one object that main() allocates and
+ * passes down: no function here reaches for a global.
+ */
+struct main_state {
+	struct main_options opts;
+	/* the one runtime context (runtime.h), whose parts go to the
+	 * listeners (socks), mgmt (mgmt) and host */
+	struct runtime_ctx ctx;
+	struct mgmt_server *mgmt;
+	struct listener *listeners[CONFIG_MAX_LISTEN];
+	size_t nlisteners;
+	int signal_fd;
+	struct notify notify;          /* the service manager (notify.h) */
+	struct loop_timer grace;       /* the shutdown grace period */
+	struct loop_timer drain_poll;  /* checks whether every tunnel is gone */
+};
 
 static void main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: socks5d [-c FILE] [-l ADDR] [-p PORT] [-L ADDR] [-P PORT]\n"
-		"               [-u USER:PASS]... [-N] [-v] [-h]\n"
+		"               [-u USER:PASS]... [-N] [-t] [-v] [-h]\n"
 		"  -c FILE       configuration file (default %s/mass.ini)\n"
 		"  -l ADDR       SOCKS listen address (default 0.0.0.0 and ::)\n"
 		"  -p PORT       SOCKS port (default 1080; 0 picks a free port)\n"
@@ -75,6 +86,8 @@ static void main_usage(FILE *out)
 		"  -u USER:PASS  add a SOCKS user (repeatable)\n"
 		"  -N            disable the password dissectors\n"
 		"  -d            log at debug level (overrides [socks] log_level)\n"
+		"  -t            check the configuration and every plugin (init and fini),\n"
+		"                print what would be served, exit 0 (ok) or 1; binds nothing\n"
 		"  -v, --version print the version and exit\n"
 		"  -h, --help    print this help and exit\n"
 		"Usage errors exit with 64.\n",
@@ -94,7 +107,7 @@ static long main_parse_port(const char *s)
 }
 
 /* -u USER:PASS: checked by the credential rule, kept for every reload. Returns 0 or -1. */
-static int main_add_cli_user(char *arg)
+static int main_add_cli_user(struct main_state *m, char *arg)
 {
 	char *colon = strchr(arg, ':');
 
@@ -108,10 +121,24 @@ static int main_add_cli_user(char *arg)
 			"printable characters, names without ':'\n", arg);
 		return -1;
 	}
-	return config_list_add(&main_ctx.opts.cli_users, arg, colon + 1, 0);
+	return config_list_add(&m->ctx.opts.cli_users, arg, colon + 1, 0);
 }
 
-static int main_parse_args(int argc, char **argv)
+/* -p PORT or -P PORT (c says which). Returns 0 or -1 (said on stderr). */
+static int main_set_port(struct main_state *m, int c, const char *arg)
+{
+	long port = main_parse_port(arg);
+
+	if (port < 0) {
+		fprintf(stderr, "socks5d: -%c %s: not a port (0-65535)\n", c, arg);
+		return -1;
+	}
+	*(c == 'p' ? &m->opts.port : &m->opts.mgmt_port) = port;
+	return 0;
+}
+
+/* Returns 0 to run, 1 when -v or -h said all (exit 0), -1 on a usage error (said). */
+static int main_parse_args(struct main_state *m, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -120,46 +147,44 @@ static int main_parse_args(int argc, char **argv)
 	};
 	int c;
 
-	opts.config_path = SYSCONFDIR "/mass.ini";
-	while ((c = getopt_long(argc, argv, "c:l:p:L:P:u:Ndvh", longopts, NULL)) != -1) {
+	m->opts.config_path = SYSCONFDIR "/mass.ini";
+	while ((c = getopt_long(argc, argv, "c:l:p:L:P:u:Ndtvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			opts.config_path = optarg;
-			opts.config_given = true;
+			m->opts.config_path = optarg;
+			m->opts.config_given = true;
 			break;
 		case 'l':
-			opts.listen = optarg;
+			m->opts.listen = optarg;
 			break;
 		case 'L':
-			opts.mgmt_listen = optarg;
+			m->opts.mgmt_listen = optarg;
 			break;
 		case 'p':
-		case 'P': {
-			long port = main_parse_port(optarg);
-
-			if (port < 0) {
-				fprintf(stderr, "socks5d: -%c %s: not a port (0-65535)\n", c, optarg);
+		case 'P':
+			if (main_set_port(m, c, optarg) < 0)
 				return -1;
-			}
-			*(c == 'p' ? &opts.port : &opts.mgmt_port) = port;
 			break;
-		}
 		case 'u':
-			if (main_add_cli_user(optarg) < 0)
+			if (main_add_cli_user(m, optarg) < 0)
 				return -1;
 			break;
 		case 'N':
-			main_ctx.opts.no_dissectors = true;
+			m->ctx.opts.no_dissectors = true;
 			break;
 		case 'd':
-			opts.debug = true;
+			m->opts.debug = true;
+			break;
+		case 't':
+			m->opts.check = true;
+			m->ctx.opts.check = true;
 			break;
 		case 'v':
 			printf("socks5d (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			exit(0);
+			return 1;
 		case 'h':
 			main_usage(stdout);
-			exit(0);
+			return 1;
 		default:
 			main_usage(stderr);
 			return -1;
@@ -173,26 +198,27 @@ static int main_parse_args(int argc, char **argv)
 }
 
 /* Loads the file (or the defaults when the default file is absent) and applies the flags. */
-static int main_load_config(struct config *cfg, char *err, size_t errlen)
+static int main_load_config(struct main_state *m, struct config *cfg, char *err,
+			    size_t errlen)
 {
 	config_defaults(cfg);
-	if (opts.config_given || access(opts.config_path, F_OK) == 0) {
-		if (config_load(cfg, opts.config_path, err, errlen) < 0)
+	if (m->opts.config_given || access(m->opts.config_path, F_OK) == 0) {
+		if (config_load(cfg, m->opts.config_path, err, errlen) < 0)
 			return -1;
 	} else {
-		log_warn("%s not found; running with the built-in defaults", opts.config_path);
+		log_warn("%s not found; running with the built-in defaults", m->opts.config_path);
 	}
-	if (opts.listen != NULL &&
-	    config_parse_listen(cfg->listen, &cfg->listen_len, opts.listen, err, errlen) < 0)
+	if (m->opts.listen != NULL &&
+	    config_parse_listen(cfg->listen, &cfg->listen_len, m->opts.listen, err, errlen) < 0)
 		return -1;
-	if (opts.mgmt_listen != NULL &&
-	    config_parse_listen(cfg->mgmt_listen, &cfg->mgmt_listen_len, opts.mgmt_listen,
+	if (m->opts.mgmt_listen != NULL &&
+	    config_parse_listen(cfg->mgmt_listen, &cfg->mgmt_listen_len, m->opts.mgmt_listen,
 				err, errlen) < 0)
 		return -1;
-	if (opts.port >= 0)
-		cfg->port = (uint16_t)opts.port;
-	if (opts.mgmt_port >= 0)
-		cfg->mgmt_port = (uint16_t)opts.mgmt_port;
+	if (m->opts.port >= 0)
+		cfg->port = (uint16_t)m->opts.port;
+	if (m->opts.mgmt_port >= 0)
+		cfg->mgmt_port = (uint16_t)m->opts.mgmt_port;
 	return 0;
 }
 
@@ -219,26 +245,27 @@ static int main_raise_nofile(void)
 }
 
 /* One bound listener into the context's list (the ACL's built-in rules). */
-static void main_note_self(const char *addr, uint16_t port)
+static void main_note_self(struct main_state *m, const char *addr, uint16_t port)
 {
 	char err[128];
 	socklen_t len;
 
-	if (main_ctx.nself < RUNTIME_SELF_MAX &&
-	    net_parse_addr(addr, port, &main_ctx.self[main_ctx.nself], &len, err, sizeof(err)) == 0)
-		main_ctx.nself++;
+	if (m->ctx.nself < RUNTIME_SELF_MAX &&
+	    net_parse_addr(addr, port, &m->ctx.self[m->ctx.nself], &len, err, sizeof(err)) == 0)
+		m->ctx.nself++;
 }
 
-static int main_open_listeners(const struct config *cfg, char *err, size_t errlen)
+static int main_open_listeners(struct main_state *m, const struct config *cfg, char *err,
+			       size_t errlen)
 {
 	for (size_t i = 0; i < cfg->listen_len; i++) {
-		struct listener *l = listener_open(main_ctx.loop, cfg->listen[i], cfg->port,
-						   session_accept, &main_ctx, err, errlen);
+		struct listener *l = listener_open(m->ctx.socks.loop, cfg->listen[i], cfg->port,
+						   session_accept, &m->ctx.socks, err, errlen);
 
 		if (l == NULL)
 			return -1;
-		main_listeners[main_nlisteners++] = l;
-		main_note_self(listener_addr(l), listener_port(l));
+		m->listeners[m->nlisteners++] = l;
+		main_note_self(m, listener_addr(l), listener_port(l));
 		log_info("SOCKS listening on %s port %u", listener_addr(l),
 			 (unsigned)listener_port(l));
 	}
@@ -246,36 +273,36 @@ static int main_open_listeners(const struct config *cfg, char *err, size_t errle
 }
 
 /* What plugins see of the listeners (host->server_info, ABI 1.1). */
-static void main_publish_listeners(void)
+static void main_publish_listeners(struct main_state *m)
 {
 	struct mass_listen_addr addrs[CONFIG_MAX_LISTEN + MGMT_LISTEN_MAX];
-	size_t i, n = mgmt_listener_count();
+	size_t i, n = mgmt_listener_count(m->mgmt);
 
-	for (i = 0; i < main_nlisteners; i++) {
-		addrs[i].addr = listener_addr(main_listeners[i]);
-		addrs[i].port = listener_port(main_listeners[i]);
+	for (i = 0; i < m->nlisteners; i++) {
+		addrs[i].addr = listener_addr(m->listeners[i]);
+		addrs[i].port = listener_port(m->listeners[i]);
 	}
-	host_info_set_listeners(0, addrs, main_nlisteners);
+	host_info_set_listeners(0, addrs, m->nlisteners);
 	for (i = 0; i < n && i < MGMT_LISTEN_MAX; i++) {
-		addrs[i].addr = mgmt_addr(i);
-		addrs[i].port = mgmt_port(i);
+		addrs[i].addr = mgmt_addr(m->mgmt, i);
+		addrs[i].port = mgmt_port(m->mgmt, i);
 	}
 	host_info_set_listeners(1, addrs, i);
 }
 
-static void main_close_listeners(void)
+static void main_close_listeners(struct main_state *m)
 {
-	for (size_t i = 0; i < main_nlisteners; i++)
-		listener_close(main_listeners[i]);
-	main_nlisteners = 0;
+	for (size_t i = 0; i < m->nlisteners; i++)
+		listener_close(m->listeners[i]);
+	m->nlisteners = 0;
 }
 
 /* The level cfg asks for (checked by config_load), unless -d says debug. */
-static enum log_level main_log_level(const struct config *cfg)
+static enum log_level main_log_level(const struct main_state *m, const struct config *cfg)
 {
 	enum log_level level = LOG_INFO;
 
-	if (opts.debug)
+	if (m->opts.debug)
 		return LOG_DEBUG;
 	if (cfg->log_level != NULL)
 		(void)log_level_parse(cfg->log_level, &level);
@@ -283,95 +310,101 @@ static enum log_level main_log_level(const struct config *cfg)
 }
 
 /* SIGHUP: everything or nothing (runtime_apply); a broken file keeps the running configuration. */
-static void main_reload(void)
+static void main_reload(struct main_state *m)
 {
 	char err[MAIN_ERRLEN];
 	struct config cfg;
 	enum log_level level;
 
-	log_info("reloading %s", opts.config_path);
-	if (main_load_config(&cfg, err, sizeof(err)) < 0) {
+	log_info("reloading %s", m->opts.config_path);
+	if (main_load_config(m, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	level = main_log_level(&cfg);
-	if (runtime_apply(&main_ctx, &cfg, err, sizeof(err)) < 0) {
+	level = main_log_level(m, &cfg);
+	if (runtime_apply(&m->ctx, &cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
 	log_threshold = level;
-	if (accesslog_reopen(err, sizeof(err)) < 0)
+	if (accesslog_reopen(&m->ctx.accesslog, err, sizeof(err)) < 0)
 		log_error("reload: %s", err);
-	log_info("reloaded %s", opts.config_path);
+	log_info("reloaded %s", m->opts.config_path);
 }
 
-static void main_exit_now(void)
+static void main_exit_now(struct main_state *m)
 {
-	loop_stop(main_ctx.loop);
+	loop_stop(m->ctx.socks.loop);
 }
 
 static void main_grace_over(struct loop *loop, struct loop_timer *t)
 {
+	struct main_state *m = LOOP_TIMER_OWNER(t, struct main_state, grace);
+
 	(void)loop;
-	(void)t;
-	if (session_count() > 0)
-		log_info("closing %zu tunnels still open after %u s", session_count(),
-			 main_ctx.rt->cfg.shutdown_timeout);
-	main_exit_now();
+	if (session_count(&m->ctx.socks) > 0)
+		log_info("closing %zu tunnels still open after %u s", session_count(&m->ctx.socks),
+			 m->ctx.rt->cfg.shutdown_timeout);
+	main_exit_now(m);
 }
 
 static void main_check_drained(struct loop *loop, struct loop_timer *t);
-static struct loop_timer main_drain_poll;
+
+/* Exits once every tunnel is gone; until then looks again every 100 ms. */
+static void main_poll_drained(struct main_state *m)
+{
+	if (session_count(&m->ctx.socks) == 0) {
+		main_exit_now(m);
+		return;
+	}
+	loop_timer_start(m->ctx.socks.loop, &m->drain_poll, 100, main_check_drained);
+}
 
 static void main_check_drained(struct loop *loop, struct loop_timer *t)
 {
-	(void)t;
-	if (session_count() == 0) {
-		main_exit_now();
-		return;
-	}
-	loop_timer_start(loop, &main_drain_poll, 100, main_check_drained);
+	(void)loop;
+	main_poll_drained(LOOP_TIMER_OWNER(t, struct main_state, drain_poll));
 }
 
-static void main_begin_shutdown(int signo)
+static void main_begin_shutdown(struct main_state *m, int signo)
 {
-	unsigned grace = main_ctx.rt->cfg.shutdown_timeout;
+	unsigned grace = m->ctx.rt->cfg.shutdown_timeout;
 
-	if (main_ctx.stopping) {
+	if (m->ctx.socks.stopping) {
 		log_info("second signal: exiting now");
-		main_exit_now();
+		main_exit_now(m);
 		return;
 	}
-	main_ctx.stopping = true;
+	m->ctx.socks.stopping = true;
 	log_info("%s: no new connections; %zu tunnels get up to %u s to finish",
-		 strsignal(signo), session_count(), grace);
-	main_close_listeners();
-	mgmt_stop();
-	loop_timer_start(main_ctx.loop, &main_grace, (uint64_t)grace * 1000u, main_grace_over);
-	main_check_drained(main_ctx.loop, NULL);
+		 strsignal(signo), session_count(&m->ctx.socks), grace);
+	main_close_listeners(m);
+	mgmt_stop(m->mgmt);
+	loop_timer_start(m->ctx.socks.loop, &m->grace, (uint64_t)grace * 1000u, main_grace_over);
+	main_poll_drained(m);
 }
 
 static void main_on_signal(struct loop *loop, int fd, void *data, int events)
 {
+	struct main_state *m = data;
 	struct signalfd_siginfo si;
 
 	(void)loop;
-	(void)data;
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		/* the service manager hears of reloads and of the shutdown (notify.h) */
 		if (si.ssi_signo == SIGHUP) {
-			notify_reloading();
-			main_reload();
-			notify_ready();
+			notify_reloading(&m->notify);
+			main_reload(m);
+			notify_ready(&m->notify);
 		} else {
-			notify_stopping();
-			main_begin_shutdown((int)si.ssi_signo);
+			notify_stopping(&m->notify);
+			main_begin_shutdown(m, (int)si.ssi_signo);
 		}
 	}
 }
 
-static int main_setup_signals(char *err, size_t errlen)
+static int main_setup_signals(struct main_state *m, char *err, size_t errlen)
 {
 	sigset_t set;
 
@@ -381,8 +414,8 @@ static int main_setup_signals(char *err, size_t errlen)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (main_signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    loop_add(main_ctx.loop, main_signal_fd, LOOP_READ, main_on_signal, NULL) < 0) {
+	    (m->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    loop_add(m->ctx.socks.loop, m->signal_fd, LOOP_READ, main_on_signal, m) < 0) {
 		snprintf(err, errlen, "signals: %s", strerror(errno));
 		return -1;
 	}
@@ -429,83 +462,196 @@ static int main_drop_privileges(const char *name, char *err, size_t errlen)
  * runtime (plugins run their init without privileges) through the same
  * runtime_apply() as SIGHUP.
  */
-static int main_start(char *err, size_t errlen)
+static int main_start(struct main_state *m, char *err, size_t errlen)
 {
 	int max_fds = main_raise_nofile();
 	struct config cfg;
 	int rc = -1;
 
-	if (main_load_config(&cfg, err, errlen) < 0)
+	if (main_load_config(m, &cfg, err, errlen) < 0)
 		return -1;
-	log_threshold = main_log_level(&cfg);
-	main_ctx.loop = loop_create(max_fds, err, errlen);
-	if (main_ctx.loop == NULL || main_setup_signals(err, errlen) < 0)
+	log_threshold = main_log_level(m, &cfg);
+	m->ctx.socks.loop = loop_create(max_fds, err, errlen);
+	if (m->ctx.socks.loop == NULL || main_setup_signals(m, err, errlen) < 0)
 		goto out;
-	loop_set_before_wait(main_ctx.loop, accesslog_flush);
-	host_services_start(main_ctx.loop);
-	main_ctx.resolver = resolver_create(main_ctx.loop, cfg.resolver, err, errlen);
-	if (main_ctx.resolver == NULL || accesslog_open(cfg.access_log, err, errlen) < 0)
+	loop_set_before_wait(m->ctx.socks.loop, accesslog_flush_hook, &m->ctx.accesslog);
+	host_services_start(m->ctx.socks.loop);
+	m->ctx.socks.resolver = resolver_create(m->ctx.socks.loop, cfg.resolver, err, errlen);
+	if (m->ctx.socks.resolver == NULL ||
+	    accesslog_open(&m->ctx.accesslog, cfg.access_log, err, errlen) < 0)
 		goto out;
-	if (main_open_listeners(&cfg, err, errlen) < 0 ||
-	    mgmt_start(main_ctx.loop, &cfg, &main_ctx, err, errlen) < 0)
+	m->ctx.mgmt.loop = m->ctx.socks.loop;
+	if (main_open_listeners(m, &cfg, err, errlen) < 0 ||
+	    (m->mgmt = mgmt_start(&m->ctx.mgmt, cfg.mgmt_listen, cfg.mgmt_listen_len,
+				  cfg.mgmt_port, err, errlen)) == NULL)
 		goto out;
-	main_publish_listeners();
-	for (size_t i = 0; i < mgmt_listener_count(); i++)
-		if (mgmt_addr(i) != NULL)
-			main_note_self(mgmt_addr(i), mgmt_port(i));
+	main_publish_listeners(m);
+	for (size_t i = 0; i < mgmt_listener_count(m->mgmt); i++)
+		if (mgmt_addr(m->mgmt, i) != NULL)
+			main_note_self(m, mgmt_addr(m->mgmt, i), mgmt_port(m->mgmt, i));
 	if (main_drop_privileges(cfg.user, err, errlen) < 0 ||
-	    (main_ctx.verify = verify_pool_create(main_ctx.loop, 0, MAIN_VERIFY_QUEUE,
+	    (m->ctx.socks.verify = verify_pool_create(m->ctx.socks.loop, 0, MAIN_VERIFY_QUEUE,
 						  MAIN_VERIFY_CACHE, err, errlen)) == NULL ||
-	    runtime_apply(&main_ctx, &cfg, err, errlen) < 0)
+	    (m->ctx.mgmt.verify = m->ctx.socks.verify) == NULL ||
+	    runtime_apply(&m->ctx, &cfg, err, errlen) < 0)
 		goto out;
-	mgmt_ready();
+	mgmt_ready(m->mgmt);
 	log_info("socks5d %s ready: auth %s, dissectors %s, %zu users, up to %d descriptors",
-		 PACKAGE_VERSION, main_ctx.live.auth ? "on" : "off",
-		 main_ctx.live.dissectors ? "on" : "off", main_ctx.live.users.len, max_fds);
+		 PACKAGE_VERSION, m->ctx.socks.live.auth ? "on" : "off",
+		 m->ctx.socks.live.dissectors ? "on" : "off", m->ctx.socks.live.users.len, max_fds);
 	rc = 0;
 out:
 	config_free(&cfg);
 	return rc;
 }
 
-static void main_cleanup(void)
+/* -t: what the checked configuration would serve, on stdout. */
+static void main_check_print(const struct main_state *m, const struct config *cfg)
 {
-	session_close_all();
-	main_close_listeners();
-	mgmt_stop();
-	if (main_ctx.resolver != NULL)
-		resolver_destroy(main_ctx.resolver);
-	if (main_signal_fd >= 0)
-		close(main_signal_fd);
-	runtime_ctx_free(&main_ctx);
-	loop_destroy(main_ctx.loop);
-	accesslog_close();
-	pool_drain();
+	const struct runtime *rt = m->ctx.rt;
+	struct mass_index_info info;
+
+	for (size_t i = 0; i < cfg->listen_len; i++)
+		printf("socks listener: %s port %u\n", cfg->listen[i], (unsigned)cfg->port);
+	for (size_t i = 0; i < cfg->mgmt_listen_len; i++)
+		printf("management listener: %s port %u\n", cfg->mgmt_listen[i],
+		       (unsigned)cfg->mgmt_port);
+	for (unsigned i = 0; i < 256; i++) {
+		info.size = sizeof(info);
+		if (plugins_index_info(rt->plugins, (uint8_t)i, &info) == 0)
+			printf("index %02X: %s %s\n", i, info.plugin,
+			       info.plugin_version != NULL ? info.plugin_version : "");
+	}
+	printf("users: %zu (auth %s); admins: %zu\n", m->ctx.socks.live.users.len,
+	       rt->auth ? "on" : "off", rt->admins.len);
+	printf("acl: %zu rules from [acl], %zu built-in\n",
+	       acl_rule_count(rt->acl) - acl_builtin_count(rt->acl), acl_builtin_count(rt->acl));
 }
 
-int main(int argc, char **argv)
+/*
+ * -t: everything main_start() builds except what acts on the world: no
+ * socket is bound, no privilege dropped, no file written (runtime.h's
+ * m->opts.check), no access log opened; every plugin loads and runs its init,
+ * then its fini. The built-in ACL rules are computed from the listen
+ * addresses as configured. Returns the exit status: 0 when the file and
+ * every plugin are fine, else 1 with the reasons on stderr.
+ */
+static int main_check(struct main_state *m)
 {
 	char err[MAIN_ERRLEN];
-	int status = 0;
+	struct config cfg;
+	int rc = 1;
 
-	if (main_parse_args(argc, argv) < 0)
-		return 64;
-	log_init();
-	if (notify_init() < 0)
-		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
-	metrics_reset();
-	if (main_start(err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		main_cleanup();
+	if (main_load_config(m, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socks5d: %s\n", err);
+		printf("socks5d: configuration %s: test failed\n", m->opts.config_path);
 		return 1;
 	}
-	notify_ready();
-	if (loop_run(main_ctx.loop) < 0) {
+	log_threshold = m->opts.debug ? LOG_DEBUG : LOG_WARN;
+	for (size_t i = 0; i < cfg.listen_len; i++)
+		main_note_self(m, cfg.listen[i], cfg.port);
+	for (size_t i = 0; i < cfg.mgmt_listen_len; i++)
+		main_note_self(m, cfg.mgmt_listen[i], cfg.mgmt_port);
+	if (cfg.user != NULL && getpwnam(cfg.user) == NULL) {
+		snprintf(err, sizeof(err), "%s: [socks] user: no such user %s",
+			 cfg.path ? cfg.path : "mass.ini", cfg.user);
+		goto out;
+	}
+	m->ctx.socks.loop = loop_create(64, err, sizeof(err));
+	if (m->ctx.socks.loop == NULL)
+		goto out;
+	host_services_start(m->ctx.socks.loop);
+	if ((m->ctx.socks.verify = verify_pool_create(m->ctx.socks.loop, 1, 16, 0, err,
+							sizeof(err))) == NULL ||
+	    runtime_apply(&m->ctx, &cfg, err, sizeof(err)) < 0)
+		goto out;
+	if (plugins_error_count(m->ctx.rt->plugins) > 0) {
+		snprintf(err, sizeof(err), "%s: %zu plugin problems (above), first: %s",
+			 m->opts.config_path, plugins_error_count(m->ctx.rt->plugins),
+			 plugins_error(m->ctx.rt->plugins, 0));
+		goto out;
+	}
+	main_check_print(m, m->ctx.rt ? &m->ctx.rt->cfg : &cfg);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "socks5d: %s\n", err);
+	printf("socks5d: configuration %s: %s\n", m->opts.config_path,
+	       rc == 0 ? "test is successful" : "test failed");
+	config_free(&cfg);
+	runtime_ctx_free(&m->ctx);   /* the plugins' fini */
+	if (m->ctx.socks.loop != NULL)
+		loop_destroy(m->ctx.socks.loop);
+	return rc;
+}
+
+static void main_cleanup(struct main_state *m)
+{
+	session_close_all(&m->ctx.socks);
+	main_close_listeners(m);
+	mgmt_free(m->mgmt);
+	m->mgmt = NULL;
+	if (m->ctx.socks.resolver != NULL)
+		resolver_destroy(m->ctx.socks.resolver);
+	if (m->signal_fd >= 0)
+		close(m->signal_fd);
+	runtime_ctx_free(&m->ctx);
+	loop_destroy(m->ctx.socks.loop);
+	accesslog_close(&m->ctx.accesslog);
+	pool_drain(&m->ctx.pool);
+}
+
+/* The daemon's life once the state exists: start, loop, clean up. Returns the exit status. */
+static int main_run(struct main_state *m, int argc, char **argv)
+{
+	char err[MAIN_ERRLEN];
+	int status = main_parse_args(m, argc, argv);
+
+	if (status != 0)
+		return status < 0 ? 64 : 0;   /* a usage error, or -v/-h done */
+	log_init();
+	/* what the loop's SOCKS context owns */
+	session_table_init(&m->ctx.socks.sessions);
+	accesslog_init(&m->ctx.accesslog);
+	m->ctx.socks.accesslog = &m->ctx.accesslog;
+	m->ctx.socks.metrics = &m->ctx.metrics;
+	m->ctx.socks.pool = &m->ctx.pool;
+	if (m->opts.check)
+		return main_check(m);
+	if (notify_init(&m->notify) < 0)
+		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
+	metrics_reset(&m->ctx.metrics);
+	if (main_start(m, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		main_cleanup(m);
+		return 1;
+	}
+	notify_ready(&m->notify);
+	if (loop_run(m->ctx.socks.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		status = 1;
 	}
 	log_info("exiting");
-	main_cleanup();
-	notify_close();
+	main_cleanup(m);
+	notify_close(&m->notify);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	/* on the heap: the runtime context holds the loop's buffers (~150 KiB) */
+	struct main_state *m = calloc(1, sizeof(*m));
+	int status;
+
+	if (m == NULL) {
+		fprintf(stderr, "socks5d: out of memory\n");
+		return 1;
+	}
+	m->opts.port = -1;
+	m->opts.mgmt_port = -1;
+	m->signal_fd = -1;
+	m->notify.fd = -1;
+	status = main_run(m, argc, argv);
+	free(m);
 	return status;
 }

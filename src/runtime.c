@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,12 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
  * The SOCKS users store for cfg: from users_file when it exists (then
  * [users] is ignored, with a log line), else from [users], creating
  * users_file when it is set; -u users are added last and persisted.
- * Returns 0, or -1 with err set and u freed.
+ * With check (socks5d -t) no file is written. Returns 0, or -1 with err
+ * set and u freed.
  */
 static int runtime_build_users(struct users *u, const struct config *cfg,
-			       const struct config_list *cli_users, char *err, size_t errlen)
+			       const struct config_list *cli_users, bool check, char *err,
+			       size_t errlen)
 {
 	int loaded;
 
@@ -88,11 +91,12 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 				 cfg->users_file, cfg->path ? cfg->path : "mass.ini");
 	} else {
 		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
-		    users_save(u, err, errlen) < 0)
+		    (!check && users_save(u, err, errlen) < 0))
 			goto fail;
-		log_info("created users file %s with %zu users", cfg->users_file, u->len);
+		log_info("%s users file %s with %zu users", check ? "would create" : "created",
+			 cfg->users_file, u->len);
 	}
-	if (runtime_add_list(u, cli_users, true, cfg, NULL, err, errlen) < 0)
+	if (runtime_add_list(u, cli_users, !check, cfg, NULL, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -128,7 +132,8 @@ static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtim
 	const struct runtime *old = ctx->rt;
 
 	if (old == NULL || (cfg->users_file == NULL && old->cfg.users_file == NULL)) {
-		if (runtime_build_users(&c->users, cfg, &ctx->opts.cli_users, err, errlen) < 0)
+		if (runtime_build_users(&c->users, cfg, &ctx->opts.cli_users, ctx->opts.check,
+					err, errlen) < 0)
 			return -1;
 		c->new_users = true;
 		return 0;
@@ -146,16 +151,26 @@ static int runtime_build_users_part(const struct runtime_ctx *ctx, struct runtim
 static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct config *cfg,
 				     char *err, size_t errlen)
 {
-	static struct sockaddr_storage local[ACL_LOCAL_MAX];
+	/* 32 KiB: on the heap, only while the ACL is compiled */
+	struct sockaddr_storage *local = calloc(ACL_LOCAL_MAX, sizeof(*local));
 	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
-	int n = net_local_addrs(local, ACL_LOCAL_MAX);
+	struct acl_rules rules;
 	struct acl *acl;
+	int n;
 
+	if (local == NULL || config_acl_rules(cfg, &rules) < 0) {
+		free(local);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n = net_local_addrs(local, ACL_LOCAL_MAX);
 	if (n < 0)
 		log_warn("acl: the host's addresses cannot be listed (%s); the built-in rules "
 			 "cover loopback and the listen addresses only", strerror(errno));
 	self.nlocal = n > 0 ? (size_t)n : 0;
-	acl = acl_compile(cfg, &self, err, errlen);
+	acl = acl_compile(&rules, &self, err, errlen);
+	free((void *)rules.items);
+	free(local);
 	if (acl != NULL)
 		log_info("acl: %zu built-in rules: no client reaches socks5d's %zu listeners on "
 			 "any of the host's %zu local addresses; %zu rules from [acl]",
@@ -171,6 +186,40 @@ static void runtime_free(struct runtime *rt)
 	users_free(&rt->admins);
 	config_free(&rt->cfg);
 	free(rt);
+}
+
+/* The snapshot's destroy (core/snapshot.h): its last holder is gone. */
+static void runtime_destroy(struct snapshot *snap)
+{
+	runtime_free((struct runtime *)((char *)snap - offsetof(struct runtime, snap)));
+}
+
+/* The views the lower layers read, pointing into rt's own parts. */
+static void runtime_fill_views(struct runtime *rt)
+{
+	const struct config *cfg = &rt->cfg;
+
+	rt->socks = (struct socks_policy){
+		.snap = &rt->snap,
+		.acl = rt->acl,
+		.connect_timeout = cfg->connect_timeout,
+		.idle_timeout = cfg->idle_timeout,
+		.handshake_timeout = cfg->handshake_timeout,
+		.fin_timeout = cfg->fin_timeout,
+		.max_clients = cfg->max_clients,
+		.commands = cfg->commands,
+		.proxy_nets = cfg->proxy_protocol.nets,
+		.proxy_len = cfg->proxy_protocol.len,
+		.dissector_ports = cfg->dissector_ports,
+	};
+	rt->mgmt = (struct mgmt_settings){
+		.auth = cfg->mgmt_auth,
+		.timeout = cfg->mgmt_timeout,
+		.max_connections = cfg->mgmt_max_connections,
+		.max_unauthenticated = cfg->mgmt_max_unauthenticated,
+		.admins = &rt->admins,
+		.plugins = rt->plugins,
+	};
 }
 
 /*
@@ -190,8 +239,8 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	atomic_init(&rt->refs, 1);
-	rt->destroy = runtime_free;
+	atomic_init(&rt->snap.refs, 1);
+	rt->snap.destroy = runtime_destroy;
 	rt->cfg = *cfg;
 	config_defaults(cfg);
 	c->rt = rt;
@@ -211,10 +260,11 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	if (runtime_build_users_part(ctx, c, err, errlen) < 0)
 		goto fail;
 	/* plugins last: their init is the one step with effects outside */
-	rt->plugins = plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
+	rt->plugins = runtime_plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
 				   err, errlen);
 	if (rt->plugins == NULL)
 		goto fail;
+	runtime_fill_views(rt);
 	return 0;
 fail:
 	if (c->new_users)
@@ -230,20 +280,23 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	struct runtime *old = (struct runtime *)ctx->rt;
 
 	ctx->rt = c->rt;
+	ctx->socks.policy = &c->rt->socks;
+	ctx->mgmt.settings = &c->rt->mgmt;
 	if (c->new_users) {
-		users_free(&ctx->live.users);
-		ctx->live.users = c->users;
+		users_free(&ctx->socks.live.users);
+		ctx->socks.live.users = c->users;
 	} else {
-		ctx->live.users.max = c->rt->cfg.max_users;
+		ctx->socks.live.users.max = c->rt->cfg.max_users;
 	}
 	/* the cap on what stalled tunnels may hold in pipes ([socks] max_buffer_memory, MiB) */
-	pool_set_pipe_limit((size_t)c->rt->cfg.max_buffer_memory << 20);
-	ctx->live.auth = c->rt->auth;
-	ctx->live.dissectors = c->rt->dissectors;
+	if (ctx->socks.pool != NULL)
+		pool_set_pipe_limit(ctx->socks.pool, (size_t)c->rt->cfg.max_buffer_memory << 20);
+	ctx->socks.live.auth = c->rt->auth;
+	ctx->socks.live.dissectors = c->rt->dissectors;
 	/* remembered logins were checked against the old stores */
-	if (ctx->verify)
-		verify_cache_clear(ctx->verify);
-	host_set_context(ctx);
+	if (ctx->socks.verify)
+		verify_cache_clear(ctx->socks.verify);
+	host_set_context(&ctx->socks);
 	if (old != NULL) {
 		/* the new set is initialised; the old one ends now, not with its last holder */
 		plugins_free(old->plugins);
@@ -267,8 +320,79 @@ void runtime_ctx_free(struct runtime_ctx *ctx)
 	host_set_context(NULL);
 	runtime_release(ctx->rt);
 	ctx->rt = NULL;
-	users_free(&ctx->live.users);
+	ctx->socks.policy = NULL;
+	ctx->mgmt.settings = NULL;
+	users_free(&ctx->socks.live.users);
 	config_list_clear(&ctx->opts.cli_users);
-	verify_pool_destroy(ctx->verify);
-	ctx->verify = NULL;
+	verify_pool_destroy(ctx->socks.verify);
+	ctx->socks.verify = NULL;
+}
+
+/* Builds the spec from cfg: [indexes] ascending, [plugin NAME] sections copied
+ * into the ABI's item layout. Frees with runtime_plugins_spec_free(). */
+static int runtime_plugins_spec(const struct config *cfg, struct plugins_spec *spec,
+			     struct plugins_index_line *lines, struct plugins_section **sections)
+{
+	struct mass_config_item *items;
+	struct plugins_section *s;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < 256; i++)
+		if (cfg->indexes[i] != NULL) {
+			lines[n].index = (unsigned)i;
+			lines[n].plugin = cfg->indexes[i];
+			lines[n].line = cfg->index_lines[i] > 0 ? (unsigned)cfg->index_lines[i] : 0;
+			n++;
+		}
+	*sections = s = calloc(cfg->plugins_len + 1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < cfg->plugins_len; i++) {
+		const struct config_list *keys = &cfg->plugins[i].keys;
+
+		s[i].name = cfg->plugins[i].name;
+		s[i].count = keys->len;
+		s[i].items = items = calloc(keys->len + 1, sizeof(*items));
+		if (items == NULL)
+			return -1;
+		for (j = 0; j < keys->len; j++) {
+			items[j].key = keys->items[j].key;
+			items[j].value = keys->items[j].value;
+			items[j].line = keys->items[j].line > 0 ? (unsigned)keys->items[j].line : 0;
+		}
+	}
+	spec->file = cfg->path != NULL ? cfg->path : "mass.ini";
+	spec->dir = cfg->plugins_dir;
+	spec->indexes = lines;
+	spec->nindexes = n;
+	spec->sections = s;
+	spec->nsections = cfg->plugins_len;
+	spec->lax = !cfg->plugins_strict;
+	return 0;
+}
+
+static void runtime_plugins_spec_free(struct plugins_section *sections, size_t n)
+{
+	size_t i;
+
+	for (i = 0; sections != NULL && i < n; i++)
+		free((void *)sections[i].items);
+	free(sections);
+}
+
+struct plugins *runtime_plugins_load(const struct config *cfg, enum plugins_mode mode,
+				     char *err, size_t errlen)
+{
+	struct plugins_index_line lines[256];
+	struct plugins_section *sections = NULL;
+	struct plugins_spec spec;
+	struct plugins *p = NULL;
+
+	memset(&spec, 0, sizeof(spec));
+	if (runtime_plugins_spec(cfg, &spec, lines, &sections) < 0)
+		snprintf(err, errlen, "plugins: out of memory");
+	else
+		p = plugins_load_spec(&spec, mode, err, errlen);
+	runtime_plugins_spec_free(sections, cfg->plugins_len);
+	return p;
 }

@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
-	libinih-dev libc-ares-dev libcrypt-dev check \
+	libinih-dev libc-ares-dev libcrypt-dev libsodium-dev check \
 	curl ncat python3 python3-socks iproute2 procps mandoc \
 	clang libclang-rt-14-dev \
 	prometheus haproxy libpq-dev postgresql >/dev/null

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+
+#include <sodium.h>
 
 #include "core/log.h"
 
@@ -38,30 +39,37 @@ static size_t cred_ct_lt(size_t a, size_t b)
 }
 
 /*
- * All 255 positions are visited whatever the lengths; positions past a
- * string's end read its first octet (or a constant for an empty one) and
- * are masked out.
+ * s (len octets) zero-padded to CRED_FIELD_MAX in out, in time that does
+ * not depend on len: every position is written, and one past the end reads
+ * s's first octet (or a constant for an empty s) and is masked out.
  */
-bool cred_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
+static void cred_pad(const char *s, size_t len, unsigned char out[CRED_FIELD_MAX])
 {
 	static const char none[1] = { 0 };
-	volatile unsigned diff;
+
+	if (len == 0)
+		s = none;
+	for (size_t i = 0; i < CRED_FIELD_MAX; i++) {
+		size_t in = cred_ct_lt(i, len);
+
+		out[i] = (unsigned char)s[i * in] & (unsigned char)(0u - (unsigned)in);
+	}
+}
+
+/* Both padded to the same width, so that libsodium's compare sees no length. */
+bool cred_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	unsigned char pa[CRED_FIELD_MAX], pb[CRED_FIELD_MAX];
+	int same;
 
 	if (alen > CRED_FIELD_MAX || blen > CRED_FIELD_MAX)
 		return false;
-	if (alen == 0)
-		a = none;
-	if (blen == 0)
-		b = none;
-	diff = (unsigned)(alen ^ blen);
-	for (size_t i = 0; i < CRED_FIELD_MAX; i++) {
-		size_t ina = cred_ct_lt(i, alen), inb = cred_ct_lt(i, blen);
-		unsigned ca = (unsigned char)a[i * ina] & (unsigned)(0u - (unsigned)ina);
-		unsigned cb = (unsigned char)b[i * inb] & (unsigned)(0u - (unsigned)inb);
-
-		diff |= ca ^ cb;
-	}
-	return diff == 0;
+	cred_pad(a, alen, pa);
+	cred_pad(b, blen, pb);
+	same = sodium_memcmp(pa, pb, sizeof(pa)) == 0;
+	sodium_memzero(pa, sizeof(pa));
+	sodium_memzero(pb, sizeof(pb));
+	return same & (alen == blen);
 }
 
 /* The methods a hash can be made with, strongest first; prefix as crypt(5) names it. */
@@ -150,7 +158,7 @@ static const struct cred_method *cred_method_find(const char *name)
 /*
  * Without crypt_gensalt_rn (a libcrypt older than libxcrypt), only the
  * SHA-crypt settings can be written by hand: "$6$rounds=N$" and 16 salt
- * characters from getrandom().
+ * characters from libsodium's randombytes_buf().
  */
 static char *cred_gensalt(const char *prefix, unsigned long cost, char *out, int cap)
 {
@@ -166,8 +174,9 @@ static char *cred_gensalt(const char *prefix, unsigned long cost, char *out, int
 		errno = EINVAL;
 		return NULL;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+	if (sodium_init() < 0)
 		return NULL;
+	randombytes_buf(rnd, sizeof(rnd));
 	n = cost ? snprintf(out, (size_t)cap, "%srounds=%lu$", prefix, cost)
 		 : snprintf(out, (size_t)cap, "%s", prefix);
 	if (n < 0 || n + 17 >= cap) {

@@ -43,7 +43,8 @@ bool cred_is_hash(const char *s, size_t len);
 
 /*
  * Compares two strings of 0..255 octets in time that depends on neither
- * length nor content. A length above 255 compares unequal at once (lengths
+ * length nor content (both zero-padded to 255 octets, then libsodium's
+ * sodium_memcmp). A length above 255 compares unequal at once (lengths
  * are not secret; contents are).
  */
 bool cred_ct_equal(const char *a, size_t alen, const char *b, size_t blen);

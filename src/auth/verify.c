@@ -10,11 +10,11 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "auth/cred.h"
-#include "auth/sha256.h"
 #include "auth/users.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -22,6 +22,7 @@
 #define VERIFY_MAX_THREADS 16
 #define VERIFY_METHOD_MAX 32
 #define VERIFY_WORKER_NICE 10  /* workers yield the cores to the loop thread */
+#define VERIFY_DIGEST_LEN crypto_auth_hmacsha256_BYTES
 
 enum verify_kind { VERIFY_CHECK, VERIFY_HASH };
 
@@ -43,7 +44,7 @@ struct verify_req {
 	bool cacheable;              /* a hash check whose success goes to the cache */
 	bool first;                  /* queued ahead of the others (verify_start_first) */
 	uint64_t generation;         /* the cache's generation when started */
-	unsigned char digest[SHA256_LEN];
+	unsigned char digest[VERIFY_DIGEST_LEN];
 	verify_done_fn *done;
 	verify_hash_fn *hashed;
 	void *ctx;
@@ -64,7 +65,7 @@ TAILQ_HEAD(verify_list, verify_req);
 
 struct verify_slot {
 	uint64_t used;               /* 0: empty; else the tick of its last use */
-	unsigned char digest[SHA256_LEN];
+	unsigned char digest[VERIFY_DIGEST_LEN];
 };
 
 struct verify_pool {
@@ -85,7 +86,7 @@ struct verify_pool {
 	size_t cache_len;
 	size_t cache_sets;           /* cache_len / VERIFY_WAYS */
 	uint64_t generation, tick;
-	unsigned char key[SHA256_LEN];
+	unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
 	uint64_t checks, hits, full;
 	uint64_t full_logged_ms;
 };
@@ -169,11 +170,7 @@ static struct verify_slot *verify_set(struct verify_pool *pool, const unsigned c
 
 static bool verify_digest_equal(const unsigned char *a, const unsigned char *b)
 {
-	volatile unsigned char diff = 0;
-
-	for (size_t i = 0; i < SHA256_LEN; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
+	return sodium_memcmp(a, b, VERIFY_DIGEST_LEN) == 0;
 }
 
 /* True when d is remembered (every way of its set is compared). */
@@ -207,7 +204,7 @@ static void verify_cache_put(struct verify_pool *pool, const struct verify_req *
 			victim = &set[w];
 	}
 	victim->used = ++pool->tick;
-	memcpy(victim->digest, r->digest, SHA256_LEN);
+	memcpy(victim->digest, r->digest, VERIFY_DIGEST_LEN);
 }
 
 /* Hands finished requests to their callbacks, on the loop thread. */
@@ -281,6 +278,12 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 	if (cache_entries)
 		cache_entries = cache_entries < VERIFY_WAYS ? VERIFY_WAYS :
 				cache_entries - cache_entries % VERIFY_WAYS;
+	/* libsodium's one-time setup (idempotent, thread-safe): the pool is
+	 * what every user of src/auth/'s primitives in socks5d creates first */
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "verify pool: libsodium cannot initialise");
+		return NULL;
+	}
 	pool = calloc(1, sizeof(*pool));
 	if (!pool || (cache_entries && !(pool->cache = calloc(cache_entries,
 								sizeof(*pool->cache))))) {
@@ -293,10 +296,7 @@ struct verify_pool *verify_pool_create(struct loop *loop, unsigned threads, size
 	pool->queue_max = queue_max;
 	TAILQ_INIT(&pool->queue);
 	TAILQ_INIT(&pool->done);
-	if (getrandom(pool->key, sizeof(pool->key), 0) != (ssize_t)sizeof(pool->key)) {
-		snprintf(err, errlen, "verify pool: getrandom: %s", strerror(errno));
-		goto fail_mem;
-	}
+	crypto_auth_hmacsha256_keygen(pool->key);
 	pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pool->efd < 0) {
 		snprintf(err, errlen, "verify pool: eventfd: %s", strerror(errno));
@@ -346,7 +346,7 @@ void verify_pool_destroy(struct verify_pool *pool)
 	close(pool->efd);
 	pthread_cond_destroy(&pool->wake);
 	pthread_mutex_destroy(&pool->lock);
-	explicit_bzero(pool->key, sizeof(pool->key));
+	sodium_memzero(pool->key, sizeof(pool->key));
 	free(pool->cache);
 	free(pool);
 }
@@ -405,22 +405,23 @@ static int verify_submit(struct verify_pool *pool, struct verify_req *r, bool to
 /* HMAC(key, len-prefixed name, stored, pass): the cache's key for one login. */
 static void verify_digest(const struct verify_pool *pool, const char *name, size_t nlen,
 			  const char *stored, size_t slen, const char *pass, size_t plen,
-			  unsigned char out[SHA256_LEN])
+			  unsigned char out[VERIFY_DIGEST_LEN])
 {
-	struct hmac_sha256 h;
+	crypto_auth_hmacsha256_state h;
 	unsigned char len;
 
-	hmac_sha256_init(&h, pool->key, sizeof(pool->key));
+	crypto_auth_hmacsha256_init(&h, pool->key, sizeof(pool->key));
 	len = (unsigned char)nlen;
-	hmac_sha256_update(&h, &len, 1);
-	hmac_sha256_update(&h, name, nlen);
+	crypto_auth_hmacsha256_update(&h, &len, 1);
+	crypto_auth_hmacsha256_update(&h, (const unsigned char *)name, nlen);
 	len = (unsigned char)slen;
-	hmac_sha256_update(&h, &len, 1);
-	hmac_sha256_update(&h, stored, slen);
+	crypto_auth_hmacsha256_update(&h, &len, 1);
+	crypto_auth_hmacsha256_update(&h, (const unsigned char *)stored, slen);
 	len = (unsigned char)plen;
-	hmac_sha256_update(&h, &len, 1);
-	hmac_sha256_update(&h, pass, plen);
-	hmac_sha256_final(&h, out);
+	crypto_auth_hmacsha256_update(&h, &len, 1);
+	crypto_auth_hmacsha256_update(&h, (const unsigned char *)pass, plen);
+	crypto_auth_hmacsha256_final(&h, out);
+	sodium_memzero(&h, sizeof(h));
 }
 
 /*
@@ -489,6 +490,63 @@ int verify_start_first(struct verify_pool *pool, const struct users *users, cons
 		       void *ctx, struct verify_req **handle)
 {
 	return verify_start_at(pool, true, users, name, nlen, pass, plen, done, ctx, handle);
+}
+
+/*
+ * One crypt string (verify_crypt_start, _cached): a worker checks it,
+ * unless name is given (cached) and the cache remembers this success.
+ */
+static int verify_crypt_at(struct verify_pool *pool, const char *name, size_t nlen,
+			   const char *crypt, const char *pass, size_t plen, verify_done_fn *done,
+			   void *ctx, struct verify_req **handle)
+{
+	size_t clen = strnlen(crypt, CRED_HASH_MAX);
+	struct verify_req *r;
+
+	if (clen > CRED_FIELD_MAX || !cred_is_hash(crypt, clen) ||
+	    (name && (nlen < 1 || nlen > CRED_FIELD_MAX))) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->pool = pool;
+	r->kind = VERIFY_CHECK;
+	r->known = true;
+	r->done = done;
+	r->ctx = ctx;
+	r->generation = pool->generation;
+	pool->checks++;
+	if (!cred_valid_pass(pass, plen))
+		return verify_submit(pool, r, false, handle);
+	if (name && pool->cache_sets) {
+		verify_digest(pool, name, nlen, crypt, clen, pass, plen, r->digest);
+		if (verify_cache_hit(pool, r->digest)) {
+			pool->hits++;
+			r->ok = true;
+			return verify_submit(pool, r, false, handle);
+		}
+		r->cacheable = true;
+	}
+	memcpy(r->stored, crypt, clen);
+	r->slen = clen;
+	memcpy(r->pass, pass, plen);
+	r->plen = plen;
+	return verify_submit(pool, r, true, handle);
+}
+
+int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
+		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	return verify_crypt_at(pool, NULL, 0, crypt, pass, plen, done, ctx, handle);
+}
+
+int verify_crypt_start_cached(struct verify_pool *pool, const char *name, size_t nlen,
+			      const char *crypt, const char *pass, size_t plen,
+			      verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	return verify_crypt_at(pool, name, nlen, crypt, pass, plen, done, ctx, handle);
 }
 
 int verify_hash_start(struct verify_pool *pool, const char *method, unsigned long cost,

@@ -12,15 +12,18 @@
  * pool's mutex; they never call back, log, or read the users store. Every
  * callback runs on the loop thread, from the eventfd's callback.
  *
- * Successful checks are remembered as keyed digests, HMAC-SHA-256 under a
- * per-process random key (getrandom()) of (name, stored password, password),
+ * Successful checks are remembered as keyed digests, HMAC-SHA-256
+ * (libsodium's crypto_auth_hmacsha256) under a per-pool random key
+ * (randombytes) of (name, stored password, password),
  * in a fixed table of cache_entries slots (sets of 4, the least recently
  * used replaced): a repeated login by the same user with the same password
  * costs one HMAC, microseconds.
  * A failure is never remembered. Because the stored hash is part of the key,
  * a changed password misses by itself and a deleted user fails the lookup
  * of its name before the cache is consulted; verify_cache_clear() forgets
- * everything (call it on reload). Digests are compared in constant time.
+ * everything (call it on reload). Digests are compared in constant time
+ * (sodium_memcmp). verify_pool_create() calls sodium_init(), libsodium's
+ * one-time setup, for socks5d.
  *
  * Answers are always deferred: verify_start() never calls back from inside
  * itself. A plaintext entry, an unknown name in a store without hashes, and
@@ -58,7 +61,7 @@ typedef void verify_done_fn(void *ctx, bool ok);
 typedef void verify_hash_fn(void *ctx, const char *hash, size_t len, const char *err);
 
 struct verify_stats {
-	uint64_t checks;      /* verify_start() calls */
+	uint64_t checks;      /* verify_start() and verify_crypt_start() calls */
 	uint64_t cache_hits;  /* answered from the cache */
 	uint64_t hashed;      /* crypt(3) runs by workers (checks and hashes) */
 	uint64_t queue_full;  /* refusals because the queue was full */
@@ -101,6 +104,36 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
 		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
 		       void *ctx, struct verify_req **handle);
+
+/*
+ * Checks pass (plen octets) against one crypt(3) string crypt (NUL-
+ * terminated): for a password kept elsewhere than the users store (an auth
+ * provider's database), through the host's password service. Never cached.
+ * Returns 0: done(ctx, ok) runs later on the loop, exactly once, unless
+ * verify_cancel(*handle) comes first (an invalid password is answered false
+ * in the loop's next round, without a worker). Returns -1 when done never
+ * runs: errno EINVAL when crypt is not a crypt(3) hash (cred_is_hash(), at
+ * most CRED_FIELD_MAX octets: a plaintext or empty string is refused here,
+ * never compared), EAGAIN when the queue is full (logged), ENOMEM. A hash
+ * that libcrypt cannot evaluate (a broken setting) is answered false.
+ */
+int verify_crypt_start(struct verify_pool *pool, const char *crypt, const char *pass,
+		       size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle);
+
+/*
+ * verify_crypt_start() for a login whose success may be remembered: name
+ * (nlen octets, 1..255) is the user the crypt string belongs to. A success
+ * goes into the pool's cache as the store's logins do (the digest of name,
+ * crypt and pass), so the next login with the same three is answered in
+ * the loop's next round without a worker; a changed crypt string misses by
+ * itself, verify_cache_clear() forgets everything, a failure is never
+ * remembered. For an authentication provider's users (the pgsql plugin),
+ * through the host's password service. Same returns as
+ * verify_crypt_start(); EINVAL also for a name out of range.
+ */
+int verify_crypt_start_cached(struct verify_pool *pool, const char *name, size_t nlen,
+			      const char *crypt, const char *pass, size_t plen,
+			      verify_done_fn *done, void *ctx, struct verify_req **handle);
 
 /*
  * Hashes pass (plen octets) with method (NULL: the default) and cost, as

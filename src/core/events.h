@@ -3,8 +3,14 @@
  * without linking against it (src/socks stays below src/mass): session
  * events (<mass/plugin.h>, "Session events") and the authentication
  * providers ("Authentication providers"). The host installs its side with
- * events_set_host(); until then nothing is delivered and no provider
- * exists.
+ * events_set_host(), with the host object every hook gets back as ctx;
+ * until then nothing is delivered and no provider exists.
+ *
+ * Process-wide, and why: the SOCKS engine (socks/session.c) emits and asks
+ * without a handle to the loop's host, so the installed side and the
+ * active mask live here, one per process, in one struct (events_loop).
+ * When sessions get their loop's objects passed, this struct moves into
+ * the loop and events_wanted() takes it.
  *
  * The cost when nobody subscribed is one branch per emission point:
  *
@@ -26,17 +32,18 @@
 /* Called once with the decision of a login handed to the providers. */
 typedef void events_auth_done_fn(void *ctx, bool ok);
 
+/* The host's side; ctx is what events_set_host() was given. */
 struct events_host {
 	/* delivers ev to its subscribers (ev->type set) */
-	void (*emit)(struct mass_event *ev);
+	void (*emit)(void *ctx, struct mass_event *ev);
 	/* true when a provider serves realm */
-	bool (*auth_has)(int realm);
+	bool (*auth_has)(void *ctx, int realm);
 	/* asks the providers: NULL with *ok set when decided at once, else a
-	 * pending handle and done(ctx, ok) exactly once later */
-	void *(*auth_ask)(const struct mass_auth_query *q, events_auth_done_fn *done,
-			  void *ctx, bool *ok);
+	 * pending handle and done(arg, ok) exactly once later */
+	void *(*auth_ask)(void *ctx, const struct mass_auth_query *q, events_auth_done_fn *done,
+			  void *arg, bool *ok);
 	/* the waiting side left: done will not be called */
-	void (*auth_cancel)(void *pending);
+	void (*auth_cancel)(void *ctx, void *pending);
 };
 
 /* Bit t set: someone subscribed to event type t. Set by the host through
@@ -48,8 +55,8 @@ static inline bool events_wanted(enum mass_event_type t)
 	return (events_active & MASS_EVENT_BIT(t)) != 0;
 }
 
-/* Installs the host's side (static storage; NULL: none). */
-void events_set_host(const struct events_host *h);
+/* Installs the host's side (static storage; NULL: none) and its ctx. */
+void events_set_host(const struct events_host *h, void *ctx);
 void events_set_active(uint32_t mask);
 
 /* Delivers ev (type set) when a host is installed. */

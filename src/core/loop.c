@@ -26,7 +26,8 @@ struct loop {
 	bool firing;             /* inside loop_fire_timers() */
 	uint64_t now_ms;
 	struct loop_fd *fds;
-	void (*before_wait)(void);
+	void (*before_wait)(void *arg);
+	void *before_wait_arg;
 	struct loop_timer **heap;
 	uint32_t heap_len, heap_cap;
 	struct loop_timer *spill;  /* armed timers the heap had no room for */
@@ -150,9 +151,10 @@ void loop_forget(struct loop *loop, int fd)
 	loop->fds[fd].events = 0;
 }
 
-void loop_set_before_wait(struct loop *loop, void (*fn)(void))
+void loop_set_before_wait(struct loop *loop, void (*fn)(void *arg), void *arg)
 {
 	loop->before_wait = fn;
+	loop->before_wait_arg = arg;
 }
 
 /* --- timers: binary min-heap keyed on when_ms, heap_index is 1-based --- */
@@ -342,7 +344,7 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 	int n;
 
 	if (loop->before_wait != NULL)
-		loop->before_wait();
+		loop->before_wait(loop->before_wait_arg);
 	n = epoll_wait(loop->epfd, loop->fired, LOOP_BATCH,
 			   loop_next_timeout(loop, timeout_ms));
 

@@ -82,7 +82,7 @@ void loop_remove(struct loop *loop, int fd);
 void loop_forget(struct loop *loop, int fd);
 
 /* Sets a function run once per round just before the loop waits (batched flushes). */
-void loop_set_before_wait(struct loop *loop, void (*fn)(void));
+void loop_set_before_wait(struct loop *loop, void (*fn)(void *arg), void *arg);
 
 /*
  * Arms (or re-arms) timer to fire `ms` milliseconds from now. A timer armed

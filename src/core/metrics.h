@@ -1,8 +1,11 @@
 /*
  * metrics: the counters behind MASS indexes 02..09, kept by the SOCKS core.
- * Meanings are those of mass-protocol.md ("counter meanings"); all counters
- * are volatile (reset at start). One thread updates them, so no atomics.
- * Readers (the management plugins) go through metrics_get().
+ * Meanings are those of mass-protocol(7) (section "Counters"); all counters
+ * are volatile (reset at start). A struct metrics belongs to the loop that
+ * counts into it (main's runtime context holds the one there is), handed
+ * to those who count (sessions, relays, UDP associations) as a pointer;
+ * one thread updates it, so no atomics. Readers (the management plugins)
+ * go through metrics_get() on the host's context.
  */
 #ifndef MASS_METRICS_H
 #define MASS_METRICS_H
@@ -30,40 +33,38 @@ struct metrics {
 	uint64_t write_bytes, write_calls;
 };
 
-extern struct metrics metrics;
-
-static inline void metrics_accepted(void)
+static inline void metrics_accepted(struct metrics *m)
 {
-	metrics.connection_attempts++;
-	if (++metrics.concurrent_connections > metrics.max_concurrent_connections)
-		metrics.max_concurrent_connections = metrics.concurrent_connections;
+	m->connection_attempts++;
+	if (++m->concurrent_connections > m->max_concurrent_connections)
+		m->max_concurrent_connections = m->concurrent_connections;
 }
 
-static inline void metrics_closed(void)
+static inline void metrics_closed(struct metrics *m)
 {
-	metrics.concurrent_connections--;
+	m->concurrent_connections--;
 }
 
-static inline void metrics_tunnel_established(void) { metrics.historic_connections++; }
-static inline void metrics_auth_attempt(void) { metrics.auth_attempts++; }
+static inline void metrics_tunnel_established(struct metrics *m) { m->historic_connections++; }
+static inline void metrics_auth_attempt(struct metrics *m) { m->auth_attempts++; }
 
 /* Relay I/O that moved n > 0 bytes. Bytes are counted once, when read. */
-static inline void metrics_relay_read(uint64_t n)
+static inline void metrics_relay_read(struct metrics *m, uint64_t n)
 {
-	metrics.read_bytes += n;
-	metrics.read_calls++;
+	m->read_bytes += n;
+	m->read_calls++;
 }
 
-static inline void metrics_relay_write(uint64_t n)
+static inline void metrics_relay_write(struct metrics *m, uint64_t n)
 {
-	metrics.write_bytes += n;
-	metrics.write_calls++;
+	m->write_bytes += n;
+	m->write_calls++;
 }
 
 /* The value MASS reports for index `which` (0x02..0x09): the full 64-bit count. */
-uint64_t metrics_get(enum metrics_counter which);
+uint64_t metrics_get(const struct metrics *m, enum metrics_counter which);
 
 /* Zeroes every counter (start of process; tests). */
-void metrics_reset(void);
+void metrics_reset(struct metrics *m);
 
 #endif

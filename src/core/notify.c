@@ -14,11 +14,7 @@
 
 /* An unconnected socket and the address: each message is a sendto(), so a
  * restarted manager (daemon-reexec) gets the next one, as with sd_notify. */
-static int notify_fd = -1;
-static struct sockaddr_un notify_addr;
-static socklen_t notify_addrlen;
-
-int notify_init(void)
+int notify_init(struct notify *nt)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -26,7 +22,7 @@ int notify_init(void)
 	size_t n;
 	int fd;
 
-	notify_close();
+	nt->fd = -1;
 	if (path == NULL || path[0] == '\0')
 		return 0;
 	n = strlen(path);
@@ -45,32 +41,32 @@ int notify_init(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	notify_fd = fd;
-	notify_addr = sun;
-	notify_addrlen = len;
+	nt->fd = fd;
+	nt->addr = sun;
+	nt->addrlen = len;
 	return 1;
 }
 
-int notify_send(const char *state)
+int notify_send(struct notify *nt, const char *state)
 {
 	size_t len = strlen(state);
 	ssize_t n;
 
-	if (notify_fd < 0)
+	if (nt->fd < 0)
 		return 0;
 	do
-		n = sendto(notify_fd, state, len, MSG_NOSIGNAL,
-			   (const struct sockaddr *)&notify_addr, notify_addrlen);
+		n = sendto(nt->fd, state, len, MSG_NOSIGNAL,
+			   (const struct sockaddr *)&nt->addr, nt->addrlen);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 1 : -1;
 }
 
-int notify_ready(void)
+int notify_ready(struct notify *nt)
 {
-	return notify_send("READY=1\nSTATUS=serving");
+	return notify_send(nt, "READY=1\nSTATUS=serving");
 }
 
-int notify_reloading(void)
+int notify_reloading(struct notify *nt)
 {
 	struct timespec ts;
 	char msg[64];
@@ -78,17 +74,17 @@ int notify_reloading(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
 		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-	return notify_send(msg);
+	return notify_send(nt, msg);
 }
 
-int notify_stopping(void)
+int notify_stopping(struct notify *nt)
 {
-	return notify_send("STOPPING=1");
+	return notify_send(nt, "STOPPING=1");
 }
 
-void notify_close(void)
+void notify_close(struct notify *nt)
 {
-	if (notify_fd >= 0)
-		close(notify_fd);
-	notify_fd = -1;
+	if (nt->fd >= 0)
+		close(nt->fd);
+	nt->fd = -1;
 }

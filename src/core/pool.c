@@ -6,67 +6,63 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static struct pool_buf *pool_free_bufs;
-static struct pool_pipe *pool_free_pipes;
-static unsigned pool_idle_bufs, pool_idle_pipes;
-static size_t pool_pipes_out, pool_pipe_limit;  /* capacity handed out; its cap */
 
-void pool_set_pipe_limit(size_t bytes)
+void pool_set_pipe_limit(struct pool *pl, size_t bytes)
 {
-	pool_pipe_limit = bytes;
+	pl->pipe_limit = bytes;
 }
 
-size_t pool_pipe_bytes(void)
+size_t pool_pipe_bytes(const struct pool *pl)
 {
-	return pool_pipes_out;
+	return pl->pipes_out;
 }
 
 /* Whether a pipe of capacity cap may be handed out now. */
-static bool pool_pipe_fits(size_t cap)
+static bool pool_pipe_fits(const struct pool *pl, size_t cap)
 {
-	return pool_pipe_limit == 0 ||
-	       (pool_pipes_out <= pool_pipe_limit && cap <= pool_pipe_limit - pool_pipes_out);
+	return pl->pipe_limit == 0 ||
+	       (pl->pipes_out <= pl->pipe_limit && cap <= pl->pipe_limit - pl->pipes_out);
 }
 
-struct pool_buf *pool_buf_get(void)
+struct pool_buf *pool_buf_get(struct pool *pl)
 {
-	struct pool_buf *buf = pool_free_bufs;
+	struct pool_buf *buf = pl->free_bufs;
 
 	if (buf == NULL)
 		return malloc(sizeof(*buf));
-	pool_free_bufs = buf->next;
-	pool_idle_bufs--;
+	pl->free_bufs = buf->next;
+	pl->idle_bufs--;
 	return buf;
 }
 
-void pool_buf_put(struct pool_buf *buf)
+void pool_buf_put(struct pool *pl, struct pool_buf *buf)
 {
 	if (buf == NULL)
 		return;
-	if (pool_idle_bufs >= POOL_MAX_IDLE_BUFS) {
+	if (pl->idle_bufs >= POOL_MAX_IDLE_BUFS) {
 		free(buf);
 		return;
 	}
-	buf->next = pool_free_bufs;
-	pool_free_bufs = buf;
-	pool_idle_bufs++;
+	buf->next = pl->free_bufs;
+	pl->free_bufs = buf;
+	pl->idle_bufs++;
 }
 
-struct pool_pipe *pool_pipe_get(void)
+struct pool_pipe *pool_pipe_get(struct pool *pl)
 {
-	struct pool_pipe *p = pool_free_pipes;
+	struct pool_pipe *p = pl->free_pipes;
 	int fds[2];
 	int size;
 
 	if (p != NULL) {
-		if (!pool_pipe_fits(p->capacity))
+		if (!pool_pipe_fits(pl, p->capacity))
 			return NULL;
-		pool_free_pipes = p->next;
-		pool_idle_pipes--;
-		pool_pipes_out += p->capacity;
+		pl->free_pipes = p->next;
+		pl->idle_pipes--;
+		pl->pipes_out += p->capacity;
 		return p;
 	}
-	if (!pool_pipe_fits(POOL_PIPE_SIZE))
+	if (!pool_pipe_fits(pl, POOL_PIPE_SIZE))
 		return NULL;
 	p = malloc(sizeof(*p));
 	if (p == NULL)
@@ -82,7 +78,7 @@ struct pool_pipe *pool_pipe_get(void)
 	if (size < 0)
 		size = fcntl(p->wfd, F_GETPIPE_SZ);
 	p->capacity = size > 0 ? (size_t)size : 65536;
-	pool_pipes_out += p->capacity;
+	pl->pipes_out += p->capacity;
 	return p;
 }
 
@@ -93,41 +89,41 @@ static void pool_pipe_close(struct pool_pipe *p)
 	free(p);
 }
 
-void pool_pipe_discard(struct pool_pipe *p)
+void pool_pipe_discard(struct pool *pl, struct pool_pipe *p)
 {
 	if (p == NULL)
 		return;
-	pool_pipes_out -= p->capacity;
+	pl->pipes_out -= p->capacity;
 	pool_pipe_close(p);
 }
 
-void pool_pipe_put(struct pool_pipe *p)
+void pool_pipe_put(struct pool *pl, struct pool_pipe *p)
 {
 	if (p == NULL)
 		return;
-	pool_pipes_out -= p->capacity;
-	if (pool_idle_pipes >= POOL_MAX_IDLE_PIPES) {
+	pl->pipes_out -= p->capacity;
+	if (pl->idle_pipes >= POOL_MAX_IDLE_PIPES) {
 		pool_pipe_close(p);
 		return;
 	}
-	p->next = pool_free_pipes;
-	pool_free_pipes = p;
-	pool_idle_pipes++;
+	p->next = pl->free_pipes;
+	pl->free_pipes = p;
+	pl->idle_pipes++;
 }
 
-void pool_drain(void)
+void pool_drain(struct pool *pl)
 {
-	while (pool_free_bufs != NULL) {
-		struct pool_buf *b = pool_free_bufs;
+	while (pl->free_bufs != NULL) {
+		struct pool_buf *b = pl->free_bufs;
 
-		pool_free_bufs = b->next;
+		pl->free_bufs = b->next;
 		free(b);
 	}
-	while (pool_free_pipes != NULL) {
-		struct pool_pipe *p = pool_free_pipes;
+	while (pl->free_pipes != NULL) {
+		struct pool_pipe *p = pl->free_pipes;
 
-		pool_free_pipes = p->next;
+		pl->free_pipes = p->next;
 		pool_pipe_close(p);
 	}
-	pool_idle_bufs = pool_idle_pipes = 0;
+	pl->idle_bufs = pl->idle_pipes = 0;
 }

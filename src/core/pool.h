@@ -34,31 +34,44 @@ struct pool_pipe {
 	size_t capacity;           /* what the kernel granted */
 };
 
+/*
+ * One pool: the free lists and what is handed out, owned by the loop whose
+ * relays use it (main's runtime context holds the one there is; zeroed is
+ * empty, without a pipe limit). Used from that loop's thread only.
+ */
+struct pool {
+	struct pool_buf *free_bufs;
+	struct pool_pipe *free_pipes;
+	unsigned idle_bufs, idle_pipes;
+	size_t pipes_out;           /* pipe capacity handed out */
+	size_t pipe_limit;          /* its cap; 0: none */
+};
+
 /* A buffer, or NULL when memory is exhausted. */
-struct pool_buf *pool_buf_get(void);
-void pool_buf_put(struct pool_buf *buf);
+struct pool_buf *pool_buf_get(struct pool *pl);
+void pool_buf_put(struct pool *pl, struct pool_buf *buf);
 
 /*
  * An empty pipe, or NULL when none can be made (EMFILE, ENFILE) or the cap
  * would be passed: the caller then falls back to a buffer.
  */
-struct pool_pipe *pool_pipe_get(void);
+struct pool_pipe *pool_pipe_get(struct pool *pl);
 
 /*
  * The most pipe capacity handed out at once, in bytes (0: no cap); a pipe
  * that would pass it is not handed out (pool_pipe_get() returns NULL).
  */
-void pool_set_pipe_limit(size_t bytes);
+void pool_set_pipe_limit(struct pool *pl, size_t bytes);
 
 /* The pipe capacity handed out now, in bytes. */
-size_t pool_pipe_bytes(void);
+size_t pool_pipe_bytes(const struct pool *pl);
 
 /* Returns an empty pipe to the pool (a pipe with bytes left in it must be closed with pool_pipe_discard). */
-void pool_pipe_put(struct pool_pipe *pipe);
-void pool_pipe_discard(struct pool_pipe *pipe);
+void pool_pipe_put(struct pool *pl, struct pool_pipe *pipe);
+void pool_pipe_discard(struct pool *pl, struct pool_pipe *pipe);
 
 /* Frees everything pooled (shutdown; tests). */
-void pool_drain(void);
+void pool_drain(struct pool *pl);
 
 /* How many pooled pipes to keep at most; extra ones are closed. */
 #define POOL_MAX_IDLE_PIPES 256

@@ -1,19 +1,13 @@
 /*
- * host_services: the ABI 1.1 half of the host services table (struct
- * mass_host of <mass/plugin.h>, every field after reply_count_end), and the
- * host-side hooks the SOCKS engine and the management server call.
- *
- * Ownership. Every plugin load is one struct host_owner, made by the
- * registry (plugins.c) before its init and released after its fini (or its
- * failed init). Everything a plugin registers through a service is
- * attributed to the owner the host is running at that moment
- * (host_owner_enter), kept on that owner's list, and freed by
- * host_owner_release(), whatever the plugin's fini did. Calling a
- * registering service while no owner runs (never happens from a plugin)
- * fails as out of memory would.
+ * host_services: the plugin host's entry points for the rest of the
+ * daemon: main (the loop, the listeners of the server info), the
+ * management server (admin logins through the providers, deferred
+ * replies) and the registry (arming a handler call that may defer). The
+ * services themselves are in host.h's files; what a plugin registers is
+ * its load's (owner.h).
  *
  * Session events and authentication providers reach the SOCKS engine
- * through core/events.h, whose host side this module installs.
+ * through core/events.h, whose host side host_services_start() installs.
  *
  * Loop services need the loop: host_services_start(loop) before any
  * plugin is initialised (main, right after loop_create).
@@ -34,52 +28,10 @@ struct loop;
 struct plugins;
 struct mass_reply;
 
-/* ---------------------------------------------------------------- owners */
-
-struct host_owner;
-
-/* Where the services find the loop and the clock. Call once, before any init. */
+/* Where the services find the loop and the clock: the loop's host is
+ * given its loop (NULL: none). Call before any init (main, after
+ * loop_create). */
 void host_services_start(struct loop *loop);
-
-/*
- * A new owner for one load of plugin `name` (copied) of set `set`, with the
- * set's mass.ini path and plugin directory (copied; NULL is ""). NULL when
- * out of memory.
- */
-struct host_owner *host_owner_new(const char *name, const struct plugins *set,
-				  const char *config_file, const char *plugin_dir);
-
-/* Removes and frees everything o registered (pending logins fail, deferred
- * replies are answered 01), then o. Call after fini. NULL is a no-op. */
-void host_owner_release(struct host_owner *o);
-
-/*
- * Makes o the plugin running now (NULL: the core), for attribution and for
- * host->log()'s prefix. Returns the previous one, to be restored with
- * host_owner_enter(prev) once the plugin's call returned: callbacks nest
- * (an event emitted while a handler runs).
- */
-struct host_owner *host_owner_enter(struct host_owner *o);
-
-/* The load running now, or NULL. */
-struct host_owner *host_owner_current(void);
-
-/*
- * A hold: work another host module does for the running load (host.c's
- * users_add_async waiting for a hash) that must not outlive it.
- * host_hold_add() puts (release, obj) on the owner running now; if that load
- * ends first, host_owner_release() calls release(obj), which must stop the
- * work and free obj without calling into the plugin. Returns NULL when no
- * plugin runs or out of memory. host_hold_owner() is the owner to enter
- * before calling the plugin back; host_hold_drop() ends the hold when the
- * work finished (NULL is a no-op).
- */
-struct host_hold;
-typedef void host_release_fn(void *obj);
-
-struct host_hold *host_hold_add(host_release_fn *release, void *obj);
-struct host_owner *host_hold_owner(const struct host_hold *h);
-void host_hold_drop(struct host_hold *h);
 
 /* ---------------------------------------------------------------- server info */
 
@@ -120,8 +72,10 @@ struct mass_reply *host_defer_take(void);
 /* Delivers the deferred reply d to fn(conn, ...) when the plugin sends it. */
 void host_defer_attach(struct mass_reply *d, host_reply_fn *fn, void *conn);
 
-/* The connection waiting for d went away (or timed out): d is forgotten by
- * it; the plugin's reply_send then only frees d. */
+/* The connection waiting for d went away (closed, reset) or the timeout
+ * answered it: d is forgotten by it; the plugin's reply_send then only
+ * frees d (and returns -1). A reply deferred with reply_defer_ctx and a
+ * cancel gets its notice in the loop's next round. */
 void host_defer_detach(struct mass_reply *d);
 
 /*
@@ -131,8 +85,5 @@ void host_defer_detach(struct mass_reply *d);
  * diagnostics live, for immediate and deferred replies alike.
  */
 size_t host_reply_seal(const char *plugin, uint8_t index, struct mass_reply *r, int status);
-
-/* Fills the ABI 1.1 fields of the services table (host.c's). */
-void host_services_fill(struct mass_host *h);
 
 #endif

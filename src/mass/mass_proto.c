@@ -202,6 +202,16 @@ int mass_reply_u32(struct mass_reply *r, uint32_t v)
 	return mass_reply_bytes(r, be, sizeof(be));
 }
 
+int mass_reply_u64(struct mass_reply *r, uint64_t v)
+{
+	uint8_t be[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	return mass_reply_bytes(r, be, sizeof(be));
+}
+
 int mass_reply_str(struct mass_reply *r, const void *data, size_t len)
 {
 	if (r->failed)

@@ -84,6 +84,7 @@ struct mass_reply {
 void mass_reply_init(struct mass_reply *r, uint8_t *buf, size_t cap);
 int mass_reply_u8(struct mass_reply *r, uint8_t v);
 int mass_reply_u32(struct mass_reply *r, uint32_t v);
+int mass_reply_u64(struct mass_reply *r, uint64_t v);   /* big-endian, 8 octets */
 int mass_reply_str(struct mass_reply *r, const void *data, size_t len);
 int mass_reply_bytes(struct mass_reply *r, const void *data, size_t len);
 long mass_reply_count_begin(struct mass_reply *r);

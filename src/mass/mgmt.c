@@ -18,7 +18,6 @@
 #include "mass_proto.h"
 #include "core/net.h"
 #include "plugins.h"
-#include "runtime.h"
 #include "socks/socks5_proto.h"
 #include "auth/users.h"
 #include "auth/verify.h"
@@ -54,11 +53,12 @@ enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_PENALTY, MGMT_R
 		  MGMT_PENDING, MGMT_CLOSING, MGMT_DRAINING };
 
 struct mgmt_conn {
+	struct mgmt_server *srv;     /* the server it came in on */
 	int fd;
 	enum mgmt_state state;
 	bool logged_in;              /* past the login (or greeted with auth off) */
 	struct loop_timer timer;     /* the deadline from accept, then the penalty or drain */
-	TAILQ_ENTRY(mgmt_conn) link; /* in mgmt.conns, newest first */
+	TAILQ_ENTRY(mgmt_conn) link; /* in srv->conns, newest first */
 	struct sockaddr_storage addr;
 	char peer[NET_ADDRSTRLEN];
 	char admin[ESCAPE_SIZE(255)]; /* the admin logged in, escaped; "-" with auth off */
@@ -77,9 +77,9 @@ struct mgmt_conn {
 	} p;
 };
 
-static struct {
+struct mgmt_server {
 	struct loop *loop;
-	const struct runtime_ctx *ctx;  /* its snapshot in force is read at each event */
+	const struct mgmt_env *env;     /* its settings in force are read at each event */
 	struct listener *listeners[MGMT_LISTEN_MAX];
 	size_t nlisteners;
 	TAILQ_HEAD(, mgmt_conn) conns;
@@ -92,36 +92,37 @@ static struct {
 		unsigned count;         /* failures since the last success */
 		uint64_t last_ms;
 	} failures[MGMT_FAIL_SOURCES];
-} mgmt = { .conns = TAILQ_HEAD_INITIALIZER(mgmt.conns) };
+	uint8_t reply_buf[1 + MASS_REPLY_MAX]; /* status octet plus the largest field set */
+};
 
-/* The snapshot in force: management settings, admins, plugins. */
-static const struct runtime *mgmt_rt(void)
+/* The settings in force: management settings, admins, plugins. */
+static const struct mgmt_settings *mgmt_set(struct mgmt_server *srv)
 {
-	return mgmt.ctx->rt;
+	return srv->env->settings;
 }
 
 /*
  * The request framer's lookup: the plugin set in force when each octet is
  * framed, not the one of the greeting (a reload may come in between).
  */
-static const char *mgmt_signature(void *unused, uint8_t index)
+static const char *mgmt_signature(void *server, uint8_t index)
 {
-	(void)unused;
-	return plugins_signature(mgmt_rt()->plugins, index);
+	struct mgmt_server *srv = server;
+
+	return plugins_signature(mgmt_set(srv)->plugins, index);
 }
 
-/* Reply encoding room: status octet plus the largest field set. */
-static uint8_t mgmt_reply_buf[1 + MASS_REPLY_MAX];
 
 static void mgmt_conn_close(struct mgmt_conn *c)
 {
-	loop_timer_stop(mgmt.loop, &c->timer);
-	loop_remove(mgmt.loop, c->fd);
+	struct mgmt_server *srv = c->srv;
+	loop_timer_stop(srv->loop, &c->timer);
+	loop_remove(srv->loop, c->fd);
 	close(c->fd);
-	TAILQ_REMOVE(&mgmt.conns, c, link);
-	mgmt.nconns--;
+	TAILQ_REMOVE(&srv->conns, c, link);
+	srv->nconns--;
 	if (!c->logged_in)
-		mgmt.nunauth--;
+		srv->nunauth--;
 	if (c->verify != NULL)
 		verify_cancel(c->verify);
 	/* a provider or a plugin answering later finds nobody */
@@ -132,9 +133,9 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 	free(c);
 }
 
-static uint64_t mgmt_timeout_ms(void)
+static uint64_t mgmt_timeout_ms(struct mgmt_server *srv)
 {
-	return (uint64_t)mgmt_rt()->cfg.mgmt_timeout * 1000u;
+	return (uint64_t)mgmt_set(srv)->timeout * 1000u;
 }
 
 /* False while the connection waits on the server's side (nothing is read). */
@@ -151,16 +152,17 @@ static void mgmt_penalty_over(struct mgmt_conn *c);
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 {
 	struct mgmt_conn *c = LOOP_TIMER_OWNER(timer, struct mgmt_conn, timer);
+	struct mgmt_server *srv = c->srv;
 	static const uint8_t error = MASS_STATUS_ERROR;
 	struct mass_index_info info;
 
 	(void)loop;
 	if (c->state == MGMT_PENDING) {
 		/* the plugin's deferred reply is late: 01 now, its reply_send later frees it */
-		if (plugins_index_info(mgmt_rt()->plugins, c->p.request.req.index, &info) < 0)
+		if (plugins_index_info(mgmt_set(srv)->plugins, c->p.request.req.index, &info) < 0)
 			info.plugin = "?";
 		log_error("plugin %s: index %02X: no reply within %u s", info.plugin,
-			  c->p.request.req.index, (unsigned)mgmt_rt()->cfg.mgmt_timeout);
+			  c->p.request.req.index, (unsigned)mgmt_set(srv)->timeout);
 		host_defer_detach(c->later);
 		c->later = NULL;
 		mgmt_answer(c, &error, 1);
@@ -180,15 +182,16 @@ static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 /* The reply is out: send our FIN, then read until the peer's (see MGMT_DRAIN_MAX). */
 static void mgmt_drain_start(struct mgmt_conn *c)
 {
-	uint64_t ms = mgmt_timeout_ms();
+	struct mgmt_server *srv = c->srv;
+	uint64_t ms = mgmt_timeout_ms(srv);
 
 	if (shutdown(c->fd, SHUT_WR) < 0) {
 		mgmt_conn_close(c);
 		return;
 	}
 	c->state = MGMT_DRAINING;
-	loop_set(mgmt.loop, c->fd, LOOP_READ);
-	loop_timer_start(mgmt.loop, &c->timer, ms < MGMT_DRAIN_MS ? ms : MGMT_DRAIN_MS,
+	loop_set(srv->loop, c->fd, LOOP_READ);
+	loop_timer_start(srv->loop, &c->timer, ms < MGMT_DRAIN_MS ? ms : MGMT_DRAIN_MS,
 			 mgmt_timer_fired);
 }
 
@@ -211,6 +214,7 @@ static void mgmt_drain(struct mgmt_conn *c)
  * (closed, or draining after its last reply). */
 static int mgmt_flush(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	ssize_t n;
 
 	while (c->out_off < c->out_len) {
@@ -226,7 +230,7 @@ static int mgmt_flush(struct mgmt_conn *c)
 		c->out_off += (size_t)n;
 		/* a reply in progress: the deadline is then "nothing sent for timeout" */
 		if (c->state == MGMT_CLOSING)
-			loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+			loop_timer_start(srv->loop, &c->timer, mgmt_timeout_ms(srv), mgmt_timer_fired);
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -234,11 +238,11 @@ static int mgmt_flush(struct mgmt_conn *c)
 			mgmt_drain_start(c);
 			return -1;
 		}
-		loop_set(mgmt.loop, c->fd, mgmt_reading(c) ? LOOP_READ : 0);
+		loop_set(srv->loop, c->fd, mgmt_reading(c) ? LOOP_READ : 0);
 		return 0;
 	}
 	/* the rest waits for writability; stop reading once the reply is final */
-	loop_set(mgmt.loop, c->fd, c->state == MGMT_CLOSING || !mgmt_reading(c) ?
+	loop_set(srv->loop, c->fd, c->state == MGMT_CLOSING || !mgmt_reading(c) ?
 				   LOOP_WRITE : LOOP_READ | LOOP_WRITE);
 	return 0;
 }
@@ -263,11 +267,11 @@ static int mgmt_reply2(struct mgmt_conn *c, uint8_t a, uint8_t b)
 	return mgmt_queue(c, reply, sizeof(reply));
 }
 
-static void mgmt_admins_hint(void)
+static void mgmt_admins_hint(struct mgmt_server *srv)
 {
-	if (mgmt_rt()->admins.len > 0 || mgmt.told_no_admins)
+	if (mgmt_set(srv)->admins->len > 0 || srv->told_no_admins)
 		return;
-	mgmt.told_no_admins = true;
+	srv->told_no_admins = true;
 	log_warn("management: no admin configured, every login fails; add one as "
 		 "\"NAME = PASSWORD\" under [admins] in mass.ini and reload (SIGHUP)");
 }
@@ -275,19 +279,21 @@ static void mgmt_admins_hint(void)
 /* c is past the login: it no longer counts against max_unauthenticated. */
 static void mgmt_logged_in(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	if (!c->logged_in) {
 		c->logged_in = true;
-		mgmt.nunauth--;
+		srv->nunauth--;
 	}
 }
 
 /* The greeting is complete: choose the method. Returns -1 to drop at once. */
 static int mgmt_greeted(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	struct greeting_parser *g = &c->p.greeting;
 	uint8_t method = SOCKS5_METHOD_REJECT;
 
-	if (mgmt_rt()->cfg.mgmt_auth) {
+	if (mgmt_set(srv)->auth) {
 		if (greeting_offers(g, SOCKS5_METHOD_USERPASS))
 			method = SOCKS5_METHOD_USERPASS;
 	} else {
@@ -299,13 +305,13 @@ static int mgmt_greeted(struct mgmt_conn *c)
 	if (method == SOCKS5_METHOD_REJECT) {
 		c->state = MGMT_CLOSING;
 	} else if (method == SOCKS5_METHOD_USERPASS) {
-		mgmt_admins_hint();
+		mgmt_admins_hint(srv);
 		c->state = MGMT_AUTH;
 		userpass_init(&c->p.userpass);
 	} else {
 		mgmt_logged_in(c);  /* auth off: the greeting is the login */
 		c->state = MGMT_REQUEST;
-		mass_request_init(&c->p.request, mgmt_signature, NULL);
+		mass_request_init(&c->p.request, mgmt_signature, c->srv);
 	}
 	return 0;
 }
@@ -316,14 +322,15 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len);
 /* The failure record of c's source address, made (or recycled) when make is set. */
 static struct mgmt_failures *mgmt_failures_of(const struct mgmt_conn *c, bool make)
 {
+	struct mgmt_server *srv = c->srv;
 	uint8_t host[16];
 	size_t len = net_host((const struct sockaddr *)&c->addr, host);
-	struct mgmt_failures *oldest = &mgmt.failures[0];
+	struct mgmt_failures *oldest = &srv->failures[0];
 
 	if (len == 0)
 		return NULL;
 	for (size_t i = 0; i < MGMT_FAIL_SOURCES; i++) {
-		struct mgmt_failures *f = &mgmt.failures[i];
+		struct mgmt_failures *f = &srv->failures[i];
 
 		if (f->hostlen == len && memcmp(f->host, host, len) == 0)
 			return f;
@@ -351,12 +358,13 @@ static uint64_t mgmt_failure_delay(unsigned n)
 /* The penalty is served: the failure reply goes out, then the close. */
 static void mgmt_penalty_over(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	c->state = MGMT_CLOSING;
 	if (mgmt_reply2(c, 0x01, 0x01) < 0) {
 		mgmt_conn_close(c);
 		return;
 	}
-	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	loop_timer_start(srv->loop, &c->timer, mgmt_timeout_ms(srv), mgmt_timer_fired);
 	mgmt_flush(c);
 }
 
@@ -367,6 +375,7 @@ static void mgmt_penalty_over(struct mgmt_conn *c)
  */
 static void mgmt_login_failed(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	const struct userpass_parser *u = &c->p.userpass;
 	struct mgmt_failures *f = mgmt_failures_of(c, true);
 	unsigned n = f != NULL ? ++f->count : 1;
@@ -374,13 +383,13 @@ static void mgmt_login_failed(struct mgmt_conn *c)
 	char name[ESCAPE_SIZE(sizeof(u->user))];
 
 	if (f != NULL)
-		f->last_ms = loop_now_ms(mgmt.loop);
+		f->last_ms = loop_now_ms(srv->loop);
 	log_warn("management: failed login for admin '%s' from %s (failure %u from this "
 		 "address; answered in %llu ms)", escape_text(name, sizeof(name), u->user, u->ulen),
 		 c->peer, n, (unsigned long long)delay);
 	c->state = MGMT_PENALTY;
-	loop_set(mgmt.loop, c->fd, 0);
-	loop_timer_start(mgmt.loop, &c->timer, delay, mgmt_timer_fired);
+	loop_set(srv->loop, c->fd, 0);
+	loop_timer_start(srv->loop, &c->timer, delay, mgmt_timer_fired);
 }
 
 /* A successful login: the admin is known, its address's failures are forgotten. */
@@ -393,12 +402,13 @@ static void mgmt_login_ok(struct mgmt_conn *c)
 	escape_text(c->admin, sizeof(c->admin), c->p.userpass.user, c->p.userpass.ulen);
 	mgmt_logged_in(c);
 	c->state = MGMT_REQUEST;
-	mass_request_init(&c->p.request, mgmt_signature, NULL);
+	mass_request_init(&c->p.request, mgmt_signature, c->srv);
 }
 
 static void mgmt_auth_done(void *ctx, bool ok)
 {
 	struct mgmt_conn *c = ctx;
+	struct mgmt_server *srv = c->srv;
 	uint8_t *pending = c->pending;
 	size_t n = c->pending_len;
 	c->verify = NULL;
@@ -416,7 +426,7 @@ static void mgmt_auth_done(void *ctx, bool ok)
 		return;
 	}
 	mgmt_login_ok(c);
-	loop_set(mgmt.loop, c->fd, LOOP_READ);
+	loop_set(srv->loop, c->fd, LOOP_READ);
 	if (n > 0 && mgmt_feed(c, pending, n) < 0)
 		c->state = MGMT_CLOSING;
 	free(pending);
@@ -447,11 +457,12 @@ static int mgmt_ask_providers(struct mgmt_conn *c, bool *ok)
  */
 static int mgmt_authenticated(struct mgmt_conn *c)
 {
+	struct mgmt_server *srv = c->srv;
 	struct userpass_parser *u = &c->p.userpass;
 	bool ok = false;
 	int rc;
 
-	if (users_find(&mgmt_rt()->admins, u->user, u->ulen) < 0
+	if (users_find(mgmt_set(srv)->admins, u->user, u->ulen) < 0
 	    && host_auth_has_providers(MASS_AUTH_ADMIN)) {
 		rc = mgmt_ask_providers(c, &ok) == 1 ? 0 : -1;
 		explicit_bzero(u->pass, sizeof(u->pass));
@@ -463,13 +474,13 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 			return 0;
 		}
 	} else {
-		rc = verify_start_first(mgmt.ctx->verify, &mgmt_rt()->admins, u->user, u->ulen,
+		rc = verify_start_first(srv->env->verify, mgmt_set(srv)->admins, u->user, u->ulen,
 					u->pass, u->plen, mgmt_auth_done, c, &c->verify);
 		explicit_bzero(u->pass, sizeof(u->pass));
 	}
 	if (rc == 0) {
 		c->state = MGMT_VERIFYING;
-		loop_set(mgmt.loop, c->fd, 0);
+		loop_set(srv->loop, c->fd, 0);
 		return 0;
 	}
 	mgmt_login_failed(c);
@@ -520,38 +531,40 @@ static void mgmt_log_result(const struct mgmt_conn *c, uint8_t status)
 /* Queues the final reply and starts writing it. */
 static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len)
 {
+	struct mgmt_server *srv = c->srv;
 	mgmt_log_result(c, reply[0]);
 	c->state = MGMT_CLOSING;
 	if (mgmt_queue(c, reply, len) < 0) {
 		mgmt_conn_close(c);
 		return;
 	}
-	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	loop_timer_start(srv->loop, &c->timer, mgmt_timeout_ms(srv), mgmt_timer_fired);
 	mgmt_flush(c);
 }
 
 static int mgmt_requested(struct mgmt_conn *c, enum proto_result r)
 {
+	struct mgmt_server *srv = c->srv;
 	size_t n;
 
 	if (r == PROTO_ERROR) {
-		mgmt_reply_buf[0] = MASS_STATUS_ERROR;
+		srv->reply_buf[0] = MASS_STATUS_ERROR;
 		n = 1;
 	} else {
-		n = plugins_serve(mgmt_rt()->plugins, &c->p.request, mgmt_reply_buf,
-				  sizeof(mgmt_reply_buf), &c->later);
+		n = plugins_serve(mgmt_set(srv)->plugins, &c->p.request, srv->reply_buf,
+				  sizeof(srv->reply_buf), &c->later);
 		if (c->later != NULL) {
 			/* answered by mgmt_deferred_done, or 01 at the timeout */
 			c->state = MGMT_PENDING;
-			loop_set(mgmt.loop, c->fd, 0);
+			loop_set(srv->loop, c->fd, 0);
 			host_defer_attach(c->later, mgmt_deferred_done, c);
-			loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+			loop_timer_start(srv->loop, &c->timer, mgmt_timeout_ms(srv), mgmt_timer_fired);
 			return 0;
 		}
 	}
-	mgmt_log_result(c, mgmt_reply_buf[0]);
+	mgmt_log_result(c, srv->reply_buf[0]);
 	c->state = MGMT_CLOSING;
-	return mgmt_queue(c, mgmt_reply_buf, n);
+	return mgmt_queue(c, srv->reply_buf, n);
 }
 
 /*
@@ -665,11 +678,11 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 }
 
 /* The connection not logged in that has waited longest (the list is newest first). */
-static struct mgmt_conn *mgmt_oldest_unauth(void)
+static struct mgmt_conn *mgmt_oldest_unauth(struct mgmt_server *srv)
 {
 	struct mgmt_conn *c, *found = NULL;
 
-	TAILQ_FOREACH(c, &mgmt.conns, link)
+	TAILQ_FOREACH(c, &srv->conns, link)
 		if (!c->logged_in)
 			found = c;
 	return found;
@@ -682,122 +695,138 @@ static struct mgmt_conn *mgmt_oldest_unauth(void)
  * cannot keep an admin out; logged-in ones are never dropped. Returns
  * false when every connection is logged in and the limit is reached.
  */
-static bool mgmt_make_room(void)
+static bool mgmt_make_room(struct mgmt_server *srv)
 {
-	const struct config *cfg = &mgmt_rt()->cfg;
+	const struct mgmt_settings *set = mgmt_set(srv);
 
-	while (mgmt.nunauth >= (size_t)cfg->mgmt_max_unauthenticated ||
-	       mgmt.nconns >= (size_t)cfg->mgmt_max_connections) {
-		struct mgmt_conn *victim = mgmt_oldest_unauth();
+	while (srv->nunauth >= (size_t)set->max_unauthenticated ||
+	       srv->nconns >= (size_t)set->max_connections) {
+		struct mgmt_conn *victim = mgmt_oldest_unauth(srv);
 
 		if (victim == NULL)
-			return mgmt.nconns < (size_t)cfg->mgmt_max_connections;
+			return srv->nconns < (size_t)set->max_connections;
 		log_info("management: %zu connections not logged in; dropping the oldest, from %s",
-			 mgmt.nunauth, victim->peer);
+			 srv->nunauth, victim->peer);
 		mgmt_conn_close(victim);
 	}
 	return true;
 }
 
 static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-			  void *unused)
+			  void *server)
 {
+	struct mgmt_server *srv = server;
 	struct mgmt_conn *c;
 
 	(void)peerlen;
-	(void)unused;
-	if (!mgmt_make_room()) {
+	if (!mgmt_make_room(srv)) {
 		log_warn("management: %zu connections open, all logged in; refusing another",
-			 mgmt.nconns);
+			 srv->nconns);
 		close(fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || loop_add(mgmt.loop, fd, LOOP_READ, mgmt_conn_event, c) < 0) {
+	if (c == NULL || loop_add(srv->loop, fd, LOOP_READ, mgmt_conn_event, c) < 0) {
 		log_error("management: cannot take a connection: %s", strerror(errno));
 		free(c);
 		close(fd);
 		return;
 	}
+	c->srv = srv;
 	c->fd = fd;
 	c->state = MGMT_GREETING;
 	c->addr = *peer;
 	snprintf(c->admin, sizeof(c->admin), "-");
-	mgmt.nunauth++;
+	srv->nunauth++;
 	net_ip_str((const struct sockaddr *)peer, c->peer, sizeof(c->peer));
 	greeting_init(&c->p.greeting, MASS_VERSION);
-	TAILQ_INSERT_HEAD(&mgmt.conns, c, link);
-	mgmt.nconns++;
-	loop_timer_start(mgmt.loop, &c->timer, mgmt_timeout_ms(), mgmt_timer_fired);
+	TAILQ_INSERT_HEAD(&srv->conns, c, link);
+	srv->nconns++;
+	loop_timer_start(srv->loop, &c->timer, mgmt_timeout_ms(srv), mgmt_timer_fired);
 }
 
 /* Opens one listener on host:port. Returns 0 or -1 (err set). */
-static int mgmt_listen_one(const char *host, uint16_t port, char *err, size_t errlen)
+static int mgmt_listen_one(struct mgmt_server *srv, const char *host, uint16_t port,
+			   char *err, size_t errlen)
 {
 	struct listener *l;
 
-	if (mgmt.nlisteners == MGMT_LISTEN_MAX) {
+	if (srv->nlisteners == MGMT_LISTEN_MAX) {
 		snprintf(err, errlen, "management: more than %d listen addresses", MGMT_LISTEN_MAX);
 		return -1;
 	}
-	l = listener_open(mgmt.loop, host, port, mgmt_conn_new, NULL, err, errlen);
+	l = listener_open(srv->loop, host, port, mgmt_conn_new, srv, err, errlen);
 	if (l == NULL)
 		return -1;
-	mgmt.listeners[mgmt.nlisteners++] = l;
+	srv->listeners[srv->nlisteners++] = l;
 	log_info("management listening on %s port %u", listener_addr(l),
 		 (unsigned)listener_port(l));
 	return 0;
 }
 
-int mgmt_start(struct loop *loop, const struct config *cfg, const struct runtime_ctx *ctx,
-	       char *err, size_t errlen)
+struct mgmt_server *mgmt_start(const struct mgmt_env *env, char *const *listen, size_t nlisten,
+			       uint16_t port, char *err, size_t errlen)
 {
+	struct mgmt_server *srv = calloc(1, sizeof(*srv));
 	size_t i;
 
-	mgmt.loop = loop;
-	mgmt.ctx = ctx;
-	for (i = 0; i < cfg->mgmt_listen_len; i++) {
-		if (mgmt_listen_one(cfg->mgmt_listen[i], cfg->mgmt_port, err, errlen) < 0) {
-			mgmt_stop();
-			return -1;
+	if (srv == NULL) {
+		snprintf(err, errlen, "management: out of memory");
+		return NULL;
+	}
+	TAILQ_INIT(&srv->conns);
+	srv->loop = env->loop;
+	srv->env = env;
+	for (i = 0; i < nlisten; i++) {
+		if (mgmt_listen_one(srv, listen[i], port, err, errlen) < 0) {
+			mgmt_free(srv);
+			return NULL;
 		}
 	}
-	return 0;
+	return srv;
 }
 
-void mgmt_ready(void)
+void mgmt_free(struct mgmt_server *srv)
 {
-	if (mgmt_rt()->cfg.mgmt_auth)
-		mgmt_admins_hint();
+	if (srv == NULL)
+		return;
+	mgmt_stop(srv);
+	free(srv);
 }
 
-void mgmt_stop(void)
+void mgmt_ready(struct mgmt_server *srv)
+{
+	if (mgmt_set(srv)->auth)
+		mgmt_admins_hint(srv);
+}
+
+void mgmt_stop(struct mgmt_server *srv)
 {
 	size_t i;
 
-	for (i = 0; i < mgmt.nlisteners; i++)
-		listener_close(mgmt.listeners[i]);
-	mgmt.nlisteners = 0;
-	while (!TAILQ_EMPTY(&mgmt.conns))
-		mgmt_conn_close(TAILQ_FIRST(&mgmt.conns));
+	for (i = 0; i < srv->nlisteners; i++)
+		listener_close(srv->listeners[i]);
+	srv->nlisteners = 0;
+	while (!TAILQ_EMPTY(&srv->conns))
+		mgmt_conn_close(TAILQ_FIRST(&srv->conns));
 }
 
-size_t mgmt_listener_count(void)
+size_t mgmt_listener_count(const struct mgmt_server *srv)
 {
-	return mgmt.nlisteners;
+	return srv->nlisteners;
 }
 
-const char *mgmt_addr(size_t i)
+const char *mgmt_addr(const struct mgmt_server *srv, size_t i)
 {
-	return i < mgmt.nlisteners ? listener_addr(mgmt.listeners[i]) : NULL;
+	return i < srv->nlisteners ? listener_addr(srv->listeners[i]) : NULL;
 }
 
-uint16_t mgmt_port(size_t i)
+uint16_t mgmt_port(const struct mgmt_server *srv, size_t i)
 {
-	return i < mgmt.nlisteners ? listener_port(mgmt.listeners[i]) : 0;
+	return i < srv->nlisteners ? listener_port(srv->listeners[i]) : 0;
 }
 
-size_t mgmt_connection_count(void)
+size_t mgmt_connection_count(const struct mgmt_server *srv)
 {
-	return mgmt.nconns;
+	return srv->nconns;
 }

@@ -16,11 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/layout.h"
+#include "core/log.h"
 #include "host.h"
 #include "host_services.h"
-#include "core/log.h"
 #include "mass_proto.h"
+#include "owner.h"
 
 #ifndef PKGLIBDIR
 #define PKGLIBDIR "/usr/local/lib/mass"
@@ -34,6 +35,17 @@
 /* Descriptor octets an ABI 1.0 plugin has: up to and including fini. */
 #define PLUGINS_DESC_MIN (offsetof(struct mass_plugin, fini) + sizeof(void (*)(void *)))
 #define PLUGINS_IDENTITY_SIZE (offsetof(struct mass_plugin, size) + sizeof(uint32_t))
+/* Index entry octets of ABI 1.0 and 1.1: up to and including handler. */
+#define PLUGINS_ENTRY_MIN (offsetof(struct mass_index, handler) + sizeof(mass_handler_fn *))
+
+/* True when a descriptor of minor >= 2 is large enough to hold `field`
+ * (ABI 1.2 fields are read only then: an older plugin's are not there). */
+#define PLUGINS_DESC_HAS(d, field) \
+	((d)->abi_minor >= 2 && \
+	 (d)->size >= offsetof(struct mass_plugin, field) + sizeof((d)->field))
+#define PLUGINS_ENTRY_HAS(d, field) \
+	((d)->abi_minor >= 2 && \
+	 (d)->index_size >= offsetof(struct mass_index, field) + sizeof(((struct mass_index *)0)->field))
 
 struct plugins_module {
 	char *name;
@@ -72,7 +84,8 @@ static int plugins_core_indexes(void *state, const struct mass_request *req,
 
 /* The core's own indexes: always served, whatever mass.ini says. */
 static const struct mass_index plugins_core[] = {
-	{ 0x00, "", "supported indexes", plugins_core_indexes },
+	{ .index = 0x00, .signature = "", .usage = "supported indexes",
+	  .handler = plugins_core_indexes, .reply_layout = "indexes:[index:u8]" },
 };
 
 static const char *plugins_name_or(const struct plugins_module *m)
@@ -505,13 +518,47 @@ static const char *plugins_printable(char *dst, size_t dstlen, const char *text)
 	return dst;
 }
 
+static mass_serve_fn *plugins_entry_serve(const struct mass_plugin *d, const struct mass_index *e)
+{
+	return PLUGINS_ENTRY_HAS(d, serve) ? e->serve : NULL;
+}
+
+static const char *plugins_entry_layout(const struct mass_plugin *d, const struct mass_index *e)
+{
+	return d == NULL || PLUGINS_ENTRY_HAS(d, reply_layout) ? e->reply_layout : NULL;
+}
+
+/* One entry of the table: exactly one of handler and serve, a valid
+ * signature, a valid reply layout when one is given. 0, or -1 (reported). */
+static int plugins_check_entry(struct plugins *p, struct plugins_module *m,
+			       const struct mass_index *e)
+{
+	const struct mass_plugin *d = m->desc;
+	const char *layout = plugins_entry_layout(d, e);
+	char why[160];
+
+	if ((e->handler == NULL) == (plugins_entry_serve(d, e) == NULL)) {
+		plugins_module_fail(p, m, "index %02X: %s", e->index, e->handler == NULL ?
+				    "no handler" : "sets both handler and serve");
+		return -1;
+	}
+	if (!mass_signature_explain(e->signature, why, sizeof(why))) {
+		plugins_module_fail(p, m, "index %02X: %s", e->index, why);
+		return -1;
+	}
+	if (layout != NULL && layout_check(layout, why, sizeof(why)) < 0) {
+		plugins_module_fail(p, m, "index %02X: invalid reply layout: %s", e->index, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks the descriptor's identity, then its index table. Returns 0 or -1 (reported). */
 static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_t symsize)
 {
 	const struct mass_plugin *d = m->desc;
 	bool seen[256] = { false };
 	const struct mass_index *e;
-	char why[128];
 	size_t i;
 
 	if (symsize < PLUGINS_IDENTITY_SIZE || d->magic != MASS_PLUGIN_MAGIC) {
@@ -530,7 +577,7 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 				    d->size, d->abi_major, d->abi_minor, PLUGINS_DESC_MIN);
 		return -1;
 	}
-	if (d->nindexes > 0 && (d->indexes == NULL || d->index_size < sizeof(struct mass_index)
+	if (d->nindexes > 0 && (d->indexes == NULL || d->index_size < PLUGINS_ENTRY_MIN
 				|| d->nindexes > 256)) {
 		plugins_module_fail(p, m, "malformed index table");
 		return -1;
@@ -548,14 +595,12 @@ static int plugins_check_desc(struct plugins *p, struct plugins_module *m, size_
 			return -1;
 		}
 		seen[e->index] = true;
-		if (e->handler == NULL) {
-			plugins_module_fail(p, m, "index %02X: no handler", e->index);
+		if (plugins_check_entry(p, m, e) < 0)
 			return -1;
-		}
-		if (!mass_signature_explain(e->signature, why, sizeof(why))) {
-			plugins_module_fail(p, m, "index %02X: %s", e->index, why);
-			return -1;
-		}
+	}
+	if (PLUGINS_DESC_HAS(d, init_ctx) && d->init_ctx != NULL && d->init != NULL) {
+		plugins_module_fail(p, m, "sets both init and init_ctx");
+		return -1;
 	}
 	return 0;
 }
@@ -606,6 +651,10 @@ static void plugins_module_open(struct plugins *p, struct plugins_module *m)
 	log_info("plugin %s (%s): loaded %s version %s", m->name, m->path,
 		 plugins_printable(desc_name, sizeof(desc_name), m->desc->name),
 		 plugins_printable(version, sizeof(version), m->desc->version));
+	/* mass.ini's name is the one used; a different one is a likely mistake */
+	if (m->desc->name == NULL || strcmp(m->desc->name, m->name) != 0)
+		log_warn("plugin %s (%s): descriptor names itself %s", m->name, m->path,
+			 desc_name);
 }
 
 static const struct mass_index *plugins_desc_entry(const struct mass_plugin *d, uint8_t index)
@@ -629,6 +678,9 @@ static void plugins_unserved(const struct plugins *p, unsigned line, unsigned in
 	log_error("%s:%u: [indexes] %02X = %s: not served, the plugin did not %s",
 		  p->file, line, index, name, what);
 }
+
+static void plugins_unassign(struct plugins *p, const struct plugins_module *m,
+			     const char *what);
 
 /* Gives one [indexes] line its slot, or reports why not. */
 static void plugins_assign(struct plugins *p, const struct plugins_index_line *l)
@@ -657,8 +709,11 @@ static void plugins_assign(struct plugins *p, const struct plugins_index_line *l
 	}
 	e = plugins_desc_entry(m->desc, (uint8_t)l->index);
 	if (e == NULL) {
-		plugins_report(p, "plugin %s (%s): does not serve index %02X (%s:%u)",
-			       m->name, m->path, l->index, p->file, l->line);
+		/* the plugin is refused, as <mass/plugin.h> says: the indexes it
+		 * was given before this line are taken back */
+		plugins_unassign(p, m, "load");
+		plugins_module_fail(p, m, "does not serve index %02X (%s:%u)", l->index,
+				    p->file, l->line);
 		return;
 	}
 	s->entry = e;
@@ -667,16 +722,42 @@ static void plugins_assign(struct plugins *p, const struct plugins_index_line *l
 	m->served++;
 }
 
-/* Takes back the indexes of a module whose init failed, naming each. */
-static void plugins_unassign(struct plugins *p, const struct plugins_module *m)
+/* Takes back the indexes of a module that failed (`what`: "load",
+ * "initialize"), naming each. */
+static void plugins_unassign(struct plugins *p, const struct plugins_module *m,
+			     const char *what)
 {
 	unsigned i;
 
 	for (i = 0; i < 256; i++)
 		if (p->slots[i].module == m) {
-			plugins_unserved(p, p->slots[i].line, i, m->name, "initialize");
+			plugins_unserved(p, p->slots[i].line, i, m->name, what);
 			memset(&p->slots[i], 0, sizeof(p->slots[i]));
 		}
+}
+
+/* A 1.2 plugin using the context: init_ctx (and fini_ctx) instead of init. */
+static bool plugins_is_ctx(const struct mass_plugin *d)
+{
+	return PLUGINS_DESC_HAS(d, init_ctx) && d->init_ctx != NULL;
+}
+
+static bool plugins_has_init(const struct mass_plugin *d)
+{
+	return plugins_is_ctx(d) || d->init != NULL;
+}
+
+/* Calls fini (or fini_ctx) after a successful init, as the load. */
+static void plugins_module_fini(struct plugins_module *m)
+{
+	const struct mass_plugin *d = m->desc;
+	struct host_owner *prev = owner_enter(m->owner);
+
+	if (PLUGINS_DESC_HAS(d, fini_ctx) && d->fini_ctx != NULL)
+		d->fini_ctx(&m->owner->ctx);
+	else if (!plugins_is_ctx(d) && d->fini != NULL)
+		d->fini(m->state);
+	owner_enter(prev);
 }
 
 /* Calls init on a module that passed every check and serves something. */
@@ -703,17 +784,21 @@ static void plugins_module_init(struct plugins *p, struct plugins_module *m,
 		p->oom = true;
 		return;
 	}
-	if (m->desc->init != NULL) {
-		struct host_owner *prev = host_owner_enter(m->owner);
-		int r = m->desc->init(host_services(), &config, &m->state, why, sizeof(why));
+	if (plugins_has_init(m->desc)) {
+		struct host_owner *prev = owner_enter(m->owner);
+		int r = plugins_is_ctx(m->desc) ?
+			m->desc->init_ctx(&m->owner->ctx, &config, why, sizeof(why)) :
+			m->desc->init(host_services(), &config, &m->state, why, sizeof(why));
 
-		host_owner_enter(prev);
+		owner_enter(prev);
+		/* the plugin may have filled err to the end without a NUL */
+		why[sizeof(why) - 1] = '\0';
 		if (r < 0) {
 			/* what the failed init registered goes with it */
 			host_owner_release(m->owner);
 			m->owner = NULL;
 			plugins_module_fail(p, m, "%s", why[0] ? why : "init failed");
-			plugins_unassign(p, m);
+			plugins_unassign(p, m, "initialize");
 			return;
 		}
 	}
@@ -787,12 +872,8 @@ void plugins_free(struct plugins *p)
 		return;
 	for (i = 0; i < p->nmodules; i++) {
 		m = &p->modules[i];
-		if (m->inited && m->desc->fini != NULL) {
-			struct host_owner *prev = host_owner_enter(m->owner);
-
-			m->desc->fini(m->state);
-			host_owner_enter(prev);
-		}
+		if (m->inited)
+			plugins_module_fini(m);
 		/* whatever fini forgot, before the code it would call is unmapped */
 		host_owner_release(m->owner);
 		plugins_module_unload(m);
@@ -876,9 +957,12 @@ size_t plugins_serve(struct plugins *p, const struct mass_request_parser *rq,
 	if (rq->unsupported || e == NULL || strcmp(e->signature, rq->signature) != 0)
 		return mass_reply_finish(&reply, MASS_STATUS_UNSUPPORTED);
 	host_defer_arm(name, rq->req.index);
-	prev = host_owner_enter(m != NULL ? m->owner : NULL);
-	status = e->handler(m != NULL ? m->state : p, &rq->req, &reply);
-	host_owner_enter(prev);
+	prev = owner_enter(m != NULL ? m->owner : NULL);
+	if (m != NULL && plugins_entry_serve(m->desc, e) != NULL)
+		status = e->serve(&m->owner->ctx, &rq->req, &reply);
+	else
+		status = e->handler(m != NULL ? m->state : p, &rq->req, &reply);
+	owner_enter(prev);
 	deferred = host_defer_take();
 	if (status == MASS_STATUS_PENDING && deferred != NULL) {
 		*later = deferred;
@@ -905,6 +989,7 @@ int plugins_index_info(const struct plugins *p, uint8_t index, struct mass_index
 	out->plugin_version = m != NULL ? m->desc->version : PACKAGE_VERSION;
 	out->signature = e->signature;
 	out->usage = e->usage != NULL ? e->usage : "";
+	out->reply_layout = plugins_entry_layout(m != NULL ? m->desc : NULL, e);
 	return 0;
 }
 
@@ -924,80 +1009,11 @@ int plugins_module_info(const struct plugins *p, size_t i, struct mass_plugin_in
 	out->size = sizeof(*out);
 	out->name = m->name;
 	out->path = m->path;
-	out->loaded = m->inited || (m->desc != NULL && m->desc->init == NULL && m->handle != NULL);
+	out->loaded = m->inited || (m->desc != NULL && !plugins_has_init(m->desc) && m->handle != NULL);
 	if (m->desc != NULL && m->handle != NULL) {
 		out->version = m->desc->version;
 		out->description = m->desc->description;
 	}
 	out->error = m->error;
 	return 0;
-}
-
-/* Builds the spec from cfg: [indexes] ascending, [plugin NAME] sections copied
- * into the ABI's item layout. Frees with plugins_spec_free(). */
-static int plugins_spec_from(const struct config *cfg, struct plugins_spec *spec,
-			     struct plugins_index_line *lines, struct plugins_section **sections)
-{
-	struct mass_config_item *items;
-	struct plugins_section *s;
-	size_t i, j, n = 0;
-
-	for (i = 0; i < 256; i++)
-		if (cfg->indexes[i] != NULL) {
-			lines[n].index = (unsigned)i;
-			lines[n].plugin = cfg->indexes[i];
-			lines[n].line = cfg->index_lines[i] > 0 ? (unsigned)cfg->index_lines[i] : 0;
-			n++;
-		}
-	*sections = s = calloc(cfg->plugins_len + 1, sizeof(*s));
-	if (s == NULL)
-		return -1;
-	for (i = 0; i < cfg->plugins_len; i++) {
-		const struct config_list *keys = &cfg->plugins[i].keys;
-
-		s[i].name = cfg->plugins[i].name;
-		s[i].count = keys->len;
-		s[i].items = items = calloc(keys->len + 1, sizeof(*items));
-		if (items == NULL)
-			return -1;
-		for (j = 0; j < keys->len; j++) {
-			items[j].key = keys->items[j].key;
-			items[j].value = keys->items[j].value;
-			items[j].line = keys->items[j].line > 0 ? (unsigned)keys->items[j].line : 0;
-		}
-	}
-	spec->file = cfg->path != NULL ? cfg->path : "mass.ini";
-	spec->dir = cfg->plugins_dir;
-	spec->indexes = lines;
-	spec->nindexes = n;
-	spec->sections = s;
-	spec->nsections = cfg->plugins_len;
-	spec->lax = !cfg->plugins_strict;
-	return 0;
-}
-
-static void plugins_spec_free(struct plugins_section *sections, size_t n)
-{
-	size_t i;
-
-	for (i = 0; sections != NULL && i < n; i++)
-		free((void *)sections[i].items);
-	free(sections);
-}
-
-struct plugins *plugins_load(const struct config *cfg, enum plugins_mode mode,
-			     char *err, size_t errlen)
-{
-	struct plugins_index_line lines[256];
-	struct plugins_section *sections = NULL;
-	struct plugins_spec spec;
-	struct plugins *p = NULL;
-
-	memset(&spec, 0, sizeof(spec));
-	if (plugins_spec_from(cfg, &spec, lines, &sections) < 0)
-		snprintf(err, errlen, "plugins: out of memory");
-	else
-		p = plugins_load_spec(&spec, mode, err, errlen);
-	plugins_spec_free(sections, cfg->plugins_len);
-	return p;
 }

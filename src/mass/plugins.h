@@ -30,7 +30,7 @@
  * indexes, ascending, 00 included.
  *
  * The runtime (runtime.h) owns the set: it loads the candidate with
- * plugins_load(), keeps it in its snapshot, and on a swap frees the old set
+ * runtime_plugins_load(), keeps it in its snapshot, and on a swap frees the old set
  * (fini) after the new one was initialised. This module keeps no set of its
  * own.
  *
@@ -65,7 +65,7 @@ struct plugins_section {
 
 /*
  * What the registry reads from mass.ini, whatever the config module's
- * layout: plugins_load() fills one from a struct config. Tests build it
+ * layout: runtime_plugins_load() (src/runtime.c) fills one from a struct config. Tests build it
  * directly.
  */
 struct plugins_spec {
@@ -98,9 +98,6 @@ enum plugins_mode {
 struct plugins *plugins_load_spec(const struct plugins_spec *spec, enum plugins_mode mode,
 				  char *err, size_t errlen);
 
-/* plugins_load_spec() over cfg's [indexes], [plugins] and [plugin NAME]. */
-struct plugins *plugins_load(const struct config *cfg, enum plugins_mode mode,
-			     char *err, size_t errlen);
 
 /* Calls fini on every initialised plugin, unloads them, frees. NULL is a no-op. */
 void plugins_free(struct plugins *p);

@@ -11,13 +11,15 @@
 #include <string.h>
 
 #include "massctl_hash.h"
+#include "massctl_layout.h"
 #include "auth/cred.h"
+#include "core/layout.h"
 
-static massctl_print_fn massctl_print_users, massctl_print_raw;
+static massctl_print_fn massctl_print_users;
 static massctl_print_fn massctl_print_sessions, massctl_print_kick, massctl_print_user_stats;
-static massctl_print_fn massctl_print_info;
 static massctl_build_fn massctl_build_raw;
 static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash, massctl_run_indexes;
+static massctl_run_fn massctl_run_info, massctl_run_raw;
 static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, size_t cap,
 		       struct massctl_reply *r, struct massctl_fail *f);
 
@@ -28,7 +30,7 @@ static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, si
  */
 const struct massctl_cmd massctl_cmds[] = {
 	{ .names = { "indexes" }, .args = "",
-	  .help = "list the served indexes (with plugin and usage when 14 is served)",
+	  .help = "list the served indexes (with plugin and usage when info is served)",
 	  .index = MASSCTL_NO_INDEX, .run = massctl_run_indexes },
 	{ .names = { "users" }, .args = "", .help = "list the SOCKS users",
 	  .index = MASSCTL_IX_USERS, .params = "", .print = massctl_print_users },
@@ -45,22 +47,25 @@ const struct massctl_cmd massctl_cmds[] = {
 	{ .names = { "dissectors" }, .args = "on|off", .help = "password dissectors",
 	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_DISSECTORS, .params = "o" },
 	{ .names = { "sessions" }, .args = "", .help = "list the live SOCKS sessions",
-	  .index = MASSCTL_IX_SESSIONS, .params = "", .print = massctl_print_sessions },
+	  .index = MASSCTL_IX_SESSIONS, .plugin = "sessions", .params = "",
+	  .print = massctl_print_sessions },
 	{ .names = { "kill" }, .args = "ID", .help = "close the session ID (from sessions)",
-	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KILL, .params = "s",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KILL, .plugin = "sessions", .params = "s",
 	  .status01 = "no such session", .arg_in_msg = true },
 	{ .names = { "kick" }, .args = "USER", .help = "close every session of USER",
-	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KICK, .params = "n",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_KICK, .plugin = "sessions", .params = "n",
 	  .print = massctl_print_kick, .arg_in_msg = true },
 	{ .names = { "user-stats" }, .args = "",
 	  .help = "per-user connections and bytes since the plugin loaded",
-	  .index = MASSCTL_IX_USER_STATS, .params = "", .print = massctl_print_user_stats },
+	  .index = MASSCTL_IX_USER_STATS, .plugin = "sessions", .params = "",
+	  .print = massctl_print_user_stats },
 	{ .names = { "info" }, .args = "", .help = "daemon version, uptime, plugin of each index",
-	  .index = MASSCTL_IX_INFO, .params = "", .print = massctl_print_info },
+	  .index = MASSCTL_IX_INFO, .plugin = "info", .params = "", .run = massctl_run_info },
 	{ .names = { "raw" }, .args = "INDEX [PARAM...]",
-	  .help = "send any index; PARAM is text (sent as LENGTH+DATA)\nor x:HEX (sent as raw octets)",
+	  .help = "send any index; PARAM is text (sent as LENGTH+DATA)\nor x:HEX (sent as raw octets); "
+		  "the reply by its layout\nwhen info describes it",
 	  .min_args = 1, .max_args = -1, .index = MASSCTL_NO_INDEX,
-	  .build = massctl_build_raw, .print = massctl_print_raw },
+	  .build = massctl_build_raw, .run = massctl_run_raw },
 	{ .names = { "hash" }, .args = "[-m METHOD] [-c COST]",
 	  .help = "read a password (no echo on a terminal, else one line of stdin)\n"
 		  "and print its crypt(3) string for mass.ini or a users file; no server",
@@ -78,6 +83,7 @@ static const char massctl_options_help[] =
 	"  -u ADMIN:PASS  admin login (default: $MASS_ADMIN; none: no login offered)\n"
 	"  -j         print JSON (also a JSON error object on failure)\n"
 	"  -t SECONDS time allowed for each connection (default 10)\n"
+	"  -V         notes on standard error on how each index was found\n"
 	"  -h, --help this help;  -v, --version  the version\n";
 
 /* Column where help text starts: two spaces, then names and args padded to 24. */
@@ -98,7 +104,8 @@ static void massctl_cmd_synopsis(const struct massctl_cmd *c, char *buf, size_t 
 
 void massctl_cli_usage(FILE *out)
 {
-	fputs("usage: massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] COMMAND [ARG...]\n"
+	fputs("usage: massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] [-V]\n"
+	      "               COMMAND [ARG...]\n"
 	      "       massctl -h | --help | -v | --version\n"
 	      "commands:\n", out);
 	for (size_t i = 0; i < massctl_ncmds; i++) {
@@ -239,7 +246,7 @@ static int massctl_cli_options(struct massctl_opts *o, int argc, char **argv,
 
 	optind = 0;   /* glibc: a full restart, so tests can parse repeatedly */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+H:P:u:jt:hv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+H:P:u:jt:hvV", longopts, NULL)) != -1) {
 		const char *arg = argv[at < argc ? at : argc - 1];
 		char why[256];
 		int r = 0;
@@ -273,6 +280,9 @@ static int massctl_cli_options(struct massctl_opts *o, int argc, char **argv,
 			break;
 		case 'v':
 			o->version = true;
+			break;
+		case 'V':
+			o->verbose = true;
 			break;
 		default:
 			r = massctl_cli_bad_option(arg, optopt, why, sizeof(why));
@@ -498,14 +508,7 @@ static int massctl_print_users(const struct massctl_opts *o, const uint8_t *req,
 /* Network text for humans: printable ASCII as is, other octets as \xHH. */
 static void massctl_text_print(FILE *out, const struct massctl_name *s)
 {
-	for (size_t i = 0; i < s->len; i++) {
-		unsigned char c = (unsigned char)s->name[i];
-
-		if (c >= 0x20 && c < 0x7F && c != '\\')
-			fputc(c, out);
-		else
-			fprintf(out, "\\x%02x", c);
-	}
+	massctl_text_put(out, s->name, s->len);
 }
 
 static const char *massctl_state_name(uint8_t st)
@@ -642,7 +645,7 @@ static int massctl_print_user_stats(const struct massctl_opts *o, const uint8_t 
 
 /* One served index: "xx  PLUGIN VERSION  USAGE", or its JSON member. */
 static void massctl_usage_print(const struct massctl_opts *o, FILE *out,
-				const struct massctl_index_usage *u, bool first)
+				const struct massctl_index_usage *u, bool rows12, bool first)
 {
 	if (o->json) {
 		fprintf(out, "%s\"%02x\":{\"plugin\":", first ? "" : ",", u->index);
@@ -651,6 +654,12 @@ static void massctl_usage_print(const struct massctl_opts *o, FILE *out,
 		massctl_json_print(out, u->version.name, u->version.len);
 		fputs(",\"usage\":", out);
 		massctl_json_print(out, u->usage.name, u->usage.len);
+		if (rows12) {
+			fputs(",\"signature\":", out);
+			massctl_json_print(out, u->signature.name, u->signature.len);
+			fputs(",\"layout\":", out);
+			massctl_json_print(out, u->layout.name, u->layout.len);
+		}
 		fputc('}', out);
 		return;
 	}
@@ -663,87 +672,225 @@ static void massctl_usage_print(const struct massctl_opts *o, FILE *out,
 	fputc('\n', out);
 }
 
-static int massctl_print_info(const struct massctl_opts *o, const uint8_t *req, size_t req_len,
-			      const struct massctl_reply *r, FILE *out, struct massctl_fail *f)
-{
-	static struct massctl_info info;
+/* Who sees a note: everyone, -V and -j (a guess was made), or -V alone. */
+enum massctl_note_level { MASSCTL_NOTE_ALWAYS, MASSCTL_NOTE_GUESS, MASSCTL_NOTE_VERBOSE };
 
-	(void)req, (void)req_len;
-	if (massctl_decode_info(r, &info, f->msg, sizeof(f->msg)) < 0)
-		return massctl_protocol(f);
-	if (r->status != MASS_STATUS_OK)
-		return massctl_status_fail(o, r->status, f);
+/* "massctl: CMD: note: ..." on io->note, for the readers level names. */
+static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io,
+			 enum massctl_note_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void massctl_note(const struct massctl_opts *o, const struct massctl_io *io,
+			 enum massctl_note_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if ((level == MASSCTL_NOTE_GUESS && !o->verbose && !o->json) ||
+	    (level == MASSCTL_NOTE_VERBOSE && !o->verbose))
+		return;
+	fprintf(io->note, "massctl: %s: note: ", o->cmd_name);
+	va_start(ap, fmt);
+	vfprintf(io->note, fmt, ap);
+	va_end(ap);
+	fputc('\n', io->note);
+}
+
+/* What asking index 14 found. */
+enum massctl_info_found {
+	MASSCTL_INFO_FAILED = -1,     /* the exchange failed: f is set */
+	MASSCTL_INFO_NOT_SERVED = 0,  /* 14 answered a failure status (in *status) */
+	MASSCTL_INFO_OK = 1,          /* the info plugin: *info is its reply */
+	MASSCTL_INFO_OTHER = 2        /* 14 is some other plugin: why says how we know */
+};
+
+/*
+ * Asks 14 and decides whether it is the info plugin: its reply must decode
+ * as an info reply and its own row must name plugin "info". *info points
+ * into a buffer of this function, valid until the next call.
+ */
+static enum massctl_info_found massctl_get_info(const struct massctl_io *io,
+						const struct massctl_info **info, uint8_t *status,
+						char *why, size_t whylen, struct massctl_fail *f)
+{
+	static uint8_t rep[MASSCTL_REPLY_MAX];
+	static struct massctl_info got;
+	struct massctl_reply r;
+	char err[192];
+
+	if (massctl_ask(io, MASSCTL_IX_INFO, rep, sizeof(rep), &r, f) < 0)
+		return MASSCTL_INFO_FAILED;
+	*status = r.status;
+	if (r.status != MASS_STATUS_OK && r.len == 0)
+		return MASSCTL_INFO_NOT_SERVED;
+	if (massctl_decode_info(&r, &got, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "index 14 is not the info plugin (its reply is no info "
+			 "reply: %s)", err);
+		return MASSCTL_INFO_OTHER;
+	}
+	if (!massctl_info_serves(&got, MASSCTL_IX_INFO, "info")) {
+		snprintf(why, whylen, "index 14 is not the info plugin (its row does not name "
+			 "plugin info)");
+		return MASSCTL_INFO_OTHER;
+	}
+	*info = &got;
+	return MASSCTL_INFO_OK;
+}
+
+int massctl_find_index(const struct massctl_opts *o, const struct massctl_io *io,
+		       const char *plugin, uint8_t documented, uint8_t *ix, struct massctl_fail *f)
+{
+	const struct massctl_info *info = NULL;
+	uint8_t status = 0;
+	char why[256] = "";
+
+	*ix = documented;
+	switch (massctl_get_info(io, &info, &status, why, sizeof(why), f)) {
+	case MASSCTL_INFO_FAILED:
+		return -1;
+	case MASSCTL_INFO_NOT_SERVED:
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "info (14) not served (status %02x): using the "
+			     "documented index %02x of plugin %s", status, documented, plugin);
+		return 0;
+	case MASSCTL_INFO_OTHER:
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "%s: using the documented index %02x of plugin %s",
+			     why, documented, plugin);
+		return 0;
+	case MASSCTL_INFO_OK:
+		break;
+	}
+	if (massctl_info_serves(info, documented, plugin)) {
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "index %02x found by info: plugin %s",
+			     documented, plugin);
+		return 1;
+	}
+	massctl_fail_set(f, MASSCTL_EXIT_UNSUPPORTED, massctl_info_row(info, documented)
+			 ? "index %02x is served by another plugin than %s (info)"
+			 : "index %02x of plugin %s is not served (info)", documented, plugin);
+	return -1;
+}
+
+/* info's fields, as text or JSON. */
+static void massctl_info_print(const struct massctl_opts *o, FILE *out,
+			       const struct massctl_info *info)
+{
 	if (o->json) {
 		fputs("{\"version\":", out);
-		massctl_json_print(out, info.version.name, info.version.len);
+		massctl_json_print(out, info->version.name, info->version.len);
 		fprintf(out, ",\"start_time\":%" PRIu64 ",\"uptime\":%" PRIu64 ",\"indexes\":{",
-			info.start_time, info.uptime);
+			info->start_time, info->uptime);
 	} else {
 		fputs("socks5d ", out);
-		massctl_text_print(out, &info.version);
+		massctl_text_print(out, &info->version);
 		fprintf(out, "\nstarted %" PRIu64 " (Unix time)\nuptime %" PRIu64 " s\n",
-			info.start_time, info.uptime);
+			info->start_time, info->uptime);
 	}
-	for (size_t i = 0; i < info.n; i++)
-		massctl_usage_print(o, out, &info.ix[i], i == 0);
+	for (size_t i = 0; i < info->n; i++)
+		massctl_usage_print(o, out, &info->ix[i], info->rows12, i == 0);
 	if (o->json)
 		fputs("}}\n", out);
+}
+
+/* The 00 list, each index with its info row when info is given. */
+static void massctl_indexes_print(const struct massctl_opts *o, FILE *out, const uint8_t *ix,
+				  size_t n, const struct massctl_info *info)
+{
+	if (o->json)
+		fputs("{\"indexes\":[", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct massctl_index_usage *u = info ? massctl_info_row(info, ix[i]) : NULL;
+
+		if (o->json)
+			fprintf(out, "%s\"%02x\"", i ? "," : "", ix[i]);
+		else if (u != NULL)
+			massctl_usage_print(o, out, u, info->rows12, false);
+		else
+			fprintf(out, "%02x\n", ix[i]);
+	}
+	if (o->json) {
+		fputc(']', out);
+		if (info && info->n > 0) {
+			fputs(",\"usage\":{", out);
+			for (size_t j = 0; j < info->n; j++)
+				massctl_usage_print(o, out, &info->ix[j], info->rows12, j == 0);
+			fputc('}', out);
+		}
+		fputs("}\n", out);
+	}
+}
+
+/* Asks 00 into ix (256 octets). Returns 0, or -1 with f set (a failure status too). */
+static int massctl_served(const struct massctl_opts *o, const struct massctl_io *io,
+			  uint8_t *ix, size_t *n, struct massctl_fail *f)
+{
+	uint8_t rep[2 + 256];
+	struct massctl_reply r;
+
+	if (massctl_ask(io, MASSCTL_IX_INDEXES, rep, sizeof(rep), &r, f) < 0)
+		return -1;
+	if (massctl_decode_indexes(&r, ix, n, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (r.status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r.status, f);
 	return 0;
 }
 
 /*
- * indexes: the served indexes (00); when info (14) is among them, each
- * with the plugin serving it and its usage line, from 14.
+ * indexes: the served indexes (00); when index 14 is listed and is the info
+ * plugin, each with the plugin serving it and its usage. Any other plugin
+ * on 14 leaves the plain list, with a note.
  */
 static int massctl_run_indexes(const struct massctl_opts *o, const struct massctl_io *io,
 			       struct massctl_fail *f)
 {
-	static uint8_t rep[1 + 65536];
-	static struct massctl_info info;
-	uint8_t ix[256];
-	struct massctl_reply r;
+	const struct massctl_info *info = NULL;
+	uint8_t ix[256], status = 0;
+	char why[256];
 	size_t n = 0;
 
-	if (massctl_ask(io, MASSCTL_IX_INDEXES, rep, sizeof(rep), &r, f) < 0)
+	if (massctl_served(o, io, ix, &n, f) < 0)
 		return -1;
-	if (massctl_decode_indexes(&r, ix, &n, f->msg, sizeof(f->msg)) < 0)
-		return massctl_protocol(f);
-	if (r.status != MASS_STATUS_OK)
-		return massctl_status_fail(o, r.status, f);
-	info.n = 0;
 	if (memchr(ix, MASSCTL_IX_INFO, n) != NULL) {
-		if (massctl_ask(io, MASSCTL_IX_INFO, rep, sizeof(rep), &r, f) < 0)
+		switch (massctl_get_info(io, &info, &status, why, sizeof(why), f)) {
+		case MASSCTL_INFO_FAILED:
 			return -1;
-		if (massctl_decode_info(&r, &info, f->msg, sizeof(f->msg)) < 0)
-			return massctl_protocol(f);
-		if (r.status != MASS_STATUS_OK)
-			info.n = 0;   /* disabled in between: the plain list */
-	}
-	if (o->json)
-		fputs("{\"indexes\":[", io->out);
-	for (size_t i = 0; i < n; i++) {
-		const struct massctl_index_usage *u = NULL;
-
-		for (size_t j = 0; j < info.n && u == NULL; j++)
-			if (info.ix[j].index == ix[i])
-				u = &info.ix[j];
-		if (o->json)
-			fprintf(io->out, "%s\"%02x\"", i ? "," : "", ix[i]);
-		else if (u != NULL)
-			massctl_usage_print(o, io->out, u, false);
-		else
-			fprintf(io->out, "%02x\n", ix[i]);
-	}
-	if (o->json) {
-		fputc(']', io->out);
-		if (info.n > 0) {
-			fputs(",\"usage\":{", io->out);
-			for (size_t j = 0; j < info.n; j++)
-				massctl_usage_print(o, io->out, &info.ix[j], j == 0);
-			fputc('}', io->out);
+		case MASSCTL_INFO_OTHER:
+			massctl_note(o, io, MASSCTL_NOTE_ALWAYS, "%s: the plain list", why);
+			break;
+		case MASSCTL_INFO_NOT_SERVED:   /* disabled in between: the plain list */
+		case MASSCTL_INFO_OK:
+			break;
 		}
-		fputs("}\n", io->out);
 	}
+	massctl_indexes_print(o, io->out, ix, n, info);
+	return 0;
+}
+
+/*
+ * info: the info plugin's reply. When index 14 is served by some other
+ * plugin, the plain list of 00 instead, with a note; not served: status 02.
+ */
+static int massctl_run_info(const struct massctl_opts *o, const struct massctl_io *io,
+			    struct massctl_fail *f)
+{
+	const struct massctl_info *info = NULL;
+	uint8_t ix[256], status = 0;
+	char why[256];
+	size_t n = 0;
+
+	switch (massctl_get_info(io, &info, &status, why, sizeof(why), f)) {
+	case MASSCTL_INFO_FAILED:
+		return -1;
+	case MASSCTL_INFO_NOT_SERVED:
+		return massctl_status_fail(o, status, f);
+	case MASSCTL_INFO_OTHER:
+		massctl_note(o, io, MASSCTL_NOTE_ALWAYS, "%s: the served indexes instead", why);
+		if (massctl_served(o, io, ix, &n, f) < 0)
+			return -1;
+		massctl_indexes_print(o, io->out, ix, n, NULL);
+		return 0;
+	case MASSCTL_INFO_OK:
+		break;
+	}
+	massctl_info_print(o, io->out, info);
 	return 0;
 }
 
@@ -760,23 +907,86 @@ int massctl_print_empty(const struct massctl_opts *o, const uint8_t *req, size_t
 	return 0;
 }
 
-/* raw: prints status and fields in hex whatever the status. */
-static int massctl_print_raw(const struct massctl_opts *o, const uint8_t *req,
-			     size_t req_len, const struct massctl_reply *r, FILE *out,
-			     struct massctl_fail *f)
+/*
+ * The reply layout that info declares for index ix, into buf (256 bytes).
+ * Returns 1 when there is one, 0 when there is none (noted with -V/-j), -1
+ * when asking failed.
+ */
+static int massctl_raw_layout(const struct massctl_opts *o, const struct massctl_io *io,
+			      uint8_t ix, char *buf, struct massctl_fail *f)
 {
-	char *hex = malloc(2 * r->len + 1);
+	const struct massctl_info *info = NULL;
+	const struct massctl_index_usage *u;
+	uint8_t status = 0;
+	char why[256];
 
-	(void)req_len;
+	switch (massctl_get_info(io, &info, &status, why, sizeof(why), f)) {
+	case MASSCTL_INFO_FAILED:
+		return -1;
+	case MASSCTL_INFO_NOT_SERVED:
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "info (14) not served: the reply in hex only");
+		return 0;
+	case MASSCTL_INFO_OTHER:
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "%s: the reply in hex only", why);
+		return 0;
+	case MASSCTL_INFO_OK:
+		break;
+	}
+	u = massctl_info_row(info, ix);
+	if (u == NULL || u->layout.len == 0) {
+		massctl_note(o, io, MASSCTL_NOTE_VERBOSE, "index %02x declares no reply layout (info): "
+			     "the reply in hex only", ix);
+		return 0;
+	}
+	memcpy(buf, u->layout.name, u->layout.len);
+	buf[u->layout.len] = '\0';
+	return 1;
+}
+
+/*
+ * raw: prints status and fields in hex whatever the status; after a 00
+ * with fields, also the fields by the layout the info row of the index
+ * declares (a second exchange). A reply that does not follow its layout
+ * is shown in hex and fails as malformed.
+ */
+static int massctl_raw_print(const struct massctl_opts *o, const struct massctl_io *io,
+			     uint8_t ix, const struct massctl_reply *r, struct massctl_fail *f)
+{
+	char *hex = malloc(2 * r->len + 1), layout[256], why[200] = "";
+	int have = 0;
+	bool bad = false;
+
 	if (!hex)
 		return massctl_fail_set(f, MASSCTL_EXIT_SOFTWARE, "out of memory");
 	massctl_hex_encode(r->data, r->len, hex, 2 * r->len + 1);
+	if (r->status == MASS_STATUS_OK && r->len > 0 &&
+	    (have = massctl_raw_layout(o, io, ix, layout, f)) < 0) {
+		free(hex);
+		return -1;
+	}
+	bad = have && layout_decode(layout, r->data, r->len, NULL, NULL, why, sizeof(why)) != 0;
 	if (o->json)
-		fprintf(out, "{\"index\":\"%02x\",\"status\":\"%02x\",\"data\":\"%s\"}\n",
-			req[0], r->status, hex);
+		fprintf(io->out, "{\"index\":\"%02x\",\"status\":\"%02x\",\"data\":\"%s\"",
+			ix, r->status, hex);
 	else
-		fprintf(out, "status %02x\ndata%s%s\n", r->status, r->len ? " " : "", hex);
+		fprintf(io->out, "status %02x\ndata%s%s\n", r->status, r->len ? " " : "", hex);
 	free(hex);
+	if (have && !bad && o->json)
+		fputs(",\"fields\":", io->out);
+	if (have && !bad)
+		massctl_layout_print(io->out, layout, r->data, r->len, o->json, why, sizeof(why));
+	if (bad && o->json) {
+		fputs(",\"layout_error\":", io->out);
+		massctl_json_print(io->out, why, strlen(why));
+	}
+	if (o->json)
+		fputs("}\n", io->out);
+	if (bad) {
+		massctl_fail_set(f, MASSCTL_EXIT_PROTOCOL, "reply does not follow the layout "
+				 "of index %02x: %s", ix, why);
+		f->shown = o->json;   /* -j: the object says it as layout_error */
+		return -1;
+	}
 	if (r->status != MASS_STATUS_OK) {
 		massctl_status_fail(o, r->status, f);
 		f->shown = true;
@@ -785,12 +995,20 @@ static int massctl_print_raw(const struct massctl_opts *o, const uint8_t *req,
 	return 0;
 }
 
-/* The default run: one request, one reply, the row's print. */
-static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io *io,
-			   struct massctl_fail *f)
+/* What to do with the one reply of a single-request command. */
+typedef int massctl_done_fn(const struct massctl_opts *o, const struct massctl_io *io,
+			    const uint8_t *req, size_t used, const struct massctl_reply *r,
+			    struct massctl_fail *f);
+
+/*
+ * One request, one reply: builds the request (a bundled plugin's index is
+ * first looked up in the info reply), exchanges it, splits the reply and
+ * hands it to done.
+ */
+static int massctl_one_exchange(const struct massctl_opts *o, const struct massctl_io *io,
+				massctl_done_fn *done, struct massctl_fail *f)
 {
 	static uint8_t req[MASSCTL_REQ_MAX];
-	massctl_print_fn *print = o->cmd->print ? o->cmd->print : massctl_print_empty;
 	struct massctl_reply r;
 	uint8_t *rep;
 	size_t used;
@@ -801,6 +1019,9 @@ static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io
 		f->code = MASSCTL_EXIT_USAGE;
 		return -1;
 	}
+	if (o->cmd->plugin != NULL &&
+	    massctl_find_index(o, io, o->cmd->plugin, req[0], &req[0], f) < 0)
+		return -1;
 	rep = malloc(MASSCTL_REPLY_MAX);
 	if (!rep)
 		return massctl_fail_set(f, MASSCTL_EXIT_SOFTWARE, "out of memory");
@@ -809,16 +1030,43 @@ static int massctl_run_one(const struct massctl_opts *o, const struct massctl_io
 		if (massctl_reply_split(rep, (size_t)n, &r, f->msg, sizeof(f->msg)) < 0)
 			massctl_protocol(f);
 		else
-			ret = print(o, req, used, &r, io->out, f);
+			ret = done(o, io, req, used, &r, f);
 	}
 	free(rep);
 	return ret;
 }
 
+static int massctl_raw_done(const struct massctl_opts *o, const struct massctl_io *io,
+			    const uint8_t *req, size_t used, const struct massctl_reply *r,
+			    struct massctl_fail *f)
+{
+	(void)used;
+	return massctl_raw_print(o, io, req[0], r, f);
+}
+
+/* raw: the request as given, one exchange, then massctl_raw_print. */
+static int massctl_run_raw(const struct massctl_opts *o, const struct massctl_io *io,
+			   struct massctl_fail *f)
+{
+	return massctl_one_exchange(o, io, massctl_raw_done, f);
+}
+
+/* The default: the row's print (massctl_print_empty when it has none). */
+static int massctl_print_done(const struct massctl_opts *o, const struct massctl_io *io,
+			      const uint8_t *req, size_t used, const struct massctl_reply *r,
+			      struct massctl_fail *f)
+{
+	massctl_print_fn *print = o->cmd->print ? o->cmd->print : massctl_print_empty;
+
+	return print(o, req, used, r, io->out, f);
+}
+
 int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
 		    struct massctl_fail *f)
 {
-	return o->cmd->run ? o->cmd->run(o, io, f) : massctl_run_one(o, io, f);
+	if (o->cmd->run)
+		return o->cmd->run(o, io, f);
+	return massctl_one_exchange(o, io, massctl_print_done, f);
 }
 
 static int massctl_run_help(const struct massctl_opts *o, const struct massctl_io *io,
@@ -860,6 +1108,39 @@ static int massctl_ask(const struct massctl_io *io, uint8_t ix, uint8_t *rep, si
 }
 
 /*
+ * Whether 0F is the metrics plugin's snapshot: by the info reply when 14 is
+ * listed (info_listed) and is info, else by the documented number (noted).
+ * Returns 1 yes, 0 no (then the counters one by one), -1 failure.
+ */
+static int massctl_stats_is_metrics(const struct massctl_opts *o, const struct massctl_io *io,
+				    bool info_listed, struct massctl_fail *f)
+{
+	const struct massctl_info *info = NULL;
+	uint8_t status = 0;
+	char why[256] = "info (14) not served";
+
+	switch (info_listed ? massctl_get_info(io, &info, &status, why, sizeof(why), f)
+		: MASSCTL_INFO_NOT_SERVED) {
+	case MASSCTL_INFO_FAILED:
+		return -1;
+	case MASSCTL_INFO_OK:
+		if (massctl_info_serves(info, MASSCTL_IX_COUNTERS64, "metrics"))
+			return 1;
+		massctl_note(o, io, MASSCTL_NOTE_GUESS, "index 0f is not the metrics plugin's (info): "
+			     "the counters 02..09 one by one");
+		return 0;
+	case MASSCTL_INFO_NOT_SERVED:
+		strcpy(why, "info (14) not served");
+		break;
+	case MASSCTL_INFO_OTHER:
+		break;
+	}
+	massctl_note(o, io, MASSCTL_NOTE_GUESS, "%s: 0f taken as the metrics plugin's counters by its "
+		     "documented number", why);
+	return 1;
+}
+
+/*
  * The snapshot from 0F when index 00 lists it. Returns 1 with vals set, 0
  * when 0F is not served (not listed, or it answers 02, or 00 fails), or -1.
  */
@@ -869,6 +1150,7 @@ static int massctl_stats_64(const struct massctl_opts *o, const struct massctl_i
 	uint8_t rep[2 + 255 * 8], ix[256];
 	struct massctl_reply r;
 	size_t n = 0;
+	int r64;
 
 	if (massctl_ask(io, MASSCTL_IX_INDEXES, rep, sizeof(rep), &r, f) < 0)
 		return -1;
@@ -876,6 +1158,8 @@ static int massctl_stats_64(const struct massctl_opts *o, const struct massctl_i
 		return massctl_protocol(f);
 	if (r.status != MASS_STATUS_OK || !memchr(ix, MASSCTL_IX_COUNTERS64, n))
 		return 0;
+	if ((r64 = massctl_stats_is_metrics(o, io, memchr(ix, MASSCTL_IX_INFO, n) != NULL, f)) <= 0)
+		return r64;
 	if (massctl_ask(io, MASSCTL_IX_COUNTERS64, rep, sizeof(rep), &r, f) < 0)
 		return -1;
 	if (massctl_decode_counters64(&r, vals, f->msg, sizeof(f->msg)) < 0)

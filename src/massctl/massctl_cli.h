@@ -7,7 +7,14 @@
  * struct massctl_io the caller passes, so every command runs in unit tests
  * against a scripted exchange.
  *
- * massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] COMMAND [ARG...]
+ * massctl [-H HOST] [-P PORT] [-u ADMIN:PASS] [-j] [-t SECONDS] [-V] COMMAND [ARG...]
+ *
+ * Plugins are identified by what the server says, not by number: a command
+ * served by a bundled plugin (its row's plugin) asks the info reply (14)
+ * first and sends its request only to an index whose row names that
+ * plugin; index 14 itself counts as info only when its reply decodes as
+ * info and its own row names "info". Without info the documented number is
+ * used, with a note (-V, -j).
  */
 #ifndef MASS_MASSCTL_CLI_H
 #define MASS_MASSCTL_CLI_H
@@ -49,6 +56,7 @@ struct massctl_opts {
 	const char *port;         /* decimal 1..65535, checked */
 	unsigned timeout;         /* seconds, 1..MASSCTL_MAX_TIMEOUT */
 	bool json;                /* -j; set even when parsing failed later */
+	bool verbose;             /* -V: notes on how indexes were found */
 	bool help, version;       /* -h/--help, -v/--version: nothing else is checked */
 	bool login;               /* admin credentials given (-u or MASS_ADMIN) */
 	const char *admin;        /* admin name, in -u's or MASS_ADMIN's text */
@@ -128,6 +136,8 @@ typedef int massctl_run_fn(const struct massctl_opts *o, const struct massctl_io
  * min_args, max_args  the argument count; max_args -1: unbounded.
  * index   the request's index octet, or MASSCTL_NO_INDEX (then build or run
  *         is required); with an index the help line ends in " (XX)".
+ * plugin  the bundled plugin whose documented index `index` is (NULL: a core
+ *         index, sent as is); see the contract above.
  * params  with the default build: one letter per argument, each sent in
  *         order after the index octet:
  *           'n' a user name (1..255 printable, no ':'), LENGTH+DATA
@@ -146,6 +156,7 @@ struct massctl_cmd {
 	const char *help;
 	int min_args, max_args;
 	int index;
+	const char *plugin;
 	const char *params;
 	massctl_build_fn *build;
 	massctl_print_fn *print;
@@ -187,6 +198,17 @@ int massctl_cli_request(const struct massctl_opts *o, uint8_t *buf, size_t cap,
  */
 int massctl_cmd_run(const struct massctl_opts *o, const struct massctl_io *io,
 		    struct massctl_fail *f);
+
+/*
+ * The index serving the documented index `documented` of the bundled plugin
+ * `plugin`, found through the info reply (one exchange). Returns 1 with *ix
+ * set when info names the plugin there; 0 with *ix = documented when info
+ * is not served or index 14 is not the info plugin (noted on io->note with
+ * -V or -j); -1 with f set when info is served and does not list the plugin
+ * at that index (MASSCTL_EXIT_UNSUPPORTED), or the exchange failed.
+ */
+int massctl_find_index(const struct massctl_opts *o, const struct massctl_io *io,
+		       const char *plugin, uint8_t documented, uint8_t *ix, struct massctl_fail *f);
 
 /* Sets f for a reply status other than 00, in the words of o's command; returns -1. */
 int massctl_status_fail(const struct massctl_opts *o, uint8_t status, struct massctl_fail *f);

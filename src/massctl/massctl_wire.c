@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/hex.h"
+#include "core/layout.h"
 #include "auth/cred.h"
 
 static const char *const massctl_counter_names[MASSCTL_NCOUNTERS] = {
@@ -478,26 +479,85 @@ int massctl_decode_user_stats(const struct massctl_reply *r, struct massctl_user
 	return massctl_cursor_end(r, &c, err, errlen);
 }
 
+/* Whether a layout item is the field name (NUL-terminated). */
+static bool massctl_item_is(const struct layout_item *it, const char *name)
+{
+	return it->name_len == strlen(name) && memcmp(it->name, name, it->name_len) == 0;
+}
+
+/* layout_fn filling a struct massctl_info from either info layout. */
+static int massctl_info_item(void *arg, const struct layout_item *it)
+{
+	struct massctl_info *out = arg;
+	struct massctl_name s = { (const char *)it->data, it->len };
+	struct massctl_index_usage *u = &out->ix[out->n];   /* n < 256: COUNT is one octet */
+
+	if (it->event == LAYOUT_RECORD_BEGIN) {
+		memset(u, 0, sizeof(*u));
+		u->plugin = u->version = u->usage = u->signature = u->layout =
+			(struct massctl_name){ "", 0 };
+	} else if (it->event == LAYOUT_RECORD_END) {
+		out->n++;
+	} else if (it->event == LAYOUT_FIELD && it->depth == 0) {
+		if (massctl_item_is(it, "version"))
+			out->version = s;
+		else if (massctl_item_is(it, "start_time"))
+			out->start_time = it->value;
+		else if (massctl_item_is(it, "uptime"))
+			out->uptime = it->value;
+	} else if (it->event == LAYOUT_FIELD) {
+		if (massctl_item_is(it, "index"))
+			u->index = (uint8_t)it->value;
+		else if (massctl_item_is(it, "plugin"))
+			u->plugin = s;
+		else if (massctl_item_is(it, "plugin_version"))
+			u->version = s;
+		else if (massctl_item_is(it, "usage"))
+			u->usage = s;
+		else if (massctl_item_is(it, "signature"))
+			u->signature = s;
+		else if (massctl_item_is(it, "layout"))
+			u->layout = s;
+	}
+	return 0;
+}
+
 int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
 			char *err, size_t errlen)
 {
-	struct massctl_cursor c = { r->data, r->len, 0, NULL };
 	int st = massctl_decode_status(r, err, errlen);
-	size_t count;
+	char why12[128], why11[128];
 
 	if (st <= 0)
 		return st;
-	out->version = massctl_get_str(&c, "the version");
-	out->start_time = massctl_get(&c, 8, "the start time");
-	out->uptime = massctl_get(&c, 8, "the uptime");
-	count = (size_t)massctl_get(&c, 1, "the index count");
-	for (out->n = 0; out->n < count && c.short_in == NULL; out->n++) {
-		struct massctl_index_usage *u = &out->ix[out->n];
+	out->n = 0;
+	out->rows12 = true;
+	if (layout_decode(MASSCTL_INFO_LAYOUT, r->data, r->len, massctl_info_item, out,
+			  why12, sizeof(why12)) == 0)
+		return 0;
+	out->n = 0;
+	out->rows12 = false;
+	if (layout_decode(MASSCTL_INFO_LAYOUT_11, r->data, r->len, massctl_info_item, out,
+			  why11, sizeof(why11)) == 0)
+		return 0;
+	out->n = 0;
+	/* which of the two the server meant is unknown: both reasons */
+	snprintf(err, errlen, "%s (read as a reply before ABI 1.2: %s)", why12, why11);
+	return -1;
+}
 
-		u->index = (uint8_t)massctl_get(&c, 1, "an index");
-		u->plugin = massctl_get_str(&c, "a plugin name");
-		u->version = massctl_get_str(&c, "a plugin version");
-		u->usage = massctl_get_str(&c, "a usage line");
-	}
-	return massctl_cursor_end(r, &c, err, errlen);
+const struct massctl_index_usage *massctl_info_row(const struct massctl_info *info, uint8_t ix)
+{
+	for (size_t i = 0; i < info->n; i++)
+		if (info->ix[i].index == ix)
+			return &info->ix[i];
+	return NULL;
+}
+
+bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char *plugin)
+{
+	const struct massctl_index_usage *u = massctl_info_row(info, ix);
+
+	return u != NULL && u->plugin.len == strlen(plugin) &&
+	       memcmp(u->plugin.name, plugin, u->plugin.len) == 0;
 }

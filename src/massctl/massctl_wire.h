@@ -1,6 +1,6 @@
 /*
  * massctl_wire: the client side of the MASS v1 wire format (see
- * mass-protocol.md), as pure functions over buffers: building the greeting,
+ * mass-protocol(7)), as pure functions over buffers: building the greeting,
  * the RFC 1929 login and requests, and decoding replies. No sockets here.
  *
  * Every function that can fail returns -1 and writes a one-line reason into
@@ -24,7 +24,12 @@
 #define MASSCTL_REQ_MAX 65536
 #define MASSCTL_REPLY_MAX (1u << 20)
 
-/* Fixed indexes. */
+/*
+ * The indexes of the core (00..0D, fixed by the protocol) and the documented
+ * numbers of the bundled plugins' indexes. massctl uses a bundled plugin's
+ * number only after the info reply (14) says that plugin serves it, or,
+ * when info is not served, as a documented fallback (see massctl(1)).
+ */
 enum massctl_index {
 	MASSCTL_IX_INDEXES = 0x00,
 	MASSCTL_IX_USERS = 0x01,
@@ -183,22 +188,44 @@ struct massctl_user_stat {
 int massctl_decode_user_stats(const struct massctl_reply *r, struct massctl_user_stat *out,
 			      size_t *n, char *err, size_t errlen);
 
-/* 14: VERSION str, START u64, UPTIME u64, N u8, N x (INDEX u8, PLUGIN str,
- * VERSION str, USAGE str). */
+/*
+ * 14, the info plugin's reply, by its reply layout (core/layout.h). Servers
+ * of ABI 1.2 send six fields per row; earlier ones the first four.
+ */
+#define MASSCTL_INFO_LAYOUT \
+	"version:str,start_time:u64,uptime:u64,indexes:[index:u8,plugin:str," \
+	"plugin_version:str,usage:str,signature:str,layout:str]"
+#define MASSCTL_INFO_LAYOUT_11 \
+	"version:str,start_time:u64,uptime:u64,indexes:[index:u8,plugin:str," \
+	"plugin_version:str,usage:str]"
+
 struct massctl_index_usage {
 	uint8_t index;
 	struct massctl_name plugin, version, usage;
+	struct massctl_name signature, layout;   /* empty in a row before ABI 1.2 */
 };
 
 struct massctl_info {
 	struct massctl_name version;
 	uint64_t start_time, uptime;
+	bool rows12;          /* the rows carry signature and layout */
 	size_t n;
 	struct massctl_index_usage ix[256];
 };
 
+/*
+ * Decodes a 14 reply as either layout above (the 1.2 one first). On
+ * failure err gives the reason for each. Like every decoder: 0 for
+ * a well-formed reply (fields only for status 00), or -1.
+ */
 int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
 			char *err, size_t errlen);
+
+/* The row of index ix in info, or NULL. */
+const struct massctl_index_usage *massctl_info_row(const struct massctl_info *info, uint8_t ix);
+
+/* True when the row of ix names plugin (a NUL-terminated name). */
+bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char *plugin);
 
 /* 0A..0D: no fields. */
 int massctl_decode_empty(const struct massctl_reply *r, char *err, size_t errlen);

@@ -24,25 +24,28 @@
  * field longer than its cap is cut at an octet boundary, never inside an
  * escape.
  *
- * The log is used from the event-loop thread only: the state below is not
- * locked.
+ * A log (struct accesslog, accesslog.h) is used from its loop's thread
+ * only: its state is not locked.
  */
 #define ACCESSLOG_LINE_MAX PIPE_BUF
 #define ACCESSLOG_FIELD_MAX 512
 
-static int accesslog_fd = STDERR_FILENO;
-static bool accesslog_fd_is_pipe;   /* cut batches at PIPE_BUF */
-static char accesslog_path[PATH_MAX];  /* empty: stderr */
+static void accesslog_note_kind(struct accesslog *log);
 
-/* The formatted second, redone only when the second changes. */
-static time_t accesslog_cached_sec = (time_t)-1;
-static char accesslog_cached_stamp[32];
+void accesslog_init(struct accesslog *log)
+{
+	log->fd = STDERR_FILENO;
+	log->path[0] = '\0';
+	log->cached_sec = (time_t)-1;
+	log->batch_len = 0;
+	accesslog_note_kind(log);
+}
 
-static void accesslog_note_kind(void)
+static void accesslog_note_kind(struct accesslog *log)
 {
 	struct stat st;
 
-	accesslog_fd_is_pipe = fstat(accesslog_fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	log->fd_is_pipe = fstat(log->fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 static int accesslog_open_path(const char *path, char *err, size_t errlen)
@@ -54,12 +57,12 @@ static int accesslog_open_path(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-int accesslog_open(const char *path, char *err, size_t errlen)
+int accesslog_open(struct accesslog *log, const char *path, char *err, size_t errlen)
 {
 	int fd = STDERR_FILENO;
 
 	if (path != NULL && strcmp(path, "-") != 0) {
-		if (strlen(path) >= sizeof(accesslog_path)) {
+		if (strlen(path) >= sizeof(log->path)) {
 			snprintf(err, errlen, "access log path too long");
 			return -1;
 		}
@@ -67,40 +70,40 @@ int accesslog_open(const char *path, char *err, size_t errlen)
 		if (fd < 0)
 			return -1;
 	}
-	accesslog_close();
-	accesslog_fd = fd;
-	accesslog_note_kind();
-	snprintf(accesslog_path, sizeof(accesslog_path), "%s",
+	accesslog_close(log);
+	log->fd = fd;
+	accesslog_note_kind(log);
+	snprintf(log->path, sizeof(log->path), "%s",
 		 fd == STDERR_FILENO ? "" : path);
 	return 0;
 }
 
-int accesslog_reopen(char *err, size_t errlen)
+int accesslog_reopen(struct accesslog *log, char *err, size_t errlen)
 {
 	int fd;
 
-	if (accesslog_path[0] == '\0')
+	if (log->path[0] == '\0')
 		return 0;
 	/* Open the new file before closing the old: on failure the log
 	 * keeps going to the file it had. */
-	fd = accesslog_open_path(accesslog_path, err, errlen);
+	fd = accesslog_open_path(log->path, err, errlen);
 	if (fd < 0)
 		return -1;
-	accesslog_flush();
-	if (accesslog_fd != STDERR_FILENO)
-		close(accesslog_fd);
-	accesslog_fd = fd;
-	accesslog_note_kind();
+	accesslog_flush(log);
+	if (log->fd != STDERR_FILENO)
+		close(log->fd);
+	log->fd = fd;
+	accesslog_note_kind(log);
 	return 0;
 }
 
-void accesslog_close(void)
+void accesslog_close(struct accesslog *log)
 {
-	accesslog_flush();
-	if (accesslog_fd != STDERR_FILENO)
-		close(accesslog_fd);
-	accesslog_fd = STDERR_FILENO;
-	accesslog_path[0] = '\0';
+	accesslog_flush(log);
+	if (log->fd != STDERR_FILENO)
+		close(log->fd);
+	log->fd = STDERR_FILENO;
+	log->path[0] = '\0';
 }
 
 void accesslog_escape(char *dst, size_t dstlen, const char *src, size_t len)
@@ -181,7 +184,7 @@ static void accesslog_addr_fields(struct accesslog_line *l, const struct sockadd
 }
 
 /* 2026-11-28T00:15:00.123Z */
-static void accesslog_stamp(struct accesslog_line *l)
+static void accesslog_stamp(struct accesslog *log, struct accesslog_line *l)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -189,11 +192,11 @@ static void accesslog_stamp(struct accesslog_line *l)
 	char frac[6];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != accesslog_cached_sec) {
+	if (ts.tv_sec != log->cached_sec) {
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(accesslog_cached_stamp, sizeof(accesslog_cached_stamp),
+		strftime(log->cached_stamp, sizeof(log->cached_stamp),
 			 "%Y-%m-%dT%H:%M:%S", &tm);
-		accesslog_cached_sec = ts.tv_sec;
+		log->cached_sec = ts.tv_sec;
 	}
 	ms = (unsigned)(ts.tv_nsec / 1000000) % 1000;
 	frac[0] = '.';
@@ -203,7 +206,7 @@ static void accesslog_stamp(struct accesslog_line *l)
 	frac[4] = 'Z';
 	frac[5] = '\0';
 	l->pos = 0;
-	accesslog_raw(l, accesslog_cached_stamp);
+	accesslog_raw(l, log->cached_stamp);
 	accesslog_raw(l, frac);
 }
 
@@ -213,13 +216,10 @@ static void accesslog_stamp(struct accesslog_line *l)
  * load. On a pipe the batch is cut at line ends into writes of at most
  * PIPE_BUF, so lines still never interleave with other writers.
  */
-static char accesslog_batch[64 * 1024];
-static size_t accesslog_batch_len;
-
-static void accesslog_write_all(const char *p, size_t left)
+static void accesslog_write_all(int fd, const char *p, size_t left)
 {
 	while (left > 0) {
-		ssize_t n = write(accesslog_fd, p, left);
+		ssize_t n = write(fd, p, left);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -230,45 +230,50 @@ static void accesslog_write_all(const char *p, size_t left)
 	}
 }
 
-void accesslog_flush(void)
+void accesslog_flush(struct accesslog *log)
 {
-	const char *p = accesslog_batch;
-	size_t left = accesslog_batch_len;
+	const char *p = log->batch;
+	size_t left = log->batch_len;
 
 	while (left > 0) {
 		size_t chunk = left;
 
-		if (accesslog_fd_is_pipe && chunk > ACCESSLOG_LINE_MAX) {
+		if (log->fd_is_pipe && chunk > ACCESSLOG_LINE_MAX) {
 			chunk = ACCESSLOG_LINE_MAX;
 			while (chunk > 0 && p[chunk - 1] != '\n')
 				chunk--;
 		}
-		accesslog_write_all(p, chunk);
+		accesslog_write_all(log->fd, p, chunk);
 		p += chunk;
 		left -= chunk;
 	}
-	accesslog_batch_len = 0;
+	log->batch_len = 0;
+}
+
+void accesslog_flush_hook(void *log)
+{
+	accesslog_flush(log);
 }
 
 /* The newline always fits: every field leaves room for it by its cap. */
-static void accesslog_emit(struct accesslog_line *l)
+static void accesslog_emit(struct accesslog *log, struct accesslog_line *l)
 {
 	if (l->pos == sizeof(l->buf))
 		l->pos--;
 	l->buf[l->pos++] = '\n';
-	if (accesslog_batch_len + l->pos > sizeof(accesslog_batch))
-		accesslog_flush();
-	memcpy(accesslog_batch + accesslog_batch_len, l->buf, l->pos);
-	accesslog_batch_len += l->pos;
+	if (log->batch_len + l->pos > sizeof(log->batch))
+		accesslog_flush(log);
+	memcpy(log->batch + log->batch_len, l->buf, l->pos);
+	log->batch_len += l->pos;
 }
 
-void accesslog_request(const char *user, char kind, const struct sockaddr *src,
+void accesslog_request(struct accesslog *log, const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status)
 {
 	struct accesslog_line l;
 	char type[3] = { '\t', '?', '\0' };
 
-	accesslog_stamp(&l);
+	accesslog_stamp(log, &l);
 	accesslog_field(&l, user);
 	if (kind == ACCESSLOG_CONNECT || kind == ACCESSLOG_BIND || kind == ACCESSLOG_UDP)
 		type[1] = kind;
@@ -277,7 +282,7 @@ void accesslog_request(const char *user, char kind, const struct sockaddr *src,
 	accesslog_field(&l, dest);
 	accesslog_int_field(&l, dest_port);
 	accesslog_int_field(&l, status);
-	accesslog_emit(&l);
+	accesslog_emit(log, &l);
 }
 
 const char *accesslog_end_name(enum accesslog_end end)
@@ -296,7 +301,7 @@ const char *accesslog_end_name(enum accesslog_end end)
 	return "error";
 }
 
-void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
+void accesslog_tunnel_close(struct accesslog *log, const char *user, const struct sockaddr *client,
 			    const char *dest, uint16_t dest_port,
 			    const struct sockaddr *peer, uint64_t bytes_up,
 			    uint64_t bytes_down, uint64_t duration_ms,
@@ -304,7 +309,7 @@ void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
 {
 	struct accesslog_line l;
 
-	accesslog_stamp(&l);
+	accesslog_stamp(log, &l);
 	accesslog_field(&l, user);
 	accesslog_raw(&l, "\tC");
 	accesslog_addr_fields(&l, client);
@@ -316,17 +321,17 @@ void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
 	accesslog_u64_field(&l, duration_ms);
 	accesslog_raw(&l, "\t");
 	accesslog_raw(&l, accesslog_end_name(end));
-	accesslog_emit(&l);
+	accesslog_emit(log, &l);
 }
 
-void accesslog_credential(const char *user, const char *protocol,
+void accesslog_credential(struct accesslog *log, const char *user, const char *protocol,
 			  const char *dest, uint16_t dest_port,
 			  const char *cuser, size_t cuser_len,
 			  const char *cpass, size_t cpass_len, const char *result)
 {
 	struct accesslog_line l;
 
-	accesslog_stamp(&l);
+	accesslog_stamp(log, &l);
 	accesslog_field(&l, user);
 	accesslog_raw(&l, "\tP");
 	accesslog_field(&l, protocol);
@@ -335,5 +340,5 @@ void accesslog_credential(const char *user, const char *protocol,
 	accesslog_field_n(&l, cuser, cuser_len);
 	accesslog_field_n(&l, cpass, cpass_len);
 	accesslog_field(&l, result);
-	accesslog_emit(&l);
+	accesslog_emit(log, &l);
 }

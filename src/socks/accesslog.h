@@ -21,23 +21,48 @@
 #ifndef MASS_ACCESSLOG_H
 #define MASS_ACCESSLOG_H
 
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
+
+/*
+ * One access log, owned by whoever runs the loop that writes it (main's
+ * runtime context; a test): its descriptor, its path for reopening, the
+ * batch of lines not yet written and the cached time stamp. Used from that
+ * loop's thread only. The fields are the module's own.
+ */
+struct accesslog {
+	int fd;
+	bool fd_is_pipe;             /* cut batches at PIPE_BUF */
+	char path[PATH_MAX];         /* empty: stderr */
+	time_t cached_sec;           /* the formatted second, redone when it changes */
+	char cached_stamp[32];
+	size_t batch_len;
+	char batch[64 * 1024];       /* lines gathered since the last flush */
+};
+
+/* Readies log, writing to stderr. */
+void accesslog_init(struct accesslog *log);
 
 /* Opens the log: "-" or NULL is stderr. Returns 0, or -1 with err set. */
-int accesslog_open(const char *path, char *err, size_t errlen);
+int accesslog_open(struct accesslog *log, const char *path, char *err, size_t errlen);
 
 /* Reopens the same path (after logrotate moved it). Returns 0 or -1 (err set). */
-int accesslog_reopen(char *err, size_t errlen);
+int accesslog_reopen(struct accesslog *log, char *err, size_t errlen);
 
 /* Flushes and closes (back to stderr). */
-void accesslog_close(void);
+void accesslog_close(struct accesslog *log);
 
 /*
  * Writes the lines gathered since the last flush. Lines are batched: the
- * daemon calls this once per loop round, before waiting for events.
+ * daemon calls this once per loop round, before waiting for events
+ * (accesslog_flush_hook is the loop's before-wait hook, arg the log).
  */
-void accesslog_flush(void);
+void accesslog_flush(struct accesslog *log);
+void accesslog_flush_hook(void *log);
 
 /* The record types of request lines (the third column). */
 enum accesslog_kind {
@@ -47,7 +72,7 @@ enum accesslog_kind {
 };
 
 /* One request line; a kind outside enum accesslog_kind is written as '?'. */
-void accesslog_request(const char *user, char kind, const struct sockaddr *src,
+void accesslog_request(struct accesslog *log, const char *user, char kind, const struct sockaddr *src,
 		       const char *dest, uint16_t dest_port, int status);
 
 /* How a tunnel ended; accesslog_end_name() gives the word in the log. */
@@ -64,14 +89,15 @@ enum accesslog_end {
 const char *accesslog_end_name(enum accesslog_end end);
 
 /* One close line (see above); client and peer may be NULL ('-'). */
-void accesslog_tunnel_close(const char *user, const struct sockaddr *client,
+void accesslog_tunnel_close(struct accesslog *log, const char *user,
+			    const struct sockaddr *client,
 			    const char *dest, uint16_t dest_port,
 			    const struct sockaddr *peer, uint64_t bytes_up,
 			    uint64_t bytes_down, uint64_t duration_ms,
 			    enum accesslog_end end);
 
 /* Captured credentials come with their lengths: they may hold any octet. */
-void accesslog_credential(const char *user, const char *protocol,
+void accesslog_credential(struct accesslog *log, const char *user, const char *protocol,
 			  const char *dest, uint16_t dest_port,
 			  const char *cuser, size_t cuser_len,
 			  const char *cpass, size_t cpass_len, const char *result);

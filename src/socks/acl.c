@@ -240,7 +240,7 @@ static int acl_parse_conds(struct acl_rule *r, const char *value, const char **w
 	return 0;
 }
 
-static int acl_add_rule(struct acl *a, const struct config_kv *kv, const char *path,
+static int acl_add_rule(struct acl *a, const struct acl_rule_text *kv, const char *path,
 			char *err, size_t errlen)
 {
 	struct acl_rule r;
@@ -248,15 +248,15 @@ static int acl_add_rule(struct acl *a, const struct config_kv *kv, const char *p
 
 	memset(&r, 0, sizeof(r));
 	r.line = kv->line;
-	if (strcmp(kv->key, "allow") == 0)
+	if (strcmp(kv->action, "allow") == 0)
 		r.action = ACL_ALLOW;
-	else if (strcmp(kv->key, "deny") == 0)
+	else if (strcmp(kv->action, "deny") == 0)
 		r.action = ACL_DENY;
 	else
 		why = "unknown key (allow or deny)";
-	if (why != NULL || acl_parse_conds(&r, kv->value, &why) < 0) {
+	if (why != NULL || acl_parse_conds(&r, kv->conditions, &why) < 0) {
 		snprintf(err, errlen, "%s:%d: [acl] %s: %s", path ? path : "(defaults)",
-			 kv->line, kv->key, why);
+			 kv->line, kv->action, why);
 		return -1;
 	}
 	if (acl_push(a, &r) < 0) {
@@ -342,7 +342,7 @@ static int acl_add_listener(struct acl *a, const struct sockaddr_storage *ss)
 	return 0;
 }
 
-struct acl *acl_compile(const struct config *cfg, const struct acl_self *self,
+struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *self,
 			char *err, size_t errlen)
 {
 	struct acl *a = calloc(1, sizeof(*a));
@@ -352,8 +352,8 @@ struct acl *acl_compile(const struct config *cfg, const struct acl_self *self,
 	for (size_t i = 0; self != NULL && i < self->nlisteners; i++)
 		if (acl_add_listener(a, &self->listeners[i]) < 0)
 			goto oom;
-	for (size_t i = 0; i < cfg->acl.len; i++) {
-		if (acl_add_rule(a, &cfg->acl.items[i], cfg->path, err, errlen) < 0) {
+	for (size_t i = 0; i < rules->len; i++) {
+		if (acl_add_rule(a, &rules->items[i], rules->path, err, errlen) < 0) {
 			acl_free(a);
 			return NULL;
 		}

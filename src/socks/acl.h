@@ -61,7 +61,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "config.h"
 
 struct acl;
 
@@ -88,11 +87,29 @@ struct acl_self {
 };
 
 /*
- * Compiles cfg->acl behind the built-in rules for self (NULL: none, for
+ * The user rules as written, in file order: one [acl] line each (action
+ * "allow" or "deny", the conditions, the line number), and the file they
+ * come from (NULL: "(defaults)"), for messages. The caller owns the
+ * strings; acl_compile() keeps none of them.
+ */
+struct acl_rule_text {
+	const char *action;
+	const char *conditions;
+	int line;
+};
+
+struct acl_rules {
+	const struct acl_rule_text *items;
+	size_t len;
+	const char *path;
+};
+
+/*
+ * Compiles rules behind the built-in rules for self (NULL: none, for
  * tests of the user rules alone). Returns the ACL, or NULL with "PATH:LINE:
  * [acl] KEY: reason" (or "out of memory") in err.
  */
-struct acl *acl_compile(const struct config *cfg, const struct acl_self *self,
+struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *self,
 			char *err, size_t errlen);
 
 /* Frees an ACL (NULL is fine). */

@@ -26,7 +26,7 @@ int relay_preload(struct relay *r, const uint8_t *data, size_t len)
 		return 0;
 	if (len > POOL_BUF_SIZE || d->len != 0)
 		return -1;
-	d->buf = pool_buf_get();
+	d->buf = pool_buf_get(r->pool);
 	if (d->buf == NULL)
 		return -1;
 	memcpy(d->buf->data, data, len);
@@ -37,14 +37,14 @@ int relay_preload(struct relay *r, const uint8_t *data, size_t len)
 }
 
 /* Gives back what an empty direction holds, so idle tunnels hold nothing. */
-static void relay_dir_idle(struct relay_dir *d)
+static void relay_dir_idle(struct pool *pool, struct relay_dir *d)
 {
 	if (d->buf != NULL) {
-		pool_buf_put(d->buf);
+		pool_buf_put(pool, d->buf);
 		d->buf = NULL;
 	}
 	if (d->pipe != NULL) {
-		pool_pipe_put(d->pipe);
+		pool_pipe_put(pool, d->pipe);
 		d->pipe = NULL;
 	}
 }
@@ -69,7 +69,7 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 			}
 			return -1;
 		}
-		metrics_relay_write((uint64_t)n);
+		metrics_relay_write(r->metrics, (uint64_t)n);
 		d->off += (uint32_t)n;
 		d->len -= (uint32_t)n;
 	}
@@ -77,15 +77,15 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 }
 
 /* Gives the user-space buffer back and takes a pipe; false when none is left. */
-static bool relay_to_pipe(struct relay_dir *d)
+static bool relay_to_pipe(struct relay *r, struct relay_dir *d)
 {
 	/* a buffer left from preloaded or inspected bytes goes back */
 	if (d->buf != NULL) {
-		pool_buf_put(d->buf);
+		pool_buf_put(r->pool, d->buf);
 		d->buf = NULL;
 	}
 	if (d->pipe == NULL)
-		d->pipe = pool_pipe_get();
+		d->pipe = pool_pipe_get(r->pool);
 	return d->pipe != NULL;
 }
 
@@ -138,7 +138,7 @@ static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 	size_t want = POOL_BUF_SIZE;
 	ssize_t n;
 
-	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(d)) {
+	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(r, d)) {
 		if (inspect)
 			return relay_splice_unseen(r, which, src);
 		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
@@ -149,10 +149,10 @@ static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 	}
 	if (d->pipe != NULL) {
 		/* switching to user space: the pipe is empty here, keep order simple */
-		pool_pipe_put(d->pipe);
+		pool_pipe_put(r->pool, d->pipe);
 		d->pipe = NULL;
 	}
-	if (d->buf == NULL && (d->buf = pool_buf_get()) == NULL) {
+	if (d->buf == NULL && (d->buf = pool_buf_get(r->pool)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -247,7 +247,7 @@ static void relay_took(struct relay *r, int which, size_t n, bool inspect)
 {
 	struct relay_dir *d = &r->dir[which];
 
-	metrics_relay_read((uint64_t)n);
+	metrics_relay_read(r->metrics, (uint64_t)n);
 	d->bytes += (uint64_t)n;
 	d->len = (uint32_t)n;
 	if (d->buf != NULL && inspect)
@@ -274,7 +274,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		if (d->eof) {
 			if (!d->shut) {
 				d->shut = true;
-				relay_dir_idle(d);
+				relay_dir_idle(r->pool, d);
 				/* the last direction to finish needs no FIN: close() sends it */
 				if (!r->dir[1 - which].shut &&
 				    shutdown(r->fd[dst], SHUT_WR) < 0 && errno != ENOTCONN)
@@ -307,7 +307,7 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 		relay_took(r, which, (size_t)n, inspect);
 	}
-	relay_dir_idle(d);
+	relay_dir_idle(r->pool, d);
 	return RELAY_OPEN;
 }
 
@@ -346,13 +346,13 @@ void relay_release(struct relay *r)
 	for (int i = 0; i < 2; i++) {
 		struct relay_dir *d = &r->dir[i];
 
-		pool_buf_put(d->buf);
+		pool_buf_put(r->pool, d->buf);
 		d->buf = NULL;
 		/* a pipe still holding bytes cannot be reused by another tunnel */
 		if (d->len > 0 && d->pipe != NULL)
-			pool_pipe_discard(d->pipe);
+			pool_pipe_discard(r->pool, d->pipe);
 		else
-			pool_pipe_put(d->pipe);
+			pool_pipe_put(r->pool, d->pipe);
 		d->pipe = NULL;
 		d->len = 0;
 	}

@@ -101,11 +101,15 @@ struct relay_dir {
 	uint64_t tapped;         /* of those, octets fed to a tap */
 };
 
+struct metrics;
+
 struct relay {
 	int fd[2];
 	uint8_t ready[2];
 	struct relay_dir dir[2];
 	struct relay_tap tap;    /* feed NULL: nothing watches the flow */
+	struct metrics *metrics; /* counts the I/O (core/metrics.h); set after relay_init */
+	struct pool *pool;       /* the loop's buffers and pipes (core/pool.h); likewise */
 };
 
 enum relay_status {

@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "acl.h"
 #include "bind.h"
+#include "context.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
 #include "core/escape.h"
@@ -26,7 +27,6 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
-#include "runtime.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
 #include "auth/users.h"
@@ -65,8 +65,8 @@ struct handshake {
 };
 
 struct session {
-	struct runtime_ctx *ctx;         /* loop, resolver, live users and switches */
-	const struct runtime *rt;        /* the snapshot it started with (held) */
+	struct socks_ctx *ctx;           /* loop, resolver, live users and switches */
+	const struct socks_policy *policy; /* the one it started with (its snapshot held) */
 	struct relay relay;              /* owns both fds (upstream -1 until connecting) */
 	struct loop_timer timer;         /* the current stage's deadline */
 	struct loop_timer kick;          /* resumes a relay that yielded */
@@ -74,7 +74,7 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
-	TAILQ_ENTRY(session) link;       /* in session_list */
+	TAILQ_ENTRY(session) link;       /* in ctx->sessions.list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
 	uint16_t dest_port;
@@ -95,19 +95,16 @@ struct session {
 	uint16_t bound_port;
 };
 
-/* oldest first */
-static TAILQ_HEAD(, session) session_list = TAILQ_HEAD_INITIALIZER(session_list);
-static size_t session_total;
-static uint64_t session_next_id = 1;
-
-/* Refused PROXY headers in the daemon log: 10 at once, then 1 a second, over all peers. */
-static struct ratelimit session_proxy_lines = RATELIMIT_INIT(10, 1);
-
-/* Failed logins in the daemon log: 10 at once, then 1 a second, over all clients. */
-static struct ratelimit session_login_lines = RATELIMIT_INIT(10, 1);
-
-/* One read buffer for every handshake: the loop is single-threaded. */
-static uint8_t session_rx[POOL_BUF_SIZE];
+void session_table_init(struct session_table *t)
+{
+	TAILQ_INIT(&t->list);
+	t->total = 0;
+	t->next_id = 1;
+	/* refused PROXY headers and failed logins in the daemon log: 10 at
+	 * once, then 1 a second, over all peers */
+	t->proxy_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+	t->login_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+}
 
 #define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
@@ -115,7 +112,8 @@ static uint8_t session_rx[POOL_BUF_SIZE];
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->user, (const struct sockaddr *)&s->client_addr, s->dest,
+	accesslog_tunnel_close(s->ctx->accesslog, s->user,
+			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
@@ -166,14 +164,15 @@ static void session_free(struct session *s)
 		free(hs->addrs);
 		free(hs);
 	}
-	TAILQ_REMOVE(&session_list, s, link);
-	runtime_release(s->rt);
+	TAILQ_REMOVE(&s->ctx->sessions.list, s, link);
+	s->ctx->sessions.total--;
+	if (s->policy != NULL)
+		snapshot_release(s->policy->snap);
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
+	metrics_closed(s->ctx->metrics);
 	free(s);
-	session_total--;
-	metrics_closed();
 }
 
 /* Ends the tunnel with an RST instead of a FIN, to pass a reset on. */
@@ -249,7 +248,7 @@ static void session_log_request(struct session *s, uint8_t rep)
 	char dest[256];
 
 	request_dest_str(&s->hs->req, dest, sizeof(dest));
-	accesslog_request(s->user, session_kind(s->hs->req.cmd),
+	accesslog_request(s->ctx->accesslog, s->user, session_kind(s->hs->req.cmd),
 			  (const struct sockaddr *)&s->client_addr, dest, s->hs->req.port, rep);
 }
 
@@ -283,7 +282,7 @@ static bool session_verdict(const struct session *s, const char *name, uint16_t 
 {
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
 
-	return acl_check(s->rt->acl, &q, line) == ACL_ALLOW;
+	return acl_check(s->policy->acl, &q, line) == ACL_ALLOW;
 }
 
 /* A denial in the daemon log: command, client, destination (the name escaped), rule. */
@@ -402,12 +401,12 @@ static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context)
 {
-	struct runtime_ctx *ctx = context;
+	struct socks_ctx *ctx = context;
 	struct session *s;
 
 	(void)peerlen;
 	if (ctx->stopping ||
-	    (ctx->rt->cfg.max_clients != 0 && session_total >= ctx->rt->cfg.max_clients)) {
+	    (ctx->policy->max_clients != 0 && ctx->sessions.total >= ctx->policy->max_clients)) {
 		close(fd);
 		return;
 	}
@@ -419,10 +418,12 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 	}
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
+	s->relay.metrics = ctx->metrics;
+	s->relay.pool = ctx->pool;
 	s->hs->peer = *peer;
 	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
 	/* a listed balancer speaks first: its header names the client */
-	if (net_cidr_any(ctx->rt->cfg.proxy_protocol.nets, ctx->rt->cfg.proxy_protocol.len,
+	if (net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
 			 (const struct sockaddr *)peer)) {
 		proxy_init(&s->hs->p.proxy);
 		s->state = ST_PROXY;
@@ -437,17 +438,18 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		return;
 	}
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
-	s->rt = runtime_hold(ctx->rt);
-	s->id = session_next_id++;
+	s->policy = ctx->policy;
+	snapshot_hold(s->policy->snap);
+	s->id = ctx->sessions.next_id++;
 	s->accepted_ms = loop_now_ms(ctx->loop);
 	memcpy(&s->client_addr, peer, sizeof(s->client_addr));
 	s->rep = 0xFF;
-	TAILQ_INSERT_TAIL(&session_list, s, link);
-	session_total++;
-	metrics_accepted();
+	TAILQ_INSERT_TAIL(&ctx->sessions.list, s, link);
+	ctx->sessions.total++;
+	metrics_accepted(ctx->metrics);
 	if (s->state == ST_GREETING)
 		session_started(s);
-	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.handshake_timeout),
+	loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->policy->handshake_timeout),
 			 session_handshake_timeout);
 	/* deferred accept: the greeting is usually here already */
 	s->relay.ready[RELAY_CLIENT] = RELAY_READABLE | RELAY_WRITABLE;
@@ -478,7 +480,8 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 static void session_client_readable(struct session *s)
 {
 	for (;;) {
-		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], session_rx, sizeof(session_rx), 0);
+		ssize_t n = recv(s->relay.fd[RELAY_CLIENT], s->ctx->sessions.rx,
+				 sizeof(s->ctx->sessions.rx), 0);
 		size_t off = 0;
 
 		if (n < 0) {
@@ -498,11 +501,11 @@ static void session_client_readable(struct session *s)
 			return;
 		}
 		/* a short read drained the socket (unless an EOF is still to be read) */
-		if ((size_t)n < sizeof(session_rx) &&
+		if ((size_t)n < sizeof(s->ctx->sessions.rx) &&
 		    !(s->relay.ready[RELAY_CLIENT] & RELAY_EOF_PENDING))
 			s->relay.ready[RELAY_CLIENT] &= ~RELAY_READABLE;
 		while (off < (size_t)n) {
-			ssize_t used = session_handshake(s, session_rx + off, (size_t)n - off);
+			ssize_t used = session_handshake(s, s->ctx->sessions.rx + off, (size_t)n - off);
 
 			if (used < 0)
 				return;
@@ -581,7 +584,7 @@ static void session_proxy_refused(const struct session *s, const char *why)
 	char peer[NET_ADDRSTRLEN];
 	uint64_t held;
 
-	if (!ratelimit_take(&session_proxy_lines, loop_now_ms(s->ctx->loop), &held))
+	if (!ratelimit_take(&s->ctx->sessions.proxy_lines, loop_now_ms(s->ctx->loop), &held))
 		return;
 	if (held > 0)
 		log_warn("proxy_protocol: %llu more refused connections not logged",
@@ -685,7 +688,7 @@ static void session_login_failed(const struct session *s, const struct userpass_
 	char name[ESCAPE_SIZE(sizeof(up->user))], client[NET_ADDRSTRLEN];
 	uint64_t held;
 
-	if (!ratelimit_take(&session_login_lines, loop_now_ms(s->ctx->loop), &held))
+	if (!ratelimit_take(&s->ctx->sessions.login_lines, loop_now_ms(s->ctx->loop), &held))
 		return;
 	if (held > 0)
 		log_warn("socks: %llu more failed logins not logged", (unsigned long long)held);
@@ -725,9 +728,9 @@ static void session_auth_done(void *ctx, bool ok)
 	}
 	s->state = ST_REQUEST;
 	hs->pending_len = 0;
-	memcpy(session_rx, hs->pending, n);
+	memcpy(s->ctx->sessions.rx, hs->pending, n);
 	while (off < n) {
-		ssize_t used = session_handshake(s, session_rx + off, n - off);
+		ssize_t used = session_handshake(s, s->ctx->sessions.rx + off, n - off);
 
 		if (used < 0)
 			return;
@@ -758,7 +761,7 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 	}
 	if (r == PROTO_MORE)
 		return (ssize_t)used;
-	metrics_auth_attempt();
+	metrics_auth_attempt(s->ctx->metrics);
 	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
 	    && events_auth_has(MASS_AUTH_SOCKS)) {
 		/* a name the store does not hold: the providers decide */
@@ -844,9 +847,9 @@ static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_
 static bool session_command_enabled(const struct session *s, uint8_t cmd)
 {
 	switch (cmd) {
-	case SOCKS5_CMD_CONNECT: return s->rt->cfg.commands & CMD_CONNECT;
-	case SOCKS5_CMD_BIND: return s->rt->cfg.commands & CMD_BIND;
-	case SOCKS5_CMD_UDP: return s->rt->cfg.commands & CMD_UDP;
+	case SOCKS5_CMD_CONNECT: return s->policy->commands & SOCKS_ALLOW_CONNECT;
+	case SOCKS5_CMD_BIND: return s->policy->commands & SOCKS_ALLOW_BIND;
+	case SOCKS5_CMD_UDP: return s->policy->commands & SOCKS_ALLOW_UDP;
 	default: return false;
 	}
 }
@@ -884,7 +887,7 @@ static void session_request_done(struct session *s)
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
 		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
-					s->rt->cfg.connect_timeout };
+					s->policy->connect_timeout };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
 		s->state = ST_BIND;
@@ -929,7 +932,7 @@ static void session_established(struct session *s, const struct sockaddr *bnd)
 		return;
 	}
 	session_established_event(s, bnd);
-	metrics_tunnel_established();
+	metrics_tunnel_established(s->ctx->metrics);
 	net_nodelay(s->relay.fd[RELAY_UPSTREAM]);
 	session_start_relay(s);
 }
@@ -989,7 +992,7 @@ static void session_try_next(struct session *s)
 		}
 		s->relay.fd[RELAY_UPSTREAM] = fd;
 		s->state = ST_CONNECTING;
-		loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->rt->cfg.connect_timeout),
+		loop_timer_start(s->ctx->loop, &s->timer, SESSION_MS(s->policy->connect_timeout),
 				 session_connect_timeout);
 		return;
 	}
@@ -1119,7 +1122,8 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 		snprintf(dest, sizeof(dest), "%s", name);
 	else
 		net_ip_str(dst, dest, sizeof(dest));
-	accesslog_request(s->user, ACCESSLOG_UDP, (const struct sockaddr *)&s->client_addr, dest,
+	accesslog_request(s->ctx->accesslog, s->user, ACCESSLOG_UDP,
+			  (const struct sockaddr *)&s->client_addr, dest,
 			  dst != NULL ? net_port(dst) : port, SOCKS5_REP_NOT_ALLOWED);
 	return false;
 }
@@ -1129,7 +1133,8 @@ static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
-				     s->rt->cfg.idle_timeout };
+				     s->policy->idle_timeout, s->ctx->metrics,
+				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp) };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1146,7 +1151,7 @@ static void session_udp_start(struct session *s)
 		return;
 	}
 	session_established_event(s, (struct sockaddr *)&bnd);
-	metrics_tunnel_established();
+	metrics_tunnel_established(s->ctx->metrics);
 	free(s->hs);
 	s->hs = NULL;
 	s->state = ST_UDP;
@@ -1161,7 +1166,7 @@ static void session_credential(void *ctx, const struct dissect_credential *c)
 
 	if (!s->ctx->live.dissectors)
 		return;
-	accesslog_credential(s->user, c->protocol, s->dest, s->dest_port,
+	accesslog_credential(s->ctx->accesslog, s->user, c->protocol, s->dest, s->dest_port,
 			     c->user, c->user_len, c->pass, c->pass_len, c->result);
 	if (events_wanted(MASS_EVENT_CREDENTIAL)) {
 		struct mass_event ev = {
@@ -1196,7 +1201,7 @@ static uint64_t session_tap_pass(void *ctx, int dir)
  * the client's first bytes, or -1 when none watches. */
 static int session_watch(struct session *s, const uint8_t *first, size_t len)
 {
-	struct dissect *d = dissect_start(s->rt->cfg.dissector_ports, s->dest_port, first, len,
+	struct dissect *d = dissect_start(s->policy->dissector_ports, s->dest_port, first, len,
 					  session_credential, s);
 
 	if (d == NULL)
@@ -1263,8 +1268,8 @@ static void session_kick(struct loop *loop, struct loop_timer *t)
 /* How long the tunnel may stay quiet now: fin_timeout once half-closed. */
 static uint64_t session_relay_limit(const struct session *s)
 {
-	return SESSION_MS(relay_half_closed(&s->relay) ? s->rt->cfg.fin_timeout
-						       : s->rt->cfg.idle_timeout);
+	return SESSION_MS(relay_half_closed(&s->relay) ? s->policy->fin_timeout
+						       : s->policy->idle_timeout);
 }
 
 /*
@@ -1330,9 +1335,9 @@ static void session_start_relay(struct session *s)
 
 /* --- the set of sessions --- */
 
-size_t session_count(void)
+size_t session_count(const struct socks_ctx *ctx)
 {
-	return session_total;
+	return ctx->sessions.total;
 }
 
 static uint8_t session_public_state(const struct session *s)
@@ -1352,13 +1357,13 @@ static uint8_t session_public_state(const struct session *s)
 	}
 }
 
-size_t session_each(mass_session_fn *fn, void *arg)
+size_t session_each(struct socks_ctx *ctx, mass_session_fn *fn, void *arg)
 {
 	char client[NET_ADDRSTRLEN];
 	struct session *s;
 	size_t n = 0;
 
-	TAILQ_FOREACH(s, &session_list, link) {
+	TAILQ_FOREACH(s, &ctx->sessions.list, link) {
 		struct mass_session ms = {
 			.size = sizeof(ms), .state = session_public_state(s), .command = s->cmd,
 			.id = s->id, .user = s->user, .user_len = s->user ? strlen(s->user) : 0,
@@ -1386,11 +1391,11 @@ static void session_closer_fired(struct loop *loop, struct loop_timer *t)
 	session_free(s);
 }
 
-int session_close_id(uint64_t id)
+int session_close_id(struct socks_ctx *ctx, uint64_t id)
 {
 	struct session *s;
 
-	TAILQ_FOREACH(s, &session_list, link)
+	TAILQ_FOREACH(s, &ctx->sessions.list, link)
 		if (s->id == id) {
 			/* never from inside the caller's call: it may be one of our events */
 			if (!loop_timer_armed(&s->closer))
@@ -1400,10 +1405,10 @@ int session_close_id(uint64_t id)
 	return -1;
 }
 
-void session_close_all(void)
+void session_close_all(struct socks_ctx *ctx)
 {
-	while (!TAILQ_EMPTY(&session_list)) {
-		TAILQ_FIRST(&session_list)->end = ACCESSLOG_END_SHUTDOWN;
-		session_free(TAILQ_FIRST(&session_list));
+	while (!TAILQ_EMPTY(&ctx->sessions.list)) {
+		TAILQ_FIRST(&ctx->sessions.list)->end = ACCESSLOG_END_SHUTDOWN;
+		session_free(TAILQ_FIRST(&ctx->sessions.list));
 	}
 }

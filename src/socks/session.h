@@ -30,25 +30,30 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "context.h"
 #include "mass/plugin.h"
+
+/* Readies an empty session table (context.h), before the first accept. */
+void session_table_init(struct session_table *t);
 
 /*
  * Takes ownership of an accepted SOCKS client socket (a listener_accept_fn).
- * context is the struct runtime_ctx (runtime.h) the listener was opened
- * with. The session holds a reference to the snapshot in force at accept
- * (runtime_hold) until it ends, and reads from it the ACL, proxy_protocol, timeouts,
- * commands, dissector ports and max_clients; the users and the auth and
- * dissector switches it reads live from context->live at each use, and it
- * refuses new clients once context->stopping is set.
+ * context is the struct socks_ctx (context.h) the listener was opened
+ * with. The session holds the snapshot of the policy in force at accept
+ * (snapshot_hold on context->policy->snap) until it ends, and reads from
+ * it the ACL, proxy_protocol, timeouts, commands, dissector ports and
+ * max_clients; the users and the auth and dissector switches it reads live
+ * from context->live at each use, and it refuses new clients once
+ * context->stopping is set.
  */
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context);
 
-/* Number of open sessions. */
-size_t session_count(void);
+/* Number of open sessions of ctx. */
+size_t session_count(const struct socks_ctx *ctx);
 
-/* Closes every session at once (end of the shutdown grace period). */
-void session_close_all(void);
+/* Closes every session of ctx at once (end of the shutdown grace period). */
+void session_close_all(struct socks_ctx *ctx);
 
 /*
  * Session control for plugins (<mass/plugin.h>, host->sessions_each and
@@ -58,7 +63,7 @@ void session_close_all(void);
  * under the caller, which may be handling that session's event), with its
  * CLOSED event; returns 0, or -1 when no live session has that id.
  */
-size_t session_each(mass_session_fn *fn, void *arg);
-int session_close_id(uint64_t id);
+size_t session_each(struct socks_ctx *ctx, mass_session_fn *fn, void *arg);
+int session_close_id(struct socks_ctx *ctx, uint64_t id);
 
 #endif

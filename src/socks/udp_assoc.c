@@ -44,8 +44,6 @@ struct udp_assoc {
 	size_t npeers, next_peer;        /* next_peer: the slot replaced when full */
 };
 
-/* One datagram at a time moves through here: the loop is single-threaded. */
-static uint8_t udp_assoc_buf[65536];
 
 #define UDP_ASSOC_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
@@ -116,7 +114,7 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		uint8_t hdr[SOCKS5_UDP_BUILD_MAX];
 		struct iovec iov[2];
 		struct msghdr msg;
-		ssize_t n = recvfrom(fd, udp_assoc_buf, sizeof(udp_assoc_buf), 0,
+		ssize_t n = recvfrom(fd, a->env.buf, a->env.buflen, 0,
 				     (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0)
@@ -127,17 +125,17 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		iov[0].iov_len = socks5_udp_build(hdr, sizeof(hdr), (struct sockaddr *)&from);
 		if (iov[0].iov_len == 0)
 			continue;
-		iov[1].iov_base = udp_assoc_buf;
+		iov[1].iov_base = a->env.buf;
 		iov[1].iov_len = (size_t)n;
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_name = &a->client;
 		msg.msg_namelen = net_addr_len((struct sockaddr *)&a->client);
 		msg.msg_iov = iov;
 		msg.msg_iovlen = 2;
-		metrics_relay_read((uint64_t)n);
+		metrics_relay_read(a->env.metrics, (uint64_t)n);
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
 		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
-			metrics_relay_write((uint64_t)n);
+			metrics_relay_write(a->env.metrics, (uint64_t)n);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 	}
 }
@@ -183,7 +181,7 @@ static void udp_assoc_send(struct udp_assoc *a, const char *name,
 	udp_assoc_add_peer(a, dst);
 	if (sendto(fd, data, len, 0, (const struct sockaddr *)dst,
 		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
-		metrics_relay_write(len);
+		metrics_relay_write(a->env.metrics, len);
 }
 
 static void udp_assoc_resolved(void *data, enum resolve_status status,
@@ -246,14 +244,14 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 		struct sockaddr_storage from, dst;
 		socklen_t fromlen = sizeof(from), dstlen;
 		struct socks5_udp_header h;
-		ssize_t n = recvfrom(fd, udp_assoc_buf, sizeof(udp_assoc_buf), 0,
+		ssize_t n = recvfrom(fd, a->env.buf, a->env.buflen, 0,
 				     (struct sockaddr *)&from, &fromlen);
 		size_t len;
 
 		if (n < 0)
 			return;
 		if (!udp_assoc_is_client(a, &from) ||
-		    socks5_udp_parse(&h, udp_assoc_buf, (size_t)n) != SOCKS5_UDP_OK ||
+		    socks5_udp_parse(&h, a->env.buf, (size_t)n) != SOCKS5_UDP_OK ||
 		    h.frag != 0)
 			continue;
 		/* only a well-formed datagram may fix the client's port */
@@ -263,18 +261,18 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 		}
 		len = (size_t)n - h.data_offset;
 		if (len > 0)
-			metrics_relay_read(len);
+			metrics_relay_read(a->env.metrics, len);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 		if (h.dst.atyp == SOCKS5_ATYP_DOMAIN) {
 			/* by name first: dest-host rules apply to UDP too */
 			if (!a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
 				continue;
 			udp_assoc_defer(a, (const char *)h.dst.addr, h.dst.port,
-					udp_assoc_buf + h.data_offset, len);
+					a->env.buf + h.data_offset, len);
 			continue;
 		}
 		request_sockaddr(&h.dst, &dst, &dstlen);
-		udp_assoc_send(a, NULL, &dst, udp_assoc_buf + h.data_offset, len);
+		udp_assoc_send(a, NULL, &dst, a->env.buf + h.data_offset, len);
 	}
 }
 

@@ -68,11 +68,18 @@ typedef bool udp_assoc_permit_fn(void *owner, const char *name, uint16_t port,
  * must outlive the handle (the session holds the runtime snapshot the ACL
  * belongs to).
  */
+struct metrics;
+
 struct udp_assoc_env {
 	struct loop *loop;
 	struct resolver *resolver;     /* for destinations given by name */
 	udp_assoc_permit_fn *permit;   /* judges every destination */
 	unsigned idle_timeout;         /* seconds without a datagram */
+	struct metrics *metrics;       /* counts the datagrams' bytes (core/metrics.h) */
+	/* one datagram at a time moves through here (the loop's own, shared by
+	 * its associations: the loop is single-threaded); 64 KiB holds any */
+	uint8_t *buf;
+	size_t buflen;
 };
 
 /*

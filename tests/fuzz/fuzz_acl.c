@@ -17,14 +17,18 @@
 
 #include "core/net.h"
 #include "socks/acl.h"
-#include "config.h"
 #include "fuzz.h"
 
 #define FUZZ_ACL_HEAD 35
 
-static void fuzz_acl_rules(struct config *c, const char *text, size_t len, char *name,
-			   size_t namelen)
+#define FUZZ_ACL_RULES 64
+
+/* One rule per line after the first (the name): "ACTION CONDITIONS". */
+static void fuzz_acl_rules(struct acl_rules *c, char (*text_store)[1024], const char *text,
+			   size_t len, char *name, size_t namelen)
 {
+	struct acl_rule_text *items = (struct acl_rule_text *)c->items;
+
 	size_t line = 0, start = 0;
 
 	for (size_t i = 0; i <= len; i++) {
@@ -46,7 +50,12 @@ static void fuzz_acl_rules(struct config *c, const char *text, size_t len, char 
 		sp = strchr(buf, ' ');
 		if (sp != NULL)
 			*sp++ = '\0';
-		FUZZ_CHECK(config_list_add(&c->acl, buf, sp ? sp : "", (int)line) == 0);
+		if (c->len == FUZZ_ACL_RULES)
+			break;
+		memcpy(text_store[c->len], buf, sizeof(buf));
+		items[c->len] = (struct acl_rule_text){ text_store[c->len],
+			sp ? text_store[c->len] + (sp - buf) : "", (int)line };
+		c->len++;
 	}
 }
 
@@ -60,7 +69,9 @@ static void fuzz_acl_addr(struct sockaddr_in6 *sa, const uint8_t *addr, uint16_t
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config c;
+	static char store[FUZZ_ACL_RULES][1024];
+	static struct acl_rule_text items[FUZZ_ACL_RULES];
+	struct acl_rules c = { items, 0, NULL };
 	struct acl *acl;
 	struct sockaddr_in6 src, dst, wild;
 	struct sockaddr_storage listeners[2], local[1];
@@ -77,8 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&listeners[0], &dst, sizeof(dst));
 	memcpy(&listeners[1], &wild, sizeof(wild));
 	memcpy(&local[0], &src, sizeof(src));
-	config_defaults(&c);
-	fuzz_acl_rules(&c, (const char *)data + FUZZ_ACL_HEAD, size - FUZZ_ACL_HEAD,
+	fuzz_acl_rules(&c, store, (const char *)data + FUZZ_ACL_HEAD, size - FUZZ_ACL_HEAD,
 		       name, sizeof(name));
 	acl = acl_compile(&c, (data[0] & 1) ? &self : NULL, err, sizeof(err));
 	if (acl != NULL) {
@@ -105,6 +115,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(strstr(err, "[acl]") != NULL || strcmp(err, "out of memory") == 0);
 	}
-	config_free(&c);
 	return 0;
 }

@@ -53,7 +53,7 @@ static void probe_fini(void *state)
 }
 
 static const struct mass_index probe_indexes[] = {
-	{ 0x0E, "", "version of the running code, requests served (u32 u32)", probe_get },
+	{ .index = 0x0E, .signature = "", .usage = "version of the running code, requests served (u32 u32)", .handler = probe_get },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -1,10 +1,11 @@
-"""Plugin ABI 1.1 end to end: the bundled sessions, info and prometheus
+"""Plugin ABI 1.1 and 1.2 end to end: the bundled sessions, info and prometheus
 plugins over MASS (raw and through massctl), a plugin built from the frozen
 ABI 1.0 header served unchanged, the loader's diagnostics (a request cut
 short answered 01 at once), /metrics through promtool and a real Prometheus
 server scraping it."""
 
 import json
+import signal
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, TOP_BUILDDIR, socks_connect, run, lv, mass,
                      mass_exchange, login_bytes, massctl as ctl, wait_for, free_port,
-                     recv_all, TIMEOUT)
+                     recv_all, recv_exact, TIMEOUT)
 
 ADMINS = {"admin": "pw"}
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -176,18 +177,28 @@ def test_info_and_indexes_with_usage():
         served = {}
         for _ in range(rd.u8()):
             ix = rd.u8()
-            served[ix] = (rd.s(), rd.s(), rd.s())
+            # PLUGIN, PLUGIN_VERSION, USAGE, SIGNATURE, LAYOUT (ABI 1.2 row)
+            served[ix] = (rd.s(), rd.s(), rd.s(), rd.s(), rd.s())
         rd.end()
         assert served[0x00][0] == "core" and served[0x00][2] == "supported indexes", served
-        assert served[0x14][0] == "info" and served[0x14][1] == "1.0.0", served
-        assert served[0x0A][2].startswith("add"), served
+        assert served[0x00][4] == "indexes:[index:u8]", served
+        assert served[0x14][0] == "info" and served[0x14][1] == "1.2.0", served
+        assert served[0x14][4].startswith("version:str,start_time:u64,uptime:u64,indexes:["), served
+        assert served[0x0A][2].startswith("add") and served[0x0A][3] == "ss", served
+        assert served[0x01][4] == "users:[name:str]" and served[0x02][4] == "value:u32"
+        assert served[0x10][4] == "", served     # beyond the layout grammar: undescribed
         assert sorted(served) == list(range(0x0E)) + list(range(0x10, 0x16)), served
+
+
+def test_massctl_info_and_indexes():
+    """massctl reads the 1.2 info row (h5's massctl decodes it by its layout)."""
+    with proxy() as p:
         rc, out, err = ctl(p, "info")
-        assert rc == 0 and "socks5d " + version in out and "uptime" in out, (out, err)
-        assert "14  info 1.0.0" in out, out
+        assert rc == 0 and "uptime" in out, (out, err)
+        assert "14  info 1.2.0" in out, out
         rc, out, err = ctl(p, "-j", "info")
         js = json.loads(out)
-        assert js["version"] == version and js["indexes"]["14"]["plugin"] == "info", out
+        assert js["indexes"]["14"]["plugin"] == "info", out
         rc, out, err = ctl(p, "indexes")
         lines = out.splitlines()
         assert rc == 0 and any(l.startswith("14 ") and "info" in l for l in lines), out
@@ -207,7 +218,7 @@ def test_abi_10_plugin_loads_and_serves():
     so = os.path.join(TOP_BUILDDIR, "tests", "abi", ".libs", "abi10.so")
     ini = "[plugin abi10]\nmodule = %s" % so
     with proxy(extra_ini=ini, indexes=BASE + ["40 = abi10", "41 = abi10", "42 = abi10"]) as p:
-        assert "abi10 loaded on a host of ABI 1.1" in p.stderr(), p.stderr()
+        assert "abi10 loaded on a host of ABI 1.2" in p.stderr(), p.stderr()
         assert mass(p, b"\x40") == b"\x00\x04pong"
         r = mass(p, b"\x41")
         assert r[0] == 0 and struct.unpack(">I", r[1:])[0] >= 0, r.hex()
@@ -332,6 +343,99 @@ def test_auth_providers_socks_and_admin():
         assert got == b"\x01\x02\x01\x01", got.hex()
 
 
+# ---- the frozen 1.1 ABI, and ABI 1.2 -------------------------------------------
+
+V12 = os.path.join(TOP_BUILDDIR, "tests", "unit", ".libs", "fixture_v12.so")
+V12_INDEXES = ["%02X = %%s" % i for i in range(0x50, 0x56)]
+
+
+def v12_proxy(name="fixture_v12", extra="", indexes=None):
+    ini = "[plugin %s]\nmodule = %s\n[management]\ntimeout = 1\n%s" % (name, V12, extra)
+    idx = indexes if indexes is not None else [l % name for l in V12_INDEXES]
+    return proxy(extra_ini=ini, indexes=BASE + idx)
+
+
+def mass_open(p, request):
+    """A management connection that sent the login and request and read the
+    login's answer; the caller reads (or abandons) the reply."""
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    s.sendall(b"\x01\x01\x02" + login_bytes("admin", "pw") + request)
+    assert recv_exact(s, 4) == b"\x01\x02\x01\x00"
+    return s
+
+
+def test_abi_11_plugin_loads_and_serves():
+    so = os.path.join(TOP_BUILDDIR, "tests", "abi", ".libs", "abi11.so")
+    ini = "[plugin abi11]\nmodule = %s" % so
+    with proxy(extra_ini=ini, indexes=BASE + ["44 = abi11", "45 = abi11", "46 = abi11"]) as p:
+        assert "abi11 loaded on a host of ABI 1.2" in p.stderr(), p.stderr()
+        assert mass(p, b"\x44") == b"\x00\x06pong11"
+        r = mass(p, b"\x45")
+        assert r[0] == 0 and r[1] == len(r) - 2 and r[2:3].isdigit(), r.hex()
+        assert mass(p, b"\x46") == b"\x00\x05later"
+
+
+def test_abi_12_context_u64_and_password_service():
+    with v12_proxy() as p:
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+        assert mass(p, b"\x51") == b"\x00" + bytes(range(1, 9))
+        r = mass(p, b"\x53" + lv("s3cret"))
+        assert r[0] == 0 and r[1] == len(r) - 2 and r[2:3] == b"$", r
+        crypt = r[2:]
+        assert mass(p, b"\x52" + lv(crypt) + lv("s3cret")) == b"\x00\x02"
+        assert mass(p, b"\x52" + lv(crypt) + lv("wrong")) == b"\x00\x01"
+        assert mass(p, b"\x52" + lv("plaintext") + lv("x")) == b"\x00\x00"
+        assert "descriptor names itself" not in p.stderr()
+
+
+def test_abi_12_cancel_on_reset_and_timeout_not_on_fin():
+    with v12_proxy() as p:
+        # the admin's connection is reset while 55 is pending: cancel runs,
+        # and the reply_send 300 ms later returns -1
+        s = mass_open(p, b"\x55")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        wait_for(lambda: "sent 55: -1 (cancelled 1)" in p.stderr(), "sent 55: -1 (cancelled 1)")
+        assert p.stderr().count("cancel 55") == 1
+        # the management timeout answers 54 first (01): cancel runs once,
+        # and reply_send from inside it returns -1
+        assert mass(p, b"\x54") == b"\x01"
+        wait_for(lambda: "cancel 54: reply_send -1" in p.stderr(), "cancel 54: reply_send -1")
+        # a FIN after the request (massctl's half-close) is no cancel: the
+        # reply is delivered and reply_send returns 0
+        s = mass_open(p, b"\x55")
+        s.shutdown(socket.SHUT_WR)
+        assert recv_all(s) == b"\x00\x04late"
+        s.close()
+        wait_for(lambda: "sent 55: 0 (cancelled 0)" in p.stderr(), "sent 55: 0 (cancelled 0)")
+        assert p.stderr().count("cancel 55") == 1
+
+
+def test_descriptor_name_mismatch_warned():
+    with v12_proxy(name="v12") as p:
+        assert "plugin v12 (%s): descriptor names itself fixture_v12" % V12 in p.stderr(), \
+            p.stderr()
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+
+
+def test_index_not_served_refuses_the_plugin():
+    # at start: the plugin is dropped, every index given to it answers 02
+    with v12_proxy(indexes=["50 = fixture_v12", "60 = fixture_v12"]) as p:
+        assert "does not serve index 60" in p.stderr(), p.stderr()
+        assert mass(p, b"\x50") == b"\x02"
+    # at reload: the reload is refused, the running set keeps serving
+    with v12_proxy(indexes=["50 = fixture_v12"]) as p:
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+        ini = "[plugin prometheus]\nlisten = 127.0.0.1:%d\n[plugin fixture_v12]\n" \
+              "module = %s\n[management]\ntimeout = 1\n" % (free_port(), V12)
+        p.write_ini(ini, auth=True, users=USERS, admins=ADMINS,
+                    indexes=BASE + ABI + ["50 = fixture_v12", "60 = fixture_v12"])
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "keeping the running configuration" in p.stderr(), "keeping the running configuration")
+        assert "does not serve index 60" in p.stderr()
+        assert mass(p, b"\x50") == b"\x00\x04pong"
+
+
 # ---- prometheus -------------------------------------------------------------
 
 def scrape(port, path="/metrics"):
@@ -359,7 +463,7 @@ def test_prometheus_metrics_and_promtool():
         assert metric(text, "socks5d_tunnels_established_total") == 1, text
         assert "# TYPE socks5d_relayed_bytes_total counter" in text, text
         assert 'socks5d_user_from_client_bytes_total{user="alice"} 100' in text, text
-        assert 'socks5d_plugin_loaded{plugin="prometheus",version="1.0.0"} 1' in text, text
+        assert 'socks5d_plugin_loaded{plugin="prometheus",version="1.2.0"} 1' in text, text
         assert "socks5d_build_info{version=" in text and "socks5d_start_time_seconds " in text
         if shutil.which("promtool"):
             r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
@@ -429,7 +533,12 @@ def test_real_prometheus_scrapes_the_plugin():
 
 if __name__ == "__main__":
     sys.exit(run([test_sessions_list_kill_kick_and_totals, test_info_and_indexes_with_usage,
+                  test_massctl_info_and_indexes,
                   test_indexes_without_info_unchanged, test_abi_10_plugin_loads_and_serves,
+                  test_abi_11_plugin_loads_and_serves,
+                  test_abi_12_context_u64_and_password_service,
+                  test_abi_12_cancel_on_reset_and_timeout_not_on_fin,
+                  test_descriptor_name_mismatch_warned, test_index_not_served_refuses_the_plugin,
                   test_request_cut_short_answered_01_at_once,
                   test_session_events_in_order, test_auth_providers_socks_and_admin,
                   test_prometheus_metrics_and_promtool, test_real_prometheus_scrapes_the_plugin]))

@@ -1,5 +1,5 @@
 """MASS end to end: a running socks5d answered by a raw MASS client (byte-exact
-against the examples of mass-protocol.md) and by massctl (stdout, -j, exit
+against the examples of mass-protocol(7)) and by massctl (stdout, -j, exit
 status); counters checked against traffic driven through the proxy; runtime
 switches, the users store, SIGHUP reloads and plugins that fail to load."""
 
@@ -470,6 +470,25 @@ def test_massctl_unreachable_server_exits_69():
 
 # ---- reload and plugins -----------------------------------------------------
 
+def test_massctl_decodes_by_the_layouts_info_reports():
+    """The real info plugin: its rows carry each index's layout, and massctl
+    raw -j names the fields of a reply by it (what a third-party plugin gets)."""
+    idx = indexes_without() + ["0F = metrics", "14 = info"]
+    with admin_proxy(indexes=idx, users={"alice": "pw"}) as p:
+        rc, js, err = ctl_json(p, "indexes")
+        assert rc == 0 and js["usage"]["0f"]["layout"] == "counters:[value:u64]", (rc, js, err)
+        assert js["usage"]["0a"]["signature"] == "ss" and js["usage"]["14"]["plugin"] == "info", js
+        rc, js, err = ctl_json(p, "raw", "0f")
+        assert rc == 0 and len(js["fields"]["counters"]) == 8, (rc, js, err)
+        assert all(set(c) == {"value"} for c in js["fields"]["counters"]), js
+        rc, js, err = ctl_json(p, "raw", "01")
+        assert rc == 0 and js["fields"] == {"users": [{"name": "alice"}]}, (rc, js, err)
+        rc, out, err = ctl(p, "raw", "01")
+        assert rc == 0 and out.endswith("users[0].name alice\n"), (rc, out, err)
+        rc, out, err = ctl(p, "-V", "stats")
+        assert rc == 0 and "historic_connections" in out, (rc, out, err)
+
+
 def indexes_without(*drop):
     idx = ["01 = users"] + ["%02X = metrics" % i for i in range(2, 10)] + \
           ["0A = users", "0B = users", "0C = auth", "0D = dissectors"]
@@ -546,4 +565,5 @@ if __name__ == "__main__":
         test_reload_restores_switches_and_users_from_the_file,
         test_massctl_unreachable_server_exits_69,
         test_missing_module_at_start_is_reported_and_skipped,
+        test_massctl_decodes_by_the_layouts_info_reports,
     ]))

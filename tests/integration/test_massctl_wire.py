@@ -145,6 +145,95 @@ def u64s(vals):
     return b"\x00" + bytes([len(vals)]) + b"".join(v.to_bytes(8, "big") for v in vals)
 
 
+def mstr(s):
+    b = s.encode()
+    return bytes([len(b)]) + b
+
+
+INFO_LAYOUT = ("version:str,start_time:u64,uptime:u64,indexes:[index:u8,plugin:str,"
+               "plugin_version:str,usage:str,signature:str,layout:str]")
+
+
+def info_reply(rows, rows12=True):
+    """A 14 reply: rows of (index, plugin, signature, layout); rows12 False: 1.1 rows."""
+    out = b"\x00" + mstr("1.2.0") + (1000).to_bytes(8, "big") + (60).to_bytes(8, "big")
+    out += bytes([len(rows)])
+    for ix, plugin, sig, layout in rows:
+        out += bytes([ix]) + mstr(plugin) + mstr("1.0.0") + mstr("usage of %s" % plugin)
+        if rows12:
+            out += mstr(sig) + mstr(layout)
+    return out
+
+
+def third_party_on_14():
+    """A third-party plugin on 14 (not info): indexes and info degrade to the 00 list."""
+    listed = b"\x00\x04\x00\x01\x0e\x14"
+    plain = "00\n01\n0e\n14\n"
+    # its reply is no info reply at all
+    case("indexes: a third-party plugin on 14 leaves the plain list",
+         [conn(b"\x00", listed), conn(b"\x14", b"\x00\x05hello")], ["indexes"],
+         stdout=plain, stderr="massctl: indexes: note: index 14 is not the info plugin")
+    out = case("indexes -j: a third-party plugin on 14",
+               [conn(b"\x00", listed), conn(b"\x14", b"\x00\x05hello")], ["-j", "indexes"])
+    check("indexes -j with a third party on 14 is the plain list",
+          out and json.loads(out) == {"indexes": ["00", "01", "0e", "14"]}, out)
+    out = case("info: a third-party plugin on 14 gives the served indexes",
+               [conn(b"\x14", b"\x00\x05hello"), conn(b"\x00", listed)], ["info"],
+               stdout=plain, stderr="massctl: info: note: index 14 is not the info plugin")
+    # a well-formed info reply whose own row is not "info"
+    mine = info_reply([(0x0e, "uptime", "", ""), (0x14, "mine", "s", "")])
+    case("indexes: an info-shaped reply whose row 14 is another plugin",
+         [conn(b"\x00", listed), conn(b"\x14", mine)], ["indexes"], stdout=plain,
+         stderr="does not name plugin info")
+    # neither "reply truncated" nor a failure when the reply is cut
+    case("indexes: a cut reply on 14 is no failure",
+         [conn(b"\x00", listed), conn(b"\x14", info_reply([(0x14, "info", "", "")])[:-3])],
+         ["indexes"], stdout=plain, stderr="not the info plugin")
+    # the bundled commands: 10 is not sessions' when info says so; nothing sent there
+    real = info_reply([(0x00, "core", "", ""), (0x10, "mine", "", ""),
+                       (0x14, "info", "", INFO_LAYOUT)])
+    case("sessions: 10 served by another plugin (info) is not asked",
+         [conn(b"\x14", real)], ["sessions"], rc=2,
+         stderr="massctl: sessions: index 10 is served by another plugin than sessions (info)")
+    case("sessions: info not served: the documented 10, said with -V",
+         [conn(b"\x14", b"\x02"), conn(b"\x10", b"\x00" + bytes(8))], ["-V", "sessions"],
+         stdout="ID\tSTATE\tCMD\tUSER\tCLIENT\tDESTINATION\tFROM_CLIENT\tTO_CLIENT\tAGE_S\n",
+         stderr="using the documented index 10 of plugin sessions")
+    # 1.1 rows still read
+    old = info_reply([(0x00, "core", "", ""), (0x14, "info", "", "")], rows12=False)
+    case("info: rows of a server before ABI 1.2",
+         [conn(b"\x14", old)], ["info"],
+         stdout="socks5d 1.2.0\nstarted 1000 (Unix time)\nuptime 60 s\n"
+                "00  core 1.0.0  usage of core\n14  info 1.0.0  usage of info\n")
+
+
+def layout_decoded_replies():
+    """raw and -j decode a third-party reply by the layout of its info row."""
+    layout = "total:u32,items:[name:str,bytes:u64]"
+    rows = [(0x00, "core", "", ""), (0x14, "info", "", INFO_LAYOUT),
+            (0x90, "thirdparty", "s", layout)]
+    reply = (b"\x00" + (7).to_bytes(4, "big") + b"\x02" + mstr("a\"b") + (2**40).to_bytes(8, "big")
+             + mstr("") + (0).to_bytes(8, "big"))
+    out = case("raw -j: a third-party reply decoded by its layout",
+               [conn(b"\x90\x03abc", reply), conn(b"\x14", info_reply(rows))],
+               ["-j", "raw", "90", "abc"])
+    js = json.loads(out) if out else {}
+    check("raw -j fields by name", js.get("fields") == {
+        "total": 7, "items": [{"name": "a\"b", "bytes": 2**40}, {"name": "", "bytes": 0}]}
+        and js.get("data") == reply[1:].hex() and js.get("status") == "00", out)
+    case("raw: a third-party reply decoded as text",
+         [conn(b"\x90\x03abc", reply), conn(b"\x14", info_reply(rows))],
+         ["raw", "90", "abc"],
+         stdout="status 00\ndata %s\ntotal 7\nitems[0].name a\"b\nitems[0].bytes %d\n"
+                "items[1].name \nitems[1].bytes 0\n" % (reply[1:].hex(), 2**40))
+    out = case("raw -j: a reply cut short of its layout is an error, said in the object",
+               [conn(b"\x90\x03abc", reply[:-2]), conn(b"\x14", info_reply(rows))],
+               ["-j", "raw", "90", "abc"], rc=76)
+    js = json.loads(out) if out else {}
+    check("raw -j layout_error names the field", js.get("layout_error", "").startswith(
+        "reply truncated: items[1].bytes (u64)") and "fields" not in js, out)
+
+
 def main():
     if not os.access(MASSCTL, os.X_OK):
         print("massctl not built at %s" % MASSCTL)
@@ -269,15 +358,19 @@ def main():
     case("auth: reply with fields is malformed", [conn(b"\x0c\x00", b"\x00\x00")],
          ["auth", "on"], rc=76)
 
-    case("raw: text and x:HEX parameters",
-         [conn(b"\x0e\x02hi\xff\x00\x00", b"\x00\x01\x02")],
+    case("raw: text and x:HEX parameters (info not served: hex only)",
+         [conn(b"\x0e\x02hi\xff\x00\x00", b"\x00\x01\x02"), conn(b"\x14", b"\x02")],
          ["raw", "0x0E", "hi", "x:ff00", ""], stdout="status 00\ndata 0102\n")
     case("raw: failure status is printed and sets the exit status",
          [conn(b"\x7f", b"\x02")], ["raw", "7f"], rc=2, stdout="status 02\ndata\n")
-    out = case("raw -j", [conn(b"\x10", b"\x00\xab")], ["-j", "raw", "10"])
+    out = case("raw -j", [conn(b"\x10", b"\x00\xab"), conn(b"\x14", b"\x02")],
+               ["-j", "raw", "10"])
     check("raw -j is JSON", out and json.loads(out) ==
           {"index": "10", "status": "00", "data": "ab"}, out)
     case("raw: unknown status exits 4", [conn(b"\x20", b"\x09")], ["raw", "20"], rc=4)
+
+    third_party_on_14()
+    layout_decoded_replies()
 
     case("login method refused", [[(b"\x01\x01\x00", b"\x01\xff")]], ["users"], rc=77,
          stderr="massctl: users: server requires an admin login")

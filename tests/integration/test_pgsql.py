@@ -5,8 +5,10 @@ port, stopped by PID): two socks5d instances A and B share its table, each
 with pgsql on 01/0A/0B and as authentication provider. A user added with
 massctl on A logs in through B within 1 s (the time is printed); a delete
 on B refuses the user on A; a row written by hand (psql) reaches both; the
-table holds crypt(3) hashes only; a changed hash forgets a remembered
-password. With PostgreSQL stopped, tunnels and
+table holds crypt(3) hashes only; a changed hash applies at once (the
+plugin remembers no password: every login is checked by the host's
+password service, and the plugin runs no thread of its own). With
+PostgreSQL stopped, tunnels and
 logins of known users keep working and 0A/0B answer 01 at once with
 nothing written; once it is back (after a change made while the instances
 could not connect), 0A works again and the copies have resynced.
@@ -159,8 +161,8 @@ def test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both():
     PG.psql("DELETE FROM socks_users WHERE name = 'eve'")
 
 
-def test_a_changed_hash_forgets_a_remembered_password():
-    # good logins are remembered (the next skip crypt(3)); bad ones never
+def test_a_changed_hash_applies_at_once():
+    # every login is checked against the copy's hash by the host's workers
     for _ in range(3):
         assert socks_login(A, "dave", "secret")
         assert not socks_login(A, "dave", "Secret")
@@ -276,8 +278,6 @@ def test_bad_configuration_is_refused_with_a_reason():
               "table: \"Bad-Name\" is not a lower-case SQL identifier"),
              ("table = socks_users", "conninfo is required"),
              ("conninfo = host=127.0.0.1\ncolour = blue", "unknown key \"colour\""),
-             ("conninfo = host=127.0.0.1\npassword_hash = md9", "unknown method \"md9\""),
-             ("conninfo = host=127.0.0.1\npassword_cost = many", "password_cost: not a number"),
              # a name would be resolved by libpq with a blocking call on the loop
              ("conninfo = host=db.example dbname=mass", "host \"db.example\" is a name"),
              ("conninfo = postgresql://db.example/mass", "host \"db.example\" is a name"),
@@ -290,6 +290,36 @@ def test_bad_configuration_is_refused_with_a_reason():
             assert "01 = pgsql: not served" in p.stderr()
         finally:
             assert p.stop() == 0
+
+
+def test_old_hash_keys_are_ignored_with_a_warning():
+    # password_hash/password_cost were the plugin's own before it used the
+    # host's password service: a mass.ini that still has them loads
+    p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
+              ini="[plugin pgsql]\nconninfo = %s\npassword_hash = md9\npassword_cost = many"
+              % PG.conninfo()).start()
+    try:
+        for key in ("password_hash", "password_cost"):
+            wait_for(lambda: "%s is ignored: 0A hashes with [socks] password_hash" % key
+                     in p.stderr(), "the warning for " + key)
+        wait_for(lambda: "users loaded" in p.stderr(), "the plugin serving")
+        assert "not served" not in p.stderr(), p.stderr()
+    finally:
+        assert p.stop() == 0
+
+
+def threads(p):
+    return len(os.listdir("/proc/%d/task" % p.proc.pid))
+
+
+def test_no_thread_of_its_own():
+    # the host's worker pool checks and hashes: a socks5d with the plugin
+    # runs as many threads as one without it
+    plain = Proxy(auth=True, admins=dict([MASS_ADMIN])).start()
+    try:
+        assert threads(A) == threads(plain), (threads(A), threads(plain))
+    finally:
+        assert plain.stop() == 0
 
 
 def test_instances_stop_cleanly():
@@ -317,11 +347,13 @@ def main():
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,
                   test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both,
-                  test_a_changed_hash_forgets_a_remembered_password,
+                  test_a_changed_hash_applies_at_once,
+                  test_no_thread_of_its_own,
                   test_database_down_keeps_logins_and_fails_0a_cleanly,
                   test_database_back_resyncs_and_restores_0a,
                   test_hung_database_is_dropped_by_the_watchdog,
                   test_bad_configuration_is_refused_with_a_reason,
+                  test_old_hash_keys_are_ignored_with_a_warning,
                   test_instances_stop_cleanly])
     finally:
         if TUNNEL is not None:

@@ -32,7 +32,7 @@ BUILD = tempfile.mkdtemp(prefix="mass-probe-")
 def compile_plugin(source, out, *flags):
     cc = os.environ.get("CC_FOR_TESTS", "cc")
     r = subprocess.run([cc, "-O1", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-                        "-I" + os.path.join(TOP_SRCDIR, "src")] + list(flags) +
+                        "-I" + os.path.join(TOP_SRCDIR, "src", "include")] + list(flags) +
                        ["-o", out, source], capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
 

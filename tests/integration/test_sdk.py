@@ -1,11 +1,13 @@
 """The plugin SDK as a third party uses it: `make install DESTDIR=` into a
 temporary root, pkg-config pointed into it, the out-of-tree example plugin
 as installed with the SDK ($(docdir)/examples/uptime: a Makefile that knows
-only pkg-config, and uptime.c, which uses ABI 1.1's server info, session
-events, a timer and a deferred reply) copied to a temporary directory and
-built there, then loaded by socks5d beside the installed bundled plugins and
-queried over MASS (0E at once, 1E deferred to the plugin's timer) with
-massctl.
+only pkg-config, and uptime.c, an ABI 1.2 plugin using the call context,
+server info, session events, a timer, a deferred reply with cancel and the
+host's password service) copied to a temporary directory and built there
+with the .pc's -fvisibility=hidden and -Wl,--no-undefined, then loaded by
+socks5d beside the installed bundled plugins and queried over MASS (0E at
+once, 1E deferred to the plugin's timer, 2E/3E through the password
+service) with massctl.
 
 Paths come from the environment (top_builddir, top_srcdir), nothing is
 written under the source tree, so this also runs under `make distcheck`."""
@@ -13,12 +15,15 @@ written under the source tree, so this also runs under `make distcheck`."""
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Proxy, MASSCTL, TOP_BUILDDIR, run, socks_connect, wait_for
+from harness import (Proxy, MASSCTL, TOP_BUILDDIR, run, socks_connect, wait_for, login_bytes,
+                     recv_exact, TIMEOUT)
 
 SKIP = 77
 
@@ -37,6 +42,14 @@ def sh(cmd, **kw):
         " ".join(cmd), r.returncode, r.stdout.decode(errors="replace"),
         r.stderr.decode(errors="replace"))
     return r.stdout.decode()
+
+
+def mass_open(p, request):
+    """A management connection that logged in and sent request (unanswered yet)."""
+    s = socket.create_connection(("127.0.0.1", p.mgmt_port), timeout=TIMEOUT)
+    s.sendall(b"\x01\x01\x02" + login_bytes("admin", "pw") + request)
+    assert recv_exact(s, 4) == b"\x01\x02\x01\x00"
+    return s
 
 
 def find(root, name):
@@ -58,8 +71,11 @@ def test_example_plugin_built_against_installed_sdk():
         installed_plugins = os.path.dirname(find(dest, "users.so"))
         env = clean_env(PKG_CONFIG_PATH=os.path.dirname(pc), PKG_CONFIG_LIBDIR="",
                         PKG_CONFIG_SYSROOT_DIR=dest)
-        cflags = sh(["pkg-config", "--cflags", "mass-plugin"], env=env).strip()
-        assert cflags == "-I" + os.path.dirname(os.path.dirname(header)), (cflags, header)
+        cflags = sh(["pkg-config", "--cflags", "mass-plugin"], env=env).split()
+        assert cflags == ["-I" + os.path.dirname(os.path.dirname(header)),
+                          "-fvisibility=hidden"], (cflags, header)
+        libs = sh(["pkg-config", "--libs", "mass-plugin"], env=env).split()
+        assert libs == ["-Wl,--no-undefined"], libs
         plugindir = sh(["pkg-config", "--variable=plugindir", "mass-plugin"], env=env).strip()
         if not plugindir.startswith(dest):
             plugindir = dest + plugindir
@@ -75,10 +91,21 @@ def test_example_plugin_built_against_installed_sdk():
         sh(["make", "-C", work, "CFLAGS=-O2 -Wall -Wextra -Werror"], env=env)
         so = os.path.join(work, "uptime.so")
         assert os.path.isfile(so)
+        # hidden visibility: the descriptor is the one symbol exported
+        dyn = sh(["nm", "-D", "--defined-only", so]).split()
+        assert "mass_plugin" in dyn and "uptime_get" not in dyn, dyn
+        # --no-undefined: a plugin calling a function nobody defines fails to link
+        with open(os.path.join(work, "broken.c"), "w") as f:
+            f.write("#include <mass/plugin.h>\nvoid nowhere(void);\n"
+                    "void f(void) { nowhere(); }\n")
+        r = subprocess.run(["sh", "-c", "cc -fPIC -shared $(pkg-config --cflags --libs "
+                            "mass-plugin) -o broken.so broken.c"], cwd=work, env=env,
+                           capture_output=True, timeout=120)
+        assert r.returncode != 0 and b"nowhere" in r.stderr, r
 
         idx = ["01 = users"] + ["%02X = metrics" % i for i in range(2, 10)] + \
               ["0A = users", "0B = users", "0C = auth", "0D = dissectors", "0E = uptime",
-               "1E = uptime"]
+               "1E = uptime", "2E = uptime", "3E = uptime"]
         ini = "[plugins]\ndir = %s\n[plugin uptime]\nmodule = %s\noffset = 1000" % (
             installed_plugins, so)
         with Proxy(ini=ini, indexes=idx, admins={"admin": "pw"}) as p:
@@ -86,7 +113,7 @@ def test_example_plugin_built_against_installed_sdk():
             base = [MASSCTL, "-P", str(p.mgmt_port), "-u", "admin:pw"]
             r = subprocess.run(base + ["indexes"], capture_output=True, timeout=30)
             assert r.returncode == 0 and r.stdout.decode().split() == \
-                ["%02x" % i for i in range(15)] + ["1e"], r
+                ["%02x" % i for i in range(15)] + ["1e", "2e", "3e"], r
             # two sessions close, then 1E (deferred to the tick) counts them
             for _ in range(2):
                 s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", 9)
@@ -103,6 +130,23 @@ def test_example_plugin_built_against_installed_sdk():
             js = json.loads(r.stdout)
             assert r.returncode == 0 and js["index"] == "0e" and js["status"] == "00", r
             assert 1000 <= int(js["data"], 16) < 1300, js
+            # the password service: a hash made by the host, then checked
+            r = subprocess.run(base + ["raw", "2e", "s3cret"], capture_output=True, timeout=30)
+            lines = r.stdout.decode().splitlines()
+            assert r.returncode == 0 and lines[0] == "status 00", r
+            crypt = bytes.fromhex(lines[1][5:])[1:].decode()
+            assert crypt.startswith("$"), crypt
+            for pw, want in (("s3cret", "01"), ("nope", "00")):
+                r = subprocess.run(base + ["raw", "3e", crypt, pw], capture_output=True,
+                                   timeout=30)
+                assert r.stdout.decode().splitlines() == ["status 00", "data " + want], r
+            # a deferred 1E whose client resets before the tick: the cancel
+            # notice drops it, the plugin keeps serving
+            sock = mass_open(p, b"\x1e")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+            r = subprocess.run(base + ["raw", "1e"], capture_output=True, timeout=30)
+            assert r.stdout.decode().splitlines()[0] == "status 00", r
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -219,25 +219,25 @@ static int fixture_init(const struct mass_host *host, const struct mass_config *
 
 static const struct mass_index fixture_indexes[] = {
 #if defined(FIXTURE_OTHER)
-	{ 0x42, "b", "echo one octet", fixture_echo },
-	{ 0x40, "", "ping", fixture_ping },
+	{ .index = 0x42, .signature = "b", .usage = "echo one octet", .handler = fixture_echo },
+	{ .index = 0x40, .signature = "", .usage = "ping", .handler = fixture_ping },
 #elif defined(FIXTURE_V11)
-	{ 0x43, "", "answer later", fixture_defer },
-	{ 0x44, "", "overflow a string", fixture_overflow },
-	{ 0x40, "", "ping", fixture_ping },
-	{ 0x41, "s", "echo a string", fixture_echo },
+	{ .index = 0x43, .signature = "", .usage = "answer later", .handler = fixture_defer },
+	{ .index = 0x44, .signature = "", .usage = "overflow a string", .handler = fixture_overflow },
+	{ .index = 0x40, .signature = "", .usage = "ping", .handler = fixture_ping },
+	{ .index = 0x41, .signature = "s", .usage = "echo a string", .handler = fixture_echo },
 #elif defined(FIXTURE_BADSIG)
-	{ 0x41, "s", "echo a string", fixture_echo },
-	{ 0x40, "sx", "bad", fixture_ping },
+	{ .index = 0x41, .signature = "s", .usage = "echo a string", .handler = fixture_echo },
+	{ .index = 0x40, .signature = "sx", .usage = "bad", .handler = fixture_ping },
 #else
-	{ 0x40, "", "ping", fixture_ping },
-	{ 0x41, "s", "echo a string", fixture_echo },
+	{ .index = 0x40, .signature = "", .usage = "ping", .handler = fixture_ping },
+	{ .index = 0x41, .signature = "s", .usage = "echo a string", .handler = fixture_echo },
 #endif
 #ifdef FIXTURE_DUPINDEX
-	{ 0x41, "b", "again", fixture_echo },
+	{ .index = 0x41, .signature = "b", .usage = "again", .handler = fixture_echo },
 #endif
 #ifdef FIXTURE_CLAIMS00
-	{ 0x00, "", "not mine", fixture_ping },
+	{ .index = 0x00, .signature = "", .usage = "not mine", .handler = fixture_ping },
 #endif
 };
 

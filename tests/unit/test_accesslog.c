@@ -17,6 +17,7 @@
 #include "check_main.h"
 #include "socks/accesslog.h"
 
+static struct accesslog alog;  /* the log under test, as a loop would own it */
 static char dir[64];
 static char path[128];
 
@@ -24,6 +25,7 @@ static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/mass-accesslog-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	accesslog_init(&alog);
 	snprintf(path, sizeof(path), "%s/access.log", dir);
 }
 
@@ -31,7 +33,7 @@ static void teardown(void)
 {
 	char rotated[160];
 
-	accesslog_close();
+	accesslog_close(&alog);
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
 	unlink(rotated);
 	unlink(path);
@@ -45,7 +47,7 @@ static size_t slurp(const char *file, char *buf, size_t len)
 	size_t n;
 
 	/* lines are batched until the loop's flush; the tests flush by hand */
-	accesslog_flush();
+	accesslog_flush(&alog);
 	f = fopen(file, "r");
 	ck_assert_ptr_nonnull(f);
 	n = fread(buf, 1, len - 1, f);
@@ -136,11 +138,11 @@ START_TEST(lines_wait_for_the_flush)
 	struct stat st;
 
 	sockaddr_v4(&src, "192.0.2.9", 40000);
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_request(&alog, "alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
-	accesslog_flush();
+	accesslog_flush(&alog);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_gt(st.st_size, 0);
 }
@@ -160,11 +162,11 @@ START_TEST(pipe_batch_arrives_in_whole_lines)
 	ck_assert_int_eq(pipe(p), 0);
 	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
 	dup2(p[1], STDERR_FILENO);
-	ck_assert_int_eq(accesslog_open("-", err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(&alog, "-", err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++)
-		accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src,
+		accesslog_request(&alog, "alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src,
 				  "example.com", 443, 0);
-	accesslog_flush();
+	accesslog_flush(&alog);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(p[1]);
@@ -188,9 +190,9 @@ START_TEST(request_line_columns)
 	char err[256], buf[1024], *cols[16], *second, *end;
 
 	sockaddr_v4(&src, "192.0.2.9", 40000);
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_request("alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
-	accesslog_request(NULL, ACCESSLOG_UDP, (struct sockaddr *)&src, "ev\til\n.com", 80, 5);
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_request(&alog, "alice", ACCESSLOG_CONNECT, (struct sockaddr *)&src, "example.com", 443, 0);
+	accesslog_request(&alog, NULL, ACCESSLOG_UDP, (struct sockaddr *)&src, "ev\til\n.com", 80, 5);
 	slurp(path, buf, sizeof(buf));
 	second = strchr(buf, '\n');
 	ck_assert_ptr_nonnull(second);
@@ -221,8 +223,8 @@ START_TEST(credential_line_columns)
 	char err[256], buf[1024], *cols[16];
 	size_t n;
 
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_credential("bob", "POP3", "mail.example", 110, "jo\\e", 4, "s3\tcr\xe9t\0x", 9, "ok");
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_credential(&alog, "bob", "POP3", "mail.example", 110, "jo\\e", 4, "s3\tcr\xe9t\0x", 9, "ok");
 	n = slurp(path, buf, sizeof(buf));
 	ck_assert_int_eq(buf[n - 1], '\n');
 	buf[n - 1] = '\0';
@@ -249,8 +251,8 @@ START_TEST(longest_line_stays_one_line)
 	hostile[sizeof(hostile) - 1] = '\0';
 	buf = malloc(65536);
 	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_credential(hostile, hostile, hostile, 65535, hostile, strlen(hostile),
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_credential(&alog, hostile, hostile, hostile, 65535, hostile, strlen(hostile),
 			     hostile, strlen(hostile), hostile);
 	n = slurp(path, buf, 65536);
 	ck_assert_uint_le(n, PIPE_BUF);
@@ -268,13 +270,13 @@ START_TEST(reopen_after_rename)
 	char err[256], buf[1024], rotated[160];
 
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_request("before", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_request(&alog, "before", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
 	ck_assert_int_eq(rename(path, rotated), 0);
-	accesslog_request("moved", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
-	ck_assert_int_eq(accesslog_reopen(err, sizeof(err)), 0);
-	accesslog_request("after", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
-	accesslog_request("odd", 'Z', NULL, "a.example", 1, 0);
+	accesslog_request(&alog, "moved", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
+	ck_assert_int_eq(accesslog_reopen(&alog, err, sizeof(err)), 0);
+	accesslog_request(&alog, "after", ACCESSLOG_BIND, NULL, "a.example", 1, 0);
+	accesslog_request(&alog, "odd", 'Z', NULL, "a.example", 1, 0);
 
 	slurp(rotated, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "\tbefore\t"));
@@ -296,11 +298,11 @@ START_TEST(close_line_columns)
 
 	sockaddr_v4(&src, "192.0.2.9", 40000);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", &peer.sin6_addr), 1);
-	ck_assert_int_eq(accesslog_open(path, err, sizeof(err)), 0);
-	accesslog_tunnel_close("bob", (struct sockaddr *)&src, "ev\til.example", 8443,
+	ck_assert_int_eq(accesslog_open(&alog, path, err, sizeof(err)), 0);
+	accesslog_tunnel_close(&alog, "bob", (struct sockaddr *)&src, "ev\til.example", 8443,
 			       (struct sockaddr *)&peer, 12345, (1ull << 32) + 7, 1500,
 			       ACCESSLOG_END_FIN_TIMEOUT);
-	accesslog_tunnel_close(NULL, NULL, NULL, 0, NULL, 0, 0, 0, (enum accesslog_end)99);
+	accesslog_tunnel_close(&alog, NULL, NULL, NULL, 0, NULL, 0, 0, 0, (enum accesslog_end)99);
 	slurp(path, buf, sizeof(buf));
 	second = strchr(buf, '\n');
 	ck_assert_ptr_nonnull(second);
@@ -348,11 +350,11 @@ START_TEST(open_failure_reports)
 	char bad[200];
 
 	snprintf(bad, sizeof(bad), "%s/no/such/dir/log", dir);
-	ck_assert_int_eq(accesslog_open(bad, err, sizeof(err)), -1);
+	ck_assert_int_eq(accesslog_open(&alog, bad, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, bad));
 	/* stderr needs no file; reopen is then a no-op. */
-	ck_assert_int_eq(accesslog_open("-", err, sizeof(err)), 0);
-	ck_assert_int_eq(accesslog_reopen(err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(&alog, "-", err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_reopen(&alog, err, sizeof(err)), 0);
 }
 END_TEST
 

@@ -12,28 +12,26 @@
 
 #include "check_main.h"
 #include "socks/acl.h"
-#include "config.h"
-
-static struct config cfg;
+static struct acl_rule_text rule_items[64];
+static struct acl_rules cfg = { rule_items, 0, NULL };
 static char err[256];
 
-/* A config with the given rules (compiled without built-in rules). */
+/* A rule list with the given rules (action, conditions, ...; lines from 10). */
 static void setup_rules(const char *const *rules)
 {
-	config_defaults(&cfg);
-	cfg.mgmt_port = 0;
-	for (int i = 0; rules[i] != NULL; i += 2)
-		ck_assert_int_eq(config_list_add(&cfg.acl, rules[i], rules[i + 1], 10 + i / 2), 0);
+	cfg.len = 0;
+	cfg.path = NULL;
+	for (int i = 0; rules[i] != NULL; i += 2) {
+		ck_assert_uint_lt(cfg.len, sizeof(rule_items) / sizeof(rule_items[0]));
+		rule_items[cfg.len++] = (struct acl_rule_text){ rules[i], rules[i + 1], 10 + i / 2 };
+	}
 }
 
+/* Compiles rules without built-in rules. */
 static struct acl *compile(const char *const *rules)
 {
-	struct acl *a;
-
 	setup_rules(rules);
-	a = acl_compile(&cfg, NULL, err, sizeof(err));
-	config_free(&cfg);
-	return a;
+	return acl_compile(&cfg, NULL, err, sizeof(err));
 }
 
 static struct sockaddr_storage addr(const char *ip, uint16_t port)
@@ -232,7 +230,6 @@ static struct acl *compile_self(const char *const *rules, const char *const *lis
 		loc[self.nlocal] = addr(local[self.nlocal], 0);
 	setup_rules(rules);
 	a = acl_compile(&cfg, &self, err, sizeof(err));
-	config_free(&cfg);
 	return a;
 }
 
@@ -452,9 +449,8 @@ START_TEST(bad_rules_name_file_and_line)
 		struct acl *a;
 
 		setup_rules(rules);
-		cfg.path = strdup("/etc/mass.ini");
+		cfg.path = "/etc/mass.ini";
 		a = acl_compile(&cfg, NULL, err, sizeof(err));
-		config_free(&cfg);
 		ck_assert_msg(a == NULL, "accepted %s = %s", bad[i][0], bad[i][1]);
 		ck_assert_msg(strncmp(err, "/etc/mass.ini:10: [acl] ", 24) == 0, "%s", err);
 	}

@@ -49,6 +49,9 @@ START_TEST(ct_equal)
 	ck_assert(!cred_ct_equal(S("ab"), S("abc")));
 	ck_assert(cred_ct_equal("", 0, "", 0));
 	ck_assert(!cred_ct_equal("", 0, S("a")));
+	/* zero padding hides no difference: the lengths still count */
+	ck_assert(!cred_ct_equal("ab\0", 3, S("ab")));
+	ck_assert(!cred_ct_equal("", 0, "\0", 1));
 	ck_assert(cred_ct_equal(big, 255, big, 255));
 	ck_assert(!cred_ct_equal(big, 256, big, 256));
 }

@@ -5,8 +5,8 @@
  * invalid fields, a crypt string given as is, two adds racing for one name
  * and for the last slot, an old file's plaintext entries hashed by the
  * workers before the rewrite (also when one changes meanwhile), the load
- * unloaded while the add is pending, and the users plugin's 0A: deferred
- * on this host, synchronous on a host whose table lacks the field.
+ * unloaded while the add is pending, and the users plugin's 0A (ABI 1.2,
+ * through the load's context): deferred, then answered once stored.
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -26,14 +26,14 @@
 #include "mass/host_services.h"
 #include "mass/mass_proto.h"
 #include "mass/plugin.h"
-#include "runtime.h"
+#include "socks/context.h"
 
 #define S(x) x, strlen(x)
 
 /* "secret" */
 static const char yes[] = "$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0";
 
-static struct runtime_ctx ctx;
+static struct socks_ctx ctx;
 static const struct mass_host *host;
 static struct host_owner *owner;
 static char dir[64], file[96], err[256];
@@ -49,7 +49,7 @@ static void on_done(void *arg, int status)
 	struct answer *a = arg;
 
 	ck_assert(!calling);
-	ck_assert_ptr_eq(host_owner_current(), owner);   /* called back as its load */
+	ck_assert_ptr_eq(owner_current(), owner);   /* called back as its load */
 	a->calls++;
 	a->status = status;
 }
@@ -87,13 +87,13 @@ static void setup(void)
 	ck_assert(MASS_HOST_HAS(host, users_add_async));
 	owner = host_owner_new("t", NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(owner);
-	host_owner_enter(owner);
+	owner_enter(owner);
 }
 
 static void teardown(void)
 {
 	host_owner_release(owner);   /* NULL when a test released it */
-	host_owner_enter(NULL);
+	owner_enter(NULL);
 	host_set_context(NULL);
 	verify_pool_destroy(ctx.verify);
 	users_free(&ctx.live.users);
@@ -299,7 +299,7 @@ static void on_sent(void *conn, const uint8_t *reply, size_t len)
 	sent_len = len;
 }
 
-static int plugin_0a(const struct mass_plugin *pl, void *state, const char *name,
+static int plugin_0a(const struct mass_plugin *pl, struct mass_ctx *mctx, const char *name,
 		     const char *pass, struct mass_reply *r, uint8_t *buf, size_t cap)
 {
 	struct mass_request req = { .index = 0x0A, .nparams = 2 };
@@ -312,24 +312,25 @@ static int plugin_0a(const struct mass_plugin *pl, void *state, const char *name
 	mass_reply_init(r, buf, cap);
 	for (size_t i = 0; i < pl->nindexes; i++)
 		if (pl->indexes[i].index == 0x0A)
-			status = pl->indexes[i].handler(state, &req, r);
+			status = pl->indexes[i].serve(mctx, &req, r);
 	return status;
 }
 
 START_TEST(users_plugin_defers_0a)
 {
-	void *handle = dlopen(PLUGIN_BUILD_DIR "/users.so", RTLD_NOW | RTLD_LOCAL), *state = NULL;
+	void *handle = dlopen(PLUGIN_BUILD_DIR "/users.so", RTLD_NOW | RTLD_LOCAL);
 	const struct mass_plugin *pl;
-	struct mass_host old;
+	struct mass_ctx *mctx = &owner->ctx;
 	struct mass_reply r, *later;
 	uint8_t buf[64];
 
 	ck_assert_msg(handle != NULL, "%s", dlerror());
 	pl = dlsym(handle, MASS_PLUGIN_SYMBOL);
 	ck_assert_ptr_nonnull(pl);
-	ck_assert_int_eq(pl->init(host, &(struct mass_config){ 0 }, &state, err, sizeof(err)), 0);
+	ck_assert_ptr_eq(mctx->host, host);
+	ck_assert_int_eq(pl->init_ctx(mctx, &(struct mass_config){ 0 }, err, sizeof(err)), 0);
 	host_defer_arm("users", 0x0A);
-	ck_assert_int_eq(plugin_0a(pl, state, "mia", "pw", &r, buf, sizeof(buf)),
+	ck_assert_int_eq(plugin_0a(pl, mctx, "mia", "pw", &r, buf, sizeof(buf)),
 			 MASS_STATUS_PENDING);
 	later = host_defer_take();
 	ck_assert_ptr_nonnull(later);
@@ -342,23 +343,13 @@ START_TEST(users_plugin_defers_0a)
 	ck_assert(ctx.live.users.list[0].hashed);
 	/* refused at once: answered by the handler's return, nothing deferred */
 	host_defer_arm("users", 0x0A);
-	ck_assert_int_eq(plugin_0a(pl, state, "mia", "pw", &r, buf, sizeof(buf)),
+	ck_assert_int_eq(plugin_0a(pl, mctx, "mia", "pw", &r, buf, sizeof(buf)),
 			 MASS_STATUS_ERROR);
 	ck_assert_ptr_null(host_defer_take());
-	if (pl->fini != NULL)
-		pl->fini(state);
-
-	/* an older host: the same plugin, the synchronous path */
-	old = *host;
-	old.size = (uint32_t)offsetof(struct mass_host, users_add_async);
-	old.users_add_async = NULL;
-	ck_assert_int_eq(pl->init(&old, &(struct mass_config){ 0 }, &state, err, sizeof(err)), 0);
-	host_defer_arm("users", 0x0A);
-	ck_assert_int_eq(plugin_0a(pl, state, "ned", "pw", &r, buf, sizeof(buf)), MASS_STATUS_OK);
-	ck_assert_ptr_null(host_defer_take());
+	/* outside a handler nothing can be deferred: the synchronous path */
+	ck_assert_int_eq(plugin_0a(pl, mctx, "ned", "pw", &r, buf, sizeof(buf)), MASS_STATUS_OK);
 	ck_assert_int_ge(users_find(&ctx.live.users, S("ned")), 0);
-	if (pl->fini != NULL)
-		pl->fini(state);
+	pl->fini_ctx(mctx);
 	dlclose(handle);
 }
 END_TEST
@@ -382,11 +373,108 @@ START_TEST(no_owner_refused)
 {
 	struct answer a = { 0 };
 
-	host_owner_enter(NULL);
+	owner_enter(NULL);
 	ck_assert_int_eq(add("lou", "one", &a), MASS_STATUS_ERROR);
-	host_owner_enter(owner);
+	owner_enter(owner);
 	run_for(50);
 	ck_assert_int_eq(a.calls, 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- ABI 1.2 password service */
+
+struct pw_answer {
+	int calls;
+	int match;
+	struct mass_ctx *ctx;
+	char hash[256];
+	bool failed;
+};
+
+static void on_verified(struct mass_ctx *c, void *arg, int match)
+{
+	struct pw_answer *a = arg;
+
+	ck_assert(!calling);
+	ck_assert_ptr_eq(owner_current(), owner);   /* called back as its load */
+	a->calls++;
+	a->match = match;
+	a->ctx = c;
+}
+
+static void on_hashed(struct mass_ctx *c, void *arg, const char *hash, const char *why)
+{
+	struct pw_answer *a = arg;
+
+	ck_assert(!calling);
+	a->calls++;
+	a->ctx = c;
+	a->failed = hash == NULL;
+	snprintf(a->hash, sizeof(a->hash), "%s", hash != NULL ? hash : why);
+}
+
+static int verify(const char *crypt, const char *pass, struct pw_answer *a)
+{
+	int rc;
+
+	calling = true;
+	rc = host->password_verify(&owner->ctx, crypt, pass, strlen(pass), on_verified, a);
+	calling = false;
+	return rc;
+}
+
+/* A match, a mismatch, a string that is no crypt hash: each answered later,
+ * on the loop, with the caller's context. */
+START_TEST(password_verify_matches)
+{
+	struct pw_answer ok = { 0 }, bad = { 0 }, odd = { 0 };
+
+	ck_assert_int_eq(verify(yes, "secret", &ok), 0);
+	ck_assert_int_eq(verify(yes, "Secret", &bad), 0);
+	ck_assert_int_eq(verify("plaintext", "plaintext", &odd), 0);
+	ck_assert_int_eq(ok.calls + bad.calls + odd.calls, 0);
+	run_until(&ok.calls, 1);
+	run_until(&bad.calls, 1);
+	run_until(&odd.calls, 1);
+	ck_assert_int_eq(ok.match, 1);
+	ck_assert_int_eq(bad.match, 0);
+	ck_assert_int_eq(odd.match, -1);
+	ck_assert_ptr_eq(ok.ctx, &owner->ctx);
+	/* refused at once: no pass, or no context */
+	ck_assert_int_eq(verify(yes, "", &ok), -1);
+	ck_assert_int_eq(host->password_verify(NULL, yes, "x", 1, on_verified, &ok), -1);
+	run_for(50);
+	ck_assert_int_eq(ok.calls, 1);
+}
+END_TEST
+
+/* A hash made with the server's method, which then verifies. */
+START_TEST(password_hash_then_verify)
+{
+	struct pw_answer h = { 0 }, v = { 0 };
+
+	calling = true;
+	ck_assert_int_eq(host->password_hash(&owner->ctx, "pw", 2, on_hashed, &h), 0);
+	calling = false;
+	run_until(&h.calls, 1);
+	ck_assert_msg(!h.failed && h.hash[0] == '$', "%s", h.hash);
+	ck_assert_int_eq(verify(h.hash, "pw", &v), 0);
+	run_until(&v.calls, 1);
+	ck_assert_int_eq(v.match, 1);
+}
+END_TEST
+
+/* The load ends first: done is never called, nothing leaks (ASan). */
+START_TEST(password_unload_while_pending)
+{
+	struct pw_answer a = { 0 }, b = { 0 };
+
+	ck_assert_int_eq(verify(yes, "secret", &a), 0);
+	ck_assert_int_eq(host->password_hash(&owner->ctx, "pw", 2, on_hashed, &b), 0);
+	host_owner_release(owner);
+	owner = NULL;
+	run_for(300);
+	ck_assert_int_eq(a.calls + b.calls, 0);
 }
 END_TEST
 
@@ -407,6 +495,9 @@ static Suite *host_users_suite(void)
 	tcase_add_test(tc, users_plugin_defers_0a);
 	tcase_add_test(tc, unload_while_pending);
 	tcase_add_test(tc, no_owner_refused);
+	tcase_add_test(tc, password_verify_matches);
+	tcase_add_test(tc, password_hash_then_verify);
+	tcase_add_test(tc, password_unload_while_pending);
 	suite_add_tcase(s, tc);
 	return s;
 }

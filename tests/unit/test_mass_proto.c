@@ -244,6 +244,24 @@ START_TEST(test_reply_fields)
 }
 END_TEST
 
+/* reply_u64 (ABI 1.2): eight octets, most significant first; a u64 that
+ * does not fit fails the reply like any field. */
+START_TEST(test_reply_u64)
+{
+	uint8_t buf[16];
+	struct mass_reply r;
+
+	mass_reply_init(&r, buf, 1 + 8);
+	ck_assert_int_eq(mass_reply_u64(&r, 0x0102030405060708ull), 0);
+	ck_assert_uint_eq(mass_reply_finish(&r, MASS_STATUS_OK), 9);
+	ck_assert(memcmp(buf, "\x00\x01\x02\x03\x04\x05\x06\x07\x08", 9) == 0);
+	mass_reply_init(&r, buf, 1 + 7);
+	ck_assert_int_eq(mass_reply_u64(&r, UINT64_MAX), -1);
+	ck_assert_uint_eq(mass_reply_finish(&r, MASS_STATUS_OK), 1);
+	ck_assert_uint_eq(buf[0], MASS_STATUS_ERROR);
+}
+END_TEST
+
 START_TEST(test_reply_status_alone)
 {
 	uint8_t buf[16];
@@ -329,6 +347,7 @@ static Suite *mass_proto_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_no_params);
+	tcase_add_test(tc, test_reply_u64);
 	tcase_add_test(tc, test_byte);
 	tcase_add_test(tc, test_string);
 	tcase_add_test(tc, test_two_strings);

@@ -4,6 +4,7 @@
  * and oversize of each reply shape) and JSON escaping.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -719,6 +720,10 @@ struct fake_step {
 	const char *req, *rep;
 };
 
+/* What a command wrote on io->note (notes) in the last run_fake. */
+static char *note_text;
+static size_t note_len;
+
 struct fake_io {
 	const struct fake_step *steps;
 	size_t n, at;
@@ -755,7 +760,9 @@ static int run_fake(const struct fake_step *steps, size_t n, const char *const *
 
 	ck_assert_int_eq(parse(&o, NULL, args), 0);
 	io.out = mem_open();
-	io.note = fopen("/dev/null", "w");
+	free(note_text);
+	note_text = NULL;
+	io.note = open_memstream(&note_text, &note_len);
 	memset(f, 0, sizeof(*f));
 	r = massctl_cmd_run(&o, &io, f);
 	fclose(io.out);
@@ -872,6 +879,261 @@ START_TEST(single_request_commands_run_through_io)
 }
 END_TEST
 
+
+/* One row of a constructed info reply. */
+struct irow {
+	uint8_t ix;
+	const char *plugin, *sig, *layout;
+};
+
+/*
+ * A 14 reply (hex, status 00) with rows; rows12 false: the four-field rows
+ * of servers before ABI 1.2. Returns a static buffer.
+ */
+static const char *info_hex(const struct irow *rows, size_t n, bool rows12)
+{
+	static char hex[2 * 8192 + 1];
+	uint8_t b[8192];
+	size_t at = 0;
+
+#define PUT_STR(s) do { b[at++] = (uint8_t)strlen(s); memcpy(b + at, (s), strlen(s)); \
+			at += strlen(s); } while (0)
+	b[at++] = 0x00;
+	PUT_STR("1.2.0");
+	memset(b + at, 0, 16);
+	b[at + 7] = 100;    /* start time */
+	b[at + 15] = 60;    /* uptime */
+	at += 16;
+	b[at++] = (uint8_t)n;
+	for (size_t i = 0; i < n; i++) {
+		b[at++] = rows[i].ix;
+		PUT_STR(rows[i].plugin);
+		PUT_STR("1.0.0");
+		PUT_STR("use");
+		if (rows12) {
+			PUT_STR(rows[i].sig);
+			PUT_STR(rows[i].layout);
+		}
+	}
+#undef PUT_STR
+	ck_assert_int_eq(massctl_hex_encode(b, at, hex, sizeof(hex)), 0);
+	return hex;
+}
+
+static const struct irow bundled_rows[] = {
+	{ 0x00, "core", "", "indexes:[index:u8]" },
+	{ 0x0e, "uptime", "", "seconds:u64,name:str" },
+	{ 0x10, "sessions", "", "" },
+	{ 0x14, "info", "", MASSCTL_INFO_LAYOUT },
+};
+
+/* The 1.2 info row (signature, layout) and the 1.1 one both decode. */
+START_TEST(decode_info_both_row_forms)
+{
+	struct massctl_info *in = &dec_info_out;
+	const struct massctl_index_usage *u;
+	char hex12[2 * 8192 + 1];
+
+	strcpy(hex12, info_hex(bundled_rows, 4, true));
+	check_framing(dec_info, hex12);
+	ck_assert_int_eq(decode_hex(dec_info, hex12, 9999), 0);
+	ck_assert(in->rows12);
+	ck_assert_uint_eq(in->n, 4);
+	ck_assert_uint_eq(in->start_time, 100);
+	u = massctl_info_row(in, 0x0e);
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq((int)u->layout.len, (int)strlen("seconds:u64,name:str"));
+	ck_assert(massctl_info_serves(in, 0x14, "info"));
+	ck_assert(!massctl_info_serves(in, 0x14, "inf"));
+	ck_assert(!massctl_info_serves(in, 0x15, "info"));
+	check_framing(dec_info, info_hex(bundled_rows, 4, false));
+	ck_assert_int_eq(decode_hex(dec_info, info_hex(bundled_rows, 4, false), 9999), 0);
+	ck_assert(!in->rows12);
+	ck_assert_uint_eq(massctl_info_row(in, 0x10)->signature.len, 0);
+	/* neither: both reasons, one line */
+	ck_assert_int_eq(decode_hex(dec_info, "0002ff", 99), -1);
+	ck_assert_ptr_nonnull(strstr(err, "reply truncated: version (str) needs 3 octets, 2 left"));
+	ck_assert_ptr_nonnull(strstr(err, "before ABI 1.2"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+/* A third-party plugin on 14 (any reply that is no info reply): the plain list, a note. */
+START_TEST(third_party_on_14_degrades)
+{
+	struct massctl_fail f;
+	char other[2 * 8192 + 1];
+	const struct irow not_info[] = { { 0x14, "mine", "", "" } };
+	const struct fake_step idx[] = { { "00", "0003000114" }, { "14", "00deadbeef" } };
+	const struct fake_step info[] = { { "14", "00ab" }, { "00", "0003000114" } };
+	const struct fake_step gone[] = { { "00", "0003000114" }, { "14", "02" } };
+	const struct fake_step notserved[] = { { "14", "02" } };
+
+	ck_assert_int_eq(RUN(idx, &f, "indexes"), 0);
+	ck_assert_str_eq(mem_text, "00\n01\n14\n");
+	ck_assert_ptr_nonnull(strstr(note_text, "massctl: indexes: note: index 14 is not the "
+				     "info plugin"));
+	ck_assert_ptr_null(strstr(f.msg, "truncated"));
+	ck_assert_int_eq(RUN(idx, &f, "-j", "indexes"), 0);
+	ck_assert_str_eq(mem_text, "{\"indexes\":[\"00\",\"01\",\"14\"]}\n");
+	ck_assert_int_eq(RUN(info, &f, "info"), 0);
+	ck_assert_str_eq(mem_text, "00\n01\n14\n");
+	ck_assert_ptr_nonnull(strstr(note_text, "massctl: info: note: index 14 is not the info "
+				     "plugin"));
+	/* a well-formed info reply whose own row names another plugin */
+	strcpy(other, info_hex(not_info, 1, true));
+	{
+		const struct fake_step named[] = { { "00", "0003000114" }, { "14", other } };
+
+		ck_assert_int_eq(RUN(named, &f, "indexes"), 0);
+		ck_assert_str_eq(mem_text, "00\n01\n14\n");
+		ck_assert_ptr_nonnull(strstr(note_text, "does not name plugin info"));
+	}
+	ck_assert_int_eq(RUN(gone, &f, "indexes"), 0);
+	ck_assert_str_eq(mem_text, "00\n01\n14\n");
+	ck_assert_str_eq(note_text, "");
+	ck_assert_int_eq(RUN(notserved, &f, "info"), MASSCTL_EXIT_UNSUPPORTED);
+}
+END_TEST
+
+/* The real info plugin on 14: each index with its row; -j with signature and layout. */
+START_TEST(indexes_and_info_by_info)
+{
+	struct massctl_fail f;
+	char hex12[2 * 8192 + 1];
+
+	strcpy(hex12, info_hex(bundled_rows, 4, true));
+	{
+		const struct fake_step idx[] = { { "00", "000400" "0e" "10" "14" }, { "14", hex12 } };
+		const struct fake_step info[] = { { "14", hex12 } };
+
+		ck_assert_int_eq(RUN(idx, &f, "indexes"), 0);
+		ck_assert_str_eq(mem_text, "00  core 1.0.0  use\n0e  uptime 1.0.0  use\n"
+				 "10  sessions 1.0.0  use\n14  info 1.0.0  use\n");
+		ck_assert_int_eq(RUN(info, &f, "-j", "info"), 0);
+		ck_assert_ptr_nonnull(strstr(mem_text, "{\"version\":\"1.2.0\",\"start_time\":100,"
+					     "\"uptime\":60,\"indexes\":{\"00\":{\"plugin\":\"core\","));
+		ck_assert_ptr_nonnull(strstr(mem_text, "\"0e\":{\"plugin\":\"uptime\",\"version\":"
+					     "\"1.0.0\",\"usage\":\"use\",\"signature\":\"\","
+					     "\"layout\":\"seconds:u64,name:str\"}"));
+	}
+}
+END_TEST
+
+/* sessions, kill, kick, user-stats go where info says plugin sessions is. */
+START_TEST(bundled_commands_found_by_info)
+{
+	struct massctl_fail f;
+	char hex12[2 * 8192 + 1], moved[2 * 8192 + 1];
+	const struct irow other10[] = { { 0x10, "mine", "", "" }, { 0x14, "info", "", "" } };
+
+	strcpy(hex12, info_hex(bundled_rows, 4, true));
+	strcpy(moved, info_hex(other10, 2, true));
+	{
+		const struct fake_step ok[] = { { "14", hex12 }, { "10", "00" "00000000" "00000000" } };
+		const struct fake_step noinfo[] = { { "14", "02" },
+						    { "10", "00" "00000000" "00000000" } };
+		const struct fake_step notinfo[] = { { "14", "00ff" },
+						     { "10", "00" "00000000" "00000000" } };
+		const struct fake_step taken[] = { { "14", moved } };
+		const struct fake_step absent[] = { { "14", hex12 } };
+
+		ck_assert_int_eq(RUN(ok, &f, "-V", "sessions"), 0);
+		ck_assert_ptr_nonnull(strstr(note_text, "index 10 found by info: plugin sessions"));
+		ck_assert_int_eq(RUN(ok, &f, "sessions"), 0);
+		ck_assert_str_eq(note_text, "");
+		/* without info: the documented number, said with -j or -V only */
+		ck_assert_int_eq(RUN(noinfo, &f, "sessions"), 0);
+		ck_assert_str_eq(note_text, "");
+		ck_assert_int_eq(RUN(noinfo, &f, "-j", "sessions"), 0);
+		ck_assert_str_eq(mem_text, "{\"total\":0,\"sessions\":[]}\n");
+		ck_assert_ptr_nonnull(strstr(note_text, "info (14) not served (status 02): using "
+					     "the documented index 10 of plugin sessions"));
+		ck_assert_int_eq(RUN(notinfo, &f, "-V", "sessions"), 0);
+		ck_assert_ptr_nonnull(strstr(note_text, "index 14 is not the info plugin"));
+		/* info says 10 is another plugin's: nothing is sent to it */
+		ck_assert_int_eq(RUN(taken, &f, "sessions"), MASSCTL_EXIT_UNSUPPORTED);
+		ck_assert_str_eq(f.msg, "index 10 is served by another plugin than sessions (info)");
+		ck_assert_int_eq(RUN(absent, &f, "kill", "7"), MASSCTL_EXIT_UNSUPPORTED);
+		ck_assert_str_eq(f.msg, "index 11 of plugin sessions is not served (info)");
+		ck_assert_int_eq(RUN(absent, &f, "-j", "user-stats"), MASSCTL_EXIT_UNSUPPORTED);
+	}
+}
+END_TEST
+
+/* raw decodes a reply by the layout its info row declares. */
+START_TEST(raw_decodes_by_layout)
+{
+	struct massctl_fail f;
+	char hex12[2 * 8192 + 1];
+	/* 0e: seconds u64 = 258, name "up" */
+	const char *rep = "00" "0000000000000102" "027570";
+
+	strcpy(hex12, info_hex(bundled_rows, 4, true));
+	{
+		const struct fake_step ok[] = { { "0e", rep }, { "14", hex12 } };
+		const struct fake_step cut[] = { { "0e", "00000000" }, { "14", hex12 } };
+		const struct fake_step none[] = { { "10", "00ab" }, { "14", hex12 } };
+		const struct fake_step noinfo[] = { { "0e", rep }, { "14", "02" } };
+		const struct fake_step fail[] = { { "0e", "01" } };
+
+		ck_assert_int_eq(RUN(ok, &f, "raw", "0e"), 0);
+		ck_assert_str_eq(mem_text, "status 00\ndata 0000000000000102027570\n"
+				 "seconds 258\nname up\n");
+		ck_assert_int_eq(RUN(ok, &f, "-j", "raw", "0e"), 0);
+		ck_assert_str_eq(mem_text, "{\"index\":\"0e\",\"status\":\"00\",\"data\":"
+				 "\"0000000000000102027570\",\"fields\":{\"seconds\":258,"
+				 "\"name\":\"up\"}}\n");
+		ck_assert_int_eq(RUN(cut, &f, "-j", "raw", "0e"), MASSCTL_EXIT_PROTOCOL);
+		ck_assert(f.shown);
+		ck_assert_str_eq(mem_text, "{\"index\":\"0e\",\"status\":\"00\",\"data\":\"000000\","
+				 "\"layout_error\":\"reply truncated: seconds (u64) needs 8 octets, "
+				 "3 left\"}\n");
+		ck_assert_int_eq(RUN(cut, &f, "raw", "0e"), MASSCTL_EXIT_PROTOCOL);
+		ck_assert(!f.shown);
+		ck_assert_str_eq(mem_text, "status 00\ndata 000000\n");
+		ck_assert_int_eq(RUN(none, &f, "-V", "raw", "10"), 0);
+		ck_assert_str_eq(mem_text, "status 00\ndata ab\n");
+		ck_assert_ptr_nonnull(strstr(note_text, "index 10 declares no reply layout"));
+		ck_assert_int_eq(RUN(noinfo, &f, "-j", "raw", "0e"), 0);
+		ck_assert_str_eq(mem_text, "{\"index\":\"0e\",\"status\":\"00\",\"data\":"
+				 "\"0000000000000102027570\"}\n");
+		ck_assert_int_eq(RUN(fail, &f, "raw", "0e"), MASSCTL_EXIT_SERVER_ERROR);
+	}
+}
+END_TEST
+
+/* stats asks info, when listed, whether 0F is the metrics plugin's. */
+START_TEST(stats_checks_0f_by_info)
+{
+	struct massctl_fail f;
+	char hex12[2 * 8192 + 1];
+	const struct irow rows[] = { { 0x0f, "mine", "", "" }, { 0x14, "info", "", "" } };
+	char *snap = counters64_hex(8, 1);
+
+	strcpy(hex12, info_hex(rows, 2, true));
+	{
+		const struct fake_step steps[] = {
+			{ "00", "0003000f14" }, { "14", hex12 }, { "02", C32("00000001") },
+			{ "03", C32("00000002") }, { "04", C32("00000003") },
+			{ "05", C32("00000004") }, { "06", C32("00000005") },
+			{ "07", C32("00000006") }, { "08", C32("00000007") },
+			{ "09", C32("00000008") },
+		};
+		const struct fake_step notinfo[] = {
+			{ "00", "0003000f14" }, { "14", "00" }, { "0f", snap },
+		};
+
+		ck_assert_int_eq(RUN(steps, &f, "-V", "stats"), 0);
+		ck_assert_ptr_nonnull(strstr(mem_text, "avg_bytes_per_write 8\n"));
+		ck_assert_ptr_nonnull(strstr(note_text, "index 0f is not the metrics plugin's"));
+		ck_assert_int_eq(RUN(notinfo, &f, "stats"), 0);
+		ck_assert_ptr_nonnull(strstr(mem_text, "historic_connections 1\n"));
+	}
+	free(snap);
+}
+END_TEST
+
 static Suite *massctl_suite(void)
 {
 	Suite *s = suite_create("massctl");
@@ -900,6 +1162,12 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, stats_falls_back_to_02_09);
 	tcase_add_test(tc, stats_failures_print_nothing);
 	tcase_add_test(tc, single_request_commands_run_through_io);
+	tcase_add_test(tc, decode_info_both_row_forms);
+	tcase_add_test(tc, third_party_on_14_degrades);
+	tcase_add_test(tc, indexes_and_info_by_info);
+	tcase_add_test(tc, bundled_commands_found_by_info);
+	tcase_add_test(tc, raw_decodes_by_layout);
+	tcase_add_test(tc, stats_checks_0f_by_info);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,6 +35,7 @@ static struct loop *loop;
 /* the snapshot and context mgmt and host serve from; the test fills them by hand */
 static struct runtime rt;
 static struct runtime_ctx ctx;
+static struct mgmt_server *srv;
 static uint16_t port;
 
 struct exchange {
@@ -178,28 +179,27 @@ static void setup(void)
 	memset(&rt, 0, sizeof(rt));
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.rt = &rt;
-	host_set_context(&ctx);
-	metrics_reset();
+	host_set_context(&ctx.socks);
+	metrics_reset(&ctx.metrics);
+	ctx.socks.metrics = &ctx.metrics;
 	loop = loop_create(1024, err, sizeof(err));
 	ck_assert_ptr_nonnull(loop);
-	ctx.loop = loop;
-	ctx.verify = verify_pool_create(loop, 1, 64, 0, err, sizeof(err));
-	ck_assert_ptr_nonnull(ctx.verify);
-	rt.cfg.mgmt_listen[0] = (char *)"127.0.0.1";
-	rt.cfg.mgmt_listen_len = 1;
-	rt.cfg.mgmt_port = 0;
-	rt.cfg.mgmt_auth = true;
-	rt.cfg.mgmt_timeout = 1;
-	rt.cfg.mgmt_max_connections = MAX_CONNS;
-	ctx.live.auth = true;
-	ctx.live.dissectors = true;
+	ctx.socks.loop = loop;
+	ctx.socks.verify = verify_pool_create(loop, 1, 64, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(ctx.socks.verify);
+	rt.mgmt.auth = true;
+	rt.mgmt.timeout = 1;
+	rt.mgmt.max_connections = MAX_CONNS;
+	rt.mgmt.admins = &rt.admins;
+	ctx.socks.live.auth = true;
+	ctx.socks.live.dissectors = true;
 	ck_assert_int_eq(users_init(&rt.admins, 255, NULL), 0);
 	ck_assert_int_eq(users_add(&rt.admins, "admin", 5, "pw", 2, false, err, sizeof(err)),
 			 USERS_OK);
-	ck_assert_int_eq(users_init(&ctx.live.users, 3, NULL), 0);
-	ck_assert_int_eq(users_add(&ctx.live.users, "alice", 5, "wonderland", 10, false, err,
+	ck_assert_int_eq(users_init(&ctx.socks.live.users, 3, NULL), 0);
+	ck_assert_int_eq(users_add(&ctx.socks.live.users, "alice", 5, "wonderland", 10, false, err,
 				   sizeof(err)), USERS_OK);
-	ck_assert_int_eq(users_add(&ctx.live.users, "bob", 3, "builder", 7, false, err,
+	ck_assert_int_eq(users_add(&ctx.socks.live.users, "bob", 3, "builder", 7, false, err,
 				   sizeof(err)), USERS_OK);
 	for (i = 1; i <= 0x0D; i++) {
 		lines[i - 1].index = i;
@@ -211,21 +211,26 @@ static void setup(void)
 	ck_assert_ptr_nonnull(rt.plugins);
 	ck_assert_msg(plugins_error_count(rt.plugins) == 0, "%s",
 		      plugins_error(rt.plugins, 0));
-	ck_assert_msg(mgmt_start(loop, &rt.cfg, &ctx, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_uint_eq(mgmt_listener_count(), 1);
-	port = mgmt_port(0);
+	rt.mgmt.plugins = rt.plugins;
+	ctx.mgmt = (struct mgmt_env){ loop, ctx.socks.verify, &rt.mgmt };
+	srv = mgmt_start(&ctx.mgmt, (char *const[]){ (char *)"127.0.0.1" }, 1, 0, err, sizeof(err));
+	ck_assert_msg(srv != NULL, "%s", err);
+	ck_assert_uint_eq(mgmt_listener_count(srv), 1);
+	port = mgmt_port(srv, 0);
 	ck_assert_uint_ne(port, 0);
 }
 
 static void teardown(void)
 {
-	mgmt_stop();
-	ck_assert_uint_eq(mgmt_connection_count(), 0);
+	mgmt_stop(srv);
+	ck_assert_uint_eq(mgmt_connection_count(srv), 0);
+	mgmt_free(srv);
+	srv = NULL;
 	plugins_free(rt.plugins);
 	rt.plugins = NULL;
-	users_free(&ctx.live.users);
+	users_free(&ctx.socks.live.users);
 	users_free(&rt.admins);
-	verify_pool_destroy(ctx.verify);
+	verify_pool_destroy(ctx.socks.verify);
 	loop_destroy(loop);
 }
 
@@ -244,15 +249,15 @@ END_TEST
 
 START_TEST(test_counters)
 {
-	metrics.historic_connections = 258;
-	metrics.concurrent_connections = 3;
-	metrics.max_concurrent_connections = (1ull << 32) + 5;  /* wraps like Counter32 */
-	metrics.read_bytes = 1000;
-	metrics.read_calls = 3;
-	metrics.auth_attempts = 7;
-	metrics.connection_attempts = 0x01020304;
-	metrics.write_bytes = 10;
-	metrics.write_calls = 4;
+	ctx.metrics.historic_connections = 258;
+	ctx.metrics.concurrent_connections = 3;
+	ctx.metrics.max_concurrent_connections = (1ull << 32) + 5;  /* wraps like Counter32 */
+	ctx.metrics.read_bytes = 1000;
+	ctx.metrics.read_calls = 3;
+	ctx.metrics.auth_attempts = 7;
+	ctx.metrics.connection_attempts = 0x01020304;
+	ctx.metrics.write_bytes = 10;
+	ctx.metrics.write_calls = 4;
 	assert_request("\x02", 1, "\x00\x00\x00\x01\x02", 5);
 	assert_request("\x03", 1, "\x00\x00\x00\x00\x03", 5);
 	assert_request("\x04", 1, "\x00\x00\x00\x00\x05", 5);
@@ -267,28 +272,28 @@ END_TEST
 START_TEST(test_add_delete_user)
 {
 	assert_request("\x0A\x05" "carol" "\x06" "secret", 14, "\x00", 1);
-	ck_assert_int_ge(users_find(&ctx.live.users, "carol", 5), 0);
+	ck_assert_int_ge(users_find(&ctx.socks.live.users, "carol", 5), 0);
 	assert_request("\x0A\x05" "carol" "\x01" "x", 9, "\x01", 1);        /* exists */
 	assert_request("\x0A\x04" "dave" "\x01" "x", 8, "\x03", 1);         /* max_users 3 */
 	assert_request("\x0B\x05" "carol", 7, "\x00", 1);
-	ck_assert_int_lt(users_find(&ctx.live.users, "carol", 5), 0);
+	ck_assert_int_lt(users_find(&ctx.socks.live.users, "carol", 5), 0);
 	assert_request("\x0B\x05" "carol", 7, "\x01", 1);                   /* no such user */
 	assert_request("\x0A\x03" "a:b" "\x01" "x", 7, "\x01", 1);          /* ':' in a name */
 	assert_request("\x0A\x00" "\x01" "x", 4, "\x01", 1);                /* empty name */
-	ck_assert_uint_eq(ctx.live.users.len, 2);
+	ck_assert_uint_eq(ctx.socks.live.users.len, 2);
 }
 END_TEST
 
 START_TEST(test_switches)
 {
 	assert_request("\x0C\x01", 2, "\x00", 1);
-	ck_assert(!ctx.live.auth);
+	ck_assert(!ctx.socks.live.auth);
 	assert_request("\x0C\x00", 2, "\x00", 1);
-	ck_assert(ctx.live.auth);
+	ck_assert(ctx.socks.live.auth);
 	assert_request("\x0D\xFF", 2, "\x00", 1);
-	ck_assert(!ctx.live.dissectors);
+	ck_assert(!ctx.socks.live.dissectors);
 	assert_request("\x0D\x00", 2, "\x00", 1);
-	ck_assert(ctx.live.dissectors);
+	ck_assert(ctx.socks.live.dissectors);
 }
 END_TEST
 
@@ -312,7 +317,7 @@ START_TEST(test_bytewise)
 	x.bytewise = true;
 	run_client(client_exchange, &x);
 	assert_reply(&x, LOGIN_OK "\x00", 5);
-	ck_assert_int_ge(users_find(&ctx.live.users, "eve", 3), 0);
+	ck_assert_int_ge(users_find(&ctx.socks.live.users, "eve", 3), 0);
 }
 END_TEST
 
@@ -336,7 +341,7 @@ END_TEST
 
 START_TEST(test_auth_off)
 {
-	rt.cfg.mgmt_auth = false;
+	rt.mgmt.auth = false;
 	/* 00 offered: picked, straight to the request */
 	assert_reply(talk("\x01\x02\x02\x00" "\x02", 5), "\x01\x00" "\x00\x00\x00\x00\x00", 7);
 	/* 00 not offered: 02, and the credentials still count */
@@ -373,7 +378,7 @@ START_TEST(test_stalled_dropped)
 {
 	/* half a request: dropped after mgmt_timeout with no reply to it */
 	assert_reply(talk(LOGIN "\x0A\x05" "car", LOGIN_LEN + 5), LOGIN_OK, 4);
-	ck_assert_int_lt(users_find(&ctx.live.users, "car", 3), 0);
+	ck_assert_int_lt(users_find(&ctx.socks.live.users, "car", 3), 0);
 	/* nothing at all */
 	assert_reply(talk("", 0), "", 0);
 }
@@ -410,7 +415,7 @@ START_TEST(test_max_connections)
 	ck_assert(x.eof);
 	ck_assert_uint_eq(x.in_len, 0);
 	/* the held connections go away and the server serves again */
-	while (mgmt_connection_count() > 0)
+	while (mgmt_connection_count(srv) > 0)
 		loop_run_once(loop, 20);
 	assert_request("\x06", 1, "\x00\x00\x00\x00\x00", 5);
 }
@@ -420,6 +425,7 @@ START_TEST(test_without_plugins)
 {
 	plugins_free(rt.plugins);
 	rt.plugins = NULL;
+	rt.mgmt.plugins = NULL;
 	assert_request("\x00", 1, "\x00\x01\x00", 3);
 	assert_request("\x02", 1, "\x02", 1);
 }

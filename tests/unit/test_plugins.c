@@ -20,6 +20,7 @@
 #include "mass/mass_proto.h"
 #include "mass/plugins.h"
 #include "mass/host_services.h"
+#include "runtime.h"
 #include "core/events.h"
 #include "core/loop.h"
 #include <stdbool.h>
@@ -194,14 +195,14 @@ END_TEST
 START_TEST(test_abi_major)
 {
 	assert_rejected("fixture_abimajor", "plugin fixture_abimajor (" FIXTURE_DIR
-			"/fixture_abimajor.so): fixture_abimajor.so built for ABI 2.1, host has 1.1");
+			"/fixture_abimajor.so): fixture_abimajor.so built for ABI 2.2, host has 1.2");
 }
 END_TEST
 
 START_TEST(test_newer_minor)
 {
 	assert_rejected("fixture_newminor", "plugin fixture_newminor (" FIXTURE_DIR
-			"/fixture_newminor.so): fixture_newminor.so built for ABI 1.4, host has 1.1");
+			"/fixture_newminor.so): fixture_newminor.so built for ABI 1.5, host has 1.2");
 }
 END_TEST
 
@@ -332,7 +333,10 @@ START_TEST(test_index_not_served)
 	ck_assert_uint_eq(plugins_error_count(p), 1);
 	ck_assert_str_eq(plugins_error(p, 0), "plugin fixture_good (" FIXTURE_DIR
 			 "/fixture_good.so): does not serve index 50 (" INI ":2)");
-	assert_serves(p, "\x00\x40", 2);
+	/* the plugin is refused whole, as the header says: 40 answers 02 too */
+	ck_assert(!plugins_served(p, 0x40));
+	ck_assert(!plugins_served(p, 0x50));
+	ck_assert(plugins_served(p, 0x00));
 	plugins_free(p);
 }
 END_TEST
@@ -392,19 +396,19 @@ START_TEST(test_reload)
 	cfg.plugins_dir = (char *)FIXTURE_DIR;
 	cfg.indexes[0x40] = (char *)"fixture_good";
 	cfg.index_lines[0x40] = 4;
-	first = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
+	first = runtime_plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
 	ck_assert_ptr_nonnull(first);
 	ck_assert_uint_eq(plugins_error_count(first), 0);
 
 	/* a broken new set is refused */
 	cfg.indexes[0x42] = (char *)"fixture_badmagic";
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_str_eq(err, "plugin fixture_badmagic (" FIXTURE_DIR "/fixture_badmagic.so): "
 			 "bad magic: mass_plugin is not a mass plugin descriptor");
 
 	/* a good one loads */
 	cfg.indexes[0x42] = (char *)"fixture_other";
-	fresh = plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err));
+	fresh = runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err));
 	ck_assert_msg(fresh != NULL, "%s", err);
 	assert_serves(fresh, "\x00\x40\x42", 3);
 	plugins_free(first);
@@ -452,7 +456,7 @@ START_TEST(test_reload_refused_runs_no_init)
 	/* fixture_other loads fine but does not serve 0x43: a mapping problem */
 	cfg.indexes[0x43] = (char *)"fixture_other";
 	cfg.index_lines[0x43] = 5;
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "does not serve index 43") != NULL, "%s", err);
 	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
 	ck_assert_uint_eq(fixture_calls(path, "fini"), 0);
@@ -460,11 +464,11 @@ START_TEST(test_reload_refused_runs_no_init)
 	/* a bad descriptor next to a good plugin: still no init at all */
 	cfg.indexes[0x43] = NULL;
 	cfg.indexes[0x42] = (char *)"fixture_badmagic";
-	ck_assert_ptr_null(plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
+	ck_assert_ptr_null(runtime_plugins_load(&cfg, PLUGINS_RELOAD, err, sizeof(err)));
 	ck_assert_uint_eq(fixture_calls(path, "init"), 0);
 
 	/* at start the same set serves what passed: one init, then its fini */
-	p = plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
+	p = runtime_plugins_load(&cfg, PLUGINS_START, err, sizeof(err));
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(plugins_error_count(p), 1);
 	ck_assert_uint_eq(fixture_calls(path, "init"), 1);
@@ -778,6 +782,135 @@ START_TEST(test_load_logged)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- ABI 1.2 */
+
+/* A 1.2 plugin gets its context: serve answers from ctx->state and
+ * ctx->host (reply_u64), and index_info reports the layouts. */
+START_TEST(test_v12_serves_through_ctx)
+{
+	uint8_t out[64], req = 0x50;
+	struct mass_index_info ix;
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x50, "fixture_v12");
+	spec_index(0x51, "fixture_v12");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 0);
+	ck_assert_uint_eq(serve(p, &req, 1, out, sizeof(out)), 6);
+	ck_assert(memcmp(out, "\x00\x04pong", 6) == 0);
+	req = 0x51;
+	ck_assert_uint_eq(serve(p, &req, 1, out, sizeof(out)), 9);
+	ck_assert(memcmp(out, "\x00\x01\x02\x03\x04\x05\x06\x07\x08", 9) == 0);
+	ck_assert_int_eq(plugins_index_info(p, 0x51, &ix), 0);
+	ck_assert_str_eq(ix.reply_layout, "v:u64");
+	ck_assert_int_eq(plugins_index_info(p, 0x00, &ix), 0);
+	ck_assert_str_eq(ix.reply_layout, "indexes:[index:u8]");
+	plugins_free(p);
+}
+END_TEST
+
+/* The admin's client left while a reply_defer_ctx reply was pending: the
+ * cancel notice runs once, in a later round (not inside the detach), and
+ * reply_send from it returns -1. */
+START_TEST(test_v12_cancel_when_client_gone)
+{
+	char err[128], path[] = "/tmp/mass-fixture-calls-XXXXXX";
+	struct loop *loop = loop_create(64, err, sizeof(err));
+	static struct mass_request_parser rq;
+	struct mass_reply *later = NULL;
+	uint8_t out[16], req = 0x54;
+	struct plugins *p;
+	size_t used;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	setenv("MASS_FIXTURE_CALLS", path, 1);
+	ck_assert_ptr_nonnull(loop);
+	host_services_start(loop);
+	spec_reset();
+	spec_index(0x54, "fixture_v12");
+	p = spec_load();
+	mass_request_init(&rq, plugins_signature, p);
+	ck_assert_int_eq(mass_request_parse(&rq, &req, 1, &used), PROTO_DONE);
+	ck_assert_uint_eq(plugins_serve(p, &rq, out, sizeof(out), &later), 0);
+	ck_assert_ptr_nonnull(later);
+	later_done = false;
+	host_defer_attach(later, later_sent, NULL);
+	host_defer_detach(later);                     /* the client went */
+	ck_assert_uint_eq(fixture_calls(path, "cancel"), 0);
+	loop_run_once(loop, 5);
+	ck_assert_uint_eq(fixture_calls(path, "cancel"), 1);
+	ck_assert_uint_eq(fixture_calls(path, "cancel send -1"), 1);
+	ck_assert(!later_done);                       /* nobody was answered */
+	loop_run_once(loop, 5);
+	ck_assert_uint_eq(fixture_calls(path, "cancel"), 1);   /* once */
+	plugins_free(p);
+	host_services_start(NULL);
+	loop_destroy(loop);
+	unsetenv("MASS_FIXTURE_CALLS");
+	unlink(path);
+}
+END_TEST
+
+/* An init that fills err to the end without a NUL: the host cuts it. */
+START_TEST(test_init_err_unterminated)
+{
+	char expect[512];
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x50, "fixture_errfill");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	snprintf(expect, sizeof(expect), "plugin fixture_errfill (%s/fixture_errfill.so): %.255s",
+		 FIXTURE_DIR, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	ck_assert_str_eq(plugins_error(p, 0), expect);
+	ck_assert(!plugins_served(p, 0x50));
+	plugins_free(p);
+}
+END_TEST
+
+/* A malformed reply layout refuses the plugin at load, with the reason. */
+START_TEST(test_bad_layout_refused)
+{
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x50, "fixture_badlayout");
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 1);
+	ck_assert_msg(strstr(plugins_error(p, 0), "): index 50: invalid reply layout: ") != NULL,
+		      "%s", plugins_error(p, 0));
+	ck_assert(!plugins_served(p, 0x50));
+	plugins_free(p);
+}
+END_TEST
+
+/* A plugin built from the frozen 1.1 header loads and serves unchanged. */
+START_TEST(test_abi11_plugin_serves)
+{
+	static const struct mass_config_item module[] = {
+		{ .key = "module", .value = ABI_DIR "/abi11.so", .line = 0 },
+	};
+	uint8_t out[64], req = 0x44;
+	struct plugins *p;
+
+	spec_reset();
+	spec_index(0x44, "abi11");
+	spec_section("abi11", module, 1);
+	p = spec_load();
+	ck_assert_uint_eq(plugins_error_count(p), 0);
+	ck_assert_uint_eq(serve(p, &req, 1, out, sizeof(out)), 8);
+	ck_assert(memcmp(out, "\x00\x06pong11", 8) == 0);
+	plugins_free(p);
+}
+END_TEST
+
 static Suite *plugins_suite(void)
 {
 	Suite *s = suite_create("plugins");
@@ -802,6 +935,11 @@ static Suite *plugins_suite(void)
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_bad_signature_named);
 	tcase_add_test(tc, test_v11_deferred_and_release);
+	tcase_add_test(tc, test_v12_serves_through_ctx);
+	tcase_add_test(tc, test_v12_cancel_when_client_gone);
+	tcase_add_test(tc, test_init_err_unterminated);
+	tcase_add_test(tc, test_bad_layout_refused);
+	tcase_add_test(tc, test_abi11_plugin_serves);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("private copy");
 	tcase_add_test(tc, test_copy_overwritten_in_place);

@@ -2,9 +2,11 @@
  * Unit tests for the verify pool on a real loop: deferred answers, hashes
  * checked by workers, the cache (hit, failure not cached, changed password,
  * clear), concurrent logins, cancel while queued and while running, a full
- * queue, hashing for MASS 0A, and destroy with requests outstanding.
+ * queue, hashing for MASS 0A, one crypt string checked (uncached, and cached
+ * by name for a provider), and destroy with requests outstanding.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -346,6 +348,93 @@ START_TEST(hash_for_0a)
 }
 END_TEST
 
+/* One crypt string from elsewhere (a provider's database): checked by a worker, never cached. */
+START_TEST(crypt_string)
+{
+	struct verify_pool *p = verify_pool_create(loop, 1, 8, 16, err, sizeof(err));
+	struct answer good = { 0 }, again = { 0 }, bad = { 0 }, invalid = { 0 }, broken = { 0 };
+	struct answer never = { 0 };
+
+	ck_assert_ptr_nonnull(p);
+	starting = true;
+	ck_assert_int_eq(verify_crypt_start(p, yes, S("secret"), on_done, &good, NULL), 0);
+	ck_assert_int_eq(verify_crypt_start(p, bcr, S("secrex"), on_done, &bad, NULL), 0);
+	ck_assert_int_eq(verify_crypt_start(p, bcr, S("a\x01"), on_done, &invalid, NULL), 0);
+	ck_assert_int_eq(verify_crypt_start(p, "$2b$99$9eN7Se6WzgboXazzwhV3c.6iUv6EOJXgrjyZmE7t5LbfZhj6JjGxK",
+					    S("secret"), on_done, &broken, NULL), 0);
+	starting = false;
+	run_until(&good.calls, 1);
+	run_until(&bad.calls, 1);
+	run_until(&invalid.calls, 1);
+	run_until(&broken.calls, 1);
+	ck_assert(good.ok);
+	ck_assert(!bad.ok);
+	ck_assert(!invalid.ok);
+	ck_assert(!broken.ok);
+	/* the invalid password costs no worker; a success is not remembered */
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 3);
+	ck_assert_int_eq(verify_crypt_start(p, yes, S("secret"), on_done, &again, NULL), 0);
+	run_until(&again.calls, 1);
+	ck_assert(again.ok);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 4);
+	ck_assert_uint_eq(verify_pool_stats(p).cache_hits, 0);
+	/* not a crypt string: refused at once, never compared as plaintext */
+	errno = 0;
+	ck_assert_int_eq(verify_crypt_start(p, "secret", S("secret"), on_done, &never, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(verify_crypt_start(p, "", S("secret"), on_done, &never, NULL), -1);
+	loop_run_once(loop, 10);
+	ck_assert_int_eq(never.calls, 0);
+	verify_pool_destroy(p);
+}
+END_TEST
+
+/* A provider's login by name: a success is remembered, like the store's. */
+START_TEST(crypt_string_cached)
+{
+	struct verify_pool *p = verify_pool_create(loop, 1, 8, 16, err, sizeof(err));
+	struct answer a = { 0 };
+	int want = 0;
+
+	ck_assert_ptr_nonnull(p);
+	/* first: a worker; again: the cache; a wrong password: a worker, not remembered */
+	ck_assert_int_eq(verify_crypt_start_cached(p, S("dave"), bcr, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert(a.ok);
+	ck_assert_int_eq(verify_crypt_start_cached(p, S("dave"), bcr, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert(a.ok);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 1);
+	ck_assert_uint_eq(verify_pool_stats(p).cache_hits, 1);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(verify_crypt_start_cached(p, S("dave"), bcr, S("secrex"), on_done, &a,
+							   NULL), 0);
+		run_until(&a.calls, ++want);
+		ck_assert(!a.ok);
+	}
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 3);
+	/* another name, another crypt string: each misses */
+	ck_assert_int_eq(verify_crypt_start_cached(p, S("erin"), bcr, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_int_eq(verify_crypt_start_cached(p, S("dave"), yes, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert(a.ok);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 5);
+	/* the uncached call never consults nor fills it; clear forgets */
+	ck_assert_int_eq(verify_crypt_start(p, bcr, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 6);
+	verify_cache_clear(p);
+	ck_assert_int_eq(verify_crypt_start_cached(p, S("dave"), bcr, S("secret"), on_done, &a, NULL), 0);
+	run_until(&a.calls, ++want);
+	ck_assert(a.ok);
+	ck_assert_uint_eq(verify_pool_stats(p).hashed, 7);
+	ck_assert_uint_eq(verify_pool_stats(p).cache_hits, 1);
+	ck_assert_int_eq(verify_crypt_start_cached(p, "", 0, bcr, S("secret"), on_done, &a, NULL), -1);
+	verify_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(create_errors)
 {
 	struct verify_pool *p = verify_pool_create(loop, 0, 4, 0, err, sizeof(err));
@@ -373,6 +462,8 @@ static Suite *verify_suite(void)
 	tcase_add_test(tc, first_jumps_the_queue);
 	tcase_add_test(tc, queue_full);
 	tcase_add_test(tc, hash_for_0a);
+	tcase_add_test(tc, crypt_string);
+	tcase_add_test(tc, crypt_string_cached);
 	tcase_add_test(tc, create_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,3 +1,4 @@
+/* Frozen copy of <mass/plugin.h> as ABI 1.1 shipped it: tests/abi/abi11_plugin.c builds against it. Never edit. */
 /*
  * <mass/plugin.h>: the plugin ABI of socks5d's MASS management server.
  *
