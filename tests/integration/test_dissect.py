@@ -80,10 +80,12 @@ class LineServer:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.lines = []  # every client line seen, for diagnostics
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.closing = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self):
-        while True:
+        while not self.closing:
             try:
                 c, _ = self.sock.accept()
             except OSError:
@@ -100,6 +102,18 @@ class LineServer:
             c.close()
 
     def close(self):
+        """Stops the accept thread before the descriptor is closed. Closed
+        under a thread about to call accept(), the number could be reused at
+        once by the next test's listener, whose connections that stale
+        accept() would then take: seen once, the USER/PASS-only POP3 server
+        of an earlier test answered the SASL test's curl (CAPA without SASL,
+        so curl gave up, and the new server saw no line)."""
+        self.closing = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept()
+        except OSError:
+            pass
+        self.thread.join(TIMEOUT)
         self.sock.close()
 
 
