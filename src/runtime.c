@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
+#include "socks/session.h"
+#include "socks/socks_limits.h"
 
 /* A snapshot being built, with the users store that goes live with it. */
 struct runtime_candidate {
@@ -39,6 +42,13 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
 		if (section && r == USERS_OK && !cred_is_hash(kv->value, strlen(kv->value)))
 			cred_warn_plain(cfg->path ? cfg->path : "mass.ini", kv->line, section,
 					kv->key, 0);
+		/* [users] NAME = PASSWORD class=CLASS (config.h) */
+		if (list == &cfg->users && r == USERS_OK && config_user_class(cfg, kv->key) &&
+		    users_set_class(u, u->len - 1, config_user_class(cfg, kv->key), false,
+				    err, errlen) != USERS_OK) {
+			snprintf(err, errlen, "user '%s': out of memory", kv->key);
+			return -1;
+		}
 		if (r == USERS_EXISTS) {
 			log_info("user '%s' already known; keeping the stored password", kv->key);
 			continue;
@@ -55,6 +65,17 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
 		}
 	}
 	return 0;
+}
+
+/* How files socks5d loads or rewrites are opened (core/trusted_file.h). */
+struct trusted_policy runtime_trust(const struct config *cfg)
+{
+	struct trusted_policy pol = { cfg->strict_files, (uid_t)-1 };
+	const struct passwd *pw = cfg->user != NULL ? getpwnam(cfg->user) : NULL;
+
+	if (pw != NULL)
+		pol.service_uid = pw->pw_uid;
+	return pol;
 }
 
 /*
@@ -76,6 +97,7 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	u->trust = runtime_trust(cfg);
 	if (cfg->users_file == NULL) {
 		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
 		    runtime_add_list(u, cli_users, false, cfg, NULL, err, errlen) < 0)
@@ -153,7 +175,7 @@ static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct
 {
 	/* 32 KiB: on the heap, only while the ACL is compiled */
 	struct sockaddr_storage *local = calloc(ACL_LOCAL_MAX, sizeof(*local));
-	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
+	struct acl_self self = { ctx->self, ctx->nself, local, 0, ctx->socks.self_live };
 	struct acl_rules rules;
 	struct acl *acl;
 	int n;
@@ -211,6 +233,7 @@ static void runtime_fill_views(struct runtime *rt)
 		.proxy_nets = cfg->proxy_protocol.nets,
 		.proxy_len = cfg->proxy_protocol.len,
 		.dissector_ports = cfg->dissector_ports,
+		.classes = &cfg->classes,
 	};
 	rt->mgmt = (struct mgmt_settings){
 		.auth = cfg->mgmt_auth,
@@ -221,6 +244,9 @@ static void runtime_fill_views(struct runtime *rt)
 		.plugins = rt->plugins,
 	};
 }
+
+static int runtime_check_classes(const struct runtime_ctx *ctx,
+				 const struct runtime_candidate *c, char *err, size_t errlen);
 
 /*
  * Builds every part of a candidate from cfg (taken over) against the
@@ -257,7 +283,8 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	if ((rt->acl = runtime_build_acl(ctx, &rt->cfg, err, errlen)) == NULL ||
 	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
 		goto fail;
-	if (runtime_build_users_part(ctx, c, err, errlen) < 0)
+	if (runtime_build_users_part(ctx, c, err, errlen) < 0 ||
+	    runtime_check_classes(ctx, c, err, errlen) < 0)
 		goto fail;
 	/* plugins last: their init is the one step with effects outside */
 	rt->plugins = runtime_plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
@@ -272,6 +299,52 @@ fail:
 	runtime_free(rt);
 	memset(c, 0, sizeof(*c));
 	return -1;
+}
+
+/*
+ * Every user the store that will serve holds, and every class set for a
+ * provider's user, must name a class of cfg: a class removed while users
+ * hold it refuses the configuration. Returns 0, or -1 with err set.
+ */
+static int runtime_check_classes(const struct runtime_ctx *ctx,
+				 const struct runtime_candidate *c, char *err, size_t errlen)
+{
+	const struct config *cfg = &c->rt->cfg;
+	const struct users *u = c->new_users ? &c->users : &ctx->socks.live.users;
+	const struct socks_limits_live *lv = &ctx->socks.live.limits;
+
+	for (size_t i = 0; i < u->len; i++) {
+		const struct user *user = &u->list[i];
+
+		if (user->cls == NULL || limits_class_table_find(&cfg->classes, user->cls))
+			continue;
+		if (user->line > 0 && u->file != NULL)
+			snprintf(err, errlen, "%s:%u: user %s: class %s is not defined in %s "
+				 "(no [class %s] section)", u->file, user->line, user->name,
+				 user->cls, cfg->path ? cfg->path : "mass.ini", user->cls);
+		else
+			snprintf(err, errlen, "user %s holds class %s, which %s does not define "
+				 "(no [class %s] section)", user->name, user->cls,
+				 cfg->path ? cfg->path : "mass.ini", user->cls);
+		return -1;
+	}
+	for (size_t i = 0; i < lv->nover; i++)
+		if (!limits_class_table_find(&cfg->classes, lv->over[i].cls)) {
+			snprintf(err, errlen, "user %s holds class %s (set over MASS), which %s "
+				 "does not define", lv->over[i].name, lv->over[i].cls,
+				 cfg->path ? cfg->path : "mass.ini");
+			return -1;
+		}
+	return 0;
+}
+
+/* The 1 s tick of the per-user limits (socks_limits.h). */
+static void runtime_limits_tick(struct loop *loop, struct loop_timer *t)
+{
+	struct runtime_ctx *ctx = LOOP_TIMER_OWNER(t, struct runtime_ctx, limits_tick);
+
+	session_limits_tick(&ctx->socks);
+	loop_timer_start(loop, t, 1000, runtime_limits_tick);
 }
 
 /* Puts a complete candidate in force; cannot fail. */
@@ -297,6 +370,13 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	if (ctx->socks.verify)
 		verify_cache_clear(ctx->socks.verify);
 	host_set_context(&ctx->socks);
+	/* the users' classes in the new table, live tunnels included, now */
+	socks_limits_reclass(&ctx->socks, &c->rt->cfg.classes);
+	ctx->socks.live.limits.flush_s = c->rt->cfg.quota_flush;
+	if (old != NULL && !runtime_same_string(old->cfg.quota_file, c->rt->cfg.quota_file))
+		log_warn("reload: a change of quota_file needs a restart");
+	if (ctx->socks.loop != NULL && !ctx->opts.check && !loop_timer_armed(&ctx->limits_tick))
+		loop_timer_start(ctx->socks.loop, &ctx->limits_tick, 1000, runtime_limits_tick);
 	if (old != NULL) {
 		/* the new set is initialised; the old one ends now, not with its last holder */
 		plugins_free(old->plugins);
@@ -309,6 +389,13 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 {
 	struct runtime_candidate c;
 
+	/* quota usage from quota_file, once, before the first snapshot */
+	if (ctx->rt == NULL &&
+	    socks_limits_start(&ctx->socks, ctx->opts.check ? NULL : cfg->quota_file,
+			       cfg->quota_flush, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
 	if (runtime_build(ctx, cfg, &c, err, errlen) < 0)
 		return -1;
 	runtime_swap(ctx, &c);
@@ -317,12 +404,17 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 
 void runtime_ctx_free(struct runtime_ctx *ctx)
 {
+	if (ctx->socks.loop != NULL)
+		loop_timer_stop(ctx->socks.loop, &ctx->limits_tick);
+	/* the final flush of quota_file, sessions already closed (and counted) */
+	socks_limits_tick(&ctx->socks, true);
 	host_set_context(NULL);
 	runtime_release(ctx->rt);
 	ctx->rt = NULL;
 	ctx->socks.policy = NULL;
 	ctx->mgmt.settings = NULL;
 	users_free(&ctx->socks.live.users);
+	socks_limits_free(&ctx->socks.live.limits);
 	config_list_clear(&ctx->opts.cli_users);
 	verify_pool_destroy(ctx->socks.verify);
 	ctx->socks.verify = NULL;

@@ -23,6 +23,7 @@ int users_init(struct users *u, unsigned max, const char *file)
 {
 	memset(u, 0, sizeof(*u));
 	u->max = max > 255 ? 255 : max;
+	u->trust = TRUSTED_POLICY_DEFAULT;
 	if (file) {
 		u->file = strdup(file);
 		if (!u->file)
@@ -37,6 +38,7 @@ static void users_free_one(struct user *user)
 		explicit_bzero(user->pass, user->pass_len);
 	free(user->name);
 	free(user->pass);
+	free(user->cls);
 	memset(user, 0, sizeof(*user));
 }
 
@@ -165,7 +167,8 @@ static char *users_image(const struct users *u, size_t *len)
 	char *buf;
 
 	for (size_t i = 0; i < u->len; i++)
-		cap += (size_t)u->list[i].name_len + u->list[i].pass_len + 2;
+		cap += (size_t)u->list[i].name_len + u->list[i].pass_len + 2 +
+		       (u->list[i].cls ? strlen(u->list[i].cls) + 1 : 0);
 	buf = malloc(cap);
 	if (!buf)
 		return NULL;
@@ -177,6 +180,11 @@ static char *users_image(const struct users *u, size_t *len)
 		buf[off++] = ':';
 		memcpy(buf + off, user->pass, user->pass_len);
 		off += user->pass_len;
+		if (user->cls) {
+			buf[off++] = ':';
+			memcpy(buf + off, user->cls, strlen(user->cls));
+			off += strlen(user->cls);
+		}
 		buf[off++] = '\n';
 	}
 	*len = off;
@@ -267,7 +275,8 @@ int users_save(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	if (users_rehash(u, err, errlen) != 0)
+	if (users_rehash(u, err, errlen) != 0 ||
+	    trusted_file_check_dir(u->file, &u->trust, err, errlen) != 0)
 		return -1;
 	flen = strlen(u->file);
 	tmp = malloc(flen + sizeof(suffix));
@@ -325,6 +334,7 @@ static enum users_result users_append(struct users *u, const char *name, size_t 
 	user.pass_len = (unsigned char)pass_len;
 	user.hashed = cred_is_hash(pass, pass_len);
 	user.line = 0;
+	user.cls = NULL;
 	if (!user.name || !user.pass) {
 		users_free_one(&user);
 		return USERS_NOMEM;
@@ -365,6 +375,39 @@ enum users_result users_set_pass(struct users *u, size_t i, const char *pass, si
 	user->pass = copy;
 	user->pass_len = (unsigned char)pass_len;
 	user->hashed = cred_is_hash(pass, pass_len);
+	return USERS_OK;
+}
+
+bool users_valid_class(const char *cls)
+{
+	size_t len = cls ? strlen(cls) : 0;
+
+	return len >= 1 && len <= 32 &&
+	       strspn(cls, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-") == len;
+}
+
+enum users_result users_set_class(struct users *u, size_t i, const char *cls, bool persist,
+				  char *err, size_t errlen)
+{
+	char *copy = NULL, *old;
+
+	if (i >= u->len)
+		return USERS_NOT_FOUND;
+	if (cls != NULL && strcmp(cls, "default") != 0) {
+		if (!users_valid_class(cls))
+			return USERS_INVALID;
+		if (!(copy = strdup(cls)))
+			return USERS_NOMEM;
+	}
+	old = u->list[i].cls;
+	u->list[i].cls = copy;
+	if (persist && u->file && users_save(u, err, errlen) != 0) {
+		u->list[i].cls = old;
+		free(copy);
+		return USERS_IO;
+	}
+	free(old);
 	return USERS_OK;
 }
 
@@ -415,6 +458,30 @@ static const char *users_reason(enum users_result r, const char *name, size_t na
 	}
 }
 
+/* "name:" then "password" or "hash:class" (users.h), appended. */
+static enum users_result users_parse_entry(struct users *u, const char *name, size_t name_len,
+					   const char *rest, size_t len)
+{
+	const char *colon = len ? memrchr(rest, ':', len) : NULL;
+	char cls[33];
+	size_t clen = colon ? len - (size_t)(colon - rest) - 1 : 0;
+	enum users_result r;
+
+	if (colon == NULL || clen == 0 || clen >= sizeof(cls) ||
+	    !cred_is_hash(rest, (size_t)(colon - rest)))
+		return users_append(u, name, name_len, rest, len);
+	memcpy(cls, colon + 1, clen);
+	cls[clen] = '\0';
+	if (!users_valid_class(cls))
+		return users_append(u, name, name_len, rest, len);
+	r = users_append(u, name, name_len, rest, (size_t)(colon - rest));
+	if (r == USERS_OK && !(u->list[u->len - 1].cls = strdup(cls))) {
+		users_free_one(&u->list[--u->len]);
+		return USERS_NOMEM;
+	}
+	return r;
+}
+
 /* Parses one line (without its '\n'). Returns USERS_OK or the reason's result. */
 static int users_parse_line(struct users *u, const char *line, size_t len, size_t lineno,
 			    char *err, size_t errlen)
@@ -434,8 +501,8 @@ static int users_parse_line(struct users *u, const char *line, size_t len, size_
 		snprintf(err, errlen, "%zu: expected name:password", lineno);
 		return -1;
 	}
-	r = users_append(u, line, (size_t)(colon - line), colon + 1,
-			 len - (size_t)(colon - line) - 1);
+	r = users_parse_entry(u, line, (size_t)(colon - line), colon + 1,
+			      len - (size_t)(colon - line) - 1);
 	if (r == USERS_OK) {
 		u->list[u->len - 1].line = (unsigned)lineno;
 		return 0;
@@ -522,14 +589,12 @@ int users_load(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	users_remove_stale(u->file);
-	fd = open(u->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
+	fd = trusted_file_open(u->file, O_RDONLY, 0, &u->trust, err, errlen);
+	if (fd < 0 && errno != ENOENT)
 		return -1;
-	}
+	users_remove_stale(u->file);
+	if (fd < 0)
+		return 0;
 	buf = malloc(USERS_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);

@@ -284,3 +284,27 @@ int net_local_addrs(struct sockaddr_storage *out, size_t max)
 	freeifaddrs(list);
 	return (int)n;
 }
+
+int net_name_normalise(char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || name[0] == '.')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == ':' ||
+			  (c == '.' && name[i + 1] != '.');
+
+		if (!ok)
+			return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+	name[len] = '\0';
+	return 0;
+}

@@ -107,4 +107,15 @@ bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *
  */
 int net_local_addrs(struct sockaddr_storage *out, size_t max);
 
+/*
+ * A destination name as the client sent it, made the one form that the
+ * ACL judges, the resolver asks and the access log records: lower case,
+ * one final dot removed (a SOCKS destination is absolute anyway: it is
+ * resolved without search domains). Refused (-1, name unchanged): an empty
+ * name or label, a leading dot, and any byte but letters, digits, '-',
+ * '_', '.' and ':' (an IPv6 literal), so '\' escapes, which the resolver
+ * would strip ("l\o.test" asks for lo.test), never reach it. Returns 0.
+ */
+int net_name_normalise(char *name);
+
 #endif

@@ -558,6 +558,12 @@ bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char
 {
 	const struct massctl_index_usage *u = massctl_info_row(info, ix);
 
-	return u != NULL && u->plugin.len == strlen(plugin) &&
-	       memcmp(u->plugin.name, plugin, u->plugin.len) == 0;
+	while (u != NULL && *plugin != '\0') {
+		size_t n = strcspn(plugin, "|");
+
+		if (u->plugin.len == n && memcmp(u->plugin.name, plugin, n) == 0)
+			return true;
+		plugin += n + (plugin[n] == '|');
+	}
+	return false;
 }

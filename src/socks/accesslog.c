@@ -294,6 +294,7 @@ const char *accesslog_end_name(enum accesslog_end end)
 		[ACCESSLOG_END_IDLE] = "idle",
 		[ACCESSLOG_END_FIN_TIMEOUT] = "fin_timeout",
 		[ACCESSLOG_END_SHUTDOWN] = "shutdown",
+		[ACCESSLOG_END_QUOTA] = "quota",
 	};
 
 	if ((unsigned)end < sizeof(names) / sizeof(*names))

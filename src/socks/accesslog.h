@@ -82,7 +82,8 @@ enum accesslog_end {
 	ACCESSLOG_END_RESET,       /* "reset": a side reset, or an I/O error */
 	ACCESSLOG_END_IDLE,        /* "idle": idle_timeout without traffic */
 	ACCESSLOG_END_FIN_TIMEOUT, /* "fin_timeout": half-closed for fin_timeout */
-	ACCESSLOG_END_SHUTDOWN     /* "shutdown": still open at the end of shutdown_timeout */
+	ACCESSLOG_END_SHUTDOWN,    /* "shutdown": still open at the end of shutdown_timeout */
+	ACCESSLOG_END_QUOTA        /* "quota": the user's quota ran out (quota_action = close) */
 };
 
 /* The log word for end ("error" for a value outside the enum). */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/net.h"
+#include "core/netlink.h"
 
 #define ACL_HOST_MAX 255          /* a DNS name, as SOCKS5 carries it */
 #define ACL_TOKEN_MAX 300
@@ -42,6 +43,7 @@ struct acl {
 	size_t builtin;                /* the first rules, built in */
 	struct net_cidr *local;         /* "dest local": loopback, unspecified, the host's */
 	size_t nlocal;
+	const struct acl_live *live;    /* what socks5d is now (acl.h), or NULL */
 };
 
 /* A condition's value against what is known: no, yes, or not known yet. */
@@ -289,9 +291,11 @@ static const struct net_cidr acl_always_local[] = {
 	{ AF_INET6, 128, { 0 } },
 };
 
+#define ACL_ALWAYS_LOCAL (sizeof(acl_always_local) / sizeof(acl_always_local[0]))
+
 static int acl_set_local(struct acl *a, const struct acl_self *self)
 {
-	size_t n = sizeof(acl_always_local) / sizeof(acl_always_local[0]);
+	size_t n = ACL_ALWAYS_LOCAL;
 	size_t extra = self != NULL ? self->nlocal : 0;
 
 	if (extra > ACL_LOCAL_MAX)
@@ -321,25 +325,55 @@ static bool acl_unspecified(const struct net_cidr *h)
 
 /*
  * The built-in rule of one bound listener: its own address on its port,
- * or, for a wildcard listener, every local address on its port.
+ * or, for a wildcard listener, every local address on its port. Returns
+ * false for a socket not bound (nothing to protect).
  */
+static bool acl_listener_rule(const struct sockaddr_storage *ss, struct acl_rule *r)
+{
+	uint16_t port;
+
+	memset(r, 0, sizeof(*r));
+	if (!acl_host_of((const struct sockaddr *)ss, &r->dest, &port) || port == 0)
+		return false;
+	r->action = ACL_DENY;
+	r->has = ACL_HAS_DEST | ACL_HAS_PORT;
+	r->port_lo = r->port_hi = port;
+	r->line = ACL_LINE_BUILTIN;
+	r->dest_local = acl_unspecified(&r->dest);
+	return true;
+}
+
 static int acl_add_listener(struct acl *a, const struct sockaddr_storage *ss)
 {
 	struct acl_rule r;
-	uint16_t port;
 
-	memset(&r, 0, sizeof(r));
-	if (!acl_host_of((const struct sockaddr *)ss, &r.dest, &port) || port == 0)
-		return 0; /* not bound: nothing to protect */
-	r.action = ACL_DENY;
-	r.has = ACL_HAS_DEST | ACL_HAS_PORT;
-	r.port_lo = r.port_hi = port;
-	r.line = ACL_LINE_BUILTIN;
-	r.dest_local = acl_unspecified(&r.dest);
+	if (!acl_listener_rule(ss, &r))
+		return 0;
 	if (acl_push(a, &r) < 0)
 		return -1;
 	a->builtin++;
 	return 0;
+}
+
+int acl_live_listener_add(struct acl_live *live, const struct sockaddr *addr)
+{
+	socklen_t len = net_addr_len(addr);
+
+	if (len == 0 || live->nlisteners == ACL_LIVE_LISTENERS)
+		return -1;
+	memset(&live->listeners[live->nlisteners], 0, sizeof(live->listeners[0]));
+	memcpy(&live->listeners[live->nlisteners], addr, len);
+	live->nlisteners++;
+	return 0;
+}
+
+void acl_live_listener_del(struct acl_live *live, const struct sockaddr *addr)
+{
+	for (size_t i = 0; i < live->nlisteners; i++)
+		if (net_same((const struct sockaddr *)&live->listeners[i], addr)) {
+			live->listeners[i] = live->listeners[--live->nlisteners];
+			return;
+		}
 }
 
 struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *self,
@@ -349,6 +383,7 @@ struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *se
 
 	if (a == NULL || acl_set_local(a, self) < 0)
 		goto oom;
+	a->live = self != NULL ? self->live : NULL;
 	for (size_t i = 0; self != NULL && i < self->nlisteners; i++)
 		if (acl_add_listener(a, &self->listeners[i]) < 0)
 			goto oom;
@@ -424,12 +459,16 @@ struct acl_query {
 	uint16_t port;
 };
 
+/* Loopback and the unspecified range, then the host's addresses: live when known. */
 static bool acl_is_local(const struct acl *acl, const struct net_cidr *h)
 {
-	for (size_t i = 0; i < acl->nlocal; i++)
+	bool live = acl->live != NULL && acl->live->host != NULL;
+	size_t n = live ? ACL_ALWAYS_LOCAL : acl->nlocal;
+
+	for (size_t i = 0; i < n; i++)
 		if (acl_net_has(&acl->local[i], h))
 			return true;
-	return false;
+	return live && netlink_addrs_has(acl->live->host, h);
 }
 
 static bool acl_dest_matches(const struct acl *acl, const struct acl_rule *r,
@@ -480,26 +519,42 @@ static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rul
  * So the built-in deny rules, whose address is not known before
  * resolution, do not hide a "deny = src ..." behind them.
  */
+/* One rule of acl_decide(). Returns true when it decides (*v set). */
+static bool acl_step(const struct acl *acl, const struct acl_rule *r, const struct acl_query *q,
+		     unsigned *pending, int *line, enum acl_verdict *v)
+{
+	switch (acl_rule_matches(acl, r, q)) {
+	case ACL_NO:
+		return false;
+	case ACL_YES:
+		if (*pending & ~(1u << r->action)) {
+			*v = ACL_ALLOW; /* an earlier rule may yet decide otherwise */
+			return true;
+		}
+		*line = r->line;
+		*v = (enum acl_verdict)r->action;
+		return true;
+	case ACL_UNKNOWN:
+		*pending |= 1u << r->action;
+		return false;
+	}
+	return false;
+}
+
+/* The live listeners (acl_live) come first: built-in rules like the others. */
 static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query *q, int *line)
 {
 	unsigned pending = 0;         /* bit per action of the UNKNOWN rules passed */
+	enum acl_verdict v = ACL_ALLOW;
+	struct acl_rule r;
 
-	for (size_t i = 0; i < acl->len; i++) {
-		const struct acl_rule *r = &acl->rules[i];
-
-		switch (acl_rule_matches(acl, r, q)) {
-		case ACL_NO:
-			continue;
-		case ACL_YES:
-			if (pending & ~(1u << r->action))
-				return ACL_ALLOW; /* an earlier rule may yet decide otherwise */
-			*line = r->line;
-			return (enum acl_verdict)r->action;
-		case ACL_UNKNOWN:
-			pending |= 1u << r->action;
-			continue;
-		}
-	}
+	for (size_t i = 0; acl->live != NULL && i < acl->live->nlisteners; i++)
+		if (acl_listener_rule(&acl->live->listeners[i], &r) &&
+		    acl_step(acl, &r, q, &pending, line, &v))
+			return v;
+	for (size_t i = 0; i < acl->len; i++)
+		if (acl_step(acl, &acl->rules[i], q, &pending, line, &v))
+			return v;
 	return ACL_ALLOW;
 }
 

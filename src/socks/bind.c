@@ -149,6 +149,12 @@ static void bind_resolved(void *data, enum resolve_status status,
 		b->ops->failed(b->owner, SOCKS5_REP_HOST_UNREACHABLE);
 		return;
 	}
+	/* every address judged before listening, as the address itself would be */
+	for (size_t i = 0; i < count; i++)
+		if (!b->ops->permit(b->owner, (const struct sockaddr *)&addrs[i])) {
+			b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
+			return;
+		}
 	b->allowed = malloc(count * sizeof(*addrs));
 	if (b->allowed == NULL) {
 		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);

@@ -42,6 +42,8 @@
 #include "core/ratelimit.h"
 #include "core/snapshot.h"
 #include "dissect/dissect.h"
+#include "limits/limits_class.h"
+#include "socks/socks_limits.h"
 
 struct loop;
 struct resolver;
@@ -69,12 +71,16 @@ struct socks_policy {
 	const struct net_cidr *proxy_nets; /* sources that must send a PROXY header */
 	size_t proxy_len;
 	const struct dissect_ports *dissector_ports; /* DISSECT_COUNT entries */
+	/* [class NAME] sections, list[0] default (empty table: all unlimited);
+	 * a class pointer a session reads is valid while it holds the snapshot */
+	const struct limits_class_table *classes;
 };
 
 struct socks_live {
 	struct users users;               /* SOCKS users (RFC 1929) */
 	bool auth;                        /* SOCKS auth required now */
 	bool dissectors;                  /* dissectors on now */
+	struct socks_limits_live limits;  /* per-user limits in force (socks_limits.h) */
 };
 
 struct session_table {
@@ -97,6 +103,8 @@ struct socks_ctx {
 	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
 	struct metrics *metrics;          /* what sessions, relays, UDP count into */
 	struct pool *pool;                /* the relays' buffers and pipes (core/pool.h) */
+	struct acl_live *self_live;       /* what socks5d is now (acl.h): the ACL and the host
+					   * (a plugin's listener) read and write it; NULL: none */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

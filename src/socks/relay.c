@@ -76,6 +76,45 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 	return 1;
 }
 
+/* The most a limited read may take at once: a burst's worth is typical. */
+#define RELAY_LIMIT_CHUNK (1024 * 1024)
+
+/* What the next read of direction which may take. Returns false (stopped) for none. */
+static bool relay_limit_take(struct relay *r, int which)
+{
+	struct relay_limit *l = r->limit;
+	uint64_t want = l->quota_left < RELAY_LIMIT_CHUNK ? l->quota_left : RELAY_LIMIT_CHUNK;
+
+	if (want > 0 && l->bucket[which] != NULL && bucket_limited(l->bucket[which])) {
+		/* never more than a burst: the rest would only count as delayed */
+		if (want > l->bucket[which]->burst)
+			want = l->bucket[which]->burst;
+		want = bucket_take(l->bucket[which], l->now_ns, want);
+	}
+	l->grant = (size_t)want;
+	l->stopped[which] = want == 0;
+	return want > 0;
+}
+
+/* After the read: what was granted and not read goes back. */
+static void relay_limit_settle(struct relay *r, int which, ssize_t n)
+{
+	struct relay_limit *l = r->limit;
+	size_t moved = n > 0 ? (size_t)n : 0;
+
+	if (l->bucket[which] != NULL && l->grant > moved)
+		bucket_return(l->bucket[which], l->grant - moved);
+	if (l->quota_left != UINT64_MAX)
+		l->quota_left -= moved < l->quota_left ? moved : l->quota_left;
+	l->grant = 0;
+}
+
+/* A read's size: cap, or less under a limit. */
+static size_t relay_cap(const struct relay *r, size_t cap)
+{
+	return r->limit != NULL && r->limit->grant < cap ? r->limit->grant : cap;
+}
+
 /* Gives the user-space buffer back and takes a pipe; false when none is left. */
 static bool relay_to_pipe(struct relay *r, struct relay_dir *d)
 {
@@ -106,9 +145,14 @@ static ssize_t relay_splice_unseen(struct relay *r, int which, int src)
 	for (;;) {
 		size_t room = d->pipe->capacity - total;
 		size_t cap = d->unseen < room ? (size_t)d->unseen : room;
-		ssize_t n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		ssize_t n;
 
+		/* under a limit the batch is one read: no more than its grant */
+		if (r->limit != NULL && r->limit->grant - total < cap)
+			cap = r->limit->grant - total;
+		if (cap == 0)
+			break;
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n <= 0)
 			return total > 0 ? (ssize_t)total : n;
 		total += (size_t)n;
@@ -141,7 +185,7 @@ static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(r, d)) {
 		if (inspect)
 			return relay_splice_unseen(r, which, src);
-		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, relay_cap(r, d->pipe->capacity),
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0)
 			d->spliced += (uint64_t)n;
@@ -159,10 +203,12 @@ static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 	d->off = 0;
 	if (inspect && d->peek && d->unseen == 0)
 		want = RELAY_PEEK_BYTES;
+	want = relay_cap(r, want);
 	n = recv(r->fd[src], d->buf->data, want, 0);
 	if (n > 0)
 		d->peek = false;
-	if (n == POOL_BUF_SIZE)
+	/* a limited read that got all it asked for proves nothing drained either */
+	if (n == POOL_BUF_SIZE || (r->limit != NULL && n > 0 && (size_t)n == r->limit->grant))
 		d->bulk = true;
 	else if (n > 0 && (size_t)n < want && !(r->ready[src] & RELAY_EOF_PENDING))
 		r->ready[src] &= ~RELAY_READABLE;  /* short read: drained */
@@ -286,10 +332,14 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			break;
 		if (budget == 0)
 			return RELAY_YIELD;
+		if (r->limit != NULL && !relay_limit_take(r, which))
+			break;   /* stopped: readiness kept, the owner's timer resumes */
 		n = relay_tap_prepare(r, which, src);
 		inspect = r->tap.feed != NULL;
 		if (n == 0)
 			n = relay_fill(r, which, src, inspect);
+		if (r->limit != NULL)
+			relay_limit_settle(r, which, n);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/pool.h"
+#include "limits/bucket.h"
 
 enum { RELAY_CLIENT = 0, RELAY_UPSTREAM = 1 };       /* index of fd[] and ready[] */
 enum { RELAY_TO_UPSTREAM = 0, RELAY_TO_CLIENT = 1 }; /* index of dir[] */
@@ -101,6 +102,24 @@ struct relay_dir {
 	uint64_t tapped;         /* of those, octets fed to a tap */
 };
 
+/*
+ * A per-user limit on a tunnel (socks_limits.h fills it): before each read
+ * the direction takes what it may read from its bucket (and from the
+ * quota left); with nothing granted it stops reading, keeps its readiness
+ * and marks itself stopped, and the owner calls relay_pump() again when
+ * the bucket has refilled (a timer). Bytes granted but not read go back.
+ * The bytes still move by splice: a limit only shortens the reads. NULL in
+ * struct relay (the unlimited path) skips all of it.
+ */
+struct relay_limit {
+	struct bucket *bucket[2];   /* by dir[]: the user's upload and download buckets;
+				       NULL: that direction is not rate-limited */
+	uint64_t now_ns;            /* the buckets' clock, set before relay_pump() */
+	uint64_t quota_left;        /* bytes both directions may still read; UINT64_MAX: no quota */
+	bool stopped[2];            /* out: the direction stopped for its bucket or the quota */
+	size_t grant;               /* the current read's allowance (relay.c's own) */
+};
+
 struct metrics;
 
 struct relay {
@@ -110,6 +129,7 @@ struct relay {
 	struct relay_tap tap;    /* feed NULL: nothing watches the flow */
 	struct metrics *metrics; /* counts the I/O (core/metrics.h); set after relay_init */
 	struct pool *pool;       /* the loop's buffers and pipes (core/pool.h); likewise */
+	struct relay_limit *limit; /* NULL: unlimited (the owner's, see above) */
 };
 
 enum relay_status {

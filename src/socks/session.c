@@ -93,6 +93,10 @@ struct session {
 	void *auth_pending;              /* a provider's login in progress */
 	char *bound;                     /* the proxy's side, once established, if wanted */
 	uint16_t bound_port;
+	/* per-user limits (socks_limits.h): lim.entry NULL is the unlimited path */
+	struct socks_limit lim;
+	struct loop_timer wake;          /* resumes a relay its bucket stopped; quota close */
+	bool quota_close;                /* wake ends the session ("quota") */
 };
 
 void session_table_init(struct session_table *t)
@@ -146,6 +150,8 @@ static void session_free(struct session *s)
 	loop_timer_stop(s->ctx->loop, &s->timer);
 	loop_timer_stop(s->ctx->loop, &s->kick);
 	loop_timer_stop(s->ctx->loop, &s->closer);
+	loop_timer_stop(s->ctx->loop, &s->wake);
+	socks_limits_close(s->ctx, &s->lim);
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
@@ -337,6 +343,17 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 		return false;
 	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
 	return true;
+}
+
+/* A name that is no host name (net_name_normalise): REP 04, logged escaped. */
+static void session_refuse_name(struct session *s)
+{
+	char ename[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
+
+	escape_str(ename, sizeof(ename), s->dest);
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_info("request from %s to %s refused: not a host name", client, ename);
+	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
 }
 
 /*
@@ -854,12 +871,44 @@ static bool session_command_enabled(const struct session *s, uint8_t cmd)
 	}
 }
 
+/*
+ * The per-user limits of the request's user (socks_limits.h): a refusal is
+ * REP 02, its access log line, and a daemon log line naming the limit.
+ * Returns true when the session was closed.
+ */
+static bool session_limits_refused(struct session *s)
+{
+	static const char *const what[] = { "CONNECT", "BIND", "UDP" };
+	uint8_t cmd = s->hs->req.cmd;
+	enum usage_verdict v = socks_limits_open(s->ctx, &s->lim, s->user,
+						 (const struct sockaddr *)&s->client_addr);
+	char euser[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
+	const struct limits_class *c;
+
+	if (v == USAGE_OK) {
+		if (s->lim.entry != NULL)
+			s->relay.limit = &s->lim.relay;
+		return false;
+	}
+	c = socks_limits_class_of(s->ctx, s->user, s->user ? strlen(s->user) : 0);
+	escape_str(euser, sizeof(euser), s->user ? s->user : "-");
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_info("limits: %s from %s (user %s, class %s) refused by %s",
+		 what[cmd == SOCKS5_CMD_BIND ? 1 : cmd == SOCKS5_CMD_UDP ? 2 : 0], client, euser,
+		 c ? c->name : LIMITS_CLASS_DEFAULT, usage_verdict_name(v));
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
+	return true;
+}
+
 static void session_request_done(struct session *s)
 {
 	struct handshake *hs = s->hs;
 	struct request_parser *req = &hs->req;
 	char dest[256];
 	socklen_t len;
+	/* one form of the name for the ACL, the resolver and the access log */
+	bool bad_name = req->atyp == SOCKS5_ATYP_DOMAIN &&
+			net_name_normalise((char *)req->addr) < 0;
 
 	request_dest_str(req, dest, sizeof(dest));
 	s->dest = strdup(dest);
@@ -879,6 +928,12 @@ static void session_request_done(struct session *s)
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
 		return;
 	}
+	if (bad_name) {
+		session_refuse_name(s);
+		return;
+	}
+	if (session_limits_refused(s))
+		return;
 	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))
 		return;
 	if (req->cmd == SOCKS5_CMD_UDP) {
@@ -1076,15 +1131,23 @@ static void session_bind_failed(void *owner, uint8_t rep)
 	session_fail(owner, rep);
 }
 
-/* The peer that connects is judged as the request's destination would be. */
+/*
+ * The peer that connects (or an address DST's name resolved to) is judged
+ * as the request's destination would be: at the requested port, since a
+ * peer's source port is ephemeral and says nothing.
+ */
 static bool session_bind_permit(void *owner, const struct sockaddr *peer)
 {
 	struct session *s = owner;
 	struct request_parser *req = &s->hs->req;
+	struct sockaddr_storage at;
 
+	memset(&at, 0, sizeof(at));
+	memcpy(&at, peer, net_addr_len(peer));
+	net_set_port(&at, req->port);
 	return session_permit(s, SOCKS5_CMD_BIND,
 			      req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL,
-			      req->port, peer);
+			      req->port, (const struct sockaddr *)&at);
 }
 
 static const struct bind_ops session_bind_ops = {
@@ -1128,13 +1191,24 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 	return false;
 }
 
+/* Each datagram of a limited user takes from its bucket (dropped when empty). */
+static bool session_udp_meter(void *owner, int dir, size_t len)
+{
+	struct session *s = owner;
+
+	return s->lim.entry == NULL ||
+	       socks_limits_datagram(s->ctx, &s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
+				     len);
+}
+
 /* The association runs until the control connection ends (ST_UDP reads it to EOF). */
 static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
 				     s->policy->idle_timeout, s->ctx->metrics,
-				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp) };
+				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp),
+				     session_udp_meter };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1225,6 +1299,82 @@ static int session_sniff(void *ctx, int dir, const uint8_t *data, size_t len)
 
 static void session_relay_deadline(struct session *s);
 static void session_kick(struct loop *loop, struct loop_timer *t);
+static void session_relay_run(struct session *s);
+
+/* The wake timer: a stopped relay resumes, or a quota close ends the session. */
+static void session_limits_wake(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, wake);
+
+	(void)loop;
+	if (s->quota_close) {
+		s->end = ACCESSLOG_END_QUOTA;
+		session_free(s);
+	} else if (s->state == ST_RELAY) {
+		session_relay_run(s);
+	}
+}
+
+/*
+ * Ends every other session of user (quota_action = close), each in the
+ * loop's next round, never under the caller.
+ */
+static void session_limits_close_user(struct socks_ctx *ctx, const struct session *self)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &ctx->sessions.list, link)
+		if (s != self && s->lim.entry == self->lim.entry && s->lim.entry != NULL) {
+			s->quota_close = true;
+			loop_timer_start(ctx->loop, &s->wake, 0, session_limits_wake);
+		}
+}
+
+/*
+ * True when a limited relay waits for its bucket (the wake timer armed) and
+ * nothing else could move: no bytes in flight, no direction that is not
+ * stopped has its source readable. The source of a stopped direction keeps
+ * signalling arrivals (edge-triggered, one event per packet); they change
+ * nothing until the wake, so they cost no pump.
+ */
+static bool session_limits_waiting(const struct session *s)
+{
+	if (!loop_timer_armed(&s->wake))
+		return false;
+	for (int d = 0; d < 2; d++) {
+		int src = d == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
+
+		if (s->relay.dir[d].len > 0 ||
+		    (!s->lim.relay.stopped[d] && (s->relay.ready[src] & RELAY_READABLE)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * After a limited relay_pump(): the bytes go into the usage table; a quota
+ * used up under quota_action = close ends the user's tunnels (this one
+ * now); a direction its bucket stopped resumes from the wake timer.
+ * Returns true when s was freed.
+ */
+static bool session_limits_pumped(struct session *s, enum relay_status st)
+{
+	const uint64_t bytes[2] = { s->relay.dir[RELAY_TO_UPSTREAM].bytes,
+				    s->relay.dir[RELAY_TO_CLIENT].bytes };
+
+	if (socks_limits_account(s->ctx, &s->lim, bytes) ||
+	    (s->lim.relay.quota_left == 0 && st == RELAY_OPEN)) {
+		session_limits_close_user(s->ctx, s);
+		s->end = ACCESSLOG_END_QUOTA;
+		session_free(s);
+		return true;
+	}
+	if (st == RELAY_OPEN && (s->lim.relay.stopped[0] || s->lim.relay.stopped[1]) &&
+	    !loop_timer_armed(&s->wake))
+		loop_timer_start(s->ctx->loop, &s->wake, socks_limits_wait_ms(s->ctx, &s->lim),
+				 session_limits_wake);
+	return false;
+}
 
 static void session_relay_run(struct session *s)
 {
@@ -1234,7 +1384,13 @@ static void session_relay_run(struct session *s)
 	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
 	if (!s->ctx->live.dissectors)
 		relay_tap_clear(&s->relay);
+	if (s->lim.entry != NULL && session_limits_waiting(s))
+		return;
+	if (s->lim.entry != NULL)
+		socks_limits_prepare(s->ctx, &s->lim);
 	st = relay_pump(&s->relay, &moved);
+	if (s->lim.entry != NULL && session_limits_pumped(s, st))
+		return;
 
 	if (moved)
 		s->last_active_ms = loop_now_ms(s->ctx->loop);
@@ -1403,6 +1559,27 @@ int session_close_id(struct socks_ctx *ctx, uint64_t id)
 			return 0;
 		}
 	return -1;
+}
+
+void session_limits_tick(struct socks_ctx *ctx)
+{
+	unsigned gen = ctx->live.limits.gen;
+	struct session *s;
+
+	socks_limits_tick(ctx, false);
+	/* a user whose class became limited: its running sessions follow */
+	TAILQ_FOREACH(s, &ctx->sessions.list, link) {
+		if (s->lim.gen == gen || s->lim.entry != NULL ||
+		    (s->state != ST_RELAY && s->state != ST_UDP && s->state != ST_BIND))
+			continue;
+		if (socks_limits_attach(ctx, &s->lim, s->user,
+					(const struct sockaddr *)&s->client_addr)) {
+			s->relay.limit = &s->lim.relay;
+			/* the relay runs next round: never under this walk */
+			if (s->state == ST_RELAY && !loop_timer_armed(&s->wake))
+				loop_timer_start(ctx->loop, &s->wake, 0, session_limits_wake);
+		}
+	}
 }
 
 void session_close_all(struct socks_ctx *ctx)

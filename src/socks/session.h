@@ -52,6 +52,12 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 /* Number of open sessions of ctx. */
 size_t session_count(const struct socks_ctx *ctx);
 
+/*
+ * The per-user limits' once-a-second work (socks_limits_tick), and the
+ * live sessions of users whose class became limited put under it.
+ */
+void session_limits_tick(struct socks_ctx *ctx);
+
 /* Closes every session of ctx at once (end of the shutdown grace period). */
 void session_close_all(struct socks_ctx *ctx);
 

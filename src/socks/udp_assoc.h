@@ -80,6 +80,9 @@ struct udp_assoc_env {
 	 * its associations: the loop is single-threaded); 64 KiB holds any */
 	uint8_t *buf;
 	size_t buflen;
+	/* per-user limits: may a datagram of len bytes go in direction dir
+	 * (0: to a target, 1: to the client)? false drops it. NULL: always. */
+	bool (*meter)(void *owner, int dir, size_t len);
 };
 
 /*

@@ -221,7 +221,7 @@ static struct acl *compile_self(const char *const *rules, const char *const *lis
 				const uint16_t *ports, const char *const *local)
 {
 	struct sockaddr_storage l[8], loc[8];
-	struct acl_self self = { l, 0, loc, 0 };
+	struct acl_self self = { l, 0, loc, 0, NULL };
 	struct acl *a;
 
 	for (; listeners[self.nlisteners] != NULL; self.nlisteners++)
@@ -285,6 +285,47 @@ START_TEST(builtin_wildcard_covers_local_addresses)
 	ck_assert_int_eq(check(a, "10.0.0.1", "::1", 1080, NULL), ACL_DENY);
 	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.11", 1080, NULL), ACL_ALLOW);
 	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 1081, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+/* Listeners that appear after compiling (a plugin's) join the built-in rules live. */
+START_TEST(live_listeners)
+{
+	static const char *const rules[] = { "allow", "all", NULL };
+	static const char *const none[] = { NULL };
+	static const char *const local[] = { "192.0.2.10", NULL };
+	static struct acl_live live;
+	struct sockaddr_storage l[1], loc[1], wild = addr("0.0.0.0", 9100);
+	struct sockaddr_storage one = addr("127.0.0.1", 9200);
+	struct acl_self self = { l, 0, loc, 1, &live };
+	struct acl *a;
+	int line;
+
+	(void)none;
+	loc[0] = addr(local[0], 0);
+	setup_rules(rules);
+	a = acl_compile(&cfg, &self, err, sizeof(err));
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 9100, NULL), ACL_ALLOW);
+	ck_assert_int_eq(acl_live_listener_add(&live, (struct sockaddr *)&wild), 0);
+	ck_assert_int_eq(acl_live_listener_add(&live, (struct sockaddr *)&one), 0);
+	{
+		struct sockaddr_storage s = addr("10.0.0.1", 1), d = addr("192.0.2.10", 9100);
+
+		ck_assert_int_eq(check_addr(a, &s, &d, &line), ACL_DENY);
+		ck_assert_int_eq(line, ACL_LINE_BUILTIN);
+	}
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.1", 9100, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "::ffff:127.0.0.1", 9200, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "0.0.0.0", 9200, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.2", 9200, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "0.0.0.0", 9100), ACL_DENY);
+	acl_live_listener_del(&live, (struct sockaddr *)&wild);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 9100, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.1", 9200, NULL), ACL_DENY);
+	acl_live_listener_del(&live, (struct sockaddr *)&one);
+	ck_assert_uint_eq(live.nlisteners, 0);
 	acl_free(a);
 }
 END_TEST
@@ -476,6 +517,7 @@ int main(void)
 	tcase_add_test(tc, client_alone_stage);
 	tcase_add_test(tc, builtin_rules_hide_no_src_deny);
 	tcase_add_test(tc, bad_rules_name_file_and_line);
+	tcase_add_test(tc, live_listeners);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

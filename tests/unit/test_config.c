@@ -135,10 +135,11 @@ END_TEST
 
 START_TEST(shipped_file_loads)
 {
-	static const char *const plugin[0x16] = {
+	static const char *const plugin[0x1A] = {
 		NULL, "users", "metrics", "metrics", "metrics", "metrics", "metrics", "metrics",
 		"metrics", "metrics", "users", "users", "auth", "dissectors", NULL, NULL,
-		"sessions", "sessions", "sessions", "sessions", "info", "prometheus"
+		"sessions", "sessions", "sessions", "sessions", "info", "prometheus",
+		"limits", "limits", "limits", "limits"
 	};
 	struct config c;
 	char err[512];
@@ -159,7 +160,7 @@ START_TEST(shipped_file_loads)
 	ck_assert_uint_eq(c.commands, CMD_CONNECT | CMD_BIND | CMD_UDP);
 	ck_assert_str_eq(c.plugins_dir, PKGLIBDIR);
 	for (int i = 0; i < 256; i++) {
-		if (i < 0x16 && plugin[i] != NULL)
+		if (i < 0x1A && plugin[i] != NULL)
 			ck_assert_str_eq(c.indexes[i], plugin[i]);
 		else if (i == 0x0F)
 			ck_assert_str_eq(c.indexes[i], "metrics");
@@ -170,8 +171,9 @@ START_TEST(shipped_file_loads)
 	/* no account with a published password */
 	ck_assert_uint_eq(c.users.len, 0);
 	ck_assert_uint_eq(c.admins.len, 0);
-	/* the safe defaults: the quick start's allow, then this host and link-local */
-	ck_assert_uint_eq(c.acl.len, 4);
+	/* the safe defaults: the quick start's allow, then this host, link-local,
+	 * multicast and broadcast */
+	ck_assert_uint_eq(c.acl.len, 7);
 	ck_assert_str_eq(c.acl.items[0].key, "allow");
 	ck_assert_str_eq(c.acl.items[1].value, "dest local");
 	ck_assert(c.plugins_strict);

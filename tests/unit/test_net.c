@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,32 @@ START_TEST(cidr_blocks)
 }
 END_TEST
 
+/* One form for the ACL, the resolver and the log; escapes and empty labels refused. */
+START_TEST(name_normalise)
+{
+	static const struct { const char *in, *out; } ok[] = {
+		{ "Example.COM", "example.com" }, { "lo.test.", "lo.test" }, { "a", "a" },
+		{ "_srv-1.x", "_srv-1.x" }, { "::1", "::1" }, { "0.0.0.0.", "0.0.0.0" },
+	};
+	static const char *const bad[] = {
+		"", ".", "..", ".a", "a..b", "a..", "l\\o.test", "lo\\.test", "a b", "a\nb",
+		"a%eth0", "caf\xc3\xa9.test", "a/b",
+	};
+	char buf[300];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", ok[i].in);
+		ck_assert_int_eq(net_name_normalise(buf), 0);
+		ck_assert_str_eq(buf, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		ck_assert_msg(net_name_normalise(buf) < 0, "accepted: %s", bad[i]);
+		ck_assert_str_eq(buf, bad[i]);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("net");
@@ -169,6 +196,7 @@ int main(void)
 	tcase_add_test(tc, ports_and_hosts);
 	tcase_add_test(tc, bind_peer_check);
 	tcase_add_test(tc, cidr_blocks);
+	tcase_add_test(tc, name_normalise);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

@@ -253,6 +253,32 @@ START_TEST(test_tap_done_after_run)
 }
 END_TEST
 
+/* Under a limit (here a quota), a spliced run reads no more than granted:
+ * the tunnel stops at the quota's byte, inside the run. */
+START_TEST(test_pass_run_within_limit)
+{
+	size_t len = 0, quota = 150000;
+	uint8_t *out = malloc(1 << 20), *body = pattern(400000), *got;
+	struct relay_limit lim = { .quota_left = 150000 };
+	struct rig g;
+
+	len = put(out, len, 300000, false, body);
+	rig_open(&g);
+	g.r.limit = &lim;
+	got = rig_run(&g, out, len, false, quota);
+	ck_assert(memcmp(got, out, quota) == 0);
+	ck_assert_uint_eq(g.r.dir[RELAY_TO_CLIENT].bytes, quota);
+	ck_assert_uint_eq(lim.quota_left, 0);
+	ck_assert(lim.stopped[RELAY_TO_CLIENT]);
+	ck_assert_uint_gt(g.r.dir[RELAY_TO_CLIENT].spliced, 0);
+	g.r.limit = NULL;
+	rig_close(&g);
+	free(got);
+	free(out);
+	free(body);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -262,6 +288,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, test_pass_runs);
 	tcase_add_test(tc, test_pass_shorter_than_announced);
 	tcase_add_test(tc, test_tap_done_after_run);
+	tcase_add_test(tc, test_pass_run_within_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -259,6 +259,49 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/*
+ * The users file is opened as a plugin is: a final symlink refused (here to
+ * a file holding a valid entry, as /etc/shadow would), and so is a file
+ * others or the group may write, or one in a directory they may write; the
+ * message names the file and the mode. strict off: warned and loaded.
+ */
+START_TEST(untrusted_file)
+{
+	struct users u;
+	char err[512], target[sizeof(dir) + 16];
+
+	snprintf(target, sizeof(target), "%s/shadow", dir);
+	write_file("root:x\n");
+	ck_assert_int_eq(rename(file, target), 0);
+	ck_assert_int_eq(symlink(target, file), 0);
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "a symbolic link: refused") && strstr(err, file), "%s", err);
+	ck_assert_uint_eq(u.len, 0);
+	u.trust.strict = false;
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	ck_assert_uint_eq(u.len, 1);
+	users_free(&u);
+	unlink(file);
+	ck_assert_int_eq(rename(target, file), 0);
+
+	ck_assert_int_eq(chmod(file, 0620), 0);
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "it is writable by its group (mode 0620)"), "%s", err);
+	ck_assert_int_eq(chmod(file, 0600), 0);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "its directory") && strstr(err, "writable by others (mode 1777)"),
+		      "%s", err);
+	/* nor is a new file written there */
+	ck_assert_int_eq(users_add(&u, "bob", 3, "pw", 2, true, err, sizeof(err)), USERS_IO);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	users_free(&u);
+}
+END_TEST
+
 START_TEST(load_errors)
 {
 	struct users u;
@@ -273,8 +316,9 @@ START_TEST(load_errors)
 	users_free(&u);
 
 	ck_assert_int_eq(users_init(&u, 8, dir), 0);
+	u.trust.strict = false; /* dir is in /tmp, which anyone may write */
 	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s: Is a directory", dir);
+	snprintf(want, sizeof(want), "%s: not a regular file", dir);
 	ck_assert_str_eq(err, want);
 	users_free(&u);
 
@@ -555,6 +599,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, dummy);
 	tcase_add_test(tc, set_pass);
 	tcase_add_test(tc, migration);
+	tcase_add_test(tc, untrusted_file);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

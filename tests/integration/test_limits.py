@@ -1,0 +1,446 @@
+"""Per-user limits (issue 20) against a real socks5d, measured by what real
+clients get: bytes over wall-clock seconds at 1 MiB/s (a rate a loaded
+machine keeps: the proxy is idle most of the time), sessions refused with
+REP 02, quotas that stop a transfer, survive kill -9 and roll at the period
+boundary (moved with the MASS_TEST_CLOCK_OFFSET hook), and bad input at
+start and at SIGHUP.
+
+Tolerances: a rate test passes when the bytes a client got in 20 s are
+within 5% of 20 MiB. The bucket starts full (a burst of rate/10, 0.5% of
+20 MiB), so the only other error is the last chunk in flight."""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Proxy, EchoServer, UdpEcho, recv_exact, read_reply, request_bytes,
+                     socks_connect, wait_for, run, TIMEOUT)
+
+MiB = 1024 * 1024
+USERS = {"slow": "pw-slow class=slow", "fast": "pw-fast"}
+SLOW = """
+[class slow]
+download_rate = 1M
+upload_rate = 1M
+"""
+
+
+class Source:
+    """A TCP server that writes zeros to every client until it goes, or
+    `limit` bytes then closes."""
+
+    def __init__(self, limit=None):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.limit = limit
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        chunk = bytes(65536)
+        sent = 0
+        try:
+            while self.limit is None or sent < self.limit:
+                n = len(chunk) if self.limit is None else min(len(chunk), self.limit - sent)
+                c.sendall(chunk[:n])
+                sent += n
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class Sink:
+    """A TCP server that reads and counts everything its clients send."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.total = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            while True:
+                d = c.recv(262144)
+                if not d:
+                    break
+                with self.lock:
+                    self.total += len(d)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def tunnel(p, port, user, password):
+    s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", port, user, password)
+    assert rep == 0, rep
+    return s
+
+
+def download(p, port, user, password, seconds, ntunnels=1, marks=None):
+    """Reads through ntunnels for `seconds`; returns the bytes got. marks, a
+    list of seconds, gets the running total at each."""
+    socks = [tunnel(p, port, user, password) for _ in range(ntunnels)]
+    got = [0] * ntunnels
+    stop = time.monotonic() + seconds
+
+    def reader(i, s):
+        s.settimeout(0.2)
+        while time.monotonic() < stop:
+            try:
+                d = s.recv(262144)
+            except socket.timeout:
+                continue
+            if not d:
+                break
+            got[i] += len(d)
+
+    threads = [threading.Thread(target=reader, args=(i, s)) for i, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    if marks is not None:
+        start = stop - seconds
+        for k, m in enumerate(marks):
+            time.sleep(max(0, start + m - time.monotonic()))
+            marks[k] = (m, sum(got))
+    for t in threads:
+        t.join(seconds + TIMEOUT)
+    for s in socks:
+        s.close()
+    return sum(got)
+
+
+def within(got, want, tol):
+    return abs(got - want) <= want * tol
+
+
+def test_download_one_and_eight_tunnels():
+    src = Source()
+    with Proxy(SLOW, auth=True, users=USERS) as p:
+        for n in (1, 8):
+            got = download(p, src.port, "slow", "pw-slow", 20, ntunnels=n)
+            print("   %d tunnel(s): %.2f MiB in 20 s" % (n, got / MiB))
+            assert within(got, 20 * MiB, 0.05), (n, got / MiB)
+    src.close()
+
+
+def test_upload_one_and_eight_tunnels():
+    sink = Sink()
+    with Proxy(SLOW, auth=True, users=USERS) as p:
+        for n in (1, 8):
+            socks = [tunnel(p, sink.port, "slow", "pw-slow") for _ in range(n)]
+            base = sink.total
+            stop = time.monotonic() + 20
+
+            def writer(s):
+                s.settimeout(0.2)
+                buf = bytes(65536)
+                while time.monotonic() < stop:
+                    try:
+                        s.send(buf)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        return
+
+            threads = [threading.Thread(target=writer, args=(s,)) for s in socks]
+            for t in threads:
+                t.start()
+            time.sleep(max(0, stop - time.monotonic()))
+            got = sink.total - base
+            for t in threads:
+                t.join(TIMEOUT)
+            for s in socks:
+                s.close()
+            print("   %d tunnel(s): %.2f MiB up in 20 s" % (n, got / MiB))
+            assert within(got, 20 * MiB, 0.05), (n, got / MiB)
+            time.sleep(0.5)
+    sink.close()
+
+
+def test_unlimited_user_at_full_speed_meanwhile():
+    """Full speed here: more than 20 times the limited user's rate (20 MiB/s)
+    on a shared, loaded machine; an idle one does several GiB/s on loopback."""
+    src = Source()
+    with Proxy(SLOW, auth=True, users=USERS) as p:
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            slow=download(p, src.port, "slow", "pw-slow", 20)))
+        t.start()
+        time.sleep(2)
+        fast = download(p, src.port, "fast", "pw-fast", 5)
+        t.join(30)
+        print("   unlimited: %.1f MiB/s; limited: %.2f MiB in 20 s"
+              % (fast / 5 / MiB, result["slow"] / MiB))
+        assert fast / 5 > 20 * MiB, fast / 5 / MiB
+        assert within(result["slow"], 20 * MiB, 0.05), result["slow"] / MiB
+    src.close()
+
+
+def test_rate_changed_by_sighup_within_one_second():
+    src = Source()
+    with Proxy(SLOW, auth=True, users=USERS) as p:
+        marks = [1, 6, 7, 12]
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            got=download(p, src.port, "slow", "pw-slow", 12, marks=marks)))
+        t.start()
+        time.sleep(6)
+        p.write_ini(SLOW.replace("download_rate = 1M", "download_rate = 2M"), auth=True,
+                    users=USERS)
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in p.stderr(), "the reload")
+        t.join(30)
+        (_, a), (_, b), (_, c), (_, d) = marks
+        before, after = (b - a) / 5, (d - c) / 5
+        print("   before %.2f MiB/s, from 1 s after the SIGHUP %.2f MiB/s"
+              % (before / MiB, after / MiB))
+        assert within(before, MiB, 0.05), before / MiB
+        assert within(after, 2 * MiB, 0.05), after / MiB
+    src.close()
+
+
+SESSIONS = """
+[class three]
+max_sessions = 3
+"""
+
+
+def refused_log(p, what):
+    return wait_for(lambda: "limits: %s from 127.0.0.1 (user trio, class three) refused by "
+                    "max_sessions" % what in p.stderr(), "the refusal line")
+
+
+def test_three_sessions_then_rep_02():
+    echo = EchoServer()
+    users = {"trio": "pw class=three"}
+    with Proxy(SESSIONS, auth=True, users=users) as p:
+        held = [tunnel(p, echo.port, "trio", "pw") for _ in range(3)]
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "trio", "pw")
+        assert rep == 2, rep
+        s.close()
+        refused_log(p, "CONNECT")
+        s, rep, _, _, _ = socks_connect(p.port, "0.0.0.0", 0, "trio", "pw", cmd=2)
+        assert rep == 2, rep
+        s.close()
+        refused_log(p, "BIND")
+        s, rep, _, _, _ = socks_connect(p.port, "0.0.0.0", 0, "trio", "pw", cmd=3)
+        assert rep == 2, rep
+        s.close()
+        refused_log(p, "UDP")
+        p.wait_log(lambda l: l.startswith(tuple("0123456789")) and "\ttrio\tU\t" in l
+                   and l.endswith("\t2"))
+        held.pop().close()
+        deadline = time.time() + TIMEOUT
+        while True:
+            s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "trio", "pw")
+            if rep == 0 or time.time() > deadline:
+                break
+            s.close()
+            time.sleep(0.05)
+        assert rep == 0, rep
+        s.sendall(b"ping")
+        assert recv_exact(s, 4) == b"ping"
+        s.close()
+        for h in held:
+            h.close()
+    echo.close()
+
+
+QUOTA = """
+[class capped]
+quota = 10M
+quota_action = close
+"""
+
+
+def drain(s, timeout=30):
+    """Reads until EOF or reset; returns the bytes got."""
+    s.settimeout(timeout)
+    got = 0
+    try:
+        while True:
+            d = s.recv(262144)
+            if not d:
+                break
+            got += len(d)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    return got
+
+
+def test_quota_stops_transfer_then_rep_02():
+    src = Source()
+    with Proxy(QUOTA, auth=True, users={"cap": "pw class=capped"}) as p:
+        got = drain(tunnel(p, src.port, "cap", "pw"))
+        print("   stopped at %d bytes (quota %d)" % (got, 10 * MiB))
+        # within one relay chunk (the relay reads at most 1 MiB at once) below the quota
+        assert 10 * MiB - MiB <= got <= 10 * MiB, got
+        p.wait_log(lambda l: "\tcap\tC\t" in l and l.endswith("\tquota"))
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", src.port, "cap", "pw")
+        assert rep == 2, rep
+        s.close()
+        wait_for(lambda: "(user cap, class capped) refused by quota" in p.stderr(), "refusal")
+    src.close()
+
+
+def test_quota_survives_kill_9():
+    src = Source(limit=4 * MiB)
+    p = Proxy(QUOTA, auth=True, users={"cap": "pw class=capped"})
+    quota_file = os.path.join(p.dir, "quota")
+    p.write_ini(QUOTA + "\n[socks]\nquota_file = %s\nquota_flush = 2\n" % quota_file,
+                auth=True, users={"cap": "pw class=capped"})
+    p.start()
+    got = drain(tunnel(p, src.port, "cap", "pw"))
+    assert got == 4 * MiB, got
+    time.sleep(3.5)   # more than one flush interval (2 s) and a tick
+    p.proc.kill()
+    p.proc.wait(5)
+    with open(quota_file) as f:
+        text = f.read()
+    assert text.startswith("mass-quota 1\n") and "\ncap:day:" in text, text
+    p.start()
+    src.limit = None
+    got = drain(tunnel(p, src.port, "cap", "pw"))
+    print("   after kill -9: %d more bytes (quota left 6 MiB)" % got)
+    assert 6 * MiB - MiB <= got <= 6 * MiB, got
+    p.stop()
+    src.close()
+
+
+def test_period_boundary_resets_usage():
+    """The quota clock moved by the test-only hook to 6 s before a UTC
+    midnight: a day's quota used up then is free again after it."""
+    now = int(time.time())
+    offset = (86400 - now % 86400) - 6 + 86400 * 3
+    src = Source()
+    p = Proxy(QUOTA.replace("10M", "1M"), auth=True, users={"cap": "pw class=capped"},
+              env=dict(os.environ, MASS_TEST_CLOCK_OFFSET=str(offset)))
+    p.start()
+    assert "MASS_TEST_CLOCK_OFFSET" in p.stderr()
+    got = drain(tunnel(p, src.port, "cap", "pw"))
+    assert got <= MiB, got
+    s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", src.port, "cap", "pw")
+    s.close()
+    assert rep == 2, rep
+    deadline = time.time() + 15
+    while True:
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", src.port, "cap", "pw")
+        if rep == 0 or time.time() > deadline:
+            break
+        s.close()
+        time.sleep(0.25)
+    assert rep == 0, rep
+    got = drain(s)
+    assert MiB - MiB // 2 <= got <= MiB, got
+    p.stop()
+    src.close()
+
+
+BAD = [
+    ("[users]\nbob = pw class=nosuch\n", "[users] bob: unknown class \"nosuch\""),
+    ("[class basic]\nupload_rate = -1\n", "[class basic] upload_rate: "),
+    ("[class basic]\ndownload_rate = 99999T\n", "[class basic] download_rate: "),
+    ("[class basic]\nquota = 10 furlongs\n", "[class basic] quota: "),
+    ("[class basic]\nquota_period = fortnight\nquota = 1G\n", "[class basic] quota_period: "),
+    ("[class basic]\nupload_burst = 64K\n", "[class basic] upload_burst: a burst without"),
+]
+
+
+def test_bad_input_at_start():
+    for ini, want in BAD:
+        p = Proxy(ini)
+        p.start(expect_fail=True)
+        assert p.proc.wait(10) != 0
+        err = p.stderr()
+        assert want in err and "mass.ini:" in err, (want, err)
+
+
+def test_bad_input_at_sighup_refused():
+    echo = EchoServer()
+    users_file = None
+    with Proxy(SLOW, auth=True, users=USERS) as p:
+        for ini, want in BAD:
+            p.write_ini(SLOW + ini, auth=True, users=USERS)
+            before = p.stderr().count("keeping the running configuration")
+            p.signal(signal.SIGHUP)
+            wait_for(lambda: p.stderr().count("keeping the running configuration") > before,
+                     "the refused reload")
+            assert want in p.stderr(), (want, p.stderr())
+        # still serving the old classes
+        s = tunnel(p, echo.port, "slow", "pw-slow")
+        s.sendall(b"x")
+        assert recv_exact(s, 1) == b"x"
+        s.close()
+    # a class removed while a user of the users file holds it
+    p = Proxy(SLOW, auth=True, users=USERS)
+    users_file = os.path.join(p.dir, "users")
+    p.write_ini(SLOW + "[socks]\nusers_file = %s\n" % users_file, auth=True, users=USERS)
+    p.start()
+    with open(users_file) as f:
+        assert ":slow\n" in f.read()
+    # [users] is ignored once the users file exists: the file's class counts
+    p.write_ini("[socks]\nusers_file = %s\n" % users_file, auth=True,
+                users={"slow": "pw-slow", "fast": "pw-fast"})
+    p.signal(signal.SIGHUP)
+    wait_for(lambda: "keeping the running configuration" in p.stderr(), "the refused reload")
+    assert "user slow holds class slow, which %s does not define" % p.ini_path \
+        in p.stderr(), p.stderr()
+    p.stop()
+    # and at start, with the line of the users file
+    p.start(expect_fail=True)
+    assert p.proc.wait(10) != 0
+    assert "%s:1: user slow: class slow is not defined" % users_file in p.stderr(), p.stderr()
+    echo.close()
+
+
+if __name__ == "__main__":
+    sys.exit(run([
+        test_bad_input_at_start,
+        test_bad_input_at_sighup_refused,
+        test_three_sessions_then_rep_02,
+        test_quota_stops_transfer_then_rep_02,
+        test_quota_survives_kill_9,
+        test_period_boundary_resets_usage,
+        test_download_one_and_eight_tunnels,
+        test_upload_one_and_eight_tunnels,
+        test_unlimited_user_at_full_speed_meanwhile,
+        test_rate_changed_by_sighup_within_one_second,
+    ]))
