@@ -112,6 +112,7 @@ struct bench {
 	socklen_t proxylen, targetlen;
 	const char *user, *pass;
 	int pipeline;
+	int http;              /* --http: HTTP CONNECT instead of SOCKS5 (no auth) */
 	int clients;
 	double duration;
 	double timeout;
@@ -455,6 +456,24 @@ static void bench_connected(struct bench *b, struct bench_conn *c)
 		bench_ready(b, c);
 		return;
 	}
+	if (b->http) {
+		char host[INET6_ADDRSTRLEN];
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&b->target;
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&b->target;
+		int v6 = b->target.ss_family == AF_INET6, w;
+
+		inet_ntop(b->target.ss_family, v6 ? (const void *)&sin6->sin6_addr
+				: (const void *)&sin->sin_addr, host, sizeof(host));
+		w = snprintf((char *)c->wbuf, sizeof(c->wbuf),
+			     "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+			     v6 ? "[" : "", host, v6 ? "]" : "",
+			     ntohs(v6 ? sin6->sin6_port : sin->sin_port),
+			     v6 ? "[" : "", host, v6 ? "]" : "",
+			     ntohs(v6 ? sin6->sin6_port : sin->sin_port));
+		bench_queue(c, c->wbuf, (size_t)w);
+		c->state = ST_REPLY;
+		return;
+	}
 	n = bench_put_greeting(b, c->wbuf);
 	if (b->pipeline) {
 		if (b->user)
@@ -513,6 +532,22 @@ static int bench_hs_step(struct bench *b, struct bench_conn *c)
 			bench_queue(c, c->wbuf, bench_put_request(b, c->wbuf));
 		return 1;
 	case ST_REPLY:
+		if (b->http) {
+			/* "HTTP/1.1 200 ...\r\n\r\n": the head, then the tunnel */
+			unsigned char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
+
+			if (end == NULL)
+				return c->rlen == sizeof(c->rbuf) ? (bench_fail(b, c, F_REPLY,
+					"HTTP head too long"), -1) : 0;
+			if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.1 200", 12) != 0) {
+				snprintf(msg, sizeof(msg), "HTTP %.12s", (const char *)c->rbuf);
+				bench_fail(b, c, F_REPLY, msg);
+				return -1;
+			}
+			bench_consume(c, (size_t)(end + 4 - c->rbuf));
+			bench_ready(b, c);
+			return 1;
+		}
 		if (c->rlen < 5)
 			return 0;
 		if (c->rbuf[0] != 5 || c->rbuf[1] != 0) {
@@ -1946,12 +1981,13 @@ static void bench_usage(FILE *f)
 	fputs("usage: socks5-bench serve [-d SECONDS]\n"
 	      "       socks5-bench ports N\n"
 	      "       socks5-bench tps|bulk|idle (--proxy HOST:PORT | --direct) --target HOST:PORT\n"
-	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline]\n"
+	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline] [--http]\n"
 	      "                    [--size BYTES] [--timeout SECONDS] [--down]\n"
 	      "                    [--hold SECONDS] [--hold-stdin] [--burst N]\n"
 	      "                    [--users PREFIX:PASS] [--mgmt HOST:PORT] [--admin USER:PASS]\n"
 	      "                    [--path PATH] [--basic USER:PASS] [--requests N]\n"
-	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT,\n"
+	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT\n"
+	      "        (--http: an HTTP CONNECT head instead of SOCKS5),\n"
 	      "        --size bytes (default 64, 2..65535) echoed by an rr target,\n"
 	      "        which then closes; close\n"
 	      "  bulk  -c streams (default 1) push to a sink target (--down: read from\n"
@@ -2019,6 +2055,7 @@ static int bench_parse_opt(struct bench *b, int opt, char *arg)
 	case 'D': b->direct = 1; return 0;
 	case 'a': return bench_parse_auth(b, arg);
 	case 'p': b->pipeline = 1; return 0;
+	case 'K': b->http = 1; return 0;
 	case 'c':
 		if (bench_num(arg, 1, BENCH_MAX_CONNS, &v) < 0)
 			return -1;
@@ -2059,6 +2096,7 @@ int main(int argc, char **argv)
 		{ "direct", no_argument, NULL, 'D' },
 		{ "auth", required_argument, NULL, 'a' },
 		{ "pipeline", no_argument, NULL, 'p' },
+		{ "http", no_argument, NULL, 'K' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "streams", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },

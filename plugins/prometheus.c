@@ -27,10 +27,11 @@
  * Metrics: the counters of MASS 02..09 under socks5d_ names (counters end
  * in _total, sizes in _bytes), per-user totals as labelled series
  * (user="NAME", escaped as the format says), socks5d_build_info{version},
- * socks5d_start_time_seconds, socks5d_plugin_loaded{plugin,version}, and
+ * socks5d_start_time_seconds, socks5d_plugin_loaded{plugin,version},
  * the per-user limits (socks5d_user_quota_used_bytes, _quota_bytes,
  * _rate_delayed_bytes_total, _limit_refused_total) from the host's usage
- * table.
+ * table, and socks5d_upstream_up and socks5d_upstream_failures{upstream,parent}
+ * per parent proxy (host->upstream_each: URLs without credentials).
  *
  * Index (see mass-protocol(7); no reply layout: the u16 port is beyond the
  * layout grammar):
@@ -305,6 +306,44 @@ static void prom_limits(struct mass_ctx *ctx, struct prom_buf *b)
 	free(l.list);
 }
 
+/* One parent of an upstream (host->upstream_each): up, or its failures. */
+struct prom_upstream_walk {
+	struct prom_buf *b;
+	int failures;
+};
+
+static int prom_upstream_one(struct mass_ctx *ctx, void *arg, const struct mass_upstream *u)
+{
+	struct prom_upstream_walk *w = arg;
+
+	(void)ctx;
+	prom_printf(w->b, "%s{upstream=\"", w->failures ? "socks5d_upstream_failures"
+							 : "socks5d_upstream_up");
+	prom_label(w->b, u->name, strlen(u->name));
+	prom_printf(w->b, "\",parent=\"");
+	prom_label(w->b, u->parent, strlen(u->parent));
+	prom_printf(w->b, "\"} %u\n", w->failures ? (unsigned)u->fails
+				      : u->state != MASS_UPSTREAM_DOWN ? 1u : 0u);
+	return 0;
+}
+
+/* The upstream proxies' parents (mass.ini [upstreams]; URLs without credentials). */
+static void prom_upstreams(struct mass_ctx *ctx, struct prom_buf *b)
+{
+	const struct mass_host *h = ctx->host;
+	struct prom_upstream_walk w = { b, 0 };
+
+	if (!MASS_HOST_HAS(h, upstream_each))
+		return;
+	prom_family(b, "socks5d_upstream_up", "gauge",
+		    "1 while a parent proxy is used, 0 while it is skipped as down.");
+	h->upstream_each(ctx, prom_upstream_one, &w);
+	w.failures = 1;
+	prom_family(b, "socks5d_upstream_failures", "gauge",
+		    "Failures in a row of a parent proxy (0 once it works again).");
+	h->upstream_each(ctx, prom_upstream_one, &w);
+}
+
 /* The whole exposition into b. */
 static void prom_render(struct mass_ctx *ctx, struct prom_buf *b)
 {
@@ -352,6 +391,7 @@ static void prom_render(struct mass_ctx *ctx, struct prom_buf *b)
 		prom_label(b, pi.version != NULL ? pi.version : "", pi.version != NULL ? strlen(pi.version) : 0);
 		prom_printf(b, "\"} %u\n", pi.loaded ? 1u : 0u);
 	}
+	prom_upstreams(ctx, b);
 }
 
 /* ---------------------------------------------------------------- HTTP */

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "auth/users.h"
 #include "auth/cred.h"
+#include "route/egress.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_NAME_MAX 32         /* plugin names: NAME.so, [plugin NAME] */
@@ -112,6 +113,13 @@ void config_free(struct config *c)
 	config_release(&c->log_level);
 	config_release(&c->plugins_dir);
 	config_list_clear(&c->acl);
+	for (size_t i = 0; i < c->upstreams.len; i++)   /* URLs may hold passwords */
+		explicit_bzero(c->upstreams.items[i].value, strlen(c->upstreams.items[i].value));
+	config_list_clear(&c->upstreams);
+	config_list_clear(&c->routes);
+	config_list_clear(&c->class_egress);
+	config_list_clear(&c->class_egress_mode);
+	config_list_clear(&c->class_route);
 	config_list_clear(&c->users);
 	config_list_clear(&c->admins);
 	config_list_clear(&c->user_classes);
@@ -608,6 +616,7 @@ static const struct config_key config_keys[] = {
 	{ "socks", "proxy_protocol", CT_CIDRS, offsetof(struct config, proxy_protocol),
 	  0, 0, 0, 0, 0, 0 },
 	CK_UINT("socks", "max_buffer_memory", max_buffer_memory, 1, 1048576),
+	CK_BOOL("socks", "http_connect", http_connect),
 	CK_STR("socks", "quota_file", quota_file, EMPTY_NULL, NULL, NULL),
 	CK_UINT("socks", "quota_flush", quota_flush, 1, 3600),
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
@@ -773,6 +782,14 @@ static int config_on_acl(struct config_parser *p, const char *section, const cha
 {
 	/* Rules repeat keys (allow, deny) on purpose: order is the meaning. */
 	return config_add(p, &p->c->acl, section, key, value);
+}
+
+/* [upstreams] (names and URLs checked when the routes are built) and [routes] */
+static int config_on_routes(struct config_parser *p, const char *section, const char *key,
+			    const char *value)
+{
+	return config_add(p, strcmp(section, "routes") == 0 ? &p->c->routes : &p->c->upstreams,
+			  section, key, value);
 }
 
 /*
@@ -965,6 +982,37 @@ static struct limits_class *config_class_get(struct config_parser *p, const char
 	return c;
 }
 
+/*
+ * The route keys of a [class NAME] section (socks/routes.h): egress (a list
+ * of addresses and IPv6 prefixes), egress_mode (random or sticky), route
+ * (an upstream of [upstreams] or direct). Returns -1 for another key.
+ */
+static int config_on_class_route(struct config_parser *p, const char *section,
+				 const char *cls, const char *key, const char *value)
+{
+	struct config_list *list = strcmp(key, "egress") == 0 ? &p->c->class_egress
+				 : strcmp(key, "egress_mode") == 0 ? &p->c->class_egress_mode
+				 : strcmp(key, "route") == 0 ? &p->c->class_route : NULL;
+	struct egress_spec spec;
+	enum egress_mode mode;
+	char why[256];
+	size_t n = strlen(value);
+
+	if (list == NULL)
+		return -1;
+	if (config_list_find(list, cls) != NULL)
+		return config_fail(p, section, key, "duplicate key");
+	egress_init(&spec);
+	if (list == &p->c->class_egress && egress_parse(&spec, value, why, sizeof(why)) < 0)
+		return config_fail(p, section, key, "%s", why);
+	if (list == &p->c->class_egress_mode && egress_mode_parse(value, &mode, why, sizeof(why)) < 0)
+		return config_fail(p, section, key, "%s", why);
+	if (list == &p->c->class_route && (n == 0 || n > 63 || strspn(value,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != n))
+		return config_fail(p, section, key, "an upstream's name, or direct");
+	return config_add(p, list, section, cls, value);
+}
+
 /* One key of a [class NAME] section: limits_class_set() says what is valid. */
 static int config_on_class(struct config_parser *p, const char *section, const char *key,
 			   const char *value)
@@ -972,9 +1020,13 @@ static int config_on_class(struct config_parser *p, const char *section, const c
 	char why[256];
 	struct limits_class *c = config_class_get(p, section, why, sizeof(why));
 	unsigned keys;
+	int rc;
 
 	if (c == NULL)
 		return config_fail(p, section, NULL, "%s", why);
+	rc = config_on_class_route(p, section, c->name, key, value);
+	if (rc >= 0)
+		return rc;
 	keys = c->keys;
 	if (limits_class_set(c, key, value, why, sizeof(why)) != 0)
 		return config_fail(p, section, key, "%s", why);
@@ -998,6 +1050,8 @@ static const struct {
 	{ "admins", config_on_credentials },
 	{ "plugins", config_on_table },
 	{ "indexes", config_on_index },
+	{ "upstreams", config_on_routes },
+	{ "routes", config_on_routes },
 };
 
 static config_section_fn config_section_handler(const char *section)

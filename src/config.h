@@ -91,6 +91,7 @@ struct config {
 	char *user;                       /* drop to this user after binding, or NULL */
 	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
 	struct config_cidrs proxy_protocol; /* sources that must send a PROXY header; empty: none */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener (off) */
 	char *quota_file;                 /* quota usage kept across restarts; NULL: not kept */
 	unsigned quota_flush;             /* seconds between flushes of quota_file */
 
@@ -99,6 +100,15 @@ struct config {
 
 	/* [acl], rules in order (parsed by the acl module) */
 	struct config_list acl;
+
+	/* [upstreams] NAME = URL...; [routes] TARGET = CONDITIONS (socks/routes.h) */
+	struct config_list upstreams;
+	struct config_list routes;
+	/* the egress, egress_mode and route keys of [class NAME] sections, one
+	 * list per key: class name = value (checked; route names at build) */
+	struct config_list class_egress;
+	struct config_list class_egress_mode;
+	struct config_list class_route;
 
 	/* [users] and [admins]: name = password */
 	struct config_list users;

@@ -16,6 +16,7 @@
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
+#include "socks/routes.h"
 #include "socks/session.h"
 #include "socks/socks_limits.h"
 
@@ -205,9 +206,81 @@ static void runtime_free(struct runtime *rt)
 {
 	plugins_free(rt->plugins);
 	acl_free(rt->acl);
+	routes_free(rt->routes);
 	users_free(&rt->admins);
 	config_free(&rt->cfg);
 	free(rt);
+}
+
+/* The egress, egress_mode and route keys of the classes, into r. Returns 0 or -1. */
+static int runtime_route_classes(const struct config *cfg, struct routes *r, char *err,
+				 size_t errlen)
+{
+	const struct config_list *lists[3] = { &cfg->class_egress, &cfg->class_egress_mode,
+						&cfg->class_route };
+	size_t max = lists[0]->len + lists[1]->len + lists[2]->len, n = 0;
+	struct routes_class_text *t = max ? calloc(max, sizeof(*t)) : NULL;
+	int rc;
+
+	if (max > 0 && t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k]->len; i++) {
+			const struct config_kv *kv = &lists[k]->items[i];
+			size_t j = 0;
+
+			while (j < n && strcmp(t[j].cls, kv->key) != 0)
+				j++;
+			if (j == n)
+				t[n++].cls = kv->key;
+			if (k == 0)
+				t[j].egress = kv->value;
+			else if (k == 1)
+				t[j].mode = kv->value;
+			else
+				t[j].route = kv->value;
+			t[j].line = kv->line;
+		}
+	}
+	rc = routes_set_classes(r, t, n, cfg->path, err, errlen);
+	free(t);
+	return rc;
+}
+
+/*
+ * [upstreams] and [routes], taking over the failover state of the parents
+ * old has unchanged. Returns the routes, or NULL with err set.
+ */
+static struct routes *runtime_build_routes(const struct config *cfg, const struct runtime *old,
+					   char *err, size_t errlen)
+{
+	const struct config_list *lists[2] = { &cfg->upstreams, &cfg->routes };
+	struct routes_text *t[2] = { NULL, NULL };
+	struct routes *r = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		if (lists[k]->len > 0 && (t[k] = calloc(lists[k]->len, sizeof(*t[k]))) == NULL)
+			goto oom;
+		for (size_t i = 0; i < lists[k]->len; i++)
+			t[k][i] = (struct routes_text){ lists[k]->items[i].key,
+							lists[k]->items[i].value,
+							lists[k]->items[i].line };
+	}
+	r = routes_build(t[0], cfg->upstreams.len, t[1], cfg->routes.len, cfg->path,
+			 old != NULL ? old->routes : NULL, err, errlen);
+	free(t[0]);
+	free(t[1]);
+	if (r != NULL && runtime_route_classes(cfg, r, err, errlen) < 0) {
+		routes_free(r);
+		return NULL;
+	}
+	return r;
+oom:
+	free(t[0]);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
 }
 
 /* The snapshot's destroy (core/snapshot.h): its last holder is gone. */
@@ -233,6 +306,8 @@ static void runtime_fill_views(struct runtime *rt)
 		.proxy_nets = cfg->proxy_protocol.nets,
 		.proxy_len = cfg->proxy_protocol.len,
 		.dissector_ports = cfg->dissector_ports,
+		.http_connect = cfg->http_connect,
+		.routes = rt->routes,
 		.classes = &cfg->classes,
 	};
 	rt->mgmt = (struct mgmt_settings){
@@ -281,6 +356,7 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	rt->auth = rt->cfg.auth;
 	rt->dissectors = rt->cfg.dissectors && !ctx->opts.no_dissectors;
 	if ((rt->acl = runtime_build_acl(ctx, &rt->cfg, err, errlen)) == NULL ||
+	    (rt->routes = runtime_build_routes(&rt->cfg, old, err, errlen)) == NULL ||
 	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
 		goto fail;
 	if (runtime_build_users_part(ctx, c, err, errlen) < 0 ||

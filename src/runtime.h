@@ -94,6 +94,7 @@ struct runtime {
 	struct config cfg;          /* in force; listen fields as bound at start */
 	struct users admins;        /* management credentials ([admins]) */
 	struct acl *acl;            /* compiled [acl], built-in rule first */
+	struct routes *routes;      /* [upstreams] and [routes], failover state inside */
 	struct plugins *plugins;    /* the index table; NULL once retired (see below) */
 	bool auth;                  /* [socks] auth */
 	bool dissectors;            /* [socks] dissectors, off with -N */

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
+#include "core/base64.h"
 #include "dissect_int.h"
 
 enum http_kind {

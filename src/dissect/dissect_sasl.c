@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "base64.h"
+#include "core/base64.h"
 #include "dissect_int.h"
 
 int dissect_sasl_plain(struct dissect *d, const char *b64, size_t len)

@@ -75,6 +75,7 @@ void host_sessions_fill(struct mass_host *t);
 void host_users_fill(struct mass_host *t);
 void host_password_fill(struct mass_host *t);
 void host_limits_fill(struct mass_host *t);
+void host_upstreams_fill(struct mass_host *t);
 
 /* host_auth.c: the providers as the SOCKS engine asks them (core/events.h's
  * events_host; ctx is the struct host). */

@@ -15,9 +15,15 @@
 #include "auth/cred.h"
 #include "core/layout.h"
 
+/* index 1A, served by plugins/upstreams.c (mass-protocol(7)) */
+#define MASSCTL_IX_UPSTREAMS 0x1A
+#define MASSCTL_UPSTREAMS_LAYOUT "upstreams:[name:str,parent:str,state:u8,down_since:u64," \
+	"fails:u32,last_error:str]"
+
 static massctl_print_fn massctl_print_users;
 static massctl_print_fn massctl_print_sessions, massctl_print_kick, massctl_print_user_stats;
 static massctl_print_fn massctl_print_classes, massctl_print_user_limits;
+static massctl_print_fn massctl_print_upstreams;
 static massctl_build_fn massctl_build_raw;
 static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash, massctl_run_indexes;
 static massctl_run_fn massctl_run_info, massctl_run_raw;
@@ -75,6 +81,10 @@ const struct massctl_cmd massctl_cmds[] = {
 	{ .names = { "reset-usage" }, .args = "NAME", .help = "start NAME's quota usage again from 0",
 	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_RESET_USAGE, .plugin = "limits",
 	  .params = "n", .status01 = "no such user", .arg_in_msg = true },
+	{ .names = { "upstreams" }, .args = "",
+	  .help = "the upstream proxies' parents: state, down since, failures, last error",
+	  .index = MASSCTL_IX_UPSTREAMS, .plugin = "upstreams", .params = "",
+	  .print = massctl_print_upstreams },
 	{ .names = { "info" }, .args = "", .help = "daemon version, uptime, plugin of each index",
 	  .index = MASSCTL_IX_INFO, .plugin = "info", .params = "", .run = massctl_run_info },
 	{ .names = { "raw" }, .args = "INDEX [PARAM...]",
@@ -718,6 +728,26 @@ static int massctl_print_user_limits(const struct massctl_opts *o, const uint8_t
 {
 	(void)req, (void)req_len;
 	return massctl_print_layout(o, r, out, MASSCTL_USER_LIMITS_LAYOUT, NULL, f);
+}
+
+/*
+ * upstreams (1A): one "NAME VALUE" line per field, as the reply layout
+ * names them (upstreams[N].state: 0 up, 1 failing, 2 down, 3 probe), or
+ * the JSON object.
+ */
+static int massctl_print_upstreams(const struct massctl_opts *o, const uint8_t *req,
+				   size_t req_len, const struct massctl_reply *r, FILE *out,
+				   struct massctl_fail *f)
+{
+	(void)req, (void)req_len;
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (massctl_layout_print(out, MASSCTL_UPSTREAMS_LAYOUT, r->data, r->len, o->json, f->msg,
+				 sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (o->json)
+		fputc('\n', out);
+	return 0;
 }
 
 /* One served index: "xx  PLUGIN VERSION  USAGE", or its JSON member. */

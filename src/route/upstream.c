@@ -286,10 +286,16 @@ bool upstream_health_down(const struct upstream_health *h, uint64_t now_ms)
 int upstream_choose(const struct upstream *u, struct upstream_health *health,
 		    uint64_t now_ms)
 {
+	return upstream_choose_except(u, health, now_ms, 0);
+}
+
+int upstream_choose_except(const struct upstream *u, struct upstream_health *health,
+			   uint64_t now_ms, uint32_t tried)
+{
 	for (size_t i = 0; i < u->n; i++) {
 		struct upstream_health *h = &health[i];
 
-		if (upstream_health_down(h, now_ms))
+		if ((tried & (1u << i)) || upstream_health_down(h, now_ms))
 			continue;
 		if (h->down_until_ms != 0)  /* its timeout ran out: this is the probe */
 			h->down_until_ms = now_ms + (uint64_t)u->fail_timeout * 1000;

@@ -20,8 +20,12 @@ enum acl_cond {
 	ACL_HAS_SRC = 2,
 	ACL_HAS_PORT = 4,
 	ACL_HAS_HOST = 8,
-	ACL_HAS_ALL = 16
+	ACL_HAS_ALL = 16,
+	ACL_HAS_USER = 32,
+	ACL_HAS_CLASS = 64
 };
+
+#define ACL_CLASS_MAX 32          /* limits_class.h's LIMITS_CLASS_NAME_MAX */
 
 /* Addresses are struct net_cidr (net.h): a rule's block, or one host as a
  * full-length block; IPv4 kept as such (mapped addresses are unmapped first). */
@@ -35,6 +39,8 @@ struct acl_rule {
 	struct net_cidr dest, src;
 	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
 	int line;
+	char user[256];               /* "user NAME": exactly (case-sensitive) */
+	char cls[ACL_CLASS_MAX + 1];  /* "class NAME" */
 };
 
 struct acl {
@@ -147,6 +153,20 @@ static int acl_parse_host(const char *text, struct acl_rule *r, const char **why
 	return 0;
 }
 
+/* A user or class name: copied as written (1..cap-1 octets). */
+static int acl_parse_name(const char *text, char *out, size_t cap, const char **why)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len >= cap) {
+		*why = cap > ACL_CLASS_MAX + 1 ? "a user name is 1..255 characters"
+					       : "a class name is 1..32 characters";
+		return -1;
+	}
+	memcpy(out, text, len + 1);
+	return 0;
+}
+
 /* Copies the next blank-separated token of *s into tok. Returns its length, 0 at the end. */
 static size_t acl_token(const char **s, char *tok, size_t toklen, bool *too_long)
 {
@@ -173,7 +193,7 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 {
 	static const struct { const char *kw; uint8_t bit; } kws[] = {
 		{ "dest", ACL_HAS_DEST }, { "src", ACL_HAS_SRC }, { "port", ACL_HAS_PORT },
-		{ "dest-host", ACL_HAS_HOST },
+		{ "dest-host", ACL_HAS_HOST }, { "user", ACL_HAS_USER }, { "class", ACL_HAS_CLASS },
 	};
 	uint8_t bit = 0;
 
@@ -181,7 +201,7 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 		if (strcmp(kw, kws[i].kw) == 0)
 			bit = kws[i].bit;
 	if (bit == 0) {
-		*why = "unknown condition (dest, dest-host, port, src or all)";
+		*why = "unknown condition (dest, dest-host, port, src, user, class or all)";
 		return -1;
 	}
 	if (r->has & bit) {
@@ -201,6 +221,8 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 		}
 		return acl_parse_net(arg, &r->dest, why);
 	case ACL_HAS_SRC: return acl_parse_net(arg, &r->src, why);
+	case ACL_HAS_USER: return acl_parse_name(arg, r->user, sizeof(r->user), why);
+	case ACL_HAS_CLASS: return acl_parse_name(arg, r->cls, sizeof(r->cls), why);
 	case ACL_HAS_PORT: return acl_parse_ports(arg, r, why);
 	default: return acl_parse_host(arg, r, why);
 	}
@@ -232,7 +254,7 @@ static int acl_parse_conds(struct acl_rule *r, const char *value, const char **w
 		return -1;
 	}
 	if (r->has == 0) {
-		*why = "a rule needs a condition (dest, dest-host, port, src or all)";
+		*why = "a rule needs a condition (dest, dest-host, port, src, user, class or all)";
 		return -1;
 	}
 	if ((r->has & ACL_HAS_ALL) && r->has != ACL_HAS_ALL) {
@@ -457,6 +479,7 @@ struct acl_query {
 	struct net_cidr src, dest, alias;
 	bool has_src, has_dest, has_alias, unknown;
 	uint16_t port;
+	const char *user, *cls;       /* acl_request's; cls NULL is "default" */
 };
 
 /* Loopback and the unspecified range, then the host's addresses: live when known. */
@@ -489,6 +512,11 @@ static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rul
 	if (r->has & ACL_HAS_ALL)
 		return ACL_YES;
 	if ((r->has & ACL_HAS_SRC) && (!q->has_src || !acl_net_has(&r->src, &q->src)))
+		return ACL_NO;
+	/* who asks is known whenever a rule is checked: none before authentication */
+	if ((r->has & ACL_HAS_USER) && (q->user == NULL || strcmp(q->user, r->user) != 0))
+		return ACL_NO;
+	if ((r->has & ACL_HAS_CLASS) && strcmp(q->cls ? q->cls : "default", r->cls) != 0)
 		return ACL_NO;
 	if (r->has & ACL_HAS_PORT) {
 		if (q->unknown)
@@ -597,6 +625,12 @@ static void acl_set_alias(struct acl_query *q)
 
 enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
 {
+	return acl_check_as(acl, req, NULL, line);
+}
+
+enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
+			      const struct acl_who *who, int *line)
+{
 	struct acl_query q;
 	uint16_t unused;
 	int dummy;
@@ -613,6 +647,10 @@ enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req,
 		q.name_len--;
 	q.has_src = acl_host_of(req->src, &q.src, &unused);
 	q.port = req->port;
+	if (who != NULL) {
+		q.user = who->user;
+		q.cls = who->cls;
+	}
 	if (req->dst != NULL) {
 		if (!acl_host_of(req->dst, &q.dest, &q.port))
 			return ACL_DENY; /* not an IP destination: nothing to connect to */

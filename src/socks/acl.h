@@ -15,6 +15,10 @@
  *                    final dot are ignored; never matches a request by address
  *   port N | N-M     the destination port (1-65535)
  *   src CIDR         the client's address
+ *   user NAME        the authenticated user (exactly; never matches a client
+ *                    that did not log in)
+ *   class NAME       the user's class ([class NAME], limits/limits_class.h);
+ *                    a client without a login is in class "default"
  *   all              every request (alone)
  *   dest local       any address of this host: loopback (127.0.0.0/8, ::1),
  *                    the unspecified range and the addresses of the host's
@@ -168,6 +172,12 @@ struct acl_request {
 	uint16_t port;
 };
 
+/* Who asks, for the user and class conditions (acl_check_as). */
+struct acl_who {
+	const char *user;            /* the authenticated user, NULL: none */
+	const char *cls;             /* the user's class name, NULL: "default" */
+};
+
 /*
  * The verdict for req. Before the address is known, ACL_DENY only when the
  * answer is deny whatever it turns out to be, and ACL_ALLOW means "go on
@@ -177,5 +187,9 @@ struct acl_request {
  * everything.
  */
 enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line);
+
+/* The same for a client known as who (NULL: no login, class default). */
+enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
+			      const struct acl_who *who, int *line);
 
 #endif

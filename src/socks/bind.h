@@ -44,6 +44,11 @@ struct bind_env {
 	struct loop *loop;
 	struct resolver *resolver;     /* for a DST given by name */
 	unsigned connect_timeout;      /* seconds the peer gets to connect */
+	/* egress (routes.h): the source address for a socket of family: 1 and
+	 * *src (port 0), *len, *freebind set; 0 none (the kernel picks); -1
+	 * none of that family (refused). NULL: always 0. */
+	int (*source)(void *owner, int family, struct sockaddr_storage *src, socklen_t *len,
+		      bool *freebind);
 };
 
 /*

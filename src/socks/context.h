@@ -52,6 +52,7 @@ struct acl;
 struct accesslog;
 struct metrics;
 struct session;
+struct routes;
 
 /* The largest datagram a UDP association moves (udp_assoc.h). */
 #define SOCKS_UDP_BUF 65536
@@ -71,6 +72,9 @@ struct socks_policy {
 	const struct net_cidr *proxy_nets; /* sources that must send a PROXY header */
 	size_t proxy_len;
 	const struct dissect_ports *dissector_ports; /* DISSECT_COUNT entries */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener too */
+	struct routes *routes;            /* [upstreams] and [routes] (routes.h); their
+					   * failover state is mutable, loop thread only */
 	/* [class NAME] sections, list[0] default (empty table: all unlimited);
 	 * a class pointer a session reads is valid while it holds the snapshot */
 	const struct limits_class_table *classes;

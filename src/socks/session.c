@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "bind.h"
 #include "context.h"
+#include "http_connect.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
 #include "core/escape.h"
@@ -27,20 +28,26 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
+#include "route/egress.h"
+#include "route/http_head.h"
+#include "routes.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
+#include "upstream_connect.h"
 #include "auth/users.h"
 #include "auth/verify.h"
 
 enum session_state {
 	ST_PROXY,        /* a balancer's PROXY header first ([socks] proxy_protocol) */
 	ST_GREETING,
+	ST_HTTP,         /* an HTTP CONNECT head instead of a greeting (http_connect.h) */
 	ST_AUTH,
 	ST_VERIFYING,    /* login parsed: the verify pool (auth/verify.h) or the
 			  * authentication providers (core/events.h) have it */
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
+	ST_UPSTREAM,     /* CONNECT through a parent proxy (upstream_connect.h) */
 	ST_BIND,         /* BIND: waiting for the peer (bind.h) */
 	ST_UDP,          /* UDP ASSOCIATE: the control connection (udp_assoc.h) */
 	ST_RELAY
@@ -60,6 +67,7 @@ struct handshake {
 	struct sockaddr_storage *addrs;  /* candidates for the destination */
 	size_t naddrs, next_addr;
 	int last_error;                  /* errno of the last failed attempt */
+	bool tried;                      /* a connect to some address was started */
 	size_t pending_len;              /* client bytes behind the login or the request */
 	uint8_t pending[];               /* ... kept here until the relay starts */
 };
@@ -74,6 +82,7 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
+	struct upconn *up;               /* ST_UPSTREAM only */
 	TAILQ_ENTRY(session) link;       /* in ctx->sessions.list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
@@ -84,6 +93,7 @@ struct session {
 	uint8_t end;                     /* enum accesslog_end, set where it ends */
 	uint64_t start_ms;
 	struct sockaddr_in6 client_addr, peer_addr;  /* room for either family */
+	struct sockaddr_in6 src_addr;    /* our side of the outbound connection */
 	uint8_t cmd;                     /* the request's command; 0 before */
 	uint8_t rep;                     /* the REP octet sent; 0xFF none yet */
 	/* for plugins (ABI 1.1 events and session control) */
@@ -93,6 +103,7 @@ struct session {
 	void *auth_pending;              /* a provider's login in progress */
 	char *bound;                     /* the proxy's side, once established, if wanted */
 	uint16_t bound_port;
+	struct http_connect *http;       /* an HTTP CONNECT client: its answers translated */
 	/* per-user limits (socks_limits.h): lim.entry NULL is the unlimited path */
 	struct socks_limit lim;
 	struct loop_timer wake;          /* resumes a relay its bucket stopped; quota close */
@@ -116,14 +127,14 @@ void session_table_init(struct session_table *t)
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->ctx->accesslog, s->user,
+	accesslog_tunnel_close_src(s->ctx->accesslog, s->user,
 			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
 			       s->relay.dir[RELAY_TO_CLIENT].bytes,
 			       loop_now_ms(s->ctx->loop) - s->start_ms,
-			       (enum accesslog_end)s->end);
+			       (enum accesslog_end)s->end, (const struct sockaddr *)&s->src_addr);
 }
 
 static void session_emit(struct session *s, struct mass_event *ev);
@@ -155,6 +166,7 @@ static void session_free(struct session *s)
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
+	upconn_free(s->up);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
 			loop_forget(s->ctx->loop, s->relay.fd[i]);
@@ -177,6 +189,7 @@ static void session_free(struct session *s)
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
+	http_connect_free(s->http);
 	metrics_closed(s->ctx->metrics);
 	free(s);
 }
@@ -199,7 +212,17 @@ static void session_abort(struct session *s)
  */
 static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 {
-	ssize_t n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
+	char http[HTTP_RESPONSE_MAX];
+	ssize_t n;
+
+	if (s->http != NULL) {
+		/* an HTTP CONNECT client gets the HTTP response that stands for it */
+		len = http_connect_answer(s->http, buf, len, http, sizeof(http));
+		if (len == 0)
+			return true;
+		buf = (const uint8_t *)http;
+	}
+	n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
 
 	return n == (ssize_t)len;
 }
@@ -283,12 +306,22 @@ static char session_kind(uint8_t cmd)
  * ASSOCIATE before a datagram and for BIND naming no peer). Returns true
  * when allowed; *line as acl_check() sets it.
  */
+/* The name of the session's class (limits: the user's, or default), NULL without classes. */
+static const char *session_class_name(const struct session *s)
+{
+	const struct limits_class *c = socks_limits_class_of(s->ctx, s->user,
+							     s->user ? strlen(s->user) : 0);
+
+	return c != NULL ? c->name : NULL;
+}
+
 static bool session_verdict(const struct session *s, const char *name, uint16_t port,
 			    const struct sockaddr *dst, int *line)
 {
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
+	const struct acl_who who = { s->user, session_class_name(s) };
 
-	return acl_check(s->policy->acl, &q, line) == ACL_ALLOW;
+	return acl_check_as(s->policy->acl, &q, &who, line) == ACL_ALLOW;
 }
 
 /* A denial in the daemon log: command, client, destination (the name escaped), rule. */
@@ -393,11 +426,17 @@ static void session_started(struct session *s);
 static ssize_t session_proxy_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_proxy_lost(struct session *s, const char *why, bool quiet);
 static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_resolved(void *data, enum resolve_status status,
 			     const struct sockaddr_storage *addrs, size_t count);
 static void session_try_next(struct session *s);
+static bool session_route(struct session *s);
+static bool session_udp_routed(struct session *s);
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind);
 static void session_upstream_ready(struct session *s, int events);
 static void session_udp_start(struct session *s);
 static void session_start_relay(struct session *s);
@@ -484,7 +523,13 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 	case ST_PROXY:
 		return session_proxy_feed(s, buf, len);
 	case ST_GREETING:
+		/* nothing read yet (G_VER) and not SOCKS5: maybe HTTP CONNECT */
+		if (s->policy->http_connect && s->hs->p.greeting.state == 0 && len > 0 &&
+		    buf[0] != SOCKS5_VERSION)
+			return session_http_start(s, buf, len);
 		return session_greeting_feed(s, buf, len);
+	case ST_HTTP:
+		return session_http_feed(s, buf, len);
 	case ST_AUTH:
 		return session_auth_feed(s, buf, len);
 	case ST_REQUEST:
@@ -548,6 +593,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	switch (s->state) {
 	case ST_PROXY:
 	case ST_GREETING:
+	case ST_HTTP:
 	case ST_AUTH:
 	case ST_REQUEST:
 	case ST_UDP:     /* bytes on the control connection are ignored, EOF ends it */
@@ -561,6 +607,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		return;
 	case ST_RESOLVING:
 	case ST_CONNECTING:
+	case ST_UPSTREAM:
 	case ST_BIND:
 		/* a client leaving while we work for it: stop at once */
 		if (side == RELAY_CLIENT) {
@@ -695,6 +742,70 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 		s->state = ST_REQUEST;
 	}
 	return (ssize_t)used;
+}
+
+/*
+ * --- HTTP CONNECT ([socks] http_connect): the head, then the SOCKS5
+ * handshake it stands for, fed to the stages below (http_connect.h) ---
+ */
+
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len)
+{
+	s->http = http_connect_new();
+	if (s->http == NULL) {
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_HTTP;
+	return session_http_feed(s, buf, len);
+}
+
+/*
+ * Feeds the head. Once complete, the greeting it stands for goes to the
+ * greeting stage; then the login (when the method chosen asks for it), the
+ * CONNECT request and the octets behind the head go to the stages that
+ * follow, as a SOCKS client's would. Returns the octets consumed while the
+ * head is incomplete, else -1 (the session moved on, waits, or is gone).
+ */
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	uint8_t greeting[4], *socks;
+	size_t used = 0, n, off = 0;
+	int status = 400;
+	enum proto_result r = http_connect_feed(s->http, buf, len, &used, &status);
+
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	if (r == PROTO_ERROR) {
+		char resp[HTTP_RESPONSE_MAX];
+		size_t rlen = http_head_response(resp, sizeof(resp), status, NULL);
+
+		(void)send(s->relay.fd[RELAY_CLIENT], resp, rlen, MSG_NOSIGNAL);
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_GREETING;
+	n = http_connect_greeting(s->http, greeting);
+	if (session_greeting_feed(s, greeting, n) < 0)
+		return -1;
+	socks = malloc(HTTP_CONNECT_SOCKS_MAX + len - used);
+	if (socks == NULL) {
+		session_free(s);
+		return -1;
+	}
+	n = http_connect_socks(s->http, socks, HTTP_CONNECT_SOCKS_MAX);
+	memcpy(socks + n, buf + used, len - used);
+	n += len - used;
+	while (off < n) {
+		ssize_t u = session_handshake(s, socks + off, n - off);
+
+		if (u < 0)
+			break;
+		off += (size_t)u;
+	}
+	explicit_bzero(socks, HTTP_CONNECT_SOCKS_MAX);
+	free(socks);
+	return -1;
 }
 
 /* --- auth: RFC 1929 username/password → status --- */
@@ -936,13 +1047,15 @@ static void session_request_done(struct session *s)
 		return;
 	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))
 		return;
+	if (req->cmd == SOCKS5_CMD_UDP && session_udp_routed(s))
+		return;
 	if (req->cmd == SOCKS5_CMD_UDP) {
 		session_udp_start(s);
 		return;
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
 		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
-					s->policy->connect_timeout };
+					s->policy->connect_timeout, session_egress_source };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
 		s->state = ST_BIND;
@@ -951,6 +1064,8 @@ static void session_request_done(struct session *s)
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
+	if (session_route(s))   /* a [routes] rule sends it to a parent */
+		return;
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
 		if (session_denied(s, NULL))
 			return;
@@ -1024,6 +1139,45 @@ static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
 	session_try_next(s);
 }
 
+/*
+ * A connect leaving from the class's egress (routes.h, route/egress.h:
+ * random or sticky per user), else from what the kernel picks. A family
+ * the class has no egress for: -1, EAFNOSUPPORT (REP 08 when nothing else).
+ */
+static int session_connect_out(struct session *s, const struct sockaddr *a, socklen_t alen)
+{
+	struct sockaddr_storage src;
+	socklen_t slen;
+	bool freebind = false;
+
+	switch (session_egress_source(s, a->sa_family, &src, &slen, &freebind)) {
+	case -1:
+		errno = EAFNOSUPPORT;
+		return -1;
+	case 0:
+		return net_connect_start(a, alen);
+	default:
+		return net_connect_from(a, alen, (const struct sockaddr *)&src, slen, freebind);
+	}
+}
+
+/* The egress source for a socket of family (bind_env and udp_assoc_env's source). */
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind)
+{
+	struct session *s = owner;
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->egress.n == 0)
+		return 0;
+	switch (egress_pick(&c->egress, family, s->user, s->user ? strlen(s->user) : 0,
+			    egress_random(), src, len, freebind)) {
+	case EGRESS_NO_FAMILY: return -1;
+	case EGRESS_NONE: return 0;
+	default: return 1;
+	}
+}
+
 static void session_try_next(struct session *s)
 {
 	struct handshake *hs = s->hs;
@@ -1035,11 +1189,14 @@ static void session_try_next(struct session *s)
 
 		if (session_denied(s, (const struct sockaddr *)a))
 			return;
-		fd = net_connect_start((const struct sockaddr *)a, alen);
+		fd = session_connect_out(s, (const struct sockaddr *)a, alen);
 		if (fd < 0) {
-			hs->last_error = errno;
+			/* an address skipped for want of egress hides no real failure */
+			if (errno != EAFNOSUPPORT || !hs->tried)
+				hs->last_error = errno;
 			continue;
 		}
+		hs->tried = true;
 		if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
 			hs->last_error = errno;
 			close(fd);
@@ -1095,6 +1252,91 @@ static void session_resolved(void *data, enum resolve_status status,
 	hs->last_error = EHOSTUNREACH;
 	session_try_next(s);
 }
+/* --- CONNECT through a parent proxy: upstream_connect.h works, the session answers --- */
+
+static void session_upconn_connected(void *owner, int fd)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		close(fd);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	s->relay.fd[RELAY_UPSTREAM] = fd;
+	/* what the parent sent behind its reply is waiting: the relay looks */
+	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE | RELAY_READABLE;
+	session_connected(s);
+}
+
+static void session_upconn_failed(void *owner, uint8_t rep, bool unavailable)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (unavailable && s->http != NULL)
+		http_connect_unavailable(s->http);
+	session_fail(s, rep);
+}
+
+static const struct upconn_ops session_upconn_ops = {
+	session_upconn_connected, session_upconn_failed,
+};
+
+/*
+ * CONNECT's route (routes.h), decided once, before resolution: direct
+ * returns false (the caller goes on); an upstream starts the upstream stage
+ * once the ACL allowed the request as named. Returns true when the session
+ * moved on or was closed.
+ */
+static bool session_route(struct session *s)
+{
+	struct request_parser *req = &s->hs->req;
+	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
+	struct sockaddr_storage dst;
+	socklen_t len;
+	struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, NULL, req->port };
+	const struct acl_who who = { s->user, session_class_name(s) };
+	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout,
+				  session_egress_source };
+	struct routes_upstream *to;
+
+	if (s->policy->routes == NULL)
+		return false;
+	if (name == NULL) {
+		request_sockaddr(req, &dst, &len);
+		q.dst = (const struct sockaddr *)&dst;
+	}
+	to = routes_pick(s->policy->routes, &q, &who, NULL);
+	if (to == NULL)
+		return false;
+	if (session_request_denied(s))
+		return true;
+	loop_timer_stop(s->ctx->loop, &s->timer);
+	s->state = ST_UPSTREAM;
+	s->up = upconn_start(&env, to, name, q.dst, req->port, &session_upconn_ops, s);
+	if (s->up == NULL)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+	return true;
+}
+
+/*
+ * UDP ASSOCIATE of a class routed through an upstream: refused with REP 07
+ * (datagrams cannot follow the route). Returns true when refused.
+ */
+static bool session_udp_routed(struct session *s)
+{
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->to == NULL)
+		return false;
+	session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+	return true;
+}
+
 /* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
 
 static void session_bind_listening(void *owner, const struct sockaddr *bnd)
@@ -1208,7 +1450,7 @@ static void session_udp_start(struct session *s)
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
 				     s->policy->idle_timeout, s->ctx->metrics,
 				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp),
-				     session_udp_meter };
+				     session_udp_meter, session_egress_source };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1464,6 +1706,10 @@ static void session_start_relay(struct session *s)
 		if (getpeername(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->peer_addr,
 				&plen) < 0)
 			s->peer_addr.sin6_family = AF_UNSPEC;
+		plen = sizeof(s->src_addr);
+		if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->src_addr,
+				&plen) < 0)
+			s->src_addr.sin6_family = AF_UNSPEC;
 		s->start_ms = loop_now_ms(s->ctx->loop);
 	}
 	if (relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
@@ -1500,12 +1746,14 @@ static uint8_t session_public_state(const struct session *s)
 {
 	switch (s->state) {
 	case ST_PROXY:
-	case ST_GREETING: return MASS_SESSION_GREETING;
+	case ST_GREETING:
+	case ST_HTTP: return MASS_SESSION_GREETING;
 	case ST_AUTH:
 	case ST_VERIFYING: return MASS_SESSION_AUTH;
 	case ST_REQUEST: return MASS_SESSION_REQUEST;
 	case ST_RESOLVING:
-	case ST_CONNECTING: return MASS_SESSION_CONNECTING;
+	case ST_CONNECTING:
+	case ST_UPSTREAM: return MASS_SESSION_CONNECTING;
 	case ST_BIND: return MASS_SESSION_BIND;
 	case ST_UDP: return MASS_SESSION_UDP;
 	default: return relay_half_closed(&s->relay) ? MASS_SESSION_CLOSING

@@ -9,6 +9,11 @@
  * stands for the peer's everywhere; a missing, broken or unexpected header
  * closes the connection, logged.
  *
+ * [http]: with [socks] http_connect, a client whose first octet is not 05
+ * sends an HTTP CONNECT head instead of a greeting; http_connect.h turns it
+ * into the greeting, login and request it stands for, and the answers
+ * into HTTP responses, so every later stage is the SOCKS one.
+ *
  * Handlers consume whatever bytes have arrived, however they were split
  * (the wire parsers are in socks5_proto.h). Each stage is bounded by a
  * timeout from mass.ini: handshake_timeout from accept to a complete

@@ -152,6 +152,26 @@ static int udp_assoc_upstream(struct udp_assoc *a, int family)
 
 	if (a->up[i] >= 0)
 		return a->up[i];
+	if (a->env.source != NULL) {
+		/* from the class's egress address (routes.h) when it has one */
+		struct sockaddr_storage src;
+		socklen_t slen;
+		bool freebind = false;
+		int r = a->env.source(a->owner, family, &src, &slen, &freebind);
+
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			fd = net_bind_from((const struct sockaddr *)&src, slen, SOCK_DGRAM, freebind);
+			if (fd < 0 || loop_add(a->env.loop, fd, LOOP_READ, udp_assoc_from_target, a) < 0) {
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
+			a->up[i] = fd;
+			return fd;
+		}
+	}
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

@@ -313,7 +313,7 @@ def test_quota_stops_transfer_then_rep_02():
         print("   stopped at %d bytes (quota %d)" % (got, 10 * MiB))
         # within one relay chunk (the relay reads at most 1 MiB at once) below the quota
         assert 10 * MiB - MiB <= got <= 10 * MiB, got
-        p.wait_log(lambda l: "\tcap\tC\t" in l and l.endswith("\tquota"))
+        p.wait_log(lambda l: "\tcap\tC\t" in l and l.split("\t")[12:13] == ["quota"])
         s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", src.port, "cap", "pw")
         assert rep == 2, rep
         s.close()

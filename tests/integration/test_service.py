@@ -185,14 +185,14 @@ def test_close_record_counts_bytes_each_way():
         s.close()
         assert len(got) == down
         f = close_record(p)
-        assert len(f) == 13, f
+        assert len(f) == 14, f
         assert f[1] == "carol" and f[2] == "C" and f[3] == "127.0.0.1", f
         assert f[4] == str(s_port_of(p, f)), f
         assert f[5] == "127.0.0.1" and f[6] == str(srv.port), f
         assert f[7] == "127.0.0.1" and f[8] == str(srv.port), f
         assert f[9] == str(up) and f[10] == str(down), f
         assert 0 <= int(f[11]) <= (time.time() - t0) * 1000 + 1000, f
-        assert f[12] == "eof", f
+        assert f[12] == "eof" and f[13] == "127.0.0.1", f
         assert srv.received == up
     srv.close()
 

@@ -498,6 +498,55 @@ START_TEST(bad_rules_name_file_and_line)
 }
 END_TEST
 
+START_TEST(user_and_class_conditions)
+{
+	static const char *rules[] = {
+		"deny", "user mallory", "allow", "class gold port 22", "deny", "port 22",
+		"deny", "class default dest 10.0.0.0/8", "allow", "user bob class silver", "deny", "all",
+		"allow", "user", NULL,
+	};
+	static const char *const long_class[] = {
+		"allow", "class 0123456789012345678901234567890123", NULL };
+	static const char *const unknown[] = { "allow", "colour red", NULL };
+	struct sockaddr_storage s = addr("192.0.2.1", 40000), d = addr("10.1.2.3", 22);
+	struct acl_request q = { (struct sockaddr *)&s, NULL, (struct sockaddr *)&d, 0 };
+	struct acl_who mallory = { "mallory", "gold" }, alice = { "alice", "gold" },
+		       bob = { "bob", "silver" }, carol = { "carol", "silver" }, anon = { NULL, NULL };
+	struct acl *a;
+	int line;
+
+	ck_assert_ptr_null(compile(rules));       /* "user" without its value */
+	ck_assert_ptr_nonnull(strstr(err, "without its value"));
+	ck_assert_ptr_null(compile(long_class));
+	ck_assert_ptr_nonnull(strstr(err, "a class name is 1..32"));
+	ck_assert_ptr_null(compile(unknown));
+	ck_assert_ptr_nonnull(strstr(err, "user, class"));
+
+	rules[12] = NULL;                         /* without the bad last rule */
+	a = compile(rules);
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(acl_check_as(a, &q, &mallory, &line), ACL_DENY);
+	ck_assert_int_eq(line, 10);
+	ck_assert_int_eq(acl_check_as(a, &q, &alice, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, 11);
+	ck_assert_int_eq(acl_check_as(a, &q, &carol, &line), ACL_DENY);   /* port 22 */
+	ck_assert_int_eq(line, 12);
+	d = addr("10.1.2.3", 80);
+	ck_assert_int_eq(acl_check_as(a, &q, &anon, &line), ACL_DENY);    /* default class */
+	ck_assert_int_eq(line, 13);
+	ck_assert_int_eq(acl_check(a, &q, &line), ACL_DENY);               /* the same: no who */
+	ck_assert_int_eq(line, 13);
+	ck_assert_int_eq(acl_check_as(a, &q, &bob, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, 14);
+	ck_assert_int_eq(acl_check_as(a, &q, &carol, &line), ACL_DENY);
+	ck_assert_int_eq(line, 15);
+	/* before any destination is known, a user rule decides what it can */
+	q.dst = NULL;
+	ck_assert_int_eq(acl_check_as(a, &q, &mallory, &line), ACL_DENY);
+	acl_free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("acl");
@@ -518,6 +567,7 @@ int main(void)
 	tcase_add_test(tc, builtin_rules_hide_no_src_deny);
 	tcase_add_test(tc, bad_rules_name_file_and_line);
 	tcase_add_test(tc, live_listeners);
+	tcase_add_test(tc, user_and_class_conditions);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

@@ -164,6 +164,8 @@ START_TEST(shipped_file_loads)
 			ck_assert_str_eq(c.indexes[i], plugin[i]);
 		else if (i == 0x0F)
 			ck_assert_str_eq(c.indexes[i], "metrics");
+		else if (i == 0x1A)
+			ck_assert_str_eq(c.indexes[i], "upstreams");
 		else
 			ck_assert_ptr_null(c.indexes[i]);
 	}

@@ -545,6 +545,33 @@ typedef int mass_class_fn(struct mass_ctx *ctx, void *arg, const char *name,
 			  const char *describe);
 
 /*
+ * Upstream proxies (ABI 1.2, appended later in 1.2: check
+ * MASS_HOST_HAS(host, upstream_each)): one parent of one [upstreams]
+ * entry of mass.ini and its failover state; the host sets size. Strings
+ * are NUL-terminated and valid for the callback only. parent is the URL
+ * without its credentials: credentials never reach a plugin.
+ */
+enum mass_upstream_state {
+	MASS_UPSTREAM_UP = 0,       /* no failure since it last worked */
+	MASS_UPSTREAM_FAILING = 1,  /* failures in a row, fewer than max_fails */
+	MASS_UPSTREAM_DOWN = 2,     /* skipped until fail_timeout has passed */
+	MASS_UPSTREAM_PROBE = 3     /* fail_timeout passed: the next request probes it */
+};
+
+struct mass_upstream {
+	uint32_t size;
+	const char *name;            /* the upstream's name */
+	const char *parent;          /* "socks5://HOST:PORT" or "http://HOST:PORT" */
+	uint8_t state;               /* enum mass_upstream_state */
+	int64_t down_since;          /* Unix seconds it went down, 0: not down */
+	uint32_t fails;              /* failures in a row */
+	const char *last_error;      /* the last failure's reason, "" none */
+};
+
+/* upstream_each's callback: return 0 to go on, anything else to stop. */
+typedef int mass_upstream_fn(struct mass_ctx *ctx, void *arg, const struct mass_upstream *u);
+
+/*
  * Session control (host->sessions_each()). A snapshot of one live
  * session, valid for the callback only.
  */
@@ -939,6 +966,14 @@ struct mass_host {
 	 * valid for the call only. Stops when fn returns non-zero. Returns
 	 * the number of calls made. */
 	size_t (*class_each)(struct mass_ctx *ctx, mass_class_fn *fn, void *arg);
+
+	/* --- upstream proxies (appended later in 1.2: check
+	 * MASS_HOST_HAS(host, upstream_each)) --- */
+
+	/* Calls fn once per parent of every [upstreams] entry of the
+	 * configuration in force, in file order, until fn returns non-zero.
+	 * Returns the number of calls made. */
+	size_t (*upstream_each)(struct mass_ctx *ctx, mass_upstream_fn *fn, void *arg);
 };
 
 /*
