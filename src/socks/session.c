@@ -1654,6 +1654,12 @@ static void session_tap_release(void *ctx)
 	dissect_free(ctx);
 }
 
+/* The bytes the dissector lets go by unseen (bodies): the relay splices them. */
+static uint64_t session_tap_pass(void *ctx, int dir)
+{
+	return dissect_pass(ctx, dir == RELAY_TO_UPSTREAM ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT);
+}
+
 /* Taps the flow with a dissector if one watches it. Returns its verdict on
  * the client's first bytes, or -1 when none watches. */
 static int session_watch(struct session *s, const uint8_t *first, size_t len)
@@ -1663,7 +1669,8 @@ static int session_watch(struct session *s, const uint8_t *first, size_t len)
 
 	if (d == NULL)
 		return -1;
-	relay_tap_set(&s->relay, (struct relay_tap){ d, session_tap_feed, session_tap_release });
+	relay_tap_set(&s->relay, (struct relay_tap){ d, session_tap_feed, session_tap_release,
+						     session_tap_pass });
 	return len > 0 ? session_tap_feed(d, RELAY_TO_UPSTREAM, first, len) : RELAY_TAP_MORE;
 }
 
