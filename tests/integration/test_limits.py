@@ -283,6 +283,92 @@ def test_three_sessions_then_rep_02():
     echo.close()
 
 
+def test_sessions_per_address():
+    echo = EchoServer()
+    ini = "[class pa]\nmax_sessions_per_address = 2\n"
+    users = {"a1": "pw class=pa", "a2": "pw class=pa"}
+    with Proxy(ini, auth=True, users=users) as p:
+        held = [tunnel(p, echo.port, "a1", "pw"), tunnel(p, echo.port, "a2", "pw")]
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "a1", "pw")
+        s.close()
+        assert rep == 2, rep
+        wait_for(lambda: "(user a1, class pa) refused by max_sessions_per_address"
+                 in p.stderr(), "the refusal line")
+        # another client address of the same class still gets in
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "a2", "pw",
+                                        source="127.0.0.2")
+        assert rep == 0, rep
+        s.close()
+        for h in held:
+            h.close()
+    echo.close()
+
+
+def test_udp_datagrams_take_from_the_bucket():
+    """64 KiB/s upload: 1 KiB datagrams offered at about 1 MiB/s for 3 s;
+    the target gets the bucket's burst (16 KiB) plus 64 KiB a second, the
+    rest dropped by the proxy."""
+    target = UdpEcho()
+    with Proxy("[class dg]\nupload_rate = 64K\n", auth=True,
+               users={"dg": "pw class=dg"}) as p:
+        ctl, rep, atyp, addr, bport = socks_connect(p.port, "0.0.0.0", 0, "dg", "pw", cmd=3)
+        assert rep == 0, rep
+        relay = (socket.inet_ntop(socket.AF_INET, addr), bport)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        head = b"\x00\x00\x00" + request_bytes("127.0.0.1", target.port)[3:]
+        payload = bytes(1024)
+        start = time.monotonic()
+        while time.monotonic() - start < 3:
+            u.sendto(head + payload, relay)
+            time.sleep(0.001)
+        secs = time.monotonic() - start
+        time.sleep(0.3)
+        got = len(target.got) * 1024
+        most = 16 * 1024 + 64 * 1024 * secs + 1024
+        print("   %d bytes reached the target in %.2f s (at most %d)" % (got, secs, most))
+        assert 0.9 * 64 * 1024 * secs <= got <= most, (got, most)
+        u.close()
+        ctl.close()
+    target.close()
+
+
+def test_quota_throttle():
+    """quota_action = throttle: past the quota the user goes on at
+    quota_throttle_rate (64 KiB/s) instead of being cut off."""
+    src = Source()
+    ini = ("[class thr]\nquota = 1M\nquota_action = throttle\n"
+           "quota_throttle_rate = 64K\n")
+    with Proxy(ini, auth=True, users={"th": "pw class=thr"}) as p:
+        s = tunnel(p, src.port, "th", "pw")
+        s.settimeout(TIMEOUT)
+        total = 0
+        while total < MiB:
+            total += len(s.recv(262144))
+        # what the proxy read before the throttle drains first; then 64 KiB/s
+        time.sleep(1.5)
+        s.settimeout(0.2)
+        marks = []
+        stop = time.monotonic() + 5
+        got = 0
+        while time.monotonic() < stop:
+            try:
+                got += len(s.recv(262144))
+            except socket.timeout:
+                pass
+            marks.append((time.monotonic(), got))
+        # the last 4 s of the 5: after the kernel's buffers are surely drained
+        base = [g for t, g in marks if t <= stop - 4][-1]
+        rate = (got - base) / 4
+        print("   throttled at %.1f KiB/s" % (rate / 1024))
+        assert within(rate, 64 * 1024, 0.15), rate / 1024
+        s.close()
+        # a new tunnel is let in (throttle does not refuse)
+        s2 = tunnel(p, src.port, "th", "pw")
+        s2.close()
+    src.close()
+
+
 QUOTA = """
 [class capped]
 quota = 10M
@@ -436,6 +522,9 @@ if __name__ == "__main__":
         test_bad_input_at_start,
         test_bad_input_at_sighup_refused,
         test_three_sessions_then_rep_02,
+        test_sessions_per_address,
+        test_udp_datagrams_take_from_the_bucket,
+        test_quota_throttle,
         test_quota_stops_transfer_then_rep_02,
         test_quota_survives_kill_9,
         test_period_boundary_resets_usage,
