@@ -451,7 +451,8 @@ static void drained(struct mass_ctx *c, void *arg, const char *user, size_t len,
 START_TEST(limits_services)
 {
 	struct limits_class_table t;
-	struct socks_limit l;
+	struct socks_limit *l;
+	unsigned gen;
 	struct mass_usage u;
 	struct sockaddr_in client = { .sin_family = AF_INET };
 	char seen[512] = "", e[128];
@@ -482,10 +483,10 @@ START_TEST(limits_services)
 	ck_assert_str_eq(u.class_name, "gold");
 	/* usage: a session of ann under cap, 1000 bytes counted */
 	ck_assert_int_eq(host->user_class_set(NULL, S("ann"), "cap"), MASS_STATUS_OK);
-	ck_assert_int_eq(socks_limits_open(&ctx, &l, "ann", (struct sockaddr *)&client),
-			 USAGE_OK);
-	ck_assert_ptr_nonnull(l.entry);
-	ck_assert(socks_limits_datagram(&ctx, &l, RELAY_TO_UPSTREAM, 1000));
+	ck_assert_int_eq(socks_limits_open(&ctx, &l, NULL, "ann", (struct sockaddr *)&client,
+					   &gen), USAGE_OK);
+	ck_assert_ptr_nonnull(l);
+	ck_assert(socks_limits_datagram(&ctx, l, RELAY_TO_UPSTREAM, 1000));
 	ck_assert_int_eq(host->usage_get(NULL, S("ann"), &u), 0);
 	ck_assert_uint_eq(u.used, 1000);
 	ck_assert_uint_eq(u.quota, 1 << 20);
@@ -504,6 +505,7 @@ START_TEST(limits_services)
 	ck_assert_uint_eq(u.used, 0);
 	ck_assert_int_eq(host->usage_reset(NULL, S("nobody")), MASS_STATUS_ERROR);
 	socks_limits_close(&ctx, &l);
+	ck_assert_ptr_null(l);
 	socks_limits_free(&ctx.live.limits);
 	limits_class_table_free(&t);
 }
