@@ -325,6 +325,8 @@ int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned f
 		log_warn("limits: %s=%lld moves the quota clock (a test-only hook; "
 			 "not for production)", LIMITS_CLOCK_ENV, (long long)lv->clock.offset);
 	lv->flush_s = flush_s ? flush_s : 5;
+	/* the first flush one interval after start, not at the first tick */
+	lv->flushed_ms = ctx->loop != NULL ? loop_now_ms(ctx->loop) : 0;
 	if (quota_file == NULL)
 		return 0;
 	if (!(lv->quota_file = strdup(quota_file)) || !socks_limits_table(ctx)) {

@@ -431,6 +431,28 @@ def test_quota_survives_kill_9():
     src.close()
 
 
+def test_quota_flushed_at_shutdown():
+    """quota_flush = 3600: only the final flush at SIGTERM can keep it."""
+    src = Source(limit=3 * MiB)
+    p = Proxy(QUOTA, auth=True, users={"cap": "pw class=capped"})
+    quota_file = os.path.join(p.dir, "quota")
+    p.write_ini(QUOTA + "\n[socks]\nquota_file = %s\nquota_flush = 3600\n" % quota_file,
+                auth=True, users={"cap": "pw class=capped"})
+    p.start()
+    assert drain(tunnel(p, src.port, "cap", "pw")) == 3 * MiB
+    time.sleep(1.5)   # a tick or two: no flush before the interval
+    assert not os.path.exists(quota_file)
+    assert p.stop() == 0
+    with open(quota_file) as f:
+        assert "\ncap:day:" in f.read()
+    p.start()
+    src.limit = None
+    got = drain(tunnel(p, src.port, "cap", "pw"))
+    assert 7 * MiB - MiB <= got <= 7 * MiB, got
+    p.stop()
+    src.close()
+
+
 def test_period_boundary_resets_usage():
     """The quota clock moved by the test-only hook to 6 s before a UTC
     midnight: a day's quota used up then is free again after it."""
@@ -527,6 +549,7 @@ if __name__ == "__main__":
         test_quota_throttle,
         test_quota_stops_transfer_then_rep_02,
         test_quota_survives_kill_9,
+        test_quota_flushed_at_shutdown,
         test_period_boundary_resets_usage,
         test_download_one_and_eight_tunnels,
         test_upload_one_and_eight_tunnels,
