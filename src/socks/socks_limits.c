@@ -76,7 +76,13 @@ int socks_limits_set_override(struct socks_ctx *ctx, const char *user, size_t le
 const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
 						 const char *user, size_t len)
 {
-	const struct limits_class_table *t = ctx->live.limits.classes;
+	return socks_limits_class_in(ctx, ctx->live.limits.classes, user, len);
+}
+
+const struct limits_class *socks_limits_class_in(const struct socks_ctx *ctx,
+						 const struct limits_class_table *t,
+						 const char *user, size_t len)
+{
 	const struct limits_class *c = NULL;
 	const char *name = NULL;
 	long i;

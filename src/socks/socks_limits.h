@@ -82,6 +82,17 @@ uint64_t socks_limits_now_ns(void);
 const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
 						 const char *user, size_t len);
 
+/*
+ * socks_limits_class_of() in the class table t (a session's snapshot:
+ * session->policy->classes), for a decision that must follow the policy
+ * the session started with, e.g. an ACL `class NAME` condition. The
+ * pointer is valid while the snapshot is held. NULL when t is NULL or
+ * empty.
+ */
+const struct limits_class *socks_limits_class_in(const struct socks_ctx *ctx,
+						 const struct limits_class_table *t,
+						 const char *user, size_t len);
+
 /* The class name set for a provider's user, or NULL. */
 const char *socks_limits_override(const struct socks_ctx *ctx, const char *user, size_t len);
 
