@@ -15,12 +15,13 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, UdpEcho, recv_exact, read_reply, request_bytes,
-                     socks_connect, wait_for, run, TIMEOUT)
+                     socks_connect, wait_for, run, lv, mass, MASS_ADMIN, TOP_SRCDIR, TIMEOUT)
 
 MiB = 1024 * 1024
 USERS = {"slow": "pw-slow class=slow", "fast": "pw-fast"}
@@ -233,6 +234,49 @@ def test_rate_changed_by_sighup_within_one_second():
               % (before / MiB, after / MiB))
         assert within(before, MiB, 0.05), before / MiB
         assert within(after, 2 * MiB, 0.05), after / MiB
+    src.close()
+
+
+def build_setclass():
+    """The test plugin (plugin_setclass.c) that calls user_class_set; its path."""
+    out = os.path.join(tempfile.mkdtemp(prefix="mass-setclass-"), "setclass.so")
+    r = subprocess.run([os.environ.get("CC_FOR_TESTS", "cc"), "-O1", "-Wall", "-Wextra",
+                        "-Werror", "-fPIC", "-shared",
+                        "-I" + os.path.join(TOP_SRCDIR, "src", "include"), "-o", out,
+                        os.path.join(TOP_SRCDIR, "tests", "integration", "plugin_setclass.c")],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return out
+
+
+def test_user_moved_between_classes_within_one_second():
+    """A user downloading at full speed (default class) is moved to a 1 MiB/s
+    class, then to a 2 MiB/s one, over MASS (user_class_set): each applies
+    to the running tunnel within 1 s."""
+    src = Source()
+    plugin = build_setclass()
+    ini = SLOW + "[class fast2]\ndownload_rate = 2M\n[plugin setclass]\nmodule = %s\n" % plugin
+    with Proxy(ini, auth=True, users={"mover": "pw"}, admins=dict([MASS_ADMIN]),
+               indexes=["E0 = setclass"]) as p:
+        marks = [1.5, 2.5, 6.5, 7.5, 11.5]
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            got=download(p, src.port, "mover", "pw", 11.5, marks=marks)))
+        t.start()
+        time.sleep(1.5)
+        assert mass(p, b"\xe0" + lv("mover") + lv("slow")) == b"\x00"
+        time.sleep(5)
+        assert mass(p, b"\xe0" + lv("mover") + lv("fast2")) == b"\x00"
+        assert mass(p, b"\xe0" + lv("mover") + lv("nosuch")) == b"\x01"
+        t.join(30)
+        (_, a), (_, b), (_, c), (_, d), (_, e) = marks
+        slow, fast = (c - b) / 4, (e - d) / 4
+        print("   %.0f MiB/s unlimited, then %.2f MiB/s, then %.2f MiB/s"
+              % ((b - a) / MiB, slow / MiB, fast / MiB))
+        assert b - a > 20 * MiB, (b - a) / MiB   # full speed before the move
+        assert within(slow, MiB, 0.05), slow / MiB
+        assert within(fast, 2 * MiB, 0.05), fast / MiB
+        wait_for(lambda: "limits: user mover now in class fast2" in p.stderr(), "the log line")
     src.close()
 
 
@@ -555,4 +599,5 @@ if __name__ == "__main__":
         test_upload_one_and_eight_tunnels,
         test_unlimited_user_at_full_speed_meanwhile,
         test_rate_changed_by_sighup_within_one_second,
+        test_user_moved_between_classes_within_one_second,
     ]))
