@@ -1330,10 +1330,13 @@ static bool session_limits_pumped(struct session *s, enum relay_status st)
 				    s->relay.dir[RELAY_TO_CLIENT].bytes };
 
 	struct socks_limit *l = s->lim;
+	bool crossed = socks_limits_account(s->ctx, l, bytes);
 
-	if (socks_limits_account(s->ctx, l, bytes) ||
-	    (l->relay.quota_left == 0 && st == RELAY_OPEN)) {
+	if (crossed)
 		session_limits_close_user(s->ctx, s);
+	/* this tunnel first delivers what it read (its reads stopped at the quota) */
+	if ((crossed || (l->relay.quota_left == 0 && st == RELAY_OPEN)) &&
+	    s->relay.dir[0].len == 0 && s->relay.dir[1].len == 0) {
 		s->end = ACCESSLOG_END_QUOTA;
 		session_free(s);
 		return true;
