@@ -472,11 +472,8 @@ int usage_fleet_set(struct usage_table *t, struct usage_entry *e, int64_t slot_s
 		return -1;
 	local = e->undrained_start == e->slot_start ? e->undrained : 0;
 	want = fleet_used + local;
-	/* the current slot takes the difference (the whole count for a calendar period) */
-	if (want >= e->used)
-		e->slots[0] += want - e->used;
-	else
-		e->slots[0] -= e->used - want < e->slots[0] ? e->used - want : e->slots[0];
+	/* the current slot is the fleet's (the whole count for a calendar period) */
+	e->slots[0] = want;
 	e->used = 0;
 	for (unsigned i = 0; i < e->nslots; i++)
 		e->used += e->slots[i];

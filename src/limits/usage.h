@@ -177,9 +177,9 @@ size_t usage_drain(struct usage_entry *e,
 
 /*
  * Fleet sharing: fleet_used is every instance's drained total for e's slot
- * starting at slot_start; e's count becomes that plus what it counted since
- * its last drain (quota state applied at once). Returns 0, -1 when
- * slot_start is not e's current slot (nothing changed).
+ * starting at slot_start; e's current slot becomes that plus what it
+ * counted since its last drain (quota state applied at once). Returns 0,
+ * -1 when slot_start is not e's current slot (nothing changed).
  */
 int usage_fleet_set(struct usage_table *t, struct usage_entry *e, int64_t slot_start,
 		    uint64_t fleet_used, uint64_t now_ns, int64_t now_s);

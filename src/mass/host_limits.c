@@ -205,8 +205,6 @@ static int host_limits_usage_fleet_set(struct mass_ctx *ctx, const char *user, s
 		      host_limits_now_s(rt));
 	if (e == NULL)
 		return MASS_STATUS_ERROR;
-	if (c->period.kind == PERIOD_ROLLING)
-		period_start = period_start == host_limits_period_start(e) ? e->slot_start : 0;
 	(void)usage_fleet_set(rt->live.limits.usage, e, period_start, fleet_used,
 			      socks_limits_now_ns(), host_limits_now_s(rt));
 	return MASS_STATUS_OK;

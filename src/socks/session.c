@@ -106,10 +106,9 @@ struct session {
 	char *bound;                     /* the proxy's side, once established, if wanted */
 	uint16_t bound_port;
 	struct http_connect *http;       /* an HTTP CONNECT client: its answers translated */
-	/* per-user limits (socks_limits.h): lim.entry NULL is the unlimited path */
-	struct socks_limit lim;
-	struct loop_timer wake;          /* resumes a relay its bucket stopped; quota close */
-	bool quota_close;                /* wake ends the session ("quota") */
+	/* per-user limits (socks_limits.h): NULL is the unlimited path */
+	struct socks_limit *lim;
+	unsigned lim_gen;                /* the limits' generation looked at */
 };
 
 /* Failed SOCKS logins per source (auth/pace.h): the delay before the
@@ -175,7 +174,6 @@ static void session_free(struct session *s)
 	loop_timer_stop(s->ctx->loop, &s->timer);
 	loop_timer_stop(s->ctx->loop, &s->kick);
 	loop_timer_stop(s->ctx->loop, &s->closer);
-	loop_timer_stop(s->ctx->loop, &s->wake);
 	socks_limits_close(s->ctx, &s->lim);
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
@@ -1138,14 +1136,15 @@ static bool session_limits_refused(struct session *s)
 {
 	static const char *const what[] = { "CONNECT", "BIND", "UDP" };
 	uint8_t cmd = s->hs->req.cmd;
-	enum usage_verdict v = socks_limits_open(s->ctx, &s->lim, s->user,
-						 (const struct sockaddr *)&s->client_addr);
+	enum usage_verdict v = socks_limits_open(s->ctx, &s->lim, s, s->user,
+						 (const struct sockaddr *)&s->client_addr,
+						 &s->lim_gen);
 	char euser[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
 	const struct limits_class *c;
 
 	if (v == USAGE_OK) {
-		if (s->lim.entry != NULL)
-			s->relay.limit = &s->lim.relay;
+		if (s->lim != NULL)
+			s->relay.limit = &s->lim->relay;
 		return false;
 	}
 	c = socks_limits_class_of(s->ctx, s->user, s->user ? strlen(s->user) : 0);
@@ -1585,8 +1584,8 @@ static bool session_udp_meter(void *owner, int dir, size_t len)
 {
 	struct session *s = owner;
 
-	return s->lim.entry == NULL ||
-	       socks_limits_datagram(s->ctx, &s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
+	return s->lim == NULL ||
+	       socks_limits_datagram(s->ctx, s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
 				     len);
 }
 
@@ -1693,10 +1692,11 @@ static void session_relay_run(struct session *s);
 /* The wake timer: a stopped relay resumes, or a quota close ends the session. */
 static void session_limits_wake(struct loop *loop, struct loop_timer *t)
 {
-	struct session *s = LOOP_TIMER_OWNER(t, struct session, wake);
+	struct socks_limit *l = LOOP_TIMER_OWNER(t, struct socks_limit, wake);
+	struct session *s = l->owner;
 
 	(void)loop;
-	if (s->quota_close) {
+	if (l->quota_close) {
 		s->end = ACCESSLOG_END_QUOTA;
 		session_free(s);
 	} else if (s->state == ST_RELAY) {
@@ -1713,9 +1713,9 @@ static void session_limits_close_user(struct socks_ctx *ctx, const struct sessio
 	struct session *s;
 
 	TAILQ_FOREACH(s, &ctx->sessions.list, link)
-		if (s != self && s->lim.entry == self->lim.entry && s->lim.entry != NULL) {
-			s->quota_close = true;
-			loop_timer_start(ctx->loop, &s->wake, 0, session_limits_wake);
+		if (s != self && s->lim != NULL && s->lim->entry == self->lim->entry) {
+			s->lim->quota_close = true;
+			loop_timer_start(ctx->loop, &s->lim->wake, 0, session_limits_wake);
 		}
 }
 
@@ -1728,13 +1728,13 @@ static void session_limits_close_user(struct socks_ctx *ctx, const struct sessio
  */
 static bool session_limits_waiting(const struct session *s)
 {
-	if (!loop_timer_armed(&s->wake))
+	if (!loop_timer_armed(&s->lim->wake))
 		return false;
 	for (int d = 0; d < 2; d++) {
 		int src = d == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
 
 		if (s->relay.dir[d].len > 0 ||
-		    (!s->lim.relay.stopped[d] && (s->relay.ready[src] & RELAY_READABLE)))
+		    (!s->lim->relay.stopped[d] && (s->relay.ready[src] & RELAY_READABLE)))
 			return false;
 	}
 	return true;
@@ -1751,16 +1751,21 @@ static bool session_limits_pumped(struct session *s, enum relay_status st)
 	const uint64_t bytes[2] = { s->relay.dir[RELAY_TO_UPSTREAM].bytes,
 				    s->relay.dir[RELAY_TO_CLIENT].bytes };
 
-	if (socks_limits_account(s->ctx, &s->lim, bytes) ||
-	    (s->lim.relay.quota_left == 0 && st == RELAY_OPEN)) {
+	struct socks_limit *l = s->lim;
+	bool crossed = socks_limits_account(s->ctx, l, bytes);
+
+	if (crossed)
 		session_limits_close_user(s->ctx, s);
+	/* this tunnel first delivers what it read (its reads stopped at the quota) */
+	if ((crossed || (l->relay.quota_left == 0 && st == RELAY_OPEN)) &&
+	    s->relay.dir[0].len == 0 && s->relay.dir[1].len == 0) {
 		s->end = ACCESSLOG_END_QUOTA;
 		session_free(s);
 		return true;
 	}
-	if (st == RELAY_OPEN && (s->lim.relay.stopped[0] || s->lim.relay.stopped[1]) &&
-	    !loop_timer_armed(&s->wake))
-		loop_timer_start(s->ctx->loop, &s->wake, socks_limits_wait_ms(s->ctx, &s->lim),
+	if (st == RELAY_OPEN && (l->relay.stopped[0] || l->relay.stopped[1]) &&
+	    !loop_timer_armed(&l->wake))
+		loop_timer_start(s->ctx->loop, &l->wake, socks_limits_wait_ms(s->ctx, l),
 				 session_limits_wake);
 	return false;
 }
@@ -1773,12 +1778,12 @@ static void session_relay_run(struct session *s)
 	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
 	if (!s->ctx->live.dissectors)
 		relay_tap_clear(&s->relay);
-	if (s->lim.entry != NULL && session_limits_waiting(s))
+	if (s->lim != NULL && session_limits_waiting(s))
 		return;
-	if (s->lim.entry != NULL)
-		socks_limits_prepare(s->ctx, &s->lim);
+	if (s->lim != NULL)
+		socks_limits_prepare(s->ctx, s->lim);
 	st = relay_pump(&s->relay, &moved);
-	if (s->lim.entry != NULL && session_limits_pumped(s, st))
+	if (s->lim != NULL && session_limits_pumped(s, st))
 		return;
 
 	if (moved)
@@ -1964,15 +1969,14 @@ void session_limits_tick(struct socks_ctx *ctx)
 	socks_limits_tick(ctx, false);
 	/* a user whose class became limited: its running sessions follow */
 	TAILQ_FOREACH(s, &ctx->sessions.list, link) {
-		if (s->lim.gen == gen || s->lim.entry != NULL ||
+		if (s->lim_gen == gen || s->lim != NULL ||
 		    (s->state != ST_RELAY && s->state != ST_UDP && s->state != ST_BIND))
 			continue;
-		if (socks_limits_attach(ctx, &s->lim, s->user,
-					(const struct sockaddr *)&s->client_addr)) {
-			s->relay.limit = &s->lim.relay;
+		if (socks_limits_attach(ctx, &s->lim, s, s->user, &s->lim_gen)) {
+			s->relay.limit = &s->lim->relay;
 			/* the relay runs next round: never under this walk */
-			if (s->state == ST_RELAY && !loop_timer_armed(&s->wake))
-				loop_timer_start(ctx->loop, &s->wake, 0, session_limits_wake);
+			if (s->state == ST_RELAY && !loop_timer_armed(&s->lim->wake))
+				loop_timer_start(ctx->loop, &s->lim->wake, 0, session_limits_wake);
 		}
 	}
 }

@@ -76,7 +76,13 @@ int socks_limits_set_override(struct socks_ctx *ctx, const char *user, size_t le
 const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
 						 const char *user, size_t len)
 {
-	const struct limits_class_table *t = ctx->live.limits.classes;
+	return socks_limits_class_in(ctx, ctx->live.limits.classes, user, len);
+}
+
+const struct limits_class *socks_limits_class_in(const struct socks_ctx *ctx,
+						 const struct limits_class_table *t,
+						 const char *user, size_t len)
+{
 	const struct limits_class *c = NULL;
 	const char *name = NULL;
 	long i;
@@ -136,14 +142,19 @@ static void socks_limits_addr(const struct sockaddr *sa, uint8_t out[16])
 	}
 }
 
-/* Fills l's relay view for entry e. */
-static void socks_limits_bind(struct socks_limit *l, struct usage_entry *e, unsigned gen)
+/* A hold on entry e for owner; NULL when out of memory. */
+static struct socks_limit *socks_limits_new(struct usage_entry *e, void *owner)
 {
+	struct socks_limit *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
 	l->entry = e;
-	l->gen = gen;
+	l->owner = owner;
 	l->relay.bucket[RELAY_TO_UPSTREAM] = &e->bucket[LIMITS_UP];
 	l->relay.bucket[RELAY_TO_CLIENT] = &e->bucket[LIMITS_DOWN];
 	l->relay.quota_left = UINT64_MAX;
+	return l;
 }
 
 /* The entry of user under its class now; NULL: unlimited. */
@@ -159,38 +170,46 @@ static struct usage_entry *socks_limits_entry(struct socks_ctx *ctx, const char 
 			 socks_limits_now_s(ctx));
 }
 
-enum usage_verdict socks_limits_open(struct socks_ctx *ctx, struct socks_limit *l,
-				     const char *user, const struct sockaddr *client)
+enum usage_verdict socks_limits_open(struct socks_ctx *ctx, struct socks_limit **l,
+				     void *owner, const char *user,
+				     const struct sockaddr *client, unsigned *gen)
 {
 	struct usage_entry *e = socks_limits_entry(ctx, user);
+	struct usage_ticket ticket;
 	enum usage_verdict v;
 	uint8_t addr[16];
 
-	memset(l, 0, sizeof(*l));
-	l->gen = ctx->live.limits.gen;
+	*l = NULL;
+	*gen = ctx->live.limits.gen;
 	if (e == NULL)
 		return USAGE_OK;
 	socks_limits_addr(client, addr);
 	v = usage_session_open(ctx->live.limits.usage, e, addr, socks_limits_now_s(ctx),
-			       &l->ticket);
-	if (v == USAGE_OK)
-		socks_limits_bind(l, e, ctx->live.limits.gen);
-	return v;
+			       &ticket);
+	if (v != USAGE_OK)
+		return v;
+	if ((*l = socks_limits_new(e, owner)) == NULL) {
+		usage_session_close(ctx->live.limits.usage, &ticket);
+		log_warn("limits: out of memory; a session of class %s served unlimited",
+			 e->cls ? e->cls->name : LIMITS_CLASS_DEFAULT);
+		return USAGE_OK;
+	}
+	(*l)->ticket = ticket;
+	return USAGE_OK;
 }
 
-bool socks_limits_attach(struct socks_ctx *ctx, struct socks_limit *l, const char *user,
-			 const struct sockaddr *client)
+bool socks_limits_attach(struct socks_ctx *ctx, struct socks_limit **l, void *owner,
+			 const char *user, unsigned *gen)
 {
 	struct usage_entry *e;
 
-	l->gen = ctx->live.limits.gen;
-	if (l->entry != NULL || (e = socks_limits_entry(ctx, user)) == NULL)
+	*gen = ctx->live.limits.gen;
+	if (*l != NULL || (e = socks_limits_entry(ctx, user)) == NULL ||
+	    (*l = socks_limits_new(e, owner)) == NULL)
 		return false;
 	/* already running: counted whatever the limits say (they apply from now) */
-	(void)client;
 	e->sessions++;
-	l->ticket.entry = e;
-	socks_limits_bind(l, e, l->gen);
+	(*l)->ticket.entry = e;
 	return true;
 }
 
@@ -289,11 +308,15 @@ bool socks_limits_datagram(struct socks_ctx *ctx, struct socks_limit *l, int dir
 	return true;
 }
 
-void socks_limits_close(struct socks_ctx *ctx, struct socks_limit *l)
+void socks_limits_close(struct socks_ctx *ctx, struct socks_limit **l)
 {
-	if (l->entry != NULL && ctx->live.limits.usage != NULL)
-		usage_session_close(ctx->live.limits.usage, &l->ticket);
-	memset(l, 0, sizeof(*l));
+	if (*l == NULL)
+		return;
+	loop_timer_stop(ctx->loop, &(*l)->wake);
+	if (ctx->live.limits.usage != NULL)
+		usage_session_close(ctx->live.limits.usage, &(*l)->ticket);
+	free(*l);
+	*l = NULL;
 }
 
 int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned flush_s,
@@ -308,6 +331,8 @@ int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned f
 		log_warn("limits: %s=%lld moves the quota clock (a test-only hook; "
 			 "not for production)", LIMITS_CLOCK_ENV, (long long)lv->clock.offset);
 	lv->flush_s = flush_s ? flush_s : 5;
+	/* the first flush one interval after start, not at the first tick */
+	lv->flushed_ms = ctx->loop != NULL ? loop_now_ms(ctx->loop) : 0;
 	if (quota_file == NULL)
 		return 0;
 	if (!(lv->quota_file = strdup(quota_file)) || !socks_limits_table(ctx)) {

@@ -29,6 +29,7 @@
 
 #include "limits/limits_class.h"
 #include "limits/limits_clock.h"
+#include "core/loop.h"
 #include "limits/usage.h"
 #include "socks/relay.h"
 
@@ -53,13 +54,21 @@ struct socks_limits_live {
 	uint64_t flushed_ms;               /* the loop time of the last flush */
 };
 
-/* One session's hold; zero-initialised: unlimited. */
+/*
+ * One limited session's hold, allocated only for a session whose user's
+ * class limits something (a session without one holds a NULL pointer: the
+ * unlimited path, 8 bytes). Its owner arms wake (a relay its bucket
+ * stopped resumes; quota_close ends the session) and finds itself again
+ * through owner.
+ */
 struct socks_limit {
-	struct usage_entry *entry;         /* NULL: the unlimited path */
+	struct usage_entry *entry;         /* the user's usage (never NULL) */
 	struct usage_ticket ticket;
 	struct relay_limit relay;          /* the relay's view (relay.h) */
 	uint64_t counted[2];               /* bytes already in usage, per relay direction */
-	unsigned gen;                      /* socks_limits_live.gen when last looked at */
+	struct loop_timer wake;            /* the owner's timer */
+	void *owner;                       /* the session */
+	bool quota_close;                  /* wake ends the session ("quota") */
 };
 
 /* Monotonic nanoseconds (the buckets' clock). */
@@ -71,6 +80,17 @@ uint64_t socks_limits_now_ns(void);
  * NULL when no class table is in force.
  */
 const struct limits_class *socks_limits_class_of(const struct socks_ctx *ctx,
+						 const char *user, size_t len);
+
+/*
+ * socks_limits_class_of() in the class table t (a session's snapshot:
+ * session->policy->classes), for a decision that must follow the policy
+ * the session started with, e.g. an ACL `class NAME` condition. The
+ * pointer is valid while the snapshot is held. NULL when t is NULL or
+ * empty.
+ */
+const struct limits_class *socks_limits_class_in(const struct socks_ctx *ctx,
+						 const struct limits_class_table *t,
 						 const char *user, size_t len);
 
 /* The class name set for a provider's user, or NULL. */
@@ -88,20 +108,22 @@ int socks_limits_set_override(struct socks_ctx *ctx, const char *user, size_t le
 void socks_limits_user_changed(struct socks_ctx *ctx, const char *user, size_t len);
 
 /*
- * A new session (CONNECT, BIND or UDP ASSOCIATE) of user from client.
- * Returns USAGE_OK (l filled; l->entry NULL when unlimited) or the limit
- * that refused it (nothing held).
+ * A new session (CONNECT, BIND or UDP ASSOCIATE) of user from client, for
+ * owner. Returns USAGE_OK (*l the hold, NULL when unlimited or out of
+ * memory: then served unlimited) or the limit that refused it (*l NULL,
+ * nothing held). *gen gets the generation looked at.
  */
-enum usage_verdict socks_limits_open(struct socks_ctx *ctx, struct socks_limit *l,
-				     const char *user, const struct sockaddr *client);
+enum usage_verdict socks_limits_open(struct socks_ctx *ctx, struct socks_limit **l,
+				     void *owner, const char *user,
+				     const struct sockaddr *client, unsigned *gen);
 
 /*
- * Attaches a running unlimited session whose user's class became limited
- * (counted without a check: it is already running). Returns true when l
- * now limits.
+ * A running unlimited session whose user's class may have become limited
+ * (the generation moved): *l made when it did (counted without a check:
+ * the session already runs). Returns true when *l now limits.
  */
-bool socks_limits_attach(struct socks_ctx *ctx, struct socks_limit *l, const char *user,
-			 const struct sockaddr *client);
+bool socks_limits_attach(struct socks_ctx *ctx, struct socks_limit **l, void *owner,
+			 const char *user, unsigned *gen);
 
 /* Before relay_pump(): the buckets' time and the quota left. */
 void socks_limits_prepare(struct socks_ctx *ctx, struct socks_limit *l);
@@ -125,8 +147,8 @@ uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l);
 bool socks_limits_datagram(struct socks_ctx *ctx, struct socks_limit *l, int dir,
 			   size_t len);
 
-/* Ends what open or attach counted; l is zeroed. */
-void socks_limits_close(struct socks_ctx *ctx, struct socks_limit *l);
+/* Ends what open or attach counted, stops wake, frees *l (NULL: no-op). */
+void socks_limits_close(struct socks_ctx *ctx, struct socks_limit **l);
 
 /*
  * The once-a-second work: live rates, period roll, prune, and the quota

@@ -15,12 +15,13 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, UdpEcho, recv_exact, read_reply, request_bytes,
-                     socks_connect, wait_for, run, TIMEOUT)
+                     socks_connect, wait_for, run, lv, mass, MASS_ADMIN, TOP_SRCDIR, TIMEOUT)
 
 MiB = 1024 * 1024
 USERS = {"slow": "pw-slow class=slow", "fast": "pw-fast"}
@@ -236,6 +237,51 @@ def test_rate_changed_by_sighup_within_one_second():
     src.close()
 
 
+def build_setclass():
+    """The test plugin (plugin_setclass.c) that calls user_class_set; its path."""
+    out = os.path.join(tempfile.mkdtemp(prefix="mass-setclass-"), "setclass.so")
+    r = subprocess.run([os.environ.get("CC_FOR_TESTS", "cc"), "-O1", "-Wall", "-Wextra",
+                        "-Werror", "-fPIC", "-shared",
+                        "-I" + os.path.join(TOP_SRCDIR, "src", "include"), "-o", out,
+                        os.path.join(TOP_SRCDIR, "tests", "integration", "plugin_setclass.c")],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return out
+
+
+def test_user_moved_between_classes_within_one_second():
+    """A user downloading at full speed (default class) is moved to a 1 MiB/s
+    class, then to a 2 MiB/s one, over MASS (user_class_set): each applies
+    to the running tunnel within 1 s."""
+    src = Source()
+    plugin = build_setclass()
+    ini = SLOW + "[class fast2]\ndownload_rate = 2M\n[plugin setclass]\nmodule = %s\n" % plugin
+    with Proxy(ini, auth=True, users={"mover": "pw"}, admins=dict([MASS_ADMIN]),
+               indexes=["E0 = setclass"]) as p:
+        marks = [1.5, 2.5, 6.5, 7.5, 11.5]
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            got=download(p, src.port, "mover", "pw", 11.5, marks=marks)))
+        t.start()
+        time.sleep(1.5)
+        assert mass(p, b"\xe0" + lv("mover") + lv("slow")) == b"\x00"
+        time.sleep(5)
+        assert mass(p, b"\xe0" + lv("mover") + lv("fast2")) == b"\x00"
+        assert mass(p, b"\xe0" + lv("mover") + lv("nosuch")) == b"\x01"
+        t.join(30)
+        (_, a), (_, b), (_, c), (_, d), (_, e) = marks
+        slow, fast = (c - b) / 4, (e - d) / 4
+        print("   %.0f MiB/s unlimited, then %.2f MiB/s, then %.2f MiB/s"
+              % ((b - a) / MiB, slow / MiB, fast / MiB))
+        assert b - a > 20 * MiB, (b - a) / MiB   # full speed before the move
+        # the move is applied at the next 1 s tick, with a full bucket: the
+        # window from 1 s after may hold that one burst (a quarter second)
+        assert 0.95 * MiB <= slow <= 1.05 * MiB + MiB // 4 / 4, slow / MiB
+        assert within(fast, 2 * MiB, 0.05), fast / MiB
+        wait_for(lambda: "limits: user mover now in class fast2" in p.stderr(), "the log line")
+    src.close()
+
+
 SESSIONS = """
 [class three]
 max_sessions = 3
@@ -283,6 +329,92 @@ def test_three_sessions_then_rep_02():
     echo.close()
 
 
+def test_sessions_per_address():
+    echo = EchoServer()
+    ini = "[class pa]\nmax_sessions_per_address = 2\n"
+    users = {"a1": "pw class=pa", "a2": "pw class=pa"}
+    with Proxy(ini, auth=True, users=users) as p:
+        held = [tunnel(p, echo.port, "a1", "pw"), tunnel(p, echo.port, "a2", "pw")]
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "a1", "pw")
+        s.close()
+        assert rep == 2, rep
+        wait_for(lambda: "(user a1, class pa) refused by max_sessions_per_address"
+                 in p.stderr(), "the refusal line")
+        # another client address of the same class still gets in
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", echo.port, "a2", "pw",
+                                        source="127.0.0.2")
+        assert rep == 0, rep
+        s.close()
+        for h in held:
+            h.close()
+    echo.close()
+
+
+def test_udp_datagrams_take_from_the_bucket():
+    """64 KiB/s upload: 1 KiB datagrams offered at about 1 MiB/s for 3 s;
+    the target gets the bucket's burst (16 KiB) plus 64 KiB a second, the
+    rest dropped by the proxy."""
+    target = UdpEcho()
+    with Proxy("[class dg]\nupload_rate = 64K\n", auth=True,
+               users={"dg": "pw class=dg"}) as p:
+        ctl, rep, atyp, addr, bport = socks_connect(p.port, "0.0.0.0", 0, "dg", "pw", cmd=3)
+        assert rep == 0, rep
+        relay = (socket.inet_ntop(socket.AF_INET, addr), bport)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        head = b"\x00\x00\x00" + request_bytes("127.0.0.1", target.port)[3:]
+        payload = bytes(1024)
+        start = time.monotonic()
+        while time.monotonic() - start < 3:
+            u.sendto(head + payload, relay)
+            time.sleep(0.001)
+        secs = time.monotonic() - start
+        time.sleep(0.3)
+        got = len(target.got) * 1024
+        most = 16 * 1024 + 64 * 1024 * secs + 1024
+        print("   %d bytes reached the target in %.2f s (at most %d)" % (got, secs, most))
+        assert 0.9 * 64 * 1024 * secs <= got <= most, (got, most)
+        u.close()
+        ctl.close()
+    target.close()
+
+
+def test_quota_throttle():
+    """quota_action = throttle: past the quota the user goes on at
+    quota_throttle_rate (64 KiB/s) instead of being cut off."""
+    src = Source()
+    ini = ("[class thr]\nquota = 1M\nquota_action = throttle\n"
+           "quota_throttle_rate = 64K\n")
+    with Proxy(ini, auth=True, users={"th": "pw class=thr"}) as p:
+        s = tunnel(p, src.port, "th", "pw")
+        s.settimeout(TIMEOUT)
+        total = 0
+        while total < MiB:
+            total += len(s.recv(262144))
+        # what the proxy read before the throttle drains first; then 64 KiB/s
+        time.sleep(1.5)
+        s.settimeout(0.2)
+        marks = []
+        stop = time.monotonic() + 5
+        got = 0
+        while time.monotonic() < stop:
+            try:
+                got += len(s.recv(262144))
+            except socket.timeout:
+                pass
+            marks.append((time.monotonic(), got))
+        # the last 4 s of the 5: after the kernel's buffers are surely drained
+        base = [g for t, g in marks if t <= stop - 4][-1]
+        rate = (got - base) / 4
+        print("   throttled at %.1f KiB/s" % (rate / 1024))
+        assert within(rate, 64 * 1024, 0.15), rate / 1024
+        s.close()
+        # a new tunnel is let in (throttle does not refuse)
+        s2 = tunnel(p, src.port, "th", "pw")
+        s2.close()
+    src.close()
+
+
 QUOTA = """
 [class capped]
 quota = 10M
@@ -311,7 +443,8 @@ def test_quota_stops_transfer_then_rep_02():
     with Proxy(QUOTA, auth=True, users={"cap": "pw class=capped"}) as p:
         got = drain(tunnel(p, src.port, "cap", "pw"))
         print("   stopped at %d bytes (quota %d)" % (got, 10 * MiB))
-        # within one relay chunk (the relay reads at most 1 MiB at once) below the quota
+        # the reads stop at the quota and what was read is delivered: exactly
+        # the quota (less the request's bytes, counted too), within a chunk
         assert 10 * MiB - MiB <= got <= 10 * MiB, got
         p.wait_log(lambda l: "\tcap\tC\t" in l and l.split("\t")[12:13] == ["quota"])
         s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", src.port, "cap", "pw")
@@ -341,6 +474,28 @@ def test_quota_survives_kill_9():
     got = drain(tunnel(p, src.port, "cap", "pw"))
     print("   after kill -9: %d more bytes (quota left 6 MiB)" % got)
     assert 6 * MiB - MiB <= got <= 6 * MiB, got
+    p.stop()
+    src.close()
+
+
+def test_quota_flushed_at_shutdown():
+    """quota_flush = 3600: only the final flush at SIGTERM can keep it."""
+    src = Source(limit=3 * MiB)
+    p = Proxy(QUOTA, auth=True, users={"cap": "pw class=capped"})
+    quota_file = os.path.join(p.dir, "quota")
+    p.write_ini(QUOTA + "\n[socks]\nquota_file = %s\nquota_flush = 3600\n" % quota_file,
+                auth=True, users={"cap": "pw class=capped"})
+    p.start()
+    assert drain(tunnel(p, src.port, "cap", "pw")) == 3 * MiB
+    time.sleep(1.5)   # a tick or two: no flush before the interval
+    assert not os.path.exists(quota_file)
+    assert p.stop() == 0
+    with open(quota_file) as f:
+        assert "\ncap:day:" in f.read()
+    p.start()
+    src.limit = None
+    got = drain(tunnel(p, src.port, "cap", "pw"))
+    assert 7 * MiB - MiB <= got <= 7 * MiB, got
     p.stop()
     src.close()
 
@@ -436,11 +591,16 @@ if __name__ == "__main__":
         test_bad_input_at_start,
         test_bad_input_at_sighup_refused,
         test_three_sessions_then_rep_02,
+        test_sessions_per_address,
+        test_udp_datagrams_take_from_the_bucket,
+        test_quota_throttle,
         test_quota_stops_transfer_then_rep_02,
         test_quota_survives_kill_9,
+        test_quota_flushed_at_shutdown,
         test_period_boundary_resets_usage,
         test_download_one_and_eight_tunnels,
         test_upload_one_and_eight_tunnels,
         test_unlimited_user_at_full_speed_meanwhile,
         test_rate_changed_by_sighup_within_one_second,
+        test_user_moved_between_classes_within_one_second,
     ]))

@@ -302,6 +302,57 @@ START_TEST(untrusted_file)
 }
 END_TEST
 
+/* A class rides with the user: NAME:HASH:CLASS, only after a hash. */
+START_TEST(classes)
+{
+	static const char hash[] = "$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0";
+	struct users u, v;
+	char err[256], buf[2048], text[1024];
+	long i;
+
+	ck_assert(users_valid_class("basic") && users_valid_class("a-b_9"));
+	ck_assert(!users_valid_class("") && !users_valid_class("a b") &&
+		  !users_valid_class("123456789012345678901234567890123"));
+	/* after a hash the last field is a class; after plaintext it is password */
+	snprintf(text, sizeof(text), "ann:%s:basic\nbob:pass:word\ncid:%s\ndee:%s:not a class\n",
+		 hash, hash, hash);
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(users_parse(&u, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_str_eq(u.list[0].cls, "basic");
+	ck_assert_str_eq(u.list[0].pass, hash);
+	ck_assert_ptr_null(u.list[1].cls);
+	ck_assert_str_eq(u.list[1].pass, "pass:word");
+	ck_assert_ptr_null(u.list[2].cls);
+	ck_assert_ptr_null(u.list[3].cls);
+	ck_assert_uint_eq(u.list[3].pass_len, strlen(hash) + 12);
+	users_free(&u);
+
+	/* set, persisted; "default" is stored as none; a failed save keeps the old one */
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_add(&u, "ann", 3, hash, strlen(hash), true, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(users_set_class(&u, 0, "gold", true, err, sizeof(err)), USERS_OK);
+	ck_assert_int_eq(users_set_class(&u, 0, "no way", true, err, sizeof(err)), USERS_INVALID);
+	ck_assert_int_eq(users_set_class(&u, 5, "gold", true, err, sizeof(err)), USERS_NOT_FOUND);
+	read_file(buf, sizeof(buf));
+	snprintf(text, sizeof(text), "ann:%s:gold\n", hash);
+	ck_assert_str_eq(buf, text);
+	ck_assert_int_eq(users_init(&v, 8, file), 0);
+	ck_assert_int_eq(users_load(&v, err, sizeof(err)), 1);
+	i = users_find(&v, "ann", 3);
+	ck_assert_int_eq(i, 0);
+	ck_assert_str_eq(v.list[0].cls, "gold");
+	ck_assert(v.list[0].line == 1);
+	users_free(&v);
+	ck_assert_int_eq(users_set_class(&u, 0, "default", true, err, sizeof(err)), USERS_OK);
+	ck_assert_ptr_null(u.list[0].cls);
+	read_file(buf, sizeof(buf));
+	snprintf(text, sizeof(text), "ann:%s\n", hash);
+	ck_assert_str_eq(buf, text);
+	users_free(&u);
+}
+END_TEST
+
 START_TEST(load_errors)
 {
 	struct users u;
@@ -590,6 +641,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, check);
 	tcase_add_test(tc, parse);
 	tcase_add_test(tc, persistence_round_trip);
+	tcase_add_test(tc, classes);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, unwritable_directory);
 	tcase_add_test(tc, failed_write_changes_nothing);

@@ -945,18 +945,22 @@ struct mass_host {
 	 * the usage table does not count that user. */
 	int (*usage_reset)(struct mass_ctx *ctx, const char *user, size_t len);
 	/* Fleet sharing (pgsql): calls fn once per user with the bytes counted
-	 * locally, both directions, since the previous drain, for the period
-	 * starting period_start, and forgets them (the next drain starts from
-	 * 0). Bytes counted in a period that has since rolled are handed out
-	 * with that older period_start. Returns the number of calls made. */
+	 * locally, both directions, since the previous drain, for the counting
+	 * slot starting period_start, and forgets them (the next drain starts
+	 * from 0). The slot is the period itself for day, week and month, and
+	 * the UTC day for `rolling N` (whose window is N such slots). Bytes
+	 * counted in a slot that has since rolled are handed out with that
+	 * older period_start. Returns the number of calls made. */
 	size_t (*usage_drain)(struct mass_ctx *ctx, mass_usage_drain_fn *fn, void *arg);
-	/* Fleet sharing: fleet_used is the fleet's total for user in the
-	 * period starting period_start (every instance's drained bytes). The
-	 * host enforces the quota on fleet_used plus what it counted since
-	 * its last drain. A period_start other than the user's current one is
-	 * ignored (returns MASS_STATUS_OK). Returns MASS_STATUS_OK, or
-	 * MASS_STATUS_ERROR when the user's class has no quota or the table
-	 * does not count the user. */
+	/* Fleet sharing: fleet_used is the fleet's total for user in the slot
+	 * starting period_start (every instance's drained bytes, as
+	 * usage_drain hands them out). The host counts that slot as fleet_used
+	 * plus what it counted since its last drain, and enforces the quota on
+	 * that (for `rolling N`, with the window's older slots as counted
+	 * here). A period_start other than the user's current slot is ignored
+	 * (returns MASS_STATUS_OK). Returns MASS_STATUS_OK, or
+	 * MASS_STATUS_ERROR when the user's class has no quota (or memory ran
+	 * out). */
 	int (*usage_fleet_set)(struct mass_ctx *ctx, const char *user, size_t len,
 			       int64_t period_start, uint64_t fleet_used);
 	/* Calls fn once per class of the configuration in force, `default`
