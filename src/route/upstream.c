@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/net.h"
 
 /*
@@ -39,17 +40,6 @@ static int upstream_fail(const char *url, char *err, size_t errlen, const char *
 	return -1;
 }
 
-static int upstream_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes in[0..n) into out (256 bytes): -1 on a bad escape, NUL or over 255. */
 static int upstream_pct_decode(const char *in, size_t n, char out[256])
 {
@@ -59,8 +49,8 @@ static int upstream_pct_decode(const char *in, size_t n, char out[256])
 		int c = (unsigned char)in[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? upstream_hex(in[i + 1]) : -1;
-			int lo = i + 2 < n ? upstream_hex(in[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(in[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(in[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return -1;
