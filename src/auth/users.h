@@ -161,9 +161,6 @@ size_t users_plain_count(const struct users *u);
  */
 int users_load(struct users *u, char *err, size_t errlen);
 
-/* The directory fsync of users_save(), fsync(2) unless a test replaces it. */
-extern int (*users_dir_fsync)(int fd);
-
 /*
  * Writes the whole set to the backing file atomically, after replacing every
  * plaintext entry by its hash in memory (see above). Returns 0 once the file

@@ -11,6 +11,7 @@
 #include "check_main.h"
 #include "auth/users.h"
 #include "auth/cred.h"
+#include "core/atomic_file.h"
 
 static char dir[] = "/tmp/mass-test-users-XXXXXX";
 static char file[sizeof(dir) + 16];
@@ -471,11 +472,11 @@ START_TEST(dir_fsync_failure_keeps_the_change)
 	char err[256];
 
 	ck_assert_int_eq(users_init(&u, 8, file), 0);
-	users_dir_fsync = fail_fsync;
+	atomic_file_dir_fsync = fail_fsync;
 	ck_assert_int_eq(ADD(&u, "bob", "builder", true), USERS_OK);
 	ck_assert_int_eq(ADD(&u, "carol", "c", true), USERS_OK);
 	ck_assert_int_eq(users_del(&u, "carol", 5, true, err, sizeof(err)), USERS_OK);
-	users_dir_fsync = fsync;
+	atomic_file_dir_fsync = fsync;
 	ck_assert_uint_eq(u.len, 1);
 	/* what a restart loads is what was served */
 	ck_assert_int_eq(users_init(&again, 8, file), 0);
