@@ -455,6 +455,34 @@ static void verify_digest(const struct verify_pool *pool, const char *name, size
 	sodium_memzero(&h, sizeof(h));
 }
 
+/* A new request of kind for pool, ctx set; the caller fills the rest. NULL on ENOMEM. */
+static struct verify_req *verify_req_new(struct verify_pool *pool, enum verify_kind kind,
+					 void *ctx)
+{
+	struct verify_req *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->pool = pool;
+		r->kind = kind;
+		r->ctx = ctx;
+	}
+	return r;
+}
+
+/* A new password check for pool, counted and tagged with the cache's generation. */
+static struct verify_req *verify_check_new(struct verify_pool *pool, verify_done_fn *done,
+					   void *ctx)
+{
+	struct verify_req *r = verify_req_new(pool, VERIFY_CHECK, ctx);
+
+	if (r) {
+		r->done = done;
+		r->generation = pool->generation;
+		pool->checks++;
+	}
+	return r;
+}
+
 /*
  * Decides who answers: the loop's next round (invalid input, a plaintext
  * entry, an unknown name with no hash to spend time on, a cache hit) or a
@@ -465,25 +493,19 @@ static int verify_start_at(struct verify_pool *pool, const struct verify_from *f
 			   const char *pass, size_t plen, verify_done_fn *done, void *ctx,
 			   struct verify_req **handle)
 {
-	struct verify_req *r = calloc(1, sizeof(*r));
+	struct verify_req *r = verify_check_new(pool, done, ctx);
 	const char *stored;
 	bool worker = false;
 	long i;
 
 	if (!r)
 		return -1;
-	r->pool = pool;
 	r->first = r->admin = from->admin;
 	if (from->addr != NULL) {
 		r->srclen = net_host(from->addr, r->src);
 		if (r->srclen == 16)
 			r->srclen = 8;  /* an IPv6 source is its /64, as in pace.h */
 	}
-	r->kind = VERIFY_CHECK;
-	r->done = done;
-	r->ctx = ctx;
-	r->generation = pool->generation;
-	pool->checks++;
 	if (!cred_valid_pass(pass, plen) || nlen > CRED_FIELD_MAX)
 		return verify_submit(pool, r, false, handle);
 	i = users_find(users, name, nlen);
@@ -556,16 +578,10 @@ static int verify_crypt_at(struct verify_pool *pool, const char *name, size_t nl
 		errno = EINVAL;
 		return -1;
 	}
-	r = calloc(1, sizeof(*r));
+	r = verify_check_new(pool, done, ctx);
 	if (!r)
 		return -1;
-	r->pool = pool;
-	r->kind = VERIFY_CHECK;
 	r->known = true;
-	r->done = done;
-	r->ctx = ctx;
-	r->generation = pool->generation;
-	pool->checks++;
 	if (!cred_valid_pass(pass, plen))
 		return verify_submit(pool, r, false, handle);
 	if (name && pool->cache_sets) {
@@ -607,14 +623,11 @@ int verify_hash_start(struct verify_pool *pool, const char *method, unsigned lon
 		errno = EINVAL;
 		return -1;
 	}
-	r = calloc(1, sizeof(*r));
+	r = verify_req_new(pool, VERIFY_HASH, ctx);
 	if (!r)
 		return -1;
-	r->pool = pool;
-	r->kind = VERIFY_HASH;
 	r->admin = true;  /* MASS 0A: an admin's request */
 	r->hashed = done;
-	r->ctx = ctx;
 	r->cost = cost;
 	if (method)
 		strcpy(r->method, method);
