@@ -220,6 +220,93 @@ class EchoServer:
         self.sock.close()
 
 
+class _Acceptor:
+    """A TCP server on 127.0.0.1 (ephemeral port) serving each client with
+    self._serve(conn) in a thread of its own."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        raise NotImplementedError
+
+    def close(self):
+        self.sock.close()
+
+
+class Source(_Acceptor):
+    """A TCP server that writes zeros to every client until it goes, or
+    `limit` bytes then closes."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+        super().__init__()
+
+    def _serve(self, c):
+        chunk = bytes(65536)
+        sent = 0
+        try:
+            while self.limit is None or sent < self.limit:
+                n = len(chunk) if self.limit is None else min(len(chunk), self.limit - sent)
+                c.sendall(chunk[:n])
+                sent += n
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+class Sink(_Acceptor):
+    """A TCP server that reads and counts everything its clients send."""
+
+    def __init__(self):
+        self.total = 0
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def _serve(self, c):
+        try:
+            while True:
+                d = c.recv(262144)
+                if not d:
+                    break
+                with self.lock:
+                    self.total += len(d)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def drain(s, timeout=30):
+    """Reads until EOF or reset; returns the bytes got."""
+    s.settimeout(timeout)
+    got = 0
+    try:
+        while True:
+            d = s.recv(262144)
+            if not d:
+                break
+            got += len(d)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    return got
+
+
 def blackhole():
     """A loopback port whose accept queue is full: SYNs to it are dropped, so
     a connect() hangs until the caller's timeout. Returns (port, keep-alive list)."""

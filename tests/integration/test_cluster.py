@@ -29,14 +29,13 @@ binaries are not installed, or the pgsql plugin was not built."""
 import json
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, recv_exact, socks_connect, massctl, run, wait_for,
-                     isolate, MASS_ADMIN, TIMEOUT)
+from harness import (Proxy, EchoServer, Source, recv_exact, socks_connect, massctl, run,
+                     wait_for, isolate, MASS_ADMIN, TIMEOUT)
 from servers import HAProxy, Postgres, pg_bindir, pgsql_skip_reason
 
 CLIENT = "127.0.0.2"
@@ -135,40 +134,6 @@ def test_access_logs_show_the_real_client():
     for p in (A, B):
         lines = [l for l in p.log_lines() if "\tA\t" in l]
         assert lines and all(l.split("\t")[3] == CLIENT for l in lines), lines
-
-
-class Source:
-    """A TCP server that writes zeros to every client until it goes."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def _serve(c):
-        chunk = bytes(65536)
-        try:
-            while True:
-                c.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def user_limits(p, user):

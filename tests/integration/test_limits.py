@@ -20,8 +20,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, UdpEcho, recv_exact, read_reply, request_bytes,
-                     socks_connect, wait_for, run, lv, mass, MASS_ADMIN, TOP_SRCDIR, TIMEOUT)
+from harness import (Proxy, EchoServer, UdpEcho, Source, Sink, drain, recv_exact, read_reply,
+                     request_bytes, socks_connect, wait_for, run, lv, mass, MASS_ADMIN,
+                     TOP_SRCDIR, TIMEOUT)
 
 MiB = 1024 * 1024
 USERS = {"slow": "pw-slow class=slow", "fast": "pw-fast"}
@@ -30,82 +31,6 @@ SLOW = """
 download_rate = 1M
 upload_rate = 1M
 """
-
-
-class Source:
-    """A TCP server that writes zeros to every client until it goes, or
-    `limit` bytes then closes."""
-
-    def __init__(self, limit=None):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        self.limit = limit
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        chunk = bytes(65536)
-        sent = 0
-        try:
-            while self.limit is None or sent < self.limit:
-                n = len(chunk) if self.limit is None else min(len(chunk), self.limit - sent)
-                c.sendall(chunk[:n])
-                sent += n
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
-
-
-class Sink:
-    """A TCP server that reads and counts everything its clients send."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        self.total = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        try:
-            while True:
-                d = c.recv(262144)
-                if not d:
-                    break
-                with self.lock:
-                    self.total += len(d)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def tunnel(p, port, user, password):
@@ -420,22 +345,6 @@ QUOTA = """
 quota = 10M
 quota_action = close
 """
-
-
-def drain(s, timeout=30):
-    """Reads until EOF or reset; returns the bytes got."""
-    s.settimeout(timeout)
-    got = 0
-    try:
-        while True:
-            d = s.recv(262144)
-            if not d:
-                break
-            got += len(d)
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
-    return got
 
 
 def test_quota_stops_transfer_then_rep_02():

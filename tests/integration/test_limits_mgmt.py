@@ -24,8 +24,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, mass, lv, massctl, socks_connect, wait_for, run, free_port,
-                     MASS_ADMIN, MASSCTL, TIMEOUT)
+from harness import (Proxy, Source, drain, mass, lv, massctl, socks_connect, wait_for, run,
+                     free_port, MASS_ADMIN, MASSCTL, TIMEOUT)
 
 MiB = 1024 * 1024
 CLASSES = """
@@ -46,40 +46,6 @@ download_rate = 4M
 """
 IDX = ["01 = users", "0A = users", "0B = users", "14 = info", "15 = prometheus",
        "16 = limits", "17 = limits", "18 = limits", "19 = limits"]
-
-
-class Source:
-    """A TCP server that writes zeros to every client until it goes."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def _serve(c):
-        chunk = bytes(65536)
-        try:
-            while True:
-                c.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def hashed(password):
@@ -109,22 +75,6 @@ def tunnel(p, port, user):
     s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", port, user, "pw")
     assert rep == 0, rep
     return s
-
-
-def drain(s, timeout=30):
-    """Reads until EOF or reset; returns the bytes got."""
-    s.settimeout(timeout)
-    got = 0
-    try:
-        while True:
-            d = s.recv(262144)
-            if not d:
-                break
-            got += len(d)
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
-    return got
 
 
 def ctl_json(p, *args):
