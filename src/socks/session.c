@@ -494,23 +494,21 @@ static bool session_source_room(struct socks_ctx *ctx, const struct sockaddr_sto
 	return false;
 }
 
-void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-		    void *context)
+/*
+ * A new session for the accepted fd: its handshake state, its hold on the
+ * per-source room for sessions not logged in (none for a listed balancer),
+ * its first parser, registered with the loop. NULL when refused or out of
+ * memory (fd closed, nothing held).
+ */
+static struct session *session_new(struct socks_ctx *ctx, int fd,
+				   const struct sockaddr_storage *peer)
 {
-	struct socks_ctx *ctx = context;
-	struct session *s;
+	struct session *s = calloc(1, sizeof(*s));
 
-	(void)peerlen;
-	if (ctx->stopping ||
-	    (ctx->policy->max_clients != 0 && ctx->sessions.total >= ctx->policy->max_clients)) {
-		close(fd);
-		return;
-	}
-	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
 		free(s);
 		close(fd);
-		return;
+		return NULL;
 	}
 	s->ctx = ctx;
 	relay_init(&s->relay, fd, -1);
@@ -523,7 +521,7 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 			free(s->hs);
 			free(s);
 			close(fd);
-			return;
+			return NULL;
 		}
 		s->hs->held = true;
 	}
@@ -543,8 +541,26 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		free(s->hs);
 		free(s);
 		close(fd);
+		return NULL;
+	}
+	return s;
+}
+
+void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+		    void *context)
+{
+	struct socks_ctx *ctx = context;
+	struct session *s;
+
+	(void)peerlen;
+	if (ctx->stopping ||
+	    (ctx->policy->max_clients != 0 && ctx->sessions.total >= ctx->policy->max_clients)) {
+		close(fd);
 		return;
 	}
+	s = session_new(ctx, fd, peer);
+	if (s == NULL)
+		return;
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
 	s->policy = ctx->policy;
 	snapshot_hold(s->policy->snap);
