@@ -8,8 +8,8 @@ The unit's sandbox, where systemd cannot run the unit itself: socks5d under
 each risky restriction of etc/socks5d.service.in, applied by
 sandbox_exec.c (libseccomp) exactly as the unit states it — the syscall
 filter (@system-service without @privileged and @resources, EPERM, as
-the unit's lines say), the
-@resources calls alone and with prlimit64 too, MemoryDenyWriteExecute= as
+the unit's lines say), the @resources calls alone and with prlimit64 too,
+MemoryDenyWriteExecute= as
 systemd up to 256 enforces it (seccomp) and as the kernel does since 6.3
 (PR_SET_MDWE) — starts, loads its plugins (each from a sealed memfd),
 checks a yescrypt login on its hash workers, serves a SOCKS CONNECT and
@@ -354,10 +354,15 @@ def serves_sandboxed(*opts, renice=False):
         return False
     assert probe.returncode == 0, probe.stderr
     wrapper = os.path.join(tempfile.mkdtemp(prefix="mass-sandbox-"), "socks5d")
+    # socks5d at nice 0 (a niced make check would hide the workers' renice)
+    base = os.nice(0)
+    prefix = "nice -n %d " % -base if base > 0 and os.geteuid() == 0 else ""
+    if base >= 10 and not prefix:
+        renice = None
     with open(wrapper, "w") as f:
         # a soft descriptor limit below the hard one: socks5d raises it (setrlimit)
-        f.write("#!/bin/sh\nulimit -Sn 512 2>/dev/null\nexec '%s' %s -- '%s' \"$@\"\n" % (
-            launcher, " ".join("'%s'" % o for o in opts), harness.SOCKS5D))
+        f.write("#!/bin/sh\nulimit -Sn 512 2>/dev/null\nexec %s'%s' %s -- '%s' \"$@\"\n" % (
+            prefix, launcher, " ".join("'%s'" % o for o in opts), harness.SOCKS5D))
     os.chmod(wrapper, 0o755)
     echo = EchoServer()
     real, harness.SOCKS5D = harness.SOCKS5D, wrapper
@@ -384,7 +389,9 @@ def serves_sandboxed(*opts, renice=False):
         assert rep == 0, rep
         # the hash workers renice themselves to 10 unless setpriority is denied
         niced = thread_nices(p.proc.pid).count(10)
-        if renice:
+        if renice is None:
+            print("     (running at nice %d: the workers' renice not checked)" % base)
+        elif renice:
             assert niced > 0, thread_nices(p.proc.pid)
         else:
             assert niced == 0, thread_nices(p.proc.pid)
