@@ -14,7 +14,8 @@ systemd up to 256 enforces it (seccomp) and as the kernel does since 6.3
 (PR_SET_MDWE) — starts, loads its plugins (each from a sealed memfd),
 checks a yescrypt login on its hash workers, serves a SOCKS CONNECT and
 MASS requests, and reloads. A restriction this machine cannot apply says
-SKIP."""
+SKIP. Where systemd-nspawn is at hand, the installed unit itself runs under
+systemd in a container booted from this machine's /usr."""
 
 import os
 import signal
@@ -27,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, EchoServer, recv_exact, recv_all, socks_connect, mass, wait_for,
-                     run, SOCKS5D, TIMEOUT, MASS_ADMIN, TOP_SRCDIR)
+                     run, SOCKS5D, TIMEOUT, MASS_ADMIN, TOP_SRCDIR, TOP_BUILDDIR)
 
 ADMINS = {MASS_ADMIN[0]: MASS_ADMIN[1]}
 
@@ -469,6 +470,151 @@ def test_sandbox_memory_deny_write_execute_prctl():
     serves_sandboxed("-m", renice=True)
 
 
+# --- the unit itself, under systemd in a container --------------------------
+
+REPORTER = """[Unit]
+Description=reports socks5d.service to the test
+After=socks5d.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'o=/var/mass-test; \\
+  for i in $(seq 100); do systemctl is-active -q socks5d && break; sleep 0.2; done; \\
+  pid=$(systemctl show -p MainPID --value socks5d); \\
+  systemctl status --no-pager socks5d > $o/status 2>&1; cat /proc/$pid/status > $o/proc; \\
+  id socks5d > $o/id 2>&1; touch $o/ready; \\
+  for i in $(seq 300); do [ -e $o/reload ] && break; sleep 0.1; done; \\
+  for t in /proc/$pid/task/*; do cut -d" " -f19 $t/stat; done > $o/nices; \\
+  systemctl reload socks5d; sleep 0.5; systemctl is-active socks5d > $o/active 2>&1; \\
+  journalctl -u socks5d --no-pager > $o/journal 2>&1; touch $o/reloaded'
+"""
+
+
+def make_var(name):
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run([os.environ.get("MAKE", "make"), "-s", "-C", TOP_BUILDDIR, "-f", "Makefile",
+                        "-f", "-", "print-var"], input="print-var:\n\t@echo $(%s)\n" % name,
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def wait_file(path, proc, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.2)
+    return os.path.exists(path)
+
+
+def test_unit_under_systemd_nspawn():
+    """etc/socks5d.service as installed, run by systemd (booted with
+    systemd-nspawn --volatile=yes on this machine's /usr): the account comes
+    from the installed sysusers.d file at boot, the unit starts socks5d as
+    that user with its whole sandbox (no capabilities, the syscall filter,
+    MemoryDenyWriteExecute with plugins from memfds), socks5d tells systemd
+    it is ready, serves a yescrypt login and CONNECT and MASS requests, its
+    hash workers run at nice 10, `systemctl reload` reloads it, and nothing
+    it logs is an error or a degraded ACL. $SYSTEMD_NSPAWN names the binary
+    when it is not in PATH."""
+    import shutil
+    import tempfile
+    nspawn = os.environ.get("SYSTEMD_NSPAWN") or shutil.which("systemd-nspawn")
+    if nspawn is None or os.geteuid() != 0 or not os.environ.get("MASS_NETNS"):
+        print("SKIP: needs systemd-nspawn (or $SYSTEMD_NSPAWN), root and a network namespace")
+        return
+    prefix = make_var("prefix")
+    if prefix in ("/", "/usr") or not prefix.startswith("/"):
+        print("SKIP: prefix %s cannot be bound into the container on its own" % prefix)
+        return
+    top = tempfile.mkdtemp(prefix="mass-nspawn-")
+    stage, out = os.path.join(top, "stage"), os.path.join(top, "out")
+    os.makedirs(out)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run([os.environ.get("MAKE", "make"), "-s", "-C", TOP_BUILDDIR, "install",
+                        "DESTDIR=" + stage], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    unit = stage + make_var("systemdsystemunitdir") + "/socks5d.service"
+    sysusers = stage + make_var("sysusersdir") + "/socks5d.conf"
+    ini = stage + make_var("sysconfdir") + "/mass.ini"
+    with open(ini) as f:
+        text = f.read()
+    # the shipped file, with a user (yescrypt: the hash workers), an admin,
+    # loopback only and the log where the unit's LogsDirectory= is
+    text = text.replace("listen = 0.0.0.0, ::", "listen = 127.0.0.1")
+    text = text.replace("[users] ", "[users]\nalice = %s\n;" % YESCRYPT_SECRET, 1)
+    text = text.replace("[admins]", "[admins]\nadmin = pw", 1)
+    lines = ["access_log = /var/log/mass/access.log" if l.startswith("access_log =") else l
+             for l in text.splitlines()]
+    with open(ini, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(ini, 0o644)  # its group would be socks5d, made only at boot
+    with open(os.path.join(top, "reporter.service"), "w") as f:
+        f.write(REPORTER)
+    # the shipped mass.ini allows the README's web server on 127.0.0.1:8000
+    target = socket.socket()
+    target.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    target.bind(("127.0.0.1", 8000))
+    target.listen(8)
+    echo = EchoServer.__new__(EchoServer)
+    echo.sock, echo.stopped, echo.conns = target, False, []
+    threading.Thread(target=echo._accept, daemon=True).start()
+    cmd = [nspawn, "-D", "/", "--volatile=yes", "--register=no", "--keep-unit",
+           "--machine=mass-test-%d" % os.getpid(), "--console=pipe",
+           "--bind-ro=%s%s:%s" % (stage, prefix, prefix),
+           "--bind-ro=%s:/etc/systemd/system/socks5d.service" % unit,
+           "--bind-ro=%s:/etc/sysusers.d/socks5d.conf" % sysusers,
+           "--bind-ro=%s/reporter.service:/etc/systemd/system/mass-reporter.service" % top,
+           "--bind=%s:/var/mass-test" % out,
+           "-b", "systemd.firstboot=off", "systemd.wants=socks5d.service",
+           "systemd.wants=mass-reporter.service"]
+    boot = open(os.path.join(top, "boot.log"), "w+")
+    c = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=boot, stderr=subprocess.STDOUT)
+    try:
+        if not wait_file(os.path.join(out, "ready"), c, 90):
+            boot.seek(0)
+            print("SKIP: the container did not boot here:\n" + boot.read()[-1500:])
+            return
+        status = open(os.path.join(out, "status")).read()
+        assert "active (running)" in status and 'Status: "serving"' in status, status
+        uid = int(open(os.path.join(out, "id")).read().split("uid=")[1].split("(")[0])
+        assert 0 < uid < 1000, uid  # a system user, made by systemd-sysusers
+        proc = open(os.path.join(out, "proc")).read()
+        for want in ("\nUid:\t%d\t" % uid, "\nCapEff:\t0000000000000000", "\nNoNewPrivs:\t1",
+                     "\nSeccomp:\t2"):
+            assert want in proc, (want, proc)
+        s, rep, _, _, _ = socks_connect(1080, "127.0.0.1", 8000, "alice", "secret")
+        assert rep == 0, rep
+        s.sendall(b"through the unit")
+        assert recv_exact(s, 16) == b"through the unit"
+        s.close()
+        m = socket.create_connection(("127.0.0.1", 8080), timeout=TIMEOUT)
+        m.sendall(b"\x01\x01\x02\x01\x05admin\x02pw\x02")
+        got = recv_all(m)
+        m.close()
+        assert got[:5] == b"\x01\x02\x01\x00\x00" and len(got) == 9, got
+        open(os.path.join(out, "reload"), "w").close()
+        assert wait_file(os.path.join(out, "reloaded"), c, 30)
+        nices = open(os.path.join(out, "nices")).read().split()
+        assert "0" in nices and "10" in nices, nices  # the loop, and its hash workers
+        assert open(os.path.join(out, "active")).read().strip() == "active"
+        journal = open(os.path.join(out, "journal")).read()
+        assert "reloaded " in journal, journal
+        bad = [l for l in journal.splitlines() if ": error:" in l or
+               ("warning:" in l and "plaintext password" not in l)]
+        assert not bad, "\n".join(bad)
+    finally:
+        c.send_signal(signal.SIGTERM)  # an orderly halt of the container
+        try:
+            c.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            c.kill()
+            c.wait(timeout=10)
+        target.close()
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def cli(*args):
     r = subprocess.run([SOCKS5D] + list(args), stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=TIMEOUT)
@@ -509,4 +655,5 @@ if __name__ == "__main__":
         test_sandbox_resources_and_prlimit_denied,
         test_sandbox_memory_deny_write_execute_seccomp,
         test_sandbox_memory_deny_write_execute_prctl,
+        test_unit_under_systemd_nspawn,
     ]))
