@@ -191,7 +191,8 @@ class EchoServer:
         self.port = self.sock.getsockname()[1]
         self.stopped = False
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self):
         while not self.stopped:
@@ -216,8 +217,27 @@ class EchoServer:
             c.close()
 
     def close(self):
-        self.stopped = True
-        self.sock.close()
+        stop_thread_then_close(self, self.thread)
+
+
+def stop_thread_then_close(server, thread):
+    """Stops the thread serving server.sock, then closes it. Closing a socket
+    under a thread blocked in accept() or recvfrom() on it left the thread
+    holding it (still bound, still listening), or, caught between reading the
+    descriptor number and the call, using whatever the next test opened
+    under that number: a test's web server answered by an echo thread
+    (curl: "HTTP/0.9"), a test's echoed datagram read by a stale UdpEcho.
+    shutdown() wakes the blocked call (EINVAL, or an empty read), the thread
+    sees stopped and returns, and only then is the number given back."""
+    server.stopped = True
+    try:
+        server.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # an unconnected UDP socket says ENOTCONN, and wakes its reader all the same
+    thread.join(timeout=TIMEOUT)
+    if thread.is_alive():
+        raise AssertionError("the thread serving port %d did not stop" % server.port)
+    server.sock.close()
 
 
 class _Acceptor:
@@ -337,13 +357,17 @@ class UdpEcho:
         self.sock.bind((host, 0))
         self.port = self.sock.getsockname()[1]
         self.got, self.sources = [], []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.stopped = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
-        while True:
+        while not self.stopped:
             try:
                 data, src = self.sock.recvfrom(65535)
             except OSError:
+                return
+            if self.stopped:
                 return
             self.got.append(data)
             self.sources.append(src)
@@ -353,7 +377,7 @@ class UdpEcho:
                 pass
 
     def close(self):
-        self.sock.close()
+        stop_thread_then_close(self, self.thread)
 
 
 class Web:

@@ -309,6 +309,9 @@ def test_clients_vanishing_in_every_state():
                    auth=True, users={"alice": "wonderland"}) as p:
             still_serves_auth = lambda: _serve_auth(p, echo)
             still_serves_auth()
+            # the base once that tunnel is closed: sampled while its two
+            # sockets were still open, it let two sessions outlive the test
+            p.wait_log(lambda l: "\tC\t" in l)
             base = fd_count(p.proc.pid)
             for rst in (False, True):
                 for name, head, payload in states:
