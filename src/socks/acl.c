@@ -35,6 +35,7 @@ struct acl_rule {
 	uint8_t has;                  /* enum acl_cond bits */
 	bool host_under_only;         /* ".example.com": not the name itself */
 	bool dest_local;              /* "dest local": any address of this host */
+	bool tcp_only;                /* a built-in rule: socks5d listens on TCP only */
 	uint16_t port_lo, port_hi;
 	struct net_cidr dest, src;
 	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
@@ -362,6 +363,7 @@ static bool acl_listener_rule(const struct sockaddr_storage *ss, struct acl_rule
 	r->port_lo = r->port_hi = port;
 	r->line = ACL_LINE_BUILTIN;
 	r->dest_local = acl_unspecified(&r->dest);
+	r->tcp_only = true;
 	return true;
 }
 
@@ -477,7 +479,7 @@ struct acl_query {
 	const char *name;
 	size_t name_len;
 	struct net_cidr src, dest, alias;
-	bool has_src, has_dest, has_alias, unknown;
+	bool has_src, has_dest, has_alias, unknown, udp;
 	uint16_t port;
 	const char *user, *cls;       /* acl_request's; cls NULL is "default" */
 };
@@ -509,6 +511,9 @@ static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rul
 {
 	enum acl_tri t = ACL_YES;
 
+	/* a UDP port of the same number is another service than the listener */
+	if (r->tcp_only && q->udp)
+		return ACL_NO;
 	if (r->has & ACL_HAS_ALL)
 		return ACL_YES;
 	if ((r->has & ACL_HAS_SRC) && (!q->has_src || !acl_net_has(&r->src, &q->src)))
@@ -623,13 +628,9 @@ static void acl_set_alias(struct acl_query *q)
 	}
 }
 
-enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
-{
-	return acl_check_as(acl, req, NULL, line);
-}
-
-enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
-			      const struct acl_who *who, int *line)
+/* The one decision: a request by who (NULL: no login), for a datagram or not. */
+static enum acl_verdict acl_judge(const struct acl *acl, const struct acl_request *req,
+				  const struct acl_who *who, bool udp, int *line)
 {
 	struct acl_query q;
 	uint16_t unused;
@@ -651,6 +652,7 @@ enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *r
 		q.user = who->user;
 		q.cls = who->cls;
 	}
+	q.udp = udp;
 	if (req->dst != NULL) {
 		if (!acl_host_of(req->dst, &q.dest, &q.port))
 			return ACL_DENY; /* not an IP destination: nothing to connect to */
@@ -664,4 +666,21 @@ enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *r
 	if (q.has_dest)
 		acl_set_alias(&q);
 	return acl_decide(acl, &q, line);
+}
+
+enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
+{
+	return acl_judge(acl, req, NULL, false, line);
+}
+
+enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
+			      const struct acl_who *who, int *line)
+{
+	return acl_judge(acl, req, who, false, line);
+}
+
+enum acl_verdict acl_check_datagram(const struct acl *acl, const struct acl_request *req,
+				    const struct acl_who *who, int *line)
+{
+	return acl_judge(acl, req, who, true, line);
 }

@@ -192,4 +192,12 @@ enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req,
 enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
 			      const struct acl_who *who, int *line);
 
+/*
+ * acl_check_as for a UDP datagram's destination: the built-in rules keep
+ * clients off socks5d's own listeners, which are TCP; a UDP port of the
+ * same number is another service, judged by the rules of mass.ini alone.
+ */
+enum acl_verdict acl_check_datagram(const struct acl *acl, const struct acl_request *req,
+				    const struct acl_who *who, int *line);
+
 #endif

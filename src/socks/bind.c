@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,6 +158,14 @@ static void bind_open(struct bind *b)
 	if (b->lfd < 0)
 		b->lfd = net_listen((const struct sockaddr *)&local,
 				    net_addr_len((struct sockaddr *)&local), 1, err, sizeof(err));
+	/*
+	 * The peer need not speak first (an FTP server taking an upload waits
+	 * for the data): net_listen()'s deferred accept would hold its
+	 * connection, and the second reply, until the kernel gives up waiting
+	 * (a second or more).
+	 */
+	if (b->lfd >= 0)
+		(void)setsockopt(b->lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &(int){ 0 }, sizeof(int));
 	len = sizeof(local);
 	if (b->lfd < 0 || getsockname(b->lfd, (struct sockaddr *)&local, &len) < 0 ||
 	    loop_add(b->env.loop, b->lfd, LOOP_READ, bind_accept, b) < 0) {

@@ -334,6 +334,8 @@ static bool session_verdict(const struct session *s, const char *name, uint16_t 
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
 	const struct acl_who who = { s->user, session_class_name(s) };
 
+	if (s->cmd == SOCKS5_CMD_UDP)
+		return acl_check_datagram(s->policy->acl, &q, &who, line) == ACL_ALLOW;
 	return acl_check_as(s->policy->acl, &q, &who, line) == ACL_ALLOW;
 }
 
@@ -686,6 +688,18 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		session_upstream_ready(s, events);
 		return;
 	case ST_RELAY:
+		/*
+		 * A reset side ends the tunnel now, also when the relay would not
+		 * touch it: a client gone after its FIN (its kernel resets what we
+		 * send), the target still open and quiet, would otherwise hold the
+		 * tunnel until fin_timeout. EPOLLHUP alone (both sides shut) is no
+		 * error.
+		 */
+		if ((events & LOOP_ERROR) && net_socket_error(fd) != 0) {
+			s->end = ACCESSLOG_END_RESET;
+			session_abort(s);
+			return;
+		}
 		session_relay_run(s);
 		return;
 	}

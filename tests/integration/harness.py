@@ -351,10 +351,10 @@ class UdpEcho:
     """Echoes every datagram to its sender; got lists the payloads, sources
     who sent them, in order."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.port = self.sock.getsockname()[1]
         self.got, self.sources = [], []
         self.stopped = False

@@ -263,6 +263,31 @@ START_TEST(builtin_protects_listeners)
 }
 END_TEST
 
+/* socks5d listens on TCP: a UDP datagram to the same port number is let through */
+START_TEST(builtin_rules_spare_datagrams)
+{
+	static const char *const rules[] = { "deny", "dest 127.0.0.9", NULL };
+	static const char *const listeners[] = { "127.0.0.1", NULL };
+	static const uint16_t ports[] = { 41000 };
+	static const char *const none[] = { NULL };
+	struct acl *a = compile_self(rules, listeners, ports, none);
+	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("127.0.0.1", 41000);
+	struct sockaddr_storage d9 = addr("127.0.0.9", 41000);
+	struct acl_request q = { (struct sockaddr *)&s, NULL, (struct sockaddr *)&d, 0 };
+	int line;
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(acl_check(a, &q, NULL), ACL_DENY);
+	ck_assert_int_eq(acl_check_datagram(a, &q, NULL, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, ACL_LINE_DEFAULT);
+	/* the rules of mass.ini still apply to datagrams */
+	q.dst = (struct sockaddr *)&d9;
+	ck_assert_int_eq(acl_check_datagram(a, &q, NULL, &line), ACL_DENY);
+	ck_assert_int_ne(line, ACL_LINE_BUILTIN);
+	acl_free(a);
+}
+END_TEST
+
 START_TEST(builtin_wildcard_covers_local_addresses)
 {
 	static const char *const rules[] = { "allow", "all", NULL };
@@ -559,6 +584,7 @@ int main(void)
 	tcase_add_test(tc, mapped_ipv4_is_matched_as_ipv4);
 	tcase_add_test(tc, prefix_edges);
 	tcase_add_test(tc, builtin_protects_listeners);
+	tcase_add_test(tc, builtin_rules_spare_datagrams);
 	tcase_add_test(tc, builtin_wildcard_covers_local_addresses);
 	tcase_add_test(tc, unspecified_counts_as_loopback);
 	tcase_add_test(tc, numeric_names_judged_before_resolution);
