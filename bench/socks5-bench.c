@@ -6,6 +6,7 @@
  *   socks5-bench bulk (--proxy H:P | --direct) --target H:P [options]
  *   socks5-bench idle (--proxy H:P | --direct) --target H:P [options]
  *   socks5-bench burst --proxy H:P --target H:P --users PREFIX:PASS [options]
+ *   socks5-bench http (--proxy H:P | --direct) --target H:P --path P [options]
  *
  * One thread, one epoll loop, every socket non-blocking, every wait bounded.
  * Results are one line "MODE key=value ..." on stdout so scripts can parse
@@ -22,7 +23,9 @@
  * got without a half-close (some proxies close both directions on the first
  * EOF, and some starve the reverse direction while data flows, which is why
  * the sender stops at the end and waits for the final count); the source
- * port sends without end.
+ * port sends without end; the http port answers every GET /cl/SIZE with
+ * SIZE bytes after a Content-Length and GET /chunked/SIZE/K with SIZE bytes
+ * in chunks of K, kept alive, headers ignored.
  *
  * Small exchanges use edge-triggered epoll; bulk streams use level-triggered
  * epoll with a budget per wakeup so one fast stream cannot starve others. */
@@ -39,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -53,7 +57,7 @@
 #define BENCH_CHECK_BYTES 16
 #define BENCH_BUDGET 16         /* reads or writes per wakeup on bulk streams */
 
-enum bench_mode { MODE_TPS, MODE_BULK, MODE_IDLE, MODE_BURST };
+enum bench_mode { MODE_TPS, MODE_BULK, MODE_IDLE, MODE_BURST, MODE_HTTP };
 
 enum bench_state {
 	ST_FREE,      /* slot unused */
@@ -108,6 +112,7 @@ struct bench {
 	socklen_t proxylen, targetlen;
 	const char *user, *pass;
 	int pipeline;
+	int http;              /* --http: HTTP CONNECT instead of SOCKS5 (no auth) */
 	int clients;
 	double duration;
 	double timeout;
@@ -120,6 +125,8 @@ struct bench {
 	struct sockaddr_storage mgmt;           /* burst: the MASS probe's server */
 	socklen_t mgmtlen;
 	const char *admin, *admin_pass;
+	const char *path, *basic;               /* http: what to GET, with which login */
+	int requests;                           /* http: GETs per connection */
 	int draining;          /* bulk up: stopped writing, waiting for counts */
 
 	int ep;
@@ -449,6 +456,24 @@ static void bench_connected(struct bench *b, struct bench_conn *c)
 		bench_ready(b, c);
 		return;
 	}
+	if (b->http) {
+		char host[INET6_ADDRSTRLEN];
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&b->target;
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&b->target;
+		int v6 = b->target.ss_family == AF_INET6, w;
+
+		inet_ntop(b->target.ss_family, v6 ? (const void *)&sin6->sin6_addr
+				: (const void *)&sin->sin_addr, host, sizeof(host));
+		w = snprintf((char *)c->wbuf, sizeof(c->wbuf),
+			     "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+			     v6 ? "[" : "", host, v6 ? "]" : "",
+			     ntohs(v6 ? sin6->sin6_port : sin->sin_port),
+			     v6 ? "[" : "", host, v6 ? "]" : "",
+			     ntohs(v6 ? sin6->sin6_port : sin->sin_port));
+		bench_queue(c, c->wbuf, (size_t)w);
+		c->state = ST_REPLY;
+		return;
+	}
 	n = bench_put_greeting(b, c->wbuf);
 	if (b->pipeline) {
 		if (b->user)
@@ -507,6 +532,22 @@ static int bench_hs_step(struct bench *b, struct bench_conn *c)
 			bench_queue(c, c->wbuf, bench_put_request(b, c->wbuf));
 		return 1;
 	case ST_REPLY:
+		if (b->http) {
+			/* "HTTP/1.1 200 ...\r\n\r\n": the head, then the tunnel */
+			unsigned char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
+
+			if (end == NULL)
+				return c->rlen == sizeof(c->rbuf) ? (bench_fail(b, c, F_REPLY,
+					"HTTP head too long"), -1) : 0;
+			if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.1 200", 12) != 0) {
+				snprintf(msg, sizeof(msg), "HTTP %.12s", (const char *)c->rbuf);
+				bench_fail(b, c, F_REPLY, msg);
+				return -1;
+			}
+			bench_consume(c, (size_t)(end + 4 - c->rbuf));
+			bench_ready(b, c);
+			return 1;
+		}
 		if (c->rlen < 5)
 			return 0;
 		if (c->rbuf[0] != 5 || c->rbuf[1] != 0) {
@@ -569,6 +610,7 @@ static void bench_ready(struct bench *b, struct bench_conn *c)
 		bench_level(b, c, b->down ? EPOLLIN : EPOLLIN | EPOLLOUT);
 		break;
 	case MODE_BURST:  /* has its own loop (bench_run_burst) */
+	case MODE_HTTP:   /* likewise (bench_run_http) */
 		break;
 	}
 }
@@ -1034,7 +1076,7 @@ static int bench_run_idle(struct bench *b)
 /* ------------------------------------------------------------------ */
 /* serve: the targets                                                  */
 
-enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE };
+enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE, SK_HTTP };
 
 /* Level-triggered; each wakeup does at most BENCH_BUDGET reads or writes. */
 struct bench_sconn {
@@ -1046,6 +1088,19 @@ struct bench_sconn {
 	uint64_t count, acked;
 	unsigned char ack[8];
 	size_t ackoff;                 /* 8: no acknowledgement in flight */
+	struct bench_http_resp *http;  /* http: the request being read, the response sent */
+};
+
+/* http: one response in progress (and the request bytes read so far). */
+struct bench_http_resp {
+	char req[1024];
+	size_t reqlen;
+	uint64_t body;         /* body bytes not yet framed */
+	uint64_t chunk;        /* data bytes of the current chunk (or the whole body) left */
+	uint64_t chunk_size;   /* 0: Content-Length framing */
+	int sending, started, last;
+	char frame[64];        /* framing bytes (headers, chunk lines) to send first */
+	size_t framelen, frameoff;
 };
 
 struct bench_server {
@@ -1059,6 +1114,7 @@ static void bench_sclose(struct bench_server *sv, struct bench_sconn *s)
 	epoll_ctl(sv->ep, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	free(s->pend);
+	free(s->http);
 	free(s);
 }
 
@@ -1186,6 +1242,120 @@ static int bench_serve_source(struct bench_server *sv, struct bench_sconn *s)
 	return 0;
 }
 
+/* Parses the request in h->req (complete: ends with a blank line) and
+ * starts its response. Returns -1 on a request it does not serve. */
+static int bench_http_start(struct bench_http_resp *h)
+{
+	unsigned long long size, k = 0;
+	char kind[16];
+
+	if (sscanf(h->req, "GET /%15[a-z]/%llu/%llu", kind, &size, &k) < 2)
+		return -1;
+	h->body = size;
+	h->chunk = 0;
+	h->chunk_size = strcmp(kind, "chunked") == 0 ? (k ? k : 65536) : 0;
+	if (h->chunk_size == 0 && strcmp(kind, "cl") != 0)
+		return -1;
+	if (h->chunk_size)
+		h->framelen = (size_t)snprintf(h->frame, sizeof(h->frame), "HTTP/1.1 200 OK\r\n"
+					       "Transfer-Encoding: chunked\r\n\r\n");
+	else
+		h->framelen = (size_t)snprintf(h->frame, sizeof(h->frame), "HTTP/1.1 200 OK\r\n"
+					       "Content-Length: %llu\r\n\r\n", size);
+	h->frameoff = 0;
+	h->sending = 1;
+	h->started = 0;
+	h->last = 0;
+	return 0;
+}
+
+/* The framing after the current chunk's data: the next chunk-size line, or
+ * the last chunk; with Content-Length the whole body is one unframed chunk. */
+static void bench_http_next(struct bench_http_resp *h)
+{
+	uint64_t n = h->body < h->chunk_size ? h->body : h->chunk_size;
+
+	h->frameoff = h->framelen = 0;
+	if (h->chunk_size == 0) {
+		h->chunk = h->body;
+		h->body = 0;
+		h->last = 1;
+		return;
+	}
+	h->framelen = (size_t)snprintf(h->frame, sizeof(h->frame), "%s%" PRIx64 "\r\n%s",
+				       h->started ? "\r\n" : "", n, n ? "" : "\r\n");
+	h->started = 1;
+	h->chunk = n;
+	h->body -= n;
+	h->last = n == 0;
+}
+
+/* Sends the response: framing, then data from the blob. Returns 1 when it
+ * is all sent, 0 on EAGAIN (or the budget spent), -1 on error. */
+static int bench_http_send(struct bench_server *sv, struct bench_http_resp *h, int fd)
+{
+	for (int i = 0; i < BENCH_BUDGET; i++) {
+		ssize_t n;
+
+		if (h->frameoff < h->framelen) {
+			n = send(fd, h->frame + h->frameoff, h->framelen - h->frameoff,
+				 MSG_NOSIGNAL | (h->chunk ? MSG_MORE : 0));
+			if (n < 0)
+				return bench_would_block() ? 0 : -1;
+			h->frameoff += (size_t)n;
+		} else if (h->chunk > 0) {
+			n = send(fd, sv->blob, h->chunk < BENCH_BLOB ? (size_t)h->chunk : BENCH_BLOB,
+				 MSG_NOSIGNAL);
+			if (n < 0)
+				return bench_would_block() ? 0 : -1;
+			h->chunk -= (uint64_t)n;
+		} else if (h->last) {
+			return 1;
+		} else {
+			bench_http_next(h);
+		}
+	}
+	return 0;
+}
+
+/* http: reads a request (kept alive: one after another), then answers it. */
+static int bench_serve_http(struct bench_server *sv, struct bench_sconn *s)
+{
+	struct bench_http_resp *h = s->http;
+
+	if (h == NULL && (h = s->http = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	for (int i = 0; i < BENCH_BUDGET; i++) {
+		ssize_t n;
+		int r;
+
+		if (h->sending) {
+			r = bench_http_send(sv, h, s->fd);
+			if (r <= 0)
+				return r < 0 ? -1 : bench_swant(sv, s, EPOLLOUT);
+			h->sending = 0;
+			h->reqlen = 0;
+		}
+		if (bench_swant(sv, s, EPOLLIN) < 0)
+			return -1;
+		n = recv(s->fd, h->req + h->reqlen, sizeof(h->req) - 1 - h->reqlen, 0);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return bench_would_block() ? 0 : -1;
+		h->reqlen += (size_t)n;
+		h->req[h->reqlen] = '\0';
+		if (strstr(h->req, "\r\n\r\n") == NULL) {
+			if (h->reqlen == sizeof(h->req) - 1)
+				return -1;
+			continue;
+		}
+		if (bench_http_start(h) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void bench_serve_accept(struct bench_server *sv, struct bench_sconn *l)
 {
 	static int warned;
@@ -1261,7 +1431,8 @@ static int bench_serve(double duration)
 	if (bench_serve_listen(ep, SK_ECHO, "echo") < 0 ||
 	    bench_serve_listen(ep, SK_RR, "rr") < 0 ||
 	    bench_serve_listen(ep, SK_SINK, "sink") < 0 ||
-	    bench_serve_listen(ep, SK_SOURCE, "source") < 0)
+	    bench_serve_listen(ep, SK_SOURCE, "source") < 0 ||
+	    bench_serve_listen(ep, SK_HTTP, "http") < 0)
 		return 1;
 	fflush(stdout);
 	while (!bench_stop && bench_now_us() < end) {
@@ -1278,6 +1449,7 @@ static int bench_serve(double duration)
 			case SK_RR: r = bench_serve_echo(&sv, s); break;
 			case SK_SINK: r = bench_serve_sink(&sv, s); break;
 			case SK_SOURCE: r = bench_serve_source(&sv, s); break;
+			case SK_HTTP: r = bench_serve_http(&sv, s); break;
 			}
 			if (r < 0)
 				bench_sclose(&sv, s);
@@ -1619,6 +1791,189 @@ static int bench_run_burst(struct bench *b)
 }
 
 /* ------------------------------------------------------------------ */
+/* http: GET after GET on kept-alive connections, Basic credentials on each */
+
+/* The response body parser of one connection (Content-Length or chunked). */
+struct bench_http_in {
+	enum { HI_HEAD, HI_DATA, HI_SIZE, HI_CRLF, HI_TRAILER, HI_DONE } st;
+	int chunked;
+	uint64_t left;         /* HI_DATA: bytes of body or chunk left; HI_CRLF: 2.. */
+	char line[1024];       /* the header, chunk-size or trailer line being read */
+	size_t linelen;
+	uint64_t body;         /* body bytes seen */
+};
+
+/* A whole line of the response (CRLF stripped). Returns -1 when it does not parse. */
+static int bench_http_line(struct bench_http_in *in)
+{
+	char *l = in->line;
+
+	if (in->st == HI_HEAD) {
+		if (in->linelen == 0) {
+			in->st = in->chunked ? HI_SIZE : in->left ? HI_DATA : HI_DONE;
+			return 0;
+		}
+		if (strncasecmp(l, "Content-Length:", 15) == 0)
+			in->left = strtoull(l + 15, NULL, 10);
+		else if (strncasecmp(l, "Transfer-Encoding:", 18) == 0)
+			in->chunked = strstr(l, "chunked") != NULL;
+		else if (strncmp(l, "HTTP/1.1 ", 9) == 0 && strncmp(l + 9, "200", 3) != 0)
+			return -1;
+		return 0;
+	}
+	if (in->st == HI_SIZE) {
+		char *end;
+
+		in->left = strtoull(l, &end, 16);
+		if (end == l)
+			return -1;
+		in->st = in->left ? HI_DATA : HI_TRAILER;
+		return 0;
+	}
+	if (in->st == HI_TRAILER && in->linelen == 0)
+		in->st = HI_DONE;
+	return 0;
+}
+
+/* Feeds received bytes. Returns the bytes used (the response may end
+ * before n), or -1 when the response does not parse. */
+static ssize_t bench_http_in(struct bench_http_in *in, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && in->st != HI_DONE) {
+		if (in->st == HI_DATA || in->st == HI_CRLF) {
+			size_t take = in->left < n - i ? (size_t)in->left : n - i;
+
+			if (in->st == HI_DATA)
+				in->body += take;
+			in->left -= take;
+			i += take;
+			if (in->left == 0 && in->st == HI_DATA)
+				in->st = !in->chunked ? HI_DONE : (in->left = 2, HI_CRLF);
+			else if (in->left == 0)
+				in->st = HI_SIZE;
+			continue;
+		}
+		if (p[i] == '\n') {
+			if (in->linelen > 0 && in->line[in->linelen - 1] == '\r')
+				in->linelen--;
+			in->line[in->linelen] = '\0';
+			if (bench_http_line(in) < 0)
+				return -1;
+			in->linelen = 0;
+		} else if (in->linelen < sizeof(in->line) - 1) {
+			in->line[in->linelen++] = (char)p[i];
+		}
+		i++;
+	}
+	return (ssize_t)i;
+}
+
+static size_t bench_base64(const char *s, size_t len, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = t[v >> 18 & 63];
+		out[o++] = t[v >> 12 & 63];
+		out[o++] = i + 1 < len ? t[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? t[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One kept-alive connection: up to b->requests GETs (fewer once until is
+ * past); the body bytes go to *bytes. Returns the requests answered in
+ * full, -1 when the connection failed or a response broke. */
+static int bench_http_conn(struct bench *b, const char *req, size_t reqlen, uint64_t until,
+			   uint64_t *bytes)
+{
+	static unsigned char buf[256 * 1024];
+	struct timeval tv = { (time_t)b->timeout, 0 };
+	int fd, done = 0;
+
+	if (b->direct) {
+		fd = socket(b->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&b->target, b->targetlen) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		fd = bench_burst_tunnel(b);
+	}
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (; done < b->requests && (done == 0 || bench_now_us() < until) && !bench_stop; done++) {
+		struct bench_http_in in = { .st = HI_HEAD };
+
+		if (bench_block_io(fd, 1, (unsigned char *)req, reqlen) < 0) {
+			done = -1;
+			break;
+		}
+		while (in.st != HI_DONE) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || bench_http_in(&in, buf, (size_t)n) != n) {
+				done = -1;  /* closed, or bytes past the response: broken */
+				break;
+			}
+			*bytes += in.body;
+			in.body = 0;
+		}
+		if (done < 0)
+			break;
+	}
+	close(fd);
+	return done;
+}
+
+/*
+ * http: connections one after another, each asking --requests GETs of
+ * --path (kept alive, the Basic credentials of --basic on each), until
+ * --duration; MiB/s of body bytes received.
+ */
+static int bench_run_http(struct bench *b)
+{
+	char req[1024], cred[600], b64[820];
+	uint64_t start = bench_now_us(), until = start + bench_secs_us(b->duration), bytes = 0;
+	int n, conns = 0, requests = 0, failed = 0;
+	double secs;
+
+	n = snprintf(cred, sizeof(cred), "%s", b->basic ? b->basic : "bench:bench");
+	bench_base64(cred, (size_t)n, b64);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench\r\nUser-Agent: socks5-bench\r\n"
+		     "Authorization: Basic %s\r\nAccept: */*\r\n\r\n", b->path, b64);
+	if (n <= 0 || (size_t)n >= sizeof(req))
+		return 2;
+	while (!bench_stop && bench_now_us() < until) {
+		int r = bench_http_conn(b, req, (size_t)n, until, &bytes);
+
+		conns++;
+		if (r < 0) {
+			failed++;
+			break;
+		}
+		requests += r;
+	}
+	secs = (double)(bench_now_us() - start) / 1e6;
+	printf("http conns=%d requests=%d bytes=%" PRIu64 " secs=%.3f mib_s=%.1f failed=%d\n",
+	       conns, requests, bytes, secs, (double)bytes / 1048576.0 / secs, failed);
+	return failed > 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* command line                                                        */
 
 static void bench_usage(FILE *f)
@@ -1626,11 +1981,13 @@ static void bench_usage(FILE *f)
 	fputs("usage: socks5-bench serve [-d SECONDS]\n"
 	      "       socks5-bench ports N\n"
 	      "       socks5-bench tps|bulk|idle (--proxy HOST:PORT | --direct) --target HOST:PORT\n"
-	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline]\n"
+	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline] [--http]\n"
 	      "                    [--size BYTES] [--timeout SECONDS] [--down]\n"
 	      "                    [--hold SECONDS] [--hold-stdin] [--burst N]\n"
 	      "                    [--users PREFIX:PASS] [--mgmt HOST:PORT] [--admin USER:PASS]\n"
-	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT,\n"
+	      "                    [--path PATH] [--basic USER:PASS] [--requests N]\n"
+	      "  tps   N clients (-c, default 64) loop: connect, handshake, CONNECT\n"
+	      "        (--http: an HTTP CONNECT head instead of SOCKS5),\n"
 	      "        --size bytes (default 64, 2..65535) echoed by an rr target,\n"
 	      "        which then closes; close\n"
 	      "  bulk  -c streams (default 1) push to a sink target (--down: read from\n"
@@ -1641,7 +1998,11 @@ static void bench_usage(FILE *f)
 	      "  burst -c first logins at once (default 500) by users PREFIX0..PREFIXn-1\n"
 	      "        (--users PREFIX:PASS) while a tunnel to an echo --target (--auth\n"
 	      "        for its own login) and, with --mgmt HOST:PORT --admin USER:PASS,\n"
-	      "        a MASS request are timed over and over; worst latencies\n", f);
+	      "        a MASS request are timed over and over; worst latencies\n"
+	      "  http  kept-alive connections one after another, each --requests GETs\n"
+	      "        (default 4) of --path (/cl/SIZE or /chunked/SIZE/K on the serve\n"
+	      "        http target) with Basic credentials (--basic USER:PASS) on each;\n"
+	      "        MiB/s of body received\n", f);
 }
 
 static int bench_num(const char *s, double lo, double hi, double *out)
@@ -1694,6 +2055,7 @@ static int bench_parse_opt(struct bench *b, int opt, char *arg)
 	case 'D': b->direct = 1; return 0;
 	case 'a': return bench_parse_auth(b, arg);
 	case 'p': b->pipeline = 1; return 0;
+	case 'K': b->http = 1; return 0;
 	case 'c':
 		if (bench_num(arg, 1, BENCH_MAX_CONNS, &v) < 0)
 			return -1;
@@ -1714,6 +2076,13 @@ static int bench_parse_opt(struct bench *b, int opt, char *arg)
 			return -1;
 		b->burst = (int)v;
 		return 0;
+	case 'P': b->path = arg; return 0;
+	case 'B': b->basic = arg; return strlen(arg) < 512 ? 0 : -1;
+	case 'R':
+		if (bench_num(arg, 1, 1000000, &v) < 0)
+			return -1;
+		b->requests = (int)v;
+		return 0;
 	default:
 		return -1;
 	}
@@ -1727,6 +2096,7 @@ int main(int argc, char **argv)
 		{ "direct", no_argument, NULL, 'D' },
 		{ "auth", required_argument, NULL, 'a' },
 		{ "pipeline", no_argument, NULL, 'p' },
+		{ "http", no_argument, NULL, 'K' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "streams", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -1739,6 +2109,9 @@ int main(int argc, char **argv)
 		{ "users", required_argument, NULL, 'U' },
 		{ "mgmt", required_argument, NULL, 'M' },
 		{ "admin", required_argument, NULL, 'A' },
+		{ "path", required_argument, NULL, 'P' },
+		{ "basic", required_argument, NULL, 'B' },
+		{ "requests", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1764,6 +2137,7 @@ int main(int argc, char **argv)
 	b.size = 64;
 	b.hold = 1;
 	b.burst = 256;
+	b.requests = 4;
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -1792,6 +2166,8 @@ int main(int argc, char **argv)
 		b.mode = MODE_IDLE;
 	else if (strcmp(mode, "burst") == 0)
 		b.mode = MODE_BURST;
+	else if (strcmp(mode, "http") == 0)
+		b.mode = MODE_HTTP;
 	else {
 		fprintf(stderr, "socks5-bench: unknown mode '%s'\n", mode);
 		return 2;
@@ -1812,6 +2188,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		return bench_run_burst(&b);
+	}
+	if (b.mode == MODE_HTTP) {
+		if (b.path == NULL) {
+			fprintf(stderr, "socks5-bench http: needs --path\n");
+			return 2;
+		}
+		return bench_run_http(&b);
 	}
 	if (b.mode == MODE_TPS)
 		return bench_run_tps(&b);

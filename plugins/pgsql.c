@@ -6,9 +6,10 @@
  *     in-memory copy of the table, so logins never wait for the database
  *     and keep working while it is down;
  *   - MASS 01 (list, from the copy), 0A (add: a crypt(3) hash is inserted,
- *     never the password) and 0B (delete), when [indexes] gives them to
- *     pgsql; 0A/0B are answered after the statement committed (deferred
- *     replies), and 01 at once when the database is not connected.
+ *     never the password), 0B (delete) and 18 (set-class: the class
+ *     column), when [indexes] gives them to pgsql; 0A/0B/18 are answered
+ *     after the statement committed (deferred replies), and 01 at once
+ *     when the database is not connected.
  *
  * The copy is loaded whole at every connection and kept current by
  * LISTEN/NOTIFY: the table carries a trigger (created with it) that
@@ -39,6 +40,23 @@
  * With cache_file set, the copy is also kept on disk (hashes only) and read
  * at load: a restart or reload while the database is down starts from it.
  *
+ * Classes (issue 20): the table's `class` column (NULL: the default class)
+ * is each user's class of per-user limits; whenever the copy changes a
+ * user's class (a load, a notified row, the cache), the host is told
+ * (user_class_set), so an UPDATE of the column moves the user's live
+ * tunnels on every instance within a round trip and a second.
+ *
+ * Shared quotas: every quota_sync seconds (default 2, at most 5) the usage
+ * the host counted is drained (usage_drain) and added to TABLE_usage (name,
+ * period_start, used) with one additive INSERT ... ON CONFLICT DO UPDATE
+ * SET used = used + EXCLUDED.used, whose answer is the fleet's total for
+ * every quota the host enforces, handed back with usage_fleet_set. A user
+ * can therefore exceed a quota by about quota_sync seconds (plus a round
+ * trip) of traffic per instance. While the database is down, the drained
+ * bytes are kept and added once it answers again, and the host goes on
+ * enforcing on the last total plus everything counted since
+ * (pgsql_quota.h).
+ *
  * libpq resolves a host name given in conninfo with a blocking
  * getaddrinfo() inside PQconnectStart, so a conninfo whose host is a name
  * (and that gives no hostaddr) is refused at load: give a numeric host, a
@@ -59,7 +77,10 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "pgsql_quota.h"
+
 #define PG_FIELD_MAX 255         /* a name, a password, a hash: 1..255 octets */
+#define PG_CLASS_MAX 32          /* a class name (mass.ini(5) [class NAME]) */
 #define PG_TABLE_MAX 48          /* leaves room for the _notify/_changed suffixes */
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
@@ -68,6 +89,8 @@
 #define PG_TICK_MS 1000          /* the watchdog's period */
 #define PG_STALL_MS 5000         /* a statement unanswered this long: the link is dead */
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
+#define PG_SYNC_DEFAULT_S 2      /* quota_sync: usage shared this often... */
+#define PG_SYNC_MAX_S 5          /* ...at least every 5 s (issue 20) */
 
 /* One line in the daemon's log, for this load (the host escapes it). */
 #define PG_LOG(ctx, level, ...) (ctx)->host->log_ctx((ctx), (level), __VA_ARGS__)
@@ -77,6 +100,7 @@ struct pg_user {
 	char *name;
 	size_t nlen;
 	char *hash;
+	char *cls;      /* the class column; NULL when the row gives none (default) */
 };
 
 enum pg_op_kind {
@@ -85,7 +109,10 @@ enum pg_op_kind {
 	PG_OP_ROW,    /* one row, after a notification: updates the copy */
 	PG_OP_ADD,    /* 0A's INSERT, reply deferred */
 	PG_OP_DEL,    /* 0B's DELETE, reply deferred */
-	PG_OP_PING    /* an empty statement on an idle link (the watchdog) */
+	PG_OP_PING,   /* an empty statement on an idle link (the watchdog) */
+	PG_OP_USAGE,  /* the fleet's quotas: usage added, totals read (pgsql_quota.h) */
+	PG_OP_RESET,  /* a quota reset here: the period's rows deleted */
+	PG_OP_CLASS   /* 18's UPDATE of the class column, reply deferred */
 };
 
 /* One statement, queued or in flight (the head of pg.ops). */
@@ -95,7 +122,8 @@ struct pg_op {
 	struct mass_reply *later;       /* ADD, DEL */
 	char name[PG_FIELD_MAX + 1];    /* ROW, ADD, DEL */
 	size_t nlen;
-	char hash[PG_FIELD_MAX + 1];    /* ADD */
+	char hash[PG_FIELD_MAX + 1];    /* ADD; CLASS: the class ("": NULL, the default) */
+	char start[24], since[24];      /* RESET: the slot and the period's start */
 	bool failed;                    /* a result was an error */
 	bool done;                      /* ADD/DEL: the row was written */
 	char sqlstate[6];
@@ -125,7 +153,8 @@ struct pg {
 	bool cache_dirty;               /* the copy changed since the cache was written */
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
-	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del;
+	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del, *sql_usage, *sql_reset;
+	char *sql_class;
 
 	enum pg_state state;
 	PGconn *conn;
@@ -142,6 +171,11 @@ struct pg {
 
 	struct pg_user *users;
 	size_t nusers, capusers;
+
+	struct pg_quotas quotas;        /* the fleet's quotas (pgsql_quota.h) */
+	bool quota_queued;              /* a USAGE statement is queued or in flight */
+	bool quota_full;                /* the table was full (logged once) */
+	unsigned sync_s;                /* quota_sync */
 };
 
 /* ------------------------------------------------------------- text helpers */
@@ -227,22 +261,72 @@ static void pg_users_free(struct pg_user *u, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(u[i].name);
 		free(u[i].hash);
+		free(u[i].cls);
 	}
 	free(u);
 }
 
-/* Sets name's hash in the copy (adding it). Returns 0, or -1 out of memory. */
-static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char *hash)
+/* A class column's value: 1..32 printable octets, else none (NULL). The
+ * host decides whether it names a class of its configuration. */
+static const char *pg_class_value(const char *s, size_t len)
 {
+	if (s == NULL || len < 1 || len > PG_CLASS_MAX)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7E || s[i] == ':')
+			return NULL;
+	return s;
+}
+
+static bool pg_class_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * The copy says user name is of class cls now (NULL: the default), where it
+ * said was before (fresh: the user is new to the copy): the host is told
+ * when they differ, and of every new user (so that the host knows the
+ * provider's users: user-limits answers for them), so the user's live
+ * tunnels follow within a second. An unknown class is logged and leaves
+ * the user where the host had it.
+ */
+static void pg_class_tell(struct mass_ctx *ctx, const char *name, size_t nlen, const char *was,
+			  const char *cls, bool fresh)
+{
+	struct pg *pg = ctx->state;
+
+	if ((!fresh && pg_class_same(was, cls)) || !MASS_HOST_HAS(ctx->host, user_class_set))
+		return;
+	if (ctx->host->user_class_set(ctx, name, nlen, cls ? cls : "default") != MASS_STATUS_OK)
+		PG_LOG(ctx, MASS_LOG_WARN, "table %s: user %.*s: class \"%s\" is not a class of "
+		       "this configuration; the user keeps the class it had", pg->table, (int)nlen,
+		       name, cls ? cls : "default");
+	else
+		PG_LOG(ctx, MASS_LOG_DEBUG, "table %s: user %.*s: class %s", pg->table, (int)nlen,
+		       name, cls ? cls : "default");
+}
+
+/* Sets name's hash and class in the copy (adding it), telling the host a
+ * changed class. Returns 0, or -1 out of memory. */
+static int pg_copy_put(struct mass_ctx *ctx, const char *name, size_t nlen, const char *hash,
+		       const char *cls)
+{
+	struct pg *pg = ctx->state;
 	long at = pg_copy_find(pg, name, nlen);
-	char *h = strdup(hash), *n;
+	char *h = strdup(hash), *c = cls ? strdup(cls) : NULL, *n;
 	size_t i;
 
-	if (h == NULL)
+	if (h == NULL || (cls != NULL && c == NULL)) {
+		free(h);
 		return -1;
+	}
 	if (at >= 0) {
+		pg_class_tell(ctx, name, nlen, pg->users[at].cls, c, false);
 		free(pg->users[at].hash);
+		free(pg->users[at].cls);
 		pg->users[at].hash = h;
+		pg->users[at].cls = c;
 		return 0;
 	}
 	if (pg->nusers == pg->capusers) {
@@ -251,6 +335,7 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 
 		if (u == NULL) {
 			free(h);
+			free(c);
 			return -1;
 		}
 		pg->users = u;
@@ -258,25 +343,30 @@ static int pg_copy_put(struct pg *pg, const char *name, size_t nlen, const char 
 	}
 	if ((n = malloc(nlen + 1)) == NULL) {
 		free(h);
+		free(c);
 		return -1;
 	}
 	memcpy(n, name, nlen);
 	n[nlen] = '\0';
 	i = (size_t)(-at - 1);
 	memmove(pg->users + i + 1, pg->users + i, (pg->nusers - i) * sizeof(*pg->users));
-	pg->users[i] = (struct pg_user){ n, nlen, h };
+	pg->users[i] = (struct pg_user){ n, nlen, h, c };
 	pg->nusers++;
+	pg_class_tell(ctx, name, nlen, NULL, c, true);
 	return 0;
 }
 
-static void pg_copy_del(struct pg *pg, const char *name, size_t nlen)
+static void pg_copy_del(struct mass_ctx *ctx, const char *name, size_t nlen)
 {
+	struct pg *pg = ctx->state;
 	long at = pg_copy_find(pg, name, nlen);
 
 	if (at < 0)
 		return;
+	pg_class_tell(ctx, name, nlen, pg->users[at].cls, NULL, false);
 	free(pg->users[at].name);
 	free(pg->users[at].hash);
+	free(pg->users[at].cls);
 	memmove(pg->users + at, pg->users + at + 1, (pg->nusers - (size_t)at - 1) * sizeof(*pg->users));
 	pg->nusers--;
 }
@@ -289,7 +379,8 @@ static int pg_row_cmp(const void *a, const void *b)
 }
 
 /*
- * The cache file (cache_file): the copy as NAME:HASH lines, so that a
+ * The cache file (cache_file): the copy as NAME:HASH[:CLASS] lines (crypt
+ * strings hold no ':'), so that a
  * restart or a reload (a new load starts with an empty copy) while the
  * database is down still knows the users. Written once the changes that
  * arrived together are applied (no statement left queued: a burst of
@@ -313,7 +404,8 @@ static void pg_cache_write(struct mass_ctx *ctx)
 		bad = 1;
 	} else {
 		for (size_t i = 0; i < pg->nusers; i++)
-			if (fprintf(f, "%s:%s\n", pg->users[i].name, pg->users[i].hash) < 0)
+			if (fprintf(f, "%s:%s%s%s\n", pg->users[i].name, pg->users[i].hash,
+				    pg->users[i].cls ? ":" : "", pg->users[i].cls ? pg->users[i].cls : "") < 0)
 				bad = 1;
 	}
 	if (f != NULL) {
@@ -355,7 +447,7 @@ static void pg_cache_read(struct mass_ctx *ctx)
 {
 	struct pg *pg = ctx->state;
 	FILE *f = fopen(pg->cache_file, "re");
-	char line[2 * PG_FIELD_MAX + 4], *colon;
+	char line[2 * PG_FIELD_MAX + PG_CLASS_MAX + 5], *colon, *cls;
 	size_t n, bad = 0;
 
 	if (f == NULL) {
@@ -368,9 +460,13 @@ static void pg_cache_read(struct mass_ctx *ctx)
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
 		colon = strchr(line, ':');
+		cls = colon != NULL ? strchr(colon + 1, ':') : NULL;
+		if (cls != NULL)
+			*cls++ = '\0';
 		if (colon == NULL || !pg_valid_field(line, (size_t)(colon - line), true) ||
 		    !pg_valid_hash(colon + 1, strlen(colon + 1)) ||
-		    pg_copy_put(pg, line, (size_t)(colon - line), colon + 1) < 0)
+		    (cls != NULL && pg_class_value(cls, strlen(cls)) == NULL) ||
+		    pg_copy_put(ctx, line, (size_t)(colon - line), colon + 1, cls) < 0)
 			bad++;
 	}
 	fclose(f);
@@ -416,6 +512,9 @@ static void pg_ops_fail(struct mass_ctx *ctx)
 	}
 	pg->inflight = false;
 	pg->rows_queued = 0;
+	/* drained usage in a lost statement is kept for the next connection */
+	pg_quota_abort(&pg->quotas);
+	pg->quota_queued = false;
 }
 
 static void pg_retry_fire(struct mass_ctx *ctx, void *arg, struct mass_timer *t);
@@ -464,6 +563,27 @@ static int pg_flush(struct mass_ctx *ctx)
 	return 0;
 }
 
+/*
+ * The USAGE statement: every entry of the quota table with the bytes to
+ * add (pending, now sending); the arrays are libpq's to copy. Returns
+ * PQsendQueryParams's.
+ */
+static int pg_usage_send(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+	char *arr[4] = { NULL, NULL, NULL, NULL };
+	const char *params[4] = { "{}", "{}", "{}", "{}" };
+	int ok;
+
+	if (pg_quota_arrays(&pg->quotas, &arr[0], &arr[1], &arr[2], &arr[3]) > 0)
+		for (int i = 0; i < 4; i++)
+			params[i] = arr[i];
+	ok = PQsendQueryParams(pg->conn, pg->sql_usage, 4, NULL, params, NULL, NULL, 0);
+	for (int i = 0; i < 4; i++)
+		free(arr[i]);
+	return ok;
+}
+
 /* Sends the head of the queue when nothing is in flight. */
 static void pg_kick(struct mass_ctx *ctx)
 {
@@ -493,6 +613,19 @@ static void pg_kick(struct mass_ctx *ctx)
 	case PG_OP_ADD:
 		ok = PQsendQueryParams(pg->conn, pg->sql_add, 2, NULL, params, NULL, NULL, 0);
 		break;
+	case PG_OP_USAGE:
+		ok = pg_usage_send(ctx);
+		break;
+	case PG_OP_CLASS:
+		params[1] = op->hash[0] ? op->hash : NULL;
+		ok = PQsendQueryParams(pg->conn, pg->sql_class, 2, NULL, params, NULL, NULL, 0);
+		break;
+	case PG_OP_RESET: {
+		const char *rp[3] = { op->name, op->since, op->start };
+
+		ok = PQsendQueryParams(pg->conn, pg->sql_reset, 3, NULL, rp, NULL, NULL, 0);
+		break;
+	}
 	default:
 		ok = PQsendQueryParams(pg->conn, pg->sql_del, 1, NULL, params, NULL, NULL, 0);
 		break;
@@ -512,7 +645,7 @@ static void pg_op_rows(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 	struct pg *pg = ctx->state;
 	int n = PQntuples(res), skipped = 0;
 
-	if (PQnfields(res) != 2 || n <= 0)
+	if (PQnfields(res) != 3 || n <= 0)
 		return;
 	if ((op->rows = calloc((size_t)n, sizeof(*op->rows))) == NULL) {
 		op->failed = true;
@@ -520,7 +653,7 @@ static void pg_op_rows(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name = PQgetvalue(res, i, 0), *hash = PQgetvalue(res, i, 1);
+		const char *name = PQgetvalue(res, i, 0), *hash = PQgetvalue(res, i, 1), *cls;
 		size_t nlen = (size_t)PQgetlength(res, i, 0);
 		struct pg_user *u = &op->rows[op->nrows];
 
@@ -532,11 +665,18 @@ static void pg_op_rows(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 				       pg->table, (int)nlen, name);
 			continue;
 		}
+		cls = pg_class_value(PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+				     (size_t)PQgetlength(res, i, 2));
+		if (cls == NULL && PQgetlength(res, i, 2) > 0)
+			PG_LOG(ctx, MASS_LOG_WARN, "table %s: user %.*s: class \"%.40s\" is no class "
+			       "name: the default class", pg->table, (int)nlen, name,
+			       PQgetvalue(res, i, 2));
 		u->name = strdup(name);
 		u->nlen = nlen;
 		u->hash = strdup(hash);
+		u->cls = cls ? strdup(cls) : NULL;
 		op->nrows++;
-		if (u->name == NULL || u->hash == NULL) {
+		if (u->name == NULL || u->hash == NULL || (cls != NULL && u->cls == NULL)) {
 			op->failed = true;
 			snprintf(op->message, sizeof(op->message), "out of memory");
 			return;
@@ -544,6 +684,21 @@ static void pg_op_rows(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 	}
 	if (skipped > 1)
 		PG_LOG(ctx, MASS_LOG_WARN, "table %s: %d invalid rows skipped", pg->table, skipped);
+}
+
+/* A USAGE answer: the fleet's total per (name, period start), applied when
+ * the statement is done (pg_usage_finish). */
+static void pg_usage_rows(struct mass_ctx *ctx, PGresult *res)
+{
+	struct pg *pg = ctx->state;
+	int n = PQntuples(res);
+
+	if (PQnfields(res) != 3)
+		return;
+	for (int i = 0; i < n; i++)
+		pg_quota_result(&pg->quotas, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0),
+				strtoll(PQgetvalue(res, i, 1), NULL, 10), !PQgetisnull(res, i, 2),
+				strtoull(PQgetvalue(res, i, 2), NULL, 10));
 }
 
 /* One PGresult of the statement in flight. */
@@ -566,10 +721,40 @@ static void pg_op_result(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 	}
 	if (op->kind == PG_OP_LOAD || op->kind == PG_OP_ROW)
 		pg_op_rows(ctx, op, res);
+	else if (op->kind == PG_OP_USAGE)
+		pg_usage_rows(ctx, res);
 	else if (op->kind == PG_OP_ADD)
 		op->done = true;
-	else if (op->kind == PG_OP_DEL)
+	else if (op->kind == PG_OP_DEL || op->kind == PG_OP_CLASS)
 		op->done = strcmp(PQcmdTuples(res), "1") == 0;
+}
+
+/* A LOAD replaces the copy with rows (sorted): the host is told every class
+ * that changed, a user gone back to the default. Both lists are sorted, so
+ * one merge walk. */
+static void pg_classes_tell(struct mass_ctx *ctx, const struct pg_user *rows, size_t n)
+{
+	struct pg *pg = ctx->state;
+	size_t i = 0, j = 0;
+
+	while (i < pg->nusers || j < n) {
+		int c = i == pg->nusers ? 1 : j == n ? -1
+		      : pg_user_cmp(pg->users[i].name, pg->users[i].nlen, rows[j].name, rows[j].nlen);
+
+		if (c < 0) {
+			pg_class_tell(ctx, pg->users[i].name, pg->users[i].nlen, pg->users[i].cls, NULL,
+				      false);
+			i++;
+		} else if (c > 0) {
+			pg_class_tell(ctx, rows[j].name, rows[j].nlen, NULL, rows[j].cls, true);
+			j++;
+		} else {
+			pg_class_tell(ctx, rows[j].name, rows[j].nlen, pg->users[i].cls, rows[j].cls,
+				      false);
+			i++;
+			j++;
+		}
+	}
 }
 
 /* Replaces the copy by a LOAD's rows (sorted here). */
@@ -579,6 +764,7 @@ static void pg_copy_replace(struct mass_ctx *ctx, struct pg_op *op)
 
 	if (op->nrows > 1)
 		qsort(op->rows, op->nrows, sizeof(*op->rows), pg_row_cmp);
+	pg_classes_tell(ctx, op->rows, op->nrows);
 	pg_users_free(pg->users, pg->nusers);
 	pg->users = op->rows;
 	pg->nusers = pg->capusers = op->nrows;
@@ -587,10 +773,87 @@ static void pg_copy_replace(struct mass_ctx *ctx, struct pg_op *op)
 	PG_LOG(ctx, MASS_LOG_INFO, "table %s: %zu users loaded", pg->table, pg->nusers);
 }
 
+/* Tells the host what each quota it enforces has used in the fleet. */
+static void pg_usage_tell(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+
+	for (size_t i = 0; i < pg->quotas.len; i++) {
+		struct pg_quota *e = &pg->quotas.list[i];
+		uint64_t base = pg_quota_base(e);
+
+		/* unchanged: not told again (each telling marks the host's quota
+		 * file for a rewrite) */
+		if (!e->wanted || (e->has_told && e->told == base))
+			continue;
+		if (ctx->host->usage_fleet_set(ctx, e->name, e->nlen, e->tell_start, base) ==
+		    MASS_STATUS_OK)
+			pg_quota_told(e, base);
+	}
+}
+
+/* 18's UPDATE is done: the copy and the host follow at once (the
+ * notification that comes back finds them current), then the answer. */
+static void pg_class_finish(struct mass_ctx *ctx, struct pg_op *op)
+{
+	struct pg *pg = ctx->state;
+	long at = pg_copy_find(pg, op->name, op->nlen);
+	bool ok = !op->failed && op->done;
+
+	if (ok && at >= 0)
+		ok = pg_copy_put(ctx, op->name, op->nlen, pg->users[at].hash,
+				 op->hash[0] ? op->hash : NULL) == 0;
+	PG_LOG(ctx, ok ? MASS_LOG_INFO : MASS_LOG_WARN, "set-class %s %s: %s", op->name,
+	       op->hash[0] ? op->hash : "default", ok ? "committed" : op->failed ? op->message
+	       : "no such user, answered 01");
+	ctx->host->reply_send(op->later, ok ? MASS_STATUS_OK : MASS_STATUS_ERROR);
+	op->later = NULL;
+}
+
+/* A reset's DELETE is done: the fleet's count starts again from 0 (failed:
+ * tried again at the next sync). */
+static void pg_reset_finish(struct mass_ctx *ctx, struct pg_op *op)
+{
+	struct pg *pg = ctx->state;
+	struct pg_quota *e = pg_quota_find(&pg->quotas, op->name, op->nlen,
+					   strtoll(op->start, NULL, 10));
+
+	if (op->failed) {
+		if (e != NULL)
+			e->reset_queued = false;
+		PG_LOG(ctx, MASS_LOG_WARN, "table %s_usage: resetting %s failed: %s (SQLSTATE %s); "
+		       "tried again", pg->table, op->name, op->message, op->sqlstate);
+		return;
+	}
+	if (e != NULL)
+		pg_quota_reset_done(e);
+	PG_LOG(ctx, MASS_LOG_INFO, "table %s_usage: %s's usage reset for the fleet", pg->table,
+	       op->name);
+}
+
+/* The USAGE statement is done: its bytes are in the table (or, failed, kept
+ * for the next sync), the host learns the fleet's totals. */
+static void pg_usage_finish(struct mass_ctx *ctx, struct pg_op *op)
+{
+	struct pg *pg = ctx->state;
+
+	pg->quota_queued = false;
+	if (op->failed) {
+		pg_quota_abort(&pg->quotas);
+		PG_LOG(ctx, MASS_LOG_WARN, "table %s_usage: sharing quota usage failed: %s "
+		       "(SQLSTATE %s); the usage is kept for the next try", pg->table, op->message,
+		       op->sqlstate);
+		return;
+	}
+	pg_quota_done(&pg->quotas);
+	pg_usage_tell(ctx);
+}
+
 /*
  * The statement in flight has given its last result: apply it to the copy,
  * answer its client. Returns 0, or -1 when the connection was dropped
- * (a failed SETUP: pg_lost done).
+ * (a failed SETUP: pg_lost done). A little over 60 lines: one switch over
+ * every kind of statement, read best in one place.
  */
 static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 {
@@ -598,7 +861,8 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 	const char *name = op->name;    /* NUL-terminated: the op was zeroed */
 	bool ok = !op->failed;
 
-	if (ok && op->kind != PG_OP_SETUP && op->kind != PG_OP_PING)
+	if (ok && (op->kind == PG_OP_LOAD || op->kind == PG_OP_ROW || op->kind == PG_OP_ADD ||
+		   op->kind == PG_OP_DEL || op->kind == PG_OP_CLASS))
 		pg_cache_dirty(pg);
 	switch (op->kind) {
 	case PG_OP_SETUP:
@@ -620,18 +884,28 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 			PG_LOG(ctx, MASS_LOG_ERROR, "table %s: reloading %s failed: %s",
 			       pg->table, name, op->message);
 		else if (op->nrows == 1)
-			ok = pg_copy_put(pg, op->rows[0].name, op->rows[0].nlen, op->rows[0].hash) == 0;
+			ok = pg_copy_put(ctx, op->rows[0].name, op->rows[0].nlen, op->rows[0].hash,
+					 op->rows[0].cls) == 0;
 		else
-			pg_copy_del(pg, op->name, op->nlen);
+			pg_copy_del(ctx, op->name, op->nlen);
 		break;
 	case PG_OP_PING:
+		break;
+	case PG_OP_USAGE:
+		pg_usage_finish(ctx, op);
+		break;
+	case PG_OP_RESET:
+		pg_reset_finish(ctx, op);
+		break;
+	case PG_OP_CLASS:
+		pg_class_finish(ctx, op);
 		break;
 	case PG_OP_ADD:
 	case PG_OP_DEL:
 		if (op->kind == PG_OP_ADD && ok)
-			ok = pg_copy_put(pg, op->name, op->nlen, op->hash) == 0;
+			ok = pg_copy_put(ctx, op->name, op->nlen, op->hash, NULL) == 0;
 		else if (ok && op->done)
-			pg_copy_del(pg, op->name, op->nlen);
+			pg_copy_del(ctx, op->name, op->nlen);
 		if (!ok)
 			PG_LOG(ctx, strcmp(op->sqlstate, "23505") == 0 ? MASS_LOG_INFO : MASS_LOG_WARN,
 			       "%s %s: %s, answered 01", op->kind == PG_OP_ADD ? "add" : "delete",
@@ -861,6 +1135,137 @@ static void pg_retry_fire(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 }
 
 
+/* ------------------------------------------------------------- shared quotas */
+
+static void pg_quota_full(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+
+	if (!pg->quota_full)
+		PG_LOG(ctx, MASS_LOG_ERROR, "quota sharing: %d users and periods at most, or out of "
+		       "memory: some usage is not shared", PG_QUOTA_MAX);
+	pg->quota_full = true;
+}
+
+/* The classes whose quota period is rolling, and its days (class_each). */
+struct pg_rolling {
+	char name[PG_CLASS_MAX + 1];
+	unsigned days;
+};
+
+struct pg_rollings {
+	struct pg_rolling list[64];
+	size_t len;
+};
+
+/* class_each: the describe line says "quota=SIZE/rolling N" for those. */
+static int pg_rolling_one(struct mass_ctx *ctx, void *arg, const char *name, const char *describe)
+{
+	struct pg_rollings *r = arg;
+	const char *at = strstr(describe, "/rolling ");
+
+	(void)ctx;
+	if (at != NULL && strlen(name) <= PG_CLASS_MAX && r->len < 64) {
+		strcpy(r->list[r->len].name, name);
+		r->list[r->len++].days = (unsigned)strtoul(at + 9, NULL, 10);
+	}
+	return 0;
+}
+
+/*
+ * usage_each: a quota the host enforces now. The table's key is the slot
+ * the host counts in now: the period's start, or for a rolling period the
+ * current day (whose start usage_drain hands out too); usage_fleet_set
+ * still gets the period's start.
+ */
+static int pg_sync_want(struct mass_ctx *ctx, void *arg, const struct mass_usage *u)
+{
+	struct pg *pg = ctx->state;
+	const struct pg_rollings *r = arg;
+	int64_t slot = u->period_start;
+
+	if (u->quota == 0 || u->period_start == 0 || u->user_len > PG_FIELD_MAX)
+		return 0;
+	for (size_t i = 0; u->class_name != NULL && i < r->len; i++)
+		if (strcmp(r->list[i].name, u->class_name) == 0 && r->list[i].days > 1)
+			slot += (int64_t)(r->list[i].days - 1) * 86400;
+	switch (pg_quota_want(&pg->quotas, u->user, u->user_len, slot, u->period_start, u->used)) {
+	case -1:
+		pg_quota_full(ctx);
+		break;
+	case 1:
+		PG_LOG(ctx, MASS_LOG_INFO, "usage of %.*s reset here: resetting it for the fleet "
+		       "(table %s_usage)", (int)u->user_len, u->user, pg->table);
+		break;
+	}
+	return 0;
+}
+
+/* Queues the DELETE of every reset not yet written (before the USAGE
+ * statement: one connection answers in order). */
+static void pg_sync_resets(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+
+	for (size_t i = 0; i < pg->quotas.len; i++) {
+		struct pg_quota *e = &pg->quotas.list[i];
+		struct pg_op *op;
+
+		if (!e->reset_due || e->reset_queued || (op = pg_op_new(PG_OP_RESET)) == NULL)
+			continue;
+		memcpy(op->name, e->name, e->nlen);
+		op->nlen = e->nlen;
+		snprintf(op->start, sizeof(op->start), "%lld", (long long)e->period_start);
+		snprintf(op->since, sizeof(op->since), "%lld", (long long)e->tell_start);
+		e->reset_queued = true;
+		pg_op_queue(pg, op);
+	}
+}
+
+/* usage_drain: bytes the host counted since the last sync. */
+static void pg_sync_drained(struct mass_ctx *ctx, void *arg, const char *user, size_t len,
+			    int64_t period_start, uint64_t bytes)
+{
+	struct pg *pg = ctx->state;
+
+	(void)arg;
+	if (len <= PG_FIELD_MAX && bytes > 0 &&
+	    pg_quota_add(&pg->quotas, user, len, period_start, bytes) < 0)
+		pg_quota_full(ctx);
+}
+
+/*
+ * Every quota_sync seconds, connected or not: the host's new usage is
+ * drained into the quota table (the host is told it back at once, so it
+ * keeps enforcing on everything it counted), and when the database is up
+ * and no USAGE statement is still out, one is queued (pgsql_quota.h).
+ */
+static void pg_sync(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
+{
+	struct pg *pg = ctx->state;
+	struct pg_rollings rolling = { .len = 0 };
+	struct pg_op *op;
+
+	(void)arg;
+	(void)t;
+	pg_quota_unwant(&pg->quotas);
+	ctx->host->class_each(ctx, pg_rolling_one, &rolling);
+	ctx->host->usage_each(ctx, pg_sync_want, &rolling);
+	ctx->host->usage_drain(ctx, pg_sync_drained, NULL);
+	pg_usage_tell(ctx);
+	pg_quota_prune(&pg->quotas);
+	if (pg->state == PG_UP) {
+		pg_sync_resets(ctx);
+		pg_kick(ctx);
+	}
+	if (pg->state != PG_UP || pg->quota_queued || pg->quotas.len == 0 ||
+	    (op = pg_op_new(PG_OP_USAGE)) == NULL)
+		return;
+	pg->quota_queued = true;
+	pg_op_queue(pg, op);
+	pg_kick(ctx);
+}
+
 /* ------------------------------------------------------------- logins */
 
 /* The host's verdict on a login (pending is the arg given with it). */
@@ -1031,6 +1436,77 @@ static int pg_add(struct mass_ctx *ctx, const struct mass_request *req, struct m
 	return h->later != NULL ? MASS_STATUS_PENDING : MASS_STATUS_ERROR;
 }
 
+struct pg_class_find {
+	const char *name;
+	bool found;
+};
+
+static int pg_class_is(struct mass_ctx *ctx, void *arg, const char *name, const char *describe)
+{
+	struct pg_class_find *f = arg;
+
+	(void)ctx;
+	(void)describe;
+	f->found = strcmp(name, f->name) == 0;
+	return f->found;
+}
+
+/* True when name is a class of the configuration in force. */
+static bool pg_class_exists(struct mass_ctx *ctx, const char *name)
+{
+	struct pg_class_find f = { name, false };
+
+	if (MASS_HOST_HAS(ctx->host, class_each))
+		ctx->host->class_each(ctx, pg_class_is, &f);
+	return f.found;
+}
+
+/*
+ * 18 NAME CLASS, when [indexes] gives it to pgsql: a user of the table gets
+ * the class in its row (UPDATE, answered after the commit; every instance
+ * follows by the notification), so it lasts and holds for the fleet; a
+ * user of the built-in store goes to the host as the limits plugin would.
+ * CLASS "default" writes NULL. 01: no such class, no such user, the
+ * database not connected.
+ */
+static int pg_set_class(struct mass_ctx *ctx, const struct mass_request *req,
+			struct mass_reply *reply)
+{
+	struct pg *pg = ctx->state;
+	const struct mass_param *name = &req->params[0], *cls = &req->params[1];
+	const char *n = (const char *)name->data, *c = (const char *)cls->data;
+	struct pg_op *op;
+
+	if (!pg_valid_field(n, name->len, true) || pg_class_value(c, cls->len) == NULL ||
+	    !pg_class_exists(ctx, c)) {
+		PG_LOG(ctx, MASS_LOG_INFO, "set-class %.*s: no class \"%.32s\", answered 01",
+		       (int)name->len, n, c);
+		return MASS_STATUS_ERROR;
+	}
+	if (!MASS_HOST_HAS(ctx->host, user_class_set))
+		return MASS_STATUS_ERROR;
+	if (pg_in_store(ctx->host, n, name->len))
+		return ctx->host->user_class_set(ctx, n, name->len, c);
+	if (pg_copy_find(pg, n, name->len) < 0 || pg->state != PG_UP) {
+		PG_LOG(ctx, MASS_LOG_INFO, "set-class %.*s %s: %s, answered 01", (int)name->len, n, c,
+		       pg->state != PG_UP ? "database not connected" : "no such user");
+		return MASS_STATUS_ERROR;
+	}
+	if ((op = pg_op_new(PG_OP_CLASS)) == NULL)
+		return MASS_STATUS_ERROR;
+	if ((op->later = ctx->host->reply_defer_ctx(ctx, reply, NULL, NULL)) == NULL) {
+		free(op);
+		return MASS_STATUS_ERROR;
+	}
+	memcpy(op->name, n, name->len);
+	op->nlen = name->len;
+	if (strcmp(c, "default") != 0)
+		strcpy(op->hash, c);
+	pg_op_queue(pg, op);
+	pg_kick(ctx);
+	return MASS_STATUS_PENDING;
+}
+
 /* 0B NAME: the DELETE is queued; the reply waits for its commit. */
 static int pg_del(struct mass_ctx *ctx, const struct mass_request *req, struct mass_reply *reply)
 {
@@ -1087,11 +1563,13 @@ static char *pg_sprintf(const char *fmt, ...)
 
 /*
  * The statements, the table name in them (a lower-case identifier checked
- * by pg_valid_table). SETUP creates only what is missing (so an account
- * that may only SELECT, INSERT and DELETE works once a DBA made the
- * objects), under a transaction-scoped advisory lock so that instances
+ * by pg_valid_table). SETUP creates only what is missing (the table, its
+ * class column, the TABLE_usage table of shared quotas, the trigger), so an
+ * account that may only SELECT, INSERT, UPDATE and DELETE works once a DBA
+ * made the objects, under a transaction-scoped advisory lock so that instances
  * starting together do not race; LISTEN comes before the LOAD queued after
- * it, so no change falls between the two.
+ * it, so no change falls between the two. Long: the statements' text is
+ * most of it.
  */
 static int pg_sql_make(struct pg *pg)
 {
@@ -1104,7 +1582,15 @@ static int pg_sql_make(struct pg *pg)
 		"DO $d$ BEGIN"
 		" IF to_regclass('%s') IS NULL THEN"
 		"  CREATE TABLE %s (name text PRIMARY KEY, hash text NOT NULL,"
-		"   created timestamptz NOT NULL DEFAULT now());"
+		"   created timestamptz NOT NULL DEFAULT now(), class text);"
+		" END IF;"
+		" IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%s'::regclass"
+		"  AND attname = 'class' AND NOT attisdropped) THEN"
+		"  ALTER TABLE %s ADD COLUMN class text;"
+		" END IF;"
+		" IF to_regclass('%s_usage') IS NULL THEN"
+		"  CREATE TABLE %s_usage (name text NOT NULL, period_start bigint NOT NULL,"
+		"   used bigint NOT NULL DEFAULT 0, PRIMARY KEY (name, period_start));"
 		" END IF;"
 		" IF to_regprocedure('%s_notify()') IS NULL THEN"
 		"  CREATE FUNCTION %s_notify() RETURNS trigger LANGUAGE plpgsql AS $f$"
@@ -1128,12 +1614,39 @@ static int pg_sql_make(struct pg *pg)
 		"END $d$;"
 		"COMMIT;"
 		"LISTEN %s;",
-		t, t, t, t, t, c, c, c, c, t, t, t, t, t, t, t, t, t, t, c);
-	pg->sql_load = pg_sprintf("SELECT name, hash FROM %s", t);
-	pg->sql_row = pg_sprintf("SELECT name, hash FROM %s WHERE name = $1", t);
+		t, t, t, t, t, t, t, t, t, c, c, c, c, t, t, t, t, t, t, t, t, t, t, c);
+	pg->sql_load = pg_sprintf("SELECT name, hash, class FROM %s", t);
+	pg->sql_row = pg_sprintf("SELECT name, hash, class FROM %s WHERE name = $1", t);
 	pg->sql_add = pg_sprintf("INSERT INTO %s (name, hash) VALUES ($1, $2)", t);
 	pg->sql_del = pg_sprintf("DELETE FROM %s WHERE name = $1", t);
-	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del ? 0 : -1;
+	/* additive: two instances adding at once both count (the row lock of
+	 * ON CONFLICT DO UPDATE orders them); rows in key order, so two such
+	 * statements never wait on each other crosswise. The CTE's rows are
+	 * not visible to the outer SELECT: a slot written now comes from
+	 * RETURNING, one only read (0 to add) from the table; a rolling
+	 * period adds its older days (since .. the slot). A period with no
+	 * row answers NULL (pg_quota_result). */
+	pg->sql_usage = pg_sprintf(
+		"WITH d AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[],"
+		"  $4::bigint[]) AS d(name, period_start, used, since)),"
+		" up AS (INSERT INTO %s_usage AS u (name, period_start, used)"
+		"  SELECT name, period_start, used FROM d WHERE used > 0 ORDER BY name, period_start"
+		"  ON CONFLICT (name, period_start) DO UPDATE SET used = u.used + EXCLUDED.used"
+		"  RETURNING u.name, u.period_start, u.used),"
+		" cur AS (SELECT d.name, d.period_start, d.since, coalesce(up.used, u.used) AS used"
+		"  FROM d LEFT JOIN up ON up.name = d.name AND up.period_start = d.period_start"
+		"  LEFT JOIN %s_usage u ON u.name = d.name AND u.period_start = d.period_start)"
+		" SELECT c.name, c.period_start, CASE WHEN c.used IS NULL AND o.s IS NULL THEN NULL"
+		"  ELSE (coalesce(c.used, 0) + coalesce(o.s, 0))::bigint END"
+		" FROM cur c LEFT JOIN LATERAL (SELECT sum(used) AS s FROM %s_usage o"
+		"  WHERE o.name = c.name AND o.period_start >= c.since"
+		"  AND o.period_start < c.period_start) o ON true",
+		t, t, t);
+	pg->sql_class = pg_sprintf("UPDATE %s SET class = $2 WHERE name = $1", t);
+	pg->sql_reset = pg_sprintf("DELETE FROM %s_usage WHERE name = $1 AND period_start >= $2"
+				   " AND period_start <= $3", t);
+	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del &&
+	       pg->sql_usage && pg->sql_reset && pg->sql_class ? 0 : -1;
 }
 
 
@@ -1225,6 +1738,10 @@ static void pg_free(struct mass_ctx *ctx)
 	free(pg->sql_row);
 	free(pg->sql_add);
 	free(pg->sql_del);
+	free(pg->sql_usage);
+	free(pg->sql_reset);
+	free(pg->sql_class);
+	pg_quota_free(&pg->quotas);
 	free(pg);
 	ctx->state = NULL;
 }
@@ -1269,9 +1786,21 @@ static int pg_configure(struct mass_ctx *ctx, const struct mass_config *config, 
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
+		} else if (strcmp(it->key, "quota_sync") == 0) {
+			char *end;
+			long v = strtol(it->value, &end, 10);
+
+			if (it->value[0] < '0' || it->value[0] > '9' || *end != '\0' || v < 1 ||
+			    v > PG_SYNC_MAX_S) {
+				snprintf(err, errlen, "%s:%u: quota_sync: \"%.32s\" is not a number of "
+					 "seconds (1..%d)", config->file, it->line, it->value,
+					 PG_SYNC_MAX_S);
+				return -1;
+			}
+			pg->sync_s = (unsigned)v;
 		} else if (strcmp(it->key, "module") != 0) {
-			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, cache_file)",
-				 config->file, it->line, it->key);
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\" (conninfo, table, cache_file, "
+				 "quota_sync)", config->file, it->line, it->key);
 			return -1;
 		}
 	}
@@ -1303,6 +1832,7 @@ static int pg_init(struct mass_ctx *ctx, const struct mass_config *config, char 
 	pg->fd = -1;
 	pg->backoff_ms = PG_BACKOFF_MIN_MS;
 	strcpy(pg->table, "socks_users");
+	pg->sync_s = PG_SYNC_DEFAULT_S;
 	if (pg_configure(ctx, config, err, errlen) < 0)
 		goto fail;
 	snprintf(pg->channel, sizeof(pg->channel), "%s_changed", pg->table);
@@ -1316,6 +1846,12 @@ static int pg_init(struct mass_ctx *ctx, const struct mass_config *config, char 
 	}
 	if (pg->cache_file != NULL)
 		pg_cache_read(ctx);
+	if (MASS_HOST_HAS(host, usage_drain) && MASS_HOST_HAS(host, usage_fleet_set) &&
+	    MASS_HOST_HAS(host, usage_each) && MASS_HOST_HAS(host, class_each) &&
+	    !host->timer_add_ctx(ctx, pg->sync_s * 1000u, pg->sync_s * 1000u, pg_sync, NULL)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	PG_LOG(ctx, MASS_LOG_INFO, "connecting to the database; users in table %s", pg->table);
 	pg_connect(ctx);
 	return 0;
@@ -1336,6 +1872,9 @@ static const struct mass_index pg_indexes[] = {
 	  .serve = pg_add, .reply_layout = "" },
 	{ .index = 0x0B, .signature = "s", .usage = "delete a SOCKS user from PostgreSQL: NAME",
 	  .serve = pg_del, .reply_layout = "" },
+	{ .index = 0x18, .signature = "ss",
+	  .usage = "move a user to a class, kept in PostgreSQL: NAME CLASS",
+	  .serve = pg_set_class, .reply_layout = "" },
 };
 
 const struct mass_plugin mass_plugin = {

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "auth/users.h"
 #include "auth/cred.h"
+#include "route/egress.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_NAME_MAX 32         /* plugin names: NAME.so, [plugin NAME] */
@@ -82,7 +83,9 @@ void config_defaults(struct config *c)
 	c->mgmt_max_unauthenticated = 32;
 	c->max_buffer_memory = 256;
 	c->plugins_strict = true;
+	c->strict_files = true;
 	c->plugins_dir = config_pkglibdir;
+	c->quota_flush = 5;
 }
 
 void config_list_clear(struct config_list *list)
@@ -110,8 +113,18 @@ void config_free(struct config *c)
 	config_release(&c->log_level);
 	config_release(&c->plugins_dir);
 	config_list_clear(&c->acl);
+	for (size_t i = 0; i < c->upstreams.len; i++)   /* URLs may hold passwords */
+		explicit_bzero(c->upstreams.items[i].value, strlen(c->upstreams.items[i].value));
+	config_list_clear(&c->upstreams);
+	config_list_clear(&c->routes);
+	config_list_clear(&c->class_egress);
+	config_list_clear(&c->class_egress_mode);
+	config_list_clear(&c->class_route);
 	config_list_clear(&c->users);
 	config_list_clear(&c->admins);
+	config_list_clear(&c->user_classes);
+	config_release(&c->quota_file);
+	limits_class_table_free(&c->classes);
 	for (size_t i = 0; i < 256; i++)
 		free(c->indexes[i]);
 	for (size_t i = 0; i < c->plugins_len; i++) {
@@ -585,6 +598,7 @@ static const struct config_key config_keys[] = {
 	CK_BOOL("socks", "auth", auth),
 	CK_BOOL("socks", "dissectors", dissectors),
 	CK_STR("socks", "users_file", users_file, EMPTY_NULL, NULL, NULL),
+	CK_BOOL("socks", "strict_files", strict_files),
 	CK_UINT("socks", "max_users", max_users, 0, CONFIG_MAX_USERS_LIMIT),
 	CK_STR("socks", "password_hash", password_hash, EMPTY_NULL, NULL, config_check_hash),
 	CK_UINT("socks", "password_cost", password_cost, 0, 999999999),
@@ -602,6 +616,9 @@ static const struct config_key config_keys[] = {
 	{ "socks", "proxy_protocol", CT_CIDRS, offsetof(struct config, proxy_protocol),
 	  0, 0, 0, 0, 0, 0 },
 	CK_UINT("socks", "max_buffer_memory", max_buffer_memory, 1, 1048576),
+	CK_BOOL("socks", "http_connect", http_connect),
+	CK_STR("socks", "quota_file", quota_file, EMPTY_NULL, NULL, NULL),
+	CK_UINT("socks", "quota_flush", quota_flush, 1, 3600),
 #define CK_DISSECTOR(id, key, ...) CK_PORTS(key, DISSECT_##id),
 	DISSECT_PROTOCOLS(CK_DISSECTOR)
 #undef CK_DISSECTOR
@@ -632,6 +649,7 @@ struct config_parser {
 	int pending;                 /* a key line inih has not handed over yet */
 	char section[50];            /* the current section (inih's limit, MAX_SECTION) */
 	int seen[CONFIG_NKEYS];      /* line each table key was set on, or 0 */
+	int *class_lines;            /* the header line of each class of c->classes */
 };
 
 /* Records the first error: "PATH:LINE: [section] key: reason". Returns 0 for inih. */
@@ -766,11 +784,68 @@ static int config_on_acl(struct config_parser *p, const char *section, const cha
 	return config_add(p, &p->c->acl, section, key, value);
 }
 
+/* [upstreams] (names and URLs checked when the routes are built) and [routes] */
+static int config_on_routes(struct config_parser *p, const char *section, const char *key,
+			    const char *value)
+{
+	return config_add(p, strcmp(section, "routes") == 0 ? &p->c->routes : &p->c->upstreams,
+			  section, key, value);
+}
+
+/*
+ * A [users] value "PASSWORD class=NAME": the last blank-separated word names
+ * the user's class when it is "class=" and a valid class name. Returns the
+ * length of the password part (the whole value when there is no such word)
+ * and the class in *cls (NULL when none).
+ */
+static size_t config_user_value(const char *value, const char **cls)
+{
+	const char *sp = strrchr(value, ' ');
+
+	*cls = NULL;
+	if (sp == NULL || sp == value || strncmp(sp + 1, "class=", 6) != 0 ||
+	    !limits_class_name_valid(sp + 7))
+		return strlen(value);
+	*cls = sp + 7;
+	while (sp > value && sp[-1] == ' ')
+		sp--;
+	return (size_t)(sp - value);
+}
+
+const char *config_user_class(const struct config *c, const char *name)
+{
+	const struct config_kv *kv = config_list_find(&c->user_classes, name);
+
+	return kv ? kv->value : NULL;
+}
+
+/* A [users] entry with its class split off (see config_user_value). */
+static int config_on_user(struct config_parser *p, const char *section, const char *key,
+			  const char *value)
+{
+	const char *cls;
+	size_t len = config_user_value(value, &cls);
+	char *pass = strndup(value, len);
+	int rc;
+
+	if (pass == NULL)
+		return config_fail(p, section, key, "%s", strerror(ENOMEM));
+	if (cls != NULL && config_list_find(&p->c->users, key) == NULL &&
+	    config_list_add(&p->c->user_classes, key, cls, p->line) != 0)
+		rc = config_fail(p, section, key, "%s", strerror(ENOMEM));
+	else
+		rc = config_add(p, &p->c->users, section, key, pass);
+	free(pass);
+	return rc;
+}
+
 static int config_on_credentials(struct config_parser *p, const char *section,
 				 const char *key, const char *value)
 {
 	struct config_list *list = strcmp(section, "users") == 0 ? &p->c->users : &p->c->admins;
 	const struct config_kv *old = config_list_find(list, key);
+	const char *cls = NULL;
+	size_t plen = list == &p->c->users ? config_user_value(value, &cls) : strlen(value);
 
 	if (old)
 		return config_fail(p, section, key, "duplicate key (first set on line %d)",
@@ -778,9 +853,11 @@ static int config_on_credentials(struct config_parser *p, const char *section,
 	if (!cred_valid_name(key, strlen(key)))
 		return config_fail(p, section, key,
 				   "invalid name (1..255 printable ASCII characters, no ':')");
-	if (!cred_valid_pass(value, strlen(value)))
+	if (!cred_valid_pass(value, plen))
 		return config_fail(p, section, key,
 				   "invalid password (1..255 printable ASCII characters)");
+	if (list == &p->c->users)
+		return config_on_user(p, section, key, value);
 	return config_add(p, list, section, key, value);
 }
 
@@ -869,6 +946,95 @@ static int config_on_plugin(struct config_parser *p, const char *section, const 
 	return config_add(p, &plugin->keys, section, key, value);
 }
 
+/* The NAME of "class NAME", or NULL when section is not one. */
+static const char *config_class_section(const char *section)
+{
+	if (strncmp(section, "class", 5) != 0 || (section[5] != ' ' && section[5] != '\t'))
+		return NULL;
+	return section + 5 + strspn(section + 5, " \t");
+}
+
+/* The class of a [class NAME] header, made when first seen; NULL with err set. */
+static struct limits_class *config_class_get(struct config_parser *p, const char *section,
+					     char *err, size_t errlen)
+{
+	struct limits_class_table *t = &p->c->classes;
+	size_t before = t->len;
+	struct limits_class *c;
+	int *lines;
+
+	if (t->list == NULL && limits_class_table_init(t) != 0) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	before = t->len;
+	c = limits_class_table_get(t, config_class_section(section), err, errlen);
+	if (c == NULL || t->len == before)
+		return c;
+	lines = realloc(p->class_lines, t->len * sizeof(*lines));
+	if (lines == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	memset(lines + before, 0, (t->len - before) * sizeof(*lines));
+	lines[t->len - 1] = p->line;
+	p->class_lines = lines;
+	return c;
+}
+
+/*
+ * The route keys of a [class NAME] section (socks/routes.h): egress (a list
+ * of addresses and IPv6 prefixes), egress_mode (random or sticky), route
+ * (an upstream of [upstreams] or direct). Returns -1 for another key.
+ */
+static int config_on_class_route(struct config_parser *p, const char *section,
+				 const char *cls, const char *key, const char *value)
+{
+	struct config_list *list = strcmp(key, "egress") == 0 ? &p->c->class_egress
+				 : strcmp(key, "egress_mode") == 0 ? &p->c->class_egress_mode
+				 : strcmp(key, "route") == 0 ? &p->c->class_route : NULL;
+	struct egress_spec spec;
+	enum egress_mode mode;
+	char why[256];
+	size_t n = strlen(value);
+
+	if (list == NULL)
+		return -1;
+	if (config_list_find(list, cls) != NULL)
+		return config_fail(p, section, key, "duplicate key");
+	egress_init(&spec);
+	if (list == &p->c->class_egress && egress_parse(&spec, value, why, sizeof(why)) < 0)
+		return config_fail(p, section, key, "%s", why);
+	if (list == &p->c->class_egress_mode && egress_mode_parse(value, &mode, why, sizeof(why)) < 0)
+		return config_fail(p, section, key, "%s", why);
+	if (list == &p->c->class_route && (n == 0 || n > 63 || strspn(value,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != n))
+		return config_fail(p, section, key, "an upstream's name, or direct");
+	return config_add(p, list, section, cls, value);
+}
+
+/* One key of a [class NAME] section: limits_class_set() says what is valid. */
+static int config_on_class(struct config_parser *p, const char *section, const char *key,
+			   const char *value)
+{
+	char why[256];
+	struct limits_class *c = config_class_get(p, section, why, sizeof(why));
+	unsigned keys;
+	int rc;
+
+	if (c == NULL)
+		return config_fail(p, section, NULL, "%s", why);
+	rc = config_on_class_route(p, section, c->name, key, value);
+	if (rc >= 0)
+		return rc;
+	keys = c->keys;
+	if (limits_class_set(c, key, value, why, sizeof(why)) != 0)
+		return config_fail(p, section, key, "%s", why);
+	if (c->keys == keys)
+		return config_fail(p, section, key, "duplicate key");
+	return 1;
+}
+
 typedef int (*config_section_fn)(struct config_parser *p, const char *section,
 				 const char *key, const char *value);
 
@@ -884,6 +1050,8 @@ static const struct {
 	{ "admins", config_on_credentials },
 	{ "plugins", config_on_table },
 	{ "indexes", config_on_index },
+	{ "upstreams", config_on_routes },
+	{ "routes", config_on_routes },
 };
 
 static config_section_fn config_section_handler(const char *section)
@@ -891,6 +1059,8 @@ static config_section_fn config_section_handler(const char *section)
 	for (size_t i = 0; i < sizeof(config_sections) / sizeof(*config_sections); i++)
 		if (strcmp(config_sections[i].name, section) == 0)
 			return config_sections[i].handle;
+	if (config_class_section(section))
+		return config_on_class;
 	return config_plugin_section(section) ? config_on_plugin : NULL;
 }
 
@@ -955,8 +1125,13 @@ static void config_check_line(struct config_parser *p, const char *line)
 	}
 	memcpy(p->section, s + 1, len);
 	p->section[len] = '\0';
-	/* An empty [plugin NAME] still exists: that plugin gets no keys. */
-	if (config_plugin_section(p->section) &&
+	/* An empty [plugin NAME] (or [class NAME]) still exists. */
+	if (config_class_section(p->section)) {
+		char why[256];
+
+		if (!config_class_get(p, p->section, why, sizeof(why)))
+			config_fail(p, p->section, NULL, "%s", why);
+	} else if (config_plugin_section(p->section) &&
 	    !config_plugin_get(p->c, config_plugin_section(p->section)))
 		config_fail(p, p->section, NULL, "%s", strerror(ENOMEM));
 	else if (!config_section_handler(p->section))
@@ -992,6 +1167,38 @@ static char *config_reader(char *str, int num, void *stream)
 	return p->failed ? NULL : str;
 }
 
+/*
+ * Each class checked whole (limits_class_check), and each [users] class=
+ * naming one that exists.
+ */
+static void config_finish_classes(struct config_parser *p)
+{
+	struct config *c = p->c;
+	char why[256], section[LIMITS_CLASS_NAME_MAX + 8];
+	const char *key;
+
+	if (c->classes.list == NULL && limits_class_table_init(&c->classes) != 0) {
+		config_fail(p, "", NULL, "%s", strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < c->classes.len && !p->failed; i++) {
+		if (limits_class_check(&c->classes.list[i], &key, why, sizeof(why)) == 0)
+			continue;
+		p->line = p->class_lines && p->class_lines[i] ? p->class_lines[i] : p->line;
+		snprintf(section, sizeof(section), "class %s", c->classes.list[i].name);
+		config_fail(p, section, key, "%s", why);
+	}
+	for (size_t i = 0; i < c->user_classes.len && !p->failed; i++) {
+		const struct config_kv *kv = &c->user_classes.items[i];
+
+		if (limits_class_table_find(&c->classes, kv->value))
+			continue;
+		p->line = kv->line;
+		config_fail(p, "users", kv->key, "unknown class \"%s\" (no [class %s] section)",
+			    kv->value, kv->value);
+	}
+}
+
 /* Checks that need the whole file. */
 static void config_finish(struct config_parser *p)
 {
@@ -1003,6 +1210,7 @@ static void config_finish(struct config_parser *p)
 		p->line = kv->line;
 		config_fail(p, "users", kv->key, "more users than max_users (%u)", c->max_users);
 	}
+	config_finish_classes(p);
 }
 
 static char *config_read(const char *path, size_t *len, char *err, size_t errlen)
@@ -1084,6 +1292,7 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 		return -1;
 	}
 	config_parse(&p);
+	free(p.class_lines);
 	if (!p.failed && config_set_string(&c->path, name) != 0) {
 		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
 		p.failed = true;

@@ -23,6 +23,7 @@
 
 #include "core/net.h"
 #include "dissect/dissect.h"
+#include "limits/limits_class.h"
 #include "socks/acl.h"
 #include "socks/context.h"
 
@@ -73,6 +74,7 @@ struct config {
 	bool auth;
 	bool dissectors;
 	char *users_file;                 /* NULL: users live in memory only */
+	bool strict_files;                /* refuse files others could have written (trusted_file.h) */
 	unsigned max_users;               /* 0..255 */
 	char *password_hash;              /* method for new hashes (0A, rehash); NULL: yescrypt */
 	unsigned password_cost;           /* its cost; 0: libcrypt's default */
@@ -89,6 +91,9 @@ struct config {
 	char *user;                       /* drop to this user after binding, or NULL */
 	char *log_level;                  /* error|warn|info|debug (log.h); NULL: info */
 	struct config_cidrs proxy_protocol; /* sources that must send a PROXY header; empty: none */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener (off) */
+	char *quota_file;                 /* quota usage kept across restarts; NULL: not kept */
+	unsigned quota_flush;             /* seconds between flushes of quota_file */
 
 	/* [dissectors]: one key per protocol of dissect.h's table */
 	struct dissect_ports dissector_ports[DISSECT_COUNT];
@@ -96,9 +101,25 @@ struct config {
 	/* [acl], rules in order (parsed by the acl module) */
 	struct config_list acl;
 
+	/* [upstreams] NAME = URL...; [routes] TARGET = CONDITIONS (socks/routes.h) */
+	struct config_list upstreams;
+	struct config_list routes;
+	/* the egress, egress_mode and route keys of [class NAME] sections, one
+	 * list per key: class name = value (checked; route names at build) */
+	struct config_list class_egress;
+	struct config_list class_egress_mode;
+	struct config_list class_route;
+
 	/* [users] and [admins]: name = password */
 	struct config_list users;
 	struct config_list admins;
+	/* [users] values ending in " class=NAME": key the user, value the class
+	 * (the password in users has the suffix removed) */
+	struct config_list user_classes;
+
+	/* [class NAME] sections; list[0] is "default" (config_load makes it;
+	 * an empty table, list NULL, means every user is unlimited) */
+	struct limits_class_table classes;
 
 	/* [management] */
 	char *mgmt_listen[CONFIG_MAX_LISTEN];
@@ -119,6 +140,9 @@ struct config {
 	struct config_plugin *plugins;
 	size_t plugins_len;
 };
+
+/* The class [users] gives name (NULL: none given, the default class). */
+const char *config_user_class(const struct config *c, const char *name);
 
 /* Fills c with the documented defaults (and no users, admins or indexes). */
 void config_defaults(struct config *c);

@@ -22,6 +22,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/net.h"
+#include "core/netlink.h"
 #include "core/notify.h"
 #include "mass/host_services.h"
 #include "mass/mgmt.h"
@@ -71,6 +72,8 @@ struct main_state {
 	struct notify notify;          /* the service manager (notify.h) */
 	struct loop_timer grace;       /* the shutdown grace period */
 	struct loop_timer drain_poll;  /* checks whether every tunnel is gone */
+	struct netlink_addrs *netlink; /* the host's addresses, live (NULL: none) */
+	struct acl_live self_live;     /* ctx.socks.self_live points here */
 };
 
 static void main_usage(FILE *out)
@@ -471,6 +474,24 @@ static int main_drop_privileges(const char *name, char *err, size_t errlen)
 }
 
 /*
+ * "Local" follows the host (core/netlink.h): the ACL's self rules and
+ * "dest local" read the addresses the kernel announces. Without netlink
+ * they keep the list taken at start and at each reload.
+ */
+static void main_watch_addresses(struct main_state *m)
+{
+	char err[128];
+
+	m->netlink = netlink_addrs_open(m->ctx.socks.loop, err, sizeof(err));
+	if (m->netlink == NULL)
+		log_warn("%s: the ACL knows the host's addresses as listed at start and reload",
+			 err);
+	m->self_live.host = m->netlink;
+	m->ctx.socks.self_live = &m->self_live;
+	host_services_set_self(&m->self_live); /* a plugin's listener joins it */
+}
+
+/*
  * Everything up to the loop: bind while still privileged, then build the
  * runtime (plugins run their init without privileges) through the same
  * runtime_apply() as SIGHUP.
@@ -489,6 +510,7 @@ static int main_start(struct main_state *m, char *err, size_t errlen)
 		goto out;
 	loop_set_before_wait(m->ctx.socks.loop, accesslog_flush_hook, &m->ctx.accesslog);
 	host_services_start(m->ctx.socks.loop);
+	main_watch_addresses(m);
 	m->ctx.socks.resolver = resolver_create(m->ctx.socks.loop, cfg.resolver, err, errlen);
 	if (m->ctx.socks.resolver == NULL ||
 	    accesslog_open(&m->ctx.accesslog, cfg.access_log, err, errlen) < 0)
@@ -609,6 +631,7 @@ static void main_cleanup(struct main_state *m)
 	if (m->signal_fd >= 0)
 		close(m->signal_fd);
 	runtime_ctx_free(&m->ctx);
+	netlink_addrs_close(m->netlink);
 	loop_destroy(m->ctx.socks.loop);
 	accesslog_close(&m->ctx.accesslog);
 	pool_drain(&m->ctx.pool);

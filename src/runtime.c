@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@
 #include "mass/host.h"
 #include "mass/plugins.h"
 #include "socks/acl.h"
+#include "socks/routes.h"
+#include "socks/session.h"
+#include "socks/socks_limits.h"
 
 /* A snapshot being built, with the users store that goes live with it. */
 struct runtime_candidate {
@@ -39,6 +43,13 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
 		if (section && r == USERS_OK && !cred_is_hash(kv->value, strlen(kv->value)))
 			cred_warn_plain(cfg->path ? cfg->path : "mass.ini", kv->line, section,
 					kv->key, 0);
+		/* [users] NAME = PASSWORD class=CLASS (config.h) */
+		if (list == &cfg->users && r == USERS_OK && config_user_class(cfg, kv->key) &&
+		    users_set_class(u, u->len - 1, config_user_class(cfg, kv->key), false,
+				    err, errlen) != USERS_OK) {
+			snprintf(err, errlen, "user '%s': out of memory", kv->key);
+			return -1;
+		}
 		if (r == USERS_EXISTS) {
 			log_info("user '%s' already known; keeping the stored password", kv->key);
 			continue;
@@ -55,6 +66,17 @@ static int runtime_add_list(struct users *u, const struct config_list *list, boo
 		}
 	}
 	return 0;
+}
+
+/* How files socks5d loads or rewrites are opened (core/trusted_file.h). */
+struct trusted_policy runtime_trust(const struct config *cfg)
+{
+	struct trusted_policy pol = { cfg->strict_files, (uid_t)-1 };
+	const struct passwd *pw = cfg->user != NULL ? getpwnam(cfg->user) : NULL;
+
+	if (pw != NULL)
+		pol.service_uid = pw->pw_uid;
+	return pol;
 }
 
 /*
@@ -76,6 +98,7 @@ static int runtime_build_users(struct users *u, const struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	u->trust = runtime_trust(cfg);
 	if (cfg->users_file == NULL) {
 		if (runtime_add_list(u, &cfg->users, false, cfg, "users", err, errlen) < 0 ||
 		    runtime_add_list(u, cli_users, false, cfg, NULL, err, errlen) < 0)
@@ -153,7 +176,7 @@ static struct acl *runtime_build_acl(const struct runtime_ctx *ctx, const struct
 {
 	/* 32 KiB: on the heap, only while the ACL is compiled */
 	struct sockaddr_storage *local = calloc(ACL_LOCAL_MAX, sizeof(*local));
-	struct acl_self self = { ctx->self, ctx->nself, local, 0 };
+	struct acl_self self = { ctx->self, ctx->nself, local, 0, ctx->socks.self_live };
 	struct acl_rules rules;
 	struct acl *acl;
 	int n;
@@ -183,9 +206,81 @@ static void runtime_free(struct runtime *rt)
 {
 	plugins_free(rt->plugins);
 	acl_free(rt->acl);
+	routes_free(rt->routes);
 	users_free(&rt->admins);
 	config_free(&rt->cfg);
 	free(rt);
+}
+
+/* The egress, egress_mode and route keys of the classes, into r. Returns 0 or -1. */
+static int runtime_route_classes(const struct config *cfg, struct routes *r, char *err,
+				 size_t errlen)
+{
+	const struct config_list *lists[3] = { &cfg->class_egress, &cfg->class_egress_mode,
+						&cfg->class_route };
+	size_t max = lists[0]->len + lists[1]->len + lists[2]->len, n = 0;
+	struct routes_class_text *t = max ? calloc(max, sizeof(*t)) : NULL;
+	int rc;
+
+	if (max > 0 && t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k]->len; i++) {
+			const struct config_kv *kv = &lists[k]->items[i];
+			size_t j = 0;
+
+			while (j < n && strcmp(t[j].cls, kv->key) != 0)
+				j++;
+			if (j == n)
+				t[n++].cls = kv->key;
+			if (k == 0)
+				t[j].egress = kv->value;
+			else if (k == 1)
+				t[j].mode = kv->value;
+			else
+				t[j].route = kv->value;
+			t[j].line = kv->line;
+		}
+	}
+	rc = routes_set_classes(r, t, n, cfg->path, err, errlen);
+	free(t);
+	return rc;
+}
+
+/*
+ * [upstreams] and [routes], taking over the failover state of the parents
+ * old has unchanged. Returns the routes, or NULL with err set.
+ */
+static struct routes *runtime_build_routes(const struct config *cfg, const struct runtime *old,
+					   char *err, size_t errlen)
+{
+	const struct config_list *lists[2] = { &cfg->upstreams, &cfg->routes };
+	struct routes_text *t[2] = { NULL, NULL };
+	struct routes *r = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		if (lists[k]->len > 0 && (t[k] = calloc(lists[k]->len, sizeof(*t[k]))) == NULL)
+			goto oom;
+		for (size_t i = 0; i < lists[k]->len; i++)
+			t[k][i] = (struct routes_text){ lists[k]->items[i].key,
+							lists[k]->items[i].value,
+							lists[k]->items[i].line };
+	}
+	r = routes_build(t[0], cfg->upstreams.len, t[1], cfg->routes.len, cfg->path,
+			 old != NULL ? old->routes : NULL, err, errlen);
+	free(t[0]);
+	free(t[1]);
+	if (r != NULL && runtime_route_classes(cfg, r, err, errlen) < 0) {
+		routes_free(r);
+		return NULL;
+	}
+	return r;
+oom:
+	free(t[0]);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
 }
 
 /* The snapshot's destroy (core/snapshot.h): its last holder is gone. */
@@ -211,6 +306,9 @@ static void runtime_fill_views(struct runtime *rt)
 		.proxy_nets = cfg->proxy_protocol.nets,
 		.proxy_len = cfg->proxy_protocol.len,
 		.dissector_ports = cfg->dissector_ports,
+		.http_connect = cfg->http_connect,
+		.routes = rt->routes,
+		.classes = &cfg->classes,
 	};
 	rt->mgmt = (struct mgmt_settings){
 		.auth = cfg->mgmt_auth,
@@ -221,6 +319,9 @@ static void runtime_fill_views(struct runtime *rt)
 		.plugins = rt->plugins,
 	};
 }
+
+static int runtime_check_classes(const struct runtime_ctx *ctx,
+				 const struct runtime_candidate *c, char *err, size_t errlen);
 
 /*
  * Builds every part of a candidate from cfg (taken over) against the
@@ -255,9 +356,11 @@ static int runtime_build(const struct runtime_ctx *ctx, struct config *cfg,
 	rt->auth = rt->cfg.auth;
 	rt->dissectors = rt->cfg.dissectors && !ctx->opts.no_dissectors;
 	if ((rt->acl = runtime_build_acl(ctx, &rt->cfg, err, errlen)) == NULL ||
+	    (rt->routes = runtime_build_routes(&rt->cfg, old, err, errlen)) == NULL ||
 	    runtime_build_admins(&rt->admins, &rt->cfg, err, errlen) < 0)
 		goto fail;
-	if (runtime_build_users_part(ctx, c, err, errlen) < 0)
+	if (runtime_build_users_part(ctx, c, err, errlen) < 0 ||
+	    runtime_check_classes(ctx, c, err, errlen) < 0)
 		goto fail;
 	/* plugins last: their init is the one step with effects outside */
 	rt->plugins = runtime_plugins_load(&rt->cfg, old == NULL ? PLUGINS_START : PLUGINS_RELOAD,
@@ -272,6 +375,52 @@ fail:
 	runtime_free(rt);
 	memset(c, 0, sizeof(*c));
 	return -1;
+}
+
+/*
+ * Every user the store that will serve holds, and every class set for a
+ * provider's user, must name a class of cfg: a class removed while users
+ * hold it refuses the configuration. Returns 0, or -1 with err set.
+ */
+static int runtime_check_classes(const struct runtime_ctx *ctx,
+				 const struct runtime_candidate *c, char *err, size_t errlen)
+{
+	const struct config *cfg = &c->rt->cfg;
+	const struct users *u = c->new_users ? &c->users : &ctx->socks.live.users;
+	const struct socks_limits_live *lv = &ctx->socks.live.limits;
+
+	for (size_t i = 0; i < u->len; i++) {
+		const struct user *user = &u->list[i];
+
+		if (user->cls == NULL || limits_class_table_find(&cfg->classes, user->cls))
+			continue;
+		if (user->line > 0 && u->file != NULL)
+			snprintf(err, errlen, "%s:%u: user %s: class %s is not defined in %s "
+				 "(no [class %s] section)", u->file, user->line, user->name,
+				 user->cls, cfg->path ? cfg->path : "mass.ini", user->cls);
+		else
+			snprintf(err, errlen, "user %s holds class %s, which %s does not define "
+				 "(no [class %s] section)", user->name, user->cls,
+				 cfg->path ? cfg->path : "mass.ini", user->cls);
+		return -1;
+	}
+	for (size_t i = 0; i < lv->nover; i++)
+		if (!limits_class_table_find(&cfg->classes, lv->over[i].cls)) {
+			snprintf(err, errlen, "user %s holds class %s (set over MASS), which %s "
+				 "does not define", lv->over[i].name, lv->over[i].cls,
+				 cfg->path ? cfg->path : "mass.ini");
+			return -1;
+		}
+	return 0;
+}
+
+/* The 1 s tick of the per-user limits (socks_limits.h). */
+static void runtime_limits_tick(struct loop *loop, struct loop_timer *t)
+{
+	struct runtime_ctx *ctx = LOOP_TIMER_OWNER(t, struct runtime_ctx, limits_tick);
+
+	session_limits_tick(&ctx->socks);
+	loop_timer_start(loop, t, 1000, runtime_limits_tick);
 }
 
 /* Puts a complete candidate in force; cannot fail. */
@@ -297,6 +446,13 @@ static void runtime_swap(struct runtime_ctx *ctx, struct runtime_candidate *c)
 	if (ctx->socks.verify)
 		verify_cache_clear(ctx->socks.verify);
 	host_set_context(&ctx->socks);
+	/* the users' classes in the new table, live tunnels included, now */
+	socks_limits_reclass(&ctx->socks, &c->rt->cfg.classes);
+	ctx->socks.live.limits.flush_s = c->rt->cfg.quota_flush;
+	if (old != NULL && !runtime_same_string(old->cfg.quota_file, c->rt->cfg.quota_file))
+		log_warn("reload: a change of quota_file needs a restart");
+	if (ctx->socks.loop != NULL && !ctx->opts.check && !loop_timer_armed(&ctx->limits_tick))
+		loop_timer_start(ctx->socks.loop, &ctx->limits_tick, 1000, runtime_limits_tick);
 	if (old != NULL) {
 		/* the new set is initialised; the old one ends now, not with its last holder */
 		plugins_free(old->plugins);
@@ -309,6 +465,13 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 {
 	struct runtime_candidate c;
 
+	/* quota usage from quota_file, once, before the first snapshot */
+	if (ctx->rt == NULL &&
+	    socks_limits_start(&ctx->socks, ctx->opts.check ? NULL : cfg->quota_file,
+			       cfg->quota_flush, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
 	if (runtime_build(ctx, cfg, &c, err, errlen) < 0)
 		return -1;
 	runtime_swap(ctx, &c);
@@ -317,12 +480,17 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 
 void runtime_ctx_free(struct runtime_ctx *ctx)
 {
+	if (ctx->socks.loop != NULL)
+		loop_timer_stop(ctx->socks.loop, &ctx->limits_tick);
+	/* the final flush of quota_file, sessions already closed (and counted) */
+	socks_limits_tick(&ctx->socks, true);
 	host_set_context(NULL);
 	runtime_release(ctx->rt);
 	ctx->rt = NULL;
 	ctx->socks.policy = NULL;
 	ctx->mgmt.settings = NULL;
 	users_free(&ctx->socks.live.users);
+	socks_limits_free(&ctx->socks.live.limits);
 	config_list_clear(&ctx->opts.cli_users);
 	verify_pool_destroy(ctx->socks.verify);
 	ctx->socks.verify = NULL;

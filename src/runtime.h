@@ -75,6 +75,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "core/loop.h"
 #include "auth/users.h"
 #include "core/metrics.h"
 #include "core/snapshot.h"
@@ -93,6 +94,7 @@ struct runtime {
 	struct config cfg;          /* in force; listen fields as bound at start */
 	struct users admins;        /* management credentials ([admins]) */
 	struct acl *acl;            /* compiled [acl], built-in rule first */
+	struct routes *routes;      /* [upstreams] and [routes], failover state inside */
 	struct plugins *plugins;    /* the index table; NULL once retired (see below) */
 	bool auth;                  /* [socks] auth */
 	bool dissectors;            /* [socks] dissectors, off with -N */
@@ -125,6 +127,7 @@ struct runtime_ctx {
 	 * main before the first runtime_apply(): the ACL's built-in rules */
 	struct sockaddr_storage self[RUNTIME_SELF_MAX];
 	size_t nself;
+	struct loop_timer limits_tick; /* per-user limits, once a second (socks_limits.h) */
 };
 
 /*
@@ -169,5 +172,12 @@ struct plugins *runtime_plugins_load(const struct config *cfg, enum plugins_mode
 
 /* Releases the snapshot in force and the live store (exit). */
 void runtime_ctx_free(struct runtime_ctx *ctx);
+
+/*
+ * How the files socks5d loads or rewrites (users file, quota state) are
+ * opened, from cfg: [socks] strict_files and the service user (`user`,
+ * which owns what socks5d rewrites after start). See core/trusted_file.h.
+ */
+struct trusted_policy runtime_trust(const struct config *cfg);
 
 #endif

@@ -11,6 +11,7 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libinih-dev libc-ares-dev libcrypt-dev libsodium-dev check \
 	curl ncat python3 python3-socks iproute2 procps mandoc \
+	libseccomp-dev \
 	clang libclang-rt-14-dev \
 	prometheus haproxy libpq-dev postgresql >/dev/null
 # the packages' services are not wanted: tests start their own servers

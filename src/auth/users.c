@@ -2,9 +2,9 @@
 #include "users.h"
 
 #include "cred.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +23,7 @@ int users_init(struct users *u, unsigned max, const char *file)
 {
 	memset(u, 0, sizeof(*u));
 	u->max = max > 255 ? 255 : max;
+	u->trust = TRUSTED_POLICY_DEFAULT;
 	if (file) {
 		u->file = strdup(file);
 		if (!u->file)
@@ -37,6 +38,7 @@ static void users_free_one(struct user *user)
 		explicit_bzero(user->pass, user->pass_len);
 	free(user->name);
 	free(user->pass);
+	free(user->cls);
 	memset(user, 0, sizeof(*user));
 }
 
@@ -140,21 +142,6 @@ static void users_set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int users_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The file image: "name:password\n" per user and nothing else. There is no
  * header or comment syntax, since a name may start with any printable octet.
@@ -165,7 +152,8 @@ static char *users_image(const struct users *u, size_t *len)
 	char *buf;
 
 	for (size_t i = 0; i < u->len; i++)
-		cap += (size_t)u->list[i].name_len + u->list[i].pass_len + 2;
+		cap += (size_t)u->list[i].name_len + u->list[i].pass_len + 2 +
+		       (u->list[i].cls ? strlen(u->list[i].cls) + 1 : 0);
 	buf = malloc(cap);
 	if (!buf)
 		return NULL;
@@ -177,51 +165,15 @@ static char *users_image(const struct users *u, size_t *len)
 		buf[off++] = ':';
 		memcpy(buf + off, user->pass, user->pass_len);
 		off += user->pass_len;
+		if (user->cls) {
+			buf[off++] = ':';
+			memcpy(buf + off, user->cls, strlen(user->cls));
+			off += strlen(user->cls);
+		}
 		buf[off++] = '\n';
 	}
 	*len = off;
 	return buf;
-}
-
-/* fsync(2) of the directory; a hook so tests can make it fail (users.h). */
-int (*users_dir_fsync)(int fd) = fsync;
-
-/* Makes the rename durable: fsync of the directory holding the file. */
-static int users_sync_dir(const char *file)
-{
-	const char *slash = strrchr(file, '/');
-	char *dir = slash ? users_dup(file, slash == file ? 1 : (size_t)(slash - file)) :
-			    users_dup(".", 1);
-	int fd, rc = -1;
-
-	if (!dir)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		rc = users_dir_fsync(fd);
-		close(fd);
-	}
-	free(dir);
-	return rc;
-}
-
-/* Writes, syncs and closes the temporary file fd. Returns 0 or -1 (errno). */
-static int users_write_tmp(int fd, const struct users *u)
-{
-	size_t len;
-	char *buf = users_image(u, &len);
-	int rc = -1;
-
-	if (buf && fchmod(fd, 0600) == 0 && users_write_all(fd, buf, len) == 0 &&
-	    fsync(fd) == 0)
-		rc = 0;
-	if (buf) {
-		explicit_bzero(buf, len);
-		free(buf);
-	}
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
 }
 
 /*
@@ -258,45 +210,36 @@ static int users_rehash(struct users *u, char *err, size_t errlen)
 
 int users_save(struct users *u, char *err, size_t errlen)
 {
-	static const char suffix[] = ".tmp.XXXXXX";
-	size_t flen;
-	char *tmp;
-	int fd, saved;
+	size_t len;
+	char *buf;
+	int rc, why;
 
 	if (!u->file) {
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	if (users_rehash(u, err, errlen) != 0)
+	if (users_rehash(u, err, errlen) != 0 ||
+	    trusted_file_check_dir(u->file, &u->trust, err, errlen) != 0)
 		return -1;
-	flen = strlen(u->file);
-	tmp = malloc(flen + sizeof(suffix));
-	if (!tmp) {
+	buf = users_image(u, &len);
+	if (!buf) {
 		users_set_err(err, errlen, "%s: %s", u->file, strerror(ENOMEM));
 		return -1;
 	}
-	memcpy(tmp, u->file, flen);
-	memcpy(tmp + flen, suffix, sizeof(suffix));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	if (users_write_tmp(fd, u) != 0 || rename(tmp, u->file) != 0) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		goto fail;
+	rc = atomic_file_replace(u->file, buf, len);
+	why = errno;
+	explicit_bzero(buf, len);
+	free(buf);
+	if (rc < 0) {
+		users_set_err(err, errlen, "%s: %s", u->file, strerror(why));
+		return -1;
 	}
-	free(tmp);
 	/* the file is replaced: what it holds is what is served from now on */
-	if (users_sync_dir(u->file) != 0)
+	if (rc > 0)
 		log_warn("%s: replaced, but the sync of its directory failed (%s): the change "
 			 "stands and is served; it may not survive a power loss", u->file,
-			 strerror(errno));
+			 strerror(why));
 	return 0;
-fail:
-	users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
-	free(tmp);
-	return -1;
 }
 
 static enum users_result users_append(struct users *u, const char *name, size_t name_len,
@@ -325,6 +268,7 @@ static enum users_result users_append(struct users *u, const char *name, size_t 
 	user.pass_len = (unsigned char)pass_len;
 	user.hashed = cred_is_hash(pass, pass_len);
 	user.line = 0;
+	user.cls = NULL;
 	if (!user.name || !user.pass) {
 		users_free_one(&user);
 		return USERS_NOMEM;
@@ -365,6 +309,39 @@ enum users_result users_set_pass(struct users *u, size_t i, const char *pass, si
 	user->pass = copy;
 	user->pass_len = (unsigned char)pass_len;
 	user->hashed = cred_is_hash(pass, pass_len);
+	return USERS_OK;
+}
+
+bool users_valid_class(const char *cls)
+{
+	size_t len = cls ? strlen(cls) : 0;
+
+	return len >= 1 && len <= 32 &&
+	       strspn(cls, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-") == len;
+}
+
+enum users_result users_set_class(struct users *u, size_t i, const char *cls, bool persist,
+				  char *err, size_t errlen)
+{
+	char *copy = NULL, *old;
+
+	if (i >= u->len)
+		return USERS_NOT_FOUND;
+	if (cls != NULL && strcmp(cls, "default") != 0) {
+		if (!users_valid_class(cls))
+			return USERS_INVALID;
+		if (!(copy = strdup(cls)))
+			return USERS_NOMEM;
+	}
+	old = u->list[i].cls;
+	u->list[i].cls = copy;
+	if (persist && u->file && users_save(u, err, errlen) != 0) {
+		u->list[i].cls = old;
+		free(copy);
+		return USERS_IO;
+	}
+	free(old);
 	return USERS_OK;
 }
 
@@ -415,6 +392,30 @@ static const char *users_reason(enum users_result r, const char *name, size_t na
 	}
 }
 
+/* "name:" then "password" or "hash:class" (users.h), appended. */
+static enum users_result users_parse_entry(struct users *u, const char *name, size_t name_len,
+					   const char *rest, size_t len)
+{
+	const char *colon = len ? memrchr(rest, ':', len) : NULL;
+	char cls[33];
+	size_t clen = colon ? len - (size_t)(colon - rest) - 1 : 0;
+	enum users_result r;
+
+	if (colon == NULL || clen == 0 || clen >= sizeof(cls) ||
+	    !cred_is_hash(rest, (size_t)(colon - rest)))
+		return users_append(u, name, name_len, rest, len);
+	memcpy(cls, colon + 1, clen);
+	cls[clen] = '\0';
+	if (!users_valid_class(cls))
+		return users_append(u, name, name_len, rest, len);
+	r = users_append(u, name, name_len, rest, (size_t)(colon - rest));
+	if (r == USERS_OK && !(u->list[u->len - 1].cls = strdup(cls))) {
+		users_free_one(&u->list[--u->len]);
+		return USERS_NOMEM;
+	}
+	return r;
+}
+
 /* Parses one line (without its '\n'). Returns USERS_OK or the reason's result. */
 static int users_parse_line(struct users *u, const char *line, size_t len, size_t lineno,
 			    char *err, size_t errlen)
@@ -434,8 +435,8 @@ static int users_parse_line(struct users *u, const char *line, size_t len, size_
 		snprintf(err, errlen, "%zu: expected name:password", lineno);
 		return -1;
 	}
-	r = users_append(u, line, (size_t)(colon - line), colon + 1,
-			 len - (size_t)(colon - line) - 1);
+	r = users_parse_entry(u, line, (size_t)(colon - line), colon + 1,
+			      len - (size_t)(colon - line) - 1);
 	if (r == USERS_OK) {
 		u->list[u->len - 1].line = (unsigned)lineno;
 		return 0;
@@ -481,36 +482,6 @@ static void users_warn_plain(const struct users *u)
 		}
 }
 
-/*
- * Removes the temporary files a crash left behind (users_save() names them
- * FILE.tmp.XXXXXX, next to FILE), each logged. Errors are ignored: a stale
- * file is only clutter.
- */
-static void users_remove_stale(const char *file)
-{
-	const char *slash = strrchr(file, '/');
-	const char *base = slash ? slash + 1 : file;
-	char *dir = slash ? users_dup(file, slash == file ? 1 : (size_t)(slash - file)) :
-			    users_dup(".", 1);
-	size_t blen = strlen(base);
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *e;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-
-		if (n != blen + 11 || strncmp(e->d_name, base, blen) != 0 ||
-		    strncmp(e->d_name + blen, ".tmp.", 5) != 0)
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			log_info("%s/%s: removed a temporary file left by an earlier run", dir,
-				 e->d_name);
-	}
-	if (d != NULL)
-		closedir(d);
-	free(dir);
-}
-
 int users_load(struct users *u, char *err, size_t errlen)
 {
 	char *buf, reason[128];
@@ -522,14 +493,12 @@ int users_load(struct users *u, char *err, size_t errlen)
 		users_set_err(err, errlen, "no users file");
 		return -1;
 	}
-	users_remove_stale(u->file);
-	fd = open(u->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		users_set_err(err, errlen, "%s: %s", u->file, strerror(errno));
+	fd = trusted_file_open(u->file, O_RDONLY, 0, &u->trust, err, errlen);
+	if (fd < 0 && errno != ENOENT)
 		return -1;
-	}
+	atomic_file_remove_stale(u->file);
+	if (fd < 0)
+		return 0;
 	buf = malloc(USERS_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);

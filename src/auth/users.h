@@ -16,8 +16,18 @@
  * not an error, so a restart loads exactly what was served. The temporary
  * files a crash leaves (FILE.tmp.XXXXXX) are removed by users_load(). File format: one "name:password" line
  * per user (the name ends at the first ':'), blank lines ignored, mode 0600.
+ * A user with a class (mass.ini's [class NAME], the per-user limits) is
+ * "name:hash:class": the text after the last ':' is the class when it is
+ * a class name ([A-Za-z0-9_-]{1,32}) and what precedes it is a crypt(3)
+ * hash (crypt strings hold no ':'); otherwise the whole rest is the
+ * password (a plaintext one may hold ':'; a class is written only after
+ * the rewrite has hashed it).
  * There are no comments: the file is machine-written, and a name may start
  * with any printable octet, '#' and ';' included.
+ * The file is opened as core/trusted_file.h says (u->trust): never through
+ * a final symlink, and refused when it or its directory could have been
+ * written by anyone but root, the running user or the service user; a
+ * rewrite first checks the directory the same way.
  *
  * No clear password at rest: every rewrite of the file first replaces each
  * plaintext entry by its hash (method and cost from users_set_hash(), by
@@ -39,6 +49,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/trusted_file.h"
+
 #define USERS_FIELD_MAX 255
 
 enum users_result {
@@ -56,6 +68,7 @@ struct user {
 	char *pass;   /* the stored password: plaintext or a crypt(3) hash */
 	unsigned char name_len, pass_len;
 	bool hashed;  /* cred_is_hash(pass) */
+	char *cls;    /* the user's class ([A-Za-z0-9_-]{1,32}), NULL: the default class */
 	unsigned line; /* its line in the users file, 0 when it came from elsewhere */
 };
 
@@ -66,6 +79,7 @@ struct users {
 	char *file;       /* backing file, or NULL */
 	char *hash_method; /* for the rehash on rewrite; NULL: CRED_DEFAULT_METHOD */
 	unsigned long hash_cost; /* 0: libcrypt's default */
+	struct trusted_policy trust; /* how file is opened (core/trusted_file.h); strict by default */
 };
 
 /*
@@ -98,6 +112,18 @@ enum users_result users_add(struct users *u, const char *name, size_t name_len,
  * or USERS_NOMEM (the entry is then unchanged).
  */
 enum users_result users_set_pass(struct users *u, size_t i, const char *pass, size_t pass_len);
+
+/* True when cls is a valid class name ([A-Za-z0-9_-]{1,32}). */
+bool users_valid_class(const char *cls);
+
+/*
+ * Sets the class of entry i (NULL or "default": the default class, stored
+ * as none), persisting like users_add() (the old class is put back when the
+ * file could not be replaced). Returns USERS_OK, USERS_NOT_FOUND (i out of
+ * range), USERS_INVALID (not a class name), USERS_IO or USERS_NOMEM.
+ */
+enum users_result users_set_class(struct users *u, size_t i, const char *cls, bool persist,
+				  char *err, size_t errlen);
 
 /* Deletes a user, persisting like users_add(). Returns a users_result. */
 enum users_result users_del(struct users *u, const char *name, size_t name_len,
@@ -134,9 +160,6 @@ size_t users_plain_count(const struct users *u);
  * a read or format error ("FILE:LINE: reason" in err; u is left empty).
  */
 int users_load(struct users *u, char *err, size_t errlen);
-
-/* The directory fsync of users_save(), fsync(2) unless a test replaces it. */
-extern int (*users_dir_fsync)(int fd);
 
 /*
  * Writes the whole set to the backing file atomically, after replacing every

@@ -17,6 +17,7 @@
 #include "auth/cred.h"
 #include "auth/users.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "core/loop.h"
 
 #define VERIFY_MAX_THREADS 16
@@ -43,6 +44,9 @@ struct verify_req {
 	bool ok;                     /* the answer, written by whoever answers */
 	bool cacheable;              /* a hash check whose success goes to the cache */
 	bool first;                  /* queued ahead of the others (verify_start_first) */
+	bool admin;                  /* may take the admin reserve */
+	uint8_t src[16];             /* the client's source (pace.h's key); srclen 0: none */
+	size_t srclen;
 	uint64_t generation;         /* the cache's generation when started */
 	unsigned char digest[VERIFY_DIGEST_LEN];
 	verify_done_fn *done;
@@ -351,18 +355,45 @@ void verify_pool_destroy(struct verify_pool *pool)
 	free(pool);
 }
 
+/*
+ * Whether r may take a place in the queue: below the admin reserve (or r
+ * is admin work), and r's source below its share. Under the lock.
+ */
+static bool verify_room(const struct verify_pool *pool, const struct verify_req *r)
+{
+	size_t limit = pool->queue_max;
+	size_t mine = 0;
+	const struct verify_req *q;
+
+	if (!r->admin)
+		limit -= pool->queue_max > VERIFY_RESERVE(pool->queue_max) ?
+			 VERIFY_RESERVE(pool->queue_max) : 0;
+	if (pool->queued >= limit)
+		return false;
+	if (r->srclen == 0 || r->admin)
+		return true;
+	TAILQ_FOREACH(q, &pool->queue, link)
+		if (q->srclen == r->srclen && memcmp(q->src, r->src, r->srclen) == 0 &&
+		    ++mine >= VERIFY_SHARE(pool->queue_max))
+			return false;
+	return true;
+}
+
 /* Queues r for a worker (to_worker) or straight for the loop's next round. */
 static int verify_submit(struct verify_pool *pool, struct verify_req *r, bool to_worker,
 			 struct verify_req **handle)
 {
 	pthread_mutex_lock(&pool->lock);
-	if (to_worker && pool->queued >= pool->queue_max) {
+	if (to_worker && !verify_room(pool, r)) {
+		bool whole = pool->queued >= pool->queue_max;
+
 		pthread_mutex_unlock(&pool->lock);
 		pool->full++;
 		if (pool->full_logged_ms == 0 ||
 		    loop_now_ms(pool->loop) - pool->full_logged_ms >= 1000) {
-			log_warn("verify: %zu password checks already waiting; refusing "
-				 "(%llu refused so far)", pool->queue_max,
+			log_warn("verify: %s; refusing as busy (%llu refused so far)",
+				 whole ? "the queue of password checks is full" :
+				 "no room for this client (its source's share, or the admin reserve)",
 				 (unsigned long long)pool->full);
 			pool->full_logged_ms = loop_now_ms(pool->loop);
 			if (pool->full_logged_ms == 0)
@@ -424,29 +455,57 @@ static void verify_digest(const struct verify_pool *pool, const char *name, size
 	sodium_memzero(&h, sizeof(h));
 }
 
+/* A new request of kind for pool, ctx set; the caller fills the rest. NULL on ENOMEM. */
+static struct verify_req *verify_req_new(struct verify_pool *pool, enum verify_kind kind,
+					 void *ctx)
+{
+	struct verify_req *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->pool = pool;
+		r->kind = kind;
+		r->ctx = ctx;
+	}
+	return r;
+}
+
+/* A new password check for pool, counted and tagged with the cache's generation. */
+static struct verify_req *verify_check_new(struct verify_pool *pool, verify_done_fn *done,
+					   void *ctx)
+{
+	struct verify_req *r = verify_req_new(pool, VERIFY_CHECK, ctx);
+
+	if (r) {
+		r->done = done;
+		r->generation = pool->generation;
+		pool->checks++;
+	}
+	return r;
+}
+
 /*
  * Decides who answers: the loop's next round (invalid input, a plaintext
  * entry, an unknown name with no hash to spend time on, a cache hit) or a
  * worker (a hash to check, the dummy one for an unknown name included).
  */
-static int verify_start_at(struct verify_pool *pool, bool first, const struct users *users,
-			   const char *name, size_t nlen, const char *pass, size_t plen,
-			   verify_done_fn *done, void *ctx, struct verify_req **handle)
+static int verify_start_at(struct verify_pool *pool, const struct verify_from *from,
+			   const struct users *users, const char *name, size_t nlen,
+			   const char *pass, size_t plen, verify_done_fn *done, void *ctx,
+			   struct verify_req **handle)
 {
-	struct verify_req *r = calloc(1, sizeof(*r));
+	struct verify_req *r = verify_check_new(pool, done, ctx);
 	const char *stored;
 	bool worker = false;
 	long i;
 
 	if (!r)
 		return -1;
-	r->pool = pool;
-	r->first = first;
-	r->kind = VERIFY_CHECK;
-	r->done = done;
-	r->ctx = ctx;
-	r->generation = pool->generation;
-	pool->checks++;
+	r->first = r->admin = from->admin;
+	if (from->addr != NULL) {
+		r->srclen = net_host(from->addr, r->src);
+		if (r->srclen == 16)
+			r->srclen = 8;  /* an IPv6 source is its /64, as in pace.h */
+	}
 	if (!cred_valid_pass(pass, plen) || nlen > CRED_FIELD_MAX)
 		return verify_submit(pool, r, false, handle);
 	i = users_find(users, name, nlen);
@@ -482,14 +541,25 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 		 size_t nlen, const char *pass, size_t plen, verify_done_fn *done, void *ctx,
 		 struct verify_req **handle)
 {
-	return verify_start_at(pool, false, users, name, nlen, pass, plen, done, ctx, handle);
+	const struct verify_from from = { NULL, false };
+
+	return verify_start_at(pool, &from, users, name, nlen, pass, plen, done, ctx, handle);
 }
 
 int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
 		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
 		       void *ctx, struct verify_req **handle)
 {
-	return verify_start_at(pool, true, users, name, nlen, pass, plen, done, ctx, handle);
+	const struct verify_from from = { NULL, true };
+
+	return verify_start_at(pool, &from, users, name, nlen, pass, plen, done, ctx, handle);
+}
+
+int verify_start_from(struct verify_pool *pool, const struct verify_from *from,
+		      const struct users *users, const char *name, size_t nlen, const char *pass,
+		      size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle)
+{
+	return verify_start_at(pool, from, users, name, nlen, pass, plen, done, ctx, handle);
 }
 
 /*
@@ -508,16 +578,10 @@ static int verify_crypt_at(struct verify_pool *pool, const char *name, size_t nl
 		errno = EINVAL;
 		return -1;
 	}
-	r = calloc(1, sizeof(*r));
+	r = verify_check_new(pool, done, ctx);
 	if (!r)
 		return -1;
-	r->pool = pool;
-	r->kind = VERIFY_CHECK;
 	r->known = true;
-	r->done = done;
-	r->ctx = ctx;
-	r->generation = pool->generation;
-	pool->checks++;
 	if (!cred_valid_pass(pass, plen))
 		return verify_submit(pool, r, false, handle);
 	if (name && pool->cache_sets) {
@@ -559,13 +623,11 @@ int verify_hash_start(struct verify_pool *pool, const char *method, unsigned lon
 		errno = EINVAL;
 		return -1;
 	}
-	r = calloc(1, sizeof(*r));
+	r = verify_req_new(pool, VERIFY_HASH, ctx);
 	if (!r)
 		return -1;
-	r->pool = pool;
-	r->kind = VERIFY_HASH;
+	r->admin = true;  /* MASS 0A: an admin's request */
 	r->hashed = done;
-	r->ctx = ctx;
 	r->cost = cost;
 	if (method)
 		strcpy(r->method, method);

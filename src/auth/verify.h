@@ -31,9 +31,15 @@
  * worker. An unknown name is checked against users_dummy() so that it costs
  * what a known name costs.
  *
- * The queue of work for the workers is bounded (queue_max): when it is
- * full, verify_start() refuses (the caller answers "login failed") and the
- * pool logs it, at most once a second.
+ * The queue of work for the workers is bounded (queue_max) and shared
+ * fairly: the last VERIFY_RESERVE(queue_max) places are kept for admin
+ * work (verify_start_first(), admin logins through verify_start_from(),
+ * verify_hash_start() for MASS 0A), and a request that names its client
+ * (verify_start_from()) is refused while that client's source (its IPv4
+ * address or IPv6 /64) already has VERIFY_SHARE(queue_max) requests
+ * waiting. A refusal is "busy", errno EAGAIN, never a wrong password: the
+ * caller closes the connection or answers a server failure, and counts no
+ * failure against anyone. The pool logs refusals, at most once a second.
  *
  * Create the pool after any fork() (daemonising) and after dropping
  * privileges; workers block every signal, so signals reach the loop thread.
@@ -47,9 +53,20 @@
 #include <stdint.h>
 
 struct loop;
+struct sockaddr;
 struct users;
 struct verify_pool;
 struct verify_req;
+
+/* Places of the queue only admin work may take; most one source may hold waiting. */
+#define VERIFY_RESERVE(queue_max) ((queue_max) / 16 > 0 ? (queue_max) / 16 : 1)
+#define VERIFY_SHARE(queue_max) ((queue_max) / 8 > 0 ? (queue_max) / 8 : 1)
+
+/* Who asks (verify_start_from()): the client and whether it is an admin login. */
+struct verify_from {
+	const struct sockaddr *addr;  /* the client; NULL: no per-source share */
+	bool admin;                   /* a MASS admin: queued first, may use the reserve */
+};
 
 /* The answer of verify_start(): ok is true when the password matched. */
 typedef void verify_done_fn(void *ctx, bool ok);
@@ -87,9 +104,11 @@ void verify_pool_destroy(struct verify_pool *pool);
  * Checks name/pass (nlen/plen octets, not NUL-terminated) against users.
  * Returns 0: done(ctx, ok) will run later on the loop, exactly once, unless
  * verify_cancel(*handle) is called first; *handle (when handle is not NULL)
- * is valid until then. Returns -1 when the request cannot be queued (queue
- * full, logged; or out of memory): done never runs, and the caller answers
- * as for a wrong password. users is read only during this call.
+ * is valid until then. Returns -1 when the request cannot be queued: errno
+ * EAGAIN when the queue is full for it (busy, logged: see above), ENOMEM;
+ * done never runs, and the caller answers "busy", not a wrong password.
+ * users is read only during this call. Not admin work: the reserve stays
+ * free.
  */
 int verify_start(struct verify_pool *pool, const struct users *users, const char *name,
 		 size_t nlen, const char *pass, size_t plen, verify_done_fn *done, void *ctx,
@@ -104,6 +123,14 @@ int verify_start(struct verify_pool *pool, const struct users *users, const char
 int verify_start_first(struct verify_pool *pool, const struct users *users, const char *name,
 		       size_t nlen, const char *pass, size_t plen, verify_done_fn *done,
 		       void *ctx, struct verify_req **handle);
+
+/*
+ * verify_start() or verify_start_first() (from->admin) for a client whose
+ * source gets only its share of the queue (from->addr). Same returns.
+ */
+int verify_start_from(struct verify_pool *pool, const struct verify_from *from,
+		      const struct users *users, const char *name, size_t nlen, const char *pass,
+		      size_t plen, verify_done_fn *done, void *ctx, struct verify_req **handle);
 
 /*
  * Checks pass (plen octets) against one crypt(3) string crypt (NUL-

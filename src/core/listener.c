@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -20,6 +21,8 @@ struct listener {
 	listener_accept_fn *fn;
 	void *data;
 	struct loop_timer resume;
+	int spare[LISTENER_SPARE_MAX]; /* held for when descriptors run out */
+	unsigned nspare, want_spare;
 };
 
 static void listener_on_ready(struct loop *loop, int fd, void *data, int events);
@@ -62,14 +65,40 @@ static void listener_on_ready(struct loop *loop, int fd, void *data, int events)
 			continue;
 		case EMFILE:
 		case ENFILE:
+			if (l->nspare > 0) {
+				/* a spare gives way: this connection is what it was kept for */
+				close(l->spare[--l->nspare]);
+				continue;
+			}
+			/* fall through */
 		case ENOBUFS:
 		case ENOMEM:
 			listener_pause(l, errno);
 			return;
 		default: /* EAGAIN: drained */
+			listener_reserve_refill(l);
 			return;
 		}
 	}
+}
+
+void listener_reserve_refill(struct listener *l)
+{
+	while (l->nspare < l->want_spare) {
+		/* an eventfd: a descriptor that needs no path (sandboxes) and no port */
+		int fd = eventfd(0, EFD_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		l->spare[l->nspare++] = fd;
+	}
+}
+
+unsigned listener_reserve(struct listener *l, unsigned n)
+{
+	l->want_spare = n < LISTENER_SPARE_MAX ? n : LISTENER_SPARE_MAX;
+	listener_reserve_refill(l);
+	return l->nspare;
 }
 
 struct listener *listener_open(struct loop *loop, const char *addr, uint16_t port,
@@ -126,5 +155,7 @@ void listener_close(struct listener *l)
 	loop_timer_stop(l->loop, &l->resume);
 	loop_remove(l->loop, l->fd);
 	close(l->fd);
+	while (l->nspare > 0)
+		close(l->spare[--l->nspare]);
 	free(l);
 }

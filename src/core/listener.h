@@ -7,6 +7,13 @@
  * the process runs out of descriptors (EMFILE/ENFILE) or memory, accepting
  * pauses for LISTENER_PAUSE_MS and resumes, instead of spinning on a
  * readiness that cannot be served.
+ *
+ * A listener may hold spare descriptors (listener_reserve(): the MASS
+ * listeners), so that when a client has exhausted the process's (each
+ * SOCKS session opens more after accept: a connect, UDP sockets) the
+ * listener gives one up to accept a connection instead of pausing. The
+ * others never touch the spares: SOCKS accepting stops (pauses on EMFILE)
+ * before the reserve is used.
  */
 #ifndef MASS_LISTENER_H
 #define MASS_LISTENER_H
@@ -17,6 +24,7 @@
 
 #define LISTENER_BATCH 64
 #define LISTENER_PAUSE_MS 100
+#define LISTENER_SPARE_MAX 32
 
 struct loop;
 struct listener;
@@ -38,6 +46,16 @@ uint16_t listener_port(const struct listener *l);
 
 /* The bound address as text, e.g. "127.0.0.1" or "::1". */
 const char *listener_addr(const struct listener *l);
+
+/*
+ * Holds n (at most LISTENER_SPARE_MAX) spare descriptors for this
+ * listener's connections: when accept fails for want of descriptors, a
+ * spare is closed and accept tried again. Returns how many are held.
+ */
+unsigned listener_reserve(struct listener *l, unsigned n);
+
+/* Opens spares again up to the number asked for (call when descriptors may be free). */
+void listener_reserve_refill(struct listener *l);
 
 /* Stops accepting and frees. NULL is ignored. */
 void listener_close(struct listener *l);

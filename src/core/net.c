@@ -92,6 +92,63 @@ int net_connect_start(const struct sockaddr *addr, socklen_t len)
 	return fd;
 }
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
+/* IP_FREEBIND at the level of fd's family. */
+static int net_freebind(int fd, int family)
+{
+	int one = 1;
+
+	return family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))
+				  : setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+}
+
+int net_bind_from(const struct sockaddr *src, socklen_t srclen, int type, bool freebind)
+{
+	int fd = socket(src->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if ((freebind && net_freebind(fd, src->sa_family) < 0) || bind(fd, src, srclen) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int net_connect_from(const struct sockaddr *addr, socklen_t len, const struct sockaddr *src,
+		     socklen_t srclen, bool freebind)
+{
+	int one = 1, fd, saved;
+
+	if (src == NULL)
+		return net_connect_start(addr, len);
+	if (src->sa_family != addr->sa_family) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 ||
+	    (freebind && net_freebind(fd, src->sa_family) < 0) || bind(fd, src, srclen) < 0 ||
+	    (connect(fd, addr, len) < 0 && errno != EINPROGRESS)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int net_socket_error(int fd)
 {
 	int soerr = 0;
@@ -283,4 +340,28 @@ int net_local_addrs(struct sockaddr_storage *out, size_t max)
 	}
 	freeifaddrs(list);
 	return (int)n;
+}
+
+int net_name_normalise(char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || name[0] == '.')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == ':' ||
+			  (c == '.' && name[i + 1] != '.');
+
+		if (!ok)
+			return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+	name[len] = '\0';
+	return 0;
 }

@@ -48,6 +48,24 @@ int net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
  */
 int net_connect_start(const struct sockaddr *addr, socklen_t len);
 
+/*
+ * The same, leaving from src (port 0; NULL: the kernel chooses, as
+ * net_connect_start): IP_BIND_ADDRESS_NO_PORT, so the port is picked at
+ * connect() per destination and the source's ports are not used up by
+ * bind(), and IP_FREEBIND (IPV6_FREEBIND) with freebind, for an address
+ * of a prefix routed to the host (`ip -6 route add local PREFIX dev lo`)
+ * but on no interface. Returns the socket, or -1 with errno set.
+ */
+int net_connect_from(const struct sockaddr *addr, socklen_t len, const struct sockaddr *src,
+		     socklen_t srclen, bool freebind);
+
+/*
+ * A socket of src's family and type bound to src (port as given), with
+ * IP_FREEBIND when freebind: for BIND's listener and UDP's outbound socket
+ * on an egress address. Returns it (non-blocking), or -1 with errno set.
+ */
+int net_bind_from(const struct sockaddr *src, socklen_t srclen, int type, bool freebind);
+
 /* The pending error of a socket after a non-blocking connect (0: connected). */
 int net_socket_error(int fd);
 
@@ -106,5 +124,16 @@ bool net_cidr_any(const struct net_cidr *nets, size_t n, const struct sockaddr *
  * set when the list cannot be had.
  */
 int net_local_addrs(struct sockaddr_storage *out, size_t max);
+
+/*
+ * A destination name as the client sent it, made the one form that the
+ * ACL judges, the resolver asks and the access log records: lower case,
+ * one final dot removed (a SOCKS destination is absolute anyway: it is
+ * resolved without search domains). Refused (-1, name unchanged): an empty
+ * name or label, a leading dot, and any byte but letters, digits, '-',
+ * '_', '.' and ':' (an IPv6 literal), so '\' escapes, which the resolver
+ * would strip ("l\o.test" asks for lo.test), never reach it. Returns 0.
+ */
+int net_name_normalise(char *name);
 
 #endif

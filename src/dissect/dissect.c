@@ -1,24 +1,17 @@
 /*
- * dissect: the framework shared by the password dissectors. See dissect.h
- * for the relay's side and dissect_int.h for the protocols' side.
+ * dissect: the flow machinery shared by the password dissectors: feeding,
+ * the line splitter and budget, the queue of commands awaiting answers, the
+ * reporting. It names no protocol (dissect_registry.c holds the table). See
+ * dissect.h for the relay's side and dissect_int.h for the protocols' side.
  */
 #include "dissect.h"
 
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "base64.h"
 #include "core/log.h"
 #include "dissect_int.h"
-
-/* The registry: the parser of each protocol of dissect.h's table. */
-static const struct dissect_proto *const dissect_protos[DISSECT_COUNT] = {
-	[DISSECT_POP3] = &dissect_pop3, [DISSECT_HTTP] = &dissect_http,
-	[DISSECT_FTP] = &dissect_ftp, [DISSECT_IMAP] = &dissect_imap,
-	[DISSECT_SMTP] = &dissect_smtp,
-};
 
 /* The line splitter of one direction. */
 struct dissect_split {
@@ -27,6 +20,7 @@ struct dissect_split {
 	bool cut;          /* the current unit outgrew buf; skipping its rest */
 	uint64_t raw;      /* bytes still to pass as a raw block */
 	bool raw_keep;     /* hand them over (else skip them) */
+	bool raw_pass;     /* the owner may take them unseen (dissect_pass) */
 	size_t seen;       /* line bytes since the last reset, against DISSECT_BUDGET */
 };
 
@@ -39,7 +33,8 @@ struct dissect_waiting {
 struct dissect {
 	const struct dissect_proto *proto;  /* NULL until the first line settles it */
 	const struct dissect_proto *by_port;
-	bool enabled[DISSECT_COUNT];        /* protocols with ports configured */
+	const struct dissect_proto *candidates[DISSECT_COUNT]; /* protocols with ports */
+	size_t ncandidates;
 	dissect_report_fn *report;
 	void *ctx;
 	bool stopped;
@@ -49,124 +44,61 @@ struct dissect {
 	alignas(max_align_t) unsigned char state[];
 };
 
-static bool dissect_port_watched(const struct dissect_ports *p, uint16_t port)
-{
-	for (size_t i = 0; i < p->len && i < DISSECT_MAX_PORTS; i++)
-		if (p->ports[i] == port)
-			return true;
-	return false;
-}
-
-bool dissect_looks_like_http(const uint8_t *buf, size_t len)
-{
-	static const char *const methods[] = {
-		"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
-		"PATCH ", "CONNECT ", "TRACE ",
-	};
-
-	const uint8_t *lf;
-
-	if (buf == NULL)
-		return false;
-	lf = memchr(buf, '\n', len);
-	if (lf != NULL && dissect_http_request_line((const char *)buf,
-						    (size_t)(lf - buf) - (lf > buf && lf[-1] == '\r'),
-						    false))
-		return true; /* a whole request line, any method */
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		size_t n = strlen(methods[i]);
-
-		/* the target must follow: origin, absolute, authority or '*' form */
-		if (len > n && memcmp(buf, methods[i], n) == 0 && buf[n] > ' ' && buf[n] < 0x7f)
-			return true;
-	}
-	return false;
-}
-
-/* The protocol watching port (the first in table order), or NULL. */
-static const struct dissect_proto *dissect_by_port(const struct dissect_ports ports[DISSECT_COUNT],
-						   uint16_t port)
-{
-	for (size_t i = 0; i < DISSECT_COUNT; i++)
-		if (dissect_port_watched(&ports[i], port))
-			return dissect_protos[i];
-	return NULL;
-}
-
-/* The largest protocol state: a flow's protocol may be settled after start. */
-static size_t dissect_state_max(void)
+/* The largest state of the candidates: the flow is settled after start. */
+static size_t dissect_state_max(const struct dissect_proto *const *candidates, size_t n)
 {
 	size_t max = 0;
 
-	for (size_t i = 0; i < DISSECT_COUNT; i++)
-		if (dissect_protos[i]->state_size > max)
-			max = dissect_protos[i]->state_size;
+	for (size_t i = 0; i < n; i++)
+		if (candidates[i]->state_size > max)
+			max = candidates[i]->state_size;
 	return max;
 }
 
-struct dissect *dissect_start(const struct dissect_ports ports[DISSECT_COUNT],
-			      uint16_t dest_port, const uint8_t *first_bytes, size_t first_len,
-			      dissect_report_fn *report, void *ctx)
+struct dissect *dissect_flow_new(const struct dissect_proto *const *candidates, size_t n,
+				 const struct dissect_proto *by_port,
+				 dissect_report_fn *report, void *ctx)
 {
-	const struct dissect_proto *by_port = dissect_by_port(ports, dest_port);
 	struct dissect *d;
 
-	if (by_port == NULL && (ports[DISSECT_HTTP].len == 0 ||
-				!dissect_looks_like_http(first_bytes, first_len)))
-		return NULL;
-	d = calloc(1, sizeof(*d) + dissect_state_max());
+	if (n > DISSECT_COUNT)
+		n = DISSECT_COUNT;
+	d = calloc(1, sizeof(*d) + dissect_state_max(candidates, n));
 	if (d == NULL)
 		return NULL;
-	d->by_port = by_port != NULL ? by_port : &dissect_http;
-	for (size_t i = 0; i < DISSECT_COUNT; i++)
-		d->enabled[i] = ports[i].len > 0;
+	memcpy(d->candidates, candidates, n * sizeof(candidates[0]));
+	d->ncandidates = n;
+	d->by_port = by_port;
 	d->report = report;
 	d->ctx = ctx;
 	return d;
 }
 
-/* Does the line start with prefix (case-insensitive)? */
-static bool dissect_prefix(const struct dissect_unit *u, const char *prefix)
+/* What the candidate says of the first line (NO when it has no hook). */
+static enum dissect_sniff dissect_sniff_one(const struct dissect_proto *p, enum dissect_dir dir,
+					    const struct dissect_unit *u)
 {
-	size_t n = strlen(prefix);
-
-	return u->len >= n && strncasecmp(u->s, prefix, n) == 0;
+	return p->sniff != NULL ? p->sniff(dir, u, false) : DISSECT_SNIFF_NO;
 }
 
-/* Does the line hold word anywhere (case-insensitive)? */
-static bool dissect_contains(const struct dissect_unit *u, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (size_t i = 0; i + n <= u->len; i++)
-		if (strncasecmp(u->s + i, word, n) == 0)
-			return true;
-	return false;
-}
-
-/* The protocol a server greeting belongs to, or the port's. */
-static enum dissect_protocol dissect_greeting(const struct dissect *d, const struct dissect_unit *u)
-{
-	if (dissect_prefix(u, "+OK"))
-		return DISSECT_POP3;
-	if (dissect_prefix(u, "* OK") || dissect_prefix(u, "* PREAUTH") || dissect_prefix(u, "* BYE"))
-		return DISSECT_IMAP;
-	if (dissect_prefix(u, "220") && d->by_port->index != DISSECT_FTP &&
-	    d->by_port->index != DISSECT_SMTP)
-		return dissect_contains(u, "SMTP") ? DISSECT_SMTP : DISSECT_FTP;
-	return d->by_port->index;
-}
-
-/* The first line of the flow settles the protocol (see dissect_start). */
+/* The first line of the flow settles the protocol (see dissect_flow_new). */
 static void dissect_settle(struct dissect *d, enum dissect_dir dir, const struct dissect_unit *u)
 {
-	enum dissect_protocol id = d->by_port->index;
+	const struct dissect_proto *yes = NULL, *maybe = NULL;
 
-	if (dir == DISSECT_TO_SERVER && dissect_http_request_line(u->s, u->len, false))
-		id = DISSECT_HTTP;
-	else if (dir == DISSECT_TO_CLIENT)
-		id = dissect_greeting(d, u);
-	d->proto = d->enabled[id] ? dissect_protos[id] : d->by_port;
+	if (dissect_sniff_one(d->by_port, dir, u) != DISSECT_SNIFF_NO) {
+		yes = d->by_port;
+	} else {
+		for (size_t i = 0; i < d->ncandidates && yes == NULL; i++) {
+			enum dissect_sniff v = dissect_sniff_one(d->candidates[i], dir, u);
+
+			if (v == DISSECT_SNIFF_YES)
+				yes = d->candidates[i];
+			else if (v == DISSECT_SNIFF_MAYBE && maybe == NULL)
+				maybe = d->candidates[i];
+		}
+	}
+	d->proto = yes != NULL ? yes : maybe != NULL ? maybe : d->by_port;
 	if (d->proto->init != NULL)
 		d->proto->init(d->state);
 }
@@ -246,107 +178,6 @@ bool dissect_queue_answer(struct dissect *d, const char *result)
 	return had;
 }
 
-int dissect_sasl_plain(struct dissect *d, const char *b64, size_t len)
-{
-	uint8_t raw[BASE64_DECODED_MAX(DISSECT_LINE_MAX)];
-	size_t n;
-	const uint8_t *user, *pass;
-
-	if (base64_decode(b64, len, raw, sizeof(raw), &n) < 0)
-		return -1;
-	/* authzid NUL authcid NUL passwd: exactly two NULs */
-	user = memchr(raw, 0, n);
-	if (user == NULL)
-		return -1;
-	user++;
-	pass = memchr(user, 0, n - (size_t)(user - raw));
-	if (pass == NULL || memchr(pass + 1, 0, n - (size_t)(pass + 1 - raw)) != NULL)
-		return -1;
-	pass++;
-	return dissect_queue_credential(d, (const char *)user, (size_t)(pass - 1 - user),
-					(const char *)pass, n - (size_t)(pass - raw));
-}
-
-/* A SASL LOGIN step: base64 of the user or of the password. Returns the
- * next step: the password after a user, else the end of the responses (an
- * invalid user: the exchange is not followed any further). */
-static enum dissect_sasl_step dissect_sasl_login(struct dissect *d, struct dissect_sasl *s,
-						 const char *b64, size_t len)
-{
-	uint8_t raw[BASE64_DECODED_MAX(DISSECT_LINE_MAX)];
-	size_t n;
-
-	if (base64_decode(b64, len, raw, sizeof(raw), &n) < 0)
-		return s->step == DISSECT_SASL_USER ? DISSECT_SASL_OTHER : DISSECT_SASL_NONE;
-	if (s->step == DISSECT_SASL_PASS) {
-		dissect_queue_credential(d, s->user, s->user_len, (const char *)raw, n);
-		return DISSECT_SASL_NONE;
-	}
-	s->user_len = n < sizeof(s->user) ? n : sizeof(s->user);
-	memcpy(s->user, raw, s->user_len);
-	return DISSECT_SASL_PASS;
-}
-
-void dissect_sasl_start(struct dissect *d, struct dissect_sasl *s, const char *args, size_t len)
-{
-	const char *sp = memchr(args, ' ', len);
-
-	if (sp == NULL)
-		dissect_sasl_begin(d, s, args, len, NULL, 0);
-	else
-		dissect_sasl_begin(d, s, args, (size_t)(sp - args), sp + 1, len - (size_t)(sp + 1 - args));
-}
-
-void dissect_sasl_begin(struct dissect *d, struct dissect_sasl *s,
-			const char *mech, size_t mech_len, const char *ir, size_t irlen)
-{
-	s->user_len = 0;
-	if (mech_len == 5 && dissect_word(mech, mech_len, "PLAIN"))
-		s->step = DISSECT_SASL_PLAIN;
-	else if (mech_len == 5 && dissect_word(mech, mech_len, "LOGIN"))
-		s->step = DISSECT_SASL_USER;
-	else
-		s->step = DISSECT_SASL_OTHER;
-	if (ir == NULL || s->step == DISSECT_SASL_OTHER)
-		return;
-	if (irlen == 1 && ir[0] == '=')
-		irlen = 0; /* the empty initial response */
-	if (s->step == DISSECT_SASL_PLAIN) {
-		dissect_sasl_plain(d, ir, irlen);
-		s->step = DISSECT_SASL_NONE; /* nothing more to read */
-	} else {
-		s->step = dissect_sasl_login(d, s, ir, irlen);
-	}
-}
-
-void dissect_sasl_line(struct dissect *d, struct dissect_sasl *s, const struct dissect_unit *u)
-{
-	bool cancel = u->len == 1 && u->s[0] == '*';
-
-	if (u->cut || u->raw || cancel) {
-		s->step = cancel ? DISSECT_SASL_NONE : DISSECT_SASL_OTHER;
-		return;
-	}
-	switch (s->step) {
-	case DISSECT_SASL_PLAIN:
-		dissect_sasl_plain(d, u->s, u->len);
-		s->step = DISSECT_SASL_NONE;
-		break;
-	case DISSECT_SASL_USER:
-	case DISSECT_SASL_PASS:
-		s->step = dissect_sasl_login(d, s, u->s, u->len);
-		break;
-	case DISSECT_SASL_NONE:
-	case DISSECT_SASL_OTHER:
-		break;
-	}
-}
-
-void dissect_sasl_end(struct dissect_sasl *s)
-{
-	s->step = DISSECT_SASL_NONE;
-}
-
 void dissect_budget_reset(struct dissect *d, enum dissect_dir dir)
 {
 	d->split[dir].seen = 0;
@@ -391,14 +222,31 @@ bool dissect_word(const char *s, size_t len, const char *word)
 	return true;
 }
 
-void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, bool keep)
+void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, enum dissect_raw_mode mode)
 {
 	struct dissect_split *sp = &d->split[dir];
 
 	sp->raw = n;
-	sp->raw_keep = keep && n > 0;
+	sp->raw_keep = mode == DISSECT_RAW_KEEP && n > 0;
+	sp->raw_pass = mode == DISSECT_RAW_PASS && n > 0;
 	sp->len = 0;
 	sp->cut = false;
+}
+
+uint64_t dissect_pass(struct dissect *d, enum dissect_dir dir)
+{
+	struct dissect_split *sp;
+	uint64_t n;
+
+	if (d == NULL || d->stopped || (dir != DISSECT_TO_SERVER && dir != DISSECT_TO_CLIENT))
+		return 0;
+	sp = &d->split[dir];
+	if (!sp->raw_pass)
+		return 0;
+	n = sp->raw;
+	sp->raw = 0;
+	sp->raw_pass = false;
+	return n;
 }
 
 /* Hands the collected unit to the protocol and resets the splitter. */
@@ -443,6 +291,8 @@ static size_t dissect_feed_raw(struct dissect *d, enum dissect_dir dir, const ui
 		sp->seen += take;
 	}
 	sp->raw -= take;
+	if (sp->raw == 0)
+		sp->raw_pass = false;
 	if (sp->raw == 0 && sp->raw_keep) {
 		sp->raw_keep = false;
 		*v = dissect_deliver(d, dir, true);

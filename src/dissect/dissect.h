@@ -14,7 +14,10 @@
  * the protocol resetting the count. Bodies and literals skipped by their
  * length are not lines and cost nothing against the budget: HTTP resets it
  * at every message, so a kept-alive connection is inspected request by
- * request for its whole life, its state bounded all along.
+ * request for its whole life, its state bounded all along. Those bodies need
+ * not even be fed: dissect_pass() says how many bytes the owner may move
+ * unseen (by splice), so only start lines, headers and chunk-size lines
+ * pass through user space.
  */
 #ifndef MASS_DISSECT_H
 #define MASS_DISSECT_H
@@ -30,7 +33,9 @@
 /*
  * The protocols, the one table of them: X(ID, [dissectors] key, default
  * ports...). It makes the ids (DISSECT_POP3 ...), the configuration keys
- * (config.c) and the defaults below; the parsers register in dissect.c.
+ * (config.c), the defaults below and the registry (dissect_registry.c),
+ * whose row for ID is DISSECT_PROTO(ID), defined in that protocol's file
+ * (dissect_int.h). Adding a protocol is that file and one line here.
  */
 #define DISSECT_PROTOCOLS(X) \
 	X(POP3, "pop3", 110) \
@@ -99,6 +104,15 @@ bool dissect_looks_like_http(const uint8_t *buf, size_t len);
 /* Feeds bytes of one direction. Once DISSECT_STOP is returned, stop feeding. */
 enum dissect_verdict dissect_feed(struct dissect *d, enum dissect_dir dir,
 				  const uint8_t *buf, size_t len);
+
+/*
+ * How many of the bytes of dir that follow those fed so far the dissector
+ * lets go by unseen (an HTTP body of known length, a chunk's data, a server
+ * literal): 0 when it must see the next byte. It counts them as gone: the
+ * owner must move exactly that many of dir before feeding dir again (the
+ * relay splices them). Asking again before that answers 0.
+ */
+uint64_t dissect_pass(struct dissect *d, enum dissect_dir dir);
 
 /* Reports anything still pending with result "?" (the tunnel closed) and frees. */
 void dissect_free(struct dissect *d);

@@ -89,9 +89,19 @@ static enum dissect_verdict ftp_unit(struct dissect *d, void *state, enum dissec
 	return ftp_server(d, state, u);
 }
 
-const struct dissect_proto dissect_ftp = {
+/* A server greeting "220": FTP's, unless another protocol claims it. */
+static enum dissect_sniff ftp_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				    bool first_bytes)
+{
+	bool greeting = dir == DISSECT_TO_CLIENT && !first_bytes && u->len >= 3 &&
+			memcmp(u->s, "220", 3) == 0;
+
+	return greeting ? DISSECT_SNIFF_MAYBE : DISSECT_SNIFF_NO;
+}
+
+DISSECT_PROTO(FTP) = {
 	.name = "FTP",
-	.index = DISSECT_FTP,
 	.state_size = sizeof(struct ftp_state),
 	.unit = ftp_unit,
+	.sniff = ftp_sniff,
 };

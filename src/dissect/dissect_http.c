@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
+#include "core/base64.h"
 #include "dissect_int.h"
 
 enum http_kind {
@@ -149,7 +149,7 @@ static bool http_body(struct dissect *d, struct http_msg *m, enum dissect_dir di
 		return true;
 	}
 	if (m->has_length) {
-		dissect_raw(d, dir, m->length, false);
+		dissect_raw(d, dir, m->length, DISSECT_RAW_PASS);
 		return true;
 	}
 	return dir == DISSECT_TO_SERVER; /* a request without either has no body */
@@ -173,7 +173,10 @@ static bool http_framing(struct dissect *d, struct http_state *st, enum dissect_
 		if (size == 0)
 			m->phase = HTTP_TRAILERS;
 		else
-			dissect_raw(d, dir, size + 2, false); /* the data and its CRLF */
+			dissect_raw(d, dir, size + 2, DISSECT_RAW_PASS); /* the data and its CRLF */
+		/* a chunk is progress, like a message: a long body of small chunks
+		 * must not use up the line budget of the messages behind it */
+		dissect_budget_reset(d, dir);
 		return true;
 	case HTTP_TRAILERS:
 		if (u->len == 0 && !u->cut)
@@ -190,7 +193,7 @@ static void http_msg_start(struct http_msg *m)
 	*m = (struct http_msg){ .phase = HTTP_HEADERS, .kind = m->kind };
 }
 
-bool dissect_http_request_line(const char *s, size_t len, bool cut)
+static bool http_request_ok(const char *s, size_t len, bool cut)
 {
 	size_t i;
 
@@ -208,7 +211,7 @@ static enum dissect_verdict http_request_line(struct dissect *d, struct http_sta
 
 	if (u->len == 0 && !u->cut)
 		return DISSECT_CONTINUE; /* a stray CRLF between requests */
-	if (!dissect_http_request_line(u->s, u->len, u->cut))
+	if (!http_request_ok(u->s, u->len, u->cut))
 		return DISSECT_STOP;
 	dissect_budget_reset(d, DISSECT_TO_SERVER);
 	st->cred[st->requests++ % DISSECT_QUEUE_MAX] = 0;
@@ -266,9 +269,40 @@ static enum dissect_verdict http_unit(struct dissect *d, void *state, enum disse
 	return http_status_line(d, st, u);
 }
 
-const struct dissect_proto dissect_http = {
+/*
+ * A first line that is "METHOD target HTTP/1.x" (any token a method), or
+ * first bytes that hold such a line or start with a common method and the
+ * first byte of a target (origin, absolute, authority or '*' form).
+ */
+static enum dissect_sniff http_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				     bool first_bytes)
+{
+	static const char *const methods[] = {
+		"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
+		"PATCH ", "CONNECT ", "TRACE ",
+	};
+	const char *lf;
+
+	if (dir != DISSECT_TO_SERVER)
+		return DISSECT_SNIFF_NO;
+	if (!first_bytes)
+		return http_request_ok(u->s, u->len, false) ? DISSECT_SNIFF_YES : DISSECT_SNIFF_NO;
+	lf = memchr(u->s, '\n', u->len);
+	if (lf != NULL && http_request_ok(u->s, (size_t)(lf - u->s) - (lf > u->s && lf[-1] == '\r'),
+					  false))
+		return DISSECT_SNIFF_YES;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t n = strlen(methods[i]);
+
+		if (u->len > n && memcmp(u->s, methods[i], n) == 0 && u->s[n] > ' ' && u->s[n] < 0x7f)
+			return DISSECT_SNIFF_YES;
+	}
+	return DISSECT_SNIFF_NO;
+}
+
+DISSECT_PROTO(HTTP) = {
 	.name = "HTTP",
-	.index = DISSECT_HTTP,
 	.state_size = sizeof(struct http_state),
 	.unit = http_unit,
+	.sniff = http_sniff,
 };

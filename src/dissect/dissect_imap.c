@@ -8,6 +8,7 @@
  * several units, so its arguments are gathered token by token across them.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "dissect_int.h"
 
@@ -178,7 +179,8 @@ static enum dissect_verdict imap_client(struct dissect *d, struct imap_state *st
 	lit = imap_line(&st->cmd, u->s, u->len);
 	if (lit >= 0) {
 		/* keep only what may be LOGIN's arguments */
-		dissect_raw(d, DISSECT_TO_SERVER, (uint64_t)lit, st->cmd.argc >= 2 && st->cmd.argc < 4);
+		dissect_raw(d, DISSECT_TO_SERVER, (uint64_t)lit,
+			    st->cmd.argc >= 2 && st->cmd.argc < 4 ? DISSECT_RAW_KEEP : DISSECT_RAW_SKIP);
 		st->in_literal = true;
 		st->more = true;
 		return DISSECT_CONTINUE;
@@ -211,7 +213,7 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 		return DISSECT_CONTINUE;
 	if (st->in_literal && imap_tagged(u, st->cmd.tag, st->cmd.len[0], &rest, &len)) {
 		/* refused before the literal was sent: the client moves on */
-		dissect_raw(d, DISSECT_TO_SERVER, 0, false);
+		dissect_raw(d, DISSECT_TO_SERVER, 0, DISSECT_RAW_SKIP);
 		st->in_literal = false;
 		st->more = false;
 	}
@@ -230,7 +232,7 @@ static enum dissect_verdict imap_server(struct dissect *d, struct imap_state *st
 		;
 	lit = len > 0 && !u->cut ? imap_literal(u->s + len - 1, u->len - len + 1) : -1;
 	if (lit > 0)
-		dissect_raw(d, DISSECT_TO_CLIENT, (uint64_t)lit, false); /* a server literal */
+		dissect_raw(d, DISSECT_TO_CLIENT, (uint64_t)lit, DISSECT_RAW_PASS); /* a server literal */
 	return DISSECT_CONTINUE;
 }
 
@@ -242,9 +244,26 @@ static enum dissect_verdict imap_unit(struct dissect *d, void *state, enum disse
 	return imap_server(d, state, u);
 }
 
-const struct dissect_proto dissect_imap = {
+/* A server greeting "* OK", "* PREAUTH" or "* BYE". */
+static enum dissect_sniff imap_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				     bool first_bytes)
+{
+	static const char *const greetings[] = { "* OK", "* PREAUTH", "* BYE" };
+
+	if (dir != DISSECT_TO_CLIENT || first_bytes)
+		return DISSECT_SNIFF_NO;
+	for (size_t i = 0; i < sizeof(greetings) / sizeof(greetings[0]); i++) {
+		size_t n = strlen(greetings[i]);
+
+		if (u->len >= n && strncasecmp(u->s, greetings[i], n) == 0)
+			return DISSECT_SNIFF_YES;
+	}
+	return DISSECT_SNIFF_NO;
+}
+
+DISSECT_PROTO(IMAP) = {
 	.name = "IMAP",
-	.index = DISSECT_IMAP,
 	.state_size = sizeof(struct imap_state),
 	.unit = imap_unit,
+	.sniff = imap_sniff,
 };

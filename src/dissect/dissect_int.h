@@ -1,12 +1,21 @@
 /*
- * dissect_int: what the framework (dissect.c) offers the protocol dissectors
- * (dissect_*.c). Not used outside src/dissect*.c.
+ * dissect_int: what the framework offers the protocol dissectors
+ * (dissect_*.c) and the registry. Not used outside src/dissect/.
  *
- * The framework owns everything protocols have in common: the per-direction
- * line splitter, the byte budget, the queue of client commands awaiting the
- * server's answer (with the credential each may carry) and the reporting. A
- * protocol sees one unit at a time (a line, or a block of raw bytes it asked
- * for) and keeps only its own parsing state.
+ * Three parts, each naming only what is below it:
+ *  - the flow machinery (dissect.c, dissect_sasl.c) owns everything
+ *    protocols have in common: the per-direction line splitter, the byte
+ *    budget, the queue of client commands awaiting the server's answer (with
+ *    the credential each may carry), the reporting and SASL. It names no
+ *    protocol: it settles a flow's protocol by asking each candidate row's
+ *    sniff hook about the first line.
+ *  - a protocol (dissect_<name>.c) is one row, DISSECT_PROTO(ID) = { ... },
+ *    seeing one unit at a time (a line, or a block of raw bytes it asked for)
+ *    and keeping only its own parsing state.
+ *  - the registry (dissect_registry.c) is the table of those rows, made from
+ *    dissect.h's DISSECT_PROTOCOLS; it implements dissect_start(), choosing
+ *    the candidates a flow may be settled to.
+ * Adding a protocol is one file (its row) and one line in DISSECT_PROTOCOLS.
  */
 #ifndef MASS_DISSECT_INT_H
 #define MASS_DISSECT_INT_H
@@ -25,31 +34,67 @@ struct dissect_unit {
 	size_t len;
 	bool cut;       /* longer than DISSECT_LINE_MAX: s holds only the start
 			 * (a raw block: nothing); the rest was skipped */
-	bool raw;       /* a block asked for with dissect_raw(.., keep = true) */
+	bool raw;       /* a block asked for with dissect_raw(.., DISSECT_RAW_KEEP) */
+};
+
+/* What a sniff hook says of a flow's first line. */
+enum dissect_sniff {
+	DISSECT_SNIFF_NO = 0,
+	DISSECT_SNIFF_MAYBE,   /* a line several protocols share (FTP's and SMTP's "220") */
+	DISSECT_SNIFF_YES,
 };
 
 struct dissect_proto {
 	const char *name;              /* the credential's protocol */
-	enum dissect_protocol index;   /* whose ports watch it */
 	size_t state_size;             /* zeroed before init */
 	void (*init)(void *state);     /* NULL: zeroed state is the start */
 	/* One unit of one direction. Returns DISSECT_STOP when the login phase is over. */
 	enum dissect_verdict (*unit)(struct dissect *d, void *state, enum dissect_dir dir,
 				     const struct dissect_unit *u);
+	/*
+	 * Does the flow start like this protocol? Asked of the flow's first
+	 * line (dir: who sent it; first_bytes false), and of the client's first
+	 * bytes on a port no protocol watches (first_bytes true: u->s may stop
+	 * mid-line or hold several lines). NULL: never claims a flow.
+	 */
+	enum dissect_sniff (*sniff)(enum dissect_dir dir, const struct dissect_unit *u,
+				    bool first_bytes);
 };
 
-extern const struct dissect_proto dissect_pop3;
-extern const struct dissect_proto dissect_http;
-extern const struct dissect_proto dissect_ftp;
-extern const struct dissect_proto dissect_imap;
-extern const struct dissect_proto dissect_smtp;
+/* A protocol's row: DISSECT_PROTO(POP3) = { .name = "POP3", ... }; */
+#define DISSECT_PROTO(id) const struct dissect_proto dissect_proto_##id
+
+#define DISSECT_PROTO_DECL_(id, key, ...) extern DISSECT_PROTO(id);
+DISSECT_PROTOCOLS(DISSECT_PROTO_DECL_)
+#undef DISSECT_PROTO_DECL_
 
 /*
- * The next n bytes of dir are not lines: with keep they are handed over as
- * one raw unit (cut when n > DISSECT_LINE_MAX), else skipped unseen (bodies).
- * n = 0 cancels a pending request and drops a partly collected line.
+ * The flow (dissect.c), made by the registry: settled on its first line to
+ * the candidate (n of them, table order) whose sniff claims it, by_port
+ * first: by_port when it says at least MAYBE, else the first YES, else the
+ * first MAYBE, else by_port (which must be one of the candidates). NULL on
+ * ENOMEM.
  */
-void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, bool keep);
+struct dissect *dissect_flow_new(const struct dissect_proto *const *candidates, size_t n,
+				 const struct dissect_proto *by_port,
+				 dissect_report_fn *report, void *ctx);
+
+/* What dissect_raw() does with the bytes it names. */
+enum dissect_raw_mode {
+	DISSECT_RAW_SKIP,   /* skipped unseen, but counted here: a later unit of
+			     * the other direction may still cancel them (a
+			     * synchronising IMAP literal the server refuses) */
+	DISSECT_RAW_KEEP,   /* handed over as one raw unit (cut when n > DISSECT_LINE_MAX) */
+	DISSECT_RAW_PASS,   /* certain to follow (framed by a length the sender
+			     * announced): the owner may move them without
+			     * feeding them at all (dissect_pass()) */
+};
+
+/*
+ * The next n bytes of dir are not lines: they are skipped or kept as mode
+ * says. n = 0 cancels a pending request and drops a partly collected line.
+ */
+void dissect_raw(struct dissect *d, enum dissect_dir dir, uint64_t n, enum dissect_raw_mode mode);
 
 /*
  * Queues a client command of a protocol-defined kind awaiting its answer.
@@ -142,10 +187,6 @@ enum dissect_verdict dissect_tls(struct dissect *d);
  * not a reply line (*sep untouched).
  */
 int dissect_reply_code(const struct dissect_unit *u, char *sep);
-
-/* Is this line (cut: only its start) "METHOD target HTTP/1.x"? Any token is
- * a method (dissect_http.c). */
-bool dissect_http_request_line(const char *s, size_t len, bool cut);
 
 /* Case-insensitive: does s[0..len) start with word (ASCII), followed by
  * the end or a space? */

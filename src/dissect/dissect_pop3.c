@@ -4,6 +4,7 @@
  * +OK / -ERR in order; a multi-line answer's body is skipped.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "dissect_int.h"
 
@@ -125,9 +126,19 @@ static enum dissect_verdict pop3_unit(struct dissect *d, void *state, enum disse
 	return pop3_server(d, state, u);
 }
 
-const struct dissect_proto dissect_pop3 = {
+/* A server greeting "+OK". */
+static enum dissect_sniff pop3_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				     bool first_bytes)
+{
+	bool ok = dir == DISSECT_TO_CLIENT && !first_bytes && u->len >= 3 &&
+		  strncasecmp(u->s, "+OK", 3) == 0;
+
+	return ok ? DISSECT_SNIFF_YES : DISSECT_SNIFF_NO;
+}
+
+DISSECT_PROTO(POP3) = {
 	.name = "POP3",
-	.index = DISSECT_POP3,
 	.state_size = sizeof(struct pop3_state),
 	.unit = pop3_unit,
+	.sniff = pop3_sniff,
 };

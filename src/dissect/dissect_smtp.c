@@ -10,6 +10,7 @@
  * chunks are skipped by their size.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "dissect_int.h"
 
@@ -56,7 +57,7 @@ static enum dissect_verdict smtp_client(struct dissect *d, struct smtp_state *st
 	else if (!u->cut && dissect_word(u->s, u->len, "DATA"))
 		kind = SMTP_DATA;
 	else if (!u->cut && dissect_word(u->s, u->len, "BDAT") && smtp_bdat_size(u, &size))
-		dissect_raw(d, DISSECT_TO_SERVER, size, false);
+		dissect_raw(d, DISSECT_TO_SERVER, size, DISSECT_RAW_PASS);
 	if (dissect_queue_push(d, kind) < 0)
 		return DISSECT_STOP;
 	if (kind == SMTP_AUTH)
@@ -100,9 +101,21 @@ static enum dissect_verdict smtp_unit(struct dissect *d, void *state, enum disse
 	return smtp_server(d, state, u);
 }
 
-const struct dissect_proto dissect_smtp = {
+/* A server greeting "220": SMTP's when it says so (FTP's too otherwise). */
+static enum dissect_sniff smtp_sniff(enum dissect_dir dir, const struct dissect_unit *u,
+				     bool first_bytes)
+{
+	if (dir != DISSECT_TO_CLIENT || first_bytes || u->len < 3 || memcmp(u->s, "220", 3) != 0)
+		return DISSECT_SNIFF_NO;
+	for (size_t i = 3; i + 4 <= u->len; i++)
+		if (strncasecmp(u->s + i, "SMTP", 4) == 0)
+			return DISSECT_SNIFF_YES;
+	return DISSECT_SNIFF_MAYBE;
+}
+
+DISSECT_PROTO(SMTP) = {
 	.name = "SMTP",
-	.index = DISSECT_SMTP,
 	.state_size = sizeof(struct smtp_state),
 	.unit = smtp_unit,
+	.sniff = smtp_sniff,
 };

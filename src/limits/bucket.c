@@ -3,7 +3,7 @@
 
 uint64_t bucket_default_burst(uint64_t rate)
 {
-	uint64_t burst = rate / 10;
+	uint64_t burst = rate / 4;
 
 	return burst < BUCKET_MIN_BURST ? BUCKET_MIN_BURST : burst;
 }

@@ -31,9 +31,10 @@
 #include <stdint.h>
 
 /*
- * The burst a rate gets when none is configured: a tenth of a second of
+ * The burst a rate gets when none is configured: a quarter of a second of
  * traffic, at least BUCKET_MIN_BURST, so a waiting tunnel wakes for a
- * chunk worth a system call and the surplus over 20 s is 0.5%.
+ * chunk worth its system calls (a limited relay's CPU per byte falls with
+ * the chunk: bench/README.md) and the surplus over 20 s is 1.25%.
  */
 #define BUCKET_MIN_BURST (16 * 1024)
 #define BUCKET_NS 1000000000ULL

@@ -9,7 +9,7 @@
  *   upload_rate      bytes/s client -> destination, shared by all of the
  *                    user's tunnels and datagrams (units.h: "10M" = 10 MiB/s)
  *   download_rate    bytes/s destination -> client, likewise
- *   upload_burst     bytes the upload bucket holds (default: rate/10, at
+ *   upload_burst     bytes the upload bucket holds (default: rate/4, at
  *   download_burst   least 16K; at least 4K when set; needs its rate)
  *   max_sessions     concurrent sessions per user (CONNECT, BIND and UDP
  *                    ASSOCIATE each count), 1..1000000

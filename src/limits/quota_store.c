@@ -1,7 +1,6 @@
 /* quota_store: the persisted quota usage. See quota_store.h. */
 #include "quota_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth/cred.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "limits/units.h"
 
@@ -210,114 +210,29 @@ char *quota_store_image(struct usage_table *t, size_t *len)
 	return acc.buf;
 }
 
-int (*quota_store_dir_fsync)(int fd) = fsync;
-
-/* The directory holding path, malloc'ed. */
-static char *quota_store_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
-}
-
-static int quota_store_sync_dir(const char *path)
-{
-	char *dir = quota_store_dir(path);
-	int fd, rc = -1;
-
-	if (!dir)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		rc = quota_store_dir_fsync(fd);
-		close(fd);
-	}
-	free(dir);
-	return rc;
-}
-
-/* Writes all of buf, syncs and closes fd. Returns 0 or -1 (errno). */
-static int quota_store_write_tmp(int fd, const char *buf, size_t len)
-{
-	int rc = fchmod(fd, 0600);
-
-	while (rc == 0 && len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = -1;
-			break;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	if (rc == 0)
-		rc = fsync(fd);
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
-}
-
 int quota_store_save(struct usage_table *t, const char *path, char *err, size_t errlen)
 {
-	size_t len, plen = strlen(path);
-	char *image = quota_store_image(t, &len), *tmp = malloc(plen + 12);
-	int fd, saved;
+	size_t len;
+	char *image = quota_store_image(t, &len);
+	int rc, why;
 
-	if (!image || !tmp) {
-		errno = ENOMEM;
-		goto fail;
+	if (!image) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -1;
 	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	if (quota_store_write_tmp(fd, image, len) != 0 || rename(tmp, path) != 0) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		goto fail;
-	}
+	rc = atomic_file_replace(path, image, len);
+	why = errno;
 	free(image);
-	free(tmp);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(why));
+		return -1;
+	}
 	usage_clear_dirty(t);
 	/* replaced: these counts stand */
-	if (quota_store_sync_dir(path) != 0)
+	if (rc > 0)
 		log_warn("%s: replaced, but the sync of its directory failed (%s): the counts "
-			 "may not survive a power loss", path, strerror(errno));
+			 "may not survive a power loss", path, strerror(why));
 	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	free(image);
-	free(tmp);
-	return -1;
-}
-
-/* Removes FILE.tmp.XXXXXX files a crash during quota_store_save() left, each logged. */
-static void quota_store_remove_stale(const char *path)
-{
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	char *dir = quota_store_dir(path);
-	size_t blen = strlen(base);
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *e;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strlen(e->d_name) != blen + 11 || strncmp(e->d_name, base, blen) != 0 ||
-		    strncmp(e->d_name + blen, ".tmp.", 5) != 0)
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			log_info("%s/%s: removed a temporary file left by an earlier run", dir,
-				 e->d_name);
-	}
-	if (d != NULL)
-		closedir(d);
-	free(dir);
 }
 
 struct quota_store_load_ctx {
@@ -345,7 +260,7 @@ int quota_store_load(struct usage_table *t, const char *path, int64_t now_s,
 	ssize_t n = 0;
 	int fd, rc = -1;
 
-	quota_store_remove_stale(path);
+	atomic_file_remove_stale(path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;

@@ -3,7 +3,7 @@
  * crashes (mass.ini's quota_file; the owner flushes it every few seconds
  * when usage_dirty() and at shutdown, and loads it at start).
  *
- * Same discipline as the users file (auth/users.h): quota_store_save()
+ * Same discipline as the users file (core/atomic_file.h): quota_store_save()
  * writes a temporary file FILE.tmp.XXXXXX next to FILE (mode 0600),
  * fsyncs it, renames it over FILE and fsyncs the directory. Once the
  * rename is done the new counts stand (a failed directory fsync is only a
@@ -71,9 +71,6 @@ int quota_store_format(const struct quota_record *r, char *buf, size_t len);
  * first). Returns a malloc'ed buffer and its length, or NULL on ENOMEM.
  */
 char *quota_store_image(struct usage_table *t, size_t *len);
-
-/* The directory fsync of quota_store_save(), fsync(2) unless a test replaces it. */
-extern int (*quota_store_dir_fsync)(int fd);
 
 /*
  * Replaces path with the image of t atomically (above) and clears t's

@@ -414,6 +414,14 @@ bool usage_add(struct usage_table *t, struct usage_entry *e, int dir, uint64_t b
 	if (usage_roll(t, e, now_s) && e->exhausted)
 		usage_apply(e, now_ns);
 	was = e->exhausted;
+	if (e->undrained && e->undrained_start != e->slot_start) {
+		/* a roll since the last drain: those bytes keep their slot */
+		e->undrained_old += e->undrained;
+		e->undrained_old_start = e->undrained_start;
+		e->undrained = 0;
+	}
+	e->undrained += bytes;
+	e->undrained_start = e->slot_start;
 	e->slots[0] += bytes;
 	e->used += bytes;
 	e->window_bytes[dir & 1] += bytes;
@@ -433,6 +441,45 @@ uint64_t usage_quota_left(struct usage_table *t, struct usage_entry *e, int64_t 
 	if (!c || !c->quota || e->throttled)
 		return UINT64_MAX;
 	return e->used >= c->quota ? 0 : c->quota - e->used;
+}
+
+size_t usage_drain(struct usage_entry *e,
+		   void (*fn)(void *arg, const struct usage_entry *e, int64_t slot_start,
+			      uint64_t bytes), void *arg)
+{
+	size_t n = 0;
+
+	if (e->undrained_old) {
+		fn(arg, e, e->undrained_old_start, e->undrained_old);
+		e->undrained_old = 0;
+		n++;
+	}
+	if (e->undrained) {
+		fn(arg, e, e->undrained_start, e->undrained);
+		e->undrained = 0;
+		n++;
+	}
+	return n;
+}
+
+int usage_fleet_set(struct usage_table *t, struct usage_entry *e, int64_t slot_start,
+		    uint64_t fleet_used, uint64_t now_ns, int64_t now_s)
+{
+	uint64_t want, local;
+
+	usage_roll(t, e, now_s);
+	if (slot_start != e->slot_start)
+		return -1;
+	local = e->undrained_start == e->slot_start ? e->undrained : 0;
+	want = fleet_used + local;
+	/* the current slot is the fleet's (the whole count for a calendar period) */
+	e->slots[0] = want;
+	e->used = 0;
+	for (unsigned i = 0; i < e->nslots; i++)
+		e->used += e->slots[i];
+	t->dirty = true;
+	usage_apply(e, now_ns);
+	return 0;
 }
 
 void usage_reset(struct usage_table *t, struct usage_entry *e, uint64_t now_ns, int64_t now_s)

@@ -65,6 +65,10 @@ struct usage_entry {
 	uint64_t live_rate[2];             /* bytes/s */
 	/* counters (the metrics plugin's) */
 	uint64_t refused;                  /* sessions refused by a limit */
+	/* fleet sharing (usage_drain): bytes counted here since the last drain,
+	 * by the slot they were counted in (the one before a roll kept apart) */
+	uint64_t undrained, undrained_old;
+	int64_t undrained_start, undrained_old_start;
 };
 
 /* A session's hold on the counts it raised; zero-initialised: no hold. */
@@ -161,6 +165,24 @@ bool usage_add(struct usage_table *t, struct usage_entry *e, int dir, uint64_t b
  * in one chunk, so a transfer stops within a chunk of the quota.
  */
 uint64_t usage_quota_left(struct usage_table *t, struct usage_entry *e, int64_t now_s);
+
+/*
+ * Fleet sharing: calls fn with the bytes counted in e since the last drain
+ * (per slot start: the slot before a roll first, if any) and forgets them.
+ * Returns the number of calls made (0..2).
+ */
+size_t usage_drain(struct usage_entry *e,
+		   void (*fn)(void *arg, const struct usage_entry *e, int64_t slot_start,
+			      uint64_t bytes), void *arg);
+
+/*
+ * Fleet sharing: fleet_used is every instance's drained total for e's slot
+ * starting at slot_start; e's current slot becomes that plus what it
+ * counted since its last drain (quota state applied at once). Returns 0,
+ * -1 when slot_start is not e's current slot (nothing changed).
+ */
+int usage_fleet_set(struct usage_table *t, struct usage_entry *e, int64_t slot_start,
+		    uint64_t fleet_used, uint64_t now_ns, int64_t now_s);
 
 /* Forgets e's usage in the current period (MASS reset): quota, throttle lifted. */
 void usage_reset(struct usage_table *t, struct usage_entry *e, uint64_t now_ns, int64_t now_s);

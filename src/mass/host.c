@@ -290,4 +290,6 @@ static void host_table_fill(struct mass_host *t)
 	host_loop_fill(t);
 	host_sessions_fill(t);
 	host_password_fill(t);
+	host_limits_fill(t);
+	host_upstreams_fill(t);
 }

@@ -32,6 +32,7 @@ struct host_deferred;
 struct host {
 	struct loop *loop;                 /* NULL until host_services_start */
 	struct socks_ctx *rt;              /* the SOCKS context (host_set_context); NULL: none */
+	struct acl_live *self_live;        /* host_services_set_self (host_loop.c); NULL: none */
 	struct mass_host table;            /* the one services table */
 	time_t start_time;
 	struct mass_listen_addr *listen[2];/* SOCKS (0) and MASS (1) listeners */
@@ -73,6 +74,8 @@ void host_reply_fill(struct mass_host *t);
 void host_sessions_fill(struct mass_host *t);
 void host_users_fill(struct mass_host *t);
 void host_password_fill(struct mass_host *t);
+void host_limits_fill(struct mass_host *t);
+void host_upstreams_fill(struct mass_host *t);
 
 /* host_auth.c: the providers as the SOCKS engine asks them (core/events.h's
  * events_host; ctx is the struct host). */

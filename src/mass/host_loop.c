@@ -1,13 +1,21 @@
 /*
  * host_loop: the loop services for plugins: timers (timer_add, _ctx,
  * timer_cancel) and descriptor watches (watch_add, _ctx, watch_set,
- * watch_remove), each a registration of the calling load.
+ * watch_remove), each a registration of the calling load. A watched
+ * socket that is listening joins socks5d's own listeners (the ACL's
+ * built-in rules) for as long as the watch lives.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
+#include "core/log.h"
 #include "core/loop.h"
+#include "core/net.h"
 #include "host_impl.h"
+#include "mass/host_services.h"
+#include "socks/acl.h"
 
 struct mass_timer {
 	struct owner_res res;
@@ -27,6 +35,8 @@ struct mass_watch {
 	mass_watch_fn *fn;
 	mass_watch_ctx_fn *ctx_fn;
 	void *arg;
+	struct acl_live *self;             /* where listening_on was added, or NULL */
+	struct sockaddr_storage listening_on;
 };
 
 /* ---------------------------------------------------------------- timers */
@@ -142,8 +152,42 @@ static void host_watch_event(struct loop *loop, int fd, void *data, int events)
 	owner_enter(prev);
 }
 
+/*
+ * A plugin's listening socket is one of socks5d's own: no SOCKS client
+ * reaches it through the proxy (the Prometheus exporter's /metrics names
+ * users). Noticed here, when the plugin watches it (SO_ACCEPTCONN), so no
+ * plugin has to ask; it leaves the rules with the watch.
+ */
+static void host_watch_note_listener(struct host *h, struct mass_watch *w)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+	char ip[NET_ADDRSTRLEN];
+
+	if (h->self_live == NULL ||
+	    getsockopt(w->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		return;
+	len = sizeof(w->listening_on);
+	if (getsockname(w->fd, (struct sockaddr *)&w->listening_on, &len) < 0 ||
+	    (w->listening_on.ss_family != AF_INET && w->listening_on.ss_family != AF_INET6))
+		return;
+	net_ip_str((const struct sockaddr *)&w->listening_on, ip, sizeof(ip));
+	if (acl_live_listener_add(h->self_live, (const struct sockaddr *)&w->listening_on) < 0) {
+		log_warn("acl: a plugin's listener on %s port %u cannot join the built-in rules "
+			 "(more than %d): SOCKS clients may reach it", ip,
+			 (unsigned)net_port((const struct sockaddr *)&w->listening_on),
+			 ACL_LIVE_LISTENERS);
+		return;
+	}
+	w->self = h->self_live;
+	log_info("acl: a plugin's listener on %s port %u joins the built-in rules", ip,
+		 (unsigned)net_port((const struct sockaddr *)&w->listening_on));
+}
+
 static void host_watch_free(struct mass_watch *w)
 {
+	if (w->self != NULL)
+		acl_live_listener_del(w->self, (const struct sockaddr *)&w->listening_on);
 	loop_remove(w->loop, w->fd);
 	owner_res_unlink(&w->res);
 	free(w);
@@ -198,6 +242,7 @@ static struct mass_watch *host_watch_new(struct host_owner *o, int fd, int event
 		errno = ENOMEM;
 		return NULL;
 	}
+	host_watch_note_listener(h, w);
 	return w;
 }
 
@@ -241,6 +286,11 @@ static void host_watch_remove(struct mass_watch *w)
 {
 	if (w != NULL)
 		host_watch_free(w);
+}
+
+void host_services_set_self(struct acl_live *live)
+{
+	host_get()->self_live = live;
 }
 
 void host_loop_fill(struct mass_host *t)

@@ -33,6 +33,13 @@ struct mass_reply;
  * loop_create). */
 void host_services_start(struct loop *loop);
 
+struct acl_live;
+
+/* Where a plugin's listening socket joins socks5d's own listeners when it
+ * is watched (socks/acl.h; host_loop.c): main's live view, before any
+ * init. NULL: nowhere. */
+void host_services_set_self(struct acl_live *live);
+
 /* ---------------------------------------------------------------- server info */
 
 /* The bound listeners, SOCKS (kind 0) or MASS (kind 1), as the server info

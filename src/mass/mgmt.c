@@ -19,6 +19,7 @@
 #include "core/net.h"
 #include "plugins.h"
 #include "socks/socks5_proto.h"
+#include "auth/pace.h"
 #include "auth/users.h"
 #include "auth/verify.h"
 
@@ -29,13 +30,26 @@
 #define MGMT_DRAIN_MAX (64 * 1024)
 #define MGMT_DRAIN_MS 1000u
 
-/* Failed admin logins per source address: the delay before the failure
- * reply doubles with each, from MGMT_DELAY_MIN_MS up to MGMT_DELAY_MAX_MS;
- * the table holds the last MGMT_FAIL_SOURCES sources (the least recently
- * failed one makes room). */
-#define MGMT_FAIL_SOURCES 256
+/* Failed admin logins per source address (auth/pace.h): the delay doubles
+ * with each, from MGMT_DELAY_MIN_MS up to MGMT_DELAY_MAX_MS; it runs before
+ * the source's next check may start, and before the failure reply. */
 #define MGMT_DELAY_MIN_MS 250u
 #define MGMT_DELAY_MAX_MS 8000u
+
+/* A connection not logged in that has held its slot this long without
+ * sending its whole login (a trickler) gives way to a new connection. A
+ * client that logs in promptly needs a round trip or two. */
+#define MGMT_TRICKLE_MS 2000u
+
+/* The login status for "busy, nothing checked" (the verify queue is full):
+ * RFC 1929 says any non-zero status is a failure; 01 stays "wrong name or
+ * password". No failure is counted. */
+#define MGMT_LOGIN_BUSY 0x02
+
+/* Descriptors each management listener holds in reserve (core/listener.h):
+ * when a client has exhausted the process's, this many admins can still
+ * connect at once (a stats and a kick need one each). */
+#define MGMT_FD_RESERVE 8
 
 /* The indexes known to change nothing: the core's 00 and the counters and
  * list of 01..09. Every other request (0A..0D and any third-party index,
@@ -44,19 +58,22 @@
 #define MGMT_READ_ONLY_LAST 0x09
 
 /*
- * MGMT_VERIFYING: the login is with the verify pool or, for a name [admins]
- * does not hold, with the authentication providers (ABI 1.1); MGMT_PENALTY:
+ * MGMT_WAITING: the login is complete but its source must wait for its turn
+ * (pace.h); MGMT_VERIFYING: the login is with the verify pool or, for a
+ * name [admins] does not hold, with the authentication providers (ABI 1.1); MGMT_PENALTY:
  * a failed login waits for its delayed answer; MGMT_PENDING: the handler
  * deferred its reply (ABI 1.1). Nothing is read in any of them.
  */
 enum mgmt_state { MGMT_GREETING, MGMT_AUTH, MGMT_VERIFYING, MGMT_PENALTY, MGMT_REQUEST,
-		  MGMT_PENDING, MGMT_CLOSING, MGMT_DRAINING };
+		  MGMT_PENDING, MGMT_CLOSING, MGMT_DRAINING, MGMT_WAITING };
 
 struct mgmt_conn {
 	struct mgmt_server *srv;     /* the server it came in on */
 	int fd;
 	enum mgmt_state state;
 	bool logged_in;              /* past the login (or greeted with auth off) */
+	bool paced;                  /* its check is in flight for pace_admit() */
+	uint64_t accepted_ms;
 	struct loop_timer timer;     /* the deadline from accept, then the penalty or drain */
 	TAILQ_ENTRY(mgmt_conn) link; /* in srv->conns, newest first */
 	struct sockaddr_storage addr;
@@ -86,12 +103,7 @@ struct mgmt_server {
 	size_t nconns;
 	size_t nunauth;                 /* of them, not logged in yet */
 	bool told_no_admins;
-	struct mgmt_failures {
-		uint8_t host[16];
-		size_t hostlen;         /* 0: a free slot */
-		unsigned count;         /* failures since the last success */
-		uint64_t last_ms;
-	} failures[MGMT_FAIL_SOURCES];
+	struct pace pace;               /* failed logins per source */
 	uint8_t reply_buf[1 + MASS_REPLY_MAX]; /* status octet plus the largest field set */
 };
 
@@ -125,12 +137,19 @@ static void mgmt_conn_close(struct mgmt_conn *c)
 		srv->nunauth--;
 	if (c->verify != NULL)
 		verify_cancel(c->verify);
+	if (c->paced)  /* a check dropped unanswered: nothing learnt, nothing earned */
+		pace_end(&srv->pace, (const struct sockaddr *)&c->addr, PACE_NONE,
+			 loop_now_ms(srv->loop), NULL);
+	explicit_bzero(&c->p, sizeof(c->p));
 	/* a provider or a plugin answering later finds nobody */
 	host_auth_cancel(c->auth_pending);
 	host_defer_detach(c->later);
 	free(c->pending);
 	free(c->out);
 	free(c);
+	/* the descriptor just closed may refill the reserve */
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_reserve_refill(srv->listeners[i]);
 }
 
 static uint64_t mgmt_timeout_ms(struct mgmt_server *srv)
@@ -142,12 +161,14 @@ static uint64_t mgmt_timeout_ms(struct mgmt_server *srv)
 static bool mgmt_reading(const struct mgmt_conn *c)
 {
 	return c->state != MGMT_VERIFYING && c->state != MGMT_PENDING &&
-	       c->state != MGMT_PENALTY;
+	       c->state != MGMT_PENALTY && c->state != MGMT_WAITING;
 }
 
 static void mgmt_answer(struct mgmt_conn *c, const uint8_t *reply, size_t len);
 static void mgmt_request_cut_log(const struct mgmt_conn *c, const char *how);
 static void mgmt_penalty_over(struct mgmt_conn *c);
+static int mgmt_login_try(struct mgmt_conn *c);
+static int mgmt_flush(struct mgmt_conn *c);
 
 static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 {
@@ -170,6 +191,28 @@ static void mgmt_timer_fired(struct loop *loop, struct loop_timer *timer)
 	}
 	if (c->state == MGMT_PENALTY) {
 		mgmt_penalty_over(c);
+		return;
+	}
+	if (c->state == MGMT_WAITING && loop_now_ms(srv->loop) < c->accepted_ms +
+							  mgmt_timeout_ms(srv)) {
+		uint8_t peek;
+		ssize_t n = recv(c->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		/* a client that left while waiting (the guesser's drop) is not checked */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			mgmt_conn_close(c);
+			return;
+		}
+		if (mgmt_login_try(c) < 0) {
+			c->state = MGMT_CLOSING;
+			if (c->out_len == 0) {
+				mgmt_conn_close(c);
+				return;
+			}
+		}
+		/* an answer given at once (busy; allowed by a provider) goes out now */
+		if (c->out_len > 0)
+			mgmt_flush(c);
 		return;
 	}
 	if (c->state == MGMT_REQUEST)
@@ -318,43 +361,6 @@ static int mgmt_greeted(struct mgmt_conn *c)
 
 static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len);
 
-/* The login's answer; then the octets read behind it, then the socket again. */
-/* The failure record of c's source address, made (or recycled) when make is set. */
-static struct mgmt_failures *mgmt_failures_of(const struct mgmt_conn *c, bool make)
-{
-	struct mgmt_server *srv = c->srv;
-	uint8_t host[16];
-	size_t len = net_host((const struct sockaddr *)&c->addr, host);
-	struct mgmt_failures *oldest = &srv->failures[0];
-
-	if (len == 0)
-		return NULL;
-	for (size_t i = 0; i < MGMT_FAIL_SOURCES; i++) {
-		struct mgmt_failures *f = &srv->failures[i];
-
-		if (f->hostlen == len && memcmp(f->host, host, len) == 0)
-			return f;
-		if (f->hostlen == 0 || (oldest->hostlen != 0 && f->last_ms < oldest->last_ms))
-			oldest = f;
-	}
-	if (!make)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	memcpy(oldest->host, host, len);
-	oldest->hostlen = len;
-	return oldest;
-}
-
-/* The delay before the nth failure reply from one source: 250 ms doubling, at most 8 s. */
-static uint64_t mgmt_failure_delay(unsigned n)
-{
-	uint64_t ms = MGMT_DELAY_MIN_MS;
-
-	while (n-- > 1 && ms < MGMT_DELAY_MAX_MS)
-		ms *= 2;
-	return ms < MGMT_DELAY_MAX_MS ? ms : MGMT_DELAY_MAX_MS;
-}
-
 /* The penalty is served: the failure reply goes out, then the close. */
 static void mgmt_penalty_over(struct mgmt_conn *c)
 {
@@ -377,13 +383,14 @@ static void mgmt_login_failed(struct mgmt_conn *c)
 {
 	struct mgmt_server *srv = c->srv;
 	const struct userpass_parser *u = &c->p.userpass;
-	struct mgmt_failures *f = mgmt_failures_of(c, true);
-	unsigned n = f != NULL ? ++f->count : 1;
-	uint64_t delay = mgmt_failure_delay(n);
+	unsigned n;
+	uint64_t delay;
 	char name[ESCAPE_SIZE(sizeof(u->user))];
 
-	if (f != NULL)
-		f->last_ms = loop_now_ms(srv->loop);
+	/* paced or not (a refusal before any check), the failure is earned */
+	delay = pace_end(&srv->pace, (const struct sockaddr *)&c->addr, PACE_FAIL,
+			 loop_now_ms(srv->loop), &n);
+	c->paced = false;
 	log_warn("management: failed login for admin '%s' from %s (failure %u from this "
 		 "address; answered in %llu ms)", escape_text(name, sizeof(name), u->user, u->ulen),
 		 c->peer, n, (unsigned long long)delay);
@@ -395,10 +402,9 @@ static void mgmt_login_failed(struct mgmt_conn *c)
 /* A successful login: the admin is known, its address's failures are forgotten. */
 static void mgmt_login_ok(struct mgmt_conn *c)
 {
-	struct mgmt_failures *f = mgmt_failures_of(c, false);
-
-	if (f != NULL)
-		f->count = 0;
+	pace_end(&c->srv->pace, (const struct sockaddr *)&c->addr, PACE_OK,
+		 loop_now_ms(c->srv->loop), NULL);
+	c->paced = false;
 	escape_text(c->admin, sizeof(c->admin), c->p.userpass.user, c->p.userpass.ulen);
 	mgmt_logged_in(c);
 	c->state = MGMT_REQUEST;
@@ -451,14 +457,33 @@ static int mgmt_ask_providers(struct mgmt_conn *c, bool *ok)
 }
 
 /*
- * A complete login: [admins] decides a name it holds (through the verify
- * pool); any other goes to the providers when there are some (the order of
- * <mass/plugin.h>). A refusal is a failed login.
+ * The verify queue had no room (verify.h: busy): answered at once with
+ * MGMT_LOGIN_BUSY, not as a wrong password, and counted against nobody.
  */
-static int mgmt_authenticated(struct mgmt_conn *c)
+static int mgmt_login_busy(struct mgmt_conn *c)
+{
+	log_warn("management: login from %s not checked: the password checks are busy",
+		 c->peer);
+	if (c->paced)
+		pace_end(&c->srv->pace, (const struct sockaddr *)&c->addr, PACE_NONE,
+			 loop_now_ms(c->srv->loop), NULL);
+	c->paced = false;
+	c->state = MGMT_CLOSING;
+	return mgmt_reply2(c, 0x01, MGMT_LOGIN_BUSY);
+}
+
+/*
+ * A login whose turn has come (mgmt_login_try): [admins] decides a name it
+ * holds (through the verify pool); any other goes to the providers when
+ * there are some (the order of <mass/plugin.h>). A refusal is a failed
+ * login; no room in the verify queue is "busy".
+ */
+static int mgmt_check_start(struct mgmt_conn *c)
 {
 	struct mgmt_server *srv = c->srv;
 	struct userpass_parser *u = &c->p.userpass;
+	const struct verify_from from = { (const struct sockaddr *)&c->addr, true };
+	uint64_t now = loop_now_ms(srv->loop), deadline = c->accepted_ms + mgmt_timeout_ms(srv);
 	bool ok = false;
 	int rc;
 
@@ -468,22 +493,59 @@ static int mgmt_authenticated(struct mgmt_conn *c)
 		explicit_bzero(u->pass, sizeof(u->pass));
 		if (rc < 0 && ok) {
 			/* allowed at once: on to the request, as after [admins] */
+			uint8_t *pending = c->pending;
+			size_t n = c->pending_len;
+
 			if (mgmt_reply2(c, 0x01, 0x00) < 0)
 				return -1;
 			mgmt_login_ok(c);
-			return 0;
+			loop_set(srv->loop, c->fd, LOOP_READ);
+			/* after a wait, what was sent behind the login (none otherwise) */
+			c->pending = NULL;
+			c->pending_len = 0;
+			rc = n > 0 ? mgmt_feed(c, pending, n) : 0;
+			free(pending);
+			return rc;
 		}
 	} else {
-		rc = verify_start_first(srv->env->verify, mgmt_set(srv)->admins, u->user, u->ulen,
-					u->pass, u->plen, mgmt_auth_done, c, &c->verify);
+		rc = verify_start_from(srv->env->verify, &from, mgmt_set(srv)->admins, u->user,
+				       u->ulen, u->pass, u->plen, mgmt_auth_done, c, &c->verify);
 		explicit_bzero(u->pass, sizeof(u->pass));
+		if (rc < 0)
+			return mgmt_login_busy(c);
 	}
 	if (rc == 0) {
 		c->state = MGMT_VERIFYING;
 		loop_set(srv->loop, c->fd, 0);
+		/* the deadline from accept again (a wait for the turn used the timer) */
+		loop_timer_start(srv->loop, &c->timer, deadline > now ? deadline - now : 0,
+				 mgmt_timer_fired);
 		return 0;
 	}
 	mgmt_login_failed(c);
+	return 0;
+}
+
+/*
+ * A complete login, or one whose wait is over: it starts its check when its
+ * source may (pace.h: after a failure, not before the earned delay and one
+ * at a time), else waits, reading nothing, within the deadline from accept.
+ */
+static int mgmt_login_try(struct mgmt_conn *c)
+{
+	struct mgmt_server *srv = c->srv;
+	uint64_t now = loop_now_ms(srv->loop), deadline = c->accepted_ms + mgmt_timeout_ms(srv);
+	uint64_t wait = pace_admit(&srv->pace, (const struct sockaddr *)&c->addr, now);
+
+	if (wait == 0) {
+		c->paced = true;
+		return mgmt_check_start(c);
+	}
+	c->state = MGMT_WAITING;
+	loop_set(srv->loop, c->fd, 0);
+	if (now + wait > deadline)
+		wait = deadline > now ? deadline - now : 0;
+	loop_timer_start(srv->loop, &c->timer, wait, mgmt_timer_fired);
 	return 0;
 }
 
@@ -607,7 +669,8 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
 	enum proto_result r;
 	size_t used;
 
-	while (len > 0 && c->state != MGMT_CLOSING && c->state != MGMT_PENALTY) {
+	while (len > 0 && c->state != MGMT_CLOSING && c->state != MGMT_PENALTY &&
+	       c->state != MGMT_WAITING) {
 		used = 0;
 		switch (c->state) {
 		case MGMT_GREETING:
@@ -625,7 +688,7 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
 			r = userpass_parse(&c->p.userpass, buf, len, &used);
 			if (r == PROTO_ERROR)
 				return -1;
-			if (r == PROTO_DONE && mgmt_authenticated(c) < 0)
+			if (r == PROTO_DONE && mgmt_login_try(c) < 0)
 				return -1;
 			break;
 		case MGMT_REQUEST:
@@ -640,7 +703,7 @@ static int mgmt_feed(struct mgmt_conn *c, const uint8_t *buf, size_t len)
 			return -1;
 		buf += used;
 		len -= used;
-		if (c->state == MGMT_VERIFYING && len > 0) {
+		if ((c->state == MGMT_VERIFYING || c->state == MGMT_WAITING) && len > 0) {
 			/* a request sent with the login: kept for after the answer */
 			c->pending = malloc(len);
 			if (c->pending == NULL)
@@ -707,23 +770,44 @@ static void mgmt_conn_event(struct loop *loop, int fd, void *data, int events)
 		mgmt_flush(c);
 }
 
-/* The connection not logged in that has waited longest (the list is newest first). */
-static struct mgmt_conn *mgmt_oldest_unauth(struct mgmt_server *srv)
+/*
+ * The connection to give way for a new one (the list is newest first):
+ * the oldest not logged in that is still sending its login (a greeting or
+ * login not complete: nothing of ours to wait for) and, unless any will
+ * do, has held its slot for MGMT_TRICKLE_MS already; else the oldest
+ * waiting for its source's turn or for its failure reply (a source that
+ * has failed: pace.h), which learns nothing it would not have. A login
+ * being checked and a logged-in connection are never dropped: in a burst,
+ * those are the clients that log in promptly. NULL when there is none.
+ */
+static struct mgmt_conn *mgmt_trickler(struct mgmt_server *srv, bool any_age)
 {
-	struct mgmt_conn *c, *found = NULL;
+	uint64_t now = loop_now_ms(srv->loop);
+	struct mgmt_conn *c, *found = NULL, *failed = NULL;
 
-	TAILQ_FOREACH(c, &srv->conns, link)
-		if (!c->logged_in)
+	TAILQ_FOREACH(c, &srv->conns, link) {
+		if (c->logged_in)
+			continue;
+		if ((c->state == MGMT_GREETING || c->state == MGMT_AUTH) &&
+		    (any_age || now - c->accepted_ms >= MGMT_TRICKLE_MS))
 			found = c;
-	return found;
+		else if (c->state == MGMT_WAITING || c->state == MGMT_PENALTY)
+			failed = c;
+	}
+	return found != NULL ? found : failed;
 }
 
 /*
- * Room for one more connection, which starts not logged in: beyond
- * max_unauthenticated of those, or at max_connections in all, the oldest
- * one not logged in is dropped for it, so connections that never log in
- * cannot keep an admin out; logged-in ones are never dropped. Returns
- * false when every connection is logged in and the limit is reached.
+ * Room for one more connection, which starts not logged in. Beyond
+ * max_unauthenticated of those, a trickler (held its slot MGMT_TRICKLE_MS
+ * without completing its login) or a login of a failed source that waits
+ * (mgmt_trickler) is dropped for it, and without one the new
+ * connection is taken anyway while there are fewer than max_connections:
+ * a burst of clients that log in promptly is served whole. At
+ * max_connections, the oldest connection still sending its login is
+ * dropped, whatever its age, so connections that never log in cannot keep
+ * an admin out; logged-in ones are never dropped. Returns false when no
+ * connection may give way and the limit is reached.
  */
 static bool mgmt_make_room(struct mgmt_server *srv)
 {
@@ -731,12 +815,13 @@ static bool mgmt_make_room(struct mgmt_server *srv)
 
 	while (srv->nunauth >= (size_t)set->max_unauthenticated ||
 	       srv->nconns >= (size_t)set->max_connections) {
-		struct mgmt_conn *victim = mgmt_oldest_unauth(srv);
+		bool full = srv->nconns >= (size_t)set->max_connections;
+		struct mgmt_conn *victim = mgmt_trickler(srv, full);
 
 		if (victim == NULL)
-			return srv->nconns < (size_t)set->max_connections;
-		log_info("management: %zu connections not logged in; dropping the oldest, from %s",
-			 srv->nunauth, victim->peer);
+			return !full;
+		log_info("management: %zu connections not logged in; dropping the oldest that "
+			 "may give way, from %s", srv->nunauth, victim->peer);
 		mgmt_conn_close(victim);
 	}
 	return true;
@@ -750,7 +835,7 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 
 	(void)peerlen;
 	if (!mgmt_make_room(srv)) {
-		log_warn("management: %zu connections open, all logged in; refusing another",
+		log_warn("management: %zu connections open, none may give way; refusing another",
 			 srv->nconns);
 		close(fd);
 		return;
@@ -765,6 +850,7 @@ static void mgmt_conn_new(int fd, const struct sockaddr_storage *peer, socklen_t
 	c->srv = srv;
 	c->fd = fd;
 	c->state = MGMT_GREETING;
+	c->accepted_ms = loop_now_ms(srv->loop);
 	c->addr = *peer;
 	snprintf(c->admin, sizeof(c->admin), "-");
 	srv->nunauth++;
@@ -789,6 +875,7 @@ static int mgmt_listen_one(struct mgmt_server *srv, const char *host, uint16_t p
 	if (l == NULL)
 		return -1;
 	srv->listeners[srv->nlisteners++] = l;
+	listener_reserve(l, MGMT_FD_RESERVE);
 	log_info("management listening on %s port %u", listener_addr(l),
 		 (unsigned)listener_port(l));
 	return 0;
@@ -805,6 +892,7 @@ struct mgmt_server *mgmt_start(const struct mgmt_env *env, char *const *listen, 
 		return NULL;
 	}
 	TAILQ_INIT(&srv->conns);
+	pace_init(&srv->pace, MGMT_DELAY_MIN_MS, MGMT_DELAY_MAX_MS);
 	srv->loop = env->loop;
 	srv->env = env;
 	for (i = 0; i < nlisten; i++) {

@@ -15,8 +15,15 @@
 #include "auth/cred.h"
 #include "core/layout.h"
 
+/* index 1A, served by plugins/upstreams.c (mass-protocol(7)) */
+#define MASSCTL_IX_UPSTREAMS 0x1A
+#define MASSCTL_UPSTREAMS_LAYOUT "upstreams:[name:str,parent:str,state:u8,down_since:u64," \
+	"fails:u32,last_error:str]"
+
 static massctl_print_fn massctl_print_users;
 static massctl_print_fn massctl_print_sessions, massctl_print_kick, massctl_print_user_stats;
+static massctl_print_fn massctl_print_classes, massctl_print_user_limits;
+static massctl_print_fn massctl_print_upstreams;
 static massctl_build_fn massctl_build_raw;
 static massctl_run_fn massctl_run_stats, massctl_run_help, massctl_run_hash, massctl_run_indexes;
 static massctl_run_fn massctl_run_info, massctl_run_raw;
@@ -59,6 +66,25 @@ const struct massctl_cmd massctl_cmds[] = {
 	  .help = "per-user connections and bytes since the plugin loaded",
 	  .index = MASSCTL_IX_USER_STATS, .plugin = "sessions", .params = "",
 	  .print = massctl_print_user_stats },
+	{ .names = { "classes" }, .args = "", .help = "the classes of per-user limits in force",
+	  .index = MASSCTL_IX_CLASSES, .plugin = "limits", .params = "",
+	  .print = massctl_print_classes },
+	{ .names = { "user-limits" }, .args = "NAME",
+	  .help = "NAME's class, quota usage, live rate and sessions",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_USER_LIMITS, .plugin = "limits",
+	  .params = "n", .print = massctl_print_user_limits, .status01 = "no such user",
+	  .arg_in_msg = true },
+	{ .names = { "set-class" }, .args = "NAME CLASS", .help = "move NAME to CLASS (live tunnels too)",
+	  .min_args = 2, .max_args = 2, .index = MASSCTL_IX_SET_CLASS, .plugin = "limits|pgsql",
+	  .params = "ns", .status01 = "no such user or class, or the class cannot be stored",
+	  .arg_in_msg = true },
+	{ .names = { "reset-usage" }, .args = "NAME", .help = "start NAME's quota usage again from 0",
+	  .min_args = 1, .max_args = 1, .index = MASSCTL_IX_RESET_USAGE, .plugin = "limits",
+	  .params = "n", .status01 = "no such user", .arg_in_msg = true },
+	{ .names = { "upstreams" }, .args = "",
+	  .help = "the upstream proxies' parents: state, down since, failures, last error",
+	  .index = MASSCTL_IX_UPSTREAMS, .plugin = "upstreams", .params = "",
+	  .print = massctl_print_upstreams },
 	{ .names = { "info" }, .args = "", .help = "daemon version, uptime, plugin of each index",
 	  .index = MASSCTL_IX_INFO, .plugin = "info", .params = "", .run = massctl_run_info },
 	{ .names = { "raw" }, .args = "INDEX [PARAM...]",
@@ -640,6 +666,87 @@ static int massctl_print_user_stats(const struct massctl_opts *o, const uint8_t 
 	}
 	if (o->json)
 		fputs("}}\n", out);
+	return 0;
+}
+
+/* The layouts of the limits plugin's replies (mass-protocol(7), 16 and 17). */
+#define MASSCTL_CLASSES_LAYOUT "classes:[name:str,limits:str]"
+#define MASSCTL_USER_LIMITS_LAYOUT "class:str,period_start:u64,used:u64,quota:u64," \
+	"rate_up:u64,rate_down:u64,sessions:u32,delayed:u64,refused:u64"
+
+/*
+ * A reply printed by its layout: checked whole first, then -j one JSON
+ * object (massctl_layout_print), text through fn when given (per item),
+ * else one "NAME VALUE" line per field.
+ */
+static int massctl_print_layout(const struct massctl_opts *o, const struct massctl_reply *r,
+				FILE *out, const char *layout, layout_fn *fn,
+				struct massctl_fail *f)
+{
+	if (r->status != MASS_STATUS_OK) {
+		if (massctl_decode_empty(r, f->msg, sizeof(f->msg)) < 0)
+			return massctl_protocol(f);
+		return massctl_status_fail(o, r->status, f);
+	}
+	if (layout_decode(layout, r->data, r->len, NULL, NULL, f->msg, sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (o->json || fn == NULL) {
+		massctl_layout_print(out, layout, r->data, r->len, o->json, f->msg, sizeof(f->msg));
+		if (o->json)
+			fputc('\n', out);
+		return 0;
+	}
+	return layout_decode(layout, r->data, r->len, fn, out, f->msg, sizeof(f->msg)) ? -1 : 0;
+}
+
+/* classes as text: "CLASS<TAB>LIMITS" lines under a header. */
+static int massctl_class_line(void *arg, const struct layout_item *it)
+{
+	FILE *out = arg;
+
+	if (it->event == LAYOUT_LIST_BEGIN)
+		fputs("CLASS\tLIMITS\n", out);
+	else if (it->event == LAYOUT_FIELD && it->type == LAYOUT_STR) {
+		massctl_text_put(out, (const char *)it->data, it->len);
+		fputc(it->name_len == 4 && memcmp(it->name, "name", 4) == 0 ? '\t' : '\n', out);
+	}
+	return 0;
+}
+
+static int massctl_print_classes(const struct massctl_opts *o, const uint8_t *req,
+				 size_t req_len, const struct massctl_reply *r, FILE *out,
+				 struct massctl_fail *f)
+{
+	(void)req, (void)req_len;
+	return massctl_print_layout(o, r, out, MASSCTL_CLASSES_LAYOUT, massctl_class_line, f);
+}
+
+/* user-limits: "NAME VALUE" lines, or one JSON object. */
+static int massctl_print_user_limits(const struct massctl_opts *o, const uint8_t *req,
+				     size_t req_len, const struct massctl_reply *r, FILE *out,
+				     struct massctl_fail *f)
+{
+	(void)req, (void)req_len;
+	return massctl_print_layout(o, r, out, MASSCTL_USER_LIMITS_LAYOUT, NULL, f);
+}
+
+/*
+ * upstreams (1A): one "NAME VALUE" line per field, as the reply layout
+ * names them (upstreams[N].state: 0 up, 1 failing, 2 down, 3 probe), or
+ * the JSON object.
+ */
+static int massctl_print_upstreams(const struct massctl_opts *o, const uint8_t *req,
+				   size_t req_len, const struct massctl_reply *r, FILE *out,
+				   struct massctl_fail *f)
+{
+	(void)req, (void)req_len;
+	if (r->status != MASS_STATUS_OK)
+		return massctl_status_fail(o, r->status, f);
+	if (massctl_layout_print(out, MASSCTL_UPSTREAMS_LAYOUT, r->data, r->len, o->json, f->msg,
+				 sizeof(f->msg)) < 0)
+		return massctl_protocol(f);
+	if (o->json)
+		fputc('\n', out);
 	return 0;
 }
 

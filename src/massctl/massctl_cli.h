@@ -137,7 +137,8 @@ typedef int massctl_run_fn(const struct massctl_opts *o, const struct massctl_io
  * index   the request's index octet, or MASSCTL_NO_INDEX (then build or run
  *         is required); with an index the help line ends in " (XX)".
  * plugin  the bundled plugin whose documented index `index` is (NULL: a core
- *         index, sent as is); see the contract above.
+ *         index, sent as is; "a|b": either plugin may serve it); see the
+ *         contract above.
  * params  with the default build: one letter per argument, each sent in
  *         order after the index octet:
  *           'n' a user name (1..255 printable, no ':'), LENGTH+DATA

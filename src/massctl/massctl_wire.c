@@ -185,6 +185,12 @@ int massctl_login_reply(const uint8_t rep[2], char *err, size_t errlen)
 		snprintf(err, errlen, "login reply has version %02x, not 01", rep[0]);
 		return -1;
 	}
+	if (rep[1] == 0x02) {
+		/* mass-protocol(7): busy, the password was not checked (no penalty) */
+		snprintf(err, errlen, "admin login not checked: the server is busy (status 02); "
+			 "try again");
+		return -2;
+	}
 	if (rep[1] != 0x00) {
 		snprintf(err, errlen, "admin login refused (status %02x)", rep[1]);
 		return -2;
@@ -558,6 +564,12 @@ bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char
 {
 	const struct massctl_index_usage *u = massctl_info_row(info, ix);
 
-	return u != NULL && u->plugin.len == strlen(plugin) &&
-	       memcmp(u->plugin.name, plugin, u->plugin.len) == 0;
+	while (u != NULL && *plugin != '\0') {
+		size_t n = strcspn(plugin, "|");
+
+		if (u->plugin.len == n && memcmp(u->plugin.name, plugin, n) == 0)
+			return true;
+		plugin += n + (plugin[n] == '|');
+	}
+	return false;
 }

@@ -45,7 +45,11 @@ enum massctl_index {
 	MASSCTL_IX_KILL = 0x11,         /* sessions: close one by id */
 	MASSCTL_IX_KICK = 0x12,         /* sessions: close a user's */
 	MASSCTL_IX_USER_STATS = 0x13,   /* sessions: per-user totals */
-	MASSCTL_IX_INFO = 0x14          /* info */
+	MASSCTL_IX_INFO = 0x14,         /* info */
+	MASSCTL_IX_CLASSES = 0x16,      /* limits: the classes */
+	MASSCTL_IX_USER_LIMITS = 0x17,  /* limits: a user's class and usage */
+	MASSCTL_IX_SET_CLASS = 0x18,    /* limits: move a user to a class */
+	MASSCTL_IX_RESET_USAGE = 0x19   /* limits: reset a user's quota usage */
 };
 
 #define MASSCTL_NCOUNTERS (MASSCTL_IX_LAST_COUNTER - MASSCTL_IX_FIRST_COUNTER + 1)
@@ -224,7 +228,8 @@ int massctl_decode_info(const struct massctl_reply *r, struct massctl_info *out,
 /* The row of index ix in info, or NULL. */
 const struct massctl_index_usage *massctl_info_row(const struct massctl_info *info, uint8_t ix);
 
-/* True when the row of ix names plugin (a NUL-terminated name). */
+/* True when the row of ix names plugin (a NUL-terminated name, or several
+ * separated by '|': any of them). */
 bool massctl_info_serves(const struct massctl_info *info, uint8_t ix, const char *plugin);
 
 /* 0A..0D: no fields. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/base64.h"
 #include "core/escape.h"
 
 /*
@@ -16,70 +17,6 @@
  * the input gives the same state. Line ends become NULs in text.
  */
 enum { S_START, S_FIELDS, S_DONE = 0xFE, S_ERROR = 0xFF };
-
-/* RFC 4648 base64, standard alphabet, padded.
- * TEMPORARY second copy of src/dissect/base64.c's decoder, plus an encoder:
- * route sits below dissect and may not use it. To go once base64 moves down
- * to src/core (reported to the lead). */
-static const char http_b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int http_b64_value(unsigned char c)
-{
-	const char *p = c ? strchr(http_b64, c) : NULL;
-
-	return p ? (int)(p - http_b64) : -1;
-}
-
-/* Strict: length a multiple of 4, '=' only as the last one or two. */
-static int http_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap,
-			   size_t *outlen)
-{
-	size_t pad = 0, n = 0;
-
-	if (inlen % 4 != 0)
-		return -1;
-	if (inlen > 0 && in[inlen - 1] == '=')
-		pad = (inlen > 1 && in[inlen - 2] == '=') ? 2 : 1;
-	if (inlen / 4 * 3 - pad > cap)
-		return -1;
-	for (size_t i = 0; i < inlen; i += 4) {
-		uint32_t quad = 0;
-		size_t chars = (i + 4 == inlen) ? 4 - pad : 4;
-
-		for (size_t j = 0; j < 4; j++) {
-			int v = j < chars ? http_b64_value((unsigned char)in[i + j]) : 0;
-
-			if (v < 0)
-				return -1;
-			quad = quad << 6 | (uint32_t)v;
-		}
-		for (size_t j = 0; j + 1 < chars; j++)
-			out[n++] = (uint8_t)(quad >> (16 - 8 * j));
-	}
-	*outlen = n;
-	return 0;
-}
-
-/* Encodes in[0..n) into out (4 * ((n + 2) / 3) + 1 bytes), NUL-terminated. */
-static void http_b64_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = http_b64[v >> 18 & 63];
-		out[o++] = http_b64[v >> 12 & 63];
-		out[o++] = i + 1 < n ? http_b64[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? http_b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
 
 /* --- parser --- */
 
@@ -384,7 +321,7 @@ enum http_basic_result http_head_basic(const struct http_head *h, struct http_ba
 		return HTTP_BASIC_BAD;
 	for (b64 = v + 6; *b64 == ' '; b64++)
 		;
-	if (http_b64_decode(b64, strlen(b64), raw, sizeof(raw), &n) < 0 ||
+	if (base64_decode(b64, strlen(b64), raw, sizeof(raw), &n) < 0 ||
 	    memchr(raw, '\0', n) != NULL || (colon = memchr(raw, ':', n)) == NULL ||
 	    (ulen = (size_t)(colon - raw)) > 255 || n - ulen - 1 > 255) {
 		memset(raw, 0, sizeof(raw));
@@ -494,7 +431,7 @@ size_t http_head_connect_request(char *out, size_t cap, const char *host, uint16
 		cred[ul] = ':';
 		if (pl > 0)
 			memcpy(cred + ul + 1, pass, pl);
-		http_b64_encode((const uint8_t *)cred, ul + 1 + pl, b64);
+		base64_encode((const uint8_t *)cred, ul + 1 + pl, b64, sizeof(b64));
 		snprintf(auth, sizeof(auth), "Proxy-Authorization: Basic %s\r\n", b64);
 		memset(cred, 0, sizeof(cred));
 		memset(b64, 0, sizeof(b64));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/net.h"
 
 /*
@@ -39,17 +40,6 @@ static int upstream_fail(const char *url, char *err, size_t errlen, const char *
 	return -1;
 }
 
-static int upstream_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes in[0..n) into out (256 bytes): -1 on a bad escape, NUL or over 255. */
 static int upstream_pct_decode(const char *in, size_t n, char out[256])
 {
@@ -59,8 +49,8 @@ static int upstream_pct_decode(const char *in, size_t n, char out[256])
 		int c = (unsigned char)in[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? upstream_hex(in[i + 1]) : -1;
-			int lo = i + 2 < n ? upstream_hex(in[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(in[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(in[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return -1;
@@ -286,10 +276,16 @@ bool upstream_health_down(const struct upstream_health *h, uint64_t now_ms)
 int upstream_choose(const struct upstream *u, struct upstream_health *health,
 		    uint64_t now_ms)
 {
+	return upstream_choose_except(u, health, now_ms, 0);
+}
+
+int upstream_choose_except(const struct upstream *u, struct upstream_health *health,
+			   uint64_t now_ms, uint32_t tried)
+{
 	for (size_t i = 0; i < u->n; i++) {
 		struct upstream_health *h = &health[i];
 
-		if (upstream_health_down(h, now_ms))
+		if ((tried & (1u << i)) || upstream_health_down(h, now_ms))
 			continue;
 		if (h->down_until_ms != 0)  /* its timeout ran out: this is the probe */
 			h->down_until_ms = now_ms + (uint64_t)u->fail_timeout * 1000;

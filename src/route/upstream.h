@@ -100,4 +100,11 @@ bool upstream_health_down(const struct upstream_health *h, uint64_t now_ms);
 int upstream_choose(const struct upstream *u, struct upstream_health *health,
 		    uint64_t now_ms);
 
+/*
+ * The same, passing over the parents whose bit (1 << index) is set in
+ * tried: the next parent for a connection whose earlier tries failed.
+ */
+int upstream_choose_except(const struct upstream *u, struct upstream_health *health,
+			   uint64_t now_ms, uint32_t tried);
+
 #endif

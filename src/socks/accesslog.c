@@ -294,6 +294,7 @@ const char *accesslog_end_name(enum accesslog_end end)
 		[ACCESSLOG_END_IDLE] = "idle",
 		[ACCESSLOG_END_FIN_TIMEOUT] = "fin_timeout",
 		[ACCESSLOG_END_SHUTDOWN] = "shutdown",
+		[ACCESSLOG_END_QUOTA] = "quota",
 		[ACCESSLOG_END_ADMIN] = "admin",
 	};
 
@@ -308,7 +309,19 @@ void accesslog_tunnel_close(struct accesslog *log, const char *user, const struc
 			    uint64_t bytes_down, uint64_t duration_ms,
 			    enum accesslog_end end)
 {
+	accesslog_tunnel_close_src(log, user, client, dest, dest_port, peer, bytes_up,
+				   bytes_down, duration_ms, end, NULL);
+}
+
+void accesslog_tunnel_close_src(struct accesslog *log, const char *user,
+				const struct sockaddr *client,
+				const char *dest, uint16_t dest_port,
+				const struct sockaddr *peer, uint64_t bytes_up,
+				uint64_t bytes_down, uint64_t duration_ms,
+				enum accesslog_end end, const struct sockaddr *src)
+{
 	struct accesslog_line l;
+	char ip[NET_ADDRSTRLEN] = "";
 
 	accesslog_stamp(log, &l);
 	accesslog_field(&l, user);
@@ -322,6 +335,9 @@ void accesslog_tunnel_close(struct accesslog *log, const char *user, const struc
 	accesslog_u64_field(&l, duration_ms);
 	accesslog_raw(&l, "\t");
 	accesslog_raw(&l, accesslog_end_name(end));
+	if (src != NULL && src->sa_family != AF_UNSPEC)
+		net_ip_str(src, ip, sizeof(ip));
+	accesslog_field(&l, ip[0] != '\0' ? ip : NULL);
 	accesslog_emit(log, &l);
 }
 

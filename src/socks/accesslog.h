@@ -6,6 +6,7 @@
  *   credential: ISO-8601Z  user  P  PROTOCOL  dest  dest_port  cuser  cpass  result
  *   close:      ISO-8601Z  user  C  src_ip  src_port  dest  dest_port
  *               peer_ip  peer_port  bytes_up  bytes_down  duration_ms  end
+ *               src_ip
  *
  * KIND is the command: A for CONNECT, B for BIND, U for UDP ASSOCIATE.
  * user is '-' without authentication; dest is as the client named it;
@@ -83,6 +84,7 @@ enum accesslog_end {
 	ACCESSLOG_END_IDLE,        /* "idle": idle_timeout without traffic */
 	ACCESSLOG_END_FIN_TIMEOUT, /* "fin_timeout": half-closed for fin_timeout */
 	ACCESSLOG_END_SHUTDOWN,    /* "shutdown": still open at the end of shutdown_timeout */
+	ACCESSLOG_END_QUOTA,       /* "quota": the user's quota ran out (quota_action = close) */
 	ACCESSLOG_END_ADMIN        /* "admin": closed through MASS (a plugin's session_close:
 				    * massctl kill, kick) */
 };
@@ -90,13 +92,24 @@ enum accesslog_end {
 /* The log word for end ("error" for a value outside the enum). */
 const char *accesslog_end_name(enum accesslog_end end);
 
-/* One close line (see above); client and peer may be NULL ('-'). */
+/*
+ * One close line (see above); client and peer may be NULL ('-'); src_ip
+ * is '-' (accesslog_tunnel_close_src names it).
+ */
 void accesslog_tunnel_close(struct accesslog *log, const char *user,
 			    const struct sockaddr *client,
 			    const char *dest, uint16_t dest_port,
 			    const struct sockaddr *peer, uint64_t bytes_up,
 			    uint64_t bytes_down, uint64_t duration_ms,
 			    enum accesslog_end end);
+
+/* The same, src (NULL: '-') the proxy's own address of the outbound connection. */
+void accesslog_tunnel_close_src(struct accesslog *log, const char *user,
+				const struct sockaddr *client,
+				const char *dest, uint16_t dest_port,
+				const struct sockaddr *peer, uint64_t bytes_up,
+				uint64_t bytes_down, uint64_t duration_ms,
+				enum accesslog_end end, const struct sockaddr *src);
 
 /* Captured credentials come with their lengths: they may hold any octet. */
 void accesslog_credential(struct accesslog *log, const char *user, const char *protocol,

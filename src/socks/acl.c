@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/net.h"
+#include "core/netlink.h"
 
 #define ACL_HOST_MAX 255          /* a DNS name, as SOCKS5 carries it */
 #define ACL_TOKEN_MAX 300
@@ -19,8 +20,12 @@ enum acl_cond {
 	ACL_HAS_SRC = 2,
 	ACL_HAS_PORT = 4,
 	ACL_HAS_HOST = 8,
-	ACL_HAS_ALL = 16
+	ACL_HAS_ALL = 16,
+	ACL_HAS_USER = 32,
+	ACL_HAS_CLASS = 64
 };
+
+#define ACL_CLASS_MAX 32          /* limits_class.h's LIMITS_CLASS_NAME_MAX */
 
 /* Addresses are struct net_cidr (net.h): a rule's block, or one host as a
  * full-length block; IPv4 kept as such (mapped addresses are unmapped first). */
@@ -30,10 +35,13 @@ struct acl_rule {
 	uint8_t has;                  /* enum acl_cond bits */
 	bool host_under_only;         /* ".example.com": not the name itself */
 	bool dest_local;              /* "dest local": any address of this host */
+	bool tcp_only;                /* a built-in rule: socks5d listens on TCP only */
 	uint16_t port_lo, port_hi;
 	struct net_cidr dest, src;
 	char host[ACL_HOST_MAX + 1];  /* lower case, without leading or final dot */
 	int line;
+	char user[256];               /* "user NAME": exactly (case-sensitive) */
+	char cls[ACL_CLASS_MAX + 1];  /* "class NAME" */
 };
 
 struct acl {
@@ -42,6 +50,7 @@ struct acl {
 	size_t builtin;                /* the first rules, built in */
 	struct net_cidr *local;         /* "dest local": loopback, unspecified, the host's */
 	size_t nlocal;
+	const struct acl_live *live;    /* what socks5d is now (acl.h), or NULL */
 };
 
 /* A condition's value against what is known: no, yes, or not known yet. */
@@ -145,6 +154,20 @@ static int acl_parse_host(const char *text, struct acl_rule *r, const char **why
 	return 0;
 }
 
+/* A user or class name: copied as written (1..cap-1 octets). */
+static int acl_parse_name(const char *text, char *out, size_t cap, const char **why)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len >= cap) {
+		*why = cap > ACL_CLASS_MAX + 1 ? "a user name is 1..255 characters"
+					       : "a class name is 1..32 characters";
+		return -1;
+	}
+	memcpy(out, text, len + 1);
+	return 0;
+}
+
 /* Copies the next blank-separated token of *s into tok. Returns its length, 0 at the end. */
 static size_t acl_token(const char **s, char *tok, size_t toklen, bool *too_long)
 {
@@ -171,7 +194,7 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 {
 	static const struct { const char *kw; uint8_t bit; } kws[] = {
 		{ "dest", ACL_HAS_DEST }, { "src", ACL_HAS_SRC }, { "port", ACL_HAS_PORT },
-		{ "dest-host", ACL_HAS_HOST },
+		{ "dest-host", ACL_HAS_HOST }, { "user", ACL_HAS_USER }, { "class", ACL_HAS_CLASS },
 	};
 	uint8_t bit = 0;
 
@@ -179,7 +202,7 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 		if (strcmp(kw, kws[i].kw) == 0)
 			bit = kws[i].bit;
 	if (bit == 0) {
-		*why = "unknown condition (dest, dest-host, port, src or all)";
+		*why = "unknown condition (dest, dest-host, port, src, user, class or all)";
 		return -1;
 	}
 	if (r->has & bit) {
@@ -199,6 +222,8 @@ static int acl_parse_cond(struct acl_rule *r, const char *kw, const char *arg, c
 		}
 		return acl_parse_net(arg, &r->dest, why);
 	case ACL_HAS_SRC: return acl_parse_net(arg, &r->src, why);
+	case ACL_HAS_USER: return acl_parse_name(arg, r->user, sizeof(r->user), why);
+	case ACL_HAS_CLASS: return acl_parse_name(arg, r->cls, sizeof(r->cls), why);
 	case ACL_HAS_PORT: return acl_parse_ports(arg, r, why);
 	default: return acl_parse_host(arg, r, why);
 	}
@@ -230,7 +255,7 @@ static int acl_parse_conds(struct acl_rule *r, const char *value, const char **w
 		return -1;
 	}
 	if (r->has == 0) {
-		*why = "a rule needs a condition (dest, dest-host, port, src or all)";
+		*why = "a rule needs a condition (dest, dest-host, port, src, user, class or all)";
 		return -1;
 	}
 	if ((r->has & ACL_HAS_ALL) && r->has != ACL_HAS_ALL) {
@@ -289,9 +314,11 @@ static const struct net_cidr acl_always_local[] = {
 	{ AF_INET6, 128, { 0 } },
 };
 
+#define ACL_ALWAYS_LOCAL (sizeof(acl_always_local) / sizeof(acl_always_local[0]))
+
 static int acl_set_local(struct acl *a, const struct acl_self *self)
 {
-	size_t n = sizeof(acl_always_local) / sizeof(acl_always_local[0]);
+	size_t n = ACL_ALWAYS_LOCAL;
 	size_t extra = self != NULL ? self->nlocal : 0;
 
 	if (extra > ACL_LOCAL_MAX)
@@ -321,25 +348,56 @@ static bool acl_unspecified(const struct net_cidr *h)
 
 /*
  * The built-in rule of one bound listener: its own address on its port,
- * or, for a wildcard listener, every local address on its port.
+ * or, for a wildcard listener, every local address on its port. Returns
+ * false for a socket not bound (nothing to protect).
  */
+static bool acl_listener_rule(const struct sockaddr_storage *ss, struct acl_rule *r)
+{
+	uint16_t port;
+
+	memset(r, 0, sizeof(*r));
+	if (!acl_host_of((const struct sockaddr *)ss, &r->dest, &port) || port == 0)
+		return false;
+	r->action = ACL_DENY;
+	r->has = ACL_HAS_DEST | ACL_HAS_PORT;
+	r->port_lo = r->port_hi = port;
+	r->line = ACL_LINE_BUILTIN;
+	r->dest_local = acl_unspecified(&r->dest);
+	r->tcp_only = true;
+	return true;
+}
+
 static int acl_add_listener(struct acl *a, const struct sockaddr_storage *ss)
 {
 	struct acl_rule r;
-	uint16_t port;
 
-	memset(&r, 0, sizeof(r));
-	if (!acl_host_of((const struct sockaddr *)ss, &r.dest, &port) || port == 0)
-		return 0; /* not bound: nothing to protect */
-	r.action = ACL_DENY;
-	r.has = ACL_HAS_DEST | ACL_HAS_PORT;
-	r.port_lo = r.port_hi = port;
-	r.line = ACL_LINE_BUILTIN;
-	r.dest_local = acl_unspecified(&r.dest);
+	if (!acl_listener_rule(ss, &r))
+		return 0;
 	if (acl_push(a, &r) < 0)
 		return -1;
 	a->builtin++;
 	return 0;
+}
+
+int acl_live_listener_add(struct acl_live *live, const struct sockaddr *addr)
+{
+	socklen_t len = net_addr_len(addr);
+
+	if (len == 0 || live->nlisteners == ACL_LIVE_LISTENERS)
+		return -1;
+	memset(&live->listeners[live->nlisteners], 0, sizeof(live->listeners[0]));
+	memcpy(&live->listeners[live->nlisteners], addr, len);
+	live->nlisteners++;
+	return 0;
+}
+
+void acl_live_listener_del(struct acl_live *live, const struct sockaddr *addr)
+{
+	for (size_t i = 0; i < live->nlisteners; i++)
+		if (net_same((const struct sockaddr *)&live->listeners[i], addr)) {
+			live->listeners[i] = live->listeners[--live->nlisteners];
+			return;
+		}
 }
 
 struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *self,
@@ -349,6 +407,7 @@ struct acl *acl_compile(const struct acl_rules *rules, const struct acl_self *se
 
 	if (a == NULL || acl_set_local(a, self) < 0)
 		goto oom;
+	a->live = self != NULL ? self->live : NULL;
 	for (size_t i = 0; self != NULL && i < self->nlisteners; i++)
 		if (acl_add_listener(a, &self->listeners[i]) < 0)
 			goto oom;
@@ -420,16 +479,21 @@ struct acl_query {
 	const char *name;
 	size_t name_len;
 	struct net_cidr src, dest, alias;
-	bool has_src, has_dest, has_alias, unknown;
+	bool has_src, has_dest, has_alias, unknown, udp;
 	uint16_t port;
+	const char *user, *cls;       /* acl_request's; cls NULL is "default" */
 };
 
+/* Loopback and the unspecified range, then the host's addresses: live when known. */
 static bool acl_is_local(const struct acl *acl, const struct net_cidr *h)
 {
-	for (size_t i = 0; i < acl->nlocal; i++)
+	bool live = acl->live != NULL && acl->live->host != NULL;
+	size_t n = live ? ACL_ALWAYS_LOCAL : acl->nlocal;
+
+	for (size_t i = 0; i < n; i++)
 		if (acl_net_has(&acl->local[i], h))
 			return true;
-	return false;
+	return live && netlink_addrs_has(acl->live->host, h);
 }
 
 static bool acl_dest_matches(const struct acl *acl, const struct acl_rule *r,
@@ -447,9 +511,17 @@ static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rul
 {
 	enum acl_tri t = ACL_YES;
 
+	/* a UDP port of the same number is another service than the listener */
+	if (r->tcp_only && q->udp)
+		return ACL_NO;
 	if (r->has & ACL_HAS_ALL)
 		return ACL_YES;
 	if ((r->has & ACL_HAS_SRC) && (!q->has_src || !acl_net_has(&r->src, &q->src)))
+		return ACL_NO;
+	/* who asks is known whenever a rule is checked: none before authentication */
+	if ((r->has & ACL_HAS_USER) && (q->user == NULL || strcmp(q->user, r->user) != 0))
+		return ACL_NO;
+	if ((r->has & ACL_HAS_CLASS) && strcmp(q->cls ? q->cls : "default", r->cls) != 0)
 		return ACL_NO;
 	if (r->has & ACL_HAS_PORT) {
 		if (q->unknown)
@@ -480,26 +552,42 @@ static enum acl_tri acl_rule_matches(const struct acl *acl, const struct acl_rul
  * So the built-in deny rules, whose address is not known before
  * resolution, do not hide a "deny = src ..." behind them.
  */
+/* One rule of acl_decide(). Returns true when it decides (*v set). */
+static bool acl_step(const struct acl *acl, const struct acl_rule *r, const struct acl_query *q,
+		     unsigned *pending, int *line, enum acl_verdict *v)
+{
+	switch (acl_rule_matches(acl, r, q)) {
+	case ACL_NO:
+		return false;
+	case ACL_YES:
+		if (*pending & ~(1u << r->action)) {
+			*v = ACL_ALLOW; /* an earlier rule may yet decide otherwise */
+			return true;
+		}
+		*line = r->line;
+		*v = (enum acl_verdict)r->action;
+		return true;
+	case ACL_UNKNOWN:
+		*pending |= 1u << r->action;
+		return false;
+	}
+	return false;
+}
+
+/* The live listeners (acl_live) come first: built-in rules like the others. */
 static enum acl_verdict acl_decide(const struct acl *acl, const struct acl_query *q, int *line)
 {
 	unsigned pending = 0;         /* bit per action of the UNKNOWN rules passed */
+	enum acl_verdict v = ACL_ALLOW;
+	struct acl_rule r;
 
-	for (size_t i = 0; i < acl->len; i++) {
-		const struct acl_rule *r = &acl->rules[i];
-
-		switch (acl_rule_matches(acl, r, q)) {
-		case ACL_NO:
-			continue;
-		case ACL_YES:
-			if (pending & ~(1u << r->action))
-				return ACL_ALLOW; /* an earlier rule may yet decide otherwise */
-			*line = r->line;
-			return (enum acl_verdict)r->action;
-		case ACL_UNKNOWN:
-			pending |= 1u << r->action;
-			continue;
-		}
-	}
+	for (size_t i = 0; acl->live != NULL && i < acl->live->nlisteners; i++)
+		if (acl_listener_rule(&acl->live->listeners[i], &r) &&
+		    acl_step(acl, &r, q, &pending, line, &v))
+			return v;
+	for (size_t i = 0; i < acl->len; i++)
+		if (acl_step(acl, &acl->rules[i], q, &pending, line, &v))
+			return v;
 	return ACL_ALLOW;
 }
 
@@ -540,7 +628,9 @@ static void acl_set_alias(struct acl_query *q)
 	}
 }
 
-enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
+/* The one decision: a request by who (NULL: no login), for a datagram or not. */
+static enum acl_verdict acl_judge(const struct acl *acl, const struct acl_request *req,
+				  const struct acl_who *who, bool udp, int *line)
 {
 	struct acl_query q;
 	uint16_t unused;
@@ -558,6 +648,11 @@ enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req,
 		q.name_len--;
 	q.has_src = acl_host_of(req->src, &q.src, &unused);
 	q.port = req->port;
+	if (who != NULL) {
+		q.user = who->user;
+		q.cls = who->cls;
+	}
+	q.udp = udp;
 	if (req->dst != NULL) {
 		if (!acl_host_of(req->dst, &q.dest, &q.port))
 			return ACL_DENY; /* not an IP destination: nothing to connect to */
@@ -571,4 +666,21 @@ enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req,
 	if (q.has_dest)
 		acl_set_alias(&q);
 	return acl_decide(acl, &q, line);
+}
+
+enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line)
+{
+	return acl_judge(acl, req, NULL, false, line);
+}
+
+enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
+			      const struct acl_who *who, int *line)
+{
+	return acl_judge(acl, req, who, false, line);
+}
+
+enum acl_verdict acl_check_datagram(const struct acl *acl, const struct acl_request *req,
+				    const struct acl_who *who, int *line)
+{
+	return acl_judge(acl, req, who, true, line);
 }

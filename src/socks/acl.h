@@ -15,10 +15,16 @@
  *                    final dot are ignored; never matches a request by address
  *   port N | N-M     the destination port (1-65535)
  *   src CIDR         the client's address
+ *   user NAME        the authenticated user (exactly; never matches a client
+ *                    that did not log in)
+ *   class NAME       the user's class ([class NAME], limits/limits_class.h);
+ *                    a client without a login is in class "default"
  *   all              every request (alone)
  *   dest local       any address of this host: loopback (127.0.0.0/8, ::1),
  *                    the unspecified range and the addresses of the host's
- *                    interfaces when the ACL was built (start and reload)
+ *                    interfaces: as they are now when the ACL has a live
+ *                    view (struct acl_live: kept current by core/netlink.h),
+ *                    else as they were when the ACL was built
  *
  * Addresses are judged by where the kernel delivers them. IPv4-mapped IPv6
  * addresses (::ffff:a.b.c.d) are matched as the IPv4 address they reach,
@@ -38,7 +44,11 @@
  * through the rule above); a wildcard listener (0.0.0.0 or ::) on loopback,
  * the unspecified range and every local address of its family. So no
  * client reaches the management server through the proxy, nor chains the
- * proxy through itself. They cannot be overridden.
+ * proxy through itself. They cannot be overridden. The same rule covers
+ * every listener in the live view (struct acl_live): the listening
+ * sockets plugins watch (the Prometheus exporter's), added and removed
+ * while the ACL is in force; and a wildcard listener's "local" is the
+ * live one.
  *
  * One decision function for every command (acl_check): CONNECT, BIND (the
  * requested address, then the peer that connects), UDP ASSOCIATE (the
@@ -51,8 +61,9 @@
  * then be an earlier rule's of the same action).
  *
  * Compiling is pure (no sockets, no files: the caller gathers the bound
- * and local addresses) and all-or-nothing; matching is pure and
- * allocation-free.
+ * and local addresses) and all-or-nothing; matching is allocation-free
+ * and reads nothing but the ACL and its live view (which the loop updates
+ * between requests, never during one).
  */
 #ifndef MASS_ACL_H
 #define MASS_ACL_H
@@ -84,7 +95,31 @@ struct acl_self {
 	size_t nlisteners;
 	const struct sockaddr_storage *local;
 	size_t nlocal;               /* beyond ACL_LOCAL_MAX the rest is ignored */
+	const struct acl_live *live; /* NULL: none; else it must outlive the ACL */
 };
+
+/*
+ * What socks5d is, live, owned by the loop's owner and read by every ACL
+ * compiled with it: the host's addresses as the kernel announces them
+ * (host; NULL: the list of acl_self.local is used) and the listening
+ * sockets that appeared after start (a plugin's: the host adds one when a
+ * plugin watches a listening socket, and removes it with the watch).
+ */
+#define ACL_LIVE_LISTENERS 64
+
+struct netlink_addrs;
+
+struct acl_live {
+	const struct netlink_addrs *host;
+	struct sockaddr_storage listeners[ACL_LIVE_LISTENERS];
+	size_t nlisteners;
+};
+
+/* Adds a bound listener (address and port). Returns 0, or -1 when full (logged by the caller). */
+int acl_live_listener_add(struct acl_live *live, const struct sockaddr *addr);
+
+/* Removes one entry equal to addr (address and port), if any. */
+void acl_live_listener_del(struct acl_live *live, const struct sockaddr *addr);
 
 /*
  * The user rules as written, in file order: one [acl] line each (action
@@ -137,6 +172,12 @@ struct acl_request {
 	uint16_t port;
 };
 
+/* Who asks, for the user and class conditions (acl_check_as). */
+struct acl_who {
+	const char *user;            /* the authenticated user, NULL: none */
+	const char *cls;             /* the user's class name, NULL: "default" */
+};
+
 /*
  * The verdict for req. Before the address is known, ACL_DENY only when the
  * answer is deny whatever it turns out to be, and ACL_ALLOW means "go on
@@ -146,5 +187,17 @@ struct acl_request {
  * everything.
  */
 enum acl_verdict acl_check(const struct acl *acl, const struct acl_request *req, int *line);
+
+/* The same for a client known as who (NULL: no login, class default). */
+enum acl_verdict acl_check_as(const struct acl *acl, const struct acl_request *req,
+			      const struct acl_who *who, int *line);
+
+/*
+ * acl_check_as for a UDP datagram's destination: the built-in rules keep
+ * clients off socks5d's own listeners, which are TCP; a UDP port of the
+ * same number is another service, judged by the rules of mass.ini alone.
+ */
+enum acl_verdict acl_check_datagram(const struct acl *acl, const struct acl_request *req,
+				    const struct acl_who *who, int *line);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,6 +104,38 @@ static void bind_accept(struct loop *loop, int fd, void *data, int events)
 	b->ops->connected(b->owner, cfd, (const struct sockaddr *)&peer);
 }
 
+/*
+ * The listener on the egress address of local's family (bind_env.source),
+ * into b->lfd. Returns 0 (b->lfd -1: no egress, listen as usual), or -1
+ * when the command failed (reported).
+ */
+static int bind_listen_egress(struct bind *b, struct sockaddr_storage *local)
+{
+	struct sockaddr_storage src;
+	socklen_t len;
+	bool freebind = false;
+	int r = b->env.source(b->owner, local->ss_family, &src, &len, &freebind);
+
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		b->ops->failed(b->owner, SOCKS5_REP_ATYP_NOT_SUPPORTED);
+		return -1;
+	}
+	*local = src;
+	b->lfd = net_bind_from((const struct sockaddr *)&src, len, SOCK_STREAM, freebind);
+	if (b->lfd >= 0 && listen(b->lfd, 1) < 0) {
+		close(b->lfd);
+		b->lfd = -1;
+	}
+	if (b->lfd < 0) {
+		log_warn("BIND: cannot listen on the egress address: %s", strerror(errno));
+		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);
+		return -1;
+	}
+	return 0;
+}
+
 /* Opens the listener and announces it. */
 static void bind_open(struct bind *b)
 {
@@ -120,8 +153,19 @@ static void bind_open(struct bind *b)
 		return;
 	}
 	net_set_port(&local, 0);
-	b->lfd = net_listen((const struct sockaddr *)&local, net_addr_len((struct sockaddr *)&local),
-			    1, err, sizeof(err));
+	if (b->env.source != NULL && bind_listen_egress(b, &local) != 0)
+		return;
+	if (b->lfd < 0)
+		b->lfd = net_listen((const struct sockaddr *)&local,
+				    net_addr_len((struct sockaddr *)&local), 1, err, sizeof(err));
+	/*
+	 * The peer need not speak first (an FTP server taking an upload waits
+	 * for the data): net_listen()'s deferred accept would hold its
+	 * connection, and the second reply, until the kernel gives up waiting
+	 * (a second or more).
+	 */
+	if (b->lfd >= 0)
+		(void)setsockopt(b->lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &(int){ 0 }, sizeof(int));
 	len = sizeof(local);
 	if (b->lfd < 0 || getsockname(b->lfd, (struct sockaddr *)&local, &len) < 0 ||
 	    loop_add(b->env.loop, b->lfd, LOOP_READ, bind_accept, b) < 0) {
@@ -149,6 +193,12 @@ static void bind_resolved(void *data, enum resolve_status status,
 		b->ops->failed(b->owner, SOCKS5_REP_HOST_UNREACHABLE);
 		return;
 	}
+	/* every address judged before listening, as the address itself would be */
+	for (size_t i = 0; i < count; i++)
+		if (!b->ops->permit(b->owner, (const struct sockaddr *)&addrs[i])) {
+			b->ops->failed(b->owner, SOCKS5_REP_NOT_ALLOWED);
+			return;
+		}
 	b->allowed = malloc(count * sizeof(*addrs));
 	if (b->allowed == NULL) {
 		b->ops->failed(b->owner, SOCKS5_REP_GENERAL_FAILURE);

@@ -18,7 +18,9 @@
  * resolver gives for it); DST.PORT is not checked, as the peer's source
  * port is rarely known in advance. The peer must also pass the ACL (the
  * owner's permit callback), as DST itself did before the command started. A peer not coming within
- * connect_timeout seconds fails the command with REP 06.
+ * connect_timeout seconds fails the command with REP 06. A DST given by
+ * name is resolved first and every address it resolves to must pass the
+ * same callback before the listener opens (else REP 02).
  */
 #ifndef MASS_BIND_H
 #define MASS_BIND_H
@@ -42,6 +44,11 @@ struct bind_env {
 	struct loop *loop;
 	struct resolver *resolver;     /* for a DST given by name */
 	unsigned connect_timeout;      /* seconds the peer gets to connect */
+	/* egress (routes.h): the source address for a socket of family: 1 and
+	 * *src (port 0), *len, *freebind set; 0 none (the kernel picks); -1
+	 * none of that family (refused). NULL: always 0. */
+	int (*source)(void *owner, int family, struct sockaddr_storage *src, socklen_t *len,
+		      bool *freebind);
 };
 
 /*
@@ -65,9 +72,10 @@ struct bind_ops {
 	 */
 	void (*failed)(void *owner, uint8_t rep);
 	/*
-	 * The ACL's verdict on the peer that connected (the owner's one
-	 * decision function, which logs a denial). Returns true when allowed;
-	 * a denied peer is closed and the command fails with 02.
+	 * The ACL's verdict on the peer that connected, and on each address
+	 * a DST name resolved to before listening (the owner's one decision
+	 * function, which logs a denial). Returns true when allowed; a denied
+	 * peer is closed and the command fails with 02.
 	 */
 	bool (*permit)(void *owner, const struct sockaddr *peer);
 };

@@ -36,12 +36,15 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "auth/pace.h"
 #include "auth/users.h"
 #include "core/net.h"
 #include "core/pool.h"
 #include "core/ratelimit.h"
 #include "core/snapshot.h"
 #include "dissect/dissect.h"
+#include "limits/limits_class.h"
+#include "socks/socks_limits.h"
 
 struct loop;
 struct resolver;
@@ -50,6 +53,7 @@ struct acl;
 struct accesslog;
 struct metrics;
 struct session;
+struct routes;
 
 /* The largest datagram a UDP association moves (udp_assoc.h). */
 #define SOCKS_UDP_BUF 65536
@@ -69,12 +73,19 @@ struct socks_policy {
 	const struct net_cidr *proxy_nets; /* sources that must send a PROXY header */
 	size_t proxy_len;
 	const struct dissect_ports *dissector_ports; /* DISSECT_COUNT entries */
+	bool http_connect;                /* HTTP CONNECT on the SOCKS listener too */
+	struct routes *routes;            /* [upstreams] and [routes] (routes.h); their
+					   * failover state is mutable, loop thread only */
+	/* [class NAME] sections, list[0] default (empty table: all unlimited);
+	 * a class pointer a session reads is valid while it holds the snapshot */
+	const struct limits_class_table *classes;
 };
 
 struct socks_live {
 	struct users users;               /* SOCKS users (RFC 1929) */
 	bool auth;                        /* SOCKS auth required now */
 	bool dissectors;                  /* dissectors on now */
+	struct socks_limits_live limits;  /* per-user limits in force (socks_limits.h) */
 };
 
 struct session_table {
@@ -83,6 +94,7 @@ struct session_table {
 	uint64_t next_id;                 /* the id of the next session, from 1 */
 	struct ratelimit proxy_lines;     /* refused PROXY headers logged */
 	struct ratelimit login_lines;     /* failed logins logged */
+	struct pace login_pace;           /* failed logins and handshakes per source (auth/pace.h) */
 	uint8_t rx[POOL_BUF_SIZE];        /* one read buffer for every handshake of the loop */
 	uint8_t udp[SOCKS_UDP_BUF];       /* one datagram at a time, for every UDP association */
 };
@@ -97,6 +109,8 @@ struct socks_ctx {
 	struct accesslog *accesslog;      /* where sessions log (socks/accesslog.h) */
 	struct metrics *metrics;          /* what sessions, relays, UDP count into */
 	struct pool *pool;                /* the relays' buffers and pipes (core/pool.h) */
+	struct acl_live *self_live;       /* what socks5d is now (acl.h): the ACL and the host
+					   * (a plugin's listener) read and write it; NULL: none */
 	bool stopping;                    /* SIGTERM seen: no new connections */
 };
 

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/metrics.h"
 
 void relay_init(struct relay *r, int client_fd, int upstream_fd)
@@ -74,26 +76,120 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 	return 1;
 }
 
+/* The most a limited read may take at once: a burst's worth is typical. */
+#define RELAY_LIMIT_CHUNK (1024 * 1024)
+
+/* What the next read of direction which may take. Returns false (stopped) for none. */
+static bool relay_limit_take(struct relay *r, int which)
+{
+	struct relay_limit *l = r->limit;
+	uint64_t want = l->quota_left < RELAY_LIMIT_CHUNK ? l->quota_left : RELAY_LIMIT_CHUNK;
+
+	if (want > 0 && l->bucket[which] != NULL && bucket_limited(l->bucket[which])) {
+		/* never more than a burst: the rest would only count as delayed */
+		if (want > l->bucket[which]->burst)
+			want = l->bucket[which]->burst;
+		want = bucket_take(l->bucket[which], l->now_ns, want);
+	}
+	l->grant = (size_t)want;
+	l->stopped[which] = want == 0;
+	return want > 0;
+}
+
+/* After the read: what was granted and not read goes back. */
+static void relay_limit_settle(struct relay *r, int which, ssize_t n)
+{
+	struct relay_limit *l = r->limit;
+	size_t moved = n > 0 ? (size_t)n : 0;
+
+	if (l->bucket[which] != NULL && l->grant > moved)
+		bucket_return(l->bucket[which], l->grant - moved);
+	if (l->quota_left != UINT64_MAX)
+		l->quota_left -= moved < l->quota_left ? moved : l->quota_left;
+	l->grant = 0;
+}
+
+/* A read's size: cap, or less under a limit. */
+static size_t relay_cap(const struct relay *r, size_t cap)
+{
+	return r->limit != NULL && r->limit->grant < cap ? r->limit->grant : cap;
+}
+
+/* Gives the user-space buffer back and takes a pipe; false when none is left. */
+static bool relay_to_pipe(struct relay *r, struct relay_dir *d)
+{
+	/* a buffer left from preloaded or inspected bytes goes back */
+	if (d->buf != NULL) {
+		pool_buf_put(r->pool, d->buf);
+		d->buf = NULL;
+	}
+	if (d->pipe == NULL)
+		d->pipe = pool_pipe_get(r->pool);
+	return d->pipe != NULL;
+}
+
+static int relay_tap_prepare(struct relay *r, int which, int src);
+
+/*
+ * Splices the tap's unseen run into the direction's pipe and, while the
+ * pipe has room and the socket has bytes, the runs that follow it, each
+ * announced by a line looked at in place (relay_tap_prepare): a chunked
+ * body fills the pipe chunk after chunk before it is written on. Returns
+ * the bytes spliced, or what splice() said when it spliced none.
+ */
+static ssize_t relay_splice_unseen(struct relay *r, int which, int src)
+{
+	struct relay_dir *d = &r->dir[which];
+	size_t total = 0;
+
+	for (;;) {
+		size_t room = d->pipe->capacity - total;
+		size_t cap = d->unseen < room ? (size_t)d->unseen : room;
+		ssize_t n;
+
+		/* under a limit the batch is one read: no more than its grant */
+		if (r->limit != NULL && r->limit->grant - total < cap)
+			cap = r->limit->grant - total;
+		if (cap == 0)
+			break;
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n <= 0)
+			return total > 0 ? (ssize_t)total : n;
+		total += (size_t)n;
+		d->spliced += (uint64_t)n;
+		d->unseen -= (uint64_t)n;
+		if (d->unseen == 0)
+			d->peek = true; /* the run is over: a line comes next */
+		if (d->unseen > 0 || total == d->pipe->capacity)
+			break; /* the socket is dry for now, or the pipe full */
+		/* a failed look (EAGAIN) ends the batch; the next read sees it again */
+		if (relay_tap_prepare(r, which, src) < 0 || r->tap.feed == NULL ||
+		    !d->splice_unseen || d->unseen == 0)
+			break;
+	}
+	return (ssize_t)total;
+}
+
 /*
  * Reads one chunk: by splice into the direction's pipe once the flow is
- * bulk and nothing inspects it, else by recv into a pooled buffer.
+ * bulk and nothing inspects it, or while the tap lets enough bytes go by
+ * unseen (then no more than those), else by recv into a pooled buffer.
  * Returns the bytes read, 0 on EOF, -1 with errno set.
  */
-static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool inspect)
+static ssize_t relay_fill(struct relay *r, int which, int src, bool inspect)
 {
+	struct relay_dir *d = &r->dir[which];
+	size_t want = POOL_BUF_SIZE;
 	ssize_t n;
 
-	if (!inspect && d->bulk) {
-		/* a buffer left from preloaded or inspected bytes goes back */
-		if (d->buf != NULL) {
-			pool_buf_put(r->pool, d->buf);
-			d->buf = NULL;
-		}
-		if (d->pipe == NULL)
-			d->pipe = pool_pipe_get(r->pool);
-		if (d->pipe != NULL)
-			return splice(r->fd[src], NULL, d->pipe->wfd, NULL, d->pipe->capacity,
-				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if ((inspect ? d->splice_unseen && d->unseen > 0 : d->bulk) && relay_to_pipe(r, d)) {
+		if (inspect)
+			return relay_splice_unseen(r, which, src);
+		n = splice(r->fd[src], NULL, d->pipe->wfd, NULL, relay_cap(r, d->pipe->capacity),
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			d->spliced += (uint64_t)n;
+		return n;
 	}
 	if (d->pipe != NULL) {
 		/* switching to user space: the pipe is empty here, keep order simple */
@@ -105,10 +201,16 @@ static ssize_t relay_fill(struct relay *r, struct relay_dir *d, int src, bool in
 		return -1;
 	}
 	d->off = 0;
-	n = recv(r->fd[src], d->buf->data, POOL_BUF_SIZE, 0);
-	if (n == POOL_BUF_SIZE)
+	if (inspect && d->peek && d->unseen == 0)
+		want = RELAY_PEEK_BYTES;
+	want = relay_cap(r, want);
+	n = recv(r->fd[src], d->buf->data, want, 0);
+	if (n > 0)
+		d->peek = false;
+	/* a limited read that got all it asked for proves nothing drained either */
+	if (n == POOL_BUF_SIZE || (r->limit != NULL && n > 0 && (size_t)n == r->limit->grant))
 		d->bulk = true;
-	else if (n > 0 && !(r->ready[src] & RELAY_EOF_PENDING))
+	else if (n > 0 && (size_t)n < want && !(r->ready[src] & RELAY_EOF_PENDING))
 		r->ready[src] &= ~RELAY_READABLE;  /* short read: drained */
 	return n;
 }
@@ -123,14 +225,79 @@ void relay_tap_clear(struct relay *r)
 	struct relay_tap tap = r->tap;
 
 	r->tap = (struct relay_tap){ .feed = NULL };
+	for (int i = 0; i < 2; i++) {
+		r->dir[i].unseen = 0;
+		r->dir[i].peek = false;
+	}
 	if (tap.release != NULL)
 		tap.release(tap.ctx);
 }
 
+/*
+ * Before a read of a tapped direction, once the last unseen bytes have gone:
+ * asks the tap how many bytes it lets go next. Right after a spliced run,
+ * where a line is expected (a chunk size, the next start line), the line is
+ * first looked at in place (MSG_PEEK) and fed, then moved with the run it
+ * announces, so neither is copied through the buffer. Returns 0, or -1 with
+ * errno set (EAGAIN: nothing to read yet).
+ */
+static int relay_tap_prepare(struct relay *r, int which, int src)
+{
+	struct relay_dir *d = &r->dir[which];
+	uint8_t line[RELAY_LINE_PEEK];
+	const uint8_t *lf = NULL;
+	uint64_t seen = 0;
+	ssize_t n;
+
+	if (r->tap.feed == NULL || r->tap.pass == NULL || d->unseen > 0)
+		return 0;
+	if (d->peek) {
+		n = recv(r->fd[src], line, sizeof(line), MSG_PEEK);
+		if (n < 0)
+			return -1;
+		lf = memchr(line, '\n', (size_t)n);
+	}
+	if (lf != NULL) {
+		seen = (uint64_t)(lf - line) + 1;
+		d->tapped += seen;
+		d->peek = false;
+		if (r->tap.feed(r->tap.ctx, which, line, (size_t)seen) == RELAY_TAP_DONE) {
+			relay_tap_clear(r);
+			return 0; /* the line is still to read, untapped */
+		}
+	}
+	/* the line fed is moved with what the tap lets go after it */
+	d->unseen = seen + r->tap.pass(r->tap.ctx, which);
+	/* decided once per run: its tail, however short, is spliced too */
+	d->splice_unseen = d->unseen >= RELAY_SPLICE_MIN;
+	return 0;
+}
+
+/* Shows the tap the bytes just read into the buffer, except those it let go. */
 static void relay_inspect(struct relay *r, int which, const uint8_t *data, size_t len)
 {
-	if (r->tap.feed(r->tap.ctx, which, data, len) == RELAY_TAP_DONE)
+	struct relay_dir *d = &r->dir[which];
+	size_t skip = d->unseen < len ? (size_t)d->unseen : len;
+
+	d->unseen -= skip;
+	if (skip == len)
+		return;
+	d->tapped += len - skip;
+	if (r->tap.feed(r->tap.ctx, which, data + skip, len - skip) == RELAY_TAP_DONE)
 		relay_tap_clear(r);
+}
+
+/* Accounts for n bytes just read in direction which and shows the tap what
+ * it is to see of them. */
+static void relay_took(struct relay *r, int which, size_t n, bool inspect)
+{
+	struct relay_dir *d = &r->dir[which];
+
+	metrics_relay_read(r->metrics, (uint64_t)n);
+	d->bytes += (uint64_t)n;
+	d->len = (uint32_t)n;
+	if (d->buf != NULL && inspect)
+		relay_inspect(r, which, d->buf->data, n);
 }
 
 /* Pumps one direction. Returns a relay_status for this direction alone. */
@@ -165,8 +332,14 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			break;
 		if (budget == 0)
 			return RELAY_YIELD;
+		if (r->limit != NULL && !relay_limit_take(r, which))
+			break;   /* stopped: readiness kept, the owner's timer resumes */
+		n = relay_tap_prepare(r, which, src);
 		inspect = r->tap.feed != NULL;
-		n = relay_fill(r, d, src, inspect);
+		if (n == 0)
+			n = relay_fill(r, which, src, inspect);
+		if (r->limit != NULL)
+			relay_limit_settle(r, which, n);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -181,12 +354,8 @@ static enum relay_status relay_pump_dir(struct relay *r, int which, bool *moved)
 			continue;
 		}
 		*moved = true;
-		metrics_relay_read(r->metrics, (uint64_t)n);
-		d->bytes += (uint64_t)n;
-		d->len = (uint32_t)n;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-		if (d->buf != NULL && inspect)
-			relay_inspect(r, which, d->buf->data, (size_t)n);
+		relay_took(r, which, (size_t)n, inspect);
 	}
 	relay_dir_idle(r->pool, d);
 	return RELAY_OPEN;
@@ -217,6 +386,13 @@ bool relay_half_closed(const struct relay *r)
 
 void relay_release(struct relay *r)
 {
+	const struct relay_dir *up = &r->dir[RELAY_TO_UPSTREAM], *down = &r->dir[RELAY_TO_CLIENT];
+
+	if (up->bytes > 0 || down->bytes > 0)
+		log_debug("relay: closed: to upstream %" PRIu64 " bytes (%" PRIu64 " spliced, %"
+			  PRIu64 " tapped), to client %" PRIu64 " bytes (%" PRIu64 " spliced, %"
+			  PRIu64 " tapped)", up->bytes, up->spliced, up->tapped,
+			  down->bytes, down->spliced, down->tapped);
 	for (int i = 0; i < 2; i++) {
 		struct relay_dir *d = &r->dir[i];
 

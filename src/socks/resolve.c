@@ -227,10 +227,21 @@ static int resolver_init_channel(struct resolver *r, const char *servers,
 	static char lookups[] = "fb";
 	struct ares_options opts;
 	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-		   ARES_OPT_LOOKUPS;
+		   ARES_OPT_LOOKUPS | ARES_OPT_FLAGS | ARES_OPT_DOMAINS;
 	int rc;
 
 	memset(&opts, 0, sizeof(opts));
+	/*
+	 * A SOCKS destination is absolute: asked exactly as written, never
+	 * completed from resolv.conf's search list ("lo" must not become
+	 * lo.test behind a "dest-host lo.test" rule judged on "lo"). The
+	 * flag alone is not enough: c-ares 1.18's getaddrinfo ignores it, so
+	 * the search list is also set empty (then neither LOCALDOMAIN nor
+	 * resolv.conf's search line fills it).
+	 */
+	opts.flags = ARES_FLAG_NOSEARCH;
+	opts.domains = NULL;
+	opts.ndomains = 0;
 	opts.sock_state_cb = resolver_on_sock_state;
 	opts.sock_state_cb_data = r;
 	opts.timeout = RESOLVE_TIMEOUT_MS;

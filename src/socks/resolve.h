@@ -4,12 +4,16 @@
  * c-ares' sockets are watched by the loop and its timeouts driven by a loop
  * timer, so a lookup never blocks. Names are looked up in the hosts file
  * first (c-ares' "fb" order), then DNS, for both A and AAAA records, and
- * handed back in the order c-ares sorts them (RFC 6724).
+ * handed back in the order c-ares sorts them (RFC 6724). A name is asked
+ * exactly as given, never completed from resolv.conf's search list
+ * (ARES_FLAG_NOSEARCH): a SOCKS destination is absolute, and the name the
+ * ACL judged must be the name asked. Callers pass names already made one
+ * form by net_name_normalise() (core/net.h), which refuses '\' escapes.
  *
  * Timeouts: each DNS server gets 2 tries per question; the first waits
  * 1500 ms, the second 3000 ms (c-ares doubles the wait on each pass over the
  * server list). A and AAAA are asked in parallel and a timeout ends the
- * search-list walk, so a dead server fails a lookup in about 4.5 s per
+ * lookup, so a dead server fails a lookup in about 4.5 s per
  * server configured. 1.5 s is far above a healthy answer's time yet lets one
  * lost datagram be retried; 4.5 s stays below the patience of SOCKS clients
  * (c-ares' own defaults, 2 s and 3 tries, would take 14 s).

@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "bind.h"
 #include "context.h"
+#include "http_connect.h"
 #include "dissect/dissect.h"
 #include "core/events.h"
 #include "core/escape.h"
@@ -27,20 +28,26 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "resolve.h"
+#include "route/egress.h"
+#include "route/http_head.h"
+#include "routes.h"
 #include "socks5_proto.h"
 #include "udp_assoc.h"
+#include "upstream_connect.h"
 #include "auth/users.h"
 #include "auth/verify.h"
 
 enum session_state {
 	ST_PROXY,        /* a balancer's PROXY header first ([socks] proxy_protocol) */
 	ST_GREETING,
+	ST_HTTP,         /* an HTTP CONNECT head instead of a greeting (http_connect.h) */
 	ST_AUTH,
 	ST_VERIFYING,    /* login parsed: the verify pool (auth/verify.h) or the
 			  * authentication providers (core/events.h) have it */
 	ST_REQUEST,
 	ST_RESOLVING,
 	ST_CONNECTING,
+	ST_UPSTREAM,     /* CONNECT through a parent proxy (upstream_connect.h) */
 	ST_BIND,         /* BIND: waiting for the peer (bind.h) */
 	ST_UDP,          /* UDP ASSOCIATE: the control connection (udp_assoc.h) */
 	ST_RELAY
@@ -57,9 +64,12 @@ struct handshake {
 	struct sockaddr_storage peer;
 	struct resolve_query *query;
 	struct verify_req *verify;       /* ST_VERIFYING: the pending check */
+	bool paced;                      /* its check is in flight for pace_admit() */
+	bool held;                       /* counted by pace_hold() until past the login */
 	struct sockaddr_storage *addrs;  /* candidates for the destination */
 	size_t naddrs, next_addr;
 	int last_error;                  /* errno of the last failed attempt */
+	bool tried;                      /* a connect to some address was started */
 	size_t pending_len;              /* client bytes behind the login or the request */
 	uint8_t pending[];               /* ... kept here until the relay starts */
 };
@@ -74,6 +84,7 @@ struct session {
 	struct handshake *hs;
 	struct bind *bind;               /* ST_BIND only */
 	struct udp_assoc *udp;           /* ST_UDP only */
+	struct upconn *up;               /* ST_UPSTREAM only */
 	TAILQ_ENTRY(session) link;       /* in ctx->sessions.list */
 	char *user;                      /* authenticated name, NULL without auth */
 	char *dest;                      /* destination as named, from the request on */
@@ -84,6 +95,7 @@ struct session {
 	uint8_t end;                     /* enum accesslog_end, set where it ends */
 	uint64_t start_ms;
 	struct sockaddr_in6 client_addr, peer_addr;  /* room for either family */
+	struct sockaddr_in6 src_addr;    /* our side of the outbound connection */
 	uint8_t cmd;                     /* the request's command; 0 before */
 	uint8_t rep;                     /* the REP octet sent; 0xFF none yet */
 	/* for plugins (ABI 1.1 events and session control) */
@@ -93,7 +105,21 @@ struct session {
 	void *auth_pending;              /* a provider's login in progress */
 	char *bound;                     /* the proxy's side, once established, if wanted */
 	uint16_t bound_port;
+	struct http_connect *http;       /* an HTTP CONNECT client: its answers translated */
+	/* per-user limits (socks_limits.h): NULL is the unlimited path */
+	struct socks_limit *lim;
+	unsigned lim_gen;                /* the limits' generation looked at */
 };
+
+/* Failed SOCKS logins per source (auth/pace.h): the delay before the
+ * source's next check, 250 ms doubling up to 8 s; success resets it. */
+#define SESSION_PACE_MIN_MS 250u
+#define SESSION_PACE_MAX_MS 8000u
+/* Connections from one source (IPv4 address, IPv6 /64) not yet past their
+ * login; beyond it the oldest still sending its greeting or login gives way
+ * to a new one (session_source_room). A balancer listed in proxy_protocol
+ * is not capped. */
+#define SESSION_UNAUTH_PER_SOURCE 64u
 
 void session_table_init(struct session_table *t)
 {
@@ -104,6 +130,7 @@ void session_table_init(struct session_table *t)
 	 * once, then 1 a second, over all peers */
 	t->proxy_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
 	t->login_lines = (struct ratelimit)RATELIMIT_INIT(10, 1);
+	pace_init(&t->login_pace, SESSION_PACE_MIN_MS, SESSION_PACE_MAX_MS);
 }
 
 #define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
@@ -112,17 +139,18 @@ void session_table_init(struct session_table *t)
 /* The close line of an established tunnel, while its sockets are open. */
 static void session_log_close(struct session *s)
 {
-	accesslog_tunnel_close(s->ctx->accesslog, s->user,
+	accesslog_tunnel_close_src(s->ctx->accesslog, s->user,
 			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
 			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
 			       s->relay.dir[RELAY_TO_CLIENT].bytes,
 			       loop_now_ms(s->ctx->loop) - s->start_ms,
-			       (enum accesslog_end)s->end);
+			       (enum accesslog_end)s->end, (const struct sockaddr *)&s->src_addr);
 }
 
 static void session_emit(struct session *s, struct mass_event *ev);
+static void session_auth_release(struct session *s);
 
 static void session_free(struct session *s)
 {
@@ -146,9 +174,11 @@ static void session_free(struct session *s)
 	loop_timer_stop(s->ctx->loop, &s->timer);
 	loop_timer_stop(s->ctx->loop, &s->kick);
 	loop_timer_stop(s->ctx->loop, &s->closer);
+	socks_limits_close(s->ctx, &s->lim);
 	/* before the client sees its connection close, its ports are gone */
 	bind_free(s->bind);
 	udp_assoc_free(s->udp);
+	upconn_free(s->up);
 	for (int i = 0; i < 2; i++) {
 		if (s->relay.fd[i] >= 0) {
 			loop_forget(s->ctx->loop, s->relay.fd[i]);
@@ -161,6 +191,7 @@ static void session_free(struct session *s)
 			resolve_cancel(hs->query);
 		if (hs->verify != NULL)
 			verify_cancel(hs->verify);
+		session_auth_release(s);
 		free(hs->addrs);
 		free(hs);
 	}
@@ -171,6 +202,7 @@ static void session_free(struct session *s)
 	free(s->user);
 	free(s->dest);
 	free(s->bound);
+	http_connect_free(s->http);
 	metrics_closed(s->ctx->metrics);
 	free(s);
 }
@@ -193,7 +225,17 @@ static void session_abort(struct session *s)
  */
 static bool session_send(struct session *s, const uint8_t *buf, size_t len)
 {
-	ssize_t n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
+	char http[HTTP_RESPONSE_MAX];
+	ssize_t n;
+
+	if (s->http != NULL) {
+		/* an HTTP CONNECT client gets the HTTP response that stands for it */
+		len = http_connect_answer(s->http, buf, len, http, sizeof(http));
+		if (len == 0)
+			return true;
+		buf = (const uint8_t *)http;
+	}
+	n = send(s->relay.fd[RELAY_CLIENT], buf, len, MSG_NOSIGNAL);
 
 	return n == (ssize_t)len;
 }
@@ -277,12 +319,24 @@ static char session_kind(uint8_t cmd)
  * ASSOCIATE before a datagram and for BIND naming no peer). Returns true
  * when allowed; *line as acl_check() sets it.
  */
+/* The name of the session's class (limits: the user's, or default), NULL without classes. */
+static const char *session_class_name(const struct session *s)
+{
+	const struct limits_class *c = socks_limits_class_of(s->ctx, s->user,
+							     s->user ? strlen(s->user) : 0);
+
+	return c != NULL ? c->name : NULL;
+}
+
 static bool session_verdict(const struct session *s, const char *name, uint16_t port,
 			    const struct sockaddr *dst, int *line)
 {
 	const struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, dst, port };
+	const struct acl_who who = { s->user, session_class_name(s) };
 
-	return acl_check(s->policy->acl, &q, line) == ACL_ALLOW;
+	if (s->cmd == SOCKS5_CMD_UDP)
+		return acl_check_datagram(s->policy->acl, &q, &who, line) == ACL_ALLOW;
+	return acl_check_as(s->policy->acl, &q, &who, line) == ACL_ALLOW;
 }
 
 /* A denial in the daemon log: command, client, destination (the name escaped), rule. */
@@ -339,6 +393,17 @@ static bool session_denied(struct session *s, const struct sockaddr *addr)
 	return true;
 }
 
+/* A name that is no host name (net_name_normalise): REP 04, logged escaped. */
+static void session_refuse_name(struct session *s)
+{
+	char ename[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
+
+	escape_str(ename, sizeof(ename), s->dest);
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_info("request from %s to %s refused: not a host name", client, ename);
+	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE);
+}
+
 /*
  * The request's own verdict before its command starts: by name, by the
  * address given, or, for BIND and UDP ASSOCIATE with the all-zeros
@@ -376,11 +441,17 @@ static void session_started(struct session *s);
 static ssize_t session_proxy_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_proxy_lost(struct session *s, const char *why, bool quiet);
 static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len);
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len);
 static ssize_t session_request_feed(struct session *s, const uint8_t *buf, size_t len);
 static void session_resolved(void *data, enum resolve_status status,
 			     const struct sockaddr_storage *addrs, size_t count);
 static void session_try_next(struct session *s);
+static bool session_route(struct session *s);
+static bool session_udp_routed(struct session *s);
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind);
 static void session_upstream_ready(struct session *s, int events);
 static void session_udp_start(struct session *s);
 static void session_start_relay(struct session *s);
@@ -398,6 +469,85 @@ static void session_handshake_timeout(struct loop *loop, struct loop_timer *t)
 	session_free(s);
 }
 
+/*
+ * Counts a new connection among its source's connections not past their
+ * login (SESSION_UNAUTH_PER_SOURCE at most): beyond the cap, the oldest of
+ * them still sending its greeting or login (not one being checked or
+ * waiting its turn) gives way, as MASS tricklers do. False when none may.
+ */
+static bool session_source_room(struct socks_ctx *ctx, const struct sockaddr_storage *peer)
+{
+	struct pace *pace = &ctx->sessions.login_pace;
+	uint64_t now = loop_now_ms(ctx->loop);
+	struct session *o;
+
+	if (pace_hold(pace, (const struct sockaddr *)peer, SESSION_UNAUTH_PER_SOURCE, now))
+		return true;
+	TAILQ_FOREACH(o, &ctx->sessions.list, link) {
+		if (o->hs != NULL && o->hs->held &&
+		    (o->state == ST_GREETING || o->state == ST_AUTH) &&
+		    pace_same_source((const struct sockaddr *)&o->hs->peer,
+				     (const struct sockaddr *)peer)) {
+			session_free(o);
+			return pace_hold(pace, (const struct sockaddr *)peer,
+					 SESSION_UNAUTH_PER_SOURCE, now);
+		}
+	}
+	return false;
+}
+
+/*
+ * A new session for the accepted fd: its handshake state, its hold on the
+ * per-source room for sessions not logged in (none for a listed balancer),
+ * its first parser, registered with the loop. NULL when refused or out of
+ * memory (fd closed, nothing held).
+ */
+static struct session *session_new(struct socks_ctx *ctx, int fd,
+				   const struct sockaddr_storage *peer)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
+		free(s);
+		close(fd);
+		return NULL;
+	}
+	s->ctx = ctx;
+	relay_init(&s->relay, fd, -1);
+	s->relay.metrics = ctx->metrics;
+	s->relay.pool = ctx->pool;
+	s->hs->peer = *peer;
+	if (!net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
+			  (const struct sockaddr *)peer)) {
+		if (!session_source_room(ctx, peer)) {
+			free(s->hs);
+			free(s);
+			close(fd);
+			return NULL;
+		}
+		s->hs->held = true;
+	}
+	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
+	/* a listed balancer speaks first: its header names the client */
+	if (net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
+			 (const struct sockaddr *)peer)) {
+		proxy_init(&s->hs->p.proxy);
+		s->state = ST_PROXY;
+	} else {
+		greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
+		s->state = ST_GREETING;
+	}
+	if (loop_add(ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		if (s->hs->held)
+			pace_release(&ctx->sessions.login_pace, (const struct sockaddr *)peer);
+		free(s->hs);
+		free(s);
+		close(fd);
+		return NULL;
+	}
+	return s;
+}
+
 void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		    void *context)
 {
@@ -410,33 +560,9 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 		close(fd);
 		return;
 	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
-		free(s);
-		close(fd);
+	s = session_new(ctx, fd, peer);
+	if (s == NULL)
 		return;
-	}
-	s->ctx = ctx;
-	relay_init(&s->relay, fd, -1);
-	s->relay.metrics = ctx->metrics;
-	s->relay.pool = ctx->pool;
-	s->hs->peer = *peer;
-	s->udp_denials = (struct ratelimit)RATELIMIT_INIT(8, 1);
-	/* a listed balancer speaks first: its header names the client */
-	if (net_cidr_any(ctx->policy->proxy_nets, ctx->policy->proxy_len,
-			 (const struct sockaddr *)peer)) {
-		proxy_init(&s->hs->p.proxy);
-		s->state = ST_PROXY;
-	} else {
-		greeting_init(&s->hs->p.greeting, SOCKS5_VERSION);
-		s->state = ST_GREETING;
-	}
-	if (loop_add(ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
-		free(s->hs);
-		free(s);
-		close(fd);
-		return;
-	}
 	/* TCP_NODELAY came from the listener: accepted sockets inherit it */
 	s->policy = ctx->policy;
 	snapshot_hold(s->policy->snap);
@@ -467,7 +593,13 @@ static ssize_t session_handshake(struct session *s, const uint8_t *buf, size_t l
 	case ST_PROXY:
 		return session_proxy_feed(s, buf, len);
 	case ST_GREETING:
+		/* nothing read yet (G_VER) and not SOCKS5: maybe HTTP CONNECT */
+		if (s->policy->http_connect && s->hs->p.greeting.state == 0 && len > 0 &&
+		    buf[0] != SOCKS5_VERSION)
+			return session_http_start(s, buf, len);
 		return session_greeting_feed(s, buf, len);
+	case ST_HTTP:
+		return session_http_feed(s, buf, len);
 	case ST_AUTH:
 		return session_auth_feed(s, buf, len);
 	case ST_REQUEST:
@@ -531,6 +663,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 	switch (s->state) {
 	case ST_PROXY:
 	case ST_GREETING:
+	case ST_HTTP:
 	case ST_AUTH:
 	case ST_REQUEST:
 	case ST_UDP:     /* bytes on the control connection are ignored, EOF ends it */
@@ -544,6 +677,7 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		return;
 	case ST_RESOLVING:
 	case ST_CONNECTING:
+	case ST_UPSTREAM:
 	case ST_BIND:
 		/* a client leaving while we work for it: stop at once */
 		if (side == RELAY_CLIENT) {
@@ -554,6 +688,18 @@ static void session_io(struct loop *loop, int fd, void *data, int events)
 		session_upstream_ready(s, events);
 		return;
 	case ST_RELAY:
+		/*
+		 * A reset side ends the tunnel now, also when the relay would not
+		 * touch it: a client gone after its FIN (its kernel resets what we
+		 * send), the target still open and quiet, would otherwise hold the
+		 * tunnel until fin_timeout. EPOLLHUP alone (both sides shut) is no
+		 * error.
+		 */
+		if ((events & LOOP_ERROR) && net_socket_error(fd) != 0) {
+			s->end = ACCESSLOG_END_RESET;
+			session_abort(s);
+			return;
+		}
 		session_relay_run(s);
 		return;
 	}
@@ -675,9 +821,74 @@ static ssize_t session_greeting_feed(struct session *s, const uint8_t *buf, size
 		userpass_init(&hs->p.userpass);
 		s->state = ST_AUTH;
 	} else {
+		session_auth_release(s);  /* no login: past it already */
 		s->state = ST_REQUEST;
 	}
 	return (ssize_t)used;
+}
+
+/*
+ * --- HTTP CONNECT ([socks] http_connect): the head, then the SOCKS5
+ * handshake it stands for, fed to the stages below (http_connect.h) ---
+ */
+
+static ssize_t session_http_start(struct session *s, const uint8_t *buf, size_t len)
+{
+	s->http = http_connect_new();
+	if (s->http == NULL) {
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_HTTP;
+	return session_http_feed(s, buf, len);
+}
+
+/*
+ * Feeds the head. Once complete, the greeting it stands for goes to the
+ * greeting stage; then the login (when the method chosen asks for it), the
+ * CONNECT request and the octets behind the head go to the stages that
+ * follow, as a SOCKS client's would. Returns the octets consumed while the
+ * head is incomplete, else -1 (the session moved on, waits, or is gone).
+ */
+static ssize_t session_http_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	uint8_t greeting[4], *socks;
+	size_t used = 0, n, off = 0;
+	int status = 400;
+	enum proto_result r = http_connect_feed(s->http, buf, len, &used, &status);
+
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	if (r == PROTO_ERROR) {
+		char resp[HTTP_RESPONSE_MAX];
+		size_t rlen = http_head_response(resp, sizeof(resp), status, NULL);
+
+		(void)send(s->relay.fd[RELAY_CLIENT], resp, rlen, MSG_NOSIGNAL);
+		session_free(s);
+		return -1;
+	}
+	s->state = ST_GREETING;
+	n = http_connect_greeting(s->http, greeting);
+	if (session_greeting_feed(s, greeting, n) < 0)
+		return -1;
+	socks = malloc(HTTP_CONNECT_SOCKS_MAX + len - used);
+	if (socks == NULL) {
+		session_free(s);
+		return -1;
+	}
+	n = http_connect_socks(s->http, socks, HTTP_CONNECT_SOCKS_MAX);
+	memcpy(socks + n, buf + used, len - used);
+	n += len - used;
+	while (off < n) {
+		ssize_t u = session_handshake(s, socks + off, n - off);
+
+		if (u < 0)
+			break;
+		off += (size_t)u;
+	}
+	explicit_bzero(socks, HTTP_CONNECT_SOCKS_MAX);
+	free(socks);
+	return -1;
 }
 
 /* --- auth: RFC 1929 username/password → status --- */
@@ -697,9 +908,42 @@ static void session_login_failed(const struct session *s, const struct userpass_
 		 escape_text(name, sizeof(name), up->user, up->ulen), client);
 }
 
+/* Milliseconds left of handshake_timeout (0: none). */
+static uint64_t session_auth_deadline(const struct session *s)
+{
+	uint64_t end = s->accepted_ms + SESSION_MS(s->policy->handshake_timeout);
+	uint64_t now = loop_now_ms(s->ctx->loop);
+
+	return end > now ? end - now : 0;
+}
+
+static void session_auth_wait(struct loop *loop, struct loop_timer *t);
+
+/*
+ * The session is past its login or gone: its check in flight (if any)
+ * ends unanswered for pace.h, and its place among its source's connections
+ * not logged in is given back.
+ */
+static void session_auth_release(struct session *s)
+{
+	struct handshake *hs = s->hs;
+	struct pace *pace = &s->ctx->sessions.login_pace;
+
+	if (hs->paced)
+		pace_end(pace, (const struct sockaddr *)&s->client_addr, PACE_NONE,
+			 loop_now_ms(s->ctx->loop), NULL);
+	if (hs->held)
+		pace_release(pace, (const struct sockaddr *)&hs->peer);
+	hs->paced = hs->held = false;
+	/* a login that waited its turn kept its password until now */
+	if (s->state == ST_VERIFYING)
+		explicit_bzero(hs->p.userpass.pass, sizeof(hs->p.userpass.pass));
+}
+
 /*
  * The verify pool's answer: the status reply, then the octets the client
- * sent behind its login (a pipelined request), then the socket again.
+ * sent behind its login (a pipelined request), then the socket again. A
+ * failure earns its source a delay before its next check (pace.h).
  */
 static void session_auth_done(void *ctx, bool ok)
 {
@@ -710,6 +954,9 @@ static void session_auth_done(void *ctx, bool ok)
 
 	hs->verify = NULL;
 	s->auth_pending = NULL;
+	pace_end(&s->ctx->sessions.login_pace, (const struct sockaddr *)&s->client_addr,
+		 ok ? PACE_OK : PACE_FAIL, loop_now_ms(s->ctx->loop), NULL);
+	hs->paced = false;
 	if (ok)
 		s->user = strdup(hs->p.userpass.user);
 	else
@@ -726,6 +973,7 @@ static void session_auth_done(void *ctx, bool ok)
 		session_free(s);
 		return;
 	}
+	session_auth_release(s);
 	s->state = ST_REQUEST;
 	hs->pending_len = 0;
 	memcpy(s->ctx->sessions.rx, hs->pending, n);
@@ -741,27 +989,17 @@ static void session_auth_done(void *ctx, bool ok)
 }
 
 /*
- * Feeds the sub-negotiation; a complete one goes to the verify pool, and
- * the octets behind it wait in hs->pending. Returns the octets consumed, or
- * -1 when the session was closed or waits for the pool (stop feeding).
+ * A login whose turn has come: the providers decide a name the store does
+ * not hold (when there are some), the verify pool any other. A full verify
+ * queue (busy: verify.h) closes the connection without a status, so the
+ * client never reads it as a wrong password, and nobody earns a delay.
  */
-static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
+static void session_auth_check(struct session *s)
 {
 	struct userpass_parser *up = &s->hs->p.userpass;
-	uint8_t reply[2] = { 0x01, 0x01 };
-	size_t used = 0;
-	enum proto_result r = userpass_parse(up, buf, len, &used);
-	struct handshake *grown;
 	bool decided = false, at_once = false;
 	int rc;
 
-	if (r == PROTO_ERROR) {
-		session_free(s);
-		return -1;
-	}
-	if (r == PROTO_MORE)
-		return (ssize_t)used;
-	metrics_auth_attempt(s->ctx->metrics);
 	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
 	    && events_auth_has(MASS_AUTH_SOCKS)) {
 		/* a name the store does not hold: the providers decide */
@@ -777,16 +1015,82 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 		decided = s->auth_pending == NULL;
 		rc = 0;
 	} else {
-		rc = verify_start(s->ctx->verify, &s->ctx->live.users, up->user, up->ulen, up->pass,
-				  up->plen, session_auth_done, s, &s->hs->verify);
+		const struct verify_from from = { (const struct sockaddr *)&s->client_addr, false };
+
+		rc = verify_start_from(s->ctx->verify, &from, &s->ctx->live.users, up->user,
+				       up->ulen, up->pass, up->plen, session_auth_done, s,
+				       &s->hs->verify);
 	}
 	/* the password must not linger in freed memory */
 	explicit_bzero(up->pass, sizeof(up->pass));
 	if (rc < 0) {
-		(void)session_send(s, reply, 2);
+		session_free(s);  /* busy (session_auth_release ends the pacing unanswered) */
+		return;
+	}
+	loop_timer_start(s->ctx->loop, &s->timer, session_auth_deadline(s), session_handshake_timeout);
+	if (decided)
+		session_auth_done(s, at_once);   /* the providers answered at once */
+}
+
+/*
+ * Starts the check when the client's source may (pace.h: after a failure,
+ * not before its delay and one at a time), else waits on the session's
+ * timer, reading nothing, within handshake_timeout.
+ */
+static void session_auth_try(struct session *s)
+{
+	uint64_t now = loop_now_ms(s->ctx->loop), left = session_auth_deadline(s);
+	uint64_t wait = pace_admit(&s->ctx->sessions.login_pace,
+				   (const struct sockaddr *)&s->client_addr, now);
+
+	if (wait == 0) {
+		s->hs->paced = true;
+		session_auth_check(s);
+		return;
+	}
+	if (left == 0) {
+		session_free(s);
+		return;
+	}
+	loop_timer_start(s->ctx->loop, &s->timer, wait < left ? wait : left, session_auth_wait);
+}
+
+static void session_auth_wait(struct loop *loop, struct loop_timer *t)
+{
+	struct session *s = LOOP_TIMER_OWNER(t, struct session, timer);
+	uint8_t peek;
+	ssize_t n;
+
+	(void)loop;
+	/* a client that left while waiting (the guesser's drop) is not checked */
+	n = recv(s->relay.fd[RELAY_CLIENT], &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		session_free(s);
+		return;
+	}
+	session_auth_try(s);
+}
+
+/*
+ * Feeds the sub-negotiation; a complete one goes to session_auth_try(),
+ * and the octets behind it wait in hs->pending. Returns the octets
+ * consumed, or -1 when the session was closed or waits for its check (stop
+ * feeding).
+ */
+static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct userpass_parser *up = &s->hs->p.userpass;
+	size_t used = 0;
+	enum proto_result r = userpass_parse(up, buf, len, &used);
+	struct handshake *grown;
+
+	if (r == PROTO_ERROR) {
 		session_free(s);
 		return -1;
 	}
+	if (r == PROTO_MORE)
+		return (ssize_t)used;
+	metrics_auth_attempt(s->ctx->metrics);
 	s->state = ST_VERIFYING;
 	if (len - used > 0) {
 		grown = realloc(s->hs, sizeof(*grown) + len - used);
@@ -798,8 +1102,7 @@ static ssize_t session_auth_feed(struct session *s, const uint8_t *buf, size_t l
 		memcpy(grown->pending, buf + used, len - used);
 		grown->pending_len = len - used;
 	}
-	if (decided)
-		session_auth_done(s, at_once);   /* the providers answered at once */
+	session_auth_try(s);
 	return -1;
 }
 
@@ -854,12 +1157,45 @@ static bool session_command_enabled(const struct session *s, uint8_t cmd)
 	}
 }
 
+/*
+ * The per-user limits of the request's user (socks_limits.h): a refusal is
+ * REP 02, its access log line, and a daemon log line naming the limit.
+ * Returns true when the session was closed.
+ */
+static bool session_limits_refused(struct session *s)
+{
+	static const char *const what[] = { "CONNECT", "BIND", "UDP" };
+	uint8_t cmd = s->hs->req.cmd;
+	enum usage_verdict v = socks_limits_open(s->ctx, &s->lim, s, s->user,
+						 (const struct sockaddr *)&s->client_addr,
+						 &s->lim_gen);
+	char euser[ESCAPE_SIZE(SESSION_NAME_MAX)], client[NET_ADDRSTRLEN];
+	const struct limits_class *c;
+
+	if (v == USAGE_OK) {
+		if (s->lim != NULL)
+			s->relay.limit = &s->lim->relay;
+		return false;
+	}
+	c = socks_limits_class_of(s->ctx, s->user, s->user ? strlen(s->user) : 0);
+	escape_str(euser, sizeof(euser), s->user ? s->user : "-");
+	net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
+	log_info("limits: %s from %s (user %s, class %s) refused by %s",
+		 what[cmd == SOCKS5_CMD_BIND ? 1 : cmd == SOCKS5_CMD_UDP ? 2 : 0], client, euser,
+		 c ? c->name : LIMITS_CLASS_DEFAULT, usage_verdict_name(v));
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED);
+	return true;
+}
+
 static void session_request_done(struct session *s)
 {
 	struct handshake *hs = s->hs;
 	struct request_parser *req = &hs->req;
 	char dest[256];
 	socklen_t len;
+	/* one form of the name for the ACL, the resolver and the access log */
+	bool bad_name = req->atyp == SOCKS5_ATYP_DOMAIN &&
+			net_name_normalise((char *)req->addr) < 0;
 
 	request_dest_str(req, dest, sizeof(dest));
 	s->dest = strdup(dest);
@@ -879,7 +1215,15 @@ static void session_request_done(struct session *s)
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
 		return;
 	}
+	if (bad_name) {
+		session_refuse_name(s);
+		return;
+	}
+	if (session_limits_refused(s))
+		return;
 	if (req->cmd != SOCKS5_CMD_CONNECT && session_request_denied(s))
+		return;
+	if (req->cmd == SOCKS5_CMD_UDP && session_udp_routed(s))
 		return;
 	if (req->cmd == SOCKS5_CMD_UDP) {
 		session_udp_start(s);
@@ -887,7 +1231,7 @@ static void session_request_done(struct session *s)
 	}
 	if (req->cmd == SOCKS5_CMD_BIND) {
 		struct bind_env env = { s->ctx->loop, s->ctx->resolver,
-					s->policy->connect_timeout };
+					s->policy->connect_timeout, session_egress_source };
 
 		loop_timer_stop(s->ctx->loop, &s->timer);
 		s->state = ST_BIND;
@@ -896,6 +1240,8 @@ static void session_request_done(struct session *s)
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
+	if (session_route(s))   /* a [routes] rule sends it to a parent */
+		return;
 	if (req->atyp == SOCKS5_ATYP_DOMAIN) {
 		if (session_denied(s, NULL))
 			return;
@@ -969,6 +1315,45 @@ static void session_connect_timeout(struct loop *loop, struct loop_timer *t)
 	session_try_next(s);
 }
 
+/*
+ * A connect leaving from the class's egress (routes.h, route/egress.h:
+ * random or sticky per user), else from what the kernel picks. A family
+ * the class has no egress for: -1, EAFNOSUPPORT (REP 08 when nothing else).
+ */
+static int session_connect_out(struct session *s, const struct sockaddr *a, socklen_t alen)
+{
+	struct sockaddr_storage src;
+	socklen_t slen;
+	bool freebind = false;
+
+	switch (session_egress_source(s, a->sa_family, &src, &slen, &freebind)) {
+	case -1:
+		errno = EAFNOSUPPORT;
+		return -1;
+	case 0:
+		return net_connect_start(a, alen);
+	default:
+		return net_connect_from(a, alen, (const struct sockaddr *)&src, slen, freebind);
+	}
+}
+
+/* The egress source for a socket of family (bind_env and udp_assoc_env's source). */
+static int session_egress_source(void *owner, int family, struct sockaddr_storage *src,
+				 socklen_t *len, bool *freebind)
+{
+	struct session *s = owner;
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->egress.n == 0)
+		return 0;
+	switch (egress_pick(&c->egress, family, s->user, s->user ? strlen(s->user) : 0,
+			    egress_random(), src, len, freebind)) {
+	case EGRESS_NO_FAMILY: return -1;
+	case EGRESS_NONE: return 0;
+	default: return 1;
+	}
+}
+
 static void session_try_next(struct session *s)
 {
 	struct handshake *hs = s->hs;
@@ -980,11 +1365,14 @@ static void session_try_next(struct session *s)
 
 		if (session_denied(s, (const struct sockaddr *)a))
 			return;
-		fd = net_connect_start((const struct sockaddr *)a, alen);
+		fd = session_connect_out(s, (const struct sockaddr *)a, alen);
 		if (fd < 0) {
-			hs->last_error = errno;
+			/* an address skipped for want of egress hides no real failure */
+			if (errno != EAFNOSUPPORT || !hs->tried)
+				hs->last_error = errno;
 			continue;
 		}
+		hs->tried = true;
 		if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
 			hs->last_error = errno;
 			close(fd);
@@ -1040,6 +1428,91 @@ static void session_resolved(void *data, enum resolve_status status,
 	hs->last_error = EHOSTUNREACH;
 	session_try_next(s);
 }
+/* --- CONNECT through a parent proxy: upstream_connect.h works, the session answers --- */
+
+static void session_upconn_connected(void *owner, int fd)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (loop_add(s->ctx->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, session_io, s) < 0) {
+		close(fd);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	s->relay.fd[RELAY_UPSTREAM] = fd;
+	/* what the parent sent behind its reply is waiting: the relay looks */
+	s->relay.ready[RELAY_UPSTREAM] = RELAY_WRITABLE | RELAY_READABLE;
+	session_connected(s);
+}
+
+static void session_upconn_failed(void *owner, uint8_t rep, bool unavailable)
+{
+	struct session *s = owner;
+
+	upconn_free(s->up);
+	s->up = NULL;
+	if (unavailable && s->http != NULL)
+		http_connect_unavailable(s->http);
+	session_fail(s, rep);
+}
+
+static const struct upconn_ops session_upconn_ops = {
+	session_upconn_connected, session_upconn_failed,
+};
+
+/*
+ * CONNECT's route (routes.h), decided once, before resolution: direct
+ * returns false (the caller goes on); an upstream starts the upstream stage
+ * once the ACL allowed the request as named. Returns true when the session
+ * moved on or was closed.
+ */
+static bool session_route(struct session *s)
+{
+	struct request_parser *req = &s->hs->req;
+	const char *name = req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL;
+	struct sockaddr_storage dst;
+	socklen_t len;
+	struct acl_request q = { (const struct sockaddr *)&s->client_addr, name, NULL, req->port };
+	const struct acl_who who = { s->user, session_class_name(s) };
+	struct upconn_env env = { s->ctx->loop, s->ctx->resolver, s->policy->connect_timeout,
+				  session_egress_source };
+	struct routes_upstream *to;
+
+	if (s->policy->routes == NULL)
+		return false;
+	if (name == NULL) {
+		request_sockaddr(req, &dst, &len);
+		q.dst = (const struct sockaddr *)&dst;
+	}
+	to = routes_pick(s->policy->routes, &q, &who, NULL);
+	if (to == NULL)
+		return false;
+	if (session_request_denied(s))
+		return true;
+	loop_timer_stop(s->ctx->loop, &s->timer);
+	s->state = ST_UPSTREAM;
+	s->up = upconn_start(&env, to, name, q.dst, req->port, &session_upconn_ops, s);
+	if (s->up == NULL)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE);
+	return true;
+}
+
+/*
+ * UDP ASSOCIATE of a class routed through an upstream: refused with REP 07
+ * (datagrams cannot follow the route). Returns true when refused.
+ */
+static bool session_udp_routed(struct session *s)
+{
+	const struct routes_class *c = routes_class_find(s->policy->routes, session_class_name(s));
+
+	if (c == NULL || c->to == NULL)
+		return false;
+	session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED);
+	return true;
+}
+
 /* --- BIND and UDP ASSOCIATE: their modules work, the session answers --- */
 
 static void session_bind_listening(void *owner, const struct sockaddr *bnd)
@@ -1076,15 +1549,23 @@ static void session_bind_failed(void *owner, uint8_t rep)
 	session_fail(owner, rep);
 }
 
-/* The peer that connects is judged as the request's destination would be. */
+/*
+ * The peer that connects (or an address DST's name resolved to) is judged
+ * as the request's destination would be: at the requested port, since a
+ * peer's source port is ephemeral and says nothing.
+ */
 static bool session_bind_permit(void *owner, const struct sockaddr *peer)
 {
 	struct session *s = owner;
 	struct request_parser *req = &s->hs->req;
+	struct sockaddr_storage at;
 
+	memset(&at, 0, sizeof(at));
+	memcpy(&at, peer, net_addr_len(peer));
+	net_set_port(&at, req->port);
 	return session_permit(s, SOCKS5_CMD_BIND,
 			      req->atyp == SOCKS5_ATYP_DOMAIN ? (const char *)req->addr : NULL,
-			      req->port, peer);
+			      req->port, (const struct sockaddr *)&at);
 }
 
 static const struct bind_ops session_bind_ops = {
@@ -1128,13 +1609,24 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 	return false;
 }
 
+/* Each datagram of a limited user takes from its bucket (dropped when empty). */
+static bool session_udp_meter(void *owner, int dir, size_t len)
+{
+	struct session *s = owner;
+
+	return s->lim == NULL ||
+	       socks_limits_datagram(s->ctx, s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
+				     len);
+}
+
 /* The association runs until the control connection ends (ST_UDP reads it to EOF). */
 static void session_udp_start(struct session *s)
 {
 	struct sockaddr_storage bnd;
 	struct udp_assoc_env env = { s->ctx->loop, s->ctx->resolver, session_udp_permit,
 				     s->policy->idle_timeout, s->ctx->metrics,
-				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp) };
+				     s->ctx->sessions.udp, sizeof(s->ctx->sessions.udp),
+				     session_udp_meter, session_egress_source };
 	uint8_t reply[SOCKS5_REPLY_MAX], rep;
 	size_t len;
 
@@ -1191,6 +1683,12 @@ static void session_tap_release(void *ctx)
 	dissect_free(ctx);
 }
 
+/* The bytes the dissector lets go by unseen (bodies): the relay splices them. */
+static uint64_t session_tap_pass(void *ctx, int dir)
+{
+	return dissect_pass(ctx, dir == RELAY_TO_UPSTREAM ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT);
+}
+
 /* Taps the flow with a dissector if one watches it. Returns its verdict on
  * the client's first bytes, or -1 when none watches. */
 static int session_watch(struct session *s, const uint8_t *first, size_t len)
@@ -1200,7 +1698,8 @@ static int session_watch(struct session *s, const uint8_t *first, size_t len)
 
 	if (d == NULL)
 		return -1;
-	relay_tap_set(&s->relay, (struct relay_tap){ d, session_tap_feed, session_tap_release });
+	relay_tap_set(&s->relay, (struct relay_tap){ d, session_tap_feed, session_tap_release,
+						     session_tap_pass });
 	return len > 0 ? session_tap_feed(d, RELAY_TO_UPSTREAM, first, len) : RELAY_TAP_MORE;
 }
 
@@ -1218,6 +1717,88 @@ static int session_sniff(void *ctx, int dir, const uint8_t *data, size_t len)
 
 static void session_relay_deadline(struct session *s);
 static void session_kick(struct loop *loop, struct loop_timer *t);
+static void session_relay_run(struct session *s);
+
+/* The wake timer: a stopped relay resumes, or a quota close ends the session. */
+static void session_limits_wake(struct loop *loop, struct loop_timer *t)
+{
+	struct socks_limit *l = LOOP_TIMER_OWNER(t, struct socks_limit, wake);
+	struct session *s = l->owner;
+
+	(void)loop;
+	if (l->quota_close) {
+		s->end = ACCESSLOG_END_QUOTA;
+		session_free(s);
+	} else if (s->state == ST_RELAY) {
+		session_relay_run(s);
+	}
+}
+
+/*
+ * Ends every other session of user (quota_action = close), each in the
+ * loop's next round, never under the caller.
+ */
+static void session_limits_close_user(struct socks_ctx *ctx, const struct session *self)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &ctx->sessions.list, link)
+		if (s != self && s->lim != NULL && s->lim->entry == self->lim->entry) {
+			s->lim->quota_close = true;
+			loop_timer_start(ctx->loop, &s->lim->wake, 0, session_limits_wake);
+		}
+}
+
+/*
+ * True when a limited relay waits for its bucket (the wake timer armed) and
+ * nothing else could move: no bytes in flight, no direction that is not
+ * stopped has its source readable. The source of a stopped direction keeps
+ * signalling arrivals (edge-triggered, one event per packet); they change
+ * nothing until the wake, so they cost no pump.
+ */
+static bool session_limits_waiting(const struct session *s)
+{
+	if (!loop_timer_armed(&s->lim->wake))
+		return false;
+	for (int d = 0; d < 2; d++) {
+		int src = d == RELAY_TO_UPSTREAM ? RELAY_CLIENT : RELAY_UPSTREAM;
+
+		if (s->relay.dir[d].len > 0 ||
+		    (!s->lim->relay.stopped[d] && (s->relay.ready[src] & RELAY_READABLE)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * After a limited relay_pump(): the bytes go into the usage table; a quota
+ * used up under quota_action = close ends the user's tunnels (this one
+ * now); a direction its bucket stopped resumes from the wake timer.
+ * Returns true when s was freed.
+ */
+static bool session_limits_pumped(struct session *s, enum relay_status st)
+{
+	const uint64_t bytes[2] = { s->relay.dir[RELAY_TO_UPSTREAM].bytes,
+				    s->relay.dir[RELAY_TO_CLIENT].bytes };
+
+	struct socks_limit *l = s->lim;
+	bool crossed = socks_limits_account(s->ctx, l, bytes);
+
+	if (crossed)
+		session_limits_close_user(s->ctx, s);
+	/* this tunnel first delivers what it read (its reads stopped at the quota) */
+	if ((crossed || (l->relay.quota_left == 0 && st == RELAY_OPEN)) &&
+	    s->relay.dir[0].len == 0 && s->relay.dir[1].len == 0) {
+		s->end = ACCESSLOG_END_QUOTA;
+		session_free(s);
+		return true;
+	}
+	if (st == RELAY_OPEN && (l->relay.stopped[0] || l->relay.stopped[1]) &&
+	    !loop_timer_armed(&l->wake))
+		loop_timer_start(s->ctx->loop, &l->wake, socks_limits_wait_ms(s->ctx, l),
+				 session_limits_wake);
+	return false;
+}
 
 static void session_relay_run(struct session *s)
 {
@@ -1227,7 +1808,13 @@ static void session_relay_run(struct session *s)
 	/* dissectors switched off (MASS 0D): watched flows stop being inspected too */
 	if (!s->ctx->live.dissectors)
 		relay_tap_clear(&s->relay);
+	if (s->lim != NULL && session_limits_waiting(s))
+		return;
+	if (s->lim != NULL)
+		socks_limits_prepare(s->ctx, s->lim);
 	st = relay_pump(&s->relay, &moved);
+	if (s->lim != NULL && session_limits_pumped(s, st))
+		return;
 
 	if (moved)
 		s->last_active_ms = loop_now_ms(s->ctx->loop);
@@ -1301,6 +1888,10 @@ static void session_start_relay(struct session *s)
 		if (getpeername(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->peer_addr,
 				&plen) < 0)
 			s->peer_addr.sin6_family = AF_UNSPEC;
+		plen = sizeof(s->src_addr);
+		if (getsockname(s->relay.fd[RELAY_UPSTREAM], (struct sockaddr *)&s->src_addr,
+				&plen) < 0)
+			s->src_addr.sin6_family = AF_UNSPEC;
 		s->start_ms = loop_now_ms(s->ctx->loop);
 	}
 	if (relay_preload(&s->relay, hs->pending, hs->pending_len) < 0) {
@@ -1337,12 +1928,14 @@ static uint8_t session_public_state(const struct session *s)
 {
 	switch (s->state) {
 	case ST_PROXY:
-	case ST_GREETING: return MASS_SESSION_GREETING;
+	case ST_GREETING:
+	case ST_HTTP: return MASS_SESSION_GREETING;
 	case ST_AUTH:
 	case ST_VERIFYING: return MASS_SESSION_AUTH;
 	case ST_REQUEST: return MASS_SESSION_REQUEST;
 	case ST_RESOLVING:
-	case ST_CONNECTING: return MASS_SESSION_CONNECTING;
+	case ST_CONNECTING:
+	case ST_UPSTREAM: return MASS_SESSION_CONNECTING;
 	case ST_BIND: return MASS_SESSION_BIND;
 	case ST_UDP: return MASS_SESSION_UDP;
 	default: return relay_half_closed(&s->relay) ? MASS_SESSION_CLOSING
@@ -1397,6 +1990,26 @@ int session_close_id(struct socks_ctx *ctx, uint64_t id)
 			return 0;
 		}
 	return -1;
+}
+
+void session_limits_tick(struct socks_ctx *ctx)
+{
+	unsigned gen = ctx->live.limits.gen;
+	struct session *s;
+
+	socks_limits_tick(ctx, false);
+	/* a user whose class became limited: its running sessions follow */
+	TAILQ_FOREACH(s, &ctx->sessions.list, link) {
+		if (s->lim_gen == gen || s->lim != NULL ||
+		    (s->state != ST_RELAY && s->state != ST_UDP && s->state != ST_BIND))
+			continue;
+		if (socks_limits_attach(ctx, &s->lim, s, s->user, &s->lim_gen)) {
+			s->relay.limit = &s->lim->relay;
+			/* the relay runs next round: never under this walk */
+			if (s->state == ST_RELAY && !loop_timer_armed(&s->lim->wake))
+				loop_timer_start(ctx->loop, &s->lim->wake, 0, session_limits_wake);
+		}
+	}
 }
 
 void session_close_all(struct socks_ctx *ctx)

@@ -9,6 +9,11 @@
  * stands for the peer's everywhere; a missing, broken or unexpected header
  * closes the connection, logged.
  *
+ * [http]: with [socks] http_connect, a client whose first octet is not 05
+ * sends an HTTP CONNECT head instead of a greeting; http_connect.h turns it
+ * into the greeting, login and request it stands for, and the answers
+ * into HTTP responses, so every later stage is the SOCKS one.
+ *
  * Handlers consume whatever bytes have arrived, however they were split
  * (the wire parsers are in socks5_proto.h). Each stage is bounded by a
  * timeout from mass.ini: handshake_timeout from accept to a complete
@@ -51,6 +56,12 @@ void session_accept(int fd, const struct sockaddr_storage *peer, socklen_t peerl
 
 /* Number of open sessions of ctx. */
 size_t session_count(const struct socks_ctx *ctx);
+
+/*
+ * The per-user limits' once-a-second work (socks_limits_tick), and the
+ * live sessions of users whose class became limited put under it.
+ */
+void session_limits_tick(struct socks_ctx *ctx);
 
 /* Closes every session of ctx at once (end of the shutdown grace period). */
 void session_close_all(struct socks_ctx *ctx);

@@ -321,6 +321,8 @@ uint8_t socks5_rep_for_errno(int err)
 	case EACCES:
 	case EPERM:
 		return SOCKS5_REP_NOT_ALLOWED;
+	case EAFNOSUPPORT:   /* no egress address of the destination's family */
+		return SOCKS5_REP_ATYP_NOT_SUPPORTED;
 	default:
 		return SOCKS5_REP_GENERAL_FAILURE;
 	}

@@ -133,6 +133,8 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		msg.msg_iov = iov;
 		msg.msg_iovlen = 2;
 		metrics_relay_read(a->env.metrics, (uint64_t)n);
+		if (a->env.meter != NULL && !a->env.meter(a->owner, 1, (size_t)n))
+			continue;   /* over the user's rate or quota: dropped */
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
 		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
 			metrics_relay_write(a->env.metrics, (uint64_t)n);
@@ -150,6 +152,26 @@ static int udp_assoc_upstream(struct udp_assoc *a, int family)
 
 	if (a->up[i] >= 0)
 		return a->up[i];
+	if (a->env.source != NULL) {
+		/* from the class's egress address (routes.h) when it has one */
+		struct sockaddr_storage src;
+		socklen_t slen;
+		bool freebind = false;
+		int r = a->env.source(a->owner, family, &src, &slen, &freebind);
+
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			fd = net_bind_from((const struct sockaddr *)&src, slen, SOCK_DGRAM, freebind);
+			if (fd < 0 || loop_add(a->env.loop, fd, LOOP_READ, udp_assoc_from_target, a) < 0) {
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
+			a->up[i] = fd;
+			return fd;
+		}
+	}
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -175,6 +197,8 @@ static void udp_assoc_send(struct udp_assoc *a, const char *name,
 	if (!a->env.permit(a->owner, name, net_port((const struct sockaddr *)dst),
 			   (const struct sockaddr *)dst))
 		return;
+	if (a->env.meter != NULL && !a->env.meter(a->owner, 0, len))
+		return;   /* over the user's rate or quota: dropped */
 	fd = udp_assoc_upstream(a, dst->ss_family);
 	if (fd < 0)
 		return;
@@ -264,8 +288,10 @@ static void udp_assoc_from_client(struct loop *loop, int fd, void *data, int eve
 			metrics_relay_read(a->env.metrics, len);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 		if (h.dst.atyp == SOCKS5_ATYP_DOMAIN) {
-			/* by name first: dest-host rules apply to UDP too */
-			if (!a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
+			/* by name first: dest-host rules apply to UDP too; a name
+			 * that is no host name (net_name_normalise) is dropped */
+			if (net_name_normalise((char *)h.dst.addr) < 0 ||
+			    !a->env.permit(a->owner, (const char *)h.dst.addr, h.dst.port, NULL))
 				continue;
 			udp_assoc_defer(a, (const char *)h.dst.addr, h.dst.port,
 					a->env.buf + h.data_offset, len);

@@ -80,6 +80,14 @@ struct udp_assoc_env {
 	 * its associations: the loop is single-threaded); 64 KiB holds any */
 	uint8_t *buf;
 	size_t buflen;
+	/* per-user limits: may a datagram of len bytes go in direction dir
+	 * (0: to a target, 1: to the client)? false drops it. NULL: always. */
+	bool (*meter)(void *owner, int dir, size_t len);
+	/* egress (routes.h): the source address for a socket of family: 1 and
+	 * *src (port 0), *len, *freebind set; 0 none (the kernel picks); -1
+	 * none of that family (refused). NULL: always 0. */
+	int (*source)(void *owner, int family, struct sockaddr_storage *src, socklen_t *len,
+		      bool *freebind);
 };
 
 /*

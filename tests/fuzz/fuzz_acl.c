@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct acl *acl;
 	struct sockaddr_in6 src, dst, wild;
 	struct sockaddr_storage listeners[2], local[1];
-	struct acl_self self = { listeners, 2, local, 1 };
+	struct acl_self self = { listeners, 2, local, 1, NULL };
 	char name[256] = "", err[512];
 	uint16_t port;
 

@@ -191,7 +191,8 @@ class EchoServer:
         self.port = self.sock.getsockname()[1]
         self.stopped = False
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self):
         while not self.stopped:
@@ -216,8 +217,114 @@ class EchoServer:
             c.close()
 
     def close(self):
-        self.stopped = True
+        stop_thread_then_close(self, self.thread)
+
+
+def stop_thread_then_close(server, thread):
+    """Stops the thread serving server.sock, then closes it. Closing a socket
+    under a thread blocked in accept() or recvfrom() on it left the thread
+    holding it (still bound, still listening), or, caught between reading the
+    descriptor number and the call, using whatever the next test opened
+    under that number: a test's web server answered by an echo thread
+    (curl: "HTTP/0.9"), a test's echoed datagram read by a stale UdpEcho.
+    shutdown() wakes the blocked call (EINVAL, or an empty read), the thread
+    sees stopped and returns, and only then is the number given back."""
+    server.stopped = True
+    try:
+        server.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # an unconnected UDP socket says ENOTCONN, and wakes its reader all the same
+    thread.join(timeout=TIMEOUT)
+    if thread.is_alive():
+        raise AssertionError("the thread serving port %d did not stop" % server.port)
+    server.sock.close()
+
+
+class _Acceptor:
+    """A TCP server on 127.0.0.1 (ephemeral port) serving each client with
+    self._serve(conn) in a thread of its own."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        raise NotImplementedError
+
+    def close(self):
         self.sock.close()
+
+
+class Source(_Acceptor):
+    """A TCP server that writes zeros to every client until it goes, or
+    `limit` bytes then closes."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+        super().__init__()
+
+    def _serve(self, c):
+        chunk = bytes(65536)
+        sent = 0
+        try:
+            while self.limit is None or sent < self.limit:
+                n = len(chunk) if self.limit is None else min(len(chunk), self.limit - sent)
+                c.sendall(chunk[:n])
+                sent += n
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+class Sink(_Acceptor):
+    """A TCP server that reads and counts everything its clients send."""
+
+    def __init__(self):
+        self.total = 0
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def _serve(self, c):
+        try:
+            while True:
+                d = c.recv(262144)
+                if not d:
+                    break
+                with self.lock:
+                    self.total += len(d)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def drain(s, timeout=30):
+    """Reads until EOF or reset; returns the bytes got."""
+    s.settimeout(timeout)
+    got = 0
+    try:
+        while True:
+            d = s.recv(262144)
+            if not d:
+                break
+            got += len(d)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    return got
 
 
 def blackhole():
@@ -244,19 +351,23 @@ class UdpEcho:
     """Echoes every datagram to its sender; got lists the payloads, sources
     who sent them, in order."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.port = self.sock.getsockname()[1]
         self.got, self.sources = [], []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.stopped = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
-        while True:
+        while not self.stopped:
             try:
                 data, src = self.sock.recvfrom(65535)
             except OSError:
+                return
+            if self.stopped:
                 return
             self.got.append(data)
             self.sources.append(src)
@@ -266,7 +377,7 @@ class UdpEcho:
                 pass
 
     def close(self):
-        self.sock.close()
+        stop_thread_then_close(self, self.thread)
 
 
 class Web:

@@ -141,7 +141,7 @@ def test_sessions_list_kill_kick_and_totals():
         assert "closed by request" in p.stderr()
         # the access log says why they ended (not "error"), the daemon log who asked
         closes = [l.split("\t") for l in p.log_lines() if l.split("\t")[2:3] == ["C"]]
-        assert [(c[1], c[-1]) for c in closes] == [("alice", "admin"), ("bob", "admin"),
+        assert [(c[1], c[12]) for c in closes] == [("alice", "admin"), ("bob", "admin"),
                                                    ("bob", "admin")], closes
         err = p.stderr()
         assert "management: admin 'admin' from 127.0.0.1: index 11 '%d' status 00" % x["id"] \

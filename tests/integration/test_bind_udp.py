@@ -217,6 +217,28 @@ def test_udp_counts_tunnel_and_payload_bytes():
     echo.close()
 
 
+def test_udp_target_on_a_listener_port_number():
+    """A UDP target whose port number is that of socks5d's SOCKS or MASS
+    (TCP) listener is another service: the built-in rules that keep
+    clients off socks5d's own listeners do not drop its datagrams. (Both
+    come from the same ephemeral range in the tests: when the kernel gave
+    UdpEcho such a port, an echo never came back.)"""
+    with Proxy(admins={"root": "pw"}) as p:
+        for port in (p.port, p.mgmt_port):
+            echo = UdpEcho(port=port)
+            s, relay = associate(p.port, 0)
+            u = udp_socket("127.0.0.1")
+            u.sendto(udp_header("127.0.0.1", port) + b"same number", relay)
+            assert parse_udp(u.recvfrom(65535)[0])[4] == b"same number"
+            s.close()
+            u.close()
+            echo.close()
+        # TCP still may not reach the listeners
+        c, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", p.mgmt_port)
+        assert rep == 2, rep
+        c.close()
+
+
 def test_udp_request_port_restricts_the_source():
     echo = UdpEcho()
     with Proxy() as p:
@@ -306,6 +328,25 @@ def test_bind_peer_connects_back_with_auth():
         line = p.wait_log(lambda l: "\tB\t" in l)
         f = line.split("\t")
         assert len(f) == 8 and f[1] == "alice" and f[5] == "127.0.0.1" and f[7] == "0", f
+
+
+def test_bind_peer_that_waits_for_the_client():
+    """A peer that connects and waits for the client to speak first (an FTP
+    server taking an upload): the second reply comes at once, not after a
+    deferred accept gives up."""
+    with Proxy() as p:
+        s, bnd = bind_request(p.port, "127.0.0.1", 0)
+        peer = peer_connect(bnd)
+        t = time.time()
+        s.settimeout(TIMEOUT)
+        rep, _, _, port = read_reply(s)
+        waited = time.time() - t
+        assert rep == 0 and port == peer.getsockname()[1], rep
+        assert waited < 0.5, "second reply after %.2f s" % waited
+        s.sendall(b"upload")
+        assert recv_exact(peer, 6) == b"upload"
+        peer.close()
+        s.close()
 
 
 def test_bind_all_zeros_accepts_any_peer():
@@ -413,9 +454,11 @@ if __name__ == "__main__":
         test_udp_foreign_sources_and_fragments_are_dropped,
         test_udp_request_port_restricts_the_source,
         test_udp_counts_tunnel_and_payload_bytes,
+        test_udp_target_on_a_listener_port_number,
         test_udp_association_ends_with_its_tcp_connection,
         test_udp_idle_timeout_ends_the_association,
         test_bind_peer_connects_back_with_auth,
+        test_bind_peer_that_waits_for_the_client,
         test_bind_all_zeros_accepts_any_peer,
         test_bind_wrong_peer_gets_rep_02,
         test_bind_domain_peer_and_ipv6,

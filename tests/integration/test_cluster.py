@@ -12,17 +12,30 @@ within 1 s of the 0A reply (the time is printed), and both access logs show
 HAProxy keeps relaying, known users still log in on both, and 0A answers
 01 at once with nothing written; once PostgreSQL is back, 0A works again.
 
+Shared quotas (issue 20, item 6): a user of class `shared` (1 MiB/s down,
+6 MiB a day, action close) downloads through two tunnels that HAProxy puts
+on A and B: the traffic together stops at the quota plus the documented
+slack (each instance may go over by about quota_sync seconds, 1 here, plus
+a round trip, of its own traffic: 2 x 1.5 s x 1 MiB/s), where without
+sharing it would reach twice the quota; then both refuse the user (REP 02),
+and the usage table holds what the client got. massctl reset-usage on A
+resets the fleet's count (A deletes the rows): both let the user in again. Bytes moved while PostgreSQL
+is down are still counted by the instance and reach the table once it is
+back.
+
 Skipped (exit 77, with a message) when haproxy or the PostgreSQL server
 binaries are not installed, or the pgsql plugin was not built."""
 
+import json
 import os
 import shutil
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Proxy, EchoServer, recv_exact, socks_connect, massctl, run, wait_for,
-                     isolate, MASS_ADMIN)
+from harness import (Proxy, EchoServer, Source, recv_exact, socks_connect, massctl, run,
+                     wait_for, isolate, MASS_ADMIN, TIMEOUT)
 from servers import HAProxy, Postgres, pg_bindir, pgsql_skip_reason
 
 CLIENT = "127.0.0.2"
@@ -32,12 +45,24 @@ A = B = None
 LB = None
 ECHO = None
 TUNNEL = None
+R_GOT = 0
+
+
+MiB = 1024 * 1024
+QUOTA = 6 * MiB
+SYNC_S = 1
+SECRET_HASH = "$6$TRTcBavuZA8gjbrO$pqYLR9AJXCzc2i1WRTo/nDLeY1hVwCvHuBiysRQ/o2wGW8qtueG.WRZq/nJcWt8ep/0p77/LgijqbJRti/gDR1"
+SRC = None
 
 
 def instance(pg):
-    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)]
+    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)] \
+        + ["14 = info", "16 = limits", "17 = limits", "18 = limits", "19 = limits"]
     ini = ("[socks]\nproxy_protocol = 127.0.0.1/32\n"
-           "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % pg.conninfo())
+           "[class shared]\ndownload_rate = 1M\nquota = 6M\nquota_action = close\n"
+           "[class metered]\nquota = 1G\n"
+           "[plugin pgsql]\nconninfo = %s\ntable = socks_users\nquota_sync = %d"
+           % (pg.conninfo(), SYNC_S))
     return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx, ini=ini).start()
 
 
@@ -111,6 +136,96 @@ def test_access_logs_show_the_real_client():
         assert lines and all(l.split("\t")[3] == CLIENT for l in lines), lines
 
 
+def user_limits(p, user):
+    rc, out, err = massctl(p, "-j", "user-limits", user)
+    assert rc == 0, (out, err, p.stderr())
+    return json.loads(out)
+
+
+def download_lb(user, password):
+    """A CONNECT to the zero source through HAProxy; the open tunnel, or the REP."""
+    s, rep, *_ = socks_connect(LB.port, "127.0.0.1", SRC.port, user, password, source=CLIENT)
+    if rep != 0:
+        s.close()
+        return rep
+    return s
+
+
+def read_until_closed(socks, got, timeout):
+    def reader(i, s):
+        s.settimeout(timeout)
+        try:
+            while True:
+                d = s.recv(262144)
+                if not d:
+                    break
+                got[i] += len(d)
+        except OSError:
+            pass
+        s.close()
+    threads = [threading.Thread(target=reader, args=(i, s)) for i, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 5)
+
+
+def table_used(user, where=""):
+    return int(PG.psql("SELECT coalesce(sum(used), 0) FROM socks_users_usage WHERE name = '%s'%s"
+                       % (user, where)))
+
+
+def test_shared_quota_stops_traffic_split_between_instances():
+    global SRC
+    SRC = Source()
+    PG.psql("INSERT INTO socks_users (name, hash, class) VALUES ('q', '%s', 'shared'), "
+            "('r', '%s', 'metered')" % (SECRET_HASH, SECRET_HASH))
+    for p in (A, B):
+        wait_for(lambda: massctl(p, "-j", "user-limits", "q")[1].startswith('{"class":"shared"'),
+                 "q's class", timeout=2)
+    socks = [download_lb("q", "secret") for _ in range(2)]
+    assert all(not isinstance(s, int) for s in socks), socks
+    # round robin: one tunnel on each instance
+    assert [user_limits(p, "q")["sessions"] for p in (A, B)] == [1, 1]
+    got = [0, 0]
+    t0 = time.monotonic()
+    read_until_closed(socks, got, timeout=30)
+    dt = time.monotonic() - t0
+    total = sum(got)
+    slack = 2 * (SYNC_S + 0.5) * MiB
+    print("     A and B together moved %.2f MiB in %.1f s (quota %.0f MiB, allowed up to "
+          "%.2f MiB; %.2f + %.2f)" % (total / MiB, dt, QUOTA / MiB, (QUOTA + slack) / MiB,
+                                     got[0] / MiB, got[1] / MiB))
+    assert QUOTA - MiB <= total <= QUOTA + slack, total / MiB
+    for _ in range(2):
+        rep = download_lb("q", "secret")
+        assert rep == 2, rep
+    for p in (A, B):
+        wait_for(lambda: "(user q, class shared) refused by quota" in p.stderr(), "the refusal")
+    day = int(time.time()) // 86400 * 86400
+    wait_for(lambda: table_used("q", " AND period_start = %d" % day) >= total,
+             "the fleet's usage in the table", timeout=5)
+    used = table_used("q")
+    assert total <= used <= total + 2 * MiB, (used, total)
+
+
+def test_reset_on_one_instance_resets_the_fleet():
+    rc, out, err = massctl(A, "reset-usage", "q")
+    assert rc == 0, (out, err)
+    t0 = time.monotonic()
+    # A deletes the period's rows at its next sync; B learns the new total at its own
+    wait_for(lambda: table_used("q") == 0, "q's rows deleted", timeout=3 * SYNC_S + 2)
+    for p in (A, B):
+        wait_for(lambda: user_limits(p, "q")["used"] == 0, "q's usage 0", timeout=3 * SYNC_S + 2)
+    print("     reset on A: the fleet's usage 0 on A and B after %.1f s"
+          % (time.monotonic() - t0))
+    assert "q's usage reset for the fleet" in A.stderr()
+    socks = [download_lb("q", "secret") for _ in range(2)]
+    assert all(not isinstance(s, int) for s in socks), socks
+    for s in socks:
+        s.close()
+
+
 def test_database_down_keeps_tunnel_and_logins_fails_0a():
     global TUNNEL
     TUNNEL = through_lb("alice", "wonder land")
@@ -130,6 +245,24 @@ def test_database_down_keeps_tunnel_and_logins_fails_0a():
     assert through_lb("bob", "down") is None
 
 
+def test_usage_while_down_is_counted():
+    global R_GOT
+    s = download_lb("r", "secret")
+    assert not isinstance(s, int), s
+    s.settimeout(TIMEOUT)
+    got = 0
+    while got < 3 * MiB:
+        got += len(s.recv(262144))
+    s.close()
+    R_GOT = got
+    # the instance that relayed it still counts it (its quota is enforced on
+    # the last fleet total plus everything since), syncs or not
+    time.sleep(SYNC_S * 2.5)
+    used = max(user_limits(p, "r")["used"] for p in (A, B))
+    assert used >= got, (used, got)
+    R_GOT = used   # what the proxy relayed: the client's socket buffers hold more than it read
+
+
 def test_database_back_restores_0a():
     before = [loaded_count(p) for p in (A, B)]
     PG.start()
@@ -142,6 +275,17 @@ def test_database_back_restores_0a():
     assert rc == 0, (out, err, A.stderr())
     dt = logins_on_both("bob", "up again", timeout=5)
     assert dt < 1.0, dt
+
+
+def test_usage_while_down_reaches_the_table_when_back():
+    wait_for(lambda: table_used("r") >= R_GOT,
+             "r's usage written once the database is back", timeout=10)
+    # counted once: exactly what the instance counted while down
+    assert table_used("r") == R_GOT, (table_used("r"), R_GOT)
+    # the instance that relayed it enforces on the table's total from now on
+    # (an instance learns the totals of the users it counts)
+    wait_for(lambda: max(user_limits(p, "r")["used"] for p in (A, B)) >= table_used("r"),
+             "the fleet total", timeout=5)
 
 
 def test_everything_stops_cleanly():
@@ -170,8 +314,12 @@ def main():
         rc = run([test_start_two_instances_behind_haproxy,
                   test_user_added_on_a_logs_in_on_both_within_1s,
                   test_access_logs_show_the_real_client,
+                  test_shared_quota_stops_traffic_split_between_instances,
+                  test_reset_on_one_instance_resets_the_fleet,
                   test_database_down_keeps_tunnel_and_logins_fails_0a,
+                  test_usage_while_down_is_counted,
                   test_database_back_restores_0a,
+                  test_usage_while_down_reaches_the_table_when_back,
                   test_everything_stops_cleanly])
     finally:
         if TUNNEL is not None:
@@ -183,6 +331,8 @@ def main():
                 p.stop()
         if ECHO is not None:
             ECHO.close()
+        if SRC is not None:
+            SRC.close()
         PG.close()
     return rc
 

@@ -16,17 +16,18 @@ import base64
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Proxy, curl, mass, free_port, recv_exact, socks_connect, run,
-                     TOP_SRCDIR, TIMEOUT)
+                     wait_for, TOP_SRCDIR, TIMEOUT)
 
 USER, PASS = "alice", "s3cret"
 ODD = 'pa ss"w\\rd'   # a space, a quote and a backslash: IMAP quotes and escapes it
-CREDS = {USER: PASS, "bob": "builder", "odd": ODD}
+CREDS = {USER: PASS, "bob": "builder", "odd": ODD, "carol": "c4r0l"}
 
 
 def b64(s):
@@ -79,10 +80,12 @@ class LineServer:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.lines = []  # every client line seen, for diagnostics
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.closing = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self):
-        while True:
+        while not self.closing:
             try:
                 c, _ = self.sock.accept()
             except OSError:
@@ -99,6 +102,18 @@ class LineServer:
             c.close()
 
     def close(self):
+        """Stops the accept thread before the descriptor is closed. Closed
+        under a thread about to call accept(), the number could be reused at
+        once by the next test's listener, whose connections that stale
+        accept() would then take: seen once, the USER/PASS-only POP3 server
+        of an earlier test answered the SASL test's curl (CAPA without SASL,
+        so curl gave up, and the new server saw no line)."""
+        self.closing = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept()
+        except OSError:
+            pass
+        self.thread.join(TIMEOUT)
         self.sock.close()
 
 
@@ -740,6 +755,301 @@ def test_mass_0D_off_stops_inspecting_open_flows():
     srv.close()
 
 
+# --- bodies on the splice path (issue 24) -----------------------------------
+
+DEBUG_INI = "[socks]\nlog_level = debug\n"
+MIB = 1024 * 1024
+RELAY_RE = re.compile(r"relay: closed: to upstream (\d+) bytes \((\d+) spliced, (\d+) tapped\), "
+                      r"to client (\d+) bytes \((\d+) spliced, (\d+) tapped\)")
+
+
+def relay_stats(p, count=1):
+    """The relay's own statistic for each closed tunnel (socks5d at debug
+    level): dicts of up/down bytes, spliced and tapped (fed to a dissector)."""
+    def found():
+        return [dict(zip(("up", "up_spliced", "up_tapped", "down", "down_spliced", "down_tapped"),
+                         map(int, m.groups()))) for m in RELAY_RE.finditer(p.stderr())]
+    wait_for(lambda: len(found()) >= count, "%d relay statistic line(s)" % count)
+    return found()
+
+
+def pattern(n, seed=0):
+    """n deterministic bytes (fast to make, not compressible by accident)."""
+    block = bytes((i * 131 + seed * 7 + (i >> 8)) & 0xff for i in range(65536))
+    return (block * (n // len(block) + 1))[:n]
+
+
+def read_until_eof(sock, timeout=TIMEOUT):
+    sock.settimeout(timeout)
+    out = bytearray()
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return bytes(out)
+        out += chunk
+
+
+def read_n(sock, n, timeout=TIMEOUT):
+    sock.settimeout(timeout)
+    out = bytearray()
+    while len(out) < n:
+        chunk = sock.recv(min(1 << 20, n - len(out)))
+        if not chunk:
+            raise EOFError("closed after %d of %d bytes" % (len(out), n))
+        out += chunk
+    return bytes(out)
+
+
+def skip_body(c, n):
+    """Reads and drops n bytes from Conn c (its buffer first)."""
+    take = min(n, len(c.buf))
+    c.buf, n = c.buf[take:], n - take
+    while n > 0:
+        chunk = c.sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        n -= len(chunk)
+
+
+class BigWeb(LineServer):
+    """HTTP/1.1 kept alive: GET /cl/N answers N bytes with Content-Length,
+    GET /chunked/N/K the same in chunks of K; a request body (Content-Length)
+    is read and dropped. 200 for good Basic credentials, else a small 401."""
+
+    def serve(self, c):
+        while True:
+            request = c.line()
+            headers = {}
+            while True:
+                h = c.line()
+                if not h:
+                    break
+                k, _, v = h.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            if "content-length" in headers:
+                skip_body(c, int(headers["content-length"]))
+            auth = headers.get("authorization", "")
+            cred = unb64(auth[6:]).split(":", 1) if auth.startswith("Basic ") else None
+            if not (cred and good(tuple(cred))):
+                c.send("HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nwho?")
+                continue
+            parts = request.split(" ")[1].split("/")
+            body = pattern(int(parts[2]))
+            if parts[1] == "cl":
+                c.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+                c.sock.sendall(body)
+                continue
+            size = int(parts[3])
+            c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for o in range(0, len(body), size):
+                piece = body[o:o + size]
+                c.sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            c.send(b"0\r\n\r\n")
+
+
+def test_http_keepalive_after_big_bodies():
+    """One kept-alive connection: a 100 MiB Content-Length body, a refused
+    login, a 100 MiB chunked body (64 KiB chunks), another login, a 20 MiB
+    body in 20,480 chunks of 1 KiB (more chunk-size lines than the line
+    budget), and a last login: five P lines, each once with its own result.
+    The big bodies took the splice path (the relay's statistic); only
+    headers, chunk-size lines and the small chunks were fed to the
+    dissector."""
+    web = BigWeb()
+    base = "http://localhost:%d" % web.port
+    size = 100 * MIB
+    with Proxy(dissectors=True, ini=DEBUG_INI + ports_ini(http=web.port)) as p:
+        args = []
+        for cred, path in (("%s:%s" % (USER, PASS), "/cl/%d" % size),
+                           ("bob:wrong", "/cl/1"),
+                           ("bob:builder", "/chunked/%d/%d" % (size, 64 * 1024)),
+                           ("odd:" + ODD, "/chunked/%d/1024" % (20 * MIB)),
+                           ("carol:c4r0l", "/cl/1000")):
+            args += socks5h(p) + ["-u", cred, "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n",
+                                  base + path, "--next"]
+        r = subprocess.run(["curl", "-sS"] + args[:-1], capture_output=True, timeout=120)
+        assert r.returncode == 0, r
+        assert r.stdout.decode().split("\n") == [
+            "200 %d" % size, "401 4", "200 %d" % size, "200 %d" % (20 * MIB), "200 1000", ""], r.stdout
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), USER, PASS, "ok"])
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "bob", "wrong", "fail"])
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "bob", "builder", "ok"])
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "odd", ODD.replace("\\", "\\\\"), "ok"])
+        expect_p(p, ["-", "P", "HTTP", "localhost", str(web.port), "carol", "c4r0l", "ok"])
+        assert len(p_lines(p)) == 5, p.log_lines()
+        tunnels = [l for l in p.log_lines() if l.split("\t")[2:3] == ["A"]]
+        assert len(tunnels) == 1, p.log_lines()
+        st = relay_stats(p)[0]
+        assert st["down"] >= 2 * size + 20 * MIB, st
+        assert st["down_spliced"] >= 2 * size - MIB, st
+        # headers, chunk-size lines, the 1 KiB chunks, a little of each body
+        assert st["down_tapped"] < 22 * MIB, st
+        assert st["up_tapped"] == st["up"], st  # requests: all headers
+    web.close()
+
+
+def test_http_upload_and_pipelined_behind_body():
+    """A 20 MiB POST body then the next request right behind it on the same
+    connection, written in one go: the body is spliced upstream and the
+    second request's login is still reported."""
+    web = BigWeb()
+    with Proxy(dissectors=True, ini=DEBUG_INI + ports_ini(http=web.port)) as p:
+        s = socks_connect(p.port, "127.0.0.1", web.port)[0]
+        body = pattern(20 * MIB, 3)
+        req = (b"POST /cl/10 HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n"
+               b"Content-Length: %d\r\n\r\n" % (b64("bob:builder").encode(), len(body)))
+        nxt = b"GET /cl/20 HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n" % b64("bob:bad").encode()
+        t = threading.Thread(target=s.sendall, args=(req + body + nxt,))
+        t.start()
+        first = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" + pattern(10)
+        second = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nwho?"
+        assert read_n(s, len(first) + len(second), 60) == first + second
+        t.join()
+        s.close()
+        expect_p(p, ["-", "P", "HTTP", "127.0.0.1", str(web.port), "bob", "builder", "ok"])
+        expect_p(p, ["-", "P", "HTTP", "127.0.0.1", str(web.port), "bob", "bad", "fail"])
+        st = relay_stats(p)[0]
+        assert st["up_spliced"] >= len(body) - 64 * 1024, st
+    web.close()
+
+
+class Liar(LineServer):
+    """Reads one request, answers self.reply (bytes) and closes."""
+
+    reply = b""
+
+    def serve(self, c):
+        while c.line():
+            pass
+        c.sock.sendall(self.reply)
+
+
+def test_http_lying_lengths_byte_exact():
+    """Bodies shorter or longer than announced, a chunk longer than its
+    size, a chunk size that overflows: the client receives exactly what the
+    server sent, the login seen before is reported, and the relay keeps
+    going (on the splice path once the dissector has given up)."""
+    junk = pattern(3 * MIB, 5)
+    head = b"HTTP/1.1 200 OK\r\n"
+    cases = {
+        "shorter": head + b"Content-Length: %d\r\n\r\n" % (4 * MIB) + junk[:2 * MIB],
+        "longer": head + b"Content-Length: %d\r\n\r\n" % MIB + junk +
+                  b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "long chunk": head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % MIB + junk,
+        "overflow": head + b"Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\n" + junk,
+        "negative": head + b"Content-Length: -5\r\n\r\n" + junk,
+    }
+    srv = Liar()
+    with Proxy(dissectors=True, ini=DEBUG_INI + ports_ini(http=srv.port)) as p:
+        for n, (name, reply) in enumerate(cases.items()):
+            srv.reply = reply
+            s = socks_connect(p.port, "127.0.0.1", srv.port)[0]
+            s.sendall(b"GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n" %
+                      b64("liar%d:pw" % n).encode())
+            got = read_until_eof(s, 60)
+            s.close()
+            assert got == reply, (name, len(got), len(reply))
+            expect_p(p, ["-", "P", "HTTP", "127.0.0.1", str(srv.port), "liar%d" % n, "pw", "ok"])
+            st = relay_stats(p, n + 1)[n]
+            assert st["down"] == len(reply), (name, st)
+            assert st["down_spliced"] >= MIB, (name, st)
+    srv.close()
+
+
+def mail_login(proto, c):
+    """The client side of a password login through socket c (a Conn)."""
+    if proto == "pop3":
+        c.line()
+        c.send("USER %s\r\n" % USER)
+        c.line()
+        c.send("PASS %s\r\n" % PASS)
+    elif proto == "imap":
+        c.line()
+        c.send("a1 LOGIN %s %s\r\n" % (USER, PASS))
+    elif proto == "smtp":
+        c.line()
+        c.send("EHLO me\r\n")
+        c.line()
+        c.send("AUTH PLAIN %s\r\n" % b64("\0%s\0%s" % (USER, PASS)))
+    else:
+        c.line()
+        c.send("USER %s\r\n" % USER)
+        c.line()
+        c.send("PASS %s\r\n" % PASS)
+    return c.line()
+
+
+class LoginThenBulk(LineServer):
+    """The server side of a login (POP3, IMAP, SMTP or FTP, checked against
+    USER/PASS), then N bytes each way at once: it sends pattern(N, 1) and
+    checks that it reads pattern(N, 2)."""
+
+    N = 4 * MIB
+
+    def __init__(self, proto):
+        self.proto, self.ok = proto, []
+        super().__init__()
+
+    def login(self, c):
+        if self.proto == "pop3":
+            c.send("+OK ready\r\n")
+            user = c.line().split(" ", 1)[1]
+            c.send("+OK\r\n")
+            pw = c.line().split(" ", 1)[1]
+            c.send("+OK logged in\r\n" if (user, pw) == (USER, PASS) else "-ERR no\r\n")
+        elif self.proto == "imap":
+            c.send("* OK IMAP4rev1 ready\r\n")
+            _, _, user, pw = c.line().split(" ")
+            c.send("a1 OK done\r\n" if (user, pw) == (USER, PASS) else "a1 NO\r\n")
+        elif self.proto == "smtp":
+            c.send("220 mx ESMTP ready\r\n")
+            c.line()
+            c.send("250 AUTH PLAIN\r\n")
+            _, user, pw = unb64(c.line().split(" ")[2]).split("\0")
+            c.send("235 ok\r\n" if (user, pw) == (USER, PASS) else "535 no\r\n")
+        else:
+            c.send("220 ftp ready\r\n")
+            user = c.line().split(" ", 1)[1]
+            c.send("331 password\r\n")
+            pw = c.line().split(" ", 1)[1]
+            c.send("230 in\r\n" if (user, pw) == (USER, PASS) else "530 no\r\n")
+
+    def serve(self, c):
+        self.login(c)
+        t = threading.Thread(target=c.sock.sendall, args=(pattern(self.N, 1),))
+        t.start()
+        got = c.buf + read_n(c.sock, self.N - len(c.buf), 60)
+        t.join()
+        self.ok.append(got == pattern(self.N, 2))
+
+
+def test_mail_and_ftp_after_login_spliced():
+    """POP3, IMAP, SMTP and FTP: after the login the tap detaches; 4 MiB
+    each way are byte-exact and go by splice (the relay's statistic)."""
+    for n, proto in enumerate(("pop3", "imap", "smtp", "ftp")):
+        srv = LoginThenBulk(proto)
+        with Proxy(dissectors=True, ini=DEBUG_INI + ports_ini(**{proto: srv.port})) as p:
+            s = socks_connect(p.port, "127.0.0.1", srv.port)[0]
+            s.settimeout(TIMEOUT)
+            c = Conn(s, [])
+            reply = mail_login(proto, c)
+            assert reply[:1] in ("+", "a", "2"), (proto, reply)
+            t = threading.Thread(target=s.sendall, args=(pattern(srv.N, 2),))
+            t.start()
+            got = c.buf + read_n(s, srv.N - len(c.buf), 60)
+            t.join()
+            s.close()
+            assert got == pattern(srv.N, 1), proto
+            wait_for(lambda: srv.ok == [True], "%s server got the client's bytes" % proto)
+            expect_p(p, ["-", "P", proto.upper(), "127.0.0.1", str(srv.port), USER, PASS, "ok"])
+            st = relay_stats(p)[0]
+            for d in ("up", "down"):
+                assert st[d] >= srv.N, (proto, st)
+                assert st[d + "_spliced"] >= srv.N - 256 * 1024, (proto, st)
+                assert st[d + "_tapped"] < 64 * 1024, (proto, st)
+        srv.close()
+
+
 TESTS = [
     test_pop3_curl_ok_and_fail,
     test_pop3_pipelined_behind_request,
@@ -760,6 +1070,10 @@ TESTS = [
     test_dissectors_off_reports_nothing,
     test_mass_0D_switches_dissectors,
     test_mass_0D_off_stops_inspecting_open_flows,
+    test_http_keepalive_after_big_bodies,
+    test_http_upload_and_pipelined_behind_body,
+    test_http_lying_lengths_byte_exact,
+    test_mail_and_ftp_after_login_spliced,
 ]
 
 if __name__ == "__main__":

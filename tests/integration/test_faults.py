@@ -309,6 +309,9 @@ def test_clients_vanishing_in_every_state():
                    auth=True, users={"alice": "wonderland"}) as p:
             still_serves_auth = lambda: _serve_auth(p, echo)
             still_serves_auth()
+            # the base once that tunnel is closed: sampled while its two
+            # sockets were still open, it let two sessions outlive the test
+            p.wait_log(lambda l: "\tC\t" in l)
             base = fd_count(p.proc.pid)
             for rst in (False, True):
                 for name, head, payload in states:
@@ -338,6 +341,33 @@ def _serve_auth(p, echo):
     s.sendall(b"ok")
     assert recv_exact(s, 2) == b"ok"
     s.close()
+
+
+def test_client_reset_after_its_fin_ends_the_tunnel_at_once():
+    """The client half-closes, then resets (as a client that close()d does
+    once data reaches it); the target stays open and quiet. Nothing flows
+    toward the client, yet the tunnel ends at once, not at fin_timeout."""
+    target = socket.socket()
+    target.bind(("127.0.0.1", 0))
+    target.listen(8)
+    held = []
+    with Proxy(admins={"admin": "pw"}) as p:
+        s, rep, _, _, _ = socks_connect(p.port, "127.0.0.1", target.getsockname()[1])
+        assert rep == 0, rep
+        held.append(target.accept()[0])
+        s.sendall(b"x" * 1000)
+        s.shutdown(socket.SHUT_WR)
+        assert recv_exact(held[0], 1000) == b"x" * 1000
+        assert held[0].recv(1) == b""  # the client's FIN passed on
+        base = fd_count(p.proc.pid)
+        vanish(s, True)
+        t = time.time()
+        wait_fds(p.proc.pid, base - 2, timeout=3)
+        line = p.wait_log(lambda l: "\tC\t" in l)
+        assert line.split("\t")[12] == "reset", line
+        print("     closed %.2f s after the reset" % (time.time() - t))
+    for c in held + [target]:
+        c.close()
 
 
 def test_fin_timeout_ends_half_closed_tunnels():
@@ -631,6 +661,7 @@ if __name__ == "__main__":
         test_target_reset_mid_transfer_ends_the_tunnel,
         test_dns_failure_is_rep_04,
         test_clients_vanishing_in_every_state,
+        test_client_reset_after_its_fin_ends_the_tunnel_at_once,
         test_fin_timeout_ends_half_closed_tunnels,
         test_shutdown_with_sessions_in_every_state,
         test_drop_privileges_after_binding,

@@ -17,6 +17,7 @@ Skipped (exit 77, with a message) only when the PostgreSQL server binaries
 are not installed (Debian: postgresql) or the plugin was not built (no
 libpq: tests/run-suite.sh configures --with-pgsql so that CI fails instead)."""
 
+import json
 import os
 import signal
 import socket
@@ -40,9 +41,11 @@ TUNNEL = None
 
 
 def instance(pg, cache=None, user="postgres"):
-    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)]
+    idx = ["01 = pgsql", "0A = pgsql", "0B = pgsql"] + ["%02X = metrics" % i for i in range(2, 10)] \
+        + ["14 = info", "16 = limits", "17 = limits", "18 = pgsql", "19 = limits"]
     conninfo = pg.conninfo().replace("user=postgres", "user=" + user)
-    ini = "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
+    ini = "[class basic]\nmax_sessions = 2\n" \
+        "[plugin pgsql]\nconninfo = %s\ntable = socks_users" % conninfo
     if cache:
         ini += "\ncache_file = %s" % cache
     return Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx, ini=ini).start()
@@ -87,7 +90,8 @@ def test_instances_connect_and_create_the_table():
 
 def test_an_account_without_create_works_once_the_table_exists():
     PG.psql("CREATE ROLE mass_limited LOGIN")
-    PG.psql("GRANT SELECT, INSERT, DELETE ON socks_users TO mass_limited")
+    PG.psql("GRANT SELECT, INSERT, UPDATE, DELETE ON socks_users, socks_users_usage "
+            "TO mass_limited")
     c = instance(PG, user="mass_limited")
     try:
         wait_for(lambda: loaded_count(c) >= 1, "the limited account's load")
@@ -98,6 +102,28 @@ def test_an_account_without_create_works_once_the_table_exists():
         wait_for(lambda: not socks_login(A, "ivy", "limited"), "ivy gone from A", timeout=1.0)
     finally:
         assert c.stop() == 0
+
+
+def test_setup_adds_the_class_column_to_an_older_table():
+    # a table as the plugin made it before classes: no class column, no usage table
+    PG.psql("CREATE TABLE old_users (name text PRIMARY KEY, hash text NOT NULL, "
+            "created timestamptz NOT NULL DEFAULT now())")
+    PG.psql("INSERT INTO old_users (name, hash) VALUES ('olga', '%s')" % SECRET_HASH)
+    idx = ["01 = pgsql"]
+    c = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=idx,
+              ini="[plugin pgsql]\nconninfo = %s\ntable = old_users" % PG.conninfo()).start()
+    try:
+        wait_for(lambda: loaded_count(c) >= 1, "the old table's load")
+        assert "setup failed" not in c.stderr(), c.stderr()
+        assert PG.psql("SELECT data_type FROM information_schema.columns WHERE "
+                       "table_name = 'old_users' AND column_name = 'class'") == "text"
+        assert PG.psql("SELECT count(*) FROM old_users_usage") == "0"
+        assert PG.psql("SELECT class IS NULL FROM old_users WHERE name = 'olga'") == "t"
+        assert socks_login(c, "olga", "secret")
+        assert users_of(c) == ["olga"]
+    finally:
+        assert c.stop() == 0
+    PG.psql("DROP TABLE old_users, old_users_usage")
 
 
 def test_add_on_a_logs_in_on_b_within_1s():
@@ -179,6 +205,60 @@ def test_a_changed_hash_applies_at_once():
         assert not socks_login(p, "dave", "another")
 
 
+def class_of(p, user):
+    rc, out, err = massctl(p, "-j", "user-limits", user)
+    assert rc == 0, (out, err, p.stderr())
+    return json.loads(out)["class"]
+
+
+def test_the_class_column_moves_the_user_on_both():
+    assert class_of(A, "dave") == class_of(B, "dave") == "default"
+    t0 = time.monotonic()
+    PG.psql("UPDATE socks_users SET class = 'basic' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "basic", "dave in basic", timeout=1.0)
+    print("     the UPDATE reached both instances' limits in %.0f ms"
+          % ((time.monotonic() - t0) * 1000))
+    # the class is enforced: basic allows 2 sessions
+    held = [socks_connect(A.port, "127.0.0.1", ECHO.port, "dave", "secret")[0] for _ in range(2)]
+    s, rep, *_ = socks_connect(A.port, "127.0.0.1", ECHO.port, "dave", "secret")
+    s.close()
+    assert rep == 2, rep
+    for h in held:
+        h.close()
+    # a name that is no class of the configuration: logged, the user stays
+    PG.psql("UPDATE socks_users SET class = 'nosuch' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: 'user dave: class "nosuch" is not a class of this configuration'
+                 in p.stderr(), "the unknown class logged")
+        assert class_of(p, "dave") == "basic"
+    PG.psql("UPDATE socks_users SET class = NULL WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "default", "dave back in default", timeout=1.0)
+    PG.psql("UPDATE socks_users SET class = 'basic' WHERE name = 'dave'")
+    for p in (A, B):
+        wait_for(lambda: class_of(p, "dave") == "basic", "dave in basic again", timeout=1.0)
+    # set-class through pgsql (18 = pgsql) writes the column: both follow
+    t0 = time.monotonic()
+    rc, out, err = massctl(B, "set-class", "dave", "default")
+    assert rc == 0, (out, err, B.stderr())
+    assert PG.psql("SELECT class IS NULL FROM socks_users WHERE name = 'dave'") == "t"
+    assert class_of(B, "dave") == "default"   # answered after the commit, applied
+    wait_for(lambda: class_of(A, "dave") == "default", "dave moved on A", timeout=1.0)
+    print("     massctl set-class on B reached A in %.0f ms" % ((time.monotonic() - t0) * 1000))
+    rc, out, err = massctl(A, "set-class", "dave", "basic")
+    assert rc == 0, (out, err, A.stderr())
+    assert PG.psql("SELECT class FROM socks_users WHERE name = 'dave'") == "basic"
+    wait_for(lambda: class_of(B, "dave") == "basic", "dave back in basic on B", timeout=1.0)
+    for args in (("dave", "nosuch"), ("nobody", "basic")):
+        rc, out, err = massctl(A, "set-class", *args)
+        assert rc == 1 and "(status 01)" in err, (args, rc, out, err)
+    assert PG.psql("SELECT class FROM socks_users WHERE name = 'dave'") == "basic"
+    # A's cache keeps the class with the hash
+    wait_for(lambda: "dave:%s:basic\n" % SECRET_HASH in open(os.path.join(PG.dir, "a.cache")).read(),
+             "the class in the cache")
+
+
 def test_database_down_keeps_logins_and_fails_0a_cleanly():
     PG.stop()
     for p in (A, B):
@@ -208,6 +288,7 @@ def test_database_down_keeps_logins_and_fails_0a_cleanly():
     assert socks_login(A, "alice", "wonder land")
     assert socks_login(A, "dave", "secret"), (cache, A.stderr())
     assert users_of(A) == ["alice", "dave"]
+    assert class_of(A, "dave") == "basic"   # from the cache
     # reconnect attempts, with their backoff, are logged
     wait_for(lambda: A.stderr().count("cannot connect to the database") >= 2, "retries logged")
 
@@ -281,7 +362,9 @@ def test_bad_configuration_is_refused_with_a_reason():
              # a name would be resolved by libpq with a blocking call on the loop
              ("conninfo = host=db.example dbname=mass", "host \"db.example\" is a name"),
              ("conninfo = postgresql://db.example/mass", "host \"db.example\" is a name"),
-             ("conninfo = host=127.0.0.1 port=nope x", "conninfo: ")]
+             ("conninfo = host=127.0.0.1 port=nope x", "conninfo: "),
+             ("conninfo = host=127.0.0.1\nquota_sync = 6",
+              "quota_sync: \"6\" is not a number of seconds (1..5)")]
     for ini, reason in cases:
         p = Proxy(auth=True, admins=dict([MASS_ADMIN]), indexes=["01 = pgsql"],
                   ini="[plugin pgsql]\n" + ini).start()
@@ -343,11 +426,13 @@ def main():
         PG.start()
         rc = run([test_instances_connect_and_create_the_table,
                   test_an_account_without_create_works_once_the_table_exists,
+                  test_setup_adds_the_class_column_to_an_older_table,
                   test_add_on_a_logs_in_on_b_within_1s,
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,
                   test_delete_on_b_refuses_on_a_and_a_row_by_hand_reaches_both,
                   test_a_changed_hash_applies_at_once,
+                  test_the_class_column_moves_the_user_on_both,
                   test_no_thread_of_its_own,
                   test_database_down_keeps_logins_and_fails_0a_cleanly,
                   test_database_back_resyncs_and_restores_0a,

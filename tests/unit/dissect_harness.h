@@ -27,6 +27,10 @@ struct harness_out {
 			     * printable ASCII (and '\\') as \xNN */
 	bool stopped;       /* DISSECT_STOP was returned */
 	bool watched;       /* dissect_start answered a dissector */
+	bool pass;          /* the run does as the relay: after each feed it asks
+			     * dissect_pass() and feeds none of the bytes let go */
+	uint64_t unseen[2]; /* per direction: let go, not yet gone by */
+	uint64_t passed[2]; /* per direction: every byte let go (dissect_pass' sum) */
 };
 
 /* The configured ports of the tests: the defaults (pop3 110, http 80 8080,
@@ -41,8 +45,13 @@ void harness_ports(struct dissect_ports ports[DISSECT_COUNT]);
 void harness_run(const struct harness_step *steps, size_t n, uint16_t port, size_t chunk,
 		 size_t split_step, size_t split_at, struct harness_out *out);
 
+/* The same, doing as the relay does with dissect_pass() (out->pass). */
+void harness_run_pass(const struct harness_step *steps, size_t n, uint16_t port, size_t chunk,
+		      size_t split_step, size_t split_at, struct harness_out *out);
+
 /* Checks (ck_assert) that whole, byte by byte and every two-way split of
- * every step report exactly expected and stop (or not) as said. */
+ * every step report exactly expected and stop (or not) as said, both
+ * feeding every byte and letting go what dissect_pass() says. */
 void harness_check(const struct harness_step *steps, size_t n, uint16_t port,
 		   const char *expected, bool stop);
 

@@ -307,7 +307,7 @@ START_TEST(close_line_columns)
 	second = strchr(buf, '\n');
 	ck_assert_ptr_nonnull(second);
 	*second++ = '\0';
-	ck_assert_int_eq(columns(buf, cols, 16), 13);
+	ck_assert_int_eq(columns(buf, cols, 16), 14);
 	assert_stamp(cols[0]);
 	ck_assert_str_eq(cols[1], "bob");
 	ck_assert_str_eq(cols[2], "C");
@@ -321,10 +321,11 @@ START_TEST(close_line_columns)
 	ck_assert_str_eq(cols[10], "4294967303");  /* 64 bits, not wrapped */
 	ck_assert_str_eq(cols[11], "1500");
 	ck_assert_str_eq(cols[12], "fin_timeout");
+	ck_assert_str_eq(cols[13], "-");              /* src_ip: not given */
 	end = strchr(second, '\n');
 	ck_assert_ptr_nonnull(end);
 	*end = '\0';
-	ck_assert_int_eq(columns(second, cols, 16), 13);
+	ck_assert_int_eq(columns(second, cols, 16), 14);
 	ck_assert_str_eq(cols[1], "-");
 	ck_assert_str_eq(cols[3], "-");
 	ck_assert_str_eq(cols[4], "-");

@@ -221,7 +221,7 @@ static struct acl *compile_self(const char *const *rules, const char *const *lis
 				const uint16_t *ports, const char *const *local)
 {
 	struct sockaddr_storage l[8], loc[8];
-	struct acl_self self = { l, 0, loc, 0 };
+	struct acl_self self = { l, 0, loc, 0, NULL };
 	struct acl *a;
 
 	for (; listeners[self.nlisteners] != NULL; self.nlisteners++)
@@ -263,6 +263,31 @@ START_TEST(builtin_protects_listeners)
 }
 END_TEST
 
+/* socks5d listens on TCP: a UDP datagram to the same port number is let through */
+START_TEST(builtin_rules_spare_datagrams)
+{
+	static const char *const rules[] = { "deny", "dest 127.0.0.9", NULL };
+	static const char *const listeners[] = { "127.0.0.1", NULL };
+	static const uint16_t ports[] = { 41000 };
+	static const char *const none[] = { NULL };
+	struct acl *a = compile_self(rules, listeners, ports, none);
+	struct sockaddr_storage s = addr("127.0.0.1", 1), d = addr("127.0.0.1", 41000);
+	struct sockaddr_storage d9 = addr("127.0.0.9", 41000);
+	struct acl_request q = { (struct sockaddr *)&s, NULL, (struct sockaddr *)&d, 0 };
+	int line;
+
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(acl_check(a, &q, NULL), ACL_DENY);
+	ck_assert_int_eq(acl_check_datagram(a, &q, NULL, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, ACL_LINE_DEFAULT);
+	/* the rules of mass.ini still apply to datagrams */
+	q.dst = (struct sockaddr *)&d9;
+	ck_assert_int_eq(acl_check_datagram(a, &q, NULL, &line), ACL_DENY);
+	ck_assert_int_ne(line, ACL_LINE_BUILTIN);
+	acl_free(a);
+}
+END_TEST
+
 START_TEST(builtin_wildcard_covers_local_addresses)
 {
 	static const char *const rules[] = { "allow", "all", NULL };
@@ -285,6 +310,47 @@ START_TEST(builtin_wildcard_covers_local_addresses)
 	ck_assert_int_eq(check(a, "10.0.0.1", "::1", 1080, NULL), ACL_DENY);
 	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.11", 1080, NULL), ACL_ALLOW);
 	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 1081, NULL), ACL_ALLOW);
+	acl_free(a);
+}
+END_TEST
+
+/* Listeners that appear after compiling (a plugin's) join the built-in rules live. */
+START_TEST(live_listeners)
+{
+	static const char *const rules[] = { "allow", "all", NULL };
+	static const char *const none[] = { NULL };
+	static const char *const local[] = { "192.0.2.10", NULL };
+	static struct acl_live live;
+	struct sockaddr_storage l[1], loc[1], wild = addr("0.0.0.0", 9100);
+	struct sockaddr_storage one = addr("127.0.0.1", 9200);
+	struct acl_self self = { l, 0, loc, 1, &live };
+	struct acl *a;
+	int line;
+
+	(void)none;
+	loc[0] = addr(local[0], 0);
+	setup_rules(rules);
+	a = acl_compile(&cfg, &self, err, sizeof(err));
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 9100, NULL), ACL_ALLOW);
+	ck_assert_int_eq(acl_live_listener_add(&live, (struct sockaddr *)&wild), 0);
+	ck_assert_int_eq(acl_live_listener_add(&live, (struct sockaddr *)&one), 0);
+	{
+		struct sockaddr_storage s = addr("10.0.0.1", 1), d = addr("192.0.2.10", 9100);
+
+		ck_assert_int_eq(check_addr(a, &s, &d, &line), ACL_DENY);
+		ck_assert_int_eq(line, ACL_LINE_BUILTIN);
+	}
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.1", 9100, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "::ffff:127.0.0.1", 9200, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "0.0.0.0", 9200, NULL), ACL_DENY);
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.2", 9200, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check_name(a, "0.0.0.0", 9100), ACL_DENY);
+	acl_live_listener_del(&live, (struct sockaddr *)&wild);
+	ck_assert_int_eq(check(a, "10.0.0.1", "192.0.2.10", 9100, NULL), ACL_ALLOW);
+	ck_assert_int_eq(check(a, "10.0.0.1", "127.0.0.1", 9200, NULL), ACL_DENY);
+	acl_live_listener_del(&live, (struct sockaddr *)&one);
+	ck_assert_uint_eq(live.nlisteners, 0);
 	acl_free(a);
 }
 END_TEST
@@ -457,6 +523,55 @@ START_TEST(bad_rules_name_file_and_line)
 }
 END_TEST
 
+START_TEST(user_and_class_conditions)
+{
+	static const char *rules[] = {
+		"deny", "user mallory", "allow", "class gold port 22", "deny", "port 22",
+		"deny", "class default dest 10.0.0.0/8", "allow", "user bob class silver", "deny", "all",
+		"allow", "user", NULL,
+	};
+	static const char *const long_class[] = {
+		"allow", "class 0123456789012345678901234567890123", NULL };
+	static const char *const unknown[] = { "allow", "colour red", NULL };
+	struct sockaddr_storage s = addr("192.0.2.1", 40000), d = addr("10.1.2.3", 22);
+	struct acl_request q = { (struct sockaddr *)&s, NULL, (struct sockaddr *)&d, 0 };
+	struct acl_who mallory = { "mallory", "gold" }, alice = { "alice", "gold" },
+		       bob = { "bob", "silver" }, carol = { "carol", "silver" }, anon = { NULL, NULL };
+	struct acl *a;
+	int line;
+
+	ck_assert_ptr_null(compile(rules));       /* "user" without its value */
+	ck_assert_ptr_nonnull(strstr(err, "without its value"));
+	ck_assert_ptr_null(compile(long_class));
+	ck_assert_ptr_nonnull(strstr(err, "a class name is 1..32"));
+	ck_assert_ptr_null(compile(unknown));
+	ck_assert_ptr_nonnull(strstr(err, "user, class"));
+
+	rules[12] = NULL;                         /* without the bad last rule */
+	a = compile(rules);
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(acl_check_as(a, &q, &mallory, &line), ACL_DENY);
+	ck_assert_int_eq(line, 10);
+	ck_assert_int_eq(acl_check_as(a, &q, &alice, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, 11);
+	ck_assert_int_eq(acl_check_as(a, &q, &carol, &line), ACL_DENY);   /* port 22 */
+	ck_assert_int_eq(line, 12);
+	d = addr("10.1.2.3", 80);
+	ck_assert_int_eq(acl_check_as(a, &q, &anon, &line), ACL_DENY);    /* default class */
+	ck_assert_int_eq(line, 13);
+	ck_assert_int_eq(acl_check(a, &q, &line), ACL_DENY);               /* the same: no who */
+	ck_assert_int_eq(line, 13);
+	ck_assert_int_eq(acl_check_as(a, &q, &bob, &line), ACL_ALLOW);
+	ck_assert_int_eq(line, 14);
+	ck_assert_int_eq(acl_check_as(a, &q, &carol, &line), ACL_DENY);
+	ck_assert_int_eq(line, 15);
+	/* before any destination is known, a user rule decides what it can */
+	q.dst = NULL;
+	ck_assert_int_eq(acl_check_as(a, &q, &mallory, &line), ACL_DENY);
+	acl_free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("acl");
@@ -469,6 +584,7 @@ int main(void)
 	tcase_add_test(tc, mapped_ipv4_is_matched_as_ipv4);
 	tcase_add_test(tc, prefix_edges);
 	tcase_add_test(tc, builtin_protects_listeners);
+	tcase_add_test(tc, builtin_rules_spare_datagrams);
 	tcase_add_test(tc, builtin_wildcard_covers_local_addresses);
 	tcase_add_test(tc, unspecified_counts_as_loopback);
 	tcase_add_test(tc, numeric_names_judged_before_resolution);
@@ -476,6 +592,8 @@ int main(void)
 	tcase_add_test(tc, client_alone_stage);
 	tcase_add_test(tc, builtin_rules_hide_no_src_deny);
 	tcase_add_test(tc, bad_rules_name_file_and_line);
+	tcase_add_test(tc, live_listeners);
+	tcase_add_test(tc, user_and_class_conditions);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

@@ -1,10 +1,10 @@
-/* Unit tests for base64 decoding. */
+/* Unit tests for base64 decoding and encoding. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
-#include "dissect/base64.h"
+#include "core/base64.h"
 
 static int decode(const char *in, char *out, size_t cap, size_t *n)
 {
@@ -67,6 +67,32 @@ START_TEST(test_bounded_output)
 }
 END_TEST
 
+START_TEST(test_encode)
+{
+	static const char *const vec[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	char out[16], back[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		size_t len = strlen(vec[i][0]);
+
+		ck_assert_int_eq(base64_encode((const uint8_t *)vec[i][0], len, out, sizeof(out)),
+				 (long)strlen(vec[i][1]));
+		ck_assert_str_eq(out, vec[i][1]);
+		ck_assert_int_eq(decode(out, back, sizeof(back), &n), 0);
+		ck_assert_uint_eq(n, len);
+	}
+	/* the NUL needs its byte: "foo" takes 5 */
+	ck_assert_int_eq(base64_encode((const uint8_t *)"foo", 3, out, 4), -1);
+	ck_assert_int_eq(base64_encode((const uint8_t *)"foo", 3, out, 5), 4);
+	ck_assert_int_eq(base64_encode((const uint8_t *)"\x00\xff\xfe\x2f", 4, out, sizeof(out)), 8);
+	ck_assert_str_eq(out, "AP/+Lw==");
+}
+END_TEST
+
 static Suite *base64_suite(void)
 {
 	Suite *s = suite_create("base64");
@@ -76,6 +102,7 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, test_binary);
 	tcase_add_test(tc, test_garbage_rejected);
 	tcase_add_test(tc, test_bounded_output);
+	tcase_add_test(tc, test_encode);
 	suite_add_tcase(s, tc);
 	return s;
 }

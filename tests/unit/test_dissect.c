@@ -83,6 +83,9 @@ START_TEST(test_settled_by_first_line)
 	static const struct harness_step ftp_on_imap[] = {
 		S("220 ProFTPD\r\n"), C("USER a\r\nPASS b\r\n"), S("331 pw\r\n230 in\r\n"),
 	};
+	static const struct harness_step smtp_on_imap[] = {
+		S("220 mx ESMTP\r\n"), C("AUTH PLAIN AGEAYg==\r\n"), S("235 ok\r\n"),
+	};
 	static const struct harness_step client_first[] = {
 		C("USER a\r\n"), S("+OK hi\r\n+OK\r\n"), C("PASS b\r\n"), S("+OK\r\n"),
 	};
@@ -93,6 +96,8 @@ START_TEST(test_settled_by_first_line)
 	harness_check(pop3_on_imap, NSTEPS(pop3_on_imap), 143, "POP3 a b ok\n", true);
 	harness_check(imap_on_pop3, NSTEPS(imap_on_pop3), 110, "IMAP a b ok\n", true);
 	harness_check(ftp_on_imap, NSTEPS(ftp_on_imap), 143, "FTP a b ok\n", true);
+	harness_check(smtp_on_imap, NSTEPS(smtp_on_imap), 143, "SMTP a b ok\n", true);
+	harness_check(smtp_on_imap, NSTEPS(smtp_on_imap), 21, "", true); /* FTP's port: FTP's */
 	harness_check(client_first, NSTEPS(client_first), 110, "POP3 a b ok\n", true);
 	/* a protocol without ports is not picked: the port's reads it */
 	harness_ports(ports);

@@ -214,7 +214,125 @@ START_TEST(test_long_keepalive)
 		harness_run(t, NSTEPS(t), 80, chunks[c], NSTEPS(t), 0, &out);
 		ck_assert_str_eq(out.text, "HTTP late login ok\n");
 		ck_assert(!out.stopped);
+		harness_run_pass(t, NSTEPS(t), 80, chunks[c], NSTEPS(t), 0, &out);
+		ck_assert_str_eq(out.text, "HTTP late login ok\n");
+		ck_assert(!out.stopped);
+		/* fed byte by byte, every body goes by unseen and nothing else does
+		 * (fed in bigger pieces, what a piece holds of a body is skipped) */
+		if (chunks[c] == 1) {
+			ck_assert_uint_eq(out.passed[DISSECT_TO_SERVER], 200 * 1024);
+			ck_assert_uint_eq(out.passed[DISSECT_TO_CLIENT], 200 * 256);
+		}
 	}
+}
+END_TEST
+
+/*
+ * A chunked body of many small chunks: its chunk-size lines add up to far
+ * more than DISSECT_BUDGET, yet each chunk is progress, so the login of the
+ * request behind it is still seen.
+ */
+START_TEST(test_many_chunks)
+{
+	static char down[40000 * 6 + 256];
+	static struct harness_step t[4];
+	static const size_t chunks[] = { 0, 1, 4096 };
+	struct harness_out out;
+	size_t n;
+
+	n = (size_t)snprintf(down, sizeof(down), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 40000; i++)
+		n += (size_t)snprintf(down + n, sizeof(down) - n, "1\r\nx\r\n");
+	n += (size_t)snprintf(down + n, sizeof(down) - n, "0\r\n\r\n");
+	ck_assert_uint_gt(40000 * 3, 1 * DISSECT_BUDGET);
+	t[0] = (struct harness_step)C("GET /a HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n");
+	t[1] = (struct harness_step){ DISSECT_TO_CLIENT, down, n };
+	t[2] = (struct harness_step)C("GET /b HTTP/1.1\r\nAuthorization: Basic Yjoy\r\n\r\n");
+	t[3] = (struct harness_step)S("HTTP/1.1 401 No\r\nContent-Length: 0\r\n\r\n");
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		harness_run(t, 4, 80, chunks[c], 4, 0, &out);
+		ck_assert_str_eq(out.text, "HTTP a 1 ok\nHTTP b 2 fail\n");
+		harness_run_pass(t, 4, 80, chunks[c], 4, 0, &out);
+		ck_assert_str_eq(out.text, "HTTP a 1 ok\nHTTP b 2 fail\n");
+		ck_assert(!out.stopped);
+	}
+}
+END_TEST
+
+/*
+ * What the relay splices: a Content-Length body and a chunked one (each
+ * chunk's data and CRLF), both ways, with the next request pipelined right
+ * behind a body in the same read, so the skip ends inside a read. Every
+ * login is reported with its own result at every split, and exactly the
+ * body bytes are let go.
+ */
+START_TEST(test_pass_bodies)
+{
+	static char body[3000], up[4000], down[8000];
+	static struct harness_step t[4];
+	struct harness_out out;
+	size_t nu, nd;
+
+	memset(body, 'B', sizeof(body));
+	nu = (size_t)snprintf(up, sizeof(up), "POST /a HTTP/1.1\r\nAuthorization: Basic YTox\r\n"
+			      "Content-Length: 3000\r\n\r\n%.3000s"
+			      "GET /b HTTP/1.1\r\nAuthorization: Basic Yjoy\r\n\r\n", body);
+	nd = (size_t)snprintf(down, sizeof(down), "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n"
+			      "%.3000sHTTP/1.1 401 No\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "7d0;x=y\r\n%.2000s\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n", body, body);
+	t[0] = (struct harness_step){ DISSECT_TO_SERVER, up, nu };
+	t[1] = (struct harness_step){ DISSECT_TO_CLIENT, down, nd };
+	t[2] = (struct harness_step)C("GET /c HTTP/1.1\r\nAuthorization: Basic Yzoz\r\n\r\n");
+	t[3] = (struct harness_step)S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	harness_check(t, 4, 80, "HTTP a 1 ok\nHTTP b 2 fail\nHTTP c 3 ok\n", false);
+	harness_run_pass(t, 4, 80, 1, 4, 0, &out); /* byte by byte: all of every body */
+	ck_assert_uint_eq(out.passed[DISSECT_TO_SERVER], 3000);
+	ck_assert_uint_eq(out.passed[DISSECT_TO_CLIENT], 3000 + 2002 + 5);
+	harness_run_pass(t, 4, 80, 4, 0, 100, &out); /* cut inside the first body */
+	ck_assert_uint_eq(out.passed[DISSECT_TO_SERVER],
+			  3000 - (100 - (size_t)(strstr(up, "\r\n\r\n") + 4 - up)));
+}
+END_TEST
+
+/*
+ * Lengths that lie: a body longer than announced (its tail read as the next
+ * start line), a chunk size that overflows, a negative length: the
+ * dissector gives up on the flow, what it reported stands. (Shorter than
+ * announced only ends the flow: nothing more comes to read.)
+ */
+START_TEST(test_lying_lengths)
+{
+	static const struct harness_step longer[] = {
+		C("GET / HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n"),
+		S("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhello\r\n"),
+		C("GET / HTTP/1.1\r\nAuthorization: Basic Yjoy\r\n\r\n"),
+		S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+	};
+	static const struct harness_step overflow[] = {
+		C("GET / HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n"),
+		S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "10000000000000000\r\nxx\r\n"),
+	};
+	static const struct harness_step max[] = {
+		C("GET / HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n"),
+		S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nxx\r\n"),
+	};
+	static const struct harness_step negative[] = {
+		C("POST / HTTP/1.1\r\nContent-Length: -1\r\nAuthorization: Basic YTox\r\n\r\n"),
+	};
+	static const struct harness_step shorter[] = {
+		C("GET / HTTP/1.1\r\nAuthorization: Basic YTox\r\n\r\n"),
+		S("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nshort"),
+	};
+	struct harness_out out;
+
+	harness_check(longer, NSTEPS(longer), 80, "HTTP a 1 ok\n", true);
+	harness_check(overflow, NSTEPS(overflow), 80, "HTTP a 1 ok\n", true);
+	harness_check(max, NSTEPS(max), 80, "HTTP a 1 ok\n", true);
+	harness_check(negative, NSTEPS(negative), 80, "", true);
+	harness_check(shorter, NSTEPS(shorter), 80, "HTTP a 1 ok\n", false);
+	harness_run_pass(shorter, NSTEPS(shorter), 80, 0, NSTEPS(shorter), 0, &out);
+	ck_assert_uint_eq(out.passed[DISSECT_TO_CLIENT], 100000 - 5); /* "short" was fed */
 }
 END_TEST
 
@@ -234,6 +352,9 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_leaves_http);
 	tcase_add_test(tc, test_other_port);
 	tcase_add_test(tc, test_long_keepalive);
+	tcase_add_test(tc, test_many_chunks);
+	tcase_add_test(tc, test_pass_bodies);
+	tcase_add_test(tc, test_lying_lengths);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,6 +426,91 @@ static int verify(const char *crypt, const char *pass, struct pw_answer *a)
 
 /* A match, a mismatch, a string that is no crypt hash: each answered later,
  * on the loop, with the caller's context. */
+/* The limits services (host_limits.c) over a class table and the usage table. */
+static int class_seen(struct mass_ctx *c, void *arg, const char *name, const char *describe)
+{
+	char *out = arg;
+
+	(void)c;
+	snprintf(out + strlen(out), 512 - strlen(out), "%s: %s;", name, describe);
+	return 0;
+}
+
+static void drained(struct mass_ctx *c, void *arg, const char *user, size_t len,
+		    int64_t start, uint64_t bytes)
+{
+	uint64_t *sum = arg;
+
+	(void)c;
+	(void)start;
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(memcmp(user, "ann", 3), 0);
+	*sum += bytes;
+}
+
+START_TEST(limits_services)
+{
+	struct limits_class_table t;
+	struct socks_limit *l;
+	unsigned gen;
+	struct mass_usage u;
+	struct sockaddr_in client = { .sin_family = AF_INET };
+	char seen[512] = "", e[128];
+	uint64_t sum = 0;
+
+	ck_assert(MASS_HOST_HAS(host, class_each));
+	ck_assert_int_eq(limits_class_table_init(&t), 0);
+	ck_assert_int_eq(limits_class_set(limits_class_table_get(&t, "gold", e, sizeof(e)),
+					  "download_rate", "1M", e, sizeof(e)), 0);
+	ck_assert_int_eq(limits_class_set(limits_class_table_get(&t, "cap", e, sizeof(e)),
+					  "quota", "1M", e, sizeof(e)), 0);
+	socks_limits_reclass(&ctx, &t);
+	ck_assert_uint_eq(host->class_each(NULL, class_seen, seen), 3);
+	ck_assert_str_eq(seen, "default: unlimited;gold: download_rate=1M;"
+			 "cap: quota=1M/day action=refuse;");
+	ck_assert_int_eq(users_add(&ctx.live.users, S("ann"), S(yes), false, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(host->user_class_set(NULL, S("ann"), "gold"), MASS_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(slurp(), "ann:$y$j9T$"));
+	ck_assert_ptr_nonnull(strstr(slurp(), ":gold\n"));
+	ck_assert_int_eq(host->user_class_set(NULL, S("ann"), "nosuch"), MASS_STATUS_ERROR);
+	ck_assert_int_eq(host->usage_get(NULL, S("ann"), &u), 0);
+	ck_assert_str_eq(u.class_name, "gold");
+	/* a provider's user: remembered in memory */
+	ck_assert_int_eq(host->usage_get(NULL, S("prov"), &u), -1);
+	ck_assert_int_eq(host->user_class_set(NULL, S("prov"), "gold"), MASS_STATUS_OK);
+	ck_assert_int_eq(host->usage_get(NULL, S("prov"), &u), 0);
+	ck_assert_str_eq(u.class_name, "gold");
+	/* usage: a session of ann under cap, 1000 bytes counted */
+	ck_assert_int_eq(host->user_class_set(NULL, S("ann"), "cap"), MASS_STATUS_OK);
+	ck_assert_int_eq(socks_limits_open(&ctx, &l, NULL, "ann", (struct sockaddr *)&client,
+					   &gen), USAGE_OK);
+	ck_assert_ptr_nonnull(l);
+	ck_assert(socks_limits_datagram(&ctx, l, RELAY_TO_UPSTREAM, 1000));
+	ck_assert_int_eq(host->usage_get(NULL, S("ann"), &u), 0);
+	ck_assert_uint_eq(u.used, 1000);
+	ck_assert_uint_eq(u.quota, 1 << 20);
+	ck_assert_uint_eq(u.sessions, 1);
+	ck_assert_int_ne(u.period_start, 0);
+	ck_assert_uint_eq(host->usage_drain(NULL, drained, &sum), 1);
+	ck_assert_uint_eq(sum, 1000);
+	ck_assert_uint_eq(host->usage_drain(NULL, drained, &sum), 0);
+	/* the fleet's total, plus nothing counted here since the drain */
+	ck_assert_int_eq(host->usage_fleet_set(NULL, S("ann"), u.period_start, 5000),
+			 MASS_STATUS_OK);
+	ck_assert_int_eq(host->usage_get(NULL, S("ann"), &u), 0);
+	ck_assert_uint_eq(u.used, 5000);
+	ck_assert_int_eq(host->usage_reset(NULL, S("ann")), MASS_STATUS_OK);
+	ck_assert_int_eq(host->usage_get(NULL, S("ann"), &u), 0);
+	ck_assert_uint_eq(u.used, 0);
+	ck_assert_int_eq(host->usage_reset(NULL, S("nobody")), MASS_STATUS_ERROR);
+	socks_limits_close(&ctx, &l);
+	ck_assert_ptr_null(l);
+	socks_limits_free(&ctx.live.limits);
+	limits_class_table_free(&t);
+}
+END_TEST
+
 START_TEST(password_verify_matches)
 {
 	struct pw_answer ok = { 0 }, bad = { 0 }, odd = { 0 };
@@ -495,6 +581,7 @@ static Suite *host_users_suite(void)
 	tcase_add_test(tc, users_plugin_defers_0a);
 	tcase_add_test(tc, unload_while_pending);
 	tcase_add_test(tc, no_owner_refused);
+	tcase_add_test(tc, limits_services);
 	tcase_add_test(tc, password_verify_matches);
 	tcase_add_test(tc, password_hash_then_verify);
 	tcase_add_test(tc, password_unload_while_pending);

@@ -15,6 +15,7 @@
 
 #include "check_main.h"
 #include "limits/quota_store.h"
+#include "core/atomic_file.h"
 
 #define MIB (1024ULL * 1024)
 #define DAY 86400
@@ -303,9 +304,9 @@ START_TEST(test_save_failures_keep_old_file)
 	ck_assert_int_eq(quota_store_save(t, "/nonexistent-mass-dir/quota", err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-mass-dir/quota: "));
 	/* the directory fsync failing after the rename: a warning, the file replaced */
-	quota_store_dir_fsync = failing_fsync;
+	atomic_file_dir_fsync = failing_fsync;
 	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), 0);
-	quota_store_dir_fsync = fsync;
+	atomic_file_dir_fsync = fsync;
 	ck_assert_str_eq(read_file(file), "mass-quota 1\nbob:month:1796083200:200\n");
 	ck_assert(!usage_dirty(t));
 }

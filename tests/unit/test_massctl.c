@@ -1061,6 +1061,74 @@ START_TEST(bundled_commands_found_by_info)
 }
 END_TEST
 
+/* classes, user-limits, set-class, reset-usage go where info says plugin
+ * limits is; their replies print by the limits plugin's layouts. */
+START_TEST(limits_commands_by_info)
+{
+	struct massctl_fail f;
+	char hex12[2 * 8192 + 1], moved[2 * 8192 + 1];
+	const struct irow rows[] = {
+		{ 0x14, "info", "", "" }, { 0x16, "limits", "", "" }, { 0x17, "limits", "s", "" },
+		{ 0x18, "limits", "ss", "" }, { 0x19, "limits", "s", "" },
+	};
+	const struct irow other[] = { { 0x14, "info", "", "" }, { 0x17, "mine", "s", "" } };
+	const struct irow pg18[] = { { 0x14, "info", "", "" }, { 0x18, "pgsql", "ss", "" } };
+	char hexpg[2 * 8192 + 1];
+	/* two classes: default "unlimited", basic "max_sessions=3" */
+	const char *classes = "00" "02" "0764656661756c74" "09756e6c696d69746564"
+			      "056261736963" "0e6d61785f73657373696f6e733d33";
+	/* basic, period 86400, used 1024, quota 4096, up 1, down 2, 3 sessions,
+	 * delayed 5, refused 6 */
+	const char *limits = "00" "056261736963" "0000000000015180" "0000000000000400"
+			     "0000000000001000" "0000000000000001" "0000000000000002" "00000003"
+			     "0000000000000005" "0000000000000006";
+
+	strcpy(hex12, info_hex(rows, 5, true));
+	strcpy(moved, info_hex(other, 2, true));
+	strcpy(hexpg, info_hex(pg18, 2, true));
+	{
+		const struct fake_step cl[] = { { "14", hex12 }, { "16", classes } };
+		const struct fake_step ul[] = { { "14", hex12 }, { "1703626f62", limits } };
+		const struct fake_step ul01[] = { { "14", hex12 }, { "1703626f62", "01" } };
+		const struct fake_step ulcut[] = { { "14", hex12 }, { "1703626f62", "0005" } };
+		const struct fake_step sc[] = { { "14", hex12 }, { "1803626f6205626173696b", "00" } };
+		const struct fake_step sc01[] = { { "14", hex12 }, { "1803626f6202786b", "01" } };
+		const struct fake_step rs[] = { { "14", hex12 }, { "1903626f62", "00" } };
+		const struct fake_step taken[] = { { "14", moved } };
+		/* 18 given to pgsql (its users' class kept in the table) */
+		const struct fake_step scpg[] = { { "14", hexpg }, { "1803626f6205626173696b", "00" } };
+
+		ck_assert_int_eq(RUN(scpg, &f, "set-class", "bob", "basik"), 0);
+		ck_assert_int_eq(RUN(cl, &f, "classes"), 0);
+		ck_assert_str_eq(mem_text, "CLASS\tLIMITS\ndefault\tunlimited\nbasic\tmax_sessions=3\n");
+		ck_assert_int_eq(RUN(cl, &f, "-j", "classes"), 0);
+		ck_assert_str_eq(mem_text, "{\"classes\":[{\"name\":\"default\",\"limits\":"
+				 "\"unlimited\"},{\"name\":\"basic\",\"limits\":\"max_sessions=3\"}]}\n");
+		ck_assert_int_eq(RUN(ul, &f, "user-limits", "bob"), 0);
+		ck_assert_str_eq(mem_text, "class basic\nperiod_start 86400\nused 1024\nquota 4096\n"
+				 "rate_up 1\nrate_down 2\nsessions 3\ndelayed 5\nrefused 6\n");
+		ck_assert_int_eq(RUN(ul, &f, "-j", "user-limits", "bob"), 0);
+		ck_assert_str_eq(mem_text, "{\"class\":\"basic\",\"period_start\":86400,\"used\":1024,"
+				 "\"quota\":4096,\"rate_up\":1,\"rate_down\":2,\"sessions\":3,"
+				 "\"delayed\":5,\"refused\":6}\n");
+		ck_assert_int_eq(RUN(ul01, &f, "user-limits", "bob"), MASSCTL_EXIT_SERVER_ERROR);
+		ck_assert_str_eq(f.msg, "no such user (status 01)");
+		ck_assert_int_eq(RUN(ulcut, &f, "user-limits", "bob"), MASSCTL_EXIT_PROTOCOL);
+		ck_assert_str_eq(mem_text, "");
+		ck_assert_int_eq(RUN(sc, &f, "set-class", "bob", "basik"), 0);
+		ck_assert_str_eq(mem_text, "");
+		ck_assert_int_eq(RUN(sc, &f, "-j", "set-class", "bob", "basik"), 0);
+		ck_assert_str_eq(mem_text, "{\"status\":\"00\"}\n");
+		ck_assert_int_eq(RUN(sc01, &f, "set-class", "bob", "xk"), MASSCTL_EXIT_SERVER_ERROR);
+		ck_assert_str_eq(f.msg, "no such user or class, or the class cannot be stored "
+				 "(status 01)");
+		ck_assert_int_eq(RUN(rs, &f, "reset-usage", "bob"), 0);
+		ck_assert_int_eq(RUN(taken, &f, "user-limits", "bob"), MASSCTL_EXIT_UNSUPPORTED);
+		ck_assert_str_eq(f.msg, "index 17 is served by another plugin than limits (info)");
+	}
+}
+END_TEST
+
 /* raw decodes a reply by the layout its info row declares. */
 START_TEST(raw_decodes_by_layout)
 {
@@ -1167,6 +1235,7 @@ static Suite *massctl_suite(void)
 	tcase_add_test(tc, indexes_and_info_by_info);
 	tcase_add_test(tc, bundled_commands_found_by_info);
 	tcase_add_test(tc, raw_decodes_by_layout);
+	tcase_add_test(tc, limits_commands_by_info);
 	tcase_add_test(tc, stats_checks_0f_by_info);
 	suite_add_tcase(s, tc);
 	return s;

@@ -269,8 +269,18 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/*
+ * 0A hashes the password on a worker at nice 10: under a parallel make
+ * check one yescrypt took over the 1 s deadline of setup(), and 0A was
+ * answered 01. The tests that hash take a deadline no load reaches; the
+ * others keep 1 s, which test_stalled_dropped and test_max_connections
+ * wait out.
+ */
+#define HASHING_TIMEOUT 60
+
 START_TEST(test_add_delete_user)
 {
+	rt.cfg.mgmt_timeout = HASHING_TIMEOUT;
 	assert_request("\x0A\x05" "carol" "\x06" "secret", 14, "\x00", 1);
 	ck_assert_int_ge(users_find(&ctx.socks.live.users, "carol", 5), 0);
 	assert_request("\x0A\x05" "carol" "\x01" "x", 9, "\x01", 1);        /* exists */
@@ -311,6 +321,7 @@ START_TEST(test_bytewise)
 	static const uint8_t msg[] = LOGIN "\x0A\x03" "eve" "\x02" "pw";
 	static struct exchange x;
 
+	rt.cfg.mgmt_timeout = HASHING_TIMEOUT;
 	memset(&x, 0, sizeof(x));
 	x.out = msg;
 	x.out_len = sizeof(msg) - 1;
@@ -421,6 +432,66 @@ START_TEST(test_max_connections)
 }
 END_TEST
 
+/* "secret" under scrypt: a worker's ~150 ms, long enough to keep it busy */
+static const char slow_hash[] =
+	"$7$CU..../....0.9isDeL7dGl0oBsyHgk80$K2Z/EGdoRW3.1FBMz5uS4yfAgox7kPoWKQ1ZNBIv/L1";
+#define SLOW_LOGIN "\x01\x01\x02" "\x01\x04" "slow" "\x06" "secret"
+
+/* Three logins at once against a queue of one: the third is told busy at once. */
+static void *client_busy(void *arg)
+{
+	uint8_t *got = arg, rep[4];
+	int fd[3];
+
+	for (int i = 0; i < 3; i++) {
+		fd[i] = client_connect();
+		ck_assert_int_eq(send(fd[i], SLOW_LOGIN, 16, MSG_NOSIGNAL), 16);
+		usleep(30000);  /* the first is with the worker, the second queued */
+	}
+	client_read_n(fd[2], rep, 4);
+	memcpy(got, rep, 4);
+	for (int i = 0; i < 2; i++) {
+		client_read_n(fd[i], rep, 4);
+		ck_assert(memcmp(rep, LOGIN_OK, 4) == 0);
+	}
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	return NULL;
+}
+
+/*
+ * A full verify queue is "busy" (login status 02), not a wrong password
+ * (01): answered at once, and no failure is counted against the source.
+ */
+START_TEST(test_busy_is_not_a_wrong_password)
+{
+	char err[256];
+	struct verify_pool *big = ctx.socks.verify;
+	uint8_t got[4];
+	struct timeval t0, t1;
+	struct exchange *x;
+
+	ctx.socks.verify = verify_pool_create(loop, 1, 1, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(ctx.socks.verify);
+	ctx.mgmt.verify = ctx.socks.verify;
+	ck_assert_int_eq(users_add(&rt.admins, "slow", 4, slow_hash, strlen(slow_hash), false, err,
+				   sizeof(err)), USERS_OK);
+	rt.mgmt.timeout = 5;
+	run_client(client_busy, got);
+	ck_assert(memcmp(got, "\x01\x02\x01\x02", 4) == 0);
+	while (mgmt_connection_count(srv) > 0)
+		loop_run_once(loop, 20);
+	/* no penalty earned: a wrong password now is the source's first failure (250 ms) */
+	gettimeofday(&t0, NULL);
+	x = talk("\x01\x01\x02" "\x01\x05" "admin" "\x02" "px", 13);
+	gettimeofday(&t1, NULL);
+	assert_reply(x, "\x01\x02\x01\x01", 4);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000, 490);
+	verify_pool_destroy(ctx.socks.verify);
+	ctx.socks.verify = ctx.mgmt.verify = big;
+}
+END_TEST
+
 START_TEST(test_without_plugins)
 {
 	plugins_free(rt.plugins);
@@ -455,6 +526,7 @@ static Suite *mgmt_suite(void)
 	tcase_add_test(tc, test_stalled_dropped);
 	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_without_plugins);
+	tcase_add_test(tc, test_busy_is_not_a_wrong_password);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,12 @@
 /* Unit tests for the address comparisons and the BIND peer check. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "core/net.h"
@@ -158,6 +161,65 @@ START_TEST(cidr_blocks)
 }
 END_TEST
 
+/* One form for the ACL, the resolver and the log; escapes and empty labels refused. */
+START_TEST(name_normalise)
+{
+	static const struct { const char *in, *out; } ok[] = {
+		{ "Example.COM", "example.com" }, { "lo.test.", "lo.test" }, { "a", "a" },
+		{ "_srv-1.x", "_srv-1.x" }, { "::1", "::1" }, { "0.0.0.0.", "0.0.0.0" },
+	};
+	static const char *const bad[] = {
+		"", ".", "..", ".a", "a..b", "a..", "l\\o.test", "lo\\.test", "a b", "a\nb",
+		"a%eth0", "caf\xc3\xa9.test", "a/b",
+	};
+	char buf[300];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", ok[i].in);
+		ck_assert_int_eq(net_name_normalise(buf), 0);
+		ck_assert_str_eq(buf, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		ck_assert_msg(net_name_normalise(buf) < 0, "accepted: %s", bad[i]);
+		ck_assert_str_eq(buf, bad[i]);
+	}
+}
+END_TEST
+
+/* net_connect_from: the source is bound (127.0.0.2 on loopback), the port
+ * picked at connect; a source of the other family is refused at once. */
+START_TEST(connect_from_source)
+{
+	struct sockaddr_storage lo = v4("127.0.0.1", 0), src = v4("127.0.0.2", 0), got;
+	struct sockaddr_storage six = v6("::1", 0);
+	socklen_t len = sizeof(lo);
+	char err[128], ip[NET_ADDRSTRLEN];
+	int l = net_listen(SA(lo), sizeof(struct sockaddr_in), 4, err, sizeof(err)), c, a;
+
+	ck_assert_msg(l >= 0, "%s", err);
+	ck_assert_int_eq(getsockname(l, SA(lo), &len), 0);
+	c = net_connect_from(SA(lo), len, SA(src), sizeof(struct sockaddr_in), false);
+	ck_assert_int_ge(c, 0);
+	for (int i = 0; i < 200 && (a = accept(l, SA(got), &(socklen_t){ sizeof(got) })) < 0; i++)
+		usleep(5000);
+	ck_assert_int_ge(a, 0);
+	net_ip_str(SA(got), ip, sizeof(ip));
+	ck_assert_str_eq(ip, "127.0.0.2");
+	ck_assert_uint_ne(net_port(SA(got)), 0);
+	close(a);
+	close(c);
+	errno = 0;
+	ck_assert_int_eq(net_connect_from(SA(lo), len, SA(six), sizeof(struct sockaddr_in6), true), -1);
+	ck_assert_int_eq(errno, EAFNOSUPPORT);
+	/* no source: as net_connect_start */
+	c = net_connect_from(SA(lo), len, NULL, 0, false);
+	ck_assert_int_ge(c, 0);
+	close(c);
+	close(l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("net");
@@ -169,6 +231,8 @@ int main(void)
 	tcase_add_test(tc, ports_and_hosts);
 	tcase_add_test(tc, bind_peer_check);
 	tcase_add_test(tc, cidr_blocks);
+	tcase_add_test(tc, name_normalise);
+	tcase_add_test(tc, connect_from_source);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

@@ -139,6 +139,9 @@ START_TEST(failover)
 	upstream_health_failed(&h[0], &up, t, "connection refused");
 	ck_assert(!upstream_health_down(&h[0], t));
 	ck_assert_int_eq(upstream_choose(&up, h, t), 0);      /* one failure: still tried */
+	/* ... but not again by the connection that saw it fail */
+	ck_assert_int_eq(upstream_choose_except(&up, h, t, 1u << 0), 1);
+	ck_assert_int_eq(upstream_choose_except(&up, h, t, 3u), -1);
 	upstream_health_failed(&h[0], &up, t + 1, "connection refused");
 	ck_assert(upstream_health_down(&h[0], t + 1));
 	ck_assert_uint_eq(h[0].down_since_ms, t + 1);

@@ -11,6 +11,7 @@
 #include "check_main.h"
 #include "auth/users.h"
 #include "auth/cred.h"
+#include "core/atomic_file.h"
 
 static char dir[] = "/tmp/mass-test-users-XXXXXX";
 static char file[sizeof(dir) + 16];
@@ -259,6 +260,100 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/*
+ * The users file is opened as a plugin is: a final symlink refused (here to
+ * a file holding a valid entry, as /etc/shadow would), and so is a file
+ * others or the group may write, or one in a directory they may write; the
+ * message names the file and the mode. strict off: warned and loaded.
+ */
+START_TEST(untrusted_file)
+{
+	struct users u;
+	char err[512], target[sizeof(dir) + 16];
+
+	snprintf(target, sizeof(target), "%s/shadow", dir);
+	write_file("root:x\n");
+	ck_assert_int_eq(rename(file, target), 0);
+	ck_assert_int_eq(symlink(target, file), 0);
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "a symbolic link: refused") && strstr(err, file), "%s", err);
+	ck_assert_uint_eq(u.len, 0);
+	u.trust.strict = false;
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	ck_assert_uint_eq(u.len, 1);
+	users_free(&u);
+	unlink(file);
+	ck_assert_int_eq(rename(target, file), 0);
+
+	ck_assert_int_eq(chmod(file, 0620), 0);
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "it is writable by its group (mode 0620)"), "%s", err);
+	ck_assert_int_eq(chmod(file, 0600), 0);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "its directory") && strstr(err, "writable by others (mode 1777)"),
+		      "%s", err);
+	/* nor is a new file written there */
+	ck_assert_int_eq(users_add(&u, "bob", 3, "pw", 2, true, err, sizeof(err)), USERS_IO);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(users_load(&u, err, sizeof(err)), 1);
+	users_free(&u);
+}
+END_TEST
+
+/* A class rides with the user: NAME:HASH:CLASS, only after a hash. */
+START_TEST(classes)
+{
+	static const char hash[] = "$y$j9T$DZws5d1i/6XhuqooG5gIF/$cGuhvWs3HTCuIOZ1a1z8zAFDy5a9XMJiLtRy03sdQB0";
+	struct users u, v;
+	char err[256], buf[2048], text[1024];
+	long i;
+
+	ck_assert(users_valid_class("basic") && users_valid_class("a-b_9"));
+	ck_assert(!users_valid_class("") && !users_valid_class("a b") &&
+		  !users_valid_class("123456789012345678901234567890123"));
+	/* after a hash the last field is a class; after plaintext it is password */
+	snprintf(text, sizeof(text), "ann:%s:basic\nbob:pass:word\ncid:%s\ndee:%s:not a class\n",
+		 hash, hash, hash);
+	ck_assert_int_eq(users_init(&u, 8, NULL), 0);
+	ck_assert_int_eq(users_parse(&u, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_str_eq(u.list[0].cls, "basic");
+	ck_assert_str_eq(u.list[0].pass, hash);
+	ck_assert_ptr_null(u.list[1].cls);
+	ck_assert_str_eq(u.list[1].pass, "pass:word");
+	ck_assert_ptr_null(u.list[2].cls);
+	ck_assert_ptr_null(u.list[3].cls);
+	ck_assert_uint_eq(u.list[3].pass_len, strlen(hash) + 12);
+	users_free(&u);
+
+	/* set, persisted; "default" is stored as none; a failed save keeps the old one */
+	ck_assert_int_eq(users_init(&u, 8, file), 0);
+	ck_assert_int_eq(users_add(&u, "ann", 3, hash, strlen(hash), true, err, sizeof(err)),
+			 USERS_OK);
+	ck_assert_int_eq(users_set_class(&u, 0, "gold", true, err, sizeof(err)), USERS_OK);
+	ck_assert_int_eq(users_set_class(&u, 0, "no way", true, err, sizeof(err)), USERS_INVALID);
+	ck_assert_int_eq(users_set_class(&u, 5, "gold", true, err, sizeof(err)), USERS_NOT_FOUND);
+	read_file(buf, sizeof(buf));
+	snprintf(text, sizeof(text), "ann:%s:gold\n", hash);
+	ck_assert_str_eq(buf, text);
+	ck_assert_int_eq(users_init(&v, 8, file), 0);
+	ck_assert_int_eq(users_load(&v, err, sizeof(err)), 1);
+	i = users_find(&v, "ann", 3);
+	ck_assert_int_eq(i, 0);
+	ck_assert_str_eq(v.list[0].cls, "gold");
+	ck_assert(v.list[0].line == 1);
+	users_free(&v);
+	ck_assert_int_eq(users_set_class(&u, 0, "default", true, err, sizeof(err)), USERS_OK);
+	ck_assert_ptr_null(u.list[0].cls);
+	read_file(buf, sizeof(buf));
+	snprintf(text, sizeof(text), "ann:%s\n", hash);
+	ck_assert_str_eq(buf, text);
+	users_free(&u);
+}
+END_TEST
+
 START_TEST(load_errors)
 {
 	struct users u;
@@ -273,8 +368,9 @@ START_TEST(load_errors)
 	users_free(&u);
 
 	ck_assert_int_eq(users_init(&u, 8, dir), 0);
+	u.trust.strict = false; /* dir is in /tmp, which anyone may write */
 	ck_assert_int_eq(users_load(&u, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s: Is a directory", dir);
+	snprintf(want, sizeof(want), "%s: not a regular file", dir);
 	ck_assert_str_eq(err, want);
 	users_free(&u);
 
@@ -376,11 +472,11 @@ START_TEST(dir_fsync_failure_keeps_the_change)
 	char err[256];
 
 	ck_assert_int_eq(users_init(&u, 8, file), 0);
-	users_dir_fsync = fail_fsync;
+	atomic_file_dir_fsync = fail_fsync;
 	ck_assert_int_eq(ADD(&u, "bob", "builder", true), USERS_OK);
 	ck_assert_int_eq(ADD(&u, "carol", "c", true), USERS_OK);
 	ck_assert_int_eq(users_del(&u, "carol", 5, true, err, sizeof(err)), USERS_OK);
-	users_dir_fsync = fsync;
+	atomic_file_dir_fsync = fsync;
 	ck_assert_uint_eq(u.len, 1);
 	/* what a restart loads is what was served */
 	ck_assert_int_eq(users_init(&again, 8, file), 0);
@@ -546,6 +642,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, check);
 	tcase_add_test(tc, parse);
 	tcase_add_test(tc, persistence_round_trip);
+	tcase_add_test(tc, classes);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, unwritable_directory);
 	tcase_add_test(tc, failed_write_changes_nothing);
@@ -555,6 +652,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, dummy);
 	tcase_add_test(tc, set_pass);
 	tcase_add_test(tc, migration);
+	tcase_add_test(tc, untrusted_file);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

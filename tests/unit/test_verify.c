@@ -5,7 +5,9 @@
  * queue, hashing for MASS 0A, one crypt string checked (uncached, and cached
  * by name for a provider), and destroy with requests outstanding.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -325,6 +327,61 @@ START_TEST(queue_full)
 }
 END_TEST
 
+static const struct sockaddr *src_v4(uint32_t host)
+{
+	static struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(host);
+	return (const struct sockaddr *)&sin;
+}
+
+/*
+ * The queue is shared fairly: one source gets VERIFY_SHARE places, the
+ * last VERIFY_RESERVE are for admins, and a refusal is EAGAIN (busy).
+ */
+START_TEST(fair_share_and_admin_reserve)
+{
+	struct verify_pool *p = verify_pool_create(loop, 1, 32, 0, err, sizeof(err));
+	static struct answer a[80];
+	struct verify_from from = { NULL, false };
+	int flood = 0, others = 0, admins = 0;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(VERIFY_SHARE(32), 4);
+	ck_assert_int_eq(VERIFY_RESERVE(32), 2);
+	/* one source floods: at most its share waits (plus the one a worker took) */
+	from.addr = src_v4(0x0a000001);
+	for (int i = 0; i < 20; i++) {
+		errno = 0;
+		if (verify_start_from(p, &from, &users, S("scr"), S("wrong"), on_done, &a[i],
+				      NULL) == 0)
+			flood++;
+		else
+			ck_assert_int_eq(errno, EAGAIN);
+	}
+	ck_assert_int_le(flood, 5);
+	/* other sources still get in, up to the reserve */
+	for (uint32_t i = 0; i < 40; i++) {
+		from.addr = src_v4(0x0a000100 + i);
+		if (verify_start_from(p, &from, &users, S("scr"), S("secret"), on_done,
+				      &a[20 + i], NULL) == 0)
+			others++;
+	}
+	ck_assert_int_ge(others, 32 - 2 - flood);
+	ck_assert_int_le(others, 32 - 2 - flood + 2);
+	/* the reserve: an admin still gets a place, a SOCKS login does not */
+	from.admin = true;
+	for (int i = 0; i < 2; i++)
+		if (verify_start_from(p, &from, &users, S("scr"), S("secret"), on_done,
+				      &a[60 + i], NULL) == 0)
+			admins++;
+	ck_assert_int_ge(admins, 1);
+	verify_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(hash_for_0a)
 {
 	struct verify_pool *p = verify_pool_create(loop, 1, 4, 0, err, sizeof(err));
@@ -461,6 +518,7 @@ static Suite *verify_suite(void)
 	tcase_add_test(tc, cancel);
 	tcase_add_test(tc, first_jumps_the_queue);
 	tcase_add_test(tc, queue_full);
+	tcase_add_test(tc, fair_share_and_admin_reserve);
 	tcase_add_test(tc, hash_for_0a);
 	tcase_add_test(tc, crypt_string);
 	tcase_add_test(tc, crypt_string_cached);

@@ -81,7 +81,9 @@
  * password_hash); and an optional reply layout per index (reply_layout),
  * which index_info and the info plugin publish so that clients (massctl raw
  * and -j) can decode a third party's replies. A 1.2 plugin runs only on a
- * 1.2 host (the loader refuses it on an older one).
+ * 1.2 host (the loader refuses it on an older one). Appended later in 1.2
+ * (check MASS_HOST_HAS(host, usage_each)): the per-user limits services
+ * (usage_each .. class_each, struct mass_usage).
  *
  * Writing a 1.2 plugin: set init_ctx and fini_ctx (not init and fini) in
  * the descriptor and serve (not handler) in each index; keep your state in
@@ -509,6 +511,67 @@ typedef void mass_hash_done_fn(struct mass_ctx *ctx, void *arg, const char *hash
 			       const char *err);
 
 /*
+ * Per-user limits (ABI 1.2, appended later in 1.2: check
+ * MASS_HOST_HAS(host, usage_each)). A user's usage in its class's
+ * current period, as usage_each() and usage_get() describe it; the host
+ * sets size. Strings are valid for the callback (usage_each) or until the
+ * next host service call (usage_get) only; user is not NUL-terminated,
+ * class_name is.
+ */
+struct mass_usage {
+	uint32_t size;
+	const char *user;            /* the user's name (user_len octets) */
+	size_t user_len;
+	const char *class_name;      /* the user's class ("default" when none) */
+	int64_t period_start;        /* Unix seconds, UTC; 0: the class has no quota */
+	uint64_t used;               /* bytes both directions in the period (the
+					fleet total when shared: usage_fleet_set) */
+	uint64_t quota;              /* bytes per period; 0: none */
+	uint64_t rate_up, rate_down; /* bytes/s over the last whole second */
+	uint32_t sessions;           /* live sessions (CONNECT, BIND, UDP) */
+	uint64_t delayed_bytes;      /* bytes that waited for the rate limit */
+	uint64_t refused;            /* requests refused by a limit */
+};
+
+/* usage_each's callback: return 0 to go on, anything else to stop. */
+typedef int mass_usage_fn(struct mass_ctx *ctx, void *arg, const struct mass_usage *u);
+/* usage_drain's callback: bytes counted locally for user (len octets)
+ * in the period starting period_start since the last drain. */
+typedef void mass_usage_drain_fn(struct mass_ctx *ctx, void *arg, const char *user, size_t len,
+				 int64_t period_start, uint64_t bytes);
+/* class_each's callback: a class name and its one-line description;
+ * return 0 to go on, anything else to stop. */
+typedef int mass_class_fn(struct mass_ctx *ctx, void *arg, const char *name,
+			  const char *describe);
+
+/*
+ * Upstream proxies (ABI 1.2, appended later in 1.2: check
+ * MASS_HOST_HAS(host, upstream_each)): one parent of one [upstreams]
+ * entry of mass.ini and its failover state; the host sets size. Strings
+ * are NUL-terminated and valid for the callback only. parent is the URL
+ * without its credentials: credentials never reach a plugin.
+ */
+enum mass_upstream_state {
+	MASS_UPSTREAM_UP = 0,       /* no failure since it last worked */
+	MASS_UPSTREAM_FAILING = 1,  /* failures in a row, fewer than max_fails */
+	MASS_UPSTREAM_DOWN = 2,     /* skipped until fail_timeout has passed */
+	MASS_UPSTREAM_PROBE = 3     /* fail_timeout passed: the next request probes it */
+};
+
+struct mass_upstream {
+	uint32_t size;
+	const char *name;            /* the upstream's name */
+	const char *parent;          /* "socks5://HOST:PORT" or "http://HOST:PORT" */
+	uint8_t state;               /* enum mass_upstream_state */
+	int64_t down_since;          /* Unix seconds it went down, 0: not down */
+	uint32_t fails;              /* failures in a row */
+	const char *last_error;      /* the last failure's reason, "" none */
+};
+
+/* upstream_each's callback: return 0 to go on, anything else to stop. */
+typedef int mass_upstream_fn(struct mass_ctx *ctx, void *arg, const struct mass_upstream *u);
+
+/*
  * Session control (host->sessions_each()). A snapshot of one live
  * session, valid for the callback only.
  */
@@ -679,7 +742,14 @@ struct mass_host {
 	 * for `events` (MASS_WATCH_READ | MASS_WATCH_WRITE; 0 pauses it).
 	 * At most one watch per descriptor. Returns the watch, or NULL with
 	 * errno set (EEXIST: fd is already watched; EBADF, ERANGE: fd is not
-	 * one the loop can watch; ENOMEM). */
+	 * one the loop can watch; ENOMEM).
+	 * A socket already listening (listen() before the watch: the host
+	 * asks SO_ACCEPTCONN and getsockname) joins socks5d's own listeners
+	 * until the watch is removed: the ACL's built-in rules keep every
+	 * SOCKS client away from it, on its address (every local address for
+	 * a wildcard one), as from the SOCKS and MASS ports. Nothing to call:
+	 * a plugin that serves a port (the Prometheus exporter) is covered by
+	 * watching it. (watch_add_ctx alike.) */
 	struct mass_watch *(*watch_add)(int fd, int events, mass_watch_fn *fn, void *arg);
 	/* Changes what a watch waits for. Returns 0, or -1 with errno set. */
 	int (*watch_set)(struct mass_watch *w, int events);
@@ -841,6 +911,73 @@ struct mass_host {
 	int (*password_verify_cached)(struct mass_ctx *ctx, const char *name, size_t name_len,
 				      const char *crypt, const char *pass, size_t pass_len,
 				      mass_verify_done_fn *done, void *arg);
+
+	/* --- per-user limits (appended later in 1.2: check
+	 * MASS_HOST_HAS(host, usage_each)) ---
+	 * Classes are mass.ini's [class NAME] sections (mass.ini(5)); every
+	 * user has one, `default` when none is set. Usage is counted per user
+	 * and per period of the user's class (struct mass_usage). */
+
+	/* Calls fn once per user the usage table knows (users of a class with
+	 * some limit, and users holding sessions), in no set order, until fn
+	 * returns non-zero. Returns the number of calls made. */
+	size_t (*usage_each)(struct mass_ctx *ctx, mass_usage_fn *fn, void *arg);
+	/* Describes user (len octets) into *out (out->size set by the host):
+	 * a user the built-in store holds, one with a class set through
+	 * user_class_set, or one the usage table counts. A user of an
+	 * unlimited class with no sessions reads all zeros. Returns 0, or -1
+	 * when there is no such user. */
+	int (*usage_get)(struct mass_ctx *ctx, const char *user, size_t len,
+			 struct mass_usage *out);
+	/* Moves user (len octets) to class_name (a NUL-terminated class of the
+	 * configuration in force). For a user the built-in store holds, the
+	 * class is saved with the user (users file NAME:HASH:CLASS). For users
+	 * the store does not hold (a provider's), the class is remembered in
+	 * memory, for the provider to set (pgsql calls it when its copy of the
+	 * table changes); it lasts until restart. Applies to the user's live
+	 * tunnels within 1 s. Returns MASS_STATUS_OK, or MASS_STATUS_ERROR (no
+	 * such class; a name breaking the users rules; a built-in-store user
+	 * whose file could not be rewritten: the class is then unchanged). */
+	int (*user_class_set)(struct mass_ctx *ctx, const char *user, size_t len,
+			      const char *class_name);
+	/* Sets user's usage in the current period to 0 (the persisted copy at
+	 * the next flush). Returns MASS_STATUS_OK, or MASS_STATUS_ERROR when
+	 * the usage table does not count that user. */
+	int (*usage_reset)(struct mass_ctx *ctx, const char *user, size_t len);
+	/* Fleet sharing (pgsql): calls fn once per user with the bytes counted
+	 * locally, both directions, since the previous drain, for the counting
+	 * slot starting period_start, and forgets them (the next drain starts
+	 * from 0). The slot is the period itself for day, week and month, and
+	 * the UTC day for `rolling N` (whose window is N such slots). Bytes
+	 * counted in a slot that has since rolled are handed out with that
+	 * older period_start. Returns the number of calls made. */
+	size_t (*usage_drain)(struct mass_ctx *ctx, mass_usage_drain_fn *fn, void *arg);
+	/* Fleet sharing: fleet_used is the fleet's total for user in the slot
+	 * starting period_start (every instance's drained bytes, as
+	 * usage_drain hands them out). The host counts that slot as fleet_used
+	 * plus what it counted since its last drain, and enforces the quota on
+	 * that (for `rolling N`, with the window's older slots as counted
+	 * here). A period_start other than the user's current slot is ignored
+	 * (returns MASS_STATUS_OK). Returns MASS_STATUS_OK, or
+	 * MASS_STATUS_ERROR when the user's class has no quota (or memory ran
+	 * out). */
+	int (*usage_fleet_set)(struct mass_ctx *ctx, const char *user, size_t len,
+			       int64_t period_start, uint64_t fleet_used);
+	/* Calls fn once per class of the configuration in force, `default`
+	 * first, with a one-line description of its limits, e.g.
+	 * "upload_rate=10M download_rate=10M max_sessions=20 quota=50G/month
+	 * action=refuse" ("unlimited" when it sets none). Both strings are
+	 * valid for the call only. Stops when fn returns non-zero. Returns
+	 * the number of calls made. */
+	size_t (*class_each)(struct mass_ctx *ctx, mass_class_fn *fn, void *arg);
+
+	/* --- upstream proxies (appended later in 1.2: check
+	 * MASS_HOST_HAS(host, upstream_each)) --- */
+
+	/* Calls fn once per parent of every [upstreams] entry of the
+	 * configuration in force, in file order, until fn returns non-zero.
+	 * Returns the number of calls made. */
+	size_t (*upstream_each)(struct mass_ctx *ctx, mass_upstream_fn *fn, void *arg);
 };
 
 /*

@@ -1,6 +1,9 @@
 /* base64: see base64.h. */
 #include "base64.h"
 
+static const char base64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 /* The 6-bit value of c, or -1 when c is not in the alphabet. */
 static int base64_value(unsigned char c)
 {
@@ -43,4 +46,26 @@ int base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap, siz
 	}
 	*outlen = n;
 	return 0;
+}
+
+long base64_encode(const uint8_t *in, size_t inlen, char *out, size_t outcap)
+{
+	size_t o = 0;
+
+	if (outcap < BASE64_ENCODED_LEN(inlen) + 1)
+		return -1;
+	for (size_t i = 0; i < inlen; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (i + 1 < inlen)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < inlen)
+			v |= in[i + 2];
+		out[o++] = base64_alphabet[v >> 18 & 63];
+		out[o++] = base64_alphabet[v >> 12 & 63];
+		out[o++] = i + 1 < inlen ? base64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < inlen ? base64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (long)o;
 }
