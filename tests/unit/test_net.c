@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +202,12 @@ START_TEST(connect_from_source)
 	ck_assert_int_eq(getsockname(l, SA(lo), &len), 0);
 	c = net_connect_from(SA(lo), len, SA(src), sizeof(struct sockaddr_in), false);
 	ck_assert_int_ge(c, 0);
-	for (int i = 0; i < 200 && (a = accept(l, SA(got), &(socklen_t){ sizeof(got) })) < 0; i++)
+	/* net_listen defers accept until the first byte (TCP_DEFER_ACCEPT):
+	 * without one, accept waits for the kernel to give up waiting, a
+	 * second or more, which raced the loop below */
+	ck_assert_int_eq(poll(&(struct pollfd){ .fd = c, .events = POLLOUT }, 1, 5000), 1);
+	ck_assert_int_eq(write(c, "x", 1), 1);
+	for (int i = 0; i < 400 && (a = accept(l, SA(got), &(socklen_t){ sizeof(got) })) < 0; i++)
 		usleep(5000);
 	ck_assert_int_ge(a, 0);
 	net_ip_str(SA(got), ip, sizeof(ip));
