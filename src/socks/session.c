@@ -1187,6 +1187,13 @@ static bool session_limits_refused(struct session *s)
 	return true;
 }
 
+/*
+ * The request is read: every check a request passes, in the order they
+ * apply (command enabled, the name's form, the user's limits, the ACL for
+ * BIND and UDP, a route that cannot carry UDP), then the dispatch to UDP,
+ * BIND, a parent proxy or a direct connect. Long (about 75 lines) because
+ * that order is the policy and reads best in one place, top to bottom.
+ */
 static void session_request_done(struct session *s)
 {
 	struct handshake *hs = s->hs;
