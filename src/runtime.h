@@ -50,13 +50,17 @@
  *   - log_threshold and log_journal (core/log.c): the daemon log is the
  *     process's stderr; the threshold is set at start and at reload on the
  *     main loop and only read elsewhere.
- *   - the host's context pointer and "current caller" (mass/host.c, h2's):
- *     ABI 1.0 and 1.1 callbacks receive no context, so the host must find
- *     the loop's context and the plugin running from file scope; 1.2
- *     plugins get it as an argument (struct mass_ctx).
- *   - events_active (core/events.c, h2's) and the host services' file-scope
- *     table (mass/host_services.c, h2's): their owner splits them per
- *     concern; until then they belong to the one loop that runs plugins.
+ *   - the running load and the host object (mass/owner.c owner_running,
+ *     mass/host.c host_loop_host): ABI 1.0 and 1.1 services take no
+ *     context, so the host must know which load is calling from file
+ *     scope; 1.2 plugins get it as an argument (struct mass_ctx). With one
+ *     loop per core these become thread-local.
+ *   - events_active and the installed hooks (core/events.c): session.c
+ *     tests one counter per event type before building an event; one loop
+ *     runs the plugins.
+ *   - test hooks (atomic_file_dir_fsync, core/atomic_file.c): a function
+ *     pointer tests swap to make a directory fsync fail; never changed by
+ *     the daemon.
  *   - c-ares's library init (ares_library_init, socks/resolve.c) and the
  *     dynamic linker's state for loaded plugins: process-wide by the
  *     libraries' design.
