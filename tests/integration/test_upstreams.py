@@ -1,6 +1,7 @@
 """Upstream proxies ([upstreams], [routes]) end to end, with real parents:
 a second socks5d requiring RFC 1929 credentials, dante (danted, method
-none), tinyproxy with Basic credentials; curl gets the page each time.
+none, and method username with a test account in a private /etc/passwd and
+/etc/shadow bind-mounted in a mount namespace of dante's own), tinyproxy with Basic credentials; curl gets the page each time.
 Failover: the first parent stopped, traffic moves to the second within
 max_fails and back after the probe once fail_timeout has passed; all
 parents down answers REP 03 (HTTP CONNECT clients 503); a parent that
@@ -137,6 +138,129 @@ def test_dante_parent():
         stop(proc)
         shutil.rmtree(d)
         web.close()
+
+
+DANTE_USER = "mdante"
+DANTE_PASS = "d4nte-pass-77"
+
+
+def crypt_hash(password):
+    """A SHA-512 crypt(3) hash of the password (openssl, else python's crypt)."""
+    if shutil.which("openssl"):
+        r = subprocess.run(["openssl", "passwd", "-6", password], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode == 0 and r.stdout.startswith("$6$"):
+            return r.stdout.strip()
+    try:
+        import crypt
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+    except ImportError:
+        return None
+
+
+def danted_with_user(port):
+    """danted with socksmethod username, in a mount namespace of its own
+    whose /etc/passwd and /etc/shadow are copies of this machine's holding
+    one more account, DANTE_USER with DANTE_PASS (dante checks the password
+    with getpwnam and crypt(3) against the shadow entry). The real /etc is
+    untouched; the unshare execs sh, which execs danted: one PID to stop.
+    None when it cannot be done here."""
+    if shutil.which("unshare") is None:
+        return None
+    h = crypt_hash(DANTE_PASS)
+    if h is None:
+        return None
+    d = tempfile.mkdtemp(prefix="mass-dante-user-")
+    passwd, shadow = os.path.join(d, "passwd"), os.path.join(d, "shadow")
+    with open("/etc/passwd") as f:
+        text = f.read()
+    with open(passwd, "w") as f:
+        f.write(text + ("" if text.endswith("\n") else "\n") +
+                "%s:x:64999:65534::/nonexistent:/usr/sbin/nologin\n" % DANTE_USER)
+    text = open("/etc/shadow").read() if os.path.exists("/etc/shadow") else ""
+    with open(shadow, "w") as f:
+        f.write(text + ("" if text.endswith("\n") or not text else "\n") +
+                "%s:%s:20000:0:99999:7:::\n" % (DANTE_USER, h))
+    os.chmod(shadow, 0o640)
+    conf = os.path.join(d, "sockd.conf")
+    with open(conf, "w") as f:
+        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\n"
+                "clientmethod: none\nsocksmethod: username\nuser.privileged: root\n"
+                "user.unprivileged: nobody\n"
+                "client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
+                "socks pass {\n from: 0.0.0.0/0 to: 0.0.0.0/0\n socksmethod: username\n"
+                " log: connect error\n}\n" % port)
+    script = ("mount --bind '%s' /etc/passwd && mount --bind '%s' /etc/shadow || exit 99\n"
+              "exec danted -f '%s' -p '%s'" % (passwd, shadow, conf, os.path.join(d, "pid")))
+    log = open(os.path.join(d, "log"), "w+")
+    proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    deadline = time.time() + TIMEOUT
+    while not can_connect(port):
+        if proc.poll() is not None or time.time() > deadline:
+            stop(proc)
+            log.seek(0)
+            out = log.read()
+            shutil.rmtree(d)
+            if proc.returncode == 99:
+                return None
+            raise AssertionError("danted (username) did not listen: %s" % out)
+        time.sleep(0.05)
+    return proc, d
+
+
+def dante_log(d):
+    with open(os.path.join(d, "log")) as f:
+        return f.read()
+
+
+def test_dante_parent_with_credentials():
+    """A real dante asking RFC 1929 credentials it checks against a system
+    account (getpwnam/crypt of a private /etc/passwd and /etc/shadow):
+    socks5d's parent with the right password gets the page (by address and
+    by name), dante logs the user; a wrong password is refused by dante and
+    the client gets REP 03 (the only parent failed: mass.ini(5) [upstreams])."""
+    if shutil.which("danted") is None or os.geteuid() != 0:
+        print("SKIP: danted missing or not root")
+        return
+    web = Web()
+    echo = EchoServer()
+    port = free_port()
+    started = danted_with_user(port)
+    if started is None:
+        print("SKIP: no private mount namespace or no crypt(3) hash here")
+        web.close()
+        echo.close()
+        return
+    proc, d = started
+    try:
+        # dante itself refuses a wrong password and takes the right one
+        rc, out, err = curl(["--socks5", "%s:wrong@127.0.0.1:%d" % (DANTE_USER, port),
+                             "http://127.0.0.1:%d/" % web.port])
+        assert rc != 0 and out != Web.BODY, (rc, err)
+        with child(["dante = socks5://%s:%s@127.0.0.1:%d" % (DANTE_USER, DANTE_PASS, port)],
+                   ["dante = all"]) as c:
+            for hostname in (False, True):
+                rc, out, err = get(c, web, hostname)
+                assert rc == 0 and out == Web.BODY, (hostname, rc, out, err, dante_log(d))
+            wait_for(lambda: dante_log(d).count("username%%%s@" % DANTE_USER) >= 2,
+                     "dante logging two connects by %s" % DANTE_USER)
+            for text in (c.stderr(), "\n".join(c.log_lines())):
+                assert DANTE_PASS not in text, text
+        with child(["dante = socks5://%s:wrong@127.0.0.1:%d max_fails=1" % (DANTE_USER, port)],
+                   ["dante = all"]) as c:
+            s, rep, _, _, _ = socks_connect(c.port, "127.0.0.1", echo.port)
+            assert rep == 3, rep
+            s.close()
+            c.wait_log(lambda l: l.endswith("\t3"))
+            wait_for(lambda: "login refused" in c.stderr(), "the parent marked down")
+            assert "wrong" not in c.stderr()
+        assert DANTE_PASS not in dante_log(d)
+    finally:
+        stop(proc)
+        shutil.rmtree(d)
+        web.close()
+        echo.close()
 
 
 def tinyproxy(port):
@@ -385,6 +509,7 @@ def test_bad_configuration():
 if __name__ == "__main__":
     sys.exit(run([test_socks5d_parent_with_credentials,
                   test_wrong_parent_credentials_fail_with_rep_03, test_dante_parent,
+                  test_dante_parent_with_credentials,
                   test_tinyproxy_parent_and_http_connect_client, test_failover_and_probe,
                   test_all_down_rep_03_and_503, test_garbage_or_stalling_parent,
                   test_rules_route_some_and_reload, test_state_through_mass_1a_and_reload,
