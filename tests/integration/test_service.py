@@ -374,10 +374,15 @@ def serves_sandboxed(*opts, renice=False):
     prefix = "nice -n %d " % -base if base > 0 and os.geteuid() == 0 else ""
     if base >= 10 and not prefix:
         renice = None
+    # LeakSanitizer's exit scan needs ptrace, which the unit's filter denies:
+    # a sanitizer build runs sandboxed without it (leaks are checked by
+    # every other test)
+    lsan = ("export ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\"\n"
+            if harness.sanitized_build() else "")
     with open(wrapper, "w") as f:
         # a soft descriptor limit below the hard one: socks5d raises it (setrlimit)
-        f.write("#!/bin/sh\nulimit -Sn 512 2>/dev/null\nexec %s'%s' %s -- '%s' \"$@\"\n" % (
-            prefix, launcher, " ".join("'%s'" % o for o in opts), harness.SOCKS5D))
+        f.write("#!/bin/sh\nulimit -Sn 512 2>/dev/null\n%sexec %s'%s' %s -- '%s' \"$@\"\n" % (
+            lsan, prefix, launcher, " ".join("'%s'" % o for o in opts), harness.SOCKS5D))
     os.chmod(wrapper, 0o755)
     echo = EchoServer()
     real, harness.SOCKS5D = harness.SOCKS5D, wrapper
@@ -471,6 +476,10 @@ def test_sandbox_resources_denied():
 def test_sandbox_resources_and_prlimit_denied():
     """Stricter than the unit (which keeps prlimit64, in @default): the
     descriptor limit cannot be raised at all, and socks5d still serves."""
+    import harness
+    if harness.sanitized_build():
+        print("SKIP: AddressSanitizer's own start-up reads the limits with prlimit64")
+        return
     serves_sandboxed("-d", ",".join(RESOURCES + ["prlimit64"]))
 
 
