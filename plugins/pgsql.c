@@ -1279,7 +1279,7 @@ static void pg_verified(struct mass_ctx *ctx, void *arg, int match)
 
 /* The provider: a name the copy does not hold is not ours (DECLINE); one it
  * holds is checked against its hash by the host's password service
- * (PENDING), off the loop. */
+ * (PENDING), off the loop; BUSY when that service has no room now. */
 static int pg_auth(struct mass_ctx *ctx, void *arg, const struct mass_auth_query *q,
 		   struct mass_auth *pending)
 {
@@ -1294,9 +1294,10 @@ static int pg_auth(struct mass_ctx *ctx, void *arg, const struct mass_auth_query
 		return MASS_AUTH_DENY;
 	if (ctx->host->password_verify_cached(ctx, q->user, q->user_len, pg->users[at].hash,
 					      q->pass, q->pass_len, pg_verified, pending) < 0) {
-		PG_LOG(ctx, MASS_LOG_WARN, "login of %.*s refused: the password service is busy",
+		/* not checked, so not wrong: the host answers it as its own full queue */
+		PG_LOG(ctx, MASS_LOG_WARN, "login of %.*s not checked: the password service is busy",
 		       (int)q->user_len, q->user);
-		return MASS_AUTH_DENY;
+		return MASS_AUTH_BUSY;
 	}
 	return MASS_AUTH_PENDING;
 }

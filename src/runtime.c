@@ -466,11 +466,14 @@ int runtime_apply(struct runtime_ctx *ctx, struct config *cfg, char *err, size_t
 	struct runtime_candidate c;
 
 	/* quota usage from quota_file, once, before the first snapshot */
-	if (ctx->rt == NULL &&
-	    socks_limits_start(&ctx->socks, ctx->opts.check ? NULL : cfg->quota_file,
-			       cfg->quota_flush, err, errlen) < 0) {
-		config_free(cfg);
-		return -1;
+	if (ctx->rt == NULL) {
+		struct trusted_policy trust = runtime_trust(cfg);
+
+		if (socks_limits_start(&ctx->socks, ctx->opts.check ? NULL : cfg->quota_file,
+				       cfg->quota_flush, &trust, err, errlen) < 0) {
+			config_free(cfg);
+			return -1;
+		}
 	}
 	if (runtime_build(ctx, cfg, &c, err, errlen) < 0)
 		return -1;

@@ -39,11 +39,11 @@ bool events_auth_has(int realm)
 }
 
 void *events_auth_ask(const struct mass_auth_query *q, events_auth_done_fn *done, void *arg,
-		      bool *ok)
+		      int *verdict)
 {
-	*ok = false;
+	*verdict = MASS_AUTH_DENY;
 	return events_loop.host != NULL ?
-	       events_loop.host->auth_ask(events_loop.ctx, q, done, arg, ok) : NULL;
+	       events_loop.host->auth_ask(events_loop.ctx, q, done, arg, verdict) : NULL;
 }
 
 void events_auth_cancel(void *pending)

@@ -29,8 +29,11 @@
 
 #include "mass/plugin.h"
 
-/* Called once with the decision of a login handed to the providers. */
-typedef void events_auth_done_fn(void *ctx, bool ok);
+/* Called once with the decision of a login handed to the providers:
+ * MASS_AUTH_ALLOW, MASS_AUTH_DENY, or MASS_AUTH_BUSY (a provider could
+ * not check it now: answered as a full verify queue is, never as a
+ * wrong password). */
+typedef void events_auth_done_fn(void *ctx, int verdict);
 
 /* The host's side; ctx is what events_set_host() was given. */
 struct events_host {
@@ -38,10 +41,10 @@ struct events_host {
 	void (*emit)(void *ctx, struct mass_event *ev);
 	/* true when a provider serves realm */
 	bool (*auth_has)(void *ctx, int realm);
-	/* asks the providers: NULL with *ok set when decided at once, else a
-	 * pending handle and done(arg, ok) exactly once later */
+	/* asks the providers: NULL with *verdict set when decided at once,
+	 * else a pending handle and done(arg, verdict) exactly once later */
 	void *(*auth_ask)(void *ctx, const struct mass_auth_query *q, events_auth_done_fn *done,
-			  void *arg, bool *ok);
+			  void *arg, int *verdict);
 	/* the waiting side left: done will not be called */
 	void (*auth_cancel)(void *ctx, void *pending);
 };
@@ -62,10 +65,11 @@ void events_set_active(uint32_t mask);
 /* Delivers ev (type set) when a host is installed. */
 void events_emit(struct mass_event *ev);
 
-/* The providers, through the host (false / NULL with *ok false without one). */
+/* The providers, through the host (false / NULL with *verdict
+ * MASS_AUTH_DENY without one). */
 bool events_auth_has(int realm);
 void *events_auth_ask(const struct mass_auth_query *q, events_auth_done_fn *done, void *ctx,
-		      bool *ok);
+		      int *verdict);
 void events_auth_cancel(void *pending);
 
 #endif

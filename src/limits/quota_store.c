@@ -13,6 +13,7 @@
 #include "auth/cred.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
+#include "core/trusted_file.h"
 #include "limits/units.h"
 
 static int quota_store_valid_name(const char *name, size_t len)
@@ -210,12 +211,17 @@ char *quota_store_image(struct usage_table *t, size_t *len)
 	return acc.buf;
 }
 
-int quota_store_save(struct usage_table *t, const char *path, char *err, size_t errlen)
+int quota_store_save(struct usage_table *t, const char *path, const struct trusted_policy *pol,
+		     char *err, size_t errlen)
 {
 	size_t len;
-	char *image = quota_store_image(t, &len);
+	char *image;
 	int rc, why;
 
+	/* the rename puts the file in its directory: a shared one is refused first */
+	if (trusted_file_check_dir(path, pol, err, errlen) != 0)
+		return -1;
+	image = quota_store_image(t, &len);
 	if (!image) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		return -1;
@@ -251,7 +257,7 @@ static int quota_store_restore(void *arg, const struct quota_record *r)
 }
 
 int quota_store_load(struct usage_table *t, const char *path, int64_t now_s,
-		     char *err, size_t errlen)
+		     const struct trusted_policy *pol, char *err, size_t errlen)
 {
 	struct quota_store_load_ctx ctx = { t, now_s };
 	char *buf = NULL, why[256];
@@ -261,10 +267,10 @@ int quota_store_load(struct usage_table *t, const char *path, int64_t now_s,
 	int fd, rc = -1;
 
 	atomic_file_remove_stale(path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0 || fstat(fd, &st) != 0) {
+	fd = trusted_file_open(path, O_RDONLY, 0, pol, err, errlen);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;   /* err names the file and why */
+	if (fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}

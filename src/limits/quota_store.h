@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/trusted_file.h"
 #include "limits/period.h"
 #include "limits/usage.h"
 
@@ -74,18 +75,24 @@ char *quota_store_image(struct usage_table *t, size_t *len);
 
 /*
  * Replaces path with the image of t atomically (above) and clears t's
- * dirty flag. Returns 0, or -1 with "PATH: reason" in err (the old file is
- * kept and the flag stays set, so the next flush tries again).
+ * dirty flag. Its directory is checked first as core/trusted_file.h says
+ * (pol): one another user could write is refused. Returns 0, or -1 with
+ * "PATH: reason" in err (the old file is kept and the flag stays set, so
+ * the next flush tries again).
  */
-int quota_store_save(struct usage_table *t, const char *path, char *err, size_t errlen);
+int quota_store_save(struct usage_table *t, const char *path, const struct trusted_policy *pol,
+		     char *err, size_t errlen);
 
 /*
  * Loads path into t (usage_restore per record, now_s the quota clock's
- * now). Returns 1 when loaded, 0 when the file does not exist, -1 on a
- * read or format error ("PATH:LINE: reason" or "PATH: reason" in err;
- * records before the bad line may have been restored).
+ * now). The file is opened as core/trusted_file.h says (pol): a final
+ * symlink, or a file or directory another user could write, is refused
+ * (with pol not strict: a warning, and loaded). Returns 1 when loaded, 0
+ * when the file does not exist, -1 when refused or on a read or format
+ * error ("PATH:LINE: reason" or "PATH: reason" in err; records before the
+ * bad line may have been restored).
  */
 int quota_store_load(struct usage_table *t, const char *path, int64_t now_s,
-		     char *err, size_t errlen);
+		     const struct trusted_policy *pol, char *err, size_t errlen);
 
 #endif

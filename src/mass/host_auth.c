@@ -124,14 +124,14 @@ static void host_login_log(const struct mass_auth *a, const char *owner, const c
 
 /* The waiting side gets its answer; the object stays for auth_complete
  * when a plugin still holds it. */
-static void host_login_answer(struct mass_auth *a, bool ok)
+static void host_login_answer(struct mass_auth *a, int verdict)
 {
 	host_auth_done_fn *done = a->done;
 
 	a->done = NULL;
 	loop_timer_stop(a->host->loop, &a->timer);
 	if (done != NULL)
-		done(a->ctx, ok);
+		done(a->ctx, verdict);
 }
 
 static void host_login_timeout(struct loop *loop, struct loop_timer *lt)
@@ -140,7 +140,7 @@ static void host_login_timeout(struct loop *loop, struct loop_timer *lt)
 
 	(void)loop;
 	host_login_log(a, a->res.owner != NULL ? a->res.owner->name : "?", "no answer in time");
-	host_login_answer(a, false);
+	host_login_answer(a, MASS_AUTH_DENY);
 }
 
 /* Asks provider p, as its load. */
@@ -154,12 +154,25 @@ static int host_provider_call(struct mass_provider *p, struct mass_auth *a)
 	return v;
 }
 
+/* A provider's verdict as the waiting side gets it: ALLOW, BUSY (it could
+ * not check now), or DENY (DENY itself, or anything not a verdict). */
+static int host_login_verdict(struct mass_auth *a, const char *name, int v)
+{
+	log_debug("plugin %s: login %s", name, v == MASS_AUTH_ALLOW ? "allowed" :
+		  v == MASS_AUTH_BUSY ? "not checked (busy)" : "refused");
+	if (v == MASS_AUTH_ALLOW || v == MASS_AUTH_BUSY)
+		return v;
+	if (v != MASS_AUTH_DENY)
+		host_login_log(a, name, "not a verdict");
+	return MASS_AUTH_DENY;
+}
+
 /*
  * Asks the providers after `from` (NULL: the first) in order until one
  * decides or answers PENDING. Returns 1 when pending (a is then the
- * provider's resource), else 0 with *ok set and a owned by nobody.
+ * provider's resource), else 0 with *verdict set and a owned by nobody.
  */
-static int host_login_next(struct mass_auth *a, struct mass_provider *from, bool *ok)
+static int host_login_next(struct mass_auth *a, struct mass_provider *from, int *verdict)
 {
 	struct host *h = a->host;
 	struct mass_provider *p = from != NULL ? TAILQ_NEXT(from, all) : TAILQ_FIRST(&h->providers);
@@ -177,28 +190,24 @@ static int host_login_next(struct mass_auth *a, struct mass_provider *from, bool
 			loop_timer_start(h->loop, &a->timer, p->timeout_ms, host_login_timeout);
 			return 1;
 		}
-		log_debug("plugin %s: login %s", p->res.owner->name,
-			  v == MASS_AUTH_ALLOW ? "allowed" : "refused");
-		if (v != MASS_AUTH_ALLOW && v != MASS_AUTH_DENY)
-			host_login_log(a, p->res.owner->name, "not a verdict");
+		*verdict = host_login_verdict(a, p->res.owner->name, v);
 		owner_res_unlink(&a->res);
 		a->provider = NULL;
-		*ok = v == MASS_AUTH_ALLOW;
 		return 0;
 	}
 	owner_res_unlink(&a->res);
 	a->provider = NULL;
-	*ok = false;
+	*verdict = MASS_AUTH_DENY;
 	return 0;
 }
 
 void *host_auth_ask_hook(void *ctx, const struct mass_auth_query *q,
-			 void (*done)(void *arg, bool ok), void *arg, bool *ok)
+			 void (*done)(void *arg, int verdict), void *arg, int *verdict)
 {
 	struct host *h = ctx;
 	struct mass_auth *a;
 
-	*ok = false;
+	*verdict = MASS_AUTH_DENY;
 	if (!host_auth_has(h, q->realm) || q->user_len > 255 || q->pass_len > 255)
 		return NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
@@ -218,9 +227,9 @@ void *host_auth_ask_hook(void *ctx, const struct mass_auth_query *q,
 	a->q.client = a->client;
 	a->done = done;
 	a->ctx = arg;
-	if (host_login_next(a, NULL, ok) == 1)
+	if (host_login_next(a, NULL, verdict) == 1)
 		return a;
-	a->done = NULL;   /* decided at once: the caller has *ok, done is not called */
+	a->done = NULL;   /* decided at once: the caller has *verdict, done is not called */
 	host_login_free(a);
 	return NULL;
 }
@@ -243,9 +252,9 @@ bool host_auth_has_providers(int realm)
 }
 
 void *host_auth_ask(const struct mass_auth_query *q, host_auth_done_fn *done, void *ctx,
-		    bool *ok)
+		    int *verdict)
 {
-	return host_auth_ask_hook(host_get(), q, done, ctx, ok);
+	return host_auth_ask_hook(host_get(), q, done, ctx, verdict);
 }
 
 void host_auth_cancel(void *pending)
@@ -256,7 +265,7 @@ void host_auth_cancel(void *pending)
 static void host_auth_complete(struct mass_auth *a, int verdict)
 {
 	struct mass_provider *p;
-	bool ok;
+	int v;
 
 	if (a == NULL)
 		return;
@@ -268,16 +277,12 @@ static void host_auth_complete(struct mass_auth *a, int verdict)
 	}
 	loop_timer_stop(a->host->loop, &a->timer);
 	if (verdict == MASS_AUTH_DECLINE) {
-		if (host_login_next(a, p, &ok) == 1)
+		if (host_login_next(a, p, &v) == 1)
 			return;
 	} else {
-		if (verdict != MASS_AUTH_ALLOW && verdict != MASS_AUTH_DENY)
-			host_login_log(a, p->res.owner->name, "not a verdict");
-		log_debug("plugin %s: login %s", p->res.owner->name,
-			  verdict == MASS_AUTH_ALLOW ? "allowed" : "refused");
-		ok = verdict == MASS_AUTH_ALLOW;
+		v = host_login_verdict(a, p->res.owner->name, verdict);
 	}
-	host_login_answer(a, ok);
+	host_login_answer(a, v);
 	host_login_free(a);
 }
 
@@ -288,7 +293,7 @@ static void host_login_free(struct mass_auth *a)
 	if (a->done != NULL) {
 		host_login_log(a, a->res.owner != NULL ? a->res.owner->name : "?",
 			       "the provider was unloaded");
-		host_login_answer(a, false);
+		host_login_answer(a, MASS_AUTH_DENY);
 	}
 	loop_timer_stop(a->host->loop, &a->timer);
 	owner_res_unlink(&a->res);
@@ -307,7 +312,7 @@ static void host_provider_free(struct mass_provider *p)
 		a = (struct mass_auth *)r;
 		if (r->release == host_login_release && a->provider == p && a->done != NULL) {
 			host_login_log(a, p->res.owner->name, "the provider was removed");
-			host_login_answer(a, false);
+			host_login_answer(a, MASS_AUTH_DENY);
 		}
 	}
 	TAILQ_REMOVE(&p->host->providers, p, all);

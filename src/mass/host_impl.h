@@ -81,7 +81,7 @@ void host_upstreams_fill(struct mass_host *t);
  * events_host; ctx is the struct host). */
 bool host_auth_has(void *ctx, int realm);
 void *host_auth_ask_hook(void *ctx, const struct mass_auth_query *q,
-			 void (*done)(void *arg, bool ok), void *arg, bool *ok);
+			 void (*done)(void *arg, int verdict), void *arg, int *verdict);
 void host_auth_cancel_hook(void *ctx, void *pending);
 
 /* host_events.c: installs the host as the SOCKS engine's events side. */

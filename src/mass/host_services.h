@@ -53,11 +53,11 @@ void host_info_set_listeners(int kind, const struct mass_listen_addr *addrs, siz
  * host installs its side in host_services_start) and by the management
  * server directly: host_auth_ask() has events_host.auth_ask's contract.
  */
-typedef void host_auth_done_fn(void *ctx, bool ok);
+typedef void host_auth_done_fn(void *ctx, int verdict);
 
 bool host_auth_has_providers(int realm);
 void *host_auth_ask(const struct mass_auth_query *q, host_auth_done_fn *done, void *ctx,
-		    bool *ok);
+		    int *verdict);
 void host_auth_cancel(void *pending);
 
 /* ---------------------------------------------------------------- deferred replies */

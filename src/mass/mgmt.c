@@ -439,12 +439,33 @@ static void mgmt_auth_done(void *ctx, bool ok)
 	mgmt_flush(c);
 }
 
+static int mgmt_login_busy(struct mgmt_conn *c);
+
+/* The providers' answer: BUSY (could not check now) as a full verify queue. */
+static void mgmt_provider_done(void *ctx, int verdict)
+{
+	struct mgmt_conn *c = ctx;
+
+	if (verdict == MASS_AUTH_BUSY) {
+		c->auth_pending = NULL;
+		free(c->pending);
+		c->pending = NULL;
+		c->pending_len = 0;
+		if (mgmt_login_busy(c) < 0)
+			mgmt_conn_close(c);
+		else
+			mgmt_flush(c);
+		return;
+	}
+	mgmt_auth_done(c, verdict == MASS_AUTH_ALLOW);
+}
+
 /*
  * A name the providers decide (ABI 1.1: one [admins] does not hold, when
  * there are MASS_AUTH_ADMIN providers). Returns 1 while they decide, 0
- * with *ok set when they did at once.
+ * with *verdict set when they did at once.
  */
-static int mgmt_ask_providers(struct mgmt_conn *c, bool *ok)
+static int mgmt_ask_providers(struct mgmt_conn *c, int *verdict)
 {
 	struct userpass_parser *u = &c->p.userpass;
 	struct mass_auth_query q = {
@@ -452,7 +473,7 @@ static int mgmt_ask_providers(struct mgmt_conn *c, bool *ok)
 		.user = u->user, .user_len = u->ulen, .pass = u->pass, .pass_len = u->plen,
 	};
 
-	c->auth_pending = host_auth_ask(&q, mgmt_auth_done, c, ok);
+	c->auth_pending = host_auth_ask(&q, mgmt_provider_done, c, verdict);
 	return c->auth_pending != NULL;
 }
 
@@ -476,7 +497,8 @@ static int mgmt_login_busy(struct mgmt_conn *c)
  * A login whose turn has come (mgmt_login_try): [admins] decides a name it
  * holds (through the verify pool); any other goes to the providers when
  * there are some (the order of <mass/plugin.h>). A refusal is a failed
- * login; no room in the verify queue is "busy".
+ * login; no room in the verify queue, or a provider's MASS_AUTH_BUSY, is
+ * "busy".
  */
 static int mgmt_check_start(struct mgmt_conn *c)
 {
@@ -484,14 +506,16 @@ static int mgmt_check_start(struct mgmt_conn *c)
 	struct userpass_parser *u = &c->p.userpass;
 	const struct verify_from from = { (const struct sockaddr *)&c->addr, true };
 	uint64_t now = loop_now_ms(srv->loop), deadline = c->accepted_ms + mgmt_timeout_ms(srv);
-	bool ok = false;
+	int verdict = MASS_AUTH_DENY;
 	int rc;
 
 	if (users_find(mgmt_set(srv)->admins, u->user, u->ulen) < 0
 	    && host_auth_has_providers(MASS_AUTH_ADMIN)) {
-		rc = mgmt_ask_providers(c, &ok) == 1 ? 0 : -1;
+		rc = mgmt_ask_providers(c, &verdict) == 1 ? 0 : -1;
 		explicit_bzero(u->pass, sizeof(u->pass));
-		if (rc < 0 && ok) {
+		if (rc < 0 && verdict == MASS_AUTH_BUSY)
+			return mgmt_login_busy(c);   /* the provider could not check now */
+		if (rc < 0 && verdict == MASS_AUTH_ALLOW) {
 			/* allowed at once: on to the request, as after [admins] */
 			uint8_t *pending = c->pending;
 			size_t n = c->pending_len;

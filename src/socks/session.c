@@ -989,15 +989,34 @@ static void session_auth_done(void *ctx, bool ok)
 }
 
 /*
+ * The providers' answer: ALLOW and DENY as the verify pool's; BUSY (the
+ * provider could not check now) as a full verify queue: closed without a
+ * status, the source's pacing ended unanswered (no delay earned).
+ */
+static void session_provider_done(void *ctx, int verdict)
+{
+	struct session *s = ctx;
+
+	if (verdict == MASS_AUTH_BUSY) {
+		s->auth_pending = NULL;
+		session_free(s);
+		return;
+	}
+	session_auth_done(s, verdict == MASS_AUTH_ALLOW);
+}
+
+/*
  * A login whose turn has come: the providers decide a name the store does
  * not hold (when there are some), the verify pool any other. A full verify
- * queue (busy: verify.h) closes the connection without a status, so the
- * client never reads it as a wrong password, and nobody earns a delay.
+ * queue (busy: verify.h), or a provider answering MASS_AUTH_BUSY, closes
+ * the connection without a status, so the client never reads it as a wrong
+ * password, and nobody earns a delay.
  */
 static void session_auth_check(struct session *s)
 {
 	struct userpass_parser *up = &s->hs->p.userpass;
-	bool decided = false, at_once = false;
+	bool decided = false;
+	int at_once = MASS_AUTH_DENY;
 	int rc;
 
 	if (users_find(&s->ctx->live.users, up->user, up->ulen) < 0
@@ -1011,7 +1030,7 @@ static void session_auth_check(struct session *s)
 		};
 
 		net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
-		s->auth_pending = events_auth_ask(&q, session_auth_done, s, &at_once);
+		s->auth_pending = events_auth_ask(&q, session_provider_done, s, &at_once);
 		decided = s->auth_pending == NULL;
 		rc = 0;
 	} else {
@@ -1029,7 +1048,7 @@ static void session_auth_check(struct session *s)
 	}
 	loop_timer_start(s->ctx->loop, &s->timer, session_auth_deadline(s), session_handshake_timeout);
 	if (decided)
-		session_auth_done(s, at_once);   /* the providers answered at once */
+		session_provider_done(s, at_once);   /* the providers answered at once */
 }
 
 /*

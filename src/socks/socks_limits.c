@@ -320,7 +320,7 @@ void socks_limits_close(struct socks_ctx *ctx, struct socks_limit **l)
 }
 
 int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned flush_s,
-		       char *err, size_t errlen)
+		       const struct trusted_policy *trust, char *err, size_t errlen)
 {
 	struct socks_limits_live *lv = &ctx->live.limits;
 	int rc = limits_clock_from_env(&lv->clock, err, errlen);
@@ -331,6 +331,7 @@ int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned f
 		log_warn("limits: %s=%lld moves the quota clock (a test-only hook; "
 			 "not for production)", LIMITS_CLOCK_ENV, (long long)lv->clock.offset);
 	lv->flush_s = flush_s ? flush_s : 5;
+	lv->trust = *trust;
 	/* the first flush one interval after start, not at the first tick */
 	lv->flushed_ms = ctx->loop != NULL ? loop_now_ms(ctx->loop) : 0;
 	if (quota_file == NULL)
@@ -339,7 +340,8 @@ int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned f
 		snprintf(err, errlen, "%s: %s", quota_file, strerror(ENOMEM));
 		return -1;
 	}
-	rc = quota_store_load(lv->usage, quota_file, socks_limits_now_s(ctx), err, errlen);
+	rc = quota_store_load(lv->usage, quota_file, socks_limits_now_s(ctx), &lv->trust,
+			      err, errlen);
 	if (rc < 0)
 		return -1;
 	if (rc > 0)
@@ -361,7 +363,7 @@ void socks_limits_tick(struct socks_ctx *ctx, bool force)
 	if (lv->quota_file != NULL && usage_dirty(lv->usage) &&
 	    (force || now_ms - lv->flushed_ms >= (uint64_t)lv->flush_s * 1000u)) {
 		lv->flushed_ms = now_ms;
-		if (quota_store_save(lv->usage, lv->quota_file, err, sizeof(err)) != 0)
+		if (quota_store_save(lv->usage, lv->quota_file, &lv->trust, err, sizeof(err)) != 0)
 			log_warn("limits: quota usage not saved: %s", err);
 	}
 	/* entries without sessions, class or usage: after the save, which skipped them */

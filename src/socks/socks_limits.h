@@ -30,6 +30,7 @@
 #include "limits/limits_class.h"
 #include "limits/limits_clock.h"
 #include "core/loop.h"
+#include "core/trusted_file.h"
 #include "limits/usage.h"
 #include "socks/relay.h"
 
@@ -50,6 +51,7 @@ struct socks_limits_live {
 	size_t nover, capover;
 	unsigned gen;                      /* bumped when a user's class may have changed */
 	char *quota_file;                  /* NULL: usage is not persisted */
+	struct trusted_policy trust;       /* how quota_file is opened and rewritten */
 	unsigned flush_s;                  /* seconds between flushes */
 	uint64_t flushed_ms;               /* the loop time of the last flush */
 };
@@ -165,11 +167,13 @@ void socks_limits_reclass(struct socks_ctx *ctx, const struct limits_class_table
 /*
  * At start: the quota clock from MASS_TEST_CLOCK_OFFSET (a warning when
  * set), the usage table, and quota_file (NULL: none) loaded into it; the
- * file is then flushed every flush_s seconds. Returns 0, or -1 with
- * "PATH:LINE: reason" in err (a malformed file or hook value).
+ * file is then flushed every flush_s seconds. The file is opened and
+ * rewritten under trust (core/trusted_file.h, from [socks] strict_files).
+ * Returns 0, or -1 with "PATH:LINE: reason" in err (a malformed or refused
+ * file, or a bad hook value).
  */
 int socks_limits_start(struct socks_ctx *ctx, const char *quota_file, unsigned flush_s,
-		       char *err, size_t errlen);
+		       const struct trusted_policy *trust, char *err, size_t errlen);
 
 /* Frees the live part (exit; after the final flush). */
 void socks_limits_free(struct socks_limits_live *lv);

@@ -329,6 +329,12 @@ def test_auth_providers_socks_and_admin():
     ini = "[plugin fixture_auth]\nmodule = %s" % so
     with proxy(extra_ini=ini, indexes=BASE + ["40 = fixture_auth"]) as p:
         assert socks_login(p, "alice", "wonderland") == 0        # the store first
+        # BUSY (could not check now): closed without a status, and no delay
+        # earned (three failures in a row would make the third wait)
+        for _ in range(3):
+            t0 = time.time()
+            assert socks_login(p, "busy", "x") is None
+            assert time.time() - t0 < 0.2, time.time() - t0
         assert socks_login(p, "alice", "wrong") == 1            # the store decides alone
         assert socks_login(p, "ext", "ok") == 0                 # a provider, at once
         assert socks_login(p, "ext", "bad") == 1
@@ -350,6 +356,8 @@ def test_auth_providers_socks_and_admin():
         assert mass(p, b"\x00", admin=("slow", "x"))[0] == 0
         got = mass_exchange(p, b"\x01\x01\x02" + login_bytes("never", "x") + b"\x00")
         assert got == b"\x01\x02\x01\x01", got.hex()
+        got = mass_exchange(p, b"\x01\x01\x02" + login_bytes("busy", "x") + b"\x00")
+        assert got == b"\x01\x02\x01\x02", got.hex()
 
 
 # ---- the frozen 1.1 ABI, and ABI 1.2 -------------------------------------------

@@ -117,6 +117,8 @@ static int fixture_provider(void *arg, const struct mass_auth_query *q, struct m
 		return MASS_AUTH_PENDING;   /* the host's timeout decides; freed at unload */
 	if (q->user_len == 4 && memcmp(q->user, "deny", 4) == 0)
 		return MASS_AUTH_DENY;
+	if (q->user_len == 4 && memcmp(q->user, "busy", 4) == 0)
+		return MASS_AUTH_BUSY;      /* could not check now (ABI 1.2) */
 	return MASS_AUTH_DECLINE;
 }
 #endif

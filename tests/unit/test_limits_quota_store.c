@@ -26,6 +26,7 @@ static char dir[] = "/tmp/mass-test-quota-XXXXXX";
 static char file[sizeof(dir) + 16];
 static struct limits_class_table classes;
 static struct usage_table *t;
+static const struct trusted_policy strict = TRUSTED_POLICY_DEFAULT;
 
 static void setup(void)
 {
@@ -214,7 +215,7 @@ START_TEST(test_save_load)
 	usage_add(t, e, LIMITS_DOWN, 7 * MIB, 0, T0);
 	usage_get(t, "idle", 4, c, 0, T0);                 /* nothing used: not written */
 	ck_assert(usage_dirty(t));
-	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), 0);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), 0);
 	ck_assert(!usage_dirty(t));
 	ck_assert_str_eq(read_file(file), "mass-quota 1\nalice:month:1796083200:7340032\n");
 	ck_assert_int_eq(dir_entries(), 1);
@@ -227,17 +228,17 @@ START_TEST(test_save_load)
 	/* a restart: a new table, the same counts */
 	usage_destroy(t);
 	t = usage_create();
-	ck_assert_int_eq(quota_store_load(t, file, T0 + 3600, err, sizeof(err)), 1);
+	ck_assert_int_eq(quota_store_load(t, file, T0 + 3600, &strict, err, sizeof(err)), 1);
 	e = usage_get(t, "alice", 5, c, 0, T0 + 3600);
 	ck_assert_uint_eq(e->used, 7 * MIB);
 	/* a restart in the next month: the count is of a past period */
 	usage_destroy(t);
 	t = usage_create();
-	ck_assert_int_eq(quota_store_load(t, file, M0 + 31 * DAY, err, sizeof(err)), 1);
+	ck_assert_int_eq(quota_store_load(t, file, M0 + 31 * DAY, &strict, err, sizeof(err)), 1);
 	ck_assert_uint_eq(usage_get(t, "alice", 5, c, 0, M0 + 31 * DAY)->used, 0);
 	/* no file yet: 0, nothing restored */
 	unlink(file);
-	ck_assert_int_eq(quota_store_load(t, file, T0, err, sizeof(err)), 0);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -248,11 +249,11 @@ START_TEST(test_load_errors_and_stale)
 	snprintf(stale, sizeof(stale), "%s.tmp.AbC123", file);
 	write_file(stale, "partial");
 	write_file(file, "mass-quota 1\nalice:month:1796083200:1\nbroken\n");
-	ck_assert_int_eq(quota_store_load(t, file, T0, err, sizeof(err)), -1);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/quota:3: expected"));
 	ck_assert_int_eq(access(stale, F_OK), -1);           /* the crash's leftover is gone */
 	write_file(file, "mass-quota 1\n");
-	ck_assert_int_eq(quota_store_load(t, file, T0, err, sizeof(err)), 1);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), 1);
 }
 END_TEST
 
@@ -270,7 +271,7 @@ START_TEST(test_save_failures_keep_old_file)
 	char err[256];
 
 	usage_add(t, e, LIMITS_UP, 100, 0, T0);
-	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), 0);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), 0);
 	usage_add(t, e, LIMITS_UP, 100, 0, T0);
 	/*
 	 * An unwritable directory: reported, the old file kept, still dirty.
@@ -280,7 +281,7 @@ START_TEST(test_save_failures_keep_old_file)
 	chmod(dir, 0500);
 	if (geteuid() == 0)
 		ck_assert_int_eq(seteuid(65534), 0);
-	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), -1);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), -1);
 	if (getuid() == 0)
 		ck_assert_int_eq(seteuid(0), 0);
 	ck_assert_ptr_nonnull(strstr(err, "Permission denied"));
@@ -295,20 +296,68 @@ START_TEST(test_save_failures_keep_old_file)
 
 		snprintf(sub, sizeof(sub), "%s/sub", dir);
 		ck_assert_int_eq(mkdir(sub, 0700), 0);
-		ck_assert_int_eq(quota_store_save(t, sub, err, sizeof(err)), -1);
+		ck_assert_int_eq(quota_store_save(t, sub, &strict, err, sizeof(err)), -1);
 		ck_assert_ptr_nonnull(strstr(err, "Is a directory"));
 		ck_assert_int_eq(dir_entries(), 2);
 		rmdir(sub);
 	}
 	/* a directory that does not exist */
-	ck_assert_int_eq(quota_store_save(t, "/nonexistent-mass-dir/quota", err, sizeof(err)), -1);
+	ck_assert_int_eq(quota_store_save(t, "/nonexistent-mass-dir/quota", &strict, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-mass-dir/quota: "));
 	/* the directory fsync failing after the rename: a warning, the file replaced */
 	atomic_file_dir_fsync = failing_fsync;
-	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), 0);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), 0);
 	atomic_file_dir_fsync = fsync;
 	ck_assert_str_eq(read_file(file), "mass-quota 1\nbob:month:1796083200:200\n");
 	ck_assert(!usage_dirty(t));
+}
+END_TEST
+
+/*
+ * The quota file is opened like the users file (core/trusted_file.h): in a
+ * shared place another user's symlink or file would set anyone's usage.
+ */
+START_TEST(test_untrusted_file_refused)
+{
+	const struct trusted_policy lax = { false, (uid_t)-1 };
+	char err[256], target[sizeof(dir) + 16];
+
+	snprintf(target, sizeof(target), "%s/real", dir);
+	write_file(target, "mass-quota 1\nalice:month:1796083200:5\n");
+	chmod(target, 0600);
+	/* a final symlink: refused, named, nothing restored */
+	ck_assert_int_eq(symlink(target, file), 0);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, file));
+	ck_assert_uint_eq(usage_count(t), 0);
+	/* not strict: a warning, and loaded through the link */
+	ck_assert_int_eq(quota_store_load(t, file, T0, &lax, err, sizeof(err)), 1);
+	ck_assert_uint_eq(usage_count(t), 1);
+	unlink(file);
+	usage_destroy(t);
+	t = usage_create();
+	/* a group-writable file: refused, the message names the file and its mode */
+	write_file(file, "mass-quota 1\nalice:month:1796083200:5\n");
+	ck_assert_int_eq(chmod(file, 0620), 0);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, file));
+	ck_assert_ptr_nonnull(strstr(err, "0620"));
+	ck_assert_uint_eq(usage_count(t), 0);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &lax, err, sizeof(err)), 1);
+	ck_assert_uint_eq(usage_count(t), 1);
+	/* a directory others may write: the load and the rewrite are both refused */
+	ck_assert_int_eq(chmod(file, 0600), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(quota_store_load(t, file, T0, &strict, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, dir));
+	usage_add(t, usage_get(t, "alice", 5, monthly(), 0, T0), LIMITS_UP, 1, 0, T0);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, dir));
+	ck_assert_ptr_nonnull(strstr(err, "0777"));
+	ck_assert(usage_dirty(t));
+	ck_assert_str_eq(read_file(file), "mass-quota 1\nalice:month:1796083200:5\n");
+	ck_assert_int_eq(quota_store_save(t, file, &lax, err, sizeof(err)), 0);
+	chmod(dir, 0700);
 }
 END_TEST
 
@@ -328,10 +377,10 @@ START_TEST(test_image_many)
 		usage_add(t, e, LIMITS_DOWN, (uint64_t)i + 1, 0, T0);
 		usage_add(t, e, LIMITS_DOWN, 1000, 0, T0 + 2 * DAY);
 	}
-	ck_assert_int_eq(quota_store_save(t, file, err, sizeof(err)), 0);
+	ck_assert_int_eq(quota_store_save(t, file, &strict, err, sizeof(err)), 0);
 	usage_destroy(t);
 	t = usage_create();
-	ck_assert_int_eq(quota_store_load(t, file, T0 + 2 * DAY, err, sizeof(err)), 1);
+	ck_assert_int_eq(quota_store_load(t, file, T0 + 2 * DAY, &strict, err, sizeof(err)), 1);
 	ck_assert_uint_eq(usage_count(t), 2000);
 	for (int i = 0; i < 2000; i += 37) {
 		struct usage_entry *e;
@@ -358,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, test_load_errors_and_stale);
 	tcase_add_test(tc, test_save_failures_keep_old_file);
 	tcase_add_test(tc, test_image_many);
+	tcase_add_test(tc, test_untrusted_file_refused);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }

@@ -24,6 +24,8 @@
 #include "mass/mgmt.h"
 #include "mass/plugins.h"
 #include "mass/host.h"
+#include "mass/host_services.h"
+#include "mass/owner.h"
 #include "runtime.h"
 
 #define MAX_CONNS 4
@@ -147,7 +149,8 @@ static void assert_reply(const struct exchange *x, const void *want, size_t len)
 {
 	ck_assert_msg(x->eof, "the server did not close");
 	ck_assert_uint_eq(x->in_len, len);
-	ck_assert(memcmp(x->in, want, len) == 0);
+	ck_assert_msg(memcmp(x->in, want, len) == 0, "got %02x %02x %02x %02x", x->in[0],
+		      len > 1 ? x->in[1] : 0, len > 2 ? x->in[2] : 0, len > 3 ? x->in[3] : 0);
 }
 
 /* Logs in as admin, sends one request, expects `want` after the login replies. */
@@ -492,6 +495,64 @@ START_TEST(test_busy_is_not_a_wrong_password)
 }
 END_TEST
 
+/* A provider that cannot check now (ABI 1.2 MASS_AUTH_BUSY): "busy" at
+ * once, "later" from a timer, as pgsql does when the password queue is full. */
+static struct loop_timer busy_timer;
+static struct mass_auth *busy_pending;
+
+static void busy_later(struct loop *l, struct loop_timer *t)
+{
+	(void)l;
+	(void)t;
+	host_services()->auth_complete(busy_pending, MASS_AUTH_BUSY);
+}
+
+static int busy_provider(void *arg, const struct mass_auth_query *q, struct mass_auth *pending)
+{
+	(void)arg;
+	if (q->user_len == 4 && memcmp(q->user, "busy", 4) == 0)
+		return MASS_AUTH_BUSY;
+	if (q->user_len == 5 && memcmp(q->user, "later", 5) == 0)
+	{
+		busy_pending = pending;
+		loop_timer_start(loop, &busy_timer, 20, busy_later);
+		return MASS_AUTH_PENDING;
+	}
+	return MASS_AUTH_DECLINE;
+}
+
+/*
+ * A provider's BUSY is answered as the built-in full queue: login status
+ * 02, at once or later, and no failure counted against the source.
+ */
+START_TEST(test_provider_busy_is_not_a_wrong_password)
+{
+	struct host_owner *o = host_owner_new("busyp", NULL, NULL, NULL);
+	struct timeval t0, t1;
+	struct exchange *x;
+
+	ck_assert_ptr_nonnull(o);
+	host_services_start(loop);   /* the provider's PENDING timeout runs on it */
+	owner_enter(o);
+	ck_assert_ptr_nonnull(host_services()->auth_provider_add(MASS_AUTH_ADMIN, 0,
+								 busy_provider, NULL));
+	owner_enter(NULL);
+	for (int i = 0; i < 3; i++) {
+		x = talk("\x01\x01\x02" "\x01\x04" "busy" "\x02" "pw", 12);
+		assert_reply(x, "\x01\x02\x01\x02", 4);
+		x = talk("\x01\x01\x02" "\x01\x05" "later" "\x02" "pw", 13);
+		assert_reply(x, "\x01\x02\x01\x02", 4);
+	}
+	/* no penalty earned: a wrong password now is the source's first failure (250 ms) */
+	gettimeofday(&t0, NULL);
+	x = talk("\x01\x01\x02" "\x01\x05" "admin" "\x02" "px", 13);
+	gettimeofday(&t1, NULL);
+	assert_reply(x, "\x01\x02\x01\x01", 4);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000, 490);
+	host_owner_release(o);
+}
+END_TEST
+
 START_TEST(test_without_plugins)
 {
 	plugins_free(rt.plugins);
@@ -526,6 +587,7 @@ static Suite *mgmt_suite(void)
 	tcase_add_test(tc, test_stalled_dropped);
 	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_without_plugins);
+	tcase_add_test(tc, test_provider_busy_is_not_a_wrong_password);
 	tcase_add_test(tc, test_busy_is_not_a_wrong_password);
 	suite_add_tcase(s, tc);
 	return s;

@@ -453,7 +453,7 @@ typedef void mass_watch_fn(void *arg, struct mass_watch *watch, int fd, int even
  * authentication stage (the loop keeps running) until it calls
  * auth_complete() on the handle, at most timeout_ms (as given to
  * auth_provider_add). A timeout, a provider's fini, or any verdict other
- * than ALLOW, DENY or DECLINE is a login failure, logged as
+ * than ALLOW, DENY, DECLINE or (1.2) BUSY is a login failure, logged as
  * "plugin NAME: authentication of USER: REASON". Each decision by a
  * provider is logged at debug level.
  */
@@ -466,7 +466,14 @@ enum mass_auth_verdict {
 	MASS_AUTH_ALLOW = 0,        /* the credentials are good */
 	MASS_AUTH_DENY = 1,         /* they are not: the login fails */
 	MASS_AUTH_DECLINE = 2,      /* not mine: ask the next provider */
-	MASS_AUTH_PENDING = 3       /* only as a provider's return: complete later */
+	MASS_AUTH_PENDING = 3,      /* only as a provider's return: complete later */
+	/* ABI 1.2: the provider could not check now (the host's password
+	 * service refused the job: its queue is full). Answered as the
+	 * built-in store answers a full queue: a SOCKS login is closed
+	 * without a status, a MASS login gets status 01 02 ("busy"); never
+	 * a wrong password, and no source earns a login delay. A 1.1 host
+	 * treats it as "not a verdict" (a failure). */
+	MASS_AUTH_BUSY = 4
 };
 
 /* What a provider is asked. The pointers are valid for the call only. */
@@ -719,8 +726,9 @@ struct mass_host {
 						   mass_auth_fn *fn, void *arg);
 	/* Removes a provider; logins it left pending fail now. NULL: no-op. */
 	void (*auth_provider_remove)(struct mass_provider *p);
-	/* Completes a PENDING answer with MASS_AUTH_ALLOW, MASS_AUTH_DENY or
-	 * MASS_AUTH_DECLINE, and frees pending. Call it exactly once. */
+	/* Completes a PENDING answer with MASS_AUTH_ALLOW, MASS_AUTH_DENY,
+	 * MASS_AUTH_DECLINE or (1.2) MASS_AUTH_BUSY, and frees pending. Call
+	 * it exactly once. */
 	void (*auth_complete)(struct mass_auth *pending, int verdict);
 
 	/* --- loop services: timers --- */
