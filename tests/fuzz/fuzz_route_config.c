@@ -17,7 +17,8 @@ static struct egress_spec eg;
 
 static void fuzz_upstream(const char *value)
 {
-	char err[256] = "", s[300];
+	char err[256] = "", s[300], s2[300];
+	struct upstream_parent alt;
 
 	if (upstream_parse(value, &up, err, sizeof(err)) < 0) {
 		FUZZ_CHECK(err[0] != '\0');
@@ -31,8 +32,16 @@ static void fuzz_upstream(const char *value)
 		FUZZ_CHECK(p->port > 0 && p->host[0] != '\0');
 		FUZZ_CHECK(p->proto == UPSTREAM_SOCKS5 || p->proto == UPSTREAM_HTTP);
 		upstream_parent_str(p, s, sizeof(s));
-		if (strlen(p->pass) >= 8)
-			FUZZ_CHECK(strstr(s, p->pass) == NULL || strstr(p->host, p->pass) != NULL);
+		/* the text never depends on the credentials: the same with
+		 * others in their place (a password may still happen to be a
+		 * piece of "[host]:port", which is no leak) */
+		memcpy(&alt, p, sizeof(alt));
+		for (char *c = alt.pass; *c != '\0'; c++)
+			*c = *c == 'Q' ? 'R' : 'Q';
+		for (char *c = alt.user; *c != '\0'; c++)
+			*c = *c == 'Q' ? 'R' : 'Q';
+		upstream_parent_str(&alt, s2, sizeof(s2));
+		FUZZ_CHECK(strcmp(s, s2) == 0);
 	}
 }
 
