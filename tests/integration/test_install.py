@@ -175,7 +175,10 @@ def account_script(install_args, times=2):
     prefix = tempfile.mkdtemp(prefix="mass-prefix-")
     args = " ".join("'%s'" % a for a in ["prefix=" + prefix,
                                            "sysusersdir=" + prefix + "/lib/sysusers.d",
-                                           "systemdsystemunitdir=" + prefix + "/lib/systemd/system"]
+                                           "systemdsystemunitdir=" + prefix + "/lib/systemd/system",
+                                           # as configured by default, also in a build
+                                           # configured without it (make distcheck's)
+                                           "SERVICE_ACCOUNT=yes"]
                     + install_args)
     make_cmd = "'%s' -s -C '%s' install %s" % (MAKE, TOP_BUILDDIR, args)
     script = "\n".join(["echo == install %d; %s" % (i + 1, make_cmd) for i in range(times)] + [
