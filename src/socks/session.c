@@ -1635,14 +1635,29 @@ static bool session_udp_permit(void *owner, const char *name, uint16_t port,
 	return false;
 }
 
-/* Each datagram of a limited user takes from its bucket (dropped when empty). */
+static void session_limits_wake(struct loop *loop, struct loop_timer *t);
+static void session_limits_close_user(struct socks_ctx *ctx, const struct session *self);
+
+/*
+ * Each datagram of a limited user takes from its bucket (dropped when
+ * empty). A quota used up under quota_action = close ends the association
+ * and the user's other sessions, in the loop's next round (never under
+ * the association's own callback).
+ */
 static bool session_udp_meter(void *owner, int dir, size_t len)
 {
 	struct session *s = owner;
+	bool pass;
 
-	return s->lim == NULL ||
-	       socks_limits_datagram(s->ctx, s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
+	if (s->lim == NULL)
+		return true;
+	pass = socks_limits_datagram(s->ctx, s->lim, dir ? RELAY_TO_CLIENT : RELAY_TO_UPSTREAM,
 				     len);
+	if (s->lim->quota_close && !loop_timer_armed(&s->lim->wake)) {
+		session_limits_close_user(s->ctx, s);
+		loop_timer_start(s->ctx->loop, &s->lim->wake, 0, session_limits_wake);
+	}
+	return pass;
 }
 
 /* The association runs until the control connection ends (ST_UDP reads it to EOF). */

@@ -288,10 +288,14 @@ bool socks_limits_datagram(struct socks_ctx *ctx, struct socks_limit *l, int dir
 {
 	struct bucket *b = l->relay.bucket[dir];
 	uint64_t now = socks_limits_now_ns();
+	bool crossed;
 
 	socks_limits_prepare(ctx, l);
-	if (l->relay.quota_left < len)
+	if (l->relay.quota_left < len) {
+		/* quota_left is finite only under quota_action = close */
+		l->quota_close = true;
 		return false;
+	}
 	if (b != NULL && bucket_limited(b)) {
 		uint64_t got = bucket_take(b, now, len);
 
@@ -302,9 +306,11 @@ bool socks_limits_datagram(struct socks_ctx *ctx, struct socks_limit *l, int dir
 		}
 	}
 	l->counted[dir] += len;
-	(void)usage_add(ctx->live.limits.usage, l->entry,
-			dir == RELAY_TO_UPSTREAM ? LIMITS_UP : LIMITS_DOWN, len, now,
-			socks_limits_now_s(ctx));
+	crossed = usage_add(ctx->live.limits.usage, l->entry,
+			    dir == RELAY_TO_UPSTREAM ? LIMITS_UP : LIMITS_DOWN, len, now,
+			    socks_limits_now_s(ctx));
+	if (crossed && l->entry->cls != NULL && l->entry->cls->action == LIMITS_CLOSE)
+		l->quota_close = true;   /* this one goes; the association ends */
 	return true;
 }
 

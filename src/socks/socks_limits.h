@@ -144,7 +144,9 @@ uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l);
 /*
  * Takes len bytes of a UDP datagram in direction dir (RELAY_TO_UPSTREAM or
  * RELAY_TO_CLIENT) from the user's bucket and counts them. Returns false
- * when the datagram must be dropped (bucket empty or quota used up).
+ * when the datagram must be dropped (bucket empty or quota used up). Under
+ * quota_action = close, a datagram that finds the quota used up, or uses
+ * it up, sets l->quota_close: the caller ends the association.
  */
 bool socks_limits_datagram(struct socks_ctx *ctx, struct socks_limit *l, int dir,
 			   size_t len);

@@ -304,6 +304,51 @@ def test_udp_datagrams_take_from_the_bucket():
     target.close()
 
 
+def test_udp_quota_close_ends_association():
+    """quota_action = close on UDP: the datagram that uses up a 32 KiB quota
+    ends the association (its control connection is closed by the proxy);
+    the next UDP ASSOCIATE gets REP 02."""
+    target = UdpEcho()
+    ini = "[class dq]\nquota = 32K\nquota_action = close\n"
+    with Proxy(ini, auth=True, users={"dq": "pw class=dq"}) as p:
+        ctl, rep, atyp, addr, bport = socks_connect(p.port, "0.0.0.0", 0, "dq", "pw", cmd=3)
+        assert rep == 0, rep
+        relay = (socket.inet_ntop(socket.AF_INET, addr), bport)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        u.settimeout(0.5)
+        head = b"\x00\x00\x00" + request_bytes("127.0.0.1", target.port)[3:]
+        echoed = 0
+        ctl.settimeout(0.05)
+        closed = False
+        for _ in range(64):             # 64 KiB offered, each echoed: 4x the quota
+            u.sendto(head + bytes(1024), relay)
+            try:
+                echoed += len(u.recv(2048)) - len(head)
+            except socket.timeout:
+                pass
+            try:
+                closed = ctl.recv(1) == b""
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+            if closed:
+                break
+        print("   %d bytes echoed before the association ended" % echoed)
+        ctl.settimeout(TIMEOUT)
+        if not closed:
+            assert ctl.recv(1) == b"", "the control connection is still open"
+        # one direction's datagrams count towards 32 KiB with the other's
+        assert echoed <= 32 * 1024, echoed
+        s, rep, _, _, _ = socks_connect(p.port, "0.0.0.0", 0, "dq", "pw", cmd=3)
+        assert rep == 2, rep
+        s.close()
+        u.close()
+        ctl.close()
+    target.close()
+
+
 def test_quota_throttle():
     """quota_action = throttle: past the quota the user goes on at
     quota_throttle_rate (64 KiB/s) instead of being cut off."""
@@ -502,6 +547,7 @@ if __name__ == "__main__":
         test_three_sessions_then_rep_02,
         test_sessions_per_address,
         test_udp_datagrams_take_from_the_bucket,
+        test_udp_quota_close_ends_association,
         test_quota_throttle,
         test_quota_stops_transfer_then_rep_02,
         test_quota_survives_kill_9,
