@@ -55,7 +55,8 @@
  * trip) of traffic per instance. While the database is down, the drained
  * bytes are kept and added once it answers again, and the host goes on
  * enforcing on the last total plus everything counted since
- * (pgsql_quota.h).
+ * (pgsql_quota.h). Rows no period can count any more (a slot over
+ * PG_USAGE_KEEP_DAYS old by the database's clock) are deleted once an hour.
  *
  * libpq resolves a host name given in conninfo with a blocking
  * getaddrinfo() inside PQconnectStart, so a conninfo whose host is a name
@@ -91,6 +92,8 @@
 #define PG_IDLE_MS 10000         /* an idle link is probed this often */
 #define PG_SYNC_DEFAULT_S 2      /* quota_sync: usage shared this often... */
 #define PG_SYNC_MAX_S 5          /* ...at least every 5 s (issue 20) */
+#define PG_USAGE_KEEP_DAYS 400   /* usage rows kept: a rolling period is 366 days at most */
+#define PG_PRUNE_EVERY_MS (3600u * 1000u) /* older rows are deleted this often */
 
 /* One line in the daemon's log, for this load (the host escapes it). */
 #define PG_LOG(ctx, level, ...) (ctx)->host->log_ctx((ctx), (level), __VA_ARGS__)
@@ -112,7 +115,8 @@ enum pg_op_kind {
 	PG_OP_PING,   /* an empty statement on an idle link (the watchdog) */
 	PG_OP_USAGE,  /* the fleet's quotas: usage added, totals read (pgsql_quota.h) */
 	PG_OP_RESET,  /* a quota reset here: the period's rows deleted */
-	PG_OP_CLASS   /* 18's UPDATE of the class column, reply deferred */
+	PG_OP_CLASS,  /* 18's UPDATE of the class column, reply deferred */
+	PG_OP_PRUNE   /* the usage rows of periods over a year old deleted */
 };
 
 /* One statement, queued or in flight (the head of pg.ops). */
@@ -130,6 +134,7 @@ struct pg_op {
 	char message[160];              /* for the log */
 	struct pg_user *rows;           /* LOAD/ROW: what the result held */
 	size_t nrows;
+	unsigned long deleted;          /* PRUNE: the rows it deleted */
 };
 TAILQ_HEAD(pg_ops, pg_op);
 
@@ -154,7 +159,7 @@ struct pg {
 	char table[PG_TABLE_MAX + 1];
 	char channel[PG_TABLE_MAX + 16];
 	char *sql_setup, *sql_load, *sql_row, *sql_add, *sql_del, *sql_usage, *sql_reset;
-	char *sql_class;
+	char *sql_class, *sql_prune;
 
 	enum pg_state state;
 	PGconn *conn;
@@ -175,6 +180,7 @@ struct pg {
 	struct pg_quotas quotas;        /* the fleet's quotas (pgsql_quota.h) */
 	bool quota_queued;              /* a USAGE statement is queued or in flight */
 	bool quota_full;                /* the table was full (logged once) */
+	uint64_t pruned_ms;             /* when a PRUNE was last queued (0: not yet) */
 	unsigned sync_s;                /* quota_sync */
 };
 
@@ -620,6 +626,9 @@ static void pg_kick(struct mass_ctx *ctx)
 		params[1] = op->hash[0] ? op->hash : NULL;
 		ok = PQsendQueryParams(pg->conn, pg->sql_class, 2, NULL, params, NULL, NULL, 0);
 		break;
+	case PG_OP_PRUNE:
+		ok = PQsendQuery(pg->conn, pg->sql_prune);
+		break;
 	case PG_OP_RESET: {
 		const char *rp[3] = { op->name, op->since, op->start };
 
@@ -727,6 +736,8 @@ static void pg_op_result(struct mass_ctx *ctx, struct pg_op *op, PGresult *res)
 		op->done = true;
 	else if (op->kind == PG_OP_DEL || op->kind == PG_OP_CLASS)
 		op->done = strcmp(PQcmdTuples(res), "1") == 0;
+	else if (op->kind == PG_OP_PRUNE)
+		op->deleted = strtoul(PQcmdTuples(res), NULL, 10);
 }
 
 /* A LOAD replaces the copy with rows (sorted): the host is told every class
@@ -896,6 +907,15 @@ static int pg_op_finish(struct mass_ctx *ctx, struct pg_op *op)
 		break;
 	case PG_OP_RESET:
 		pg_reset_finish(ctx, op);
+		break;
+	case PG_OP_PRUNE:
+		if (!ok)
+			PG_LOG(ctx, MASS_LOG_WARN, "table %s_usage: deleting old periods failed: %s "
+			       "(SQLSTATE %s); tried again in an hour", pg->table, op->message,
+			       op->sqlstate);
+		else if (op->deleted > 0)
+			PG_LOG(ctx, MASS_LOG_INFO, "table %s_usage: %lu rows of periods over a year "
+			       "old deleted", pg->table, op->deleted);
 		break;
 	case PG_OP_CLASS:
 		pg_class_finish(ctx, op);
@@ -1222,6 +1242,26 @@ static void pg_sync_resets(struct mass_ctx *ctx)
 	}
 }
 
+/*
+ * Once an hour (the first at the first sync), the rows of TABLE_usage no
+ * period can count any more are deleted: their slot began before any
+ * quota period could (a rolling period is at most PERIOD_ROLLING_MAX, 366
+ * days), by the database's clock, which every instance shares.
+ */
+static void pg_sync_old(struct mass_ctx *ctx)
+{
+	struct pg *pg = ctx->state;
+	uint64_t now = ctx->host->now_ms();
+	struct pg_op *op;
+
+	if (pg->pruned_ms != 0 && now - pg->pruned_ms < PG_PRUNE_EVERY_MS)
+		return;
+	if ((op = pg_op_new(PG_OP_PRUNE)) == NULL)
+		return;
+	pg->pruned_ms = now ? now : 1;
+	pg_op_queue(pg, op);
+}
+
 /* usage_drain: bytes the host counted since the last sync. */
 static void pg_sync_drained(struct mass_ctx *ctx, void *arg, const char *user, size_t len,
 			    int64_t period_start, uint64_t bytes)
@@ -1256,6 +1296,7 @@ static void pg_sync(struct mass_ctx *ctx, void *arg, struct mass_timer *t)
 	pg_quota_prune(&pg->quotas);
 	if (pg->state == PG_UP) {
 		pg_sync_resets(ctx);
+		pg_sync_old(ctx);
 		pg_kick(ctx);
 	}
 	if (pg->state != PG_UP || pg->quota_queued || pg->quotas.len == 0 ||
@@ -1646,8 +1687,11 @@ static int pg_sql_make(struct pg *pg)
 	pg->sql_class = pg_sprintf("UPDATE %s SET class = $2 WHERE name = $1", t);
 	pg->sql_reset = pg_sprintf("DELETE FROM %s_usage WHERE name = $1 AND period_start >= $2"
 				   " AND period_start <= $3", t);
+	pg->sql_prune = pg_sprintf("DELETE FROM %s_usage WHERE period_start <"
+				   " extract(epoch FROM now())::bigint - %d", t,
+				   PG_USAGE_KEEP_DAYS * 86400);
 	return pg->sql_setup && pg->sql_load && pg->sql_row && pg->sql_add && pg->sql_del &&
-	       pg->sql_usage && pg->sql_reset && pg->sql_class ? 0 : -1;
+	       pg->sql_usage && pg->sql_reset && pg->sql_class && pg->sql_prune ? 0 : -1;
 }
 
 
@@ -1740,6 +1784,7 @@ static void pg_free(struct mass_ctx *ctx)
 	free(pg->sql_add);
 	free(pg->sql_del);
 	free(pg->sql_usage);
+	free(pg->sql_prune);
 	free(pg->sql_reset);
 	free(pg->sql_class);
 	pg_quota_free(&pg->quotas);

@@ -78,7 +78,8 @@ def users_of(p):
 
 
 def test_instances_connect_and_create_the_table():
-    global A, B, ECHO
+    global A, B, ECHO, START
+    START = time.monotonic()
     ECHO = EchoServer()
     A = instance(PG, cache=os.path.join(PG.dir, "a.cache"))  # B has none
     B = instance(PG)
@@ -124,6 +125,29 @@ def test_setup_adds_the_class_column_to_an_older_table():
     finally:
         assert c.stop() == 0
     PG.psql("DROP TABLE old_users, old_users_usage")
+
+
+def test_usage_rows_of_periods_over_a_year_old_are_deleted():
+    """The usage table does not grow for ever: an instance deletes, at its
+    first sync, the rows of slots that began over 400 days ago (no period,
+    a rolling 366 days included, can count them), and keeps the others.
+    A and B, up since the first test, did so at their own first sync."""
+    time.sleep(max(0.0, START + 3 - time.monotonic()))   # quota_sync is 2 s
+    now = int(time.time())
+    for name, start in (("old1", now - 401 * 86400), ("old2", now - 900 * 86400),
+                        ("recent", now - 366 * 86400), ("today", now - now % 86400)):
+        PG.psql("INSERT INTO socks_users_usage (name, period_start, used) "
+                "VALUES ('%s', %d, 1000)" % (name, start))
+    c = instance(PG)
+    try:
+        wait_for(lambda: PG.psql("SELECT count(*) FROM socks_users_usage WHERE name LIKE 'old%'")
+                 == "0", "the old rows deleted", timeout=10)
+        assert PG.psql("SELECT string_agg(name, ',' ORDER BY name) FROM socks_users_usage "
+                       "WHERE name IN ('recent', 'today')") == "recent,today"
+        wait_for(lambda: "2 rows of periods over a year old deleted" in c.stderr(), "the log line")
+    finally:
+        assert c.stop() == 0
+    PG.psql("DELETE FROM socks_users_usage WHERE name IN ('recent', 'today')")
 
 
 def test_add_on_a_logs_in_on_b_within_1s():
@@ -427,6 +451,7 @@ def main():
         rc = run([test_instances_connect_and_create_the_table,
                   test_an_account_without_create_works_once_the_table_exists,
                   test_setup_adds_the_class_column_to_an_older_table,
+                  test_usage_rows_of_periods_over_a_year_old_are_deleted,
                   test_add_on_a_logs_in_on_b_within_1s,
                   test_a_tunnel_through_b_with_a_pgsql_user,
                   test_duplicate_and_unknown_answer_01,
