@@ -264,11 +264,19 @@ static uint64_t socks_limits_wait_bucket(struct bucket *b, uint64_t now)
 			  b->rate);
 }
 
+/*
+ * The slack of b in milliseconds: how late a wake may come before the cap
+ * at burst loses tokens (the quarter of the burst left at the target).
+ */
+static uint64_t socks_limits_slack_ms(const struct bucket *b)
+{
+	return (b->burst / 4) / (b->rate / 1000 + 1);
+}
+
 uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l)
 {
-	uint64_t now = socks_limits_now_ns(), wait = 0;
+	uint64_t now = socks_limits_now_ns(), wait = 0, grid = SOCKS_LIMITS_GRID_MS;
 
-	(void)ctx;
 	for (int d = 0; d < 2; d++) {
 		struct bucket *b = l->relay.bucket[d];
 
@@ -277,9 +285,22 @@ uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l)
 
 			if (wait == 0 || (w > 0 && w < wait))
 				wait = w;
+			if (socks_limits_slack_ms(b) / 2 < grid)
+				grid = socks_limits_slack_ms(b) / 2;
 		}
 	}
 	wait = (wait + 999999) / 1000000;
+	/*
+	 * On the loop's clock, the wake is rounded up to the grid, so that the
+	 * tunnels of many users stopped at about the same time resume in one
+	 * loop round rather than one wakeup each; never by more than half the
+	 * slack, so the rate loses nothing.
+	 */
+	if (grid > 1 && ctx->loop != NULL) {
+		uint64_t at = loop_now_ms(ctx->loop) + wait;
+
+		wait += (grid - at % grid) % grid;
+	}
 	return wait ? wait : 1;
 }
 

@@ -138,7 +138,13 @@ void socks_limits_prepare(struct socks_ctx *ctx, struct socks_limit *l);
 bool socks_limits_account(struct socks_ctx *ctx, struct socks_limit *l,
 			  const uint64_t bytes[2]);
 
-/* Milliseconds until a stopped relay direction may move again (at least 1). */
+/*
+ * Milliseconds until a stopped relay direction may move again (at least 1),
+ * its end rounded up to a grid of SOCKS_LIMITS_GRID_MS on the loop's clock
+ * (finer when the bucket's burst leaves less slack): stopped tunnels wake
+ * together, in one loop round.
+ */
+#define SOCKS_LIMITS_GRID_MS 16
 uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l);
 
 /*
