@@ -430,12 +430,34 @@ def wait_for(pred, what="the condition", timeout=TIMEOUT):
     raise AssertionError("timed out waiting for " + what)
 
 
+# isolate() gives the namespace the ephemeral range EPHEMERAL; free_port()
+# hands out ports above it, so a port-0 bind made later (socks5d's own
+# listeners, any client's connect) can never take a port handed out before
+# its user binds it: socks5d's SOCKS listener once took the port a test had
+# picked for the exporter, which then failed to listen.
+EPHEMERAL = (16384, 40959)
+FREE_PORTS = (41000, 60999)
+_handed_out = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A TCP port nothing on loopback holds now, never handed out before by
+    this process, outside the namespace's ephemeral range."""
+    import random
+    for _ in range(10000):
+        p = random.randint(*FREE_PORTS)
+        if p in _handed_out:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _handed_out.add(p)
+        return p
+    raise OSError("no free port in %d-%d" % FREE_PORTS)
 
 
 def recv_exact(s, n, timeout=TIMEOUT):
@@ -571,11 +593,13 @@ def sha(data):
 def isolate():
     """As root, re-runs this test in a network namespace of its own holding only
     loopback: nothing else on the machine (a benchmark filling the ephemeral
-    port range, say) can disturb it, and nothing it sends can leave."""
+    port range, say) can disturb it, and nothing it sends can leave. Its
+    ephemeral range is EPHEMERAL, below the ports free_port() hands out."""
     if os.geteuid() != 0 or os.environ.get("MASS_NETNS") or os.environ.get("MASS_NO_NETNS"):
         return
     env = dict(os.environ, MASS_NETNS="1")
-    cmd = "ip link set lo up && exec \"$0\" \"$@\""
+    cmd = ("ip link set lo up && echo %d %d > /proc/sys/net/ipv4/ip_local_port_range && "
+           "exec \"$0\" \"$@\"" % EPHEMERAL)
     try:
         r = subprocess.run(["unshare", "-n", "sh", "-c", cmd, sys.executable] + sys.argv, env=env)
     except FileNotFoundError:
