@@ -232,17 +232,26 @@ def test_sysusers_file_installed():
     shutil.rmtree(DEST)
 
 
-def test_install_as_root_creates_the_account_once():
-    """Twice in a row: the account made by the first, left alone by the second."""
-    sysusers = shutil.which("systemd-sysusers")
-    r = in_private_etc(account_script([]))
+def installs_as_root(**env):
+    """Installs twice as root in a private /etc (env for make); checks the
+    account and returns (the "created" lines, the output), or None: skipped."""
+    r = in_private_etc(account_script([]), **env)
     if r is None:
         print("SKIP: needs root and unshare -m (a private /etc)")
-        return
+        return None
     rc, out = r
     assert rc == 0, out
     check_account(out)
-    made = [l for l in out.splitlines() if "created the system user" in l]
+    return [l for l in out.splitlines() if "created the system user" in l], out
+
+
+def test_install_as_root_creates_the_account_once():
+    """Twice in a row: the account made by the first, left alone by the second."""
+    sysusers = shutil.which("systemd-sysusers")
+    r = installs_as_root()
+    if r is None:
+        return
+    made, out = r
     assert len(made) == 1, out  # by the first install only
     if sysusers:
         assert "systemd-sysusers" in made[0], made
@@ -254,14 +263,10 @@ def test_install_as_root_falls_back_to_useradd():
     if shutil.which("useradd") is None:
         print("SKIP: useradd not installed")
         return
-    r = in_private_etc(account_script([]), MASS_SYSUSERS="")
+    r = installs_as_root(MASS_SYSUSERS="")
     if r is None:
-        print("SKIP: needs root and unshare -m (a private /etc)")
         return
-    rc, out = r
-    assert rc == 0, out
-    check_account(out)
-    made = [l for l in out.splitlines() if "created the system user" in l]
+    made, out = r
     assert len(made) == 1 and "useradd --system" in made[0], out
 
 
