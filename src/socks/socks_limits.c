@@ -282,11 +282,12 @@ uint64_t socks_limits_wait_ms(struct socks_ctx *ctx, struct socks_limit *l)
 
 		if (l->relay.stopped[d] && b != NULL && bucket_limited(b)) {
 			uint64_t w = socks_limits_wait_bucket(b, now);
+			uint64_t half_slack = socks_limits_slack_ms(b) / 2;
 
 			if (wait == 0 || (w > 0 && w < wait))
 				wait = w;
-			if (socks_limits_slack_ms(b) / 2 < grid)
-				grid = socks_limits_slack_ms(b) / 2;
+			if (half_slack < grid)
+				grid = half_slack;
 		}
 	}
 	wait = (wait + 999999) / 1000000;
