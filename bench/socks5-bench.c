@@ -1,6 +1,6 @@
 /* socks5-bench: SOCKS5 load generator and its loopback target.
  *
- *   socks5-bench serve                     echo, sink and source targets
+ *   socks5-bench serve [--pace BYTES]      echo, sink, source (and paced) targets
  *   socks5-bench ports N                   N free loopback TCP ports
  *   socks5-bench tps  (--proxy H:P | --direct) --target H:P [options]
  *   socks5-bench bulk (--proxy H:P | --direct) --target H:P [options]
@@ -23,7 +23,10 @@
  * got without a half-close (some proxies close both directions on the first
  * EOF, and some starve the reverse direction while data flows, which is why
  * the sender stops at the end and waits for the final count); the source
- * port sends without end; the http port answers every GET /cl/SIZE with
+ * port sends without end; with --pace RATE, the paced port sends RATE
+ * bytes a second in a quarter of a second's worth at a time (a server that
+ * paces itself, the same traffic as a tunnel rate-limited by the proxy with
+ * its default burst); the http port answers every GET /cl/SIZE with
  * SIZE bytes after a Content-Length and GET /chunked/SIZE/K with SIZE bytes
  * in chunks of K, kept alive, headers ignored.
  *
@@ -127,6 +130,7 @@ struct bench {
 	const char *admin, *admin_pass;
 	const char *path, *basic;               /* http: what to GET, with which login */
 	int requests;                           /* http: GETs per connection */
+	double pace;                            /* serve: the paced target's bytes/s (0: none) */
 	int draining;          /* bulk up: stopped writing, waiting for counts */
 
 	int ep;
@@ -1076,7 +1080,7 @@ static int bench_run_idle(struct bench *b)
 /* ------------------------------------------------------------------ */
 /* serve: the targets                                                  */
 
-enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE, SK_HTTP };
+enum bench_skind { SK_LISTEN, SK_ECHO, SK_RR, SK_SINK, SK_SOURCE, SK_HTTP, SK_PACED };
 
 /* Level-triggered; each wakeup does at most BENCH_BUDGET reads or writes. */
 struct bench_sconn {
@@ -1089,6 +1093,8 @@ struct bench_sconn {
 	unsigned char ack[8];
 	size_t ackoff;                 /* 8: no acknowledgement in flight */
 	struct bench_http_resp *http;  /* http: the request being read, the response sent */
+	uint64_t t0;                   /* paced: when it was accepted (µs); count: bytes sent */
+	struct bench_sconn *next;      /* paced: the server's list */
 };
 
 /* http: one response in progress (and the request bytes read so far). */
@@ -1105,12 +1111,19 @@ struct bench_http_resp {
 
 struct bench_server {
 	int ep;
+	double pace;                   /* the paced target's bytes/s */
+	struct bench_sconn *paced;     /* its connections */
 	unsigned char buf[256 * 1024];
 	unsigned char blob[BENCH_BLOB];
 };
 
 static void bench_sclose(struct bench_server *sv, struct bench_sconn *s)
 {
+	for (struct bench_sconn **pp = &sv->paced; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
 	epoll_ctl(sv->ep, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	free(s->pend);
@@ -1240,6 +1253,51 @@ static int bench_serve_source(struct bench_server *sv, struct bench_sconn *s)
 			return bench_would_block() ? 0 : -1;
 	}
 	return 0;
+}
+
+/* paced: a quarter of a second's worth at a time. */
+static uint64_t bench_pace_chunk(const struct bench_server *sv)
+{
+	return (uint64_t)(sv->pace / 4) > 0 ? (uint64_t)(sv->pace / 4) : 1;
+}
+
+/* paced: when the connection may send its next chunk (µs): a chunk is owed
+ * up front, then pace bytes a second. */
+static uint64_t bench_pace_due(const struct bench_server *sv, const struct bench_sconn *s)
+{
+	return s->t0 + (uint64_t)((double)s->count * 1e6 / sv->pace);
+}
+
+/* paced: sends what is owed by now (a whole chunk once one is due); waits
+ * for room when the socket is full. Returns -1 when the connection is gone. */
+static int bench_serve_paced(struct bench_server *sv, struct bench_sconn *s, uint64_t now)
+{
+	uint64_t chunk = bench_pace_chunk(sv);
+	uint64_t owed = (uint64_t)((double)(now - s->t0) * sv->pace / 1e6) + chunk;
+
+	while (owed > s->count && owed - s->count >= (s->events & EPOLLOUT ? 1 : chunk)) {
+		uint64_t left = owed - s->count;
+		ssize_t n = send(s->fd, sv->blob, left < BENCH_BLOB ? (size_t)left : BENCH_BLOB,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return bench_would_block() ? bench_swant(sv, s, EPOLLIN | EPOLLOUT) : -1;
+		s->count += (uint64_t)n;
+	}
+	return bench_swant(sv, s, EPOLLIN);
+}
+
+/* paced: what the client sends is read and dropped, its EOF ends the
+ * connection; room in a full socket resumes the sending. */
+static int bench_serve_paced_event(struct bench_server *sv, struct bench_sconn *s, uint32_t events)
+{
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		ssize_t n = recv(s->fd, sv->buf, sizeof(sv->buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && !bench_would_block()))
+			return -1;
+	}
+	return events & EPOLLOUT ? bench_serve_paced(sv, s, bench_now_us()) : 0;
 }
 
 /* Parses the request in h->req (complete: ends with a blank line) and
@@ -1380,6 +1438,11 @@ static void bench_serve_accept(struct bench_server *sv, struct bench_sconn *l)
 		s->kind = l->child;
 		s->ackoff = 8;
 		s->events = s->kind == SK_SOURCE ? EPOLLIN | EPOLLOUT : EPOLLIN;
+		if (s->kind == SK_PACED) {
+			s->t0 = bench_now_us();
+			s->next = sv->paced;
+			sv->paced = s;
+		}
 		ev.events = s->events;
 		ev.data.ptr = s;
 		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -1418,7 +1481,7 @@ static int bench_serve_listen(int ep, enum bench_skind child, const char *name)
 	return 0;
 }
 
-static int bench_serve(double duration)
+static int bench_serve(double duration, double pace)
 {
 	static struct bench_server sv;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1427,17 +1490,29 @@ static int bench_serve(double duration)
 	if (ep < 0)
 		return 1;
 	sv.ep = ep;
+	sv.pace = pace;
 	memset(sv.blob, 'x', BENCH_BLOB);
 	if (bench_serve_listen(ep, SK_ECHO, "echo") < 0 ||
 	    bench_serve_listen(ep, SK_RR, "rr") < 0 ||
 	    bench_serve_listen(ep, SK_SINK, "sink") < 0 ||
 	    bench_serve_listen(ep, SK_SOURCE, "source") < 0 ||
-	    bench_serve_listen(ep, SK_HTTP, "http") < 0)
+	    bench_serve_listen(ep, SK_HTTP, "http") < 0 ||
+	    (pace > 0 && bench_serve_listen(ep, SK_PACED, "paced") < 0))
 		return 1;
 	fflush(stdout);
 	while (!bench_stop && bench_now_us() < end) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(ep, evs, 256, 200);
+		uint64_t now = bench_now_us(), wait = 200000;
+		int n;
+
+		/* paced: wake for the first chunk due */
+		for (struct bench_sconn *s = sv.paced; s != NULL; s = s->next) {
+			uint64_t due = bench_pace_due(&sv, s);
+
+			if (!(s->events & EPOLLOUT))
+				wait = due <= now ? 0 : due - now < wait ? due - now : wait;
+		}
+		n = epoll_wait(ep, evs, 256, (int)((wait + 999) / 1000));
 
 		for (int i = 0; i < n; i++) {
 			struct bench_sconn *s = evs[i].data.ptr;
@@ -1450,8 +1525,17 @@ static int bench_serve(double duration)
 			case SK_SINK: r = bench_serve_sink(&sv, s); break;
 			case SK_SOURCE: r = bench_serve_source(&sv, s); break;
 			case SK_HTTP: r = bench_serve_http(&sv, s); break;
+			case SK_PACED: r = bench_serve_paced_event(&sv, s, evs[i].events); break;
 			}
 			if (r < 0)
+				bench_sclose(&sv, s);
+		}
+		for (struct bench_sconn *s = sv.paced, *next; s != NULL; s = next) {
+			uint64_t t = bench_now_us();
+
+			next = s->next;
+			if (!(s->events & EPOLLOUT) && bench_pace_due(&sv, s) <= t &&
+			    bench_serve_paced(&sv, s, t) < 0)
 				bench_sclose(&sv, s);
 		}
 	}
@@ -1978,7 +2062,7 @@ static int bench_run_http(struct bench *b)
 
 static void bench_usage(FILE *f)
 {
-	fputs("usage: socks5-bench serve [-d SECONDS]\n"
+	fputs("usage: socks5-bench serve [-d SECONDS] [--pace BYTES]\n"
 	      "       socks5-bench ports N\n"
 	      "       socks5-bench tps|bulk|idle (--proxy HOST:PORT | --direct) --target HOST:PORT\n"
 	      "                    [-c N] [-d SECONDS] [--auth USER:PASS] [--pipeline] [--http]\n"
@@ -2083,6 +2167,7 @@ static int bench_parse_opt(struct bench *b, int opt, char *arg)
 			return -1;
 		b->requests = (int)v;
 		return 0;
+	case 'Z': return bench_num(arg, 1024, 1e10, &b->pace);
 	default:
 		return -1;
 	}
@@ -2112,6 +2197,7 @@ int main(int argc, char **argv)
 		{ "path", required_argument, NULL, 'P' },
 		{ "basic", required_argument, NULL, 'B' },
 		{ "requests", required_argument, NULL, 'R' },
+		{ "pace", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2157,7 +2243,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(mode, "serve") == 0)
-		return bench_serve(b.duration);
+		return bench_serve(b.duration, b.pace);
 	if (strcmp(mode, "tps") == 0)
 		b.mode = MODE_TPS;
 	else if (strcmp(mode, "bulk") == 0)
