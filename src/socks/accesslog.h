@@ -13,11 +13,14 @@
  * status is the REP code in decimal. A close line ends every tunnel that
  * was established (CONNECT or BIND answered REP 00): peer is the address
  * actually connected (CONNECT) or that connected in (BIND); bytes_up were
- * read from the client, bytes_down from the peer, both in decimal with
- * 64 bits; duration_ms runs from the success reply to the close; end is one
- * of the names of enum accesslog_end. A field without a value is '-'. Fields that come from the network are
- * escaped (\t, \n, \\ and \xHH for other non-printable octets) so a line
- * always stays one line with the same columns.
+ * read from the client, bytes_down from the peer, both in decimal with 64
+ * bits; duration_ms runs from the success reply to the close; end is one
+ * of the names of enum accesslog_end. A UDP association (UDP ASSOCIATE
+ * answered REP 00) ends with a close line too: peer and src_ip '-', the
+ * bytes the datagrams' DATA relayed to targets and to the client. A field
+ * without a value is '-'. Fields that come from the network are escaped
+ * (\t, \n, \\ and \xHH for other non-printable octets) so a line always
+ * stays one line with the same columns.
  */
 #ifndef MASS_ACCESSLOG_H
 #define MASS_ACCESSLOG_H

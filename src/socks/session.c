@@ -136,16 +136,29 @@ void session_table_init(struct session_table *t)
 #define SESSION_NAME_MAX 255  /* a SOCKS5 name (ATYP 03) */
 #define SESSION_MS(seconds) ((uint64_t)(seconds) * 1000u)
 
-/* The close line of an established tunnel, while its sockets are open. */
+/* What the session moved: a tunnel's relay, or a UDP association's datagrams. */
+static void session_bytes(const struct session *s, uint64_t *up, uint64_t *down)
+{
+	if (s->state == ST_UDP && s->udp != NULL) {
+		udp_assoc_bytes(s->udp, up, down);
+		return;
+	}
+	*up = s->relay.dir[RELAY_TO_UPSTREAM].bytes;
+	*down = s->relay.dir[RELAY_TO_CLIENT].bytes;
+}
+
+/* The close line of an established tunnel or UDP association, while its
+ * sockets are open (an association has no one peer: '-'). */
 static void session_log_close(struct session *s)
 {
+	uint64_t up, down;
+
+	session_bytes(s, &up, &down);
 	accesslog_tunnel_close_src(s->ctx->accesslog, s->user,
 			       (const struct sockaddr *)&s->client_addr, s->dest,
 			       s->dest_port, s->peer_addr.sin6_family != AF_UNSPEC
 			       ? (const struct sockaddr *)&s->peer_addr : NULL,
-			       s->relay.dir[RELAY_TO_UPSTREAM].bytes,
-			       s->relay.dir[RELAY_TO_CLIENT].bytes,
-			       loop_now_ms(s->ctx->loop) - s->start_ms,
+			       up, down, loop_now_ms(s->ctx->loop) - s->start_ms,
 			       (enum accesslog_end)s->end, (const struct sockaddr *)&s->src_addr);
 }
 
@@ -156,18 +169,17 @@ static void session_free(struct session *s)
 {
 	struct handshake *hs = s->hs;
 
-	if (s->state == ST_RELAY)
+	if (s->state == ST_RELAY || s->state == ST_UDP)
 		session_log_close(s);
 	/* a connection refused before its PROXY header ended never was a session */
 	if (s->state != ST_PROXY && events_wanted(MASS_EVENT_CLOSED)) {
 		struct mass_event ev = {
 			.type = MASS_EVENT_CLOSED,
 			.reply = s->rep,
-			.bytes_from_client = s->relay.dir[RELAY_TO_UPSTREAM].bytes,
-			.bytes_to_client = s->relay.dir[RELAY_TO_CLIENT].bytes,
 			.duration_ms = loop_now_ms(s->ctx->loop) - s->accepted_ms,
 		};
 
+		session_bytes(s, &ev.bytes_from_client, &ev.bytes_to_client);
 		session_emit(s, &ev);
 	}
 	events_auth_cancel(s->auth_pending);
@@ -624,11 +636,13 @@ static void session_client_readable(struct session *s)
 				return;
 			}
 			session_proxy_lost(s, "connection error before the PROXY header ended", true);
+			s->end = ACCESSLOG_END_RESET;  /* a UDP association's control connection */
 			session_free(s);
 			return;
 		}
 		if (n == 0) {
 			session_proxy_lost(s, "connection closed before the PROXY header ended", true);
+			s->end = ACCESSLOG_END_EOF;
 			session_free(s);
 			return;
 		}
@@ -1599,9 +1613,13 @@ static const struct bind_ops session_bind_ops = {
 	session_bind_permit
 };
 
+/* The association's idle_timeout. */
 static void session_udp_ended(void *owner)
 {
-	session_free(owner);
+	struct session *s = owner;
+
+	s->end = ACCESSLOG_END_IDLE;
+	session_free(s);
 }
 
 /*
@@ -1688,6 +1706,7 @@ static void session_udp_start(struct session *s)
 	free(s->hs);
 	s->hs = NULL;
 	s->state = ST_UDP;
+	s->start_ms = loop_now_ms(s->ctx->loop);
 	loop_timer_stop(s->ctx->loop, &s->timer);
 }
 
@@ -1996,11 +2015,10 @@ size_t session_each(struct socks_ctx *ctx, mass_session_fn *fn, void *arg)
 			.id = s->id, .user = s->user, .user_len = s->user ? strlen(s->user) : 0,
 			.client = client, .client_port = net_port((struct sockaddr *)&s->client_addr),
 			.destination = s->dest, .destination_port = s->dest_port,
-			.bytes_from_client = s->relay.dir[RELAY_TO_UPSTREAM].bytes,
-			.bytes_to_client = s->relay.dir[RELAY_TO_CLIENT].bytes,
 			.age_ms = loop_now_ms(s->ctx->loop) - s->accepted_ms,
 		};
 
+		session_bytes(s, &ms.bytes_from_client, &ms.bytes_to_client);
 		net_ip_str((const struct sockaddr *)&s->client_addr, client, sizeof(client));
 		n++;
 		if (fn(arg, &ms) != 0)

@@ -42,6 +42,7 @@ struct udp_assoc {
 	size_t pending_bytes;
 	struct sockaddr_storage peers[UDP_ASSOC_PEERS_MAX]; /* targets sent to, allowed */
 	size_t npeers, next_peer;        /* next_peer: the slot replaced when full */
+	uint64_t bytes[2];               /* DATA relayed: [0] to targets, [1] to the client */
 };
 
 
@@ -60,6 +61,12 @@ static void udp_assoc_pending_free(struct udp_pending *p)
 	p->a->pending[p->slot] = NULL;
 	p->a->pending_bytes -= p->len;
 	free(p);
+}
+
+void udp_assoc_bytes(const struct udp_assoc *a, uint64_t *up, uint64_t *down)
+{
+	*up = a->bytes[0];
+	*down = a->bytes[1];
 }
 
 void udp_assoc_free(struct udp_assoc *a)
@@ -136,8 +143,10 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		if (a->env.meter != NULL && !a->env.meter(a->owner, 1, (size_t)n))
 			continue;   /* over the user's rate or quota: dropped */
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
-		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
+		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0) {
 			metrics_relay_write(a->env.metrics, (uint64_t)n);
+			a->bytes[1] += (uint64_t)n;
+		}
 		a->last_active_ms = loop_now_ms(a->env.loop);
 	}
 }
@@ -204,8 +213,10 @@ static void udp_assoc_send(struct udp_assoc *a, const char *name,
 		return;
 	udp_assoc_add_peer(a, dst);
 	if (sendto(fd, data, len, 0, (const struct sockaddr *)dst,
-		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
+		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0) {
 		metrics_relay_write(a->env.metrics, len);
+		a->bytes[0] += len;
+	}
 }
 
 static void udp_assoc_resolved(void *data, enum resolve_status status,

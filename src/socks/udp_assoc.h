@@ -110,6 +110,13 @@ struct udp_assoc *udp_assoc_start(const struct udp_assoc_env *env, int control_f
 				  udp_assoc_end_fn *end, void *owner,
 				  struct sockaddr_storage *bnd, uint8_t *rep);
 
+/*
+ * The DATA octets (headers excluded) the association has relayed: *up sent
+ * on to targets, *down sent back to the client. What a limit, the ACL or
+ * a full socket dropped is not counted. For the close record.
+ */
+void udp_assoc_bytes(const struct udp_assoc *a, uint64_t *up, uint64_t *down);
+
 /* Closes the sockets, cancels pending names, frees. NULL is a no-op. */
 void udp_assoc_free(struct udp_assoc *a);
 

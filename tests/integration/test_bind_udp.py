@@ -282,11 +282,52 @@ def test_udp_association_ends_with_its_tcp_connection():
     echo.close()
 
 
+def udp_close_line(p):
+    """The access log's close line of the one UDP association (the request
+    line is U; its close line names no peer)."""
+    return p.wait_log(lambda l: l.split("\t")[2:3] == ["C"]).split("\t")
+
+
+def test_udp_association_close_line_counts_relayed_data():
+    """A UDP association ends with a close line like a tunnel's: no peer,
+    the DATA relayed each way (headers excluded; a datagram the ACL drops
+    is not counted), its duration and eof when the control connection
+    closes."""
+    echo = UdpEcho()
+    p = Proxy()
+    with open(p.ini_path, "a") as f:
+        f.write("\n[acl]\ndeny = dest 127.0.0.9\n")
+    with p:
+        s, relay = associate(p.port, 0)
+        u = udp_socket("127.0.0.1")
+        u.sendto(udp_header("127.0.0.1", echo.port) + b"x" * 100, relay)
+        assert parse_udp(u.recvfrom(65535)[0])[4] == b"x" * 100
+        u.sendto(udp_header("127.0.0.1", echo.port) + b"y" * 30, relay)
+        assert parse_udp(u.recvfrom(65535)[0])[4] == b"y" * 30
+        u.sendto(udp_header("127.0.0.9", echo.port) + b"z" * 50, relay)  # denied
+        time.sleep(0.2)
+        src_port = s.getsockname()[1]
+        s.close()
+        f = udp_close_line(p)
+        # ts user C src_ip src_port dest dest_port peer_ip peer_port up down ms end src_ip
+        assert f[1] == "-", f
+        assert f[3] == "127.0.0.1" and f[4] == str(src_port), f
+        assert f[5] == "0.0.0.0" and f[6] == "0", f
+        assert f[7:9] == ["-", "-"], f
+        assert f[9:11] == ["130", "130"], f
+        assert int(f[11]) >= 200, f
+        assert f[12] == "eof" and f[13] == "-", f
+        u.close()
+    echo.close()
+
+
 def test_udp_idle_timeout_ends_the_association():
     with Proxy("[socks]\nidle_timeout = 1") as p:
         s, relay = associate(p.port, 0)
         assert recv_all(s, TIMEOUT) == b""
         s.close()
+        f = udp_close_line(p)
+        assert f[9:11] == ["0", "0"] and f[12] == "idle", f
 
 
 # --- BIND ---
@@ -456,6 +497,7 @@ if __name__ == "__main__":
         test_udp_counts_tunnel_and_payload_bytes,
         test_udp_target_on_a_listener_port_number,
         test_udp_association_ends_with_its_tcp_connection,
+        test_udp_association_close_line_counts_relayed_data,
         test_udp_idle_timeout_ends_the_association,
         test_bind_peer_connects_back_with_auth,
         test_bind_peer_that_waits_for_the_client,

@@ -341,6 +341,12 @@ def test_udp_quota_close_ends_association():
             assert ctl.recv(1) == b"", "the control connection is still open"
         # one direction's datagrams count towards 32 KiB with the other's
         assert echoed <= 32 * 1024, echoed
+        # its close line: ended by the quota, the data relayed each way
+        f = p.wait_log(lambda l: l.split("\t")[1:3] == ["dq", "C"]).split("\t")
+        assert f[12] == "quota", f
+        # (an echo sent as the client gave up waiting is relayed, not read)
+        assert int(f[9]) + int(f[10]) <= 32 * 1024 + 1024, f
+        assert echoed <= int(f[10]) <= echoed + 1024, (echoed, f)
         s, rep, _, _, _ = socks_connect(p.port, "0.0.0.0", 0, "dq", "pw", cmd=3)
         assert rep == 2, rep
         s.close()

@@ -347,8 +347,9 @@ struct mass_server_info {
  *                  any octet, NUL included; use the lengths)
  *   CLOSED         the session ended, whatever the stage: the fields of the
  *                  earlier events still set, plus bytes_from_client,
- *                  bytes_to_client (payload relayed each way), duration_ms,
- *                  reply (the REP octet sent, 0xFF when none was)
+ *                  bytes_to_client (payload relayed each way; for a UDP
+ *                  association the datagrams' DATA, headers excluded),
+ *                  duration_ms, reply (the REP octet sent, 0xFF when none was)
  *
  * Every later event carries the fields of the earlier ones (a CLOSED event
  * says who, from where, to where). Absent text is NULL with length 0.
@@ -604,7 +605,7 @@ struct mass_session {
 	uint16_t client_port;
 	uint16_t destination_port;
 	const char *destination;    /* as named by the client; NULL before REQUEST */
-	uint64_t bytes_from_client;
+	uint64_t bytes_from_client; /* payload relayed so far (UDP: datagrams' DATA) */
 	uint64_t bytes_to_client;
 	uint64_t age_ms;            /* since accept */
 };
