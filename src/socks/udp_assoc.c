@@ -63,6 +63,13 @@ static void udp_assoc_pending_free(struct udp_pending *p)
 	free(p);
 }
 
+/* len octets of DATA sent on in direction dir (0: to a target, 1: to the client). */
+static void udp_assoc_relayed(struct udp_assoc *a, int dir, size_t len)
+{
+	metrics_relay_write(a->env.metrics, (uint64_t)len);
+	a->bytes[dir] += (uint64_t)len;
+}
+
 void udp_assoc_bytes(const struct udp_assoc *a, uint64_t *up, uint64_t *down)
 {
 	*up = a->bytes[0];
@@ -143,10 +150,8 @@ static void udp_assoc_from_target(struct loop *loop, int fd, void *data, int eve
 		if (a->env.meter != NULL && !a->env.meter(a->owner, 1, (size_t)n))
 			continue;   /* over the user's rate or quota: dropped */
 		/* a datagram the client side cannot take now is lost, as on any UDP hop */
-		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0) {
-			metrics_relay_write(a->env.metrics, (uint64_t)n);
-			a->bytes[1] += (uint64_t)n;
-		}
+		if (sendmsg(a->fd, &msg, MSG_NOSIGNAL) >= 0 && n > 0)
+			udp_assoc_relayed(a, 1, (size_t)n);
 		a->last_active_ms = loop_now_ms(a->env.loop);
 	}
 }
@@ -213,10 +218,8 @@ static void udp_assoc_send(struct udp_assoc *a, const char *name,
 		return;
 	udp_assoc_add_peer(a, dst);
 	if (sendto(fd, data, len, 0, (const struct sockaddr *)dst,
-		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0) {
-		metrics_relay_write(a->env.metrics, len);
-		a->bytes[0] += len;
-	}
+		   net_addr_len((const struct sockaddr *)dst)) >= 0 && len > 0)
+		udp_assoc_relayed(a, 0, len);
 }
 
 static void udp_assoc_resolved(void *data, enum resolve_status status,
