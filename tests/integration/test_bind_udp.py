@@ -298,24 +298,29 @@ def test_udp_association_close_line_counts_relayed_data():
     with open(p.ini_path, "a") as f:
         f.write("\n[acl]\ndeny = dest 127.0.0.9\n")
     with p:
+        t0 = time.monotonic()
         s, relay = associate(p.port, 0)
+        t1 = time.monotonic()
         u = udp_socket("127.0.0.1")
         u.sendto(udp_header("127.0.0.1", echo.port) + b"x" * 100, relay)
         assert parse_udp(u.recvfrom(65535)[0])[4] == b"x" * 100
         u.sendto(udp_header("127.0.0.1", echo.port) + b"y" * 30, relay)
         assert parse_udp(u.recvfrom(65535)[0])[4] == b"y" * 30
-        u.sendto(udp_header("127.0.0.9", echo.port) + b"z" * 50, relay)  # denied
-        time.sleep(0.2)
+        u.sendto(udp_header("127.0.0.9", echo.port) + b"z" * 50, relay)
+        p.wait_log(lambda l: "\tU\t" in l and "\t127.0.0.9\t" in l and l.endswith("\t2"))
         src_port = s.getsockname()[1]
+        t2 = time.monotonic()
         s.close()
         f = udp_close_line(p)
+        t3 = time.monotonic()
         # ts user C src_ip src_port dest dest_port peer_ip peer_port up down ms end src_ip
         assert f[1] == "-", f
         assert f[3] == "127.0.0.1" and f[4] == str(src_port), f
         assert f[5] == "0.0.0.0" and f[6] == "0", f
         assert f[7:9] == ["-", "-"], f
         assert f[9:11] == ["130", "130"], f
-        assert int(f[11]) >= 200, f
+        # from the success reply to the close, on the loop's millisecond clock
+        assert (t2 - t1) * 1000 - 2 <= int(f[11]) <= (t3 - t0) * 1000 + 2, (t0, t1, t2, t3, f)
         assert f[12] == "eof" and f[13] == "-", f
         u.close()
     echo.close()
