@@ -4,12 +4,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 int net_parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
 		   socklen_t *len, char *err, size_t errlen)
@@ -164,6 +168,21 @@ void net_nodelay(int fd)
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void net_pacing(int fd, uint64_t bytes_per_s)
+{
+	unsigned long rate = bytes_per_s == 0 || bytes_per_s >= ULONG_MAX ? ULONG_MAX :
+			     (unsigned long)bytes_per_s;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof(rate));
+}
+
+size_t net_unsent(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0 ? (size_t)n : 0;
 }
 
 void net_ip_str(const struct sockaddr *sa, char *buf, size_t len)

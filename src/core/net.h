@@ -72,6 +72,18 @@ int net_socket_error(int fd);
 /* Sets TCP_NODELAY; errors are ignored (it is an optimisation). */
 void net_nodelay(int fd);
 
+/*
+ * Caps the rate at which the kernel sends what fd queued (SO_MAX_PACING_RATE,
+ * bytes per second; 0: no cap). The kernel paces with its own timer, in
+ * segments of up to a millisecond of the rate, for any congestion control.
+ * Errors are ignored (it is an optimisation: without it the bytes still
+ * leave at the rate, in larger steps).
+ */
+void net_pacing(int fd, uint64_t bytes_per_s);
+
+/* Bytes fd queued and not yet sent (SIOCOUTQNSD); 0 on error. */
+size_t net_unsent(int fd);
+
 /* Formats an address as "1.2.3.4" or "::1" (no port). Always NUL-terminates. */
 void net_ip_str(const struct sockaddr *sa, char *buf, size_t len);
 

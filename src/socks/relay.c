@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/net.h"
 
 void relay_init(struct relay *r, int client_fd, int upstream_fd)
 {
@@ -79,18 +80,47 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 /* The most a limited read may take at once: a burst's worth is typical. */
 #define RELAY_LIMIT_CHUNK (1024 * 1024)
 
+/*
+ * After a take from b that asked for `asked` bytes and got `got`: caps the
+ * pacing of the direction's destination from the first refusal on (the
+ * direction runs at its rate), lifts the cap when a take finds the bucket
+ * full (a saved-up burst leaves at once) or the rate gone (see struct
+ * relay_limit). A refusal with more than a burst still unsent (what went
+ * before the limit, a tunnel just moved to a limited class) leaves the
+ * cap for a later one: paced, that backlog would leave above the rate.
+ */
+static void relay_limit_pace(struct relay *r, int which, const struct bucket *b,
+			     uint64_t asked, uint64_t got)
+{
+	struct relay_limit *l = r->limit;
+	uint64_t cap = l->paced[which];
+	int dst = which == RELAY_TO_UPSTREAM ? RELAY_UPSTREAM : RELAY_CLIENT;
+
+	if (b == NULL || !bucket_limited(b) || got + b->tokens >= b->burst)
+		cap = 0;
+	else if (cap != 0 || (asked > 0 && got == 0 && net_unsent(r->fd[dst]) <= b->burst))
+		cap = b->rate * RELAY_PACE_PERCENT / 100;   /* rate <= 2^50: no overflow */
+	if (cap != l->paced[which]) {
+		net_pacing(r->fd[dst], cap);
+		l->paced[which] = cap;
+	}
+}
+
 /* What the next read of direction which may take. Returns false (stopped) for none. */
 static bool relay_limit_take(struct relay *r, int which)
 {
 	struct relay_limit *l = r->limit;
+	struct bucket *b = l->bucket[which];
 	uint64_t want = l->quota_left < RELAY_LIMIT_CHUNK ? l->quota_left : RELAY_LIMIT_CHUNK;
+	uint64_t asked = want;
 
-	if (want > 0 && l->bucket[which] != NULL && bucket_limited(l->bucket[which])) {
+	if (want > 0 && b != NULL && bucket_limited(b)) {
 		/* never more than a burst: the rest would only count as delayed */
-		if (want > l->bucket[which]->burst)
-			want = l->bucket[which]->burst;
-		want = bucket_take(l->bucket[which], l->now_ns, want);
+		if (want > b->burst)
+			want = asked = b->burst;
+		want = bucket_take(b, l->now_ns, want);
 	}
+	relay_limit_pace(r, which, b, asked, want);
 	l->grant = (size_t)want;
 	l->stopped[which] = want == 0;
 	return want > 0;

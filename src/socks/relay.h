@@ -110,6 +110,19 @@ struct relay_dir {
  * the bucket has refilled (a timer). Bytes granted but not read go back.
  * The bytes still move by splice: a limit only shortens the reads. NULL in
  * struct relay (the unlimited path) skips all of it.
+ *
+ * While a direction runs at its rate, the kernel paces its destination
+ * socket at RELAY_PACE_PERCENT of the rate (net_pacing()): each step the
+ * bucket grants leaves smoothly, in segments of a millisecond's worth,
+ * instead of at once to a receiver that then sleeps until the next step.
+ * That costs the proxy less per byte (fewer, larger segments, sent from
+ * the kernel's timer rather than to a receiver woken at each step:
+ * bench/README.md) and gives the client an even rate. The cap is set at
+ * the direction's first refused take (it runs at its rate from then on;
+ * not while more than a burst is still unsent, which would leave above
+ * the rate) and lifted when a take finds the bucket full (the user saved up a whole
+ * burst, which leaves at once, as a burst should) or the rate gone; it
+ * follows a changed rate at the next take.
  */
 struct relay_limit {
 	struct bucket *bucket[2];   /* by dir[]: the user's upload and download buckets;
@@ -118,7 +131,13 @@ struct relay_limit {
 	uint64_t quota_left;        /* bytes both directions may still read; UINT64_MAX: no quota */
 	bool stopped[2];            /* out: the direction stopped for its bucket or the quota */
 	size_t grant;               /* the current read's allowance (relay.c's own) */
+	uint64_t paced[2];          /* by dir[]: the pacing cap on its destination,
+				       0: none (relay.c's own) */
 };
+
+/* The pacing cap of a direction running at its rate, in percent of the rate:
+ * room over it, so the bucket and not the pacer decides the rate. */
+#define RELAY_PACE_PERCENT 125
 
 struct metrics;
 

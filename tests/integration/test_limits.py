@@ -10,6 +10,7 @@ within 5% of 20 MiB. The bucket starts full (a burst of rate/10, 0.5% of
 20 MiB), so the only other error is the last chunk in flight."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -204,6 +205,97 @@ def test_user_moved_between_classes_within_one_second():
         assert 0.95 * MiB <= slow <= 1.05 * MiB + MiB // 4 / 4, slow / MiB
         assert within(fast, 2 * MiB, 0.05), fast / MiB
         wait_for(lambda: "limits: user mover now in class fast2" in p.stderr(), "the log line")
+    src.close()
+
+
+def kernel_pacing(p, client):
+    """The pacing cap (SO_MAX_PACING_RATE) socks5d set on its socket to the
+    client socket `client`, in bytes/s as ss shows it; None: no cap."""
+    r = subprocess.run(["ss", "-tinH", "sport = :%d and dport = :%d"
+                        % (p.port, client.getsockname()[1])],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and "ESTAB" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    # ss shows a capped socket's "pacing_rate RATE/CAP"
+    m = re.search(r"pacing_rate [0-9.]+[KMGT]?bps/([0-9.]+)([KMGT]?)bps", r.stdout)
+    if m is None:
+        return None
+    return float(m.group(1)) * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)] / 8
+
+
+class Reader:
+    """Reads a socket in a thread until closed; got is the running total,
+    at[n] the monotonic time the total first reached n bytes (for n in marks)."""
+
+    def __init__(self, s, marks=()):
+        self.s, self.got, self.done = s, 0, False
+        self.marks, self.at, self.start = sorted(marks), {}, time.monotonic()
+        self.t = threading.Thread(target=self._run)
+        self.t.start()
+
+    def _run(self):
+        self.s.settimeout(0.2)
+        while not self.done:
+            try:
+                d = self.s.recv(262144)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            self.got += len(d)
+            for m in self.marks:
+                if self.got >= m and m not in self.at:
+                    self.at[m] = time.monotonic() - self.start
+
+    def close(self):
+        self.done = True
+        self.t.join(TIMEOUT)
+        self.s.close()
+
+
+def near(cap, rate):
+    return cap is not None and abs(cap / (1.25 * rate) - 1) <= 0.02
+
+
+def test_limited_direction_paced_by_the_kernel():
+    """A tunnel running at its rate has the kernel pace its socket to the
+    client at 125% of the rate (ss shows max_pacing_rate); the cap follows
+    a rate changed by SIGHUP and goes with the rate. An unlimited user's
+    socket has no cap, and a burst saved up leaves at once, unpaced."""
+    src = Source()
+    users = {"slow": "pw-slow class=slow", "fast": "pw-fast", "saver": "pw class=saver"}
+    saver = "[class saver]\ndownload_rate = 1M\ndownload_burst = 8M\n"
+    with Proxy(SLOW + saver, auth=True, users=users) as p:
+        slow = Reader(tunnel(p, src.port, "slow", "pw-slow"))
+        fast = Reader(tunnel(p, src.port, "fast", "pw-fast"))
+        wait_for(lambda: near(kernel_pacing(p, slow.s), MiB), "the cap at 1.25 MiB/s")
+        assert kernel_pacing(p, fast.s) is None
+        fast.close()
+        # a new bucket is full: its 8 MiB burst leaves at once, then the cap
+        saving = Reader(tunnel(p, src.port, "saver", "pw"), marks=[6 * MiB])
+        wait_for(lambda: 6 * MiB in saving.at, "the first 6 MiB")
+        print("   a burst of 6 MiB in %.3f s; paced at 1.25 MiB/s it takes 4.8 s"
+              % saving.at[6 * MiB])
+        assert saving.at[6 * MiB] < 1.0, saving.at
+        wait_for(lambda: near(kernel_pacing(p, saving.s), MiB), "the saver's cap")
+        saving.close()
+        # the rate doubled by SIGHUP: the cap follows within a second
+        p.write_ini(SLOW.replace("download_rate = 1M", "download_rate = 2M") + saver,
+                    auth=True, users=users)
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: p.stderr().count("reloaded") == 1, "the reload")
+        t0 = time.monotonic()
+        wait_for(lambda: near(kernel_pacing(p, slow.s), 2 * MiB), "the cap at 2.5 MiB/s")
+        assert time.monotonic() - t0 < 1.0
+        # and the rate removed: the cap goes
+        p.write_ini(SLOW.replace("download_rate = 1M\n", "") + saver, auth=True, users=users)
+        p.signal(signal.SIGHUP)
+        wait_for(lambda: p.stderr().count("reloaded") == 2, "the second reload")
+        t0 = time.monotonic()
+        wait_for(lambda: kernel_pacing(p, slow.s) is None, "the cap lifted")
+        assert time.monotonic() - t0 < 1.0
+        slow.close()
     src.close()
 
 
@@ -564,4 +656,5 @@ if __name__ == "__main__":
         test_unlimited_user_at_full_speed_meanwhile,
         test_rate_changed_by_sighup_within_one_second,
         test_user_moved_between_classes_within_one_second,
+        test_limited_direction_paced_by_the_kernel,
     ]))

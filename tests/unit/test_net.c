@@ -1,7 +1,8 @@
-/* Unit tests for the address comparisons and the BIND peer check. */
+/* Unit tests for the address comparisons, the BIND peer check and the pacing cap. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -226,6 +227,27 @@ START_TEST(connect_from_source)
 }
 END_TEST
 
+/* The pacing cap is the kernel's, as set; 0 lifts it. */
+START_TEST(pacing_cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned long got = 0;
+	socklen_t len = sizeof(got);
+
+	ck_assert_int_ge(fd, 0);
+	net_pacing(fd, 1310720);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &got, &len), 0);
+	ck_assert_uint_eq(got, 1310720);
+	net_pacing(fd, 0);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &got, &len), 0);
+	ck_assert_uint_eq(got, ULONG_MAX);
+	/* nothing queued, and not connected: 0, never an error */
+	ck_assert_uint_eq(net_unsent(fd), 0);
+	ck_assert_uint_eq(net_unsent(-1), 0);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("net");
@@ -239,6 +261,7 @@ int main(void)
 	tcase_add_test(tc, cidr_blocks);
 	tcase_add_test(tc, name_normalise);
 	tcase_add_test(tc, connect_from_source);
+	tcase_add_test(tc, pacing_cap);
 	suite_add_tcase(s, tc);
 	return check_main_run(s);
 }
