@@ -6,8 +6,9 @@ boundary (moved with the MASS_TEST_CLOCK_OFFSET hook), and bad input at
 start and at SIGHUP.
 
 Tolerances: a rate test passes when the bytes a client got in 20 s are
-within 5% of 20 MiB. The bucket starts full (a burst of rate/10, 0.5% of
-20 MiB), so the only other error is the last chunk in flight."""
+within 5% of 20 MiB. The bucket starts full (the default burst, a quarter
+second: 1.25% of 20 MiB), so the only other error is the last chunk in
+flight."""
 
 import os
 import re
