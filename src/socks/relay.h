@@ -120,9 +120,9 @@ struct relay_dir {
  * bench/README.md) and gives the client an even rate. The cap is set at
  * the direction's first refused take (it runs at its rate from then on;
  * not while more than a burst is still unsent, which would leave above
- * the rate) and lifted when a take finds the bucket full (the user saved up a whole
- * burst, which leaves at once, as a burst should) or the rate gone; it
- * follows a changed rate at the next take.
+ * the rate) and lifted when a take finds the bucket full (the user saved
+ * up a whole burst, which leaves at once, as a burst should) or the rate
+ * gone; it follows a changed rate at the next take.
  */
 struct relay_limit {
 	struct bucket *bucket[2];   /* by dir[]: the user's upload and download buckets;

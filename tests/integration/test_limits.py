@@ -41,37 +41,51 @@ def tunnel(p, port, user, password):
     return s
 
 
+class Reader:
+    """Reads a socket in a thread until closed; got is the running total,
+    at[n] the monotonic time the total first reached n bytes (for n in marks)."""
+
+    def __init__(self, s, marks=()):
+        self.s, self.got, self.done = s, 0, False
+        self.marks, self.at, self.start = sorted(marks), {}, time.monotonic()
+        self.t = threading.Thread(target=self._run)
+        self.t.start()
+
+    def _run(self):
+        self.s.settimeout(0.2)
+        while not self.done:
+            try:
+                d = self.s.recv(262144)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            self.got += len(d)
+            for m in self.marks:
+                if self.got >= m and m not in self.at:
+                    self.at[m] = time.monotonic() - self.start
+
+    def close(self):
+        self.done = True
+        self.t.join(TIMEOUT)
+        self.s.close()
+
+
 def download(p, port, user, password, seconds, ntunnels=1, marks=None):
     """Reads through ntunnels for `seconds`; returns the bytes got. marks, a
     list of seconds, gets the running total at each."""
-    socks = [tunnel(p, port, user, password) for _ in range(ntunnels)]
-    got = [0] * ntunnels
-    stop = time.monotonic() + seconds
-
-    def reader(i, s):
-        s.settimeout(0.2)
-        while time.monotonic() < stop:
-            try:
-                d = s.recv(262144)
-            except socket.timeout:
-                continue
-            if not d:
-                break
-            got[i] += len(d)
-
-    threads = [threading.Thread(target=reader, args=(i, s)) for i, s in enumerate(socks)]
-    for t in threads:
-        t.start()
-    if marks is not None:
-        start = stop - seconds
-        for k, m in enumerate(marks):
-            time.sleep(max(0, start + m - time.monotonic()))
-            marks[k] = (m, sum(got))
-    for t in threads:
-        t.join(seconds + TIMEOUT)
-    for s in socks:
-        s.close()
-    return sum(got)
+    readers = [Reader(tunnel(p, port, user, password)) for _ in range(ntunnels)]
+    start = time.monotonic()
+    for k, m in enumerate(marks or []):
+        time.sleep(max(0, start + m - time.monotonic()))
+        marks[k] = (m, sum(r.got for r in readers))
+    time.sleep(max(0, start + seconds - time.monotonic()))
+    got = sum(r.got for r in readers)   # at the deadline, not after the closes
+    for r in readers:
+        r.close()
+    return got
 
 
 def within(got, want, tol):
@@ -221,38 +235,6 @@ def kernel_pacing(p, client):
     if m is None:
         return None
     return float(m.group(1)) * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)] / 8
-
-
-class Reader:
-    """Reads a socket in a thread until closed; got is the running total,
-    at[n] the monotonic time the total first reached n bytes (for n in marks)."""
-
-    def __init__(self, s, marks=()):
-        self.s, self.got, self.done = s, 0, False
-        self.marks, self.at, self.start = sorted(marks), {}, time.monotonic()
-        self.t = threading.Thread(target=self._run)
-        self.t.start()
-
-    def _run(self):
-        self.s.settimeout(0.2)
-        while not self.done:
-            try:
-                d = self.s.recv(262144)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not d:
-                break
-            self.got += len(d)
-            for m in self.marks:
-                if self.got >= m and m not in self.at:
-                    self.at[m] = time.monotonic() - self.start
-
-    def close(self):
-        self.done = True
-        self.t.join(TIMEOUT)
-        self.s.close()
 
 
 def near(cap, rate):
