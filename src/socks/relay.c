@@ -82,12 +82,13 @@ static int relay_flush(struct relay *r, struct relay_dir *d, int dst)
 
 /*
  * After a take from b that asked for `asked` bytes and got `got`: caps the
- * pacing of the direction's destination from the first refusal on (the
- * direction runs at its rate), lifts the cap when a take finds the bucket
- * full (a saved-up burst leaves at once) or the rate gone (see struct
- * relay_limit). A refusal with more than a burst still unsent (what went
- * before the limit, a tunnel just moved to a limited class) leaves the
- * cap for a later one: paced, that backlog would leave above the rate.
+ * pacing of the direction's destination once it runs at its rate, lifts
+ * the cap when a take finds the bucket full (a saved-up burst leaves at
+ * once) or the rate gone (see struct relay_limit). The cap is set at a
+ * resumption (a take that gets bytes after one that got none) and only
+ * once what went before has left (at most an eighth of the burst unsent):
+ * a burst a slow client has not taken yet, or what a tunnel just moved
+ * into a limited class had queued, would leave paced, and so late.
  */
 static void relay_limit_pace(struct relay *r, int which, const struct bucket *b,
 			     uint64_t asked, uint64_t got)
@@ -98,8 +99,10 @@ static void relay_limit_pace(struct relay *r, int which, const struct bucket *b,
 
 	if (b == NULL || !bucket_limited(b) || got + b->tokens >= b->burst)
 		cap = 0;
-	else if (cap != 0 || (asked > 0 && got == 0 && net_unsent(r->fd[dst]) <= b->burst))
+	else if (cap != 0 || (l->refused[which] && got > 0 &&
+			      net_unsent(r->fd[dst]) <= b->burst / 8))
 		cap = b->rate * RELAY_PACE_PERCENT / 100;   /* rate <= 2^50: no overflow */
+	l->refused[which] = asked > 0 && got == 0;
 	if (cap != l->paced[which]) {
 		net_pacing(r->fd[dst], cap);
 		l->paced[which] = cap;

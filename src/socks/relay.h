@@ -117,12 +117,13 @@ struct relay_dir {
  * instead of at once to a receiver that then sleeps until the next step.
  * That costs the proxy less per byte (fewer, larger segments, sent from
  * the kernel's timer rather than to a receiver woken at each step:
- * bench/README.md) and gives the client an even rate. The cap is set at
- * the direction's first refused take (it runs at its rate from then on;
- * not while more than a burst is still unsent, which would leave above
- * the rate) and lifted when a take finds the bucket full (the user saved
- * up a whole burst, which leaves at once, as a burst should) or the rate
- * gone; it follows a changed rate at the next take.
+ * bench/README.md) and gives the client an even rate. The cap is set when
+ * the direction resumes after a refused take (it runs at its rate), once
+ * what it sent before has left the socket (a burst a slow client is still
+ * taking, or the backlog of a tunnel just moved into a limited class,
+ * must not leave paced), and lifted when a take finds the bucket full
+ * (the user saved up a whole burst, which leaves at once, as a burst
+ * should) or the rate gone; it follows a changed rate at the next take.
  */
 struct relay_limit {
 	struct bucket *bucket[2];   /* by dir[]: the user's upload and download buckets;
@@ -133,6 +134,7 @@ struct relay_limit {
 	size_t grant;               /* the current read's allowance (relay.c's own) */
 	uint64_t paced[2];          /* by dir[]: the pacing cap on its destination,
 				       0: none (relay.c's own) */
+	bool refused[2];            /* by dir[]: its last take got nothing (relay.c's own) */
 };
 
 /* The pacing cap of a direction running at its rate, in percent of the rate:
